@@ -1,0 +1,50 @@
+#include "app/commands.hpp"
+
+#include <array>
+#include <ostream>
+
+namespace vigil::app {
+
+namespace {
+
+// Keep in the order `vigil --help` shows them.
+constexpr std::array command_table{
+    command{"check-config", "validate a configuration file and summarise it", cmd_check_config},
+    command{"version", "print version, git revision and library versions", cmd_version},
+};
+
+void print_usage(std::ostream& os) {
+  os << "vigil — failure detector and failover gate for active-passive multi-region AWS\n\n"
+        "Usage: vigil <command> [options]\n       vigil <command> --help\n\nCommands:\n";
+  for (const auto& c : command_table) {
+    std::string name(c.name);
+    name.resize(16, ' ');
+    os << "  " << name << c.summary << "\n";
+  }
+  os << "\nExit codes: 0 ok, 1 the thing checked failed, 2 bad input or usage.\n";
+}
+
+}  // namespace
+
+std::span<const command> commands() { return command_table; }
+
+int run_command(const std::vector<std::string>& argv, command_io& io) {
+  if (argv.empty()) {
+    print_usage(io.err);
+    return exit_usage;
+  }
+  const std::string& name = argv.front();
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(io.out);
+    return exit_ok;
+  }
+  if (name == "--version") return cmd_version({}, io);
+  for (const auto& c : command_table) {
+    if (c.name == name) return c.run(std::vector<std::string>(argv.begin() + 1, argv.end()), io);
+  }
+  io.err << "vigil: unknown command '" << name << "'\n\n";
+  print_usage(io.err);
+  return exit_usage;
+}
+
+}  // namespace vigil::app

@@ -1,0 +1,42 @@
+#pragma once
+// The subcommands of the `vigil` binary (ARCHITECTURE.md section 2).
+// Each lives in app/cmd_<name>.cpp and is listed once in commands.cpp.
+// Exit codes everywhere: 0 ok, 1 the thing checked failed, 2 bad input or usage.
+
+#include <iosfwd>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vigil::app {
+
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failed = 1;
+inline constexpr int exit_usage = 2;
+
+/// Streams a command talks through (tests pass string streams).
+struct command_io {
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+using command_fn = int (*)(const std::vector<std::string>& args, command_io& io);
+
+struct command {
+  std::string_view name;
+  std::string_view summary;
+  command_fn run;
+};
+
+[[nodiscard]] std::span<const command> commands();
+
+/// argv without the program name: {"check-config", "file.yaml"}.
+int run_command(const std::vector<std::string>& argv, command_io& io);
+
+// One function per subcommand; args exclude the subcommand name.
+int cmd_version(const std::vector<std::string>& args, command_io& io);
+int cmd_check_config(const std::vector<std::string>& args, command_io& io);
+
+}  // namespace vigil::app

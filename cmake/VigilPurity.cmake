@@ -1,0 +1,35 @@
+# decision/ must stay pure: no I/O library may ever reach its link line.
+# This walks the target's link dependencies (recursively) at configure time
+# and fails the configure step if one of them is an I/O library.
+# tests/unit/decision/purity_test.sh checks the built artefacts as well.
+set(VIGIL_IO_LIBRARY_PATTERN "curl|CURL|[Bb]oost|OpenSSL|ssl|crypto|spdlog|prometheus|pq|PostgreSQL|Threads|pthread|yaml")
+
+function(_vigil_collect_links target out_var)
+  set(seen ${${out_var}})
+  foreach(prop LINK_LIBRARIES INTERFACE_LINK_LIBRARIES)
+    get_target_property(libs ${target} ${prop})
+    if(libs)
+      foreach(lib IN LISTS libs)
+        if(lib IN_LIST seen)
+          continue()
+        endif()
+        list(APPEND seen ${lib})
+        if(TARGET ${lib})
+          _vigil_collect_links(${lib} seen)
+        endif()
+      endforeach()
+    endif()
+  endforeach()
+  set(${out_var} ${seen} PARENT_SCOPE)
+endfunction()
+
+function(vigil_check_pure_target target)
+  set(all "")
+  _vigil_collect_links(${target} all)
+  foreach(lib IN LISTS all)
+    if(lib MATCHES "${VIGIL_IO_LIBRARY_PATTERN}")
+      message(FATAL_ERROR "${target} must stay pure (ARCHITECTURE.md section 3) but links '${lib}'")
+    endif()
+  endforeach()
+  message(STATUS "vigil: ${target} links only: ${all}")
+endfunction()

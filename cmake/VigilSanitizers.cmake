@@ -1,0 +1,10 @@
+# VIGIL_SANITIZE=address,undefined  -> ASan + UBSan, aborting on the first report
+# VIGIL_SANITIZE=thread             -> TSan (not combinable with ASan)
+if(VIGIL_SANITIZE)
+  if(VIGIL_SANITIZE MATCHES "thread" AND VIGIL_SANITIZE MATCHES "address")
+    message(FATAL_ERROR "VIGIL_SANITIZE: thread cannot be combined with address")
+  endif()
+  message(STATUS "vigil: sanitizers ${VIGIL_SANITIZE}")
+  add_compile_options(-fsanitize=${VIGIL_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=${VIGIL_SANITIZE})
+endif()

@@ -1,0 +1,245 @@
+#pragma once
+// vigil's configuration as typed structs (ARCHITECTURE.md section 8).
+//
+// Produced by common::load_config() (config_load.cpp) from YAML, after
+// ${ENV_VAR} substitution, *_file secret resolution, defaulting and validation.
+// A config that came back from load_config() is valid: every cross reference
+// (regions, vantages, checks) resolves and every number is in range. Every
+// value remembers where it came from (source_pos) so later stages (plan
+// steps, expect expressions) can report errors against the file too.
+//
+// Durations are std::chrono::milliseconds throughout.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace vigil::common {
+
+using duration = std::chrono::milliseconds;
+
+/// Where a value was written: file, 1-based line and column, key path
+/// (e.g. "services[0].checks[1].http.url").
+struct source_pos {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string key_path;
+};
+
+enum class region_role : std::uint8_t { primary, dr };
+
+struct region_config {
+  std::string name;
+  region_role role = region_role::primary;
+  source_pos pos;
+};
+
+/// decision: every key optional; defaults are ARCHITECTURE.md section 3.
+struct decision_config {
+  duration tick{1000};
+  int quorum = 0;  ///< 0 in the file means "not set"; load_config() fills in the strict majority
+  int fall = 3;
+  int rise = 3;
+  duration stale_after{0};  ///< 0 = not set; load_config() fills 3 x probe_defaults.interval
+  double impaired_fraction = 0.5;
+  double regional_fraction = 0.5;
+  duration confirm_for{2000};
+  duration clear_for{30000};
+  duration service_page_grace{10000};
+  duration max_lag{5000};
+  duration lag_max_age{30000};
+  duration cooldown{3600000};
+  duration recommendation_ttl{1800000};
+};
+
+struct probe_defaults_config {
+  duration interval{2000};
+  duration timeout{2000};
+  double jitter = 0.1;          ///< fraction of the interval, spread randomly
+  duration degraded_after{0};   ///< 0 = off; latency above it counts as degraded, not failed
+};
+
+enum class check_role : std::uint8_t { classify, gate };
+
+struct http_check_config {
+  std::string url;
+  std::string method = "GET";
+  std::map<std::string, std::string> headers;
+  std::string body;
+  std::vector<std::string> expect;      ///< expressions, parsed by detector/expect
+  std::vector<source_pos> expect_pos;   ///< one per expect entry
+  bool follow_redirects = false;
+  int max_redirects = 0;                ///< bound when follow_redirects (default 5 then)
+  std::string ca_file;                  ///< extra CA bundle; TLS verification is always on
+  bool keep_alive = false;              ///< default: a new connection per probe, as Route 53 does
+  std::size_t body_limit = 64 * 1024;
+  duration connect_timeout{0};          ///< 0 = the check's timeout
+  std::int64_t low_speed_limit = 1;     ///< bytes/s below which...
+  duration low_speed_time{0};           ///< ...for this long the probe times out (0 = timeout)
+};
+
+enum class missing_data : std::uint8_t { ok, fail, ignore };
+
+struct cloudwatch_check_config {
+  std::string namespace_;
+  std::string metric;
+  std::map<std::string, std::string> dimensions;
+  std::string stat = "Average";
+  duration period{60000};
+  std::string condition;  ///< e.g. "< 50"
+  missing_data on_missing = missing_data::ignore;
+  std::string aws_region;  ///< region to call; default the check's region
+};
+
+/// One check: an HTTP deep health check or a CloudWatch metric condition.
+/// id = <service>@<region> for service checks, <name>@<region> for region checks.
+struct check_config {
+  std::string id;
+  std::string region;
+  std::string service;       ///< service name, or the region check's name when region_scope
+  bool region_scope = false; ///< a `region_checks` entry: scope: region
+  check_role role = check_role::classify;
+  duration interval{2000};
+  duration timeout{2000};
+  duration degraded_after{0};
+  std::optional<http_check_config> http;
+  std::optional<cloudwatch_check_config> cloudwatch;
+  source_pos pos;
+};
+
+struct service_config {
+  std::string name;
+  std::vector<std::string> check_ids;
+  source_pos pos;
+};
+
+enum class lag_source : std::uint8_t { none, cloudwatch, aurora_sql, postgres_standby };
+
+struct replication_lag_config {
+  lag_source source = lag_source::none;
+  std::string region;
+  std::string cluster;                 ///< DBClusterIdentifier (cloudwatch) / region name filter (aurora_sql)
+  std::string metric = "AuroraGlobalDBRPOLag";  ///< or AuroraGlobalDBReplicationLag
+  std::string dsn;                     ///< libpq connection string (aurora_sql, postgres_standby); secret
+  duration interval{5000};
+  duration timeout{2000};
+};
+
+struct engine_config {
+  std::string listen = "127.0.0.1:9470";
+  std::string metrics_listen;          ///< empty: /metrics on the main listener
+  std::vector<std::string> endpoints{"http://127.0.0.1:9470"};
+  std::string agent_key;               ///< HMAC key for agent batches (resolved secret)
+  std::string state_dir = "/var/lib/vigil";
+  std::string record;                  ///< JSONL path of all observations; empty = off
+  std::string public_url;              ///< used in page links; default http://<listen>
+  duration batch_max_age{30000};       ///< X-Vigil-Timestamp window
+  std::size_t max_batch_bytes = 4 * 1024 * 1024;
+};
+
+enum class coordination_backend : std::uint8_t { file, etcd };
+
+struct coordination_config {
+  coordination_backend backend = coordination_backend::file;
+  std::vector<std::string> endpoints;
+  duration lease_ttl{10000};
+  std::string prefix;                  ///< default /vigil/<deployment>
+};
+
+enum class sink_kind : std::uint8_t { pagerduty, slack, alertmanager, webhook, log };
+
+struct paging_sink_config {
+  sink_kind kind = sink_kind::log;
+  std::string name;                    ///< default: the kind
+  std::string routing_key;             ///< pagerduty (secret)
+  std::string url;                     ///< alertmanager base URL, webhook URL, pagerduty events URL override
+  std::string webhook_url;             ///< slack (secret)
+  std::string secret;                  ///< webhook HMAC key (secret)
+  duration timeout{5000};
+  source_pos pos;
+};
+
+struct approver_config {
+  std::string id;
+  std::string public_key_file;
+  std::string public_key_pem;          ///< read from public_key_file by load_config()
+  source_pos pos;
+};
+
+struct approvals_config {
+  int required = 1;
+  duration max_ttl{900000};
+  duration max_skew{60000};
+  std::vector<approver_config> approvers;
+};
+
+enum class on_failure : std::uint8_t { abort, continue_ };
+
+/// One plan step. `params` holds the kind-specific keys as written (already
+/// checked against the kind's known keys by load_config()).
+struct plan_step_config {
+  std::string name;
+  std::string kind;
+  nlohmann::json params = nlohmann::json::object();
+  duration timeout{300000};
+  int retries = 2;
+  on_failure failure = on_failure::abort;
+  source_pos pos;
+};
+
+struct plan_config {
+  bool dry_run = true;
+  std::vector<plan_step_config> steps;
+};
+
+struct aws_config {
+  std::string profile;                               ///< default: AWS_PROFILE / "default"
+  std::map<std::string, std::string> endpoints;      ///< service -> URL override (all regions)
+  std::map<std::string, std::map<std::string, std::string>> region_endpoints;  ///< region -> service -> URL
+  int max_attempts = 3;
+  duration call_timeout{10000};
+};
+
+struct logging_config {
+  std::string level = "info";  ///< trace|debug|info|warn|error
+  std::string format = "text"; ///< text|json
+};
+
+struct config {
+  std::string file;  ///< the path it was loaded from
+  std::string deployment;
+  std::vector<region_config> regions;
+  std::vector<std::string> vantages;
+  decision_config decision;
+  probe_defaults_config probe_defaults;
+  std::vector<service_config> services;
+  std::vector<check_config> checks;  ///< every check, services' first then region_checks, in file order
+  replication_lag_config replication_lag;
+  engine_config engine;
+  coordination_config coordination;
+  std::vector<paging_sink_config> paging;
+  approvals_config approvals;
+  plan_config failover;
+  plan_config failback;
+  aws_config aws;
+  logging_config logging;
+
+  [[nodiscard]] const region_config& primary() const;
+  [[nodiscard]] const region_config& dr() const;
+  [[nodiscard]] const check_config* find_check(std::string_view id) const;
+};
+
+[[nodiscard]] std::string_view to_string(region_role r);
+[[nodiscard]] std::string_view to_string(check_role r);
+[[nodiscard]] std::string_view to_string(lag_source s);
+[[nodiscard]] std::string_view to_string(sink_kind k);
+[[nodiscard]] std::string_view to_string(missing_data m);
+
+}  // namespace vigil::common
