@@ -1,0 +1,172 @@
+#include "common/batch.hpp"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "common/crypto.hpp"
+
+namespace vigil::common {
+
+using nlohmann::json;
+
+std::string_view to_string(batch_rejection r) {
+  switch (r) {
+    case batch_rejection::missing_signature: return "missing_signature";
+    case batch_rejection::bad_signature: return "bad_signature";
+    case batch_rejection::bad_timestamp: return "bad_timestamp";
+    case batch_rejection::stale_timestamp: return "stale_timestamp";
+    case batch_rejection::future_timestamp: return "future_timestamp";
+    case batch_rejection::non_increasing_seq: return "non_increasing_seq";
+    case batch_rejection::bad_json: return "bad_json";
+    case batch_rejection::bad_schema: return "bad_schema";
+    case batch_rejection::too_large: return "too_large";
+    case batch_rejection::unknown_vantage: return "unknown_vantage";
+  }
+  return "bad_schema";
+}
+
+std::string serialize_batch(const batch& b) {
+  json obs = json::array();
+  for (const auto& o : b.observations) {
+    obs.push_back({{"check", o.check},
+                   {"at", o.at_ms},
+                   {"outcome", decision::to_string(o.result)},
+                   {"latency_ms", o.latency_ms},
+                   {"status", o.http_status},
+                   {"value", o.value ? json(*o.value) : json(nullptr)},
+                   {"detail", o.detail}});
+  }
+  json lag = json::array();
+  for (const auto& l : b.lag) {
+    lag.push_back({{"at", l.at_ms}, {"lag_ms", l.lag_ms ? json(*l.lag_ms) : json(nullptr)}, {"error", l.error}});
+  }
+  return json{{"v", 1},      {"vantage", b.vantage}, {"seq", b.seq}, {"sent_at", b.sent_at_ms},
+              {"observations", std::move(obs)}, {"lag", std::move(lag)}}
+      .dump();
+}
+
+namespace {
+
+struct schema_error {
+  std::string message;
+};
+
+const json& field(const json& obj, const char* name, const std::string& path) {
+  const auto it = obj.find(name);
+  if (it == obj.end()) throw schema_error{path + "." + name + ": missing"};
+  return *it;
+}
+
+std::int64_t get_int(const json& obj, const char* name, const std::string& path) {
+  const json& v = field(obj, name, path);
+  if (!v.is_number_integer()) throw schema_error{path + "." + name + ": expected an integer"};
+  return v.get<std::int64_t>();
+}
+
+std::string get_string(const json& obj, const char* name, const std::string& path, std::size_t max) {
+  const json& v = field(obj, name, path);
+  if (!v.is_string()) throw schema_error{path + "." + name + ": expected a string"};
+  auto s = v.get<std::string>();
+  if (s.size() > max) throw schema_error{path + "." + name + ": longer than " + std::to_string(max) + " bytes"};
+  return s;
+}
+
+double get_finite(const json& obj, const char* name, const std::string& path) {
+  const json& v = field(obj, name, path);
+  if (!v.is_number()) throw schema_error{path + "." + name + ": expected a number"};
+  const double d = v.get<double>();
+  if (!std::isfinite(d) || d < 0) throw schema_error{path + "." + name + ": expected a finite number >= 0"};
+  return d;
+}
+
+}  // namespace
+
+batch_parse_result parse_batch(std::string_view body, const batch_limits& limits) {
+  batch_parse_result r;
+  json doc = json::parse(body.begin(), body.end(), nullptr, false);
+  if (doc.is_discarded()) {
+    r.reason = batch_rejection::bad_json;
+    r.message = "body is not valid JSON";
+    return r;
+  }
+  try {
+    if (!doc.is_object()) throw schema_error{"$: expected an object"};
+    if (get_int(doc, "v", "$") != 1) throw schema_error{"$.v: unsupported batch version (expected 1)"};
+    batch b;
+    b.vantage = get_string(doc, "vantage", "$", limits.max_name_bytes);
+    const std::int64_t seq = get_int(doc, "seq", "$");
+    if (seq < 0) throw schema_error{"$.seq: expected >= 0"};
+    b.seq = static_cast<std::uint64_t>(seq);
+    b.sent_at_ms = get_int(doc, "sent_at", "$");
+    const json& obs = field(doc, "observations", "$");
+    if (!obs.is_array()) throw schema_error{"$.observations: expected an array"};
+    if (obs.size() > limits.max_observations) {
+      r.reason = batch_rejection::too_large;
+      r.message = "$.observations: more than " + std::to_string(limits.max_observations) + " entries";
+      return r;
+    }
+    b.observations.reserve(obs.size());
+    for (std::size_t i = 0; i < obs.size(); ++i) {
+      const std::string path = "$.observations[" + std::to_string(i) + "]";
+      const json& o = obs[i];
+      if (!o.is_object()) throw schema_error{path + ": expected an object"};
+      wire_observation w;
+      w.check = get_string(o, "check", path, limits.max_name_bytes);
+      w.at_ms = get_int(o, "at", path);
+      const auto name = get_string(o, "outcome", path, 64);
+      const auto oc = decision::outcome_from_string(name);
+      if (!oc) throw schema_error{path + ".outcome: unknown outcome '" + name + "'"};
+      w.result = *oc;
+      w.latency_ms = get_finite(o, "latency_ms", path);
+      if (const auto st = o.find("status"); st != o.end() && !st->is_null()) {
+        if (!st->is_number_integer()) throw schema_error{path + ".status: expected an integer"};
+        w.http_status = st->get<int>();
+      }
+      if (const auto v = o.find("value"); v != o.end() && !v->is_null()) {
+        if (!v->is_number() || !std::isfinite(v->get<double>())) throw schema_error{path + ".value: expected a number"};
+        w.value = v->get<double>();
+      }
+      if (const auto d = o.find("detail"); d != o.end() && !d->is_null()) {
+        if (!d->is_string()) throw schema_error{path + ".detail: expected a string"};
+        w.detail = d->get<std::string>().substr(0, limits.max_detail_bytes);
+      }
+      b.observations.push_back(std::move(w));
+    }
+    if (const auto lag = doc.find("lag"); lag != doc.end() && !lag->is_null()) {
+      if (!lag->is_array() || lag->size() > 1000) throw schema_error{"$.lag: expected an array of at most 1000"};
+      for (std::size_t i = 0; i < lag->size(); ++i) {
+        const std::string path = "$.lag[" + std::to_string(i) + "]";
+        const json& l = (*lag)[i];
+        if (!l.is_object()) throw schema_error{path + ": expected an object"};
+        wire_lag w;
+        w.at_ms = get_int(l, "at", path);
+        if (const auto v = l.find("lag_ms"); v != l.end() && !v->is_null()) {
+          if (!v->is_number_integer() || v->get<std::int64_t>() < 0) {
+            throw schema_error{path + ".lag_ms: expected an integer >= 0 or null"};
+          }
+          w.lag_ms = v->get<std::int64_t>();
+        }
+        if (const auto e = l.find("error"); e != l.end() && e->is_string()) {
+          w.error = e->get<std::string>().substr(0, limits.max_detail_bytes);
+        }
+        b.lag.push_back(std::move(w));
+      }
+    }
+    r.value = std::move(b);
+  } catch (const schema_error& e) {
+    r.reason = batch_rejection::bad_schema;
+    r.message = e.message;
+  } catch (const json::exception& e) {
+    r.reason = batch_rejection::bad_schema;
+    r.message = std::string("$: ") + e.what();
+  }
+  return r;
+}
+
+std::string sign_batch(std::string_view key, std::string_view body) { return "sha256=" + hmac_sha256_hex(key, body); }
+
+bool verify_batch_signature(std::string_view key, std::string_view body, std::string_view header) {
+  return constant_time_equal(sign_batch(key, body), header);
+}
+
+}  // namespace vigil::common

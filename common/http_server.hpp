@@ -1,0 +1,81 @@
+#pragma once
+// A small HTTP/1.1 server on Boost.Beast for the engine's API, status page and
+// /metrics (ARCHITECTURE.md section 4).
+//
+// Threading: everything runs on the io_context the server is given; handlers
+// are called on that io_context's thread and must not block. Each connection
+// is a session that owns its socket and buffers and keeps itself alive with
+// shared_from_this (STYLE.md 8). Limits: request bodies above
+// `max_body_bytes` are answered 413; a request must arrive within
+// `read_timeout`; at most `max_connections` sessions at once (further accepts
+// are closed at once and counted).
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace vigil::common {
+
+struct http_request {
+  std::string method;   ///< "GET", "POST", ...
+  std::string target;   ///< as sent: "/v1/events?since=3"
+  std::string path;     ///< target without the query: "/v1/events"
+  std::map<std::string, std::string> query;   ///< decoded query parameters
+  std::map<std::string, std::string> headers; ///< lower-cased names
+  std::string body;
+  std::string remote;   ///< peer address
+
+  [[nodiscard]] std::string header(std::string_view lower_name) const;
+};
+
+struct http_response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::map<std::string, std::string> headers;
+
+  static http_response json(int status, std::string body);
+  static http_response text(int status, std::string body);
+  /// {"error": reason, "message": message}
+  static http_response error(int status, std::string_view reason, std::string_view message);
+};
+
+using http_handler = std::function<http_response(const http_request&)>;
+
+struct http_server_options {
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::chrono::milliseconds read_timeout{10000};
+  std::size_t max_connections = 512;
+};
+
+class http_server {
+ public:
+  /// Binds at once (throws std::system_error with the address on failure).
+  /// `listen` is "host:port"; port 0 picks a free port (see port()).
+  http_server(boost::asio::io_context& io, const std::string& listen, http_handler handler,
+              http_server_options options = {});
+  ~http_server();
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  void start();
+  void stop();
+  [[nodiscard]] std::uint16_t port() const;
+  [[nodiscard]] std::string base_url() const;  ///< "http://127.0.0.1:PORT"
+
+  struct state;  ///< shared with sessions
+
+ private:
+  std::shared_ptr<state> state_;
+};
+
+/// Splits "host:port"; false on a malformed address.
+[[nodiscard]] bool split_host_port(std::string_view listen, std::string& host, std::uint16_t& port);
+
+}  // namespace vigil::common

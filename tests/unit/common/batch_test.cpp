@@ -1,0 +1,109 @@
+#include "common/batch.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace vigil::common {
+namespace {
+
+batch sample() {
+  batch b;
+  b.vantage = "eu-west-1";
+  b.seq = 1795000000001;
+  b.sent_at_ms = 1795000000123;
+  b.observations.push_back({"api-web@us-east-1", 1795000000100, decision::outcome::ok, 12.5, 200, std::nullopt, ""});
+  b.observations.push_back(
+      {"alb-5xx@us-east-1", 1795000000101, decision::outcome::condition_failed, 80, 0, 73.0, "Sum=73 !< 50"});
+  b.lag.push_back({1795000000050, 420, ""});
+  b.lag.push_back({1795000000051, std::nullopt, "connection refused"});
+  return b;
+}
+
+TEST(batch, round_trips_through_json) {
+  const auto body = serialize_batch(sample());
+  const auto parsed = parse_batch(body);
+  ASSERT_TRUE(parsed.value) << parsed.message;
+  const batch& b = *parsed.value;
+  EXPECT_EQ(b.vantage, "eu-west-1");
+  EXPECT_EQ(b.seq, 1795000000001U);
+  EXPECT_EQ(b.sent_at_ms, 1795000000123);
+  ASSERT_EQ(b.observations.size(), 2U);
+  EXPECT_EQ(b.observations[1].result, decision::outcome::condition_failed);
+  EXPECT_EQ(b.observations[1].value, 73.0);
+  EXPECT_EQ(b.observations[0].http_status, 200);
+  ASSERT_EQ(b.lag.size(), 2U);
+  EXPECT_EQ(b.lag[0].lag_ms, 420);
+  EXPECT_FALSE(b.lag[1].lag_ms.has_value());
+  EXPECT_EQ(b.lag[1].error, "connection refused");
+}
+
+struct bad_case {
+  const char* body;
+  batch_rejection reason;
+  const char* message_part;
+};
+
+class batch_rejects : public ::testing::TestWithParam<bad_case> {};
+
+TEST_P(batch_rejects, with_reason_and_path) {
+  const auto& c = GetParam();
+  const auto r = parse_batch(c.body);
+  EXPECT_FALSE(r.value);
+  EXPECT_EQ(r.reason, c.reason);
+  EXPECT_NE(r.message.find(c.message_part), std::string::npos) << r.message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    cases, batch_rejects,
+    ::testing::Values(
+        bad_case{"{nope", batch_rejection::bad_json, "not valid JSON"},
+        bad_case{"[]", batch_rejection::bad_schema, "$: expected an object"},
+        bad_case{R"({"v":2,"vantage":"a","seq":1,"sent_at":1,"observations":[]})", batch_rejection::bad_schema,
+                 "$.v"},
+        bad_case{R"({"v":1,"seq":1,"sent_at":1,"observations":[]})", batch_rejection::bad_schema, "$.vantage: missing"},
+        bad_case{R"({"v":1,"vantage":"a","seq":-1,"sent_at":1,"observations":[]})", batch_rejection::bad_schema,
+                 "$.seq"},
+        bad_case{R"({"v":1,"vantage":"a","seq":1,"sent_at":"x","observations":[]})", batch_rejection::bad_schema,
+                 "$.sent_at: expected an integer"},
+        bad_case{R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":{}})", batch_rejection::bad_schema,
+                 "$.observations: expected an array"},
+        bad_case{R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[{"check":"c","at":1,"outcome":"fine","latency_ms":1}]})",
+                 batch_rejection::bad_schema, "$.observations[0].outcome: unknown outcome 'fine'"},
+        bad_case{R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[{"check":"c","at":1,"outcome":"ok","latency_ms":-3}]})",
+                 batch_rejection::bad_schema, "$.observations[0].latency_ms"},
+        bad_case{R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[],"lag":[{"at":1,"lag_ms":-5}]})",
+                 batch_rejection::bad_schema, "$.lag[0].lag_ms"}));
+
+TEST(batch, too_many_observations_is_too_large) {
+  batch b = sample();
+  batch_limits limits;
+  limits.max_observations = 1;
+  const auto r = parse_batch(serialize_batch(b), limits);
+  EXPECT_FALSE(r.value);
+  EXPECT_EQ(r.reason, batch_rejection::too_large);
+}
+
+TEST(batch, signature_covers_every_byte) {
+  const std::string key = "agent-secret";
+  const auto body = serialize_batch(sample());
+  const auto sig = sign_batch(key, body);
+  EXPECT_EQ(sig.rfind("sha256=", 0), 0U);
+  EXPECT_EQ(sig.size(), 7U + 64U);
+  EXPECT_TRUE(verify_batch_signature(key, body, sig));
+  EXPECT_FALSE(verify_batch_signature("other-key", body, sig));
+  for (std::size_t i = 0; i < body.size(); i += 7) {
+    std::string tampered = body;
+    tampered[i] = static_cast<char>(tampered[i] ^ 0x01);
+    EXPECT_FALSE(verify_batch_signature(key, tampered, sig)) << "byte " << i;
+  }
+}
+
+TEST(batch, hmac_matches_rfc4231_case_2) {
+  // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?"
+  EXPECT_EQ(sign_batch("Jefe", "what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+}  // namespace
+}  // namespace vigil::common
