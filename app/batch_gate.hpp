@@ -1,0 +1,53 @@
+#pragma once
+// The engine's front door for agent batches (POST /v1/observations):
+// signature, timestamp window, per-vantage seq, schema and size, in that
+// order. Each refusal has a reason (common::batch_rejection) and an HTTP status;
+// nothing refused ever reaches the decision core.
+//
+// Not thread-safe: called on the engine's io thread.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "common/batch.hpp"
+#include "common/clock.hpp"
+
+namespace vigil::app {
+
+struct batch_gate_options {
+  std::string key;                                  ///< HMAC key shared with the agents
+  std::chrono::milliseconds max_age{30000};         ///< X-Vigil-Timestamp older than this: stale
+  std::chrono::milliseconds max_future{30000};      ///< ...newer than now + this: future
+  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  common::batch_limits limits;
+};
+
+struct batch_verdict {
+  std::optional<common::batch> value;
+  common::batch_rejection reason = common::batch_rejection::bad_schema;
+  std::string message;
+  int http_status = 400;
+};
+
+class batch_gate {
+ public:
+  batch_gate(batch_gate_options options, std::set<std::string> vantages);
+
+  [[nodiscard]] batch_verdict check(std::string_view body, std::string_view signature_header,
+                                    std::string_view timestamp_header, common::wall_time now);
+
+  /// Highest accepted seq per vantage (for status and tests).
+  [[nodiscard]] std::optional<std::uint64_t> last_seq(const std::string& vantage) const;
+
+ private:
+  batch_gate_options options_;
+  std::set<std::string> vantages_;
+  std::map<std::string, std::uint64_t, std::less<>> last_seq_;
+};
+
+}  // namespace vigil::app
