@@ -1,0 +1,109 @@
+#pragma once
+// The decision core (ARCHITECTURE.md section 3; STYLE.md 1): a pure state
+// machine. Feed it observations, batch heartbeats and lag samples as they
+// arrive, call tick(now) every `params.tick`, and drain take_output(). It
+// never does I/O, never reads a clock, never starts a thread; the same core
+// drives the engine, `vigil simulate`, `vigil replay` and the benchmarks.
+//
+// Thread affinity: none inside; the caller serialises every call (one strand).
+// Cost: ingest is O(1) and allocates nothing; tick is O(vantages x checks).
+// Bad input: observations naming an out-of-range vantage/check are counted
+// (status) and dropped; times may arrive out of order (older ones are ignored
+// for heartbeats, applied to hysteresis in arrival order).
+//
+// Leadership: a core starts as a *follower* (the `leader` gate fails) until
+// set_leader(true); a single-node engine and the simulator set it at start.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "decision/events.hpp"
+#include "decision/recommendation.hpp"
+#include "decision/snapshot.hpp"
+#include "decision/types.hpp"
+
+namespace vigil::decision {
+
+struct approval_result {
+  bool accepted = false;
+  approval_reason reason = approval_reason::accepted;
+  std::string hint;        ///< what the operator should do next (empty when accepted)
+  std::string detail;      ///< specifics: which gate blocked, which hash was expected, ...
+  int approvals = 0;       ///< distinct approvers counted so far
+  int required = 1;
+  bool execute = false;    ///< this approval completed the set: an execute_plan event was emitted
+};
+
+struct propose_result {
+  bool ok = false;
+  std::string reason;      ///< why not, or the new recommendation's id
+};
+
+class core {
+ public:
+  /// `topo` must validate() cleanly (make_topology guarantees it); throws
+  /// std::invalid_argument listing the problems otherwise.
+  explicit core(topology topo);
+  ~core();
+  core(core&&) noexcept;
+  core& operator=(core&&) noexcept;
+  core(const core&) = delete;
+  core& operator=(const core&) = delete;
+
+  [[nodiscard]] const topology& topo() const;
+
+  // --- inputs ------------------------------------------------------------
+  /// One probe result. Also counts as a heartbeat of its vantage.
+  void ingest(const observation& obs);
+  /// A batch from `v` arrived at `at` (a heartbeat even when empty).
+  void vantage_report(vantage_index v, time_point at);
+  void ingest_lag(const lag_sample& sample);
+
+  /// Re-evaluates everything as of `now` (monotonic non-decreasing; an older
+  /// `now` is treated as the last one). Emits events for what changed.
+  void tick(time_point now);
+
+  /// Drains the events produced since the last call, oldest first.
+  [[nodiscard]] std::vector<event> take_output();
+
+  // --- operator actions and execution progress --------------------------
+  /// Counts a verified approval towards the current recommendation, gates
+  /// re-evaluated at `now`. Emits approval_decided (+ execute_plan when the
+  /// required distinct approvers are reached and every blocking gate passes).
+  approval_result approve(const verified_approval& a, time_point now);
+  /// Clears the cooldown of the last executed failover (orchestrator's ack).
+  void acknowledge_cooldown(std::string by, time_point now);
+  /// Adds or replaces (same id) a silence; the not_silenced gate fails while
+  /// one covering the action's regions is active (until > now).
+  void silence(silence_spec s, time_point now);
+  /// Removes a silence by id; false when there was none.
+  bool unsilence(const std::string& id, time_point now);
+  void set_leader(bool leader);
+  /// Operator request (`vigil propose failback|failover`): creates a new
+  /// recommendation when none is open and the action's trigger holds
+  /// (failover: primary in regional_outage; failback: always, gated).
+  propose_result propose(action_kind action, const std::string& by, time_point now);
+
+  /// Execution progress, reported by the plan executor (or the simulator).
+  /// An executed failover starts the cooldown at plan_started.
+  void plan_started(const std::string& recommendation_id, time_point at);
+  void plan_step(const std::string& recommendation_id, const std::string& step, const std::string& status,
+                 time_point at);
+  void plan_finished(const std::string& recommendation_id, bool ok, const std::string& detail, time_point at);
+
+  // --- observation ---------------------------------------------------------
+  [[nodiscard]] snapshot status() const;
+  /// The current recommendation (open or not), if the incident still has one.
+  [[nodiscard]] std::optional<recommendation> current_recommendation() const;
+  /// Observations dropped because they named an unknown vantage or check.
+  [[nodiscard]] std::uint64_t dropped() const;
+
+  struct state;  // decision/core_state.hpp (private)
+
+ private:
+  std::unique_ptr<state> s_;
+};
+
+}  // namespace vigil::decision

@@ -1,0 +1,83 @@
+#pragma once
+// core::status(): everything GET /v1/status shows (ARCHITECTURE.md section 4),
+// as of the last tick.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "decision/recommendation.hpp"
+#include "decision/types.hpp"
+
+namespace vigil::decision {
+
+struct region_status {
+  std::string name;
+  region_role role = region_role::primary;
+  classification declared = classification::unknown;
+  time_point since{};
+  classification raw = classification::unknown;  ///< this tick's, before hysteresis
+  transition pending = transition::unchanged;     ///< pending: raw differs and is being confirmed
+  std::vector<std::string> down_services;
+  std::string incident_id;                        ///< empty when none is open
+};
+
+struct vantage_status {
+  std::string name;
+  vantage_state state = vantage_state::absent;
+  std::optional<time_point> last_report;
+};
+
+struct check_status {
+  std::string id;
+  std::string region;
+  std::string service;
+  bool region_scope = false;
+  check_role role = check_role::classify;
+  verdict state = verdict::unknown;
+  int up = 0;
+  int down = 0;
+  int unknown = 0;
+};
+
+struct lag_status {
+  std::optional<std::int64_t> ms;  ///< newest known lag
+  std::optional<time_point> at;    ///< when it was sampled
+  bool reachable = false;          ///< the newest sample had a value
+};
+
+struct incident_status {
+  std::string id;
+  std::string region;
+  classification kind = classification::unknown;
+  time_point started_at{};
+};
+
+struct cooldown_status {
+  std::optional<time_point> last_failover_at;
+  bool acknowledged = false;
+  std::string acknowledged_by;
+};
+
+struct snapshot {
+  time_point at{};  ///< the last tick
+  bool leader = false;
+  std::vector<region_status> regions;
+  std::vector<vantage_status> vantages;
+  std::vector<check_status> checks;
+  lag_status lag;
+  std::optional<incident_status> incident;  ///< the primary's open incident, else the dr's
+  std::optional<recommendation> rec;        ///< the current (or last, until the incident closes)
+  int approvals_required = 1;
+  cooldown_status cooldown;
+  std::vector<silence_spec> silences;
+  int quorum = 0;
+};
+
+/// The /v1/status JSON (keys as in ARCHITECTURE.md section 4; ages relative to `at`).
+[[nodiscard]] nlohmann::json to_json(const snapshot& s);
+
+}  // namespace vigil::decision

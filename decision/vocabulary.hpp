@@ -1,0 +1,124 @@
+#pragma once
+// The closed vocabularies of the decision core (STYLE.md 5). Every enum has
+// stable string names, used identically in JSON, metrics labels, logs and
+// docs/failure-detection.md. Adding a value means adding its name here; the
+// names never change once released.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+
+namespace vigil::decision {
+
+/// Per region, after quorum and classification hysteresis (ARCHITECTURE.md 3.5).
+enum class classification : std::uint8_t { healthy, service_degraded, regional_outage, global_outage, unknown };
+/// One vantage's opinion of one check after hysteresis; also a check's quorum state.
+enum class verdict : std::uint8_t { up, down, unknown };
+/// A vantage's standing: absent (stale) and impaired vantages abstain.
+enum class vantage_state : std::uint8_t { present, absent, impaired };
+/// Promotion gates, in the fixed order they are evaluated and reported.
+/// failover: primary_regional, dr_healthy, replication_lag, cooldown, not_silenced, leader.
+/// failback: primary_healthy, replication_lag (blocking), cooldown, not_silenced, leader.
+enum class gate_name : std::uint8_t { primary_regional, dr_healthy, primary_healthy, replication_lag, cooldown, not_silenced, leader };
+enum class recommendation_state : std::uint8_t {
+  blocked, pending_approval, approved, executing, done, failed, expired, withdrawn
+};
+/// Outcome of feeding one more input to a hysteresis (STYLE.md 3).
+enum class transition : std::uint8_t { unchanged, pending, changed };
+enum class action_kind : std::uint8_t { failover, failback };
+enum class region_role : std::uint8_t { primary, dr };
+enum class check_role : std::uint8_t { classify, gate };
+enum class page_kind : std::uint8_t { service_degraded, regional_outage, global_outage, vantage_impaired, vantage_absent };
+enum class page_action : std::uint8_t { trigger, update, resolve };
+enum class severity : std::uint8_t { critical, error, warning, info };
+
+/// Why an approval was accepted or refused (approve()).
+enum class approval_reason : std::uint8_t {
+  accepted,              ///< counted; maybe more approvers are still needed
+  no_recommendation,     ///< nothing to approve right now
+  unknown_recommendation,///< the id names no recommendation this core knows
+  wrong_hash,            ///< token bound to other content than the recommendation shows
+  token_expired,         ///< the token's expires_at has passed
+  recommendation_expired,///< the recommendation outlived recommendation_ttl
+  withdrawn,             ///< the condition cleared before approval
+  superseded,            ///< evidence changed materially: a newer revision exists
+  blocked,               ///< a blocking gate fails now (re-evaluated at approval time)
+  missing_allow_data_loss, ///< allow_data_loss_required but the token does not carry it
+  duplicate_approver,    ///< this approver already approved this recommendation
+  replayed_token,        ///< this token id (jti) was already used
+  not_pending,           ///< already approved, executing or finished
+};
+
+// --- names -------------------------------------------------------------
+
+inline constexpr std::array<std::string_view, 5> classification_names{
+    "healthy", "service_degraded", "regional_outage", "global_outage", "unknown"};
+inline constexpr std::array<std::string_view, 3> verdict_names{"up", "down", "unknown"};
+inline constexpr std::array<std::string_view, 3> vantage_state_names{"present", "absent", "impaired"};
+inline constexpr std::array<std::string_view, 7> gate_names{
+    "primary_regional", "dr_healthy", "primary_healthy", "replication_lag", "cooldown", "not_silenced", "leader"};
+inline constexpr std::array<std::string_view, 8> recommendation_state_names{
+    "blocked", "pending_approval", "approved", "executing", "done", "failed", "expired", "withdrawn"};
+inline constexpr std::array<std::string_view, 3> transition_names{"unchanged", "pending", "changed"};
+inline constexpr std::array<std::string_view, 2> action_names{"failover", "failback"};
+inline constexpr std::array<std::string_view, 2> region_role_names{"primary", "dr"};
+inline constexpr std::array<std::string_view, 2> check_role_names{"classify", "gate"};
+inline constexpr std::array<std::string_view, 5> page_kind_names{
+    "service_degraded", "regional_outage", "global_outage", "vantage_impaired", "vantage_absent"};
+inline constexpr std::array<std::string_view, 3> page_action_names{"trigger", "update", "resolve"};
+inline constexpr std::array<std::string_view, 4> severity_names{"critical", "error", "warning", "info"};
+inline constexpr std::array<std::string_view, 13> approval_reason_names{
+    "accepted", "no_recommendation", "unknown_recommendation", "wrong_hash", "token_expired",
+    "recommendation_expired", "withdrawn", "superseded", "blocked", "missing_allow_data_loss",
+    "duplicate_approver", "replayed_token", "not_pending"};
+
+namespace detail {
+template <typename E, std::size_t N>
+[[nodiscard]] constexpr std::optional<E> lookup(const std::array<std::string_view, N>& names, std::string_view s) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == s) return static_cast<E>(i);
+  }
+  return std::nullopt;
+}
+}  // namespace detail
+
+#define VIGIL_DECISION_NAMES(E, ARRAY)                                                                  \
+  [[nodiscard]] constexpr std::string_view to_string(E v) { return ARRAY[static_cast<std::size_t>(v)]; } \
+  template <typename T>                                                                                 \
+    requires std::is_same_v<T, E>                                                                        \
+  [[nodiscard]] constexpr std::optional<E> from_string(std::string_view s) {                            \
+    return detail::lookup<E>(ARRAY, s);                                                                 \
+  }
+
+
+VIGIL_DECISION_NAMES(classification, classification_names)
+VIGIL_DECISION_NAMES(verdict, verdict_names)
+VIGIL_DECISION_NAMES(vantage_state, vantage_state_names)
+VIGIL_DECISION_NAMES(gate_name, gate_names)
+VIGIL_DECISION_NAMES(recommendation_state, recommendation_state_names)
+VIGIL_DECISION_NAMES(transition, transition_names)
+VIGIL_DECISION_NAMES(action_kind, action_names)
+VIGIL_DECISION_NAMES(region_role, region_role_names)
+VIGIL_DECISION_NAMES(check_role, check_role_names)
+VIGIL_DECISION_NAMES(page_kind, page_kind_names)
+VIGIL_DECISION_NAMES(page_action, page_action_names)
+VIGIL_DECISION_NAMES(severity, severity_names)
+VIGIL_DECISION_NAMES(approval_reason, approval_reason_names)
+#undef VIGIL_DECISION_NAMES
+
+/// Operator-facing hint for a refused approval: what to do next.
+[[nodiscard]] std::string_view approval_hint(approval_reason r);
+
+/// Is a recommendation in this state still open (can be approved or is waiting)?
+[[nodiscard]] constexpr bool is_open(recommendation_state s) {
+  return s == recommendation_state::blocked || s == recommendation_state::pending_approval;
+}
+/// Has it reached a state from which it never moves again?
+[[nodiscard]] constexpr bool is_final(recommendation_state s) {
+  return s == recommendation_state::done || s == recommendation_state::failed ||
+         s == recommendation_state::expired || s == recommendation_state::withdrawn;
+}
+
+}  // namespace vigil::decision
