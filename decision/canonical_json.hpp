@@ -1,0 +1,18 @@
+#pragma once
+// Canonical JSON for content hashes: object keys sorted (bytewise), no
+// whitespace, strings escaped as nlohmann::json dumps them (UTF-8 kept),
+// integers as integers. Floating-point numbers are refused (they have no
+// single canonical spelling): hash inputs carry integers (milliseconds).
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace vigil::decision {
+
+/// Throws std::invalid_argument on a floating-point number anywhere in `j`.
+[[nodiscard]] std::string canonical_json(const nlohmann::json& j);
+/// hex SHA-256 of canonical_json(j).
+[[nodiscard]] std::string canonical_hash(const nlohmann::json& j);
+
+}  // namespace vigil::decision

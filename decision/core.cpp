@@ -1,0 +1,231 @@
+// decision::core: inputs, tick orchestration, operator actions, status.
+#include "decision/core.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "decision/core_state.hpp"
+#include "decision/time_format.hpp"
+
+namespace vigil::decision {
+
+namespace {
+topology checked(topology t) {
+  const auto problems = t.validate();
+  if (!problems.empty()) {
+    std::string all = "decision::core: invalid topology:";
+    for (const auto& p : problems) all += " " + p + ";";
+    throw std::invalid_argument(all);
+  }
+  return t;
+}
+}  // namespace
+
+core::state::state(topology t) : topo(checked(std::move(t))) {
+  quorum = topo.p.effective_quorum(topo.vantages.size());
+  n_checks = topo.checks.size();
+  n_vantages = topo.vantages.size();
+  check_stale.resize(n_checks);
+  check_region.resize(n_checks);
+  for (std::size_t c = 0; c < n_checks; ++c) {
+    check_stale[c] = std::max(topo.p.stale_after, 3 * topo.checks[c].interval);
+    check_region[c] = topo.checks[c].region;
+  }
+  cells.resize(n_vantages * n_checks);
+  vantages.resize(n_vantages);
+  regions.resize(topo.regions.size());
+  cell_verdict.resize(n_vantages * n_checks, verdict::unknown);
+  present.resize(n_vantages);
+  impaired.resize(n_vantages);
+  scratch_up.resize(n_checks);
+  scratch_down.resize(n_checks);
+  agree.resize(n_vantages * topo.regions.size());
+  votes.resize(n_checks);
+  check_state.resize(n_checks, verdict::unknown);
+  service_state.resize(topo.regions.size() * topo.services.size(), verdict::unknown);
+}
+
+void core::state::audit(std::string kind, std::string message, nlohmann::json details) {
+  out.emplace_back(audit_record{now, std::move(kind), std::move(message), std::move(details)});
+}
+
+core::core(topology topo) : s_(std::make_unique<state>(std::move(topo))) {}
+core::~core() = default;
+core::core(core&&) noexcept = default;
+core& core::operator=(core&&) noexcept = default;
+
+const topology& core::topo() const { return s_->topo; }
+
+void core::ingest(const observation& obs) {
+  state& s = *s_;
+  if (obs.vantage >= s.n_vantages || obs.check >= s.n_checks) {
+    ++s.dropped;
+    return;
+  }
+  cell& x = s.cells[std::size_t{obs.vantage} * s.n_checks + obs.check];
+  x.h.observe(is_success(obs.result), s.topo.p.fall, s.topo.p.rise);
+  if (obs.at > x.last_obs) x.last_obs = obs.at;
+  auto& v = s.vantages[obs.vantage];
+  if (!v.ever || obs.at > v.last_report) v.last_report = obs.at;
+  v.ever = true;
+}
+
+void core::vantage_report(vantage_index v, time_point at) {
+  state& s = *s_;
+  if (v >= s.n_vantages) {
+    ++s.dropped;
+    return;
+  }
+  auto& vr = s.vantages[v];
+  if (!vr.ever || at > vr.last_report) vr.last_report = at;
+  vr.ever = true;
+}
+
+void core::ingest_lag(const lag_sample& sample) {
+  state& s = *s_;
+  if (s.lag_latest && sample.at < s.lag_latest->at) return;
+  s.lag_latest = sample;
+  if (sample.lag) s.lag_last_value = sample;
+}
+
+void core::tick(time_point now) {
+  state& s = *s_;
+  if (!s.ticked) {
+    s.first_tick = now;
+    s.ticked = true;
+  }
+  s.now = std::max(now, s.now);
+  std::erase_if(s.silences, [&](const silence_spec& x) { return x.until <= s.now; });
+  s.evaluate_vantages();
+  s.evaluate_checks();
+  s.evaluate_regions();
+  s.update_recommendation();
+  s.update_region_pages();
+  s.update_vantage_pages();
+}
+
+std::vector<event> core::take_output() {
+  std::vector<event> out;
+  out.swap(s_->out);
+  return out;
+}
+
+void core::acknowledge_cooldown(std::string by, time_point now) {
+  state& s = *s_;
+  s.now = std::max(now, s.now);
+  if (!s.last_failover) {
+    s.audit("cooldown", "cooldown acknowledgement by " + by + " ignored: no failover executed", {{"by", by}});
+    return;
+  }
+  s.cooldown_acknowledged = true;
+  s.cooldown_acknowledged_by = by;
+  s.audit("cooldown", "cooldown after the failover of " + format_time(*s.last_failover) + " acknowledged by " + by,
+          {{"by", by}, {"last_failover_at", format_time(*s.last_failover)}});
+}
+
+void core::silence(silence_spec x, time_point now) {
+  state& s = *s_;
+  s.now = std::max(now, s.now);
+  std::erase_if(s.silences, [&](const silence_spec& y) { return y.id == x.id; });
+  s.audit("silence",
+          "silence " + x.id + " by " + x.by + " until " + format_time(x.until) +
+              (x.scope.empty() ? "" : " for " + x.scope),
+          {{"id", x.id}, {"scope", x.scope}, {"by", x.by}, {"reason", x.reason}, {"until", format_time(x.until)}});
+  s.silences.push_back(std::move(x));
+}
+
+bool core::unsilence(const std::string& id, time_point now) {
+  state& s = *s_;
+  s.now = std::max(now, s.now);
+  const auto n = std::erase_if(s.silences, [&](const silence_spec& y) { return y.id == id; });
+  if (n > 0) s.audit("silence", "silence " + id + " removed", {{"id", id}});
+  return n > 0;
+}
+
+void core::set_leader(bool leader) {
+  state& s = *s_;
+  if (s.leader == leader) return;
+  s.leader = leader;
+  s.audit("leader", leader ? "this replica became the leader" : "this replica is no longer the leader",
+          {{"leader", leader}});
+}
+
+void core::plan_started(const std::string& id, time_point at) {
+  state& s = *s_;
+  s.now = std::max(at, s.now);
+  if (!s.rec || s.rec->id != id) {
+    s.audit("plan", "plan start for unknown recommendation " + id + " ignored", {{"recommendation_id", id}});
+    return;
+  }
+  if (s.rec->action == action_kind::failover) {
+    s.last_failover = at;  // cooldown runs from the start of an executed failover
+    s.cooldown_acknowledged = false;
+    s.cooldown_acknowledged_by.clear();
+  }
+  s.set_rec_state(recommendation_state::executing, "plan started");
+}
+
+void core::plan_step(const std::string& id, const std::string& step, const std::string& status, time_point at) {
+  state& s = *s_;
+  s.now = std::max(at, s.now);
+  s.audit("plan", "plan " + id + ": step " + step + " " + status,
+          {{"recommendation_id", id}, {"step", step}, {"status", status}});
+}
+
+void core::plan_finished(const std::string& id, bool ok, const std::string& detail, time_point at) {
+  state& s = *s_;
+  s.now = std::max(at, s.now);
+  if (!s.rec || s.rec->id != id) {
+    s.audit("plan", "plan end for unknown recommendation " + id + " ignored", {{"recommendation_id", id}});
+    return;
+  }
+  s.set_rec_state(ok ? recommendation_state::done : recommendation_state::failed,
+                  std::string(ok ? "plan finished" : "plan failed") + (detail.empty() ? "" : ": " + detail));
+}
+
+snapshot core::status() const {
+  const state& s = *s_;
+  snapshot out;
+  out.at = s.now;
+  out.leader = s.leader;
+  out.quorum = s.quorum;
+  out.approvals_required = s.topo.p.approvals_required;
+  for (std::size_t r = 0; r < s.topo.regions.size(); ++r) {
+    const auto& rr = s.regions[r];
+    out.regions.push_back(region_status{s.topo.regions[r].name, s.topo.regions[r].role, rr.h.declared(),
+                                        rr.h.since(), rr.raw,
+                                        rr.h.pending() ? transition::pending : transition::unchanged,
+                                        rr.down_services, rr.incident_open ? rr.incident_id : std::string{}});
+  }
+  for (std::size_t v = 0; v < s.n_vantages; ++v) {
+    const auto& vr = s.vantages[v];
+    out.vantages.push_back(vantage_status{s.topo.vantages[v], vr.state,
+                                          vr.ever ? std::optional<time_point>(vr.last_report) : std::nullopt});
+  }
+  for (std::size_t c = 0; c < s.n_checks; ++c) {
+    const auto& ci = s.topo.checks[c];
+    out.checks.push_back(check_status{ci.id, s.topo.regions[ci.region].name, ci.service, ci.region_scope, ci.role,
+                                      s.check_state[c], s.votes[c].up, s.votes[c].down, s.votes[c].unknown});
+  }
+  if (s.lag_last_value) {
+    out.lag.ms = s.lag_last_value->lag->count();
+    out.lag.at = s.lag_last_value->at;
+  }
+  out.lag.reachable = s.lag_latest && s.lag_latest->lag.has_value();
+  for (const region_index r : {s.topo.primary(), s.topo.dr()}) {
+    const auto& rr = s.regions[r];
+    if (rr.incident_open && !out.incident) {
+      out.incident = incident_status{rr.incident_id, s.topo.regions[r].name, rr.h.declared(), rr.incident_start};
+    }
+  }
+  out.rec = s.rec;
+  out.cooldown = cooldown_status{s.last_failover, s.cooldown_acknowledged, s.cooldown_acknowledged_by};
+  out.silences = s.silences;
+  return out;
+}
+
+std::optional<recommendation> core::current_recommendation() const { return s_->rec; }
+
+std::uint64_t core::dropped() const { return s_->dropped; }
+
+}  // namespace vigil::decision

@@ -1,0 +1,193 @@
+// Paging decisions: one page per incident (dedup key = incident id) whose kind
+// follows the classification; source-side inhibition of service pages
+// (ARCHITECTURE.md 3.7); vantage pages.
+#include "decision/core_state.hpp"
+#include "decision/time_format.hpp"
+
+namespace vigil::decision {
+
+namespace {
+
+std::optional<page_kind> kind_for(classification c) {
+  switch (c) {
+    case classification::service_degraded: return page_kind::service_degraded;
+    case classification::regional_outage: return page_kind::regional_outage;
+    case classification::global_outage: return page_kind::global_outage;
+    case classification::healthy:
+    case classification::unknown: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+severity severity_for(page_kind k) {
+  switch (k) {
+    case page_kind::regional_outage:
+    case page_kind::global_outage: return severity::critical;
+    case page_kind::service_degraded: return severity::error;
+    case page_kind::vantage_impaired:
+    case page_kind::vantage_absent: return severity::warning;
+  }
+  return severity::error;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+}  // namespace
+
+std::string core::state::region_summary(region_index r) const {
+  const auto& rr = regions[r];
+  const auto& name = topo.regions[r].name;
+  const std::string services = std::to_string(rr.counts.services_down) + "/" + std::to_string(rr.counts.services) +
+                               " services down";
+  const std::string from = " from " + std::to_string(rr.down_voters) + "/" + std::to_string(n_vantages) + " vantages";
+  switch (rr.h.declared()) {
+    case classification::service_degraded:
+      return name + " service degraded: " + join(rr.down_services) + " down (" + services + ")" + from;
+    case classification::global_outage: {
+      const auto& o = regions[1 - r];
+      return "global outage: " + name + " " + services + ", " + topo.regions[1 - r].name + " " +
+             std::to_string(o.counts.services_down) + "/" + std::to_string(o.counts.services) +
+             " services down; no failover possible";
+    }
+    case classification::unknown:
+      return name + " state unknown: quorum of " + std::to_string(quorum) + " vantages not reached (" + services +
+             ")";
+    case classification::healthy: return name + " healthy";
+    case classification::regional_outage: break;
+  }
+  std::string s = name + " regional outage: " + services + from;
+  if (rr.down_services.empty() == false && rr.counts.region_checks_down > 0 && rr.counts.services_down == 0) {
+    s = name + " regional outage: region check " + join(rr.down_services) + " down" + from;
+  }
+  if (!rec || rec->incident_id != rr.incident_id || topo.primary() != r) {
+    return s + (topo.primary() == r ? "" : " (dr region: no failover applies)");
+  }
+  const std::string to = "failover to " + rec->to;
+  const std::string loss = rec->allow_data_loss_required
+                               ? "allow_data_loss required, data loss " + rec->data_loss_bound
+                               : "expected data loss " + rec->data_loss_bound;
+  switch (rec->state) {
+    case recommendation_state::pending_approval: return s + "; " + to + " recommended; " + loss;
+    case recommendation_state::blocked: {
+      const auto* g = rec->first_blocking_failure();
+      return s + "; " + to + " blocked by " + (g ? std::string(to_string(g->name)) + " (" + g->detail + ")" : "?");
+    }
+    case recommendation_state::approved: return s + "; " + to + " approved by " + join(rec->approvers);
+    case recommendation_state::executing: return s + "; " + to + " executing";
+    case recommendation_state::done: return s + "; " + to + " done";
+    case recommendation_state::failed: return s + "; " + to + " FAILED: " + rec->reason;
+    case recommendation_state::expired: return s + "; " + to + " recommendation expired unapproved";
+    case recommendation_state::withdrawn: return s + "; " + to + " withdrawn";
+  }
+  return s;
+}
+
+nlohmann::json core::state::page_details(region_index r) const {
+  const auto& rr = regions[r];
+  nlohmann::json j{{"region", topo.regions[r].name},
+                   {"role", to_string(topo.regions[r].role)},
+                   {"classification", to_string(rr.h.declared())},
+                   {"since", format_time(rr.h.since())},
+                   {"down_services", rr.down_services},
+                   {"evidence", region_evidence(r, true)}};
+  if (rec && rec->incident_id == rr.incident_id) {
+    j["recommendation"] = to_json(*rec, topo.p.approvals_required);
+  }
+  nlohmann::json lag{{"ms", nullptr}, {"reachable", lag_latest && lag_latest->lag.has_value()}};
+  if (lag_last_value) {
+    lag["ms"] = lag_last_value->lag->count();
+    lag["age_s"] = static_cast<double>((now - lag_last_value->at).count()) / 1000.0;
+  }
+  j["replication_lag"] = std::move(lag);
+  return j;
+}
+
+void core::state::update_region_pages() {
+  for (std::size_t i = 0; i < regions.size(); ++i) {
+    const auto r = static_cast<region_index>(i);
+    auto& rr = regions[i];
+    if (!rr.incident_open) {
+      if (rr.page_sent) {
+        out.emplace_back(page{now, rr.sent_kind, page_action::resolve, rr.incident_id, severity_for(rr.sent_kind),
+                              topo.regions[i].name, {}, topo.regions[i].name + " recovered: healthy for " +
+                                                            format_seconds(topo.p.clear_for),
+                              page_details(r)});
+      } else if (rr.service_page_held) {
+        audit("page", "service_degraded page for " + rr.incident_id + " never sent: cleared inside the grace window",
+              {{"incident_id", rr.incident_id}, {"grace", format_seconds(topo.p.service_page_grace)}});
+      }
+      rr.page_sent = false;
+      rr.service_page_held = false;
+      continue;
+    }
+    std::optional<page_kind> want = kind_for(rr.h.declared());
+    if (!want && rr.page_sent) want = rr.sent_kind;  // unknown during an incident: keep what was said
+    if (!want) continue;
+    if (*want == page_kind::service_degraded && !rr.page_sent) {
+      // Source-side inhibition: give a regional classification of the same
+      // region the chance to replace this page (default grace 10s).
+      if (now - rr.h.since() < topo.p.service_page_grace) {
+        if (!rr.service_page_held) {
+          rr.service_page_held = true;
+          audit("page",
+                "service_degraded page for " + topo.regions[i].name + " held for " +
+                    format_seconds(topo.p.service_page_grace) + " in case the region is failing",
+                {{"incident_id", rr.incident_id}});
+        }
+        continue;
+      }
+    }
+    std::string key{to_string(*want)};
+    if (rec && rec->incident_id == rr.incident_id) key += "|" + rec->id + "|" + std::string(to_string(rec->state));
+    if (rr.page_sent && key == rr.sent_key) continue;
+    if (!rr.page_sent && rr.service_page_held && *want != page_kind::service_degraded) {
+      audit("page", "service_degraded page for " + rr.incident_id + " replaced by " + std::string(to_string(*want)) +
+                        " inside the grace window",
+            {{"incident_id", rr.incident_id}});
+    }
+    out.emplace_back(page{now, *want, rr.page_sent ? page_action::update : page_action::trigger, rr.incident_id,
+                          severity_for(*want), topo.regions[i].name, {}, region_summary(r), page_details(r)});
+    rr.page_sent = true;
+    rr.service_page_held = false;
+    rr.sent_kind = *want;
+    rr.sent_key = std::move(key);
+  }
+}
+
+void core::state::update_vantage_pages() {
+  // At start every vantage is absent until its first batch: give them
+  // stale_after before paging about it.
+  const bool settled = now - first_tick > topo.p.stale_after;
+  for (std::size_t v = 0; v < n_vantages; ++v) {
+    auto& vr = vantages[v];
+    const auto& name = topo.vantages[v];
+    std::optional<page_kind> want;
+    if (vr.state == vantage_state::impaired) want = page_kind::vantage_impaired;
+    if (vr.state == vantage_state::absent && settled) want = page_kind::vantage_absent;
+    if (vr.paged && (!want || *want != vr.paged_kind)) {
+      out.emplace_back(page{now, vr.paged_kind, page_action::resolve, vr.incident_id, severity::warning, {}, name,
+                            "vantage " + name + " is " + std::string(to_string(vr.state)) + " again", {}});
+      vr.paged = false;
+    }
+    if (!want || vr.paged) continue;
+    vr.paged = true;
+    vr.paged_kind = *want;
+    vr.incident_id = topo.deployment + "/vantage/" + name + "/" + format_compact(now);
+    std::string summary =
+        *want == page_kind::vantage_impaired
+            ? "vantage " + name + " impaired: it disagrees with the other vantages in every region; its votes are ignored"
+            : "vantage " + name + " absent: no batch for more than " + format_seconds(topo.p.stale_after) +
+                  "; it abstains";
+    nlohmann::json details{{"vantage", name},
+                           {"state", to_string(vr.state)},
+                           {"last_report", vr.ever ? nlohmann::json(format_time(vr.last_report)) : nlohmann::json()}};
+    out.emplace_back(page{now, *want, page_action::trigger, vr.incident_id, severity::warning, {}, name,
+                          std::move(summary), std::move(details)});
+  }
+}
+
+}  // namespace vigil::decision

@@ -1,0 +1,128 @@
+#pragma once
+// Private: the state of decision::core, shared by core*.cpp. Not installed,
+// not included outside decision/.
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "decision/classifier.hpp"
+#include "decision/core.hpp"
+#include "decision/gates.hpp"
+#include "decision/hysteresis.hpp"
+#include "decision/quorum.hpp"
+
+namespace vigil::decision {
+
+/// One (vantage, check): 16 bytes, vantages x checks of them, no allocation.
+struct cell {
+  time_point last_obs{};
+  probe_hysteresis h;
+};
+
+struct vantage_rt {
+  time_point last_report{};
+  bool ever = false;
+  vantage_state state = vantage_state::absent;
+  bool paged = false;             ///< a vantage page is open
+  page_kind paged_kind = page_kind::vantage_absent;
+  std::string incident_id;
+  time_point state_since{};
+};
+
+struct region_rt {
+  classification_hysteresis h;
+  classification raw = classification::unknown;
+  region_counts counts;
+  std::vector<std::string> down_services;
+  int gate_checks_not_up = 0;
+  int down_voters = 0;  ///< distinct non-abstaining vantages voting down on a down check
+  // incident
+  bool incident_open = false;
+  std::string incident_id;
+  time_point incident_start{};
+  bool recommended = false;  ///< a recommendation was created in this incident
+  // page
+  bool page_sent = false;
+  page_kind sent_kind = page_kind::service_degraded;
+  std::string sent_key;       ///< kind + recommendation id/state when last sent
+  bool service_page_held = false;
+};
+
+struct past_recommendation {
+  std::string id;
+  approval_reason reason = approval_reason::unknown_recommendation;
+};
+
+struct core::state {
+  explicit state(topology t);
+
+  topology topo;
+  int quorum = 1;
+  std::size_t n_checks = 0;
+  std::size_t n_vantages = 0;
+  std::vector<duration> check_stale;  ///< [check] max(stale_after, 3 x interval)
+  std::vector<region_index> check_region;  ///< [check]
+
+  std::vector<cell> cells;  ///< [vantage * n_checks + check]
+  std::vector<vantage_rt> vantages;
+  std::vector<region_rt> regions;
+
+  // per-tick results and scratch (sized once)
+  std::vector<verdict> cell_verdict;
+  std::vector<std::uint8_t> present;
+  std::vector<std::uint8_t> impaired;
+  std::vector<int> scratch_up, scratch_down;
+  std::vector<agreement> agree;
+  std::vector<vote_tally> votes;      ///< [check]
+  std::vector<verdict> check_state;   ///< [check]
+  std::vector<verdict> service_state; ///< [region * services + service]
+
+  std::optional<lag_sample> lag_latest;
+  std::optional<lag_sample> lag_last_value;
+
+  bool leader = false;
+  std::optional<recommendation> rec;
+  std::deque<past_recommendation> past;  ///< the last 64 ids, for precise refusal reasons
+  bool execute_emitted = false;
+
+  std::optional<time_point> last_failover;
+  bool cooldown_acknowledged = false;
+  std::string cooldown_acknowledged_by;
+  std::vector<silence_spec> silences;
+
+  std::vector<event> out;
+  time_point now{};
+  bool ticked = false;
+  time_point first_tick{};
+  std::uint64_t dropped = 0;
+
+  // core_evaluate.cpp
+  void evaluate_vantages();
+  void evaluate_checks();
+  void evaluate_regions();
+  nlohmann::json region_evidence(region_index r, bool only_not_up) const;
+  // core_recommend.cpp
+  gate_evaluation gates_for(action_kind a) const;
+  void update_recommendation();
+  void create_recommendation(action_kind a, const std::string& incident_id, time_point incident_start,
+                             const std::string& why);
+  /// Gates, data loss, evidence, times, state and hash of a new (revision of a) recommendation.
+  void fill_content(recommendation& r, gate_evaluation ge, const std::string& why) const;
+  void set_rec_state(recommendation_state s, const std::string& reason);
+  void retire_recommendation(approval_reason why);
+  void emit_rec(const std::string& reason);
+  nlohmann::json evidence_summary() const;
+  // core_pages.cpp
+  void update_region_pages();
+  void update_vantage_pages();
+  std::string region_summary(region_index r) const;
+  nlohmann::json page_details(region_index r) const;
+
+  void audit(std::string kind, std::string message, nlohmann::json details);
+  [[nodiscard]] const region_info& region(region_index r) const { return topo.regions[r]; }
+};
+
+}  // namespace vigil::decision

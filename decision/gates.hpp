@@ -1,0 +1,60 @@
+#pragma once
+// Promotion gates (ARCHITECTURE.md 3.8; STYLE.md 6), evaluated every tick and
+// again at approval time, reported by name in a fixed order.
+//
+// failover (primary -> dr):
+//   primary_regional  the primary's declared classification is regional_outage
+//   dr_healthy        the dr's declared classification is healthy and every
+//                     `role: gate` check about the dr region is up by quorum
+//   replication_lag   newest sample <= max_lag and younger than lag_max_age.
+//                     NOT blocking: when it fails (lag too high, unknown or
+//                     stale) allow_data_loss_required becomes true and the
+//                     detail states the bound
+//   cooldown          no failover executed within `cooldown`, or acknowledged
+//   not_silenced      no active silence covers either region
+//   leader            this replica holds the lease
+// failback (dr -> primary): primary_healthy (declared healthy, gate checks
+// up), replication_lag (blocking: replication towards the old primary must be
+// in place with lag within budget), cooldown, not_silenced, leader.
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "decision/recommendation.hpp"
+#include "decision/types.hpp"
+
+namespace vigil::decision {
+
+struct gate_inputs {
+  action_kind action = action_kind::failover;
+  const params* p = nullptr;
+  time_point now{};
+  std::string primary;
+  std::string dr;
+  classification primary_declared = classification::unknown;
+  time_point primary_since{};
+  classification dr_declared = classification::unknown;
+  time_point dr_since{};
+  int dr_gate_checks_not_up = 0;       ///< role: gate checks about dr that are not up
+  int primary_gate_checks_not_up = 0;  ///< same, about the primary (failback)
+  std::optional<lag_sample> lag_latest;      ///< newest sample (value or unreachable)
+  std::optional<lag_sample> lag_last_value;  ///< newest sample that had a value
+  std::optional<time_point> last_failover;   ///< plan_started of the last executed failover
+  bool cooldown_acknowledged = false;
+  std::string cooldown_acknowledged_by;
+  std::span<const silence_spec> silences;
+  bool leader = false;
+};
+
+struct gate_evaluation {
+  std::vector<gate_result> gates;
+  bool allow_data_loss_required = false;
+  std::optional<std::int64_t> expected_data_loss_ms;
+  std::string data_loss_bound;
+};
+
+[[nodiscard]] gate_evaluation evaluate_gates(const gate_inputs& in);
+
+}  // namespace vigil::decision

@@ -1,0 +1,192 @@
+#include <gtest/gtest.h>
+
+#include "decision/time_format.hpp"
+#include "harness.hpp"
+
+namespace vigil::decision::testing {
+
+namespace {
+const char* e1 = "us-east-1";
+const char* w2 = "us-west-2";
+}
+
+TEST(Core, StartsUnknownThenHealthyWithoutPages) {
+  harness h(make_test_topology());
+  EXPECT_EQ(h.declared(e1), classification::unknown);
+  h.run(duration{20000});
+  EXPECT_EQ(h.declared(e1), classification::healthy);
+  EXPECT_EQ(h.declared(w2), classification::healthy);
+  EXPECT_TRUE(h.all<page>().empty());
+  EXPECT_FALSE(h.c.current_recommendation());
+  const auto st = h.c.status();
+  for (const auto& v : st.vantages) EXPECT_EQ(v.state, vantage_state::present) << v.name;
+  for (const auto& c : st.checks) EXPECT_EQ(c.state, verdict::up) << c.id;
+}
+
+TEST(Core, OneServiceDownIsServiceDegradedPagedAfterGraceNoRecommendation) {
+  const auto topo = make_test_topology();
+  harness h(topo);
+  h.run(duration{20000});
+  const auto k = *topo.find_check("api-web@us-east-1");
+  h.probe = [k](vantage_index, check_index c, time_point) { return std::optional(c == k ? outcome::http_status : outcome::ok); };
+  h.run(duration{60000});
+  EXPECT_EQ(h.declared(e1), classification::service_degraded);
+  const auto pages = h.all<page>();
+  ASSERT_EQ(pages.size(), 1U);
+  EXPECT_EQ(pages[0].kind, page_kind::service_degraded);
+  EXPECT_EQ(pages[0].sev, severity::error);
+  const auto cls = h.all<classification_changed>();
+  const auto declared_at = cls.back().at;
+  EXPECT_GE(pages[0].at - declared_at, h.c.topo().p.service_page_grace);
+  EXPECT_FALSE(h.c.current_recommendation());
+  // recovery: resolve after clear_for
+  h.probe = [](vantage_index, check_index, time_point) { return std::optional(outcome::ok); };
+  h.run(duration{60000});
+  EXPECT_EQ(h.declared(e1), classification::healthy);
+  const auto after = h.all<page>();
+  ASSERT_EQ(after.size(), 2U);
+  EXPECT_EQ(after[1].action, page_action::resolve);
+  EXPECT_EQ(after[1].incident_id, after[0].incident_id);
+}
+
+TEST(Core, RegionalOutageRecommendsFailoverInBoundedTime) {
+  const auto topo = make_test_topology();
+  harness h(topo);
+  h.run(duration{20000});
+  const auto fault = h.now;
+  h.probe = [&topo](vantage_index v, check_index c, time_point) -> std::optional<outcome> {
+    if (v == 0) return std::nullopt;  // the primary-region vantage is gone
+    return topo.checks[c].region == 0 ? outcome::timeout : outcome::ok;
+  };
+  h.run(duration{30000});
+  EXPECT_EQ(h.declared(e1), classification::regional_outage);
+  const auto rec = h.c.current_recommendation();
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->action, action_kind::failover);
+  EXPECT_EQ(rec->from, e1);
+  EXPECT_EQ(rec->to, w2);
+  EXPECT_EQ(rec->state, recommendation_state::pending_approval) << rec->reason;
+  // fall x interval + confirm_for + 2 ticks = 6 + 2 + 2 = 10s (+ probe phase 2s)
+  EXPECT_LE(rec->created_at - fault, duration{12000});
+  EXPECT_FALSE(rec->allow_data_loss_required);
+  EXPECT_EQ(rec->expected_data_loss_ms, 300);
+  const auto pages = h.all<page>();
+  bool regional = false;
+  bool service = false;
+  for (const auto& p : pages) {
+    if (p.kind == page_kind::regional_outage) {
+      regional = true;
+      EXPECT_EQ(p.sev, severity::critical);
+    }
+    if (p.kind == page_kind::service_degraded) service = true;
+  }
+  EXPECT_TRUE(regional);
+  EXPECT_FALSE(service);
+}
+
+TEST(Core, OneVantageSeeingARegionDownChangesNothing) {
+  const auto topo = make_test_topology();
+  harness h(topo);
+  h.probe = region_down(topo, 0, {2});
+  h.run(duration{120000});
+  EXPECT_EQ(h.declared(e1), classification::healthy);
+  EXPECT_TRUE(h.all<page>().empty());
+  for (const auto& v : h.c.status().vantages) EXPECT_EQ(v.state, vantage_state::present);
+}
+
+TEST(Core, IsolatedVantageIsImpairedAndPagedNothingElse) {
+  const auto topo = make_test_topology();
+  harness h(topo);
+  h.run(duration{20000});
+  h.probe = [](vantage_index v, check_index, time_point) { return std::optional(v == 2 ? outcome::timeout : outcome::ok); };
+  h.run(duration{60000});
+  EXPECT_EQ(h.declared(e1), classification::healthy);
+  EXPECT_EQ(h.declared(w2), classification::healthy);
+  EXPECT_EQ(h.c.status().vantages[2].state, vantage_state::impaired);
+  const auto pages = h.all<page>();
+  ASSERT_EQ(pages.size(), 1U);
+  EXPECT_EQ(pages[0].kind, page_kind::vantage_impaired);
+  EXPECT_EQ(pages[0].vantage, "euw1");
+}
+
+TEST(Core, BothRegionsDownIsGlobalWithoutRecommendation) {
+  harness h(make_test_topology());
+  h.run(duration{20000});
+  h.probe = [](vantage_index, check_index, time_point) { return std::optional(outcome::connect_error); };
+  h.run(duration{60000});
+  EXPECT_EQ(h.declared(e1), classification::global_outage);
+  EXPECT_EQ(h.declared(w2), classification::global_outage);
+  EXPECT_TRUE(h.all<recommendation_changed>().empty());
+}
+
+TEST(Core, TooManyVantagesAbsentIsUnknown) {
+  harness h(make_test_topology());
+  h.run(duration{20000});
+  h.probe = [](vantage_index v, check_index, time_point) -> std::optional<outcome> {
+    if (v != 0) return std::nullopt;
+    return outcome::ok;
+  };
+  h.run(duration{30000});
+  EXPECT_EQ(h.declared(e1), classification::unknown);
+  EXPECT_EQ(h.declared(w2), classification::unknown);
+  int absent_pages = 0;
+  for (const auto& p : h.all<page>()) absent_pages += p.kind == page_kind::vantage_absent ? 1 : 0;
+  EXPECT_EQ(absent_pages, 2);
+  EXPECT_FALSE(h.c.current_recommendation());
+}
+
+TEST(Core, RegionScopeCheckAloneMakesARegionalOutage) {
+  const auto topo = make_test_topology(4, true);
+  harness h(topo);
+  h.run(duration{20000});
+  const auto k = *topo.find_check("alb-5xx@us-east-1");
+  h.probe = [k](vantage_index, check_index c, time_point) {
+    return std::optional(c == k ? outcome::condition_failed : outcome::ok);
+  };
+  h.run(duration{30000});
+  EXPECT_EQ(h.declared(e1), classification::regional_outage);
+  ASSERT_TRUE(h.c.current_recommendation());
+}
+
+TEST(Core, StatusJsonHasTheDocumentedShape) {
+  harness h(make_test_topology());
+  h.run(duration{20000});
+  const auto j = to_json(h.c.status());
+  EXPECT_TRUE(j.at("leader").get<bool>());
+  EXPECT_EQ(j.at("regions").at(e1).at("role"), "primary");
+  EXPECT_EQ(j.at("regions").at(e1).at("classification"), "healthy");
+  EXPECT_EQ(j.at("vantages").at("euw1").at("state"), "present");
+  EXPECT_EQ(j.at("checks").at(0).at("votes").at("up"), 3);
+  EXPECT_EQ(j.at("replication_lag").at("ms"), 300);
+  EXPECT_TRUE(j.at("incident").is_null());
+  EXPECT_TRUE(j.at("recommendation").is_null());
+}
+
+TEST(Core, DropsOutOfRangeObservations) {
+  harness h(make_test_topology());
+  h.c.ingest(observation{9, 0, t0, outcome::ok, 1.0F});
+  h.c.ingest(observation{0, 999, t0, outcome::ok, 1.0F});
+  EXPECT_EQ(h.c.dropped(), 2U);
+}
+
+TEST(Core, EveryEventSerialisesWithVocabularyValues) {
+  const auto topo = make_test_topology();
+  harness h(topo);
+  h.run(duration{20000});
+  h.probe = region_down(topo, 0);
+  h.run(duration{30000});
+  ASSERT_FALSE(h.events.empty());
+  for (const auto& e : h.events) {
+    const auto j = to_json(e);
+    EXPECT_TRUE(j.contains("type"));
+    EXPECT_TRUE(parse_time(j.at("at").get<std::string>()).has_value());
+    if (j["type"] == "classification") {
+      EXPECT_TRUE(from_string<classification>(j["to"].get<std::string>()).has_value());
+    }
+    if (j["type"] == "page") {
+      EXPECT_TRUE(from_string<page_kind>(j["kind"].get<std::string>()).has_value());
+    }
+  }
+}
+
+}  // namespace vigil::decision::testing

@@ -1,0 +1,198 @@
+#include <gtest/gtest.h>
+
+#include "harness.hpp"
+
+namespace vigil::decision::testing {
+
+namespace {
+
+/// A harness in a confirmed primary regional outage with a pending recommendation.
+struct outage : ::testing::Test {
+  topology topo = make_test_topology();
+  std::unique_ptr<harness> h;
+  void SetUp() override { start(topo); }
+  void start(topology t) {
+    topo = std::move(t);
+    h = std::make_unique<harness>(topo);
+    h->run(duration{20000});
+    h->probe = region_down(topo, 0);
+    h->run(duration{20000});
+    ASSERT_TRUE(h->c.current_recommendation());
+  }
+  recommendation rec() const { return *h->c.current_recommendation(); }
+};
+
+}  // namespace
+
+TEST(RecommendationHash, SameInputsSameHashChangedGateNewHash) {
+  recommendation a;
+  a.action = action_kind::failover;
+  a.from = "us-east-1";
+  a.to = "us-west-2";
+  a.gates = {{gate_name::primary_regional, true, true, "x"}, {gate_name::dr_healthy, true, true, "y"}};
+  a.evidence_digest = "abc";
+  a.created_at = t0;
+  a.rehash();
+  recommendation b = a;
+  b.gates[0].detail = "other detail, same material content";
+  b.rehash();
+  EXPECT_EQ(a.hash, b.hash);
+  EXPECT_EQ(a.hash.size(), 64U);
+  b.gates[1].ok = false;
+  b.rehash();
+  EXPECT_NE(a.hash, b.hash);
+  recommendation c = a;
+  c.allow_data_loss_required = true;
+  c.rehash();
+  EXPECT_NE(a.hash, c.hash);
+  EXPECT_FALSE(materially_different(a.gates, false, a.gates, false));
+  EXPECT_TRUE(materially_different(a.gates, false, b.gates, false));
+  EXPECT_TRUE(materially_different(a.gates, false, a.gates, true));
+}
+
+TEST_F(outage, ApprovalExecutesOnceAndStartsCooldown) {
+  const auto r = rec();
+  EXPECT_EQ(r.state, recommendation_state::pending_approval);
+  const auto res = h->c.approve(h->approval_for("alice"), h->now);
+  EXPECT_TRUE(res.accepted) << res.detail;
+  EXPECT_TRUE(res.execute);
+  EXPECT_EQ(rec().state, recommendation_state::approved);
+  h->events.clear();
+  for (auto& e : h->c.take_output()) h->events.push_back(e);
+  const auto plans = h->all<execute_plan>();
+  ASSERT_EQ(plans.size(), 1U);
+  EXPECT_EQ(plans[0].recommendation_hash, r.hash);
+  const auto again = h->c.approve(h->approval_for("bob"), h->now);
+  EXPECT_EQ(again.reason, approval_reason::not_pending);
+  h->c.plan_started(r.id, h->now);
+  h->c.plan_finished(r.id, true, "", h->now);
+  EXPECT_EQ(rec().state, recommendation_state::done);
+  EXPECT_TRUE(h->c.status().cooldown.last_failover_at);
+}
+
+TEST_F(outage, RefusalReasons) {
+  auto a = h->approval_for("alice");
+  a.recommendation_hash = std::string(64, '0');
+  EXPECT_EQ(h->c.approve(a, h->now).reason, approval_reason::wrong_hash);
+  a = h->approval_for("alice");
+  a.recommendation_id = "nope";
+  EXPECT_EQ(h->c.approve(a, h->now).reason, approval_reason::unknown_recommendation);
+  a = h->approval_for("alice");
+  a.expires_at = h->now - duration{1};
+  const auto res = h->c.approve(a, h->now);
+  EXPECT_EQ(res.reason, approval_reason::token_expired);
+  EXPECT_FALSE(res.hint.empty());
+  EXPECT_EQ(to_string(res.reason), "token_expired");
+}
+
+TEST_F(outage, TwoApproversRequiredAndTheSameOneTwiceRefused) {
+  auto t = make_test_topology();
+  t.p.approvals_required = 2;
+  start(t);
+  auto res = h->c.approve(h->approval_for("alice"), h->now);
+  EXPECT_TRUE(res.accepted);
+  EXPECT_FALSE(res.execute);
+  EXPECT_EQ(res.approvals, 1);
+  auto dup = h->approval_for("alice");
+  dup.jti = "another";
+  EXPECT_EQ(h->c.approve(dup, h->now).reason, approval_reason::duplicate_approver);
+  res = h->c.approve(h->approval_for("bob"), h->now);
+  EXPECT_TRUE(res.accepted);
+  EXPECT_TRUE(res.execute);
+  EXPECT_EQ(rec().approvers.size(), 2U);
+}
+
+TEST_F(outage, ExpiresAfterTtlAndIsThenRefused) {
+  auto t = make_test_topology();
+  t.p.recommendation_ttl = duration{30000};
+  start(t);
+  const auto a = h->approval_for("alice");
+  h->run(duration{31000});
+  EXPECT_EQ(rec().state, recommendation_state::expired);
+  EXPECT_EQ(h->c.approve(a, h->now).reason, approval_reason::recommendation_expired);
+  // once per incident: no new one by itself, but an operator may re-propose
+  h->run(duration{10000});
+  EXPECT_EQ(rec().state, recommendation_state::expired);
+  const auto p = h->c.propose(action_kind::failover, "alice", h->now);
+  EXPECT_TRUE(p.ok) << p.reason;
+  EXPECT_EQ(rec().revision, 2);
+}
+
+TEST_F(outage, WithdrawnWhenThePrimaryRecovers) {
+  const auto a = h->approval_for("alice");
+  h->probe = [](vantage_index, check_index, time_point) { return std::optional(outcome::ok); };
+  h->run(duration{40000});
+  EXPECT_FALSE(h->c.current_recommendation());  // retired with its incident
+  bool withdrawn = false;
+  for (const auto& r : h->all<recommendation_changed>()) withdrawn |= r.rec.state == recommendation_state::withdrawn;
+  EXPECT_TRUE(withdrawn);
+  EXPECT_EQ(h->c.approve(a, h->now).reason, approval_reason::withdrawn);
+}
+
+TEST_F(outage, SupersededWhenAGateFlipsAndTheOldHashIsRefused) {
+  const auto before = rec();
+  const auto a = h->approval_for("alice");
+  h->lag = std::nullopt;  // lag source unreachable
+  h->run(duration{40000});  // stale after lag_max_age 30s
+  const auto after = rec();
+  EXPECT_TRUE(after.allow_data_loss_required);
+  EXPECT_NE(after.hash, before.hash);
+  EXPECT_NE(after.id, before.id);
+  EXPECT_EQ(after.supersedes, before.id);
+  EXPECT_EQ(h->c.approve(a, h->now).reason, approval_reason::superseded);
+  const auto no_loss = h->approval_for("alice", false);
+  EXPECT_EQ(h->c.approve(no_loss, h->now).reason, approval_reason::missing_allow_data_loss);
+  EXPECT_TRUE(h->c.approve(h->approval_for("alice", true), h->now).accepted);
+}
+
+TEST_F(outage, NotLeaderBlocksAndApprovalIsRefusedWithTheGate) {
+  h->c.set_leader(false);
+  h->run(duration{2000});
+  EXPECT_EQ(rec().state, recommendation_state::blocked);
+  const auto res = h->c.approve(h->approval_for("alice"), h->now);
+  EXPECT_EQ(res.reason, approval_reason::blocked);
+  EXPECT_NE(res.detail.find("leader"), std::string::npos);
+}
+
+TEST_F(outage, CooldownBlocksTheNextFailoverUntilAcknowledged) {
+  const auto r = rec();
+  ASSERT_TRUE(h->c.approve(h->approval_for("alice"), h->now).accepted);
+  h->c.plan_started(r.id, h->now);
+  h->c.plan_finished(r.id, true, "", h->now);
+  h->probe = [](vantage_index, check_index, time_point) { return std::optional(outcome::ok); };
+  h->run(duration{60000});
+  EXPECT_FALSE(h->c.current_recommendation());
+  h->probe = region_down(topo, 0);
+  h->run(duration{20000});
+  ASSERT_TRUE(h->c.current_recommendation());
+  EXPECT_EQ(rec().state, recommendation_state::blocked);
+  EXPECT_EQ(rec().first_blocking_failure()->name, gate_name::cooldown);
+  h->c.acknowledge_cooldown("bob", h->now);
+  h->run(duration{2000});
+  EXPECT_EQ(rec().state, recommendation_state::pending_approval);
+  EXPECT_TRUE(h->c.approve(h->approval_for("alice"), h->now).accepted);
+}
+
+TEST_F(outage, SilenceBlocks) {
+  h->c.silence({"m1", "", "carol", "game day", h->now + duration{60000}}, h->now);
+  h->run(duration{2000});
+  EXPECT_EQ(rec().state, recommendation_state::blocked);
+  EXPECT_TRUE(h->c.unsilence("m1", h->now));
+  h->run(duration{2000});
+  EXPECT_EQ(rec().state, recommendation_state::pending_approval);
+}
+
+TEST(Failback, ProposedAndGated) {
+  harness h(make_test_topology());
+  h.run(duration{20000});
+  const auto p = h.c.propose(action_kind::failback, "alice", h.now);
+  ASSERT_TRUE(p.ok) << p.reason;
+  const auto r = *h.c.current_recommendation();
+  EXPECT_EQ(r.action, action_kind::failback);
+  EXPECT_EQ(r.from, "us-west-2");
+  EXPECT_EQ(r.to, "us-east-1");
+  EXPECT_EQ(r.state, recommendation_state::pending_approval) << r.reason;
+  EXPECT_FALSE(h.c.propose(action_kind::failback, "bob", h.now).ok);  // never two open
+}
+
+}  // namespace vigil::decision::testing
