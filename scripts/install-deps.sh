@@ -21,7 +21,7 @@ server_pkgs=(
   prometheus prometheus-alertmanager prometheus-blackbox-exporter
   nginx-light
   chromium chromium-driver
-  iproute2 procps psmisc curl python3
+  iproute2 procps psmisc curl python3 python3-yaml
 )
 
 pkgs=("${build_pkgs[@]}")
