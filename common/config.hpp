@@ -130,6 +130,7 @@ struct replication_lag_config {
   std::string dsn;                     ///< libpq connection string (aurora_sql, postgres_standby); secret
   duration interval{5000};
   duration timeout{2000};
+  std::string vantage;                 ///< the vantage whose agent samples the lag; empty = every vantage
 };
 
 struct engine_config {
@@ -183,7 +184,10 @@ struct approvals_config {
 enum class on_failure : std::uint8_t { abort, continue_ };
 
 /// One plan step. `params` holds the kind-specific keys as written (already
-/// checked against the kind's known keys by load_config()).
+/// checked against the kind's known keys and types by load_config()), after
+/// ${ENV} substitution: strings, integers and booleans as JSON values, lists
+/// and maps as arrays and objects, durations as integer milliseconds, `*_file`
+/// secrets resolved into the key without `_file` (see docs/configuration.md).
 struct plan_step_config {
   std::string name;
   std::string kind;
@@ -217,6 +221,9 @@ struct config {
   std::string deployment;
   std::vector<region_config> regions;
   std::vector<std::string> vantages;
+  /// vantage -> the AWS region it runs in (`{name, region}` entries; a vantage
+  /// named like a region runs there). Used for the quorum-alone warning.
+  std::map<std::string, std::string> vantage_regions;
   decision_config decision;
   probe_defaults_config probe_defaults;
   std::vector<service_config> services;

@@ -1,0 +1,114 @@
+// load_config(): YAML text -> validated common::config, every problem collected.
+#include "common/config_load.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/config_reader.hpp"
+
+namespace vigil::common {
+
+std::string config_diagnostic::format() const {
+  std::string out = pos.file.empty() ? std::string("<config>") : pos.file;
+  if (pos.line > 0) out += ":" + std::to_string(pos.line) + ":" + std::to_string(pos.column);
+  out += severity == level::error ? ": error: " : ": warning: ";
+  if (!pos.key_path.empty()) out += pos.key_path + ": ";
+  return out + message;
+}
+
+std::size_t config_load_result::error_count() const {
+  return static_cast<std::size_t>(std::count_if(diagnostics.begin(), diagnostics.end(), [](const auto& d) {
+    return d.severity == config_diagnostic::level::error;
+  }));
+}
+
+env_lookup process_env() {
+  return [](std::string_view name) -> std::optional<std::string> {
+    const char* v = std::getenv(std::string(name).c_str());  // NOLINT(concurrency-mt-unsafe): read at start-up
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+file_reader real_files() {
+  return [](const std::string& path, std::string& error) -> std::optional<std::string> {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      error = "is a directory";
+      return std::nullopt;
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      error = std::strerror(errno);  // NOLINT(concurrency-mt-unsafe)
+      return std::nullopt;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) {
+      error = "read error";
+      return std::nullopt;
+    }
+    return std::move(ss).str();
+  };
+}
+
+config_load_result load_config(const std::string& path) {
+  const file_reader files = real_files();
+  std::string error;
+  const auto text = files(path, error);
+  if (!text) {
+    config_load_result r;
+    r.diagnostics.push_back({config_diagnostic::level::error, source_pos{path, 0, 0, {}},
+                             "cannot read the configuration file: " + error});
+    return r;
+  }
+  return load_config_text(*text, path, process_env(), files);
+}
+
+config_load_result load_config_text(std::string_view yaml, const std::string& file_name, const env_lookup& env,
+                                    const file_reader& files) {
+  using namespace config_detail;
+  load_context ctx{file_name, std::filesystem::path(file_name).parent_path().string(), env, files, {}, {}};
+  config_load_result result;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp marks are 0-based; ours are 1-based.
+    source_pos p{file_name, e.mark.is_null() ? 1 : e.mark.line + 1, e.mark.is_null() ? 1 : e.mark.column + 1, {}};
+    ctx.error_at(p, "YAML syntax error: " + e.msg);
+    result.diagnostics = std::move(ctx.diagnostics);
+    return result;
+  }
+  if (!root.IsDefined() || root.IsNull()) {
+    ctx.error_at(source_pos{file_name, 1, 1, {}},
+                 "the file is empty: expected a map with deployment, regions, vantages and services");
+    result.diagnostics = std::move(ctx.diagnostics);
+    return result;
+  }
+  config cfg;
+  cfg.file = file_name;
+  map_reader top(ctx, root, "", top_level_keys());
+  if (top.valid()) {
+    read_sections(top, cfg);
+    read_paging(top, cfg);
+    read_checks(top, cfg);
+    read_plans(top, cfg);
+    validate(ctx, cfg);
+  }
+  // Errors first (in file order), then warnings: the count line reads well.
+  std::stable_sort(ctx.diagnostics.begin(), ctx.diagnostics.end(), [](const auto& a, const auto& b) {
+    if (a.severity != b.severity) return a.severity == config_diagnostic::level::error;
+    return a.pos.line != b.pos.line ? a.pos.line < b.pos.line : a.pos.column < b.pos.column;
+  });
+  if (ctx.error_count() == 0) result.value = std::move(cfg);
+  result.diagnostics = std::move(ctx.diagnostics);
+  return result;
+}
+
+}  // namespace vigil::common
