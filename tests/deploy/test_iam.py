@@ -116,6 +116,51 @@ class PolicyShapeTest(unittest.TestCase):
         self.assertFalse(kinds - STEP_ACTIONS.keys(), "step kinds missing from the table")
 
 
+class PlanMatchesPolicyTest(unittest.TestCase):
+    """The example plan (deploy/kubernetes/common/vigil.yaml), rendered with
+    values.example.json, is allowed by the actuator policy resource by resource."""
+
+    def test_every_plan_resource_is_allowed(self):
+        r = run([sys.executable, str(IAM / "render.py"), str(IAM / "actuator-policy.json"),
+                 "--values", str(IAM / "values.example.json")])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        policy = json.loads(r.stdout)
+        values = load("values.example.json")
+        allowed = {}
+        for st in policy["Statement"]:
+            for a in as_list(st["Action"]):
+                allowed.setdefault(a, set()).update(as_list(st["Resource"]))
+        acct = values["AccountId"]
+        cfg = yaml.safe_load(CONFIG.read_text())
+        n = 0
+        for plan in cfg["plan"].values():
+            for step in plan["steps"]:
+                kind = step["kind"]
+                need = []  # (action, resource ARN)
+                if kind == "arc_routing_control":
+                    need += [(a, step["routing_control_arn"]) for a in STEP_ACTIONS[kind]]
+                elif kind in ("aurora_global_failover", "aurora_switchover"):
+                    gc = f"arn:aws:rds::{acct}:global-cluster:{step['global_cluster']}"
+                    mutating = {"aurora_global_failover": "rds:FailoverGlobalCluster",
+                                "aurora_switchover": "rds:SwitchoverGlobalCluster"}[kind]
+                    need += [(mutating, gc), (mutating, step["target_cluster_arn"]),
+                             ("rds:DescribeGlobalClusters", gc)]
+                elif kind == "wait_db_cluster":
+                    need.append(("rds:DescribeDBClusters",
+                                 f"arn:aws:rds:{step['region']}:{acct}:cluster:{step['cluster']}"))
+                elif kind == "ecs_scale":
+                    arn = f"arn:aws:ecs:{step['region']}:{acct}:service/{step['cluster']}/{step['service']}"
+                    need += [("ecs:UpdateService", arn), ("ecs:DescribeServices", arn)]
+                elif kind == "ssm_parameter":
+                    need.append(("ssm:PutParameter",
+                                 f"arn:aws:ssm:{step['region']}:{acct}:parameter/{step['name'].lstrip('/')}"))
+                for action, arn in need:
+                    n += 1
+                    with self.subTest(step=step["name"], action=action):
+                        self.assertIn(arn, allowed.get(action, set()))
+        self.assertGreater(n, 10)
+
+
 class RenderTest(unittest.TestCase):
     def render(self, *args):
         return run([sys.executable, str(IAM / "render.py"), *args])

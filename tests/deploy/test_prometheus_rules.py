@@ -60,6 +60,12 @@ class RuleFileTest(unittest.TestCase):
                 self.assertTrue(names, "expression selects no series")
                 self.assertFalse(names - ALLOWED_SERIES, "unknown metric names")
 
+    def test_readme_lists_every_alert(self):
+        readme = (DEPLOY / "README.md").read_text()
+        for a in alerts():
+            self.assertRegex(readme, rf"\| {a['alert']} \| {a['labels']['severity']} \| {a['for']} \|",
+                             "deploy/README.md alert table is out of date")
+
     def test_leader_alerts_cover_none_and_many(self):
         by = {a["alert"]: a for a in alerts()}
         self.assertRegex(by["VigilNoLeader"]["expr"], r"sum.*vigil_leader.*==\s*0")
