@@ -9,7 +9,11 @@ namespace {
 
 // Keep in the order `vigil --help` shows them.
 constexpr std::array command_table{
+    command{"approve", "review the current recommendation and submit a signed approval", cmd_approve},
     command{"check-config", "validate a configuration file and summarise it", cmd_check_config},
+    command{"keygen", "create an Ed25519 key pair for signing approvals", cmd_keygen},
+    command{"replay", "feed a recorded observation log (JSONL) through the decision core", cmd_replay},
+    command{"simulate", "run the decision core on virtual time against a scenario file", cmd_simulate},
     command{"version", "print version, git revision and library versions", cmd_version},
 };
 

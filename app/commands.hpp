@@ -38,5 +38,9 @@ int run_command(const std::vector<std::string>& argv, command_io& io);
 // One function per subcommand; args exclude the subcommand name.
 int cmd_version(const std::vector<std::string>& args, command_io& io);
 int cmd_check_config(const std::vector<std::string>& args, command_io& io);
+int cmd_simulate(const std::vector<std::string>& args, command_io& io);
+int cmd_replay(const std::vector<std::string>& args, command_io& io);
+int cmd_keygen(const std::vector<std::string>& args, command_io& io);
+int cmd_approve(const std::vector<std::string>& args, command_io& io);
 
 }  // namespace vigil::app
