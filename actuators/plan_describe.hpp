@@ -1,0 +1,45 @@
+#pragma once
+// What a plan step would do, call by call: the pre-check that makes a re-run
+// safe and the mutating call(s). Used by dry runs (plan.*.dry_run: true), by
+// `vigil drill`, by the demo and by the page that announces execution, so
+// that every operator sees the exact calls before anything changes.
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/config.hpp"
+
+namespace vigil::actuators {
+
+/// The approved recommendation a plan carries out.
+struct plan_context {
+  std::string recommendation_id;
+  std::string recommendation_hash;
+  std::string action;  ///< failover | failback
+  std::string from;
+  std::string to;
+  bool allow_data_loss = false;
+  std::vector<std::string> approvers;
+};
+
+struct planned_call {
+  std::string service;    ///< rds, ecs, route53, ssm, route53-recovery-cluster, exec, http, vigil
+  std::string operation;  ///< FailoverGlobalCluster, UpdateService, ...
+  nlohmann::json params;
+  bool mutating = false;
+};
+
+struct planned_step {
+  std::string name;
+  std::string kind;
+  std::vector<planned_call> prechecks;  ///< read-only calls made first (also in dry run)
+  std::vector<planned_call> calls;      ///< what the step changes
+  std::string summary;                  ///< one line: "promote shop-prod-secondary (us-west-2), AllowDataLoss=false"
+};
+
+[[nodiscard]] planned_step describe_step(const common::plan_step_config& step, const plan_context& ctx);
+[[nodiscard]] std::vector<planned_step> describe_plan(const common::plan_config& plan, const plan_context& ctx);
+[[nodiscard]] nlohmann::json to_json(const planned_step& s);
+
+}  // namespace vigil::actuators

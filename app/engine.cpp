@@ -1,0 +1,381 @@
+#include "app/engine.hpp"
+
+#include <boost/asio/post.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "app/batch_gate.hpp"
+#include "app/engine_metrics.hpp"
+#include "app/event_log.hpp"
+#include "app/status_page.hpp"
+#include "common/http_server.hpp"
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "common/topology.hpp"
+
+namespace vigil::app {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+decision::time_point to_decision(common::wall_time t) { return decision::time_point{t.time_since_epoch()}; }
+
+decision::time_point from_ms(std::int64_t ms) { return decision::time_point{std::chrono::milliseconds{ms}}; }
+
+std::string trim(std::string s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return s.substr(first, last - first + 1);
+}
+
+}  // namespace
+
+struct engine::impl {
+  asio::io_context& io;
+  common::config cfg;
+  const common::clock& clock;
+  prometheus::Registry& registry;
+  engine_hooks hooks;
+  engine_options options;
+  decision::core core;
+  batch_gate gate;
+  event_log events;
+  engine_metrics metrics;
+  asio::steady_timer timer;
+  std::unique_ptr<common::http_server> server;
+  std::unique_ptr<common::http_server> metrics_server;
+  std::ofstream audit;   ///< state_dir/audit.jsonl: every event, durable record
+  std::ofstream record;  ///< engine.record: every observation, for `vigil replay`
+  bool ticked = false;
+  bool stopped = false;
+  bool leader = true;
+
+  impl(asio::io_context& ctx, const common::config& c, const common::clock& clk, prometheus::Registry& reg,
+       engine_hooks h, engine_options o)
+      : io(ctx),
+        cfg(c),
+        clock(clk),
+        registry(reg),
+        hooks(std::move(h)),
+        options(std::move(o)),
+        core(common::make_topology(c)),
+        gate(make_gate_options(c), std::set<std::string>(c.vantages.begin(), c.vantages.end())),
+        metrics(reg, core.topo()),
+        timer(ctx),
+        leader(options.leader) {
+    core.set_leader(leader);
+  }
+
+  static batch_gate_options make_gate_options(const common::config& c) {
+    batch_gate_options o;
+    o.key = c.engine.agent_key;
+    o.max_age = c.engine.batch_max_age;
+    o.max_future = c.engine.batch_max_age;
+    o.max_body_bytes = c.engine.max_batch_bytes;
+    return o;
+  }
+
+  void open_files() {
+    if (!cfg.engine.state_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(cfg.engine.state_dir, ec);
+      if (ec) {
+        throw std::system_error(ec, "cannot create engine.state_dir '" + cfg.engine.state_dir + "'");
+      }
+      audit.open(cfg.engine.state_dir + "/audit.jsonl", std::ios::app);
+    }
+    if (!cfg.engine.record.empty()) {
+      record.open(cfg.engine.record, std::ios::app);
+      if (!record) throw std::runtime_error("cannot open engine.record '" + cfg.engine.record + "' for appending");
+    }
+  }
+
+  // --- ingest ------------------------------------------------------------
+
+  common::http_response post_observations(const common::http_request& r) {
+    const auto now = clock.wall();
+    auto verdict = gate.check(r.body, r.header("x-vigil-signature"), r.header("x-vigil-timestamp"), now);
+    if (!verdict.value) {
+      metrics.batch_rejected(verdict.reason);
+      common::logger("engine")->warn("refused batch from {}: {}: {}", r.remote, common::to_string(verdict.reason),
+                                     verdict.message);
+      return common::http_response::error(verdict.http_status, common::to_string(verdict.reason), verdict.message);
+    }
+    const common::batch& b = *verdict.value;
+    const auto v = core.topo().find_vantage(b.vantage);
+    if (!v) return common::http_response::error(400, "unknown_vantage", b.vantage);
+    core.vantage_report(*v, to_decision(now));
+    metrics.batch_accepted(*v, b.observations.size());
+    std::size_t unknown = 0;
+    for (const auto& o : b.observations) {
+      const auto c = core.topo().find_check(o.check);
+      if (!c) {
+        ++unknown;  // an agent with a newer config: skip the check, keep the batch
+        continue;
+      }
+      decision::observation obs;
+      obs.vantage = *v;
+      obs.check = *c;
+      obs.at = from_ms(o.at_ms);
+      obs.result = o.result;
+      obs.latency_ms = static_cast<float>(o.latency_ms);
+      if (o.value) obs.value = *o.value;
+      core.ingest(obs);
+      if (record.is_open()) {
+        record << json{{"type", "observation"}, {"t", o.at_ms},  {"vantage", b.vantage},
+                       {"check", o.check},      {"outcome", decision::to_string(o.result)},
+                       {"latency_ms", o.latency_ms}, {"value", o.value ? json(*o.value) : json(nullptr)}}
+                      .dump()
+               << '\n';
+      }
+    }
+    for (const auto& l : b.lag) {
+      decision::lag_sample s;
+      s.at = from_ms(l.at_ms);
+      if (l.lag_ms) s.lag = std::chrono::milliseconds{*l.lag_ms};
+      core.ingest_lag(s);
+      if (record.is_open()) {
+        record << json{{"type", "lag"}, {"t", l.at_ms}, {"lag_ms", l.lag_ms ? json(*l.lag_ms) : json(nullptr)}}.dump()
+               << '\n';
+      }
+    }
+    if (record.is_open()) {
+      record << json{{"type", "report"}, {"t", now.time_since_epoch().count()}, {"vantage", b.vantage}}.dump() << '\n';
+      record.flush();
+    }
+    if (unknown > 0) metrics.observations_unknown(unknown);
+    return common::http_response::json(
+        202, json{{"accepted", b.observations.size() - unknown}, {"unknown_checks", unknown}, {"seq", b.seq}}.dump());
+  }
+
+  // --- approvals -----------------------------------------------------------
+
+  common::http_response post_approval(const common::http_request& r) {
+    std::string token = trim(r.body);
+    if (!token.empty() && token.front() == '{') {  // also accept {"token": "..."}
+      const json doc = json::parse(token, nullptr, false);
+      if (doc.is_object() && doc.contains("token") && doc["token"].is_string()) token = doc["token"].get<std::string>();
+    }
+    if (!hooks.verify_token) {
+      metrics.approval("rejected", "approvals_not_configured");
+      return common::http_response::error(503, "approvals_not_configured",
+                                          "this engine has no approvers configured (approvals.approvers)");
+    }
+    const auto now = clock.wall();
+    token_check checked = hooks.verify_token(token, now);
+    if (!checked.approval) {
+      metrics.approval("rejected", checked.reason);
+      record_event(json{{"type", "approval"},
+                        {"at", common::format_rfc3339(now)},
+                        {"accepted", false},
+                        {"reason", checked.reason},
+                        {"hint", checked.message}});
+      const int status = checked.reason == "replay" ? 409 : (checked.reason == "bad_format" ? 400 : 401);
+      return common::http_response::error(status, checked.reason, checked.message);
+    }
+    const auto result = core.approve(*checked.approval, to_decision(now));
+    metrics.approval(result.accepted ? "accepted" : "rejected", decision::to_string(result.reason));
+    drain();  // the approval_decided / execute_plan events go out now, not at the next tick
+    json body{{"accepted", result.accepted},
+              {"reason", decision::to_string(result.reason)},
+              {"approvals", result.approvals},
+              {"required", result.required},
+              {"execute", result.execute}};
+    if (!result.accepted) {
+      body["error"] = decision::to_string(result.reason);
+      body["message"] = result.hint + (result.detail.empty() ? "" : " (" + result.detail + ")");
+      return common::http_response::json(409, body.dump());
+    }
+    return common::http_response::json(202, body.dump());
+  }
+
+  // --- status --------------------------------------------------------------
+
+  json status() const {
+    json s = decision::to_json(core.status());
+    s["deployment"] = cfg.deployment;
+    s["leader"] = leader;
+    s["ready"] = ticked;
+    if (hooks.extra_status) {
+      for (auto& [k, v] : hooks.extra_status().items()) s[k] = v;
+    }
+    return s;
+  }
+
+  common::http_response get_recommendation() const {
+    const auto rec = core.current_recommendation();
+    if (!rec) return common::http_response::error(404, "no_recommendation", "there is no recommendation right now");
+    json r = decision::to_json(*rec, cfg.approvals.required);
+    r["deployment"] = cfg.deployment;
+    r["max_ttl_s"] = std::chrono::duration_cast<std::chrono::seconds>(cfg.approvals.max_ttl).count();
+    const auto& plan = rec->action == decision::action_kind::failover ? cfg.failover : cfg.failback;
+    json steps = json::array();
+    for (const auto& st : plan.steps) steps.push_back({{"name", st.name}, {"kind", st.kind}});
+    r["plan"] = {{"dry_run", plan.dry_run}, {"steps", steps}};
+    return common::http_response::json(200, r.dump());
+  }
+
+  common::http_response route(const common::http_request& r) {
+    if (r.path == "/v1/observations") {
+      if (r.method != "POST") return method_not_allowed();
+      return post_observations(r);
+    }
+    if (r.path == "/v1/approvals") {
+      if (r.method != "POST") return method_not_allowed();
+      return post_approval(r);
+    }
+    if (r.method != "GET" && r.method != "HEAD") return method_not_allowed();
+    if (r.path == "/v1/status") return common::http_response::json(200, status().dump());
+    if (r.path == "/v1/recommendation") return get_recommendation();
+    if (r.path == "/v1/events") {
+      std::uint64_t since = 0;
+      if (const auto it = r.query.find("since"); it != r.query.end()) {
+        try {
+          since = std::stoull(it->second);
+        } catch (const std::exception&) {
+          return common::http_response::error(400, "bad_query", "since must be a non-negative integer");
+        }
+      }
+      return common::http_response::json(200, events.since(since).dump());
+    }
+    if (r.path == "/healthz") return common::http_response::json(200, R"({"status":"ok"})");
+    if (r.path == "/readyz") {
+      return ticked ? common::http_response::json(200, R"({"status":"ready"})")
+                    : common::http_response::json(503, R"({"status":"starting"})");
+    }
+    if (r.path == "/metrics") return metrics_response();
+    if (r.path == "/" || r.path == "/index.html") {
+      common::http_response page{200, "text/html; charset=utf-8", std::string(status_page_html()), {}};
+      return page;
+    }
+    return common::http_response::error(404, "not_found", "no route for " + r.path);
+  }
+
+  common::http_response metrics_response() {
+    common::http_response m{200, common::metrics_content_type, common::serialize_metrics(registry), {}};
+    return m;
+  }
+
+  static common::http_response method_not_allowed() {
+    return common::http_response::error(405, "method_not_allowed", "method not allowed on this path");
+  }
+
+  // --- tick and outputs ----------------------------------------------------
+
+  void record_event(json j) {
+    if (audit.is_open()) audit << j.dump() << '\n' << std::flush;
+    events.append(j);
+    if (hooks.on_event) hooks.on_event(j);
+  }
+
+  void drain() {
+    for (auto& ev : core.take_output()) {
+      json j = decision::to_json(ev);
+      record_event(j);
+      if (const auto* p = std::get_if<decision::page>(&ev)) {
+        if (leader && hooks.on_page) hooks.on_page(*p);
+      } else if (const auto* e = std::get_if<decision::execute_plan>(&ev)) {
+        if (leader && hooks.on_execute) hooks.on_execute(*e);
+      } else if (const auto* c = std::get_if<decision::classification_changed>(&ev)) {
+        metrics.classification_detected(c->region, c->to);
+      }
+    }
+  }
+
+  void tick() {
+    const auto start = clock.monotonic();
+    core.tick(to_decision(clock.wall()));
+    drain();
+    metrics.update(core.status());
+    metrics.tick_took(clock.monotonic() - start);
+    ticked = true;
+  }
+
+  void schedule_tick() {
+    timer.expires_after(cfg.decision.tick);
+    timer.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopped) return;
+      try {
+        tick();
+      } catch (const std::exception& e) {
+        // Unexpected inside the long-running loop: log with context, count, go on.
+        common::logger("engine")->error("tick failed: {}", e.what());
+        metrics.internal_error("tick");
+      }
+      schedule_tick();
+    });
+  }
+};
+
+engine::engine(asio::io_context& io, const common::config& cfg, const common::clock& clock,
+               prometheus::Registry& registry, engine_hooks hooks, engine_options options)
+    : impl_(std::make_unique<impl>(io, cfg, clock, registry, std::move(hooks), std::move(options))) {}
+
+engine::~engine() { stop(); }
+
+void engine::start() {
+  auto& i = *impl_;
+  i.open_files();
+  const std::string listen = i.options.listen_override.empty() ? i.cfg.engine.listen : i.options.listen_override;
+  i.server = std::make_unique<common::http_server>(
+      i.io, listen, [&i](const common::http_request& r) { return i.route(r); },
+      common::http_server_options{i.cfg.engine.max_batch_bytes + 1024, std::chrono::milliseconds(10000), 512});
+  i.server->start();
+  if (!i.cfg.engine.metrics_listen.empty() && i.options.listen_override.empty()) {
+    i.metrics_server = std::make_unique<common::http_server>(i.io, i.cfg.engine.metrics_listen,
+                                                             [&i](const common::http_request& r) {
+                                                               if (r.path == "/metrics") return i.metrics_response();
+                                                               return common::http_response::error(
+                                                                   404, "not_found", "only /metrics here");
+                                                             });
+    i.metrics_server->start();
+  }
+  common::logger("engine")->info("engine for '{}' listening on {} (tick {} ms, quorum {})", i.cfg.deployment,
+                                 i.server->base_url(), i.cfg.decision.tick.count(), i.core.status().quorum);
+  i.schedule_tick();
+}
+
+void engine::stop() {
+  if (!impl_ || impl_->stopped) return;
+  impl_->stopped = true;
+  impl_->timer.cancel();
+  if (impl_->server) impl_->server->stop();
+  if (impl_->metrics_server) impl_->metrics_server->stop();
+}
+
+std::string engine::base_url() const { return impl_->server ? impl_->server->base_url() : std::string{}; }
+
+std::string engine::metrics_url() const {
+  if (impl_->metrics_server) return impl_->metrics_server->base_url() + "/metrics";
+  return base_url() + "/metrics";
+}
+
+void engine::plan_started(const std::string& id) {
+  impl_->core.plan_started(id, to_decision(impl_->clock.wall()));
+  impl_->drain();
+}
+
+void engine::plan_step(const std::string& id, const std::string& step, const std::string& status) {
+  impl_->core.plan_step(id, step, status, to_decision(impl_->clock.wall()));
+  impl_->drain();
+}
+
+void engine::plan_finished(const std::string& id, bool ok, const std::string& detail) {
+  impl_->core.plan_finished(id, ok, detail, to_decision(impl_->clock.wall()));
+  impl_->drain();
+}
+
+void engine::set_leader(bool leader) {
+  impl_->leader = leader;
+  impl_->core.set_leader(leader);
+}
+
+nlohmann::json engine::status_json() const { return impl_->status(); }
+
+}  // namespace vigil::app

@@ -1,0 +1,89 @@
+#pragma once
+// `vigil engine`: ingest → decision core → pager → approvals → plan
+// (ARCHITECTURE.md sections 2 and 4).
+//
+// Threading: everything the engine does runs on the io_context it is given
+// (HTTP handlers, the tick timer, the decision core); the core is therefore
+// never touched from two threads. Hooks (pager, plan executor) are called on
+// that thread too and must hand slow work to their own threads.
+//
+// I/O seams (STYLE.md 7): paging, approval verification and plan execution
+// come in as small function objects so that tests and `vigil demo` can plug
+// in their own, and the engine never knows which sink or actuator it drives.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/clock.hpp"
+#include "common/config.hpp"
+#include "decision/core.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace vigil::app {
+
+/// The outcome of checking an approval token outside the core (signature,
+/// approver key, audience, expiry, lifetime, single-use jti).
+struct token_check {
+  std::optional<decision::verified_approval> approval;
+  std::string reason;   ///< stable name when refused (bad_signature, expired, replay, ...)
+  std::string message;  ///< what the operator should do
+};
+
+using token_verifier = std::function<token_check(const std::string& token, common::wall_time now)>;
+using page_hook = std::function<void(const decision::page&)>;
+using execute_hook = std::function<void(const decision::execute_plan&)>;
+using event_hook = std::function<void(const nlohmann::json&)>;
+
+struct engine_hooks {
+  page_hook on_page;            ///< every page intent, in order (leader only)
+  execute_hook on_execute;      ///< an approved plan to run (leader only)
+  token_verifier verify_token;  ///< POST /v1/approvals; absent: approvals are refused
+  event_hook on_event;          ///< every event as JSON, after it is logged (demo timeline)
+  /// Extra /v1/status fields (plan progress, coordination) merged at top level.
+  std::function<nlohmann::json()> extra_status;
+};
+
+struct engine_options {
+  std::string listen_override;  ///< "127.0.0.1:0" in tests; empty = config engine.listen
+  bool leader = true;           ///< single node: leader from the start
+};
+
+class engine {
+ public:
+  engine(boost::asio::io_context& io, const common::config& cfg, const common::clock& clock,
+         prometheus::Registry& registry, engine_hooks hooks, engine_options options = {});
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Binds the listener(s) (throws std::system_error naming the address when
+  /// it cannot) and starts the tick timer.
+  void start();
+  void stop();
+
+  [[nodiscard]] std::string base_url() const;
+  [[nodiscard]] std::string metrics_url() const;
+
+  /// Run on the engine's io thread: reports from the plan executor.
+  void plan_started(const std::string& recommendation_id);
+  void plan_step(const std::string& recommendation_id, const std::string& step, const std::string& status);
+  void plan_finished(const std::string& recommendation_id, bool ok, const std::string& detail);
+  void set_leader(bool leader);
+
+  /// The current /v1/status document (io thread only).
+  [[nodiscard]] nlohmann::json status_json() const;
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace vigil::app
