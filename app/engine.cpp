@@ -168,7 +168,7 @@ struct engine::impl {
                                           "this engine has no approvers configured (approvals.approvers)");
     }
     const auto now = clock.wall();
-    token_check checked = hooks.verify_token(token, now);
+    token_check checked = hooks.verify_token(token, now, core.current_recommendation(), cfg.approvals.required);
     if (!checked.approval) {
       metrics.approval("rejected", checked.reason);
       record_event(json{{"type", "approval"},
@@ -338,7 +338,7 @@ void engine::start() {
   }
   common::logger("engine")->info("engine for '{}' listening on {} (tick {} ms, quorum {})", i.cfg.deployment,
                                  i.server->base_url(), i.cfg.decision.tick.count(), i.core.status().quorum);
-  i.schedule_tick();
+  if (i.options.tick_timer) i.schedule_tick();
 }
 
 void engine::stop() {
@@ -375,6 +375,8 @@ void engine::set_leader(bool leader) {
   impl_->leader = leader;
   impl_->core.set_leader(leader);
 }
+
+void engine::tick_now() { impl_->tick(); }
 
 nlohmann::json engine::status_json() const { return impl_->status(); }
 

@@ -36,7 +36,12 @@ struct token_check {
   std::string message;  ///< what the operator should do
 };
 
-using token_verifier = std::function<token_check(const std::string& token, common::wall_time now)>;
+/// Checks a token against the configured approvers and the recommendation
+/// shown right now (so a token bound to something else is refused before its
+/// single-use jti is spent). `approved_by`: approvers already counted.
+using token_verifier = std::function<token_check(const std::string& token, common::wall_time now,
+                                                 const std::optional<decision::recommendation>& current,
+                                                 int approvals_required)>;
 using page_hook = std::function<void(const decision::page&)>;
 using execute_hook = std::function<void(const decision::execute_plan&)>;
 using event_hook = std::function<void(const nlohmann::json&)>;
@@ -53,6 +58,7 @@ struct engine_hooks {
 struct engine_options {
   std::string listen_override;  ///< "127.0.0.1:0" in tests; empty = config engine.listen
   bool leader = true;           ///< single node: leader from the start
+  bool tick_timer = true;       ///< false: only tick_now() ticks (tests)
 };
 
 class engine {
@@ -76,6 +82,9 @@ class engine {
   void plan_step(const std::string& recommendation_id, const std::string& step, const std::string& status);
   void plan_finished(const std::string& recommendation_id, bool ok, const std::string& detail);
   void set_leader(bool leader);
+  /// One decision tick now (io thread). The timer calls it every decision.tick;
+  /// tests call it directly with a manual clock.
+  void tick_now();
 
   /// The current /v1/status document (io thread only).
   [[nodiscard]] nlohmann::json status_json() const;

@@ -1,0 +1,256 @@
+// The engine end to end in one process: real HTTP on 127.0.0.1 (port 0),
+// signed batches, the real decision core, a manual clock and explicit ticks.
+#include "app/engine.hpp"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "common/batch.hpp"
+#include "common/config_load.hpp"
+
+namespace vigil::app {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+constexpr const char* config_yaml = R"(
+deployment: engine-test
+regions:
+  - {name: us-east-1, role: primary}
+  - {name: us-west-2, role: dr}
+vantages: [us-east-1, us-west-2, eu-west-1]
+decision: {tick: 1s, fall: 2, rise: 2, confirm_for: 2s, clear_for: 10s, service_page_grace: 3s}
+probe_defaults: {interval: 1s, timeout: 500ms}
+services:
+  - name: api-web
+    checks:
+      - {region: us-east-1, http: {url: 'http://127.0.0.1:1/a'}}
+      - {region: us-west-2, http: {url: 'http://127.0.0.1:1/b'}}
+  - name: webapp
+    checks:
+      - {region: us-east-1, http: {url: 'http://127.0.0.1:1/c'}}
+      - {region: us-west-2, http: {url: 'http://127.0.0.1:1/d'}}
+  - name: notifications
+    checks:
+      - {region: us-east-1, http: {url: 'http://127.0.0.1:1/e'}}
+      - {region: us-west-2, http: {url: 'http://127.0.0.1:1/f'}}
+engine:
+  listen: 127.0.0.1:9470
+  agent_key_file: agent.key
+  state_dir: STATE_DIR
+paging: [{kind: log}]
+plan:
+  failover:
+    dry_run: true
+    steps:
+      - {name: verify-dr, kind: verify, region: us-west-2}
+)";
+
+struct reply {
+  unsigned status = 0;
+  std::string body;
+};
+
+reply call(std::uint16_t port, http::verb verb, const std::string& target, const std::string& body = {},
+           const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+  asio::io_context io;
+  asio::ip::tcp::socket sock(io);
+  sock.connect({asio::ip::make_address("127.0.0.1"), port});
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, "127.0.0.1");
+  for (const auto& [k, v] : headers) req.set(k, v);
+  req.body() = body;
+  req.prepare_payload();
+  http::write(sock, req);
+  beast::flat_buffer buf;
+  http::response<http::string_body> res;
+  http::read(sock, buf, res);
+  return {res.result_int(), res.body()};
+}
+
+class engine_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    state_dir_ = std::filesystem::temp_directory_path() /
+                 ("vigil-engine-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(state_dir_);
+    std::string yaml = config_yaml;
+    yaml.replace(yaml.find("STATE_DIR"), 9, state_dir_.string());
+    auto loaded = common::load_config_text(
+        yaml, "/virtual/engine-test.yaml", [](std::string_view) { return std::optional<std::string>{}; },
+        [](const std::string& path, std::string& error) -> std::optional<std::string> {
+          if (path.ends_with("agent.key")) return std::string("agent-secret");
+          error = "no such file";
+          return std::nullopt;
+        });
+    ASSERT_TRUE(loaded.ok()) << (loaded.diagnostics.empty() ? "" : loaded.diagnostics[0].format());
+    cfg_ = *loaded.value;
+    engine_options opts;
+    opts.tick_timer = false;
+    opts.listen_override = "127.0.0.1:0";
+    engine_hooks hooks;
+    hooks.on_page = [this](const decision::page& p) { pages_.push_back(p); };
+    engine_ = std::make_unique<engine>(io_, cfg_, clock_, registry_, hooks, opts);
+    engine_->start();
+    port_ = static_cast<std::uint16_t>(std::stoi(engine_->base_url().substr(engine_->base_url().rfind(':') + 1)));
+    thread_ = std::thread([this] {
+      auto guard = asio::make_work_guard(io_);
+      io_.run();
+    });
+  }
+
+  void TearDown() override {
+    if (!engine_) return;
+    asio::post(io_, [this] { engine_->stop(); });
+    io_.stop();
+    thread_.join();
+    engine_.reset();
+    std::filesystem::remove_all(state_dir_);
+  }
+
+  template <typename F>
+  auto on_io(F f) {
+    std::packaged_task<decltype(f())()> task(std::move(f));
+    auto fut = task.get_future();
+    asio::post(io_, [&task] { task(); });
+    return fut.get();
+  }
+
+  reply post_batch(const std::string& vantage, const std::vector<std::pair<std::string, bool>>& results,
+                   const std::string& key = "agent-secret") {
+    common::batch b;
+    b.vantage = vantage;
+    b.seq = ++seq_;
+    b.sent_at_ms = clock_.wall().time_since_epoch().count();
+    for (const auto& [check, ok] : results) {
+      b.observations.push_back({check, b.sent_at_ms, ok ? decision::outcome::ok : decision::outcome::http_status, 5.0,
+                                ok ? 200 : 503, std::nullopt, ""});
+    }
+    const auto body = common::serialize_batch(b);
+    return call(port_, http::verb::post, "/v1/observations", body,
+                {{"X-Vigil-Signature", common::sign_batch(key, body)},
+                 {"X-Vigil-Timestamp", std::to_string(b.sent_at_ms)},
+                 {"Content-Type", "application/json"}});
+  }
+
+  /// One second of virtual time: every listed vantage reports, then a tick.
+  void round(const std::vector<std::string>& vantages, const std::set<std::string>& failing) {
+    for (const auto& v : vantages) {
+      std::vector<std::pair<std::string, bool>> r;
+      for (const auto& c : cfg_.checks) r.emplace_back(c.id, failing.count(c.id) == 0);
+      ASSERT_EQ(post_batch(v, r).status, 202U);
+    }
+    on_io([this] {
+      engine_->tick_now();
+      return 0;
+    });
+    clock_.advance(std::chrono::seconds(1));
+  }
+
+  json status() { return json::parse(call(port_, http::verb::get, "/v1/status").body); }
+
+  const std::vector<std::string> all_{"us-east-1", "us-west-2", "eu-west-1"};
+  std::filesystem::path state_dir_;
+  common::config cfg_;
+  common::manual_clock clock_;
+  prometheus::Registry registry_;
+  asio::io_context io_;
+  std::unique_ptr<engine> engine_;
+  std::thread thread_;
+  std::uint16_t port_ = 0;
+  std::uint64_t seq_ = 0;
+  std::vector<decision::page> pages_;
+};
+
+TEST_F(engine_test, healthy_then_ready_with_status_shape) {
+  EXPECT_EQ(call(port_, http::verb::get, "/readyz").status, 503U);
+  for (int i = 0; i < 4; ++i) round(all_, {});
+  EXPECT_EQ(call(port_, http::verb::get, "/healthz").status, 200U);
+  EXPECT_EQ(call(port_, http::verb::get, "/readyz").status, 200U);
+  const json s = status();
+  EXPECT_EQ(s["regions"]["us-east-1"]["classification"], "healthy");
+  EXPECT_EQ(s["regions"]["us-east-1"]["role"], "primary");
+  EXPECT_EQ(s["regions"]["us-west-2"]["classification"], "healthy");
+  EXPECT_EQ(s["vantages"]["eu-west-1"]["state"], "present");
+  EXPECT_TRUE(s["leader"].get<bool>());
+  ASSERT_EQ(s["checks"].size(), 6U);
+  EXPECT_EQ(s["checks"][0]["state"], "up");
+  EXPECT_EQ(s["checks"][0]["votes"]["up"], 3);
+  EXPECT_TRUE(s["recommendation"].is_null());
+  EXPECT_EQ(call(port_, http::verb::get, "/v1/recommendation").status, 404U);
+  EXPECT_NE(call(port_, http::verb::get, "/").body.find("<title>vigil</title>"), std::string::npos);
+}
+
+TEST_F(engine_test, one_service_down_is_service_degraded_without_recommendation) {
+  for (int i = 0; i < 4; ++i) round(all_, {});
+  for (int i = 0; i < 8; ++i) round(all_, {"webapp@us-east-1"});
+  const json s = status();
+  EXPECT_EQ(s["regions"]["us-east-1"]["classification"], "service_degraded");
+  EXPECT_EQ(s["regions"]["us-east-1"]["down_services"], json::array({"webapp"}));
+  EXPECT_TRUE(s["recommendation"].is_null());
+  ASSERT_FALSE(pages_.empty());
+  EXPECT_EQ(pages_.back().kind, decision::page_kind::service_degraded);
+}
+
+TEST_F(engine_test, regional_outage_with_primary_vantage_gone_recommends_failover) {
+  for (int i = 0; i < 4; ++i) round(all_, {});
+  const std::set<std::string> primary_down{"api-web@us-east-1", "webapp@us-east-1", "notifications@us-east-1"};
+  for (int i = 0; i < 12; ++i) round({"us-west-2", "eu-west-1"}, primary_down);
+  const json s = status();
+  EXPECT_EQ(s["regions"]["us-east-1"]["classification"], "regional_outage");
+  EXPECT_EQ(s["regions"]["us-west-2"]["classification"], "healthy");
+  EXPECT_EQ(s["vantages"]["us-east-1"]["state"], "absent");
+  ASSERT_TRUE(s["recommendation"].is_object());
+  EXPECT_EQ(s["recommendation"]["action"], "failover");
+  EXPECT_EQ(s["recommendation"]["to"], "us-west-2");
+  const auto rec = call(port_, http::verb::get, "/v1/recommendation");
+  ASSERT_EQ(rec.status, 200U);
+  const json r = json::parse(rec.body);
+  EXPECT_EQ(r["hash"].get<std::string>().size(), 64U);
+  EXPECT_EQ(r["plan"]["steps"][0]["name"], "verify-dr");
+  // Every event is served in order by /v1/events.
+  const json ev = json::parse(call(port_, http::verb::get, "/v1/events?since=0").body);
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev[0]["seq"], 1);
+  bool saw_regional = false;
+  for (const auto& e : ev) saw_regional |= e["type"] == "classification" && e["to"] == "regional_outage";
+  EXPECT_TRUE(saw_regional);
+  EXPECT_TRUE(std::filesystem::exists(state_dir_ / "audit.jsonl"));
+}
+
+TEST_F(engine_test, refused_batches_are_answered_with_reason_and_counted) {
+  const auto r = post_batch("eu-west-1", {{"api-web@us-east-1", true}}, "wrong-key");
+  EXPECT_EQ(r.status, 401U);
+  EXPECT_EQ(json::parse(r.body)["error"], "bad_signature");
+  const auto stale = call(port_, http::verb::post, "/v1/observations", "{}", {});
+  EXPECT_EQ(json::parse(stale.body)["error"], "missing_signature");
+  const auto metrics = call(port_, http::verb::get, "/metrics").body;
+  EXPECT_NE(metrics.find(R"(vigil_batches_rejected_total{reason="bad_signature"} 1)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(vigil_batches_rejected_total{reason="missing_signature"} 1)"), std::string::npos);
+  // Nothing refused reached the core.
+  on_io([this] {
+    engine_->tick_now();
+    return 0;
+  });
+  EXPECT_EQ(status()["vantages"]["eu-west-1"]["state"], "absent");
+}
+
+TEST_F(engine_test, approvals_without_approvers_are_refused_with_a_reason) {
+  const auto r = call(port_, http::verb::post, "/v1/approvals", "v4.public.xxx");
+  EXPECT_EQ(r.status, 503U);
+  EXPECT_EQ(json::parse(r.body)["error"], "approvals_not_configured");
+}
+
+}  // namespace
+}  // namespace vigil::app
