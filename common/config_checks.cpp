@@ -61,7 +61,7 @@ void read_http(map_reader& parent, check_config& c) {
   // libcurl follows redirects without bound unless told: 5 when following.
   if (!m.integer("max_redirects", h.max_redirects, 0, 50) && h.follow_redirects) h.max_redirects = 5;
   if (m.has("max_redirects") && !h.follow_redirects) {
-    m.error("max_redirects", "only used with follow_redirects: true");
+    m.key_error("max_redirects", "only used with follow_redirects: true");
   }
   if (m.file_path("ca_file", h.ca_file)) {
     std::string err;

@@ -220,7 +220,7 @@ bool read_param(map_reader& m, const param_spec& p, const config& cfg, nlohmann:
       const YAML::Node n = m.child(p.key);
       if (!n.IsDefined()) return false;
       if (!n.IsSequence()) {
-        ctx.error(n, m.key_path(p.key), "expected a list of {url, expect}, got " + std::string(node_kind(n)));
+        m.error(p.key, "expected a list of {url, expect}, got " + std::string(node_kind(n)));
         return false;
       }
       nlohmann::json probes = nlohmann::json::array();
@@ -265,7 +265,7 @@ void read_step(map_reader& m, const config& cfg, plan_step_config& step, std::ve
   const std::vector<std::string_view> allowed(allowed_names.begin(), allowed_names.end());
   for (const auto& key : m.keys()) {
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      m.error(key, "unknown key for kind " + step.kind + did_you_mean(key, allowed));
+      m.key_error(key, "unknown key for kind " + step.kind + did_you_mean(key, allowed));
     }
   }
   for (const auto& group : spec.one_of) {

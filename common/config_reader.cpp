@@ -176,7 +176,7 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string_vi
 std::string_view node_kind(const YAML::Node& n) {
   if (!n.IsDefined() || n.IsNull()) return "nothing";
   if (n.IsMap()) return "a map";
-  if (n.IsSequence()) return "a list";
+  if (n.IsSequence()) return n.size() == 0 ? "an empty list" : "a list";
   return "a string";
 }
 
@@ -328,7 +328,8 @@ map_reader::map_reader(load_context& ctx, YAML::Node node, std::string path, std
       continue;
     }
     seen.push_back(key);
-    ctx_.record(kv.second, kp);
+    // A null value ("key:" and nothing) has no useful mark of its own.
+    ctx_.record(kv.second.IsNull() ? kv.first : kv.second, kp);
     if (!any_key && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       ctx_.error(kv.first, kp, "unknown key" + did_you_mean(key, allowed));
     }
@@ -371,14 +372,35 @@ bool map_reader::require(std::string_view key) {
   return false;
 }
 
+YAML::Node map_reader::key_node(std::string_view key) const {
+  if (!valid_) return YAML::Node(YAML::NodeType::Undefined);
+  for (const auto& kv : node_) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.first;
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
 void map_reader::error(std::string_view key, std::string message) const {
   const YAML::Node c = child(key);
-  ctx_.error(c.IsDefined() ? c : node_, key_path(key), std::move(message));
+  ctx_.error(!c.IsDefined() ? node_ : c.IsNull() ? key_node(key) : c, key_path(key), std::move(message));
+}
+
+void map_reader::key_error(std::string_view key, std::string message) const {
+  ctx_.error(key_node(key), key_path(key), std::move(message));
+}
+
+std::optional<scalar_value> map_reader::scalar(std::string_view key, std::string_view expected) const {
+  const YAML::Node c = child(key);
+  if (c.IsNull()) {
+    ctx_.error(key_node(key), key_path(key), "expected " + std::string(expected) + ", got nothing");
+    return std::nullopt;
+  }
+  return read_scalar(ctx_, c, key_path(key), expected);
 }
 
 bool map_reader::string(std::string_view key, std::string& out, bool required, bool allow_empty) {
   if (!(required ? require(key) : has(key))) return false;
-  auto v = read_scalar(ctx_, child(key), key_path(key), "a string");
+  auto v = scalar(key, "a string");
   if (!v) return false;
   if (v->value.empty() && !allow_empty) {
     error(key, "expected a non-empty string");
@@ -403,7 +425,7 @@ bool map_reader::secret(std::string_view key, std::string& out, bool required) {
     return false;
   }
   if (inline_given) {
-    auto v = read_scalar(ctx_, child(key), key_path(key), "a string");
+    auto v = scalar(key, "a string");
     if (!v) return false;
     if (v->value.empty()) {
       error(key, "expected a non-empty secret");
@@ -436,7 +458,7 @@ bool map_reader::secret(std::string_view key, std::string& out, bool required) {
 
 bool map_reader::url(std::string_view key, std::string& out, bool required, bool secret_value) {
   if (!(required ? require(key) : has(key))) return false;
-  auto v = read_scalar(ctx_, child(key), key_path(key), "a URL");
+  auto v = scalar(key, "a URL");
   if (!v) return false;
   if (const std::string why = check_url(v->value); !why.empty()) {
     error(key, "expected an http:// or https:// URL with a host: " + (secret_value ? std::string("malformed") : why) +
@@ -449,7 +471,7 @@ bool map_reader::url(std::string_view key, std::string& out, bool required, bool
 
 bool map_reader::duration(std::string_view key, common::duration& out, common::duration min, bool required) {
   if (!(required ? require(key) : has(key))) return false;
-  auto v = read_scalar(ctx_, child(key), key_path(key), "a duration (500ms, 2s, 5m, 1h)");
+  auto v = scalar(key, "a duration (500ms, 2s, 5m, 1h)");
   if (!v) return false;
   const auto d = parse_duration(v->value);
   if (!d) {
@@ -475,7 +497,7 @@ bool map_reader::integer(std::string_view key, int& out, int lo, int hi, bool re
 bool map_reader::integer64(std::string_view key, std::int64_t& out, std::int64_t lo, std::int64_t hi) {
   if (!has(key)) return false;
   const std::string expected = "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
-  auto v = read_scalar(ctx_, child(key), key_path(key), expected);
+  auto v = scalar(key, expected);
   if (!v) return false;
   const auto n = parse_integer(v->value);
   if (!n || *n < lo || *n > hi) {
@@ -490,7 +512,7 @@ bool map_reader::number(std::string_view key, double& out, double lo, double hi,
   if (!has(key)) return false;
   const std::string expected =
       "a number in " + std::string(lo_open ? "(" : "[") + format_number(lo) + ", " + format_number(hi) + "]";
-  auto v = read_scalar(ctx_, child(key), key_path(key), expected);
+  auto v = scalar(key, expected);
   if (!v) return false;
   const auto n = parse_number(v->value);
   if (!n || *n > hi || *n < lo || (lo_open && *n <= lo)) {
@@ -503,7 +525,7 @@ bool map_reader::number(std::string_view key, double& out, double lo, double hi,
 
 bool map_reader::boolean(std::string_view key, bool& out) {
   if (!has(key)) return false;
-  auto v = read_scalar(ctx_, child(key), key_path(key), "true or false");
+  auto v = scalar(key, "true or false");
   if (!v) return false;
   const auto b = parse_bool(v->value);
   if (!b) {
@@ -520,7 +542,7 @@ bool map_reader::string_list(std::string_view key, std::vector<std::string>& out
   const YAML::Node n = child(key);
   const std::string kp = key_path(key);
   if (!n.IsSequence()) {
-    ctx_.error(n, kp, "expected a list of strings, got " + std::string(node_kind(n)));
+    error(key, "expected a list of strings, got " + std::string(node_kind(n)));
     return false;
   }
   std::vector<std::string> items;
@@ -548,7 +570,7 @@ bool map_reader::string_map(std::string_view key, std::map<std::string, std::str
   const YAML::Node n = child(key);
   const std::string kp = key_path(key);
   if (!n.IsMap()) {
-    ctx_.error(n, kp, "expected a map of strings, got " + std::string(node_kind(n)));
+    error(key, "expected a map of strings, got " + std::string(node_kind(n)));
     return false;
   }
   std::map<std::string, std::string> items;
@@ -575,7 +597,7 @@ std::optional<std::size_t> map_reader::choice(std::string_view key, const std::v
                                               bool required) {
   if (!(required ? require(key) : has(key))) return std::nullopt;
   const std::string expected = "one of " + join_choices(choices);
-  auto v = read_scalar(ctx_, child(key), key_path(key), expected);
+  auto v = scalar(key, expected);
   if (!v) return std::nullopt;
   const auto it = std::find(choices.begin(), choices.end(), v->value);
   if (it == choices.end()) {

@@ -103,7 +103,10 @@ class map_reader {
 
   /// Reports "missing required key" at the map when absent; returns presence.
   bool require(std::string_view key);
+  /// Reports at the key's value (or at the key when the value is null).
   void error(std::string_view key, std::string message) const;
+  /// Reports at the key itself: for keys that should not be there.
+  void key_error(std::string_view key, std::string message) const;
 
   /// Each returns true when the key was present and valid (out set).
   bool string(std::string_view key, std::string& out, bool required = false, bool allow_empty = false);
@@ -127,6 +130,10 @@ class map_reader {
   bool file_path(std::string_view key, std::string& out);
 
  private:
+  [[nodiscard]] YAML::Node key_node(std::string_view key) const;
+  /// The scalar at `key` after substitution; reports a non-scalar or null.
+  [[nodiscard]] std::optional<scalar_value> scalar(std::string_view key, std::string_view expected) const;
+
   load_context& ctx_;
   YAML::Node node_;
   std::string path_;
@@ -146,7 +153,7 @@ void for_each_item(map_reader& parent, std::string_view key, Fn&& fn) {
   const YAML::Node n = parent.child(key);
   if (!n.IsDefined()) return;
   if (!n.IsSequence()) {
-    parent.ctx().error(n, parent.key_path(key), "expected a list, got " + std::string(node_kind(n)));
+    parent.error(key, "expected a list, got " + std::string(node_kind(n)));
     return;
   }
   for (std::size_t i = 0; i < n.size(); ++i) {

@@ -161,7 +161,7 @@ void read_coordination(map_reader& top, config& cfg) {
   if (const auto b = m.choice("backend", {"file", "etcd"}, true)) c.backend = static_cast<coordination_backend>(*b);
   std::vector<source_pos> positions;
   if (m.string_list("endpoints", c.endpoints, c.backend == coordination_backend::etcd, &positions)) {
-    if (c.backend != coordination_backend::etcd) m.error("endpoints", "only used with backend: etcd");
+    if (c.backend != coordination_backend::etcd) m.key_error("endpoints", "only used with backend: etcd");
     if (c.endpoints.empty()) m.error("endpoints", "expected at least one etcd URL");
     for (std::size_t i = 0; i < c.endpoints.size(); ++i) {
       if (const std::string why = check_url(c.endpoints[i]); !why.empty()) {
@@ -319,7 +319,7 @@ void read_paging(map_reader& top, config& cfg) {
       const auto& allowed = table[*kind].keys;
       if (key != "kind" && key != "name" && key != "timeout" &&
           std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        m.error(key, "not used by kind " + std::string(table[*kind].kind));
+        m.key_error(key, "not used by kind " + std::string(table[*kind].kind));
       }
     }
     s.name = std::string(table[*kind].kind);

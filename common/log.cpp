@@ -24,8 +24,7 @@ class json_formatter final : public spdlog::formatter {
     const auto ts = std::chrono::time_point_cast<std::chrono::milliseconds>(msg.time);
     const nlohmann::json line{
         {"ts", format_rfc3339(wall_time{ts.time_since_epoch()})},
-        {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
-                              spdlog::level::to_string_view(msg.level).size())},
+        {"level", std::string(log_level_names().at(static_cast<std::size_t>(msg.level)))},
         {"logger", std::string(msg.logger_name.data(), msg.logger_name.size())},
         {"msg", std::string(msg.payload.data(), msg.payload.size())}};
     const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

@@ -7,8 +7,10 @@
 // before or after setup share the same sink, level and format.
 //
 // JSON format: one object per line: {"ts":"2026-11-22T03:00:00.000Z",
-// "level":"info","logger":"engine","msg":"..."} (ts in UTC, milliseconds).
-// Text format: "2026-11-22T03:00:00.000Z info [engine] ...".
+// "level":"info","logger":"engine","msg":"..."} (ts in UTC, milliseconds;
+// level spelled as in log_level_names(): trace, debug, info, warn, ...).
+// Text format: "2026-11-22T03:00:00.000Z info [engine] ..." (spdlog's level
+// names there: "warning" for warn).
 //
 // Thread safety: logger() may be called from any thread; setup_logging()
 // must not race with logging.

@@ -1,0 +1,136 @@
+// `vigil check-config` end to end through run_command() with string streams.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "app/commands.hpp"
+
+namespace vigil::app {
+namespace {
+
+struct run_result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+run_result run(const std::vector<std::string>& argv) {
+  std::istringstream in;
+  std::ostringstream out;
+  std::ostringstream err;
+  command_io io{in, out, err};
+  const int code = run_command(argv, io);
+  return {code, out.str(), err.str()};
+}
+
+std::string example(const std::string& name) { return std::string(VIGIL_SOURCE_DIR) + "/examples/" + name; }
+
+/// A config file in a fresh temporary directory, removed afterwards.
+class temp_config {
+ public:
+  explicit temp_config(const std::string& text) {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("vigil-check-config-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+    std::filesystem::create_directories(dir_);
+    std::ofstream(path()) << text;
+  }
+  ~temp_config() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  temp_config(const temp_config&) = delete;
+  temp_config& operator=(const temp_config&) = delete;
+  [[nodiscard]] std::string path() const { return (dir_ / "vigil.yaml").string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+TEST(check_config, aws_example_passes_with_a_summary) {
+  const auto r = run({"check-config", example("aws-active-passive.yaml")});
+  EXPECT_EQ(r.code, exit_ok) << r.err;
+  EXPECT_NE(r.out.find("deployment:      shop-prod"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("us-east-1 (primary), us-west-2 (dr)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("quorum:          2 of 3 vantages"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("fence-primary (arc_routing_control) -> promote-db"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("switchover-db (aurora_switchover)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("paging:          pagerduty, slack"), std::string::npos) << r.out;
+}
+
+TEST(check_config, local_example_passes_quietly) {
+  const auto r = run({"check-config", example("local.yaml"), "--quiet"});
+  EXPECT_EQ(r.code, exit_ok) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(check_config, json_summary) {
+  const auto r = run({"check-config", example("aws-active-passive.yaml"), "--json"});
+  ASSERT_EQ(r.code, exit_ok) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("deployment"), "shop-prod");
+  EXPECT_EQ(j.at("quorum"), 2);
+  EXPECT_EQ(j.at("checks").size(), 10U);
+  EXPECT_EQ(j.at("plan").at("failover").at("steps").size(), 7U);
+}
+
+TEST(check_config, bad_file_prints_every_error_and_exits_2) {
+  const temp_config f("deployment: t\n"
+                      "regions: [{name: us-east-1, role: primary}, {name: us-west-2, role: primary}]\n"
+                      "vantages: [a, b, c]\n"
+                      "decision: {fall: 0, tick: 10x}\n"
+                      "services: [{name: api, checks: [{region: us-east-1, http: {url: 'http://x:1/'}}]}]\n");
+  const auto r = run({"check-config", f.path()});
+  EXPECT_EQ(r.code, exit_usage);
+  EXPECT_NE(r.err.find(f.path() + ":2:69: error: regions[1].role: a second primary region"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(f.path() + ":4:18: error: decision.fall: expected an integer in [1, 100]"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(f.path() + ":4:27: error: decision.tick: expected a duration"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(f.path() + ": 4 errors, "), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(check_config, bad_expect_expression_is_reported) {
+  const temp_config f("deployment: t\n"
+                      "regions: [{name: us-east-1, role: primary}, {name: us-west-2, role: dr}]\n"
+                      "vantages: [a, b, c]\n"
+                      "services:\n"
+                      "  - name: api\n"
+                      "    checks:\n"
+                      "      - {region: us-east-1, http: {url: 'http://x:1/', expect: ['status = 200']}}\n"
+                      "      - {region: us-west-2, http: {url: 'http://x:2/'}}\n");
+  const auto r = run({"check-config", f.path()});
+  EXPECT_EQ(r.code, exit_usage) << r.out;
+  EXPECT_NE(r.err.find(f.path() + ":7:65: error: services[0].checks[0].http.expect[0]: bad expect expression"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(check_config, json_diagnostics_on_failure) {
+  const temp_config f("deployment: t\nservces: []\n");
+  const auto r = run({"check-config", f.path(), "--json"});
+  EXPECT_EQ(r.code, exit_usage);
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("ok"), false);
+  bool found = false;
+  for (const auto& d : j.at("diagnostics")) {
+    found = found || (d.at("key_path") == "servces" && d.at("line") == 2 && d.at("column") == 1);
+  }
+  EXPECT_TRUE(found) << r.out;
+}
+
+TEST(check_config, missing_file_and_usage_errors_exit_2) {
+  EXPECT_EQ(run({"check-config", "/nonexistent/vigil.yaml"}).code, exit_usage);
+  EXPECT_EQ(run({"check-config"}).code, exit_usage);
+  EXPECT_EQ(run({"check-config", "a", "b"}).code, exit_usage);
+  EXPECT_EQ(run({"check-config", "--bogus", "a"}).code, exit_usage);
+  const auto help = run({"check-config", "--help"});
+  EXPECT_EQ(help.code, exit_ok);
+  EXPECT_NE(help.out.find("Usage: vigil check-config FILE"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil::app
