@@ -22,6 +22,7 @@ decision::sim_settings settings_from(const common::config& cfg) {
   if (cfg.replication_lag.interval.count() > 0) s.lag_interval = cfg.replication_lag.interval;
   s.token_ttl = cfg.approvals.max_ttl;
   for (const auto& step : cfg.failover.steps) s.plan_steps.push_back(step.name);
+  for (const auto& step : cfg.failback.steps) s.failback_steps.push_back(step.name);
   return s;
 }
 

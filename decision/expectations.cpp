@@ -26,19 +26,20 @@ window window_of(const scenario_expect& x) {
 }
 
 /// Does a state-like series (entries that each set "the current value") hold
-/// `pred` at some moment of the window? The value in force at the window's
-/// start counts, as does any entry inside it.
+/// `pred` at some moment of the window? The value in force just before the
+/// window counts, as does every entry inside it (several may share one
+/// instant: approved, executing and done in the same tick).
 template <typename Select, typename Pred>
 std::optional<duration> holds_in(const timeline& tl, const window& w, Select select, Pred pred, bool initial) {
   bool current = initial;
   for (const auto& e : tl) {
     if (!select(e)) continue;
-    if (e.t > w.from) break;
+    if (e.t >= w.from) break;
     current = pred(e);
   }
   if (current) return w.from;
   for (const auto& e : tl) {
-    if (!select(e) || !w.contains(e.t) || e.t <= w.from) continue;
+    if (!select(e) || !w.contains(e.t)) continue;
     if (pred(e)) return e.t;
   }
   return std::nullopt;

@@ -231,8 +231,9 @@ class sim {
                                   {"dry_run", true}}});
     };
     core_.plan_started(x.recommendation_id, now);
-    const std::vector<std::string> steps = st_.plan_steps.empty() ? std::vector<std::string>{"dry-run"}
-                                                                  : st_.plan_steps;
+    for (const auto& e : core_.take_output()) append_timeline(result_.entries, e, st_.start);  // "executing" first
+    const auto& configured = x.action == action_kind::failover ? st_.plan_steps : st_.failback_steps;
+    const std::vector<std::string> steps = configured.empty() ? std::vector<std::string>{"dry-run"} : configured;
     for (const auto& s : steps) {
       core_.plan_step(x.recommendation_id, s, "ok (dry run)", now);
       entry(s, "ok");

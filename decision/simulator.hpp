@@ -27,7 +27,8 @@ struct sim_settings {
   duration lag_interval{5000};
   std::optional<duration> initial_lag = duration{250};  ///< before any `lag` event (when a lag source exists)
   duration token_ttl{900000};      ///< approvals.max_ttl
-  std::vector<std::string> plan_steps;  ///< failover plan step names (default: one "dry-run" step)
+  std::vector<std::string> plan_steps;      ///< failover plan step names (default: one "dry-run" step)
+  std::vector<std::string> failback_steps;  ///< failback plan step names (default: one "dry-run" step)
   time_point start{std::chrono::milliseconds{1'795'000'000'000}};  ///< virtual epoch (2026-11-18)
 };
 
