@@ -1,0 +1,45 @@
+#include <gtest/gtest.h>
+
+#include "decision/record.hpp"
+#include "harness.hpp"
+
+namespace vigil::decision::testing {
+
+TEST(Record, ParsesEveryLineKindAndRoundTrips) {
+  const auto topo = make_test_topology();
+  auto r = parse_record_line(
+      R"({"t":"2026-11-22T03:00:00.250Z","vantage":"euw1","check":"api-web@us-east-1","outcome":"timeout","latency_ms":2000,"value":null})",
+      topo);
+  ASSERT_TRUE(r.value) << r.error;
+  const auto& o = std::get<observation>(*r.value);
+  EXPECT_EQ(o.vantage, 2);
+  EXPECT_EQ(o.result, outcome::timeout);
+  EXPECT_EQ(to_record_line(o, topo).find("\"check\":\"api-web@us-east-1\"") != std::string::npos, true);
+  const auto back = parse_record_line(to_record_line(o, topo), topo);
+  ASSERT_TRUE(back.value);
+  EXPECT_EQ(record_time(*back.value), o.at);
+
+  r = parse_record_line(R"({"type":"report","t":1795000000000,"vantage":"use1"})", topo);
+  ASSERT_TRUE(r.value);
+  EXPECT_EQ(std::get<report_record>(*r.value).at, t0);
+  r = parse_record_line(R"({"type":"lag","t":1795000000000,"lag_ms":null})", topo);
+  ASSERT_TRUE(r.value);
+  EXPECT_FALSE(std::get<lag_sample>(*r.value).lag);
+  EXPECT_EQ(to_record_line(lag_sample{t0, duration{420}}), R"({"lag_ms":420,"t":"2026-11-18T11:06:40.000Z","type":"lag"})");
+}
+
+TEST(Record, RefusesBadLinesWithAReason) {
+  const auto topo = make_test_topology();
+  EXPECT_EQ(parse_record_line("not json", topo).error, "not a JSON object");
+  EXPECT_NE(parse_record_line(R"({"vantage":"euw1"})", topo).error.find("\"t\""), std::string::npos);
+  EXPECT_NE(parse_record_line(R"({"t":1,"vantage":"mars","check":"x","outcome":"ok"})", topo).error.find("mars"),
+            std::string::npos);
+  EXPECT_NE(parse_record_line(R"({"t":1,"vantage":"euw1","check":"api-web@us-east-1","outcome":"meh"})", topo)
+                .error.find("meh"),
+            std::string::npos);
+  const auto blank = parse_record_line("   ", topo);
+  EXPECT_FALSE(blank.value);
+  EXPECT_TRUE(blank.error.empty());
+}
+
+}  // namespace vigil::decision::testing
