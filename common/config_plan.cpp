@@ -89,8 +89,9 @@ const std::vector<kind_spec>& kinds() {
         {"ttl", ptype::integer, false, 0, 172800},
         {"set_identifier", ptype::string}},
        {{"value", "values"}}},
+      // The parameter's name is `parameter`: `name` is the step's own name.
       {"ssm_parameter",
-       {{"name", ptype::string, req},
+       {{"parameter", ptype::string, req},
         {"value", ptype::string, req},
         {"region", ptype::region, req},
         {"secure", ptype::boolean}},

@@ -270,6 +270,46 @@ TEST(config_load, three_regions_vantages_do_not_warn) {
   EXPECT_EQ(test::all_diagnostics(r).find("enough for the quorum"), std::string::npos) << test::all_diagnostics(r);
 }
 
+TEST(config_load, every_step_kind_reads_its_params) {
+  fake_world w;
+  w.files["conf/hook.secret"] = "hooksecret\n";
+  const auto r = w.load(base_yaml +
+                        "plan:\n"
+                        "  failback:\n"
+                        "    dry_run: false\n"
+                        "    steps:\n"
+                        "      - {name: p, kind: ssm_parameter, parameter: /shop/active, value: us-east-1,\n"
+                        "         region: us-east-1, secure: true}\n"
+                        "      - {name: dns, kind: route53_upsert, hosted_zone_id: Z1, record_name: db.example.,\n"
+                        "         record_type: CNAME, values: [a.example., b.example.], ttl: 30}\n"
+                        "      - {name: hook, kind: webhook, url: 'https://h.example/x', secret_file: hook.secret,\n"
+                        "         headers: {X-A: b}}\n"
+                        "      - {name: detach, kind: aurora_detach, global_cluster: g, db_cluster_arn: arn, region: us-west-2}\n"
+                        "      - {name: v, kind: verify, region: us-east-1, within: 2m,\n"
+                        "         http: [{url: 'http://x:1/', expect: ['status == 200']}]}\n"
+                        "      - {name: arc, kind: arc_routing_control, routing_control_arns: [a, b], state: 'On',\n"
+                        "         cluster_endpoints: ['https://c.example/v1'], retries: 5, on_failure: continue}\n");
+  ASSERT_TRUE(r.ok()) << test::all_diagnostics(r);
+  const auto& steps = r.value->failback.steps;
+  ASSERT_EQ(steps.size(), 6U);
+  EXPECT_FALSE(r.value->failback.dry_run);
+  EXPECT_EQ(steps[0].name, "p");
+  EXPECT_EQ(steps[0].params.at("parameter"), "/shop/active");
+  EXPECT_EQ(steps[0].params.at("secure"), true);
+  EXPECT_EQ(steps[1].params.at("values").size(), 2U);
+  EXPECT_EQ(steps[1].params.at("ttl"), 30);
+  EXPECT_EQ(steps[2].params.at("secret"), "hooksecret");
+  EXPECT_FALSE(steps[2].params.contains("secret_file"));
+  EXPECT_EQ(steps[2].params.at("headers").at("X-A"), "b");
+  EXPECT_EQ(steps[3].kind, "aurora_detach");
+  EXPECT_EQ(steps[4].params.at("within"), 120000);
+  EXPECT_EQ(steps[4].params.at("http")[0].at("expect")[0], "status == 200");
+  EXPECT_EQ(steps[5].retries, 5);
+  EXPECT_EQ(steps[5].failure, on_failure::continue_);
+  EXPECT_EQ(steps[5].pos.key_path, "plan.failback.steps[5]");
+  EXPECT_EQ(steps[5].pos.line, 26);
+}
+
 TEST(config_load, diagnostic_format_without_position_or_path) {
   config_diagnostic d;
   d.pos.file = "x.yaml";
