@@ -1,0 +1,176 @@
+#include "detector/scheduler.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <queue>
+#include <utility>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "detector/probe_metrics.hpp"
+
+namespace vigil::detector {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+common::mono_time schedule_plan::first_grid(common::mono_time start, std::size_t index, std::size_t count,
+                                            milliseconds interval) {
+  if (count == 0) return start;
+  // T*i/n in microseconds: 2000 checks at 1 s are 500 us apart, finer than ms.
+  const auto t = std::chrono::duration_cast<std::chrono::microseconds>(interval).count();
+  const auto offset = t * static_cast<std::int64_t>(index) / static_cast<std::int64_t>(count);
+  return start + std::chrono::microseconds(offset);
+}
+
+common::mono_time schedule_plan::due(common::mono_time grid, milliseconds interval, double jitter) {
+  const double span_us = std::clamp(jitter, 0.0, 1.0) * static_cast<double>(interval.count()) * 1000.0;
+  if (span_us < 1.0) return grid;
+  std::uniform_real_distribution<double> u(0.0, span_us);
+  return grid + std::chrono::microseconds(static_cast<std::int64_t>(u(rng_)));
+}
+
+struct scheduler::state : std::enable_shared_from_this<scheduler::state> {
+  struct per_check {
+    common::mono_time grid{};  ///< nominal time of the pending round
+    common::mono_time due{};   ///< grid + jitter
+    bool running = false;
+    bool queued = false;
+  };
+  struct heap_entry {
+    common::mono_time due;
+    std::size_t index;
+    bool operator>(const heap_entry& o) const { return due > o.due; }
+  };
+
+  state(asio::io_context& io, const common::clock& clock, prober& p, std::vector<compiled_check> c,
+        scheduler_options o, result_fn r, probe_metrics* m)
+      : timer_(io), clock_(clock), probe_(p), checks_(std::move(c)), options_(o), on_result_(std::move(r)),
+        metrics_(m), plan_(o.seed), per_(checks_.size()) {
+    options_.max_in_flight = std::max<std::size_t>(1, options_.max_in_flight);
+  }
+
+  void start() {
+    stopped_ = false;
+    const auto now = clock_.monotonic();
+    heap_ = {};
+    for (std::size_t i = 0; i < checks_.size(); ++i) {
+      per_[i].grid = schedule_plan::first_grid(now, i, checks_.size(), checks_[i].interval);
+      per_[i].due = plan_.due(per_[i].grid, checks_[i].interval, checks_[i].jitter);
+      heap_.push({per_[i].due, i});
+    }
+    arm();
+  }
+
+  void stop() {
+    stopped_ = true;
+    timer_.cancel();
+  }
+
+  void arm() {
+    if (stopped_ || heap_.empty()) return;
+    const auto wait = heap_.top().due - clock_.monotonic();
+    timer_.expires_after(std::max(wait, common::mono_time::duration::zero()));
+    timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+      if (ec) return;  // operation_aborted: stopped_ or destroyed_
+      if (auto self = weak.lock()) self->on_timer();
+    });
+  }
+
+  void on_timer() {
+    if (stopped_) return;
+    const auto now = clock_.monotonic();
+    while (!heap_.empty() && heap_.top().due <= now) {
+      const std::size_t i = heap_.top().index;
+      heap_.pop();
+      per_check& p = per_[i];
+      const common::mono_time due = p.due;
+      // Plan the next round first: the grid moves on whatever this round does.
+      p.grid += checks_[i].interval;
+      p.due = plan_.due(p.grid, checks_[i].interval, checks_[i].jitter);
+      heap_.push({p.due, i});
+      if (p.running || p.queued) {
+        ++stats_.skipped;
+        continue;
+      }
+      if (in_flight_ < options_.max_in_flight) {
+        launch(i, due);
+      } else {
+        p.queued = true;
+        waiting_.emplace_back(i, due);
+        ++stats_.queued;
+      }
+    }
+    arm();
+  }
+
+  void launch(std::size_t i, common::mono_time due) {
+    per_[i].running = true;
+    ++in_flight_;
+    ++stats_.started;
+    probe_timing t;
+    t.due = due;
+    t.started = clock_.monotonic();
+    t.lag = std::max(std::chrono::microseconds(0), std::chrono::duration_cast<std::chrono::microseconds>(t.started - due));
+    stats_.max_lag = std::max(stats_.max_lag, t.lag);
+    if (metrics_ != nullptr) metrics_->record_lag(t.lag);
+    // A strong reference: the prober holds &checks_[i] until it calls back,
+    // so the checks_ must outlive the probe_ even if the scheduler goes away.
+    probe_.probe(checks_[i], [self = shared_from_this(), i, t](probe_result r) { self->finished(i, r, t); });
+  }
+
+  void finished(std::size_t i, const probe_result& r, const probe_timing& t) {
+    if (destroyed_) return;
+    per_[i].running = false;
+    --in_flight_;
+    ++stats_.completed;
+    if (on_result_) on_result_(checks_[i], r, t);
+    while (!stopped_ && !waiting_.empty() && in_flight_ < options_.max_in_flight) {
+      const auto [next, due] = waiting_.front();
+      waiting_.pop_front();
+      per_[next].queued = false;
+      launch(next, due);
+    }
+  }
+
+  asio::steady_timer timer_;
+  const common::clock& clock_;
+  prober& probe_;
+  std::vector<compiled_check> checks_;
+  scheduler_options options_;
+  result_fn on_result_;
+  probe_metrics* metrics_;
+  schedule_plan plan_;
+  std::vector<per_check> per_;
+  std::priority_queue<heap_entry, std::vector<heap_entry>, std::greater<>> heap_;
+  std::deque<std::pair<std::size_t, common::mono_time>> waiting_;
+  std::size_t in_flight_ = 0;
+  bool stopped_ = true;
+  bool destroyed_ = false;  ///< the scheduler object is gone: report nothing more
+  scheduler_stats stats_;
+};
+
+scheduler::scheduler(asio::io_context& io, const common::clock& clock, prober& probe,
+                     std::vector<compiled_check> checks, scheduler_options options, result_fn on_result,
+                     probe_metrics* metrics)
+    : state_(std::make_shared<state>(io, clock, probe, std::move(checks), options, std::move(on_result),
+                                     metrics)) {}
+
+scheduler::~scheduler() {
+  state_->destroyed_ = true;
+  state_->stop();
+}
+
+void scheduler::start() { state_->start(); }
+
+void scheduler::stop() { state_->stop(); }
+
+const std::vector<compiled_check>& scheduler::checks() const { return state_->checks_; }
+
+scheduler_stats scheduler::stats() const {
+  scheduler_stats s = state_->stats_;
+  s.in_flight = state_->in_flight_;
+  return s;
+}
+
+}  // namespace vigil::detector

@@ -1,0 +1,184 @@
+#include "detector/scheduler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <prometheus/registry.h>
+
+#include "detector/probe_metrics.hpp"
+
+namespace vigil::detector {
+namespace {
+
+using namespace std::chrono_literals;
+using decision::outcome;
+
+compiled_check check_named(const std::string& id, std::chrono::milliseconds interval, double jitter = 0.1) {
+  compiled_check c;
+  c.id = id;
+  c.region = "test-1";
+  c.url = "http://127.0.0.1/";
+  c.interval = interval;
+  c.jitter = jitter;
+  return c;
+}
+
+/// A prober that answers at once (from the event loop) or holds every probe
+/// until release() is called.
+class fake_prober final : public prober {
+ public:
+  fake_prober(boost::asio::io_context& io, bool hold) : io_(io), hold_(hold) {}
+
+  void probe(const compiled_check& check, done_fn done) override {
+    ++calls[check.id];
+    if (hold_) {
+      held_.push_back(std::move(done));
+      return;
+    }
+    boost::asio::post(io_, [done = std::move(done)] {
+      probe_result r;
+      r.result = outcome::ok;
+      done(r);
+    });
+  }
+
+  /// Completes the oldest held probes.
+  void release(std::size_t n) {
+    for (std::size_t i = 0; i < n && !held_.empty(); ++i) {
+      auto done = std::move(held_.front());
+      held_.erase(held_.begin());
+      probe_result r;
+      r.result = outcome::ok;
+      done(r);
+    }
+  }
+  [[nodiscard]] std::size_t held() const { return held_.size(); }
+
+  std::map<std::string, int> calls;
+
+ private:
+  boost::asio::io_context& io_;
+  bool hold_;
+  std::vector<done_fn> held_;
+};
+
+TEST(schedule_plan, first_round_is_spread_evenly_over_the_interval) {
+  const common::mono_time start{std::chrono::hours(1)};
+  for (std::size_t i = 0; i < 10; ++i) {
+    EXPECT_EQ(schedule_plan::first_grid(start, i, 10, 1000ms), start + std::chrono::milliseconds(100 * i));
+  }
+  // 2000 checks at 1 s: 500 us apart, not collapsed onto whole milliseconds.
+  EXPECT_EQ(schedule_plan::first_grid(start, 1, 2000, 1000ms) - start, std::chrono::microseconds(500));
+}
+
+TEST(schedule_plan, jitter_stays_inside_its_window_and_follows_the_seed) {
+  const common::mono_time grid{std::chrono::hours(1)};
+  schedule_plan a(42);
+  schedule_plan b(42);
+  schedule_plan c(43);
+  std::set<std::int64_t> distinct;
+  bool differs = false;
+  for (int k = 0; k < 1000; ++k) {
+    const auto da = a.due(grid, 1000ms, 0.1);
+    EXPECT_GE(da, grid);
+    EXPECT_LT(da, grid + 100ms);
+    EXPECT_EQ(da, b.due(grid, 1000ms, 0.1));  // same seed, same draws
+    differs = differs || da != c.due(grid, 1000ms, 0.1);
+    distinct.insert((da - grid).count());
+  }
+  EXPECT_TRUE(differs);
+  EXPECT_GT(distinct.size(), 900U);
+  EXPECT_EQ(a.due(grid, 1000ms, 0.0), grid);  // no jitter: exactly on the grid
+}
+
+TEST(scheduler, probes_every_check_once_per_interval_with_small_lag) {
+  boost::asio::io_context io;
+  common::real_clock clock;
+  fake_prober fake(io, /*hold=*/false);
+  prometheus::Registry registry;
+  probe_metrics metrics(registry, "vantage-a");
+  std::vector<compiled_check> checks;
+  for (int i = 0; i < 4; ++i) checks.push_back(check_named("c" + std::to_string(i) + "@test-1", 40ms));
+  std::map<std::string, int> results;
+  std::chrono::microseconds worst{0};
+  scheduler s(io, clock, fake, checks, {}, [&](const compiled_check& c, const probe_result& r, const probe_timing& t) {
+    EXPECT_EQ(r.result, outcome::ok);
+    EXPECT_GE(t.started, t.due);
+    ++results[c.id];
+    worst = std::max(worst, t.lag);
+  }, &metrics);
+  s.start();
+  io.run_for(400ms);
+  s.stop();
+  // 400 ms / 40 ms = 10 rounds; the first starts within the first interval.
+  for (const auto& c : checks) {
+    EXPECT_GE(results[c.id], 9) << c.id;
+    EXPECT_LE(results[c.id], 11) << c.id;
+  }
+  EXPECT_LT(worst, std::chrono::microseconds(40000)) << "lag above an interval on an idle loop";
+  const auto st = s.stats();
+  EXPECT_EQ(st.started, st.completed);
+  EXPECT_EQ(st.skipped, 0U);
+  // Every start was recorded in vigil_scheduler_lag_seconds.
+  std::uint64_t lag_count = 0;
+  for (const auto& f : registry.Collect()) {
+    if (f.name == "vigil_scheduler_lag_seconds") lag_count = f.metric.at(0).histogram.sample_count;
+  }
+  EXPECT_EQ(lag_count, st.started);
+}
+
+TEST(scheduler, bounded_concurrency_queues_then_skips_overrunning_checks) {
+  boost::asio::io_context io;
+  common::real_clock clock;
+  fake_prober fake(io, /*hold=*/true);
+  std::vector<compiled_check> checks;
+  for (int i = 0; i < 10; ++i) checks.push_back(check_named("c" + std::to_string(i) + "@test-1", 200ms, 0.0));
+  std::vector<probe_timing> timings;
+  scheduler_options opts;
+  opts.max_in_flight = 3;
+  scheduler s(io, clock, fake, checks, opts,
+              [&](const compiled_check&, const probe_result&, const probe_timing& t) { timings.push_back(t); });
+  s.start();
+  io.run_for(150ms);  // the whole first round is due (phases 0..180 ms)... most of it
+  EXPECT_EQ(fake.held(), 3U) << "more than max_in_flight probes started";
+  EXPECT_EQ(s.stats().in_flight, 3U);
+  EXPECT_GE(s.stats().queued, 4U);
+
+  fake.release(3);  // three slots free: three queued checks start at once
+  EXPECT_EQ(timings.size(), 3U);
+  EXPECT_EQ(fake.held(), 3U);
+  EXPECT_EQ(s.stats().started, 6U);
+  // A queued probe's lag includes its wait for a slot.
+  EXPECT_GT(s.stats().max_lag, std::chrono::microseconds(50000));
+
+  io.run_for(250ms);  // the next round comes while probes are still held: skipped, never doubled
+  EXPECT_GT(s.stats().skipped, 0U);
+  for (const auto& [id, n] : fake.calls) EXPECT_LE(n, 1) << id << " probed while its last probe ran";
+  EXPECT_EQ(fake.held(), 3U);
+  s.stop();
+}
+
+TEST(scheduler, nothing_is_reported_after_destruction) {
+  boost::asio::io_context io;
+  common::real_clock clock;
+  fake_prober fake(io, /*hold=*/true);
+  int reported = 0;
+  {
+    scheduler s(io, clock, fake, {check_named("a@test-1", 20ms)}, {},
+                [&](const compiled_check&, const probe_result&, const probe_timing&) { ++reported; });
+    s.start();
+    io.run_for(50ms);
+    EXPECT_EQ(fake.held(), 1U);
+  }
+  fake.release(1);  // the probe finishes after the scheduler is gone
+  io.restart();
+  io.run_for(50ms);
+  EXPECT_EQ(reported, 0);
+}
+
+}  // namespace
+}  // namespace vigil::detector
