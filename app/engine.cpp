@@ -169,8 +169,7 @@ struct engine::impl {
     }
     const auto now = clock.wall();
     token_check checked = hooks.verify_token(token, now, core.current_recommendation(), cfg.approvals.required);
-    if (!checked.approval) {
-      metrics.approval("rejected", checked.reason);
+    if (!checked.approval) {  // counted by the verifier (vigil_approvals_total)
       record_event(json{{"type", "approval"},
                         {"at", common::format_rfc3339(now)},
                         {"accepted", false},

@@ -34,8 +34,9 @@ void set_one(std::vector<prometheus::Gauge*>& gauges, std::size_t current) {
 
 engine_metrics::engine_metrics(prometheus::Registry& r, const decision::topology& topo)
     : approvals_(BuildCounter()
-                     .Name("vigil_approvals_total")
-                     .Help("Approval tokens submitted to this engine, by result and reason")
+                     .Name("vigil_approval_decisions_total")
+                     .Help("Verified approvals the decision core accepted or refused (gates re-evaluated), by "
+                           "reason; token-level checks are vigil_approvals_total")
                      .Register(r)),
       classifications_(BuildCounter()
                            .Name("vigil_classifications_total")

@@ -13,6 +13,10 @@
 #include <thread>
 
 #include "common/batch.hpp"
+#include "actuators/approval.hpp"
+#include "actuators/jti_ledger.hpp"
+#include "actuators/keys.hpp"
+#include "app/approval_hook.hpp"
 #include "common/config_load.hpp"
 
 namespace vigil::app {
@@ -87,10 +91,14 @@ class engine_test : public ::testing::Test {
     std::filesystem::remove_all(state_dir_);
     std::string yaml = config_yaml;
     yaml.replace(yaml.find("STATE_DIR"), 9, state_dir_.string());
+    yaml += extra_yaml();
     auto loaded = common::load_config_text(
         yaml, "/virtual/engine-test.yaml", [](std::string_view) { return std::optional<std::string>{}; },
-        [](const std::string& path, std::string& error) -> std::optional<std::string> {
+        [this](const std::string& path, std::string& error) -> std::optional<std::string> {
           if (path.ends_with("agent.key")) return std::string("agent-secret");
+          if (const auto it = files_.find(std::filesystem::path(path).filename().string()); it != files_.end()) {
+            return it->second;
+          }
           error = "no such file";
           return std::nullopt;
         });
@@ -101,6 +109,7 @@ class engine_test : public ::testing::Test {
     opts.listen_override = "127.0.0.1:0";
     engine_hooks hooks;
     hooks.on_page = [this](const decision::page& p) { pages_.push_back(p); };
+    add_hooks(hooks);
     engine_ = std::make_unique<engine>(io_, cfg_, clock_, registry_, hooks, opts);
     engine_->start();
     port_ = static_cast<std::uint16_t>(std::stoi(engine_->base_url().substr(engine_->base_url().rfind(':') + 1)));
@@ -118,6 +127,9 @@ class engine_test : public ::testing::Test {
     engine_.reset();
     std::filesystem::remove_all(state_dir_);
   }
+
+  virtual std::string extra_yaml() { return {}; }
+  virtual void add_hooks(engine_hooks&) {}
 
   template <typename F>
   auto on_io(F f) {
@@ -171,6 +183,7 @@ class engine_test : public ::testing::Test {
   std::uint16_t port_ = 0;
   std::uint64_t seq_ = 0;
   std::vector<decision::page> pages_;
+  std::map<std::string, std::string> files_;
 };
 
 TEST_F(engine_test, healthy_then_ready_with_status_shape) {
@@ -250,6 +263,99 @@ TEST_F(engine_test, approvals_without_approvers_are_refused_with_a_reason) {
   const auto r = call(port_, http::verb::post, "/v1/approvals", "v4.public.xxx");
   EXPECT_EQ(r.status, 503U);
   EXPECT_EQ(json::parse(r.body)["error"], "approvals_not_configured");
+}
+
+class engine_approval_test : public engine_test {
+ protected:
+  void SetUp() override {
+    alice_ = actuators::ed25519_key::generate();
+    bob_ = actuators::ed25519_key::generate();
+    files_["alice.pub"] = alice_->public_pem();
+    files_["bob.pub"] = bob_->public_pem();
+    engine_test::SetUp();
+  }
+  std::string extra_yaml() override {
+    return "approvals:\n  required: 1\n  max_ttl: 15m\n  approvers:\n"
+           "    - {id: alice, public_key_file: alice.pub}\n    - {id: bob, public_key_file: bob.pub}\n";
+  }
+  void add_hooks(engine_hooks& hooks) override {
+    std::filesystem::create_directories(state_dir_);
+    ledger_ = std::make_unique<actuators::file_jti_ledger>(state_dir_ / "jti-test.ledger");
+    verifier_ = std::make_unique<actuators::approval_verifier>("engine-test", cfg_approvals(), *ledger_);
+    hooks.verify_token = make_token_verifier(*verifier_);
+    hooks.on_execute = [this](const decision::execute_plan& e) { executed_.push_back(e); };
+  }
+  // The approvals section as load_config() will produce it (keys already read).
+  common::approvals_config cfg_approvals() {
+    common::approvals_config a;
+    a.required = 1;
+    a.max_ttl = std::chrono::minutes(15);
+    a.approvers.push_back({"alice", "alice.pub", alice_->public_pem(), {}});
+    a.approvers.push_back({"bob", "bob.pub", bob_->public_pem(), {}});
+    return a;
+  }
+
+  std::string token(const actuators::ed25519_key& key, const std::string& who, const json& rec, bool allow_loss,
+                    std::string hash = {}) {
+    actuators::approval_claims c;
+    c.recommendation_id = rec["id"];
+    c.recommendation_hash = hash.empty() ? rec["hash"].get<std::string>() : hash;
+    c.action = rec["action"];
+    c.allow_data_loss = allow_loss;
+    c.audience = "engine-test";
+    c.subject = who;
+    c.issued_at = clock_.wall();
+    c.expires_at = clock_.wall() + std::chrono::minutes(10);
+    c.jti = actuators::new_jti();
+    return actuators::sign_approval(key, c);
+  }
+
+  json drive_to_recommendation() {
+    for (int i = 0; i < 4; ++i) round(all_, {});
+    for (int i = 0; i < 12; ++i) round({"us-west-2", "eu-west-1"}, {"api-web@us-east-1", "webapp@us-east-1", "notifications@us-east-1"});
+    const auto r = call(port_, http::verb::get, "/v1/recommendation");
+    EXPECT_EQ(r.status, 200U);
+    return json::parse(r.body);
+  }
+
+  std::unique_ptr<actuators::ed25519_key> alice_, bob_;
+  std::unique_ptr<actuators::file_jti_ledger> ledger_;
+  std::unique_ptr<actuators::approval_verifier> verifier_;
+  std::vector<decision::execute_plan> executed_;
+};
+
+TEST_F(engine_approval_test, a_signed_token_bound_to_the_recommendation_starts_the_plan_once) {
+  const json rec = drive_to_recommendation();
+  ASSERT_EQ(rec["state"], "pending_approval") << rec.dump();
+  // No lag source is configured: the lag is unknown, so data loss must be allowed explicitly.
+  ASSERT_TRUE(rec["allow_data_loss_required"].get<bool>());
+
+  const auto without_loss = call(port_, http::verb::post, "/v1/approvals", token(*alice_, "alice", rec, false));
+  EXPECT_EQ(without_loss.status / 100, 4U);
+  EXPECT_EQ(json::parse(without_loss.body)["error"], "data_loss_not_allowed") << without_loss.body;
+
+  const auto wrong = call(port_, http::verb::post, "/v1/approvals", token(*alice_, "alice", rec, true, std::string(64, 'a')));
+  EXPECT_EQ(json::parse(wrong.body)["error"], "wrong_hash") << wrong.body;
+
+  const auto forged = call(port_, http::verb::post, "/v1/approvals", token(*bob_, "alice", rec, true));
+  EXPECT_EQ(forged.status / 100, 4U);
+  EXPECT_NE(json::parse(forged.body)["error"], "ok");
+
+  const std::string good = token(*alice_, "alice", rec, true);
+  const auto ok = call(port_, http::verb::post, "/v1/approvals", good);
+  ASSERT_EQ(ok.status, 202U) << ok.body;
+  EXPECT_TRUE(json::parse(ok.body)["execute"].get<bool>());
+  ASSERT_EQ(executed_.size(), 1U);
+  EXPECT_EQ(executed_[0].recommendation_hash, rec["hash"]);
+  EXPECT_TRUE(executed_[0].allow_data_loss);
+  EXPECT_EQ(executed_[0].approvers, std::vector<std::string>{"alice"});
+
+  const auto replay = call(port_, http::verb::post, "/v1/approvals", good);
+  EXPECT_EQ(replay.status / 100, 4U);
+  EXPECT_EQ(executed_.size(), 1U);  // an approval drives at most one execution
+  const auto metrics = call(port_, http::verb::get, "/metrics").body;
+  EXPECT_NE(metrics.find(R"(vigil_approval_decisions_total{reason="accepted",result="accepted"} 1)"), std::string::npos)
+      << metrics;
 }
 
 }  // namespace
