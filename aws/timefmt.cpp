@@ -92,6 +92,16 @@ std::optional<common::wall_time> parse_iso8601(std::string_view s) {
   return std::nullopt;
 }
 
+std::string format_http_date(common::wall_time t) {
+  static constexpr std::array<std::string_view, 7> days_of_week{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr std::array<std::string_view, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const auto c = to_civil(t);
+  const weekday wd{floor<days>(t)};
+  return fmt::format("{}, {:02d} {} {:04d} {:02d}:{:02d}:{:02d} GMT", days_of_week[wd.c_encoding()], c.d,
+                     months[static_cast<std::size_t>(c.mo - 1)], c.y, c.h, c.mi, c.s);
+}
+
 std::optional<common::wall_time> parse_http_date(std::string_view s) {
   // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
   static constexpr std::array<std::string_view, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",

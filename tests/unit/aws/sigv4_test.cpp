@@ -130,6 +130,8 @@ std::vector<suite_case> suite_cases() {
   };
 }
 
+void PrintTo(const suite_case& c, std::ostream* os) { *os << c.name; }
+
 http_request suite_request(const suite_case& c) {
   http_request r;
   r.method = c.method;
