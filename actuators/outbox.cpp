@@ -97,9 +97,10 @@ std::vector<outbox_entry> page_outbox::pending() const {
 std::size_t page_outbox::pending_count() const {
   std::lock_guard lock(mu_);
   std::size_t n = 0;
-  for (const auto& [seq, r] : open_) {
+  for (const auto& entry : open_) {
+    const auto& pend = entry.second.pending;
     n += static_cast<std::size_t>(
-        std::count_if(sinks_.begin(), sinks_.end(), [&](const std::string& s) { return r.pending.contains(s); }));
+        std::count_if(sinks_.begin(), sinks_.end(), [&](const std::string& s) { return pend.contains(s); }));
   }
   return n;
 }
