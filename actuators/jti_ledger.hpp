@@ -29,6 +29,9 @@ class jti_ledger {
   [[nodiscard]] virtual bool try_consume(std::string_view jti, common::wall_time expires_at) = 0;
 };
 
+/// The file_jti_ledger's name inside engine.state_dir.
+inline constexpr std::string_view jti_ledger_file_name = "jti.ledger";
+
 /// jti ids the ledgers accept: 1..128 of [A-Za-z0-9._:-] (no spaces, no newlines).
 [[nodiscard]] bool valid_jti(std::string_view jti);
 

@@ -34,6 +34,9 @@
 
 namespace vigil::actuators {
 
+/// The outbox's file name inside engine.state_dir.
+inline constexpr std::string_view outbox_file_name = "pages.outbox";
+
 struct outbox_entry {
   std::uint64_t seq = 0;              ///< position in the outbox, increasing
   page p;
