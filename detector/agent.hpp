@@ -1,0 +1,67 @@
+#pragma once
+// `vigil agent`: probes every check of both regions from one vantage and sends
+// the results to every engine as signed batches (ARCHITECTURE.md section 2).
+//
+//   scheduler (spread, jitter, bounded concurrency)
+//     -> prober (libcurl multi on the io_context)
+//     -> batch_sender (own thread; one bounded queue per engine; heartbeats)
+//
+// Thread affinity: construct, start and stop on the io_context's thread (or
+// before it runs). Probing runs on the io_context; sending on the sender's thread.
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/config.hpp"
+#include "detector/batch_sender.hpp"
+#include "detector/http_prober.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace vigil::detector {
+
+struct agent_options {
+  std::string vantage;
+  std::vector<std::string> endpoints;  ///< empty: config engine.endpoints
+  std::chrono::milliseconds flush_interval{1000};
+  std::uint64_t seed = 0;              ///< scheduler jitter seed; 0 = derived from the vantage name
+  std::size_t max_in_flight = 512;
+};
+
+class agent {
+ public:
+  /// Compiles every HTTP check of the config (throws std::invalid_argument
+  /// listing the errors). `probe` overrides the production http_prober (tests,
+  /// the demo's fault injection); `post` overrides the HTTP client for batches.
+  agent(boost::asio::io_context& io, const common::config& cfg, agent_options options,
+        const common::clock& clock, prometheus::Registry& registry, prober* probe = nullptr,
+        http_post_fn post = curl_http_post());
+  ~agent();
+  agent(const agent&) = delete;
+  agent& operator=(const agent&) = delete;
+
+  void start();
+  /// Stops probing, flushes what was observed and joins the sender.
+  void stop();
+
+  /// Queues a replication-lag sample for the next batch (lag sources call this).
+  void add_lag(common::wire_lag lag);
+
+  [[nodiscard]] const std::string& vantage() const;
+  [[nodiscard]] std::size_t check_count() const;
+  [[nodiscard]] batch_sender_stats sender_stats() const;
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace vigil::detector
