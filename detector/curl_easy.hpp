@@ -4,13 +4,13 @@
 // plus the pieces of the prober that only need libcurl: mapping a failed
 // transfer to an outcome, proxy detection and reading certificate expiry.
 
+#include <curl/curl.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <curl/curl.h>
 
 #include "common/clock.hpp"
 #include "decision/outcome.hpp"

@@ -2,13 +2,12 @@
 
 #include <poll.h>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <stdexcept>
 #include <utility>
 #include <vector>
-
-#include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 
 #include "detector/curl_easy.hpp"
 
@@ -50,7 +49,9 @@ multi_loop::multi_loop(asio::io_context& io, completion_fn on_done)
   multi_set(multi_, CURLMOPT_TIMERDATA, static_cast<void*>(this));
 }
 
-multi_loop::~multi_loop() { shutdown(); }
+multi_loop::~multi_loop() {
+  shutdown();
+}
 
 bool multi_loop::add(CURL* easy) {
   return multi_ != nullptr && curl_multi_add_handle(multi_, easy) == CURLM_OK;
@@ -66,13 +67,15 @@ void multi_loop::shutdown() {
   // so the socket table must still be intact here.
   curl_multi_cleanup(multi_);
   multi_ = nullptr;
-  for (auto& [fd, w] : sockets_) w->release();
+  for (auto& [fd, w] : sockets_)
+    w->release();
   sockets_.clear();
   timer_.cancel();
   on_done_ = nullptr;
 }
 
-int multi_loop::on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* userp, void* /*socketp*/) {
+int multi_loop::on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* userp,
+                          void* /*socketp*/) {
   static_cast<multi_loop*>(userp)->update_socket(s, what);
   return 0;
 }
@@ -114,7 +117,8 @@ void multi_loop::update_socket(curl_socket_t s, int what) {
       w->gone = true;
       sockets_.erase(s);
       asio::post(io_, [weak = weak_from_this(), s] {
-        if (auto loop = weak.lock(); loop && loop->multi_ != nullptr) loop->action(s, CURL_CSELECT_ERR);
+        if (auto loop = weak.lock(); loop && loop->multi_ != nullptr)
+          loop->action(s, CURL_CSELECT_ERR);
       });
       return;
     }

@@ -16,13 +16,13 @@
 // Thread affinity: single-threaded, on the io_context's thread. Handlers keep
 // the loop alive with a weak_ptr and bail out once shutdown() has run.
 
-#include <functional>
-#include <memory>
-#include <unordered_map>
+#include <curl/curl.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <curl/curl.h>
+#include <functional>
+#include <memory>
+#include <unordered_map>
 
 namespace vigil::detector::curl {
 

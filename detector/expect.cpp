@@ -22,15 +22,24 @@ struct token {
   int column = 1;
 };
 
-bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_'; }
-bool is_ident_char(char c) { return is_ident_start(c) || std::isdigit(static_cast<unsigned char>(c)) != 0; }
-bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
+bool is_ident_start(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_';
+}
+bool is_ident_char(char c) {
+  return is_ident_start(c) || std::isdigit(static_cast<unsigned char>(c)) != 0;
+}
+bool is_digit(char c) {
+  return std::isdigit(static_cast<unsigned char>(c)) != 0;
+}
 
 std::string describe(const token& t) {
   switch (t.kind) {
-    case tok::end: return "end of expression";
-    case tok::string: return "string \"" + t.text + "\"";
-    default: return "'" + t.text + "'";
+    case tok::end:
+      return "end of expression";
+    case tok::string:
+      return "string \"" + t.text + "\"";
+    default:
+      return "'" + t.text + "'";
   }
 }
 
@@ -55,11 +64,13 @@ std::vector<token> lex(std::string_view s) {
     t.column = col(i);
     if (is_ident_start(c)) {
       t.kind = tok::ident;
-      while (i < s.size() && is_ident_char(s[i])) t.text += s[i++];
+      while (i < s.size() && is_ident_char(s[i]))
+        t.text += s[i++];
     } else if (is_digit(c) || (c == '-' && i + 1 < s.size() && is_digit(s[i + 1]))) {
       t.kind = tok::number;
       t.text += s[i++];
-      while (i < s.size() && (is_digit(s[i]) || s[i] == '.' || std::isalpha(static_cast<unsigned char>(s[i])) != 0)) {
+      while (i < s.size() && (is_digit(s[i]) || s[i] == '.' ||
+                              std::isalpha(static_cast<unsigned char>(s[i])) != 0)) {
         t.text += s[i++];
       }
     } else if (c == '"') {
@@ -76,10 +87,19 @@ std::vector<token> lex(std::string_view s) {
           if (i >= s.size()) break;
           const char e = s[i++];
           switch (e) {
-            case '"': case '\\': case '/': t.text += e; break;
-            case 'n': t.text += '\n'; break;
-            case 't': t.text += '\t'; break;
-            default: return lex_error(expect_error{col(i - 2), std::string("unknown escape \\") + e});
+            case '"':
+            case '\\':
+            case '/':
+              t.text += e;
+              break;
+            case 'n':
+              t.text += '\n';
+              break;
+            case 't':
+              t.text += '\t';
+              break;
+            default:
+              return lex_error(expect_error{col(i - 2), std::string("unknown escape \\") + e});
           }
           continue;
         }
@@ -92,7 +112,8 @@ std::vector<token> lex(std::string_view s) {
       ++i;
       if (i < s.size() && s[i] == '=') t.text += s[i++];
       if (t.text == "=" || t.text == "!") {
-        return lex_error(expect_error{t.column, "'" + t.text + "' is not an operator (use == or !=)"});
+        return lex_error(
+            expect_error{t.column, "'" + t.text + "' is not an operator (use == or !=)"});
       }
     } else if (c == '(' || c == ')' || c == '[' || c == ']' || c == ',' || c == '.') {
       t.kind = tok::punct;
@@ -158,7 +179,9 @@ class parser {
   std::optional<expect_error> subject(expectation& e) {
     const token t = next();
     if (t.kind != tok::ident) {
-      return unexpected(t, "expected a subject (status, body, body.json(...), header(...), latency, cert_expiry)");
+      return unexpected(
+          t,
+          "expected a subject (status, body, body.json(...), header(...), latency, cert_expiry)");
     }
     if (t.text == "status") {
       e.subject = expect_subject::status;
@@ -171,8 +194,9 @@ class parser {
       int arg_col = 0;
       if (auto err = string_arg(e.argument, arg_col)) return err;
       if (e.argument.empty()) return expect_error{arg_col, "header name is empty"};
-      std::transform(e.argument.begin(), e.argument.end(), e.argument.begin(),
-                     [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+      std::transform(e.argument.begin(), e.argument.end(), e.argument.begin(), [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      });
     } else if (t.text == "body") {
       e.subject = expect_subject::body;
       if (accept_punct(".")) {
@@ -200,9 +224,13 @@ class parser {
 
   std::optional<expect_error> op(expectation& e) {
     const token t = next();
-    static constexpr std::array<std::pair<std::string_view, expect_op>, 6> puncts{{
-        {"==", expect_op::eq}, {"!=", expect_op::ne}, {"<", expect_op::lt},
-        {"<=", expect_op::le}, {">", expect_op::gt}, {">=", expect_op::ge}}};
+    static constexpr std::array<std::pair<std::string_view, expect_op>, 6> puncts{
+        {{"==", expect_op::eq},
+         {"!=", expect_op::ne},
+         {"<", expect_op::lt},
+         {"<=", expect_op::le},
+         {">", expect_op::gt},
+         {">=", expect_op::ge}}};
     if (t.kind == tok::punct) {
       for (const auto& [spelling, o] : puncts) {
         if (t.text == spelling) {
@@ -212,16 +240,29 @@ class parser {
       }
     }
     if (t.kind == tok::ident) {
-      if (t.text == "in") { e.op = expect_op::in; return std::nullopt; }
-      if (t.text == "contains") { e.op = expect_op::contains; return std::nullopt; }
+      if (t.text == "in") {
+        e.op = expect_op::in;
+        return std::nullopt;
+      }
+      if (t.text == "contains") {
+        e.op = expect_op::contains;
+        return std::nullopt;
+      }
       if (t.text == "not") {
         const token u = next();
-        if (u.kind == tok::ident && u.text == "in") { e.op = expect_op::not_in; return std::nullopt; }
-        if (u.kind == tok::ident && u.text == "contains") { e.op = expect_op::not_contains; return std::nullopt; }
+        if (u.kind == tok::ident && u.text == "in") {
+          e.op = expect_op::not_in;
+          return std::nullopt;
+        }
+        if (u.kind == tok::ident && u.text == "contains") {
+          e.op = expect_op::not_contains;
+          return std::nullopt;
+        }
         return unexpected(u, "expected 'in' or 'contains' after 'not'");
       }
     }
-    return unexpected(t, "expected an operator (==, !=, <, <=, >, >=, in, not in, contains, not contains)");
+    return unexpected(
+        t, "expected an operator (==, !=, <, <=, >, >=, in, not in, contains, not contains)");
   }
 
   static std::optional<expect_error> check_op(const expectation& e, const token& at) {
@@ -229,16 +270,24 @@ class parser {
     const expect_op o = e.op;
     bool ok = false;
     switch (e.subject) {
-      case expect_subject::status: ok = o != contains && o != not_contains; break;
+      case expect_subject::status:
+        ok = o != contains && o != not_contains;
+        break;
       case expect_subject::body:
-      case expect_subject::header: ok = o == eq || o == ne || o == contains || o == not_contains; break;
-      case expect_subject::json: ok = o != in && o != not_in; break;
+      case expect_subject::header:
+        ok = o == eq || o == ne || o == contains || o == not_contains;
+        break;
+      case expect_subject::json:
+        ok = o != in && o != not_in;
+        break;
       case expect_subject::latency:
-      case expect_subject::cert_expiry: ok = o == lt || o == le || o == gt || o == ge; break;
+      case expect_subject::cert_expiry:
+        ok = o == lt || o == le || o == gt || o == ge;
+        break;
     }
     if (ok) return std::nullopt;
-    return expect_error{at.column, "operator '" + std::string(to_string(o)) + "' does not apply to " +
-                                       std::string(to_string(e.subject))};
+    return expect_error{at.column, "operator '" + std::string(to_string(o)) +
+                                       "' does not apply to " + std::string(to_string(e.subject))};
   }
 
   std::optional<expect_error> status_code(const token& t, std::int64_t& out) {
@@ -249,7 +298,8 @@ class parser {
     if (t.kind != tok::number || ec != std::errc{} || p != last) {
       return unexpected(t, "expected an HTTP status code");
     }
-    if (v < 100 || v > 599) return expect_error{t.column, "status " + t.text + " is outside 100..599"};
+    if (v < 100 || v > 599)
+      return expect_error{t.column, "status " + t.text + " is outside 100..599"};
     out = v;
     return std::nullopt;
   }
@@ -288,7 +338,8 @@ class parser {
         e.span = *d;
         return std::nullopt;
       }
-      case expect_subject::json: return json_literal(e);
+      case expect_subject::json:
+        return json_literal(e);
     }
     return std::nullopt;
   }
@@ -297,7 +348,8 @@ class parser {
     const token t = next();
     if (t.kind == tok::string) {
       e.literal = t.text;
-    } else if (t.kind == tok::ident && (t.text == "true" || t.text == "false" || t.text == "null")) {
+    } else if (t.kind == tok::ident &&
+               (t.text == "true" || t.text == "false" || t.text == "null")) {
       e.literal = nlohmann::json::parse(t.text);
     } else if (t.kind == tok::number) {
       e.literal = nlohmann::json::parse(t.text, nullptr, false);
@@ -320,13 +372,20 @@ class parser {
 template <typename T>
 bool compare(expect_op op, const T& a, const T& b) {
   switch (op) {
-    case expect_op::eq: return a == b;
-    case expect_op::ne: return a != b;
-    case expect_op::lt: return a < b;
-    case expect_op::le: return a <= b;
-    case expect_op::gt: return a > b;
-    case expect_op::ge: return a >= b;
-    default: return false;
+    case expect_op::eq:
+      return a == b;
+    case expect_op::ne:
+      return a != b;
+    case expect_op::lt:
+      return a < b;
+    case expect_op::le:
+      return a <= b;
+    case expect_op::gt:
+      return a > b;
+    case expect_op::ge:
+      return a >= b;
+    default:
+      return false;
   }
 }
 
@@ -347,19 +406,25 @@ class evaluator {
 
   std::optional<failure> operator()(const expectation& e) {
     switch (e.subject) {
-      case expect_subject::status: return status(e);
-      case expect_subject::body: return text(e, r_.body, "body", outcome::body_mismatch);
-      case expect_subject::header: return header(e);
-      case expect_subject::json: return json(e);
+      case expect_subject::status:
+        return status(e);
+      case expect_subject::body:
+        return text(e, r_.body, "body", outcome::body_mismatch);
+      case expect_subject::header:
+        return header(e);
+      case expect_subject::json:
+        return json(e);
       case expect_subject::latency:
         if (compare(e.op, r_.latency.count(), e.span.count())) return std::nullopt;
-        return failure{outcome::timeout, e.source + ": latency was " + std::to_string(r_.latency.count()) + "ms"};
+        return failure{outcome::timeout,
+                       e.source + ": latency was " + std::to_string(r_.latency.count()) + "ms"};
       case expect_subject::cert_expiry: {
-        if (!r_.cert_left) return failure{outcome::internal, e.source + ": no server certificate was seen"};
+        if (!r_.cert_left)
+          return failure{outcome::internal, e.source + ": no server certificate was seen"};
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*r_.cert_left);
         if (compare(e.op, left.count(), e.span.count())) return std::nullopt;
-        return failure{outcome::cert_expiring,
-                       e.source + ": certificate expires in " + std::to_string(r_.cert_left->count()) + "s"};
+        return failure{outcome::cert_expiring, e.source + ": certificate expires in " +
+                                                   std::to_string(r_.cert_left->count()) + "s"};
       }
     }
     return std::nullopt;
@@ -379,15 +444,24 @@ class evaluator {
     return failure{outcome::http_status, e.source + ": status was " + std::to_string(s)};
   }
 
-  static std::optional<failure> text(const expectation& e, std::string_view seen, std::string_view what,
-                                     outcome on_fail) {
+  static std::optional<failure> text(const expectation& e, std::string_view seen,
+                                     std::string_view what, outcome on_fail) {
     bool ok = false;
     switch (e.op) {
-      case expect_op::eq: ok = seen == e.text; break;
-      case expect_op::ne: ok = seen != e.text; break;
-      case expect_op::contains: ok = seen.find(e.text) != std::string_view::npos; break;
-      case expect_op::not_contains: ok = seen.find(e.text) == std::string_view::npos; break;
-      default: break;
+      case expect_op::eq:
+        ok = seen == e.text;
+        break;
+      case expect_op::ne:
+        ok = seen != e.text;
+        break;
+      case expect_op::contains:
+        ok = seen.find(e.text) != std::string_view::npos;
+        break;
+      case expect_op::not_contains:
+        ok = seen.find(e.text) == std::string_view::npos;
+        break;
+      default:
+        break;
     }
     if (ok) return std::nullopt;
     return failure{on_fail, e.source + ": " + std::string(what) + " was \"" + clip(seen) + "\""};
@@ -415,20 +489,26 @@ class evaluator {
     if (!parsed_) {
       parsed_ = nlohmann::json::parse(r_.body.begin(), r_.body.end(), nullptr, false);
     }
-    if (parsed_->is_discarded()) return failure{outcome::body_mismatch, e.source + ": body is not JSON"};
+    if (parsed_->is_discarded())
+      return failure{outcome::body_mismatch, e.source + ": body is not JSON"};
     if (!parsed_->contains(e.pointer)) {
       return failure{outcome::body_mismatch, e.source + ": no value at " + e.argument};
     }
     const nlohmann::json& v = parsed_->at(e.pointer);
     bool ok = false;
     switch (e.op) {
-      case expect_op::eq: ok = v == e.literal; break;
-      case expect_op::ne: ok = v != e.literal; break;
+      case expect_op::eq:
+        ok = v == e.literal;
+        break;
+      case expect_op::ne:
+        ok = v != e.literal;
+        break;
       case expect_op::contains:
       case expect_op::not_contains: {
         bool found = false;
         if (v.is_string() && e.literal.is_string()) {
-          found = v.get_ref<const std::string&>().find(e.literal.get_ref<const std::string&>()) != std::string::npos;
+          found = v.get_ref<const std::string&>().find(e.literal.get_ref<const std::string&>()) !=
+                  std::string::npos;
         } else if (v.is_array()) {
           found = std::find(v.begin(), v.end(), e.literal) != v.end();
         }
@@ -450,12 +530,16 @@ class evaluator {
 /// Rank of a failed expectation: the lowest rank decides the outcome.
 int rank(expect_subject s) {
   switch (s) {
-    case expect_subject::status: return 0;
+    case expect_subject::status:
+      return 0;
     case expect_subject::body:
     case expect_subject::header:
-    case expect_subject::json: return 1;
-    case expect_subject::latency: return 2;
-    case expect_subject::cert_expiry: return 3;
+    case expect_subject::json:
+      return 1;
+    case expect_subject::latency:
+      return 2;
+    case expect_subject::cert_expiry:
+      return 3;
   }
   return 4;
 }
@@ -464,28 +548,44 @@ int rank(expect_subject s) {
 
 std::string_view to_string(expect_subject s) {
   switch (s) {
-    case expect_subject::status: return "status";
-    case expect_subject::body: return "body";
-    case expect_subject::json: return "body.json";
-    case expect_subject::header: return "header";
-    case expect_subject::latency: return "latency";
-    case expect_subject::cert_expiry: return "cert_expiry";
+    case expect_subject::status:
+      return "status";
+    case expect_subject::body:
+      return "body";
+    case expect_subject::json:
+      return "body.json";
+    case expect_subject::header:
+      return "header";
+    case expect_subject::latency:
+      return "latency";
+    case expect_subject::cert_expiry:
+      return "cert_expiry";
   }
   return "?";
 }
 
 std::string_view to_string(expect_op o) {
   switch (o) {
-    case expect_op::eq: return "==";
-    case expect_op::ne: return "!=";
-    case expect_op::lt: return "<";
-    case expect_op::le: return "<=";
-    case expect_op::gt: return ">";
-    case expect_op::ge: return ">=";
-    case expect_op::in: return "in";
-    case expect_op::not_in: return "not in";
-    case expect_op::contains: return "contains";
-    case expect_op::not_contains: return "not contains";
+    case expect_op::eq:
+      return "==";
+    case expect_op::ne:
+      return "!=";
+    case expect_op::lt:
+      return "<";
+    case expect_op::le:
+      return "<=";
+    case expect_op::gt:
+      return ">";
+    case expect_op::ge:
+      return ">=";
+    case expect_op::in:
+      return "in";
+    case expect_op::not_in:
+      return "not in";
+    case expect_op::contains:
+      return "contains";
+    case expect_op::not_contains:
+      return "not contains";
   }
   return "?";
 }
@@ -498,7 +598,8 @@ std::variant<expectation, expect_error> parse_expect(std::string_view text) {
 expect_set::expect_set(std::vector<expectation> items) : items_(std::move(items)) {
   for (const auto& e : items_) {
     has_status_ = has_status_ || e.subject == expect_subject::status;
-    needs_body_ = needs_body_ || e.subject == expect_subject::body || e.subject == expect_subject::json;
+    needs_body_ =
+        needs_body_ || e.subject == expect_subject::body || e.subject == expect_subject::json;
     needs_headers_ = needs_headers_ || e.subject == expect_subject::header;
     needs_cert_ = needs_cert_ || e.subject == expect_subject::cert_expiry;
   }
@@ -509,7 +610,8 @@ expect_verdict expect_set::evaluate(const response_view& r) const {
   int worst_rank = 0;
   int failed = 0;
   if (!has_status_ && (r.status < 200 || r.status >= 400)) {
-    worst = failure{outcome::http_status, "status " + std::to_string(r.status) + " (expected 2xx or 3xx)"};
+    worst = failure{outcome::http_status,
+                    "status " + std::to_string(r.status) + " (expected 2xx or 3xx)"};
     failed = 1;
   }
   evaluator eval(r);

@@ -2,12 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/asio/post.hpp>
 #include <cctype>
 #include <cstring>
 #include <unordered_map>
 #include <utility>
-
-#include <boost/asio/post.hpp>
 
 #include "detector/curl_easy.hpp"
 #include "detector/curl_multi.hpp"
@@ -22,11 +21,15 @@ using std::chrono::milliseconds;
 namespace {
 
 /// curl's low-speed window is whole seconds: round up, at least 1 s.
-long low_speed_seconds(milliseconds d) { return std::max<long>(1, static_cast<long>((d.count() + 999) / 1000)); }
+long low_speed_seconds(milliseconds d) {
+  return std::max<long>(1, static_cast<long>((d.count() + 999) / 1000));
+}
 
 std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0) s.remove_suffix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0)
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0)
+    s.remove_suffix(1);
   return std::string(s);
 }
 
@@ -37,12 +40,14 @@ std::string where(const common::source_pos& p) {
   return out;
 }
 
-double us_to_ms(curl_off_t us) { return static_cast<double>(us) / 1000.0; }
+double us_to_ms(curl_off_t us) {
+  return static_cast<double>(us) / 1000.0;
+}
 
 }  // namespace
 
-std::variant<compiled_check, std::vector<std::string>> compile_check(const common::check_config& check,
-                                                                     const common::probe_defaults_config& defaults) {
+std::variant<compiled_check, std::vector<std::string>> compile_check(
+    const common::check_config& check, const common::probe_defaults_config& defaults) {
   std::vector<std::string> errors;
   if (!check.http) {
     errors.push_back(where(check.pos) + "check " + check.id + " has no http probe");
@@ -54,10 +59,12 @@ std::variant<compiled_check, std::vector<std::string>> compile_check(const commo
   c.region = check.region;
   c.url = h.url;
   c.method = h.method;
-  for (const auto& [name, value] : h.headers) c.headers.push_back(name + ": " + value);
+  for (const auto& [name, value] : h.headers)
+    c.headers.push_back(name + ": " + value);
   c.body = h.body;
   c.timeout = check.timeout;
-  c.connect_timeout = h.connect_timeout.count() > 0 ? std::min(h.connect_timeout, check.timeout) : check.timeout;
+  c.connect_timeout =
+      h.connect_timeout.count() > 0 ? std::min(h.connect_timeout, check.timeout) : check.timeout;
   c.low_speed_limit = h.low_speed_limit;
   c.low_speed_time = h.low_speed_time.count() > 0 ? h.low_speed_time : check.timeout;
   c.body_limit = h.body_limit;
@@ -143,8 +150,9 @@ struct transfer {
     const auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) return n;
     std::string name(line.substr(0, colon));
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+    std::transform(name.begin(), name.end(), name.begin(), [](char c) {
+      return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    });
     t->response_headers.emplace(std::move(name), trim(line.substr(colon + 1)));
     return n;
   }
@@ -158,7 +166,8 @@ class http_prober::impl {
   }
 
   ~impl() {
-    for (auto& [easy, t] : running_) loop_->remove(easy);
+    for (auto& [easy, t] : running_)
+      loop_->remove(easy);
     running_.clear();
     loop_->shutdown();
   }
@@ -177,7 +186,8 @@ class http_prober::impl {
     t->easy = curl_easy_init();
     if (t->easy == nullptr) return fail_early(std::move(t), "curl_easy_init failed");
     if (const CURLcode rc = configure(*t); rc != CURLE_OK) {
-      return fail_early(std::move(t), std::string("cannot configure the probe: ") + curl_easy_strerror(rc));
+      return fail_early(std::move(t),
+                        std::string("cannot configure the probe: ") + curl_easy_strerror(rc));
     }
     CURL* easy = t->easy;
     running_.emplace(easy, std::move(t));
@@ -252,7 +262,8 @@ class http_prober::impl {
     t.reset();
     if (metrics_ != nullptr) metrics_->record(check->id, r);
     // Never call back from inside probe(): the caller may not expect re-entry.
-    asio::post(io_, [alive = std::weak_ptr<char>(alive_), done = std::move(done), r = std::move(r)]() mutable {
+    asio::post(io_, [alive = std::weak_ptr<char>(alive_), done = std::move(done),
+                     r = std::move(r)]() mutable {
       if (!alive.expired()) done(std::move(r));
     });
   }
@@ -285,8 +296,8 @@ class http_prober::impl {
       if (r.result == outcome::ok && c.degraded_after.count() > 0 &&
           r.latency_ms > static_cast<double>(c.degraded_after.count())) {
         r.result = outcome::degraded;
-        r.detail = "latency " + std::to_string(static_cast<long>(r.latency_ms)) + "ms above degraded_after " +
-                   std::to_string(c.degraded_after.count()) + "ms";
+        r.detail = "latency " + std::to_string(static_cast<long>(r.latency_ms)) +
+                   "ms above degraded_after " + std::to_string(c.degraded_after.count()) + "ms";
       }
     } else {
       curl::failure_facts f;
@@ -313,17 +324,20 @@ class http_prober::impl {
     r.phases.dns_ms = us_to_ms(dns);
     if (connect > 0) r.phases.connect_ms = us_to_ms(std::max<curl_off_t>(0, connect - dns));
     if (tls > 0) r.phases.tls_ms = us_to_ms(std::max<curl_off_t>(0, tls - connect));
-    if (first > 0) r.phases.first_byte_ms = us_to_ms(std::max<curl_off_t>(0, first - std::max(connect, tls)));
+    if (first > 0)
+      r.phases.first_byte_ms = us_to_ms(std::max<curl_off_t>(0, first - std::max(connect, tls)));
     r.phases.total_ms = us_to_ms(total);
     r.latency_ms = r.phases.total_ms;
   }
 
-  static std::string describe_failure(const transfer& t, CURLcode rc, const curl::failure_facts& f) {
+  static std::string describe_failure(const transfer& t, CURLcode rc,
+                                      const curl::failure_facts& f) {
     if (t.over_cap) {
       return "body exceeded " + std::to_string(t.check->body_limit) + " bytes (read " +
              std::to_string(t.body_bytes) + ")";
     }
-    std::string d = t.error[0] != '\0' ? std::string(t.error.data()) : std::string(curl_easy_strerror(rc));
+    std::string d =
+        t.error[0] != '\0' ? std::string(t.error.data()) : std::string(curl_easy_strerror(rc));
     d += " (curl " + std::to_string(static_cast<int>(rc));
     if (f.os_errno != 0) d += ", errno " + std::to_string(f.os_errno);
     if (f.connect_code != 0) d += ", proxy CONNECT " + std::to_string(f.connect_code);
@@ -345,8 +359,12 @@ http_prober::http_prober(asio::io_context& io, const common::clock& clock, probe
 
 http_prober::~http_prober() = default;
 
-void http_prober::probe(const compiled_check& check, done_fn done) { impl_->probe(check, std::move(done)); }
+void http_prober::probe(const compiled_check& check, done_fn done) {
+  impl_->probe(check, std::move(done));
+}
 
-std::size_t http_prober::in_flight() const { return impl_->in_flight(); }
+std::size_t http_prober::in_flight() const {
+  return impl_->in_flight();
+}
 
 }  // namespace vigil::detector

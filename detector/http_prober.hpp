@@ -15,6 +15,7 @@
 // thread (or before it runs). `done` runs on that thread, never inside probe().
 // Destroying the prober abandons probes in flight without calling their `done`.
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -24,8 +25,6 @@
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
 
 #include "common/clock.hpp"
 #include "common/config.hpp"
@@ -49,16 +48,18 @@ struct compiled_check {
   std::chrono::milliseconds timeout{2000};          ///< whole probe
   std::chrono::milliseconds connect_timeout{2000};  ///< TCP (+ proxy) connect
   std::int64_t low_speed_limit = 1;                 ///< bytes/s ...
-  std::chrono::milliseconds low_speed_time{2000};   ///< ... sustained this long: timeout (curl: whole seconds, min 1 s)
-  std::size_t body_limit = 64 * 1024;               ///< bytes; more is body_too_large
+  std::chrono::milliseconds low_speed_time{
+      2000};  ///< ... sustained this long: timeout (curl: whole seconds, min 1 s)
+  std::size_t body_limit = 64 * 1024;  ///< bytes; more is body_too_large
   bool follow_redirects = false;
-  long max_redirects = 0;                           ///< only when follow_redirects
-  std::string ca_file;                              ///< replaces the CA bundle for this check
-  bool keep_alive = false;                          ///< default: a fresh connection per probe
-  std::chrono::milliseconds degraded_after{0};      ///< 0 = off
-  std::string proxy;  ///< explicit proxy URL; empty = libcurl's default (http_proxy, https_proxy, no_proxy)
-  std::chrono::milliseconds interval{2000};         ///< for the scheduler
-  double jitter = 0.1;                              ///< fraction of interval, for the scheduler
+  long max_redirects = 0;                       ///< only when follow_redirects
+  std::string ca_file;                          ///< replaces the CA bundle for this check
+  bool keep_alive = false;                      ///< default: a fresh connection per probe
+  std::chrono::milliseconds degraded_after{0};  ///< 0 = off
+  std::string
+      proxy;  ///< explicit proxy URL; empty = libcurl's default (http_proxy, https_proxy, no_proxy)
+  std::chrono::milliseconds interval{2000};  ///< for the scheduler
+  double jitter = 0.1;                       ///< fraction of interval, for the scheduler
 };
 
 /// Builds a compiled_check from a loaded config. Errors (one per bad expect
@@ -80,11 +81,11 @@ struct phase_timings {
 
 struct probe_result {
   decision::outcome result = decision::outcome::internal;
-  long http_status = 0;        ///< 0 when no response was read
-  std::string detail;          ///< human-readable; empty when ok
+  long http_status = 0;  ///< 0 when no response was read
+  std::string detail;    ///< human-readable; empty when ok
   phase_timings phases;
-  double latency_ms = 0;       ///< total time as curl measured it
-  std::size_t body_bytes = 0;  ///< bytes of body received (stops at the cap)
+  double latency_ms = 0;                            ///< total time as curl measured it
+  std::size_t body_bytes = 0;                       ///< bytes of body received (stops at the cap)
   std::optional<common::wall_time> cert_not_after;  ///< earliest notAfter of the server's chain
   std::optional<std::chrono::seconds> cert_left;    ///< cert_not_after - clock.wall() at completion
   bool reused_connection = false;                   ///< keep-alive hit: no new connection was made
@@ -104,7 +105,8 @@ class prober {
 /// probe is recorded (checks must be registered with it first).
 class http_prober final : public prober {
  public:
-  http_prober(boost::asio::io_context& io, const common::clock& clock, probe_metrics* metrics = nullptr);
+  http_prober(boost::asio::io_context& io, const common::clock& clock,
+              probe_metrics* metrics = nullptr);
   ~http_prober() override;
   http_prober(const http_prober&) = delete;
   http_prober& operator=(const http_prober&) = delete;

@@ -46,7 +46,8 @@ response_view resp(long status, std::string_view body = {},
 
 expect_set set_of(std::initializer_list<std::string_view> texts) {
   std::vector<expectation> v;
-  for (auto t : texts) v.push_back(parse_ok(t));
+  for (auto t : texts)
+    v.push_back(parse_ok(t));
   return expect_set(std::move(v));
 }
 
@@ -167,8 +168,8 @@ TEST(expect_eval, body_json_and_headers) {
   const response_view r = resp(200, body, &headers);
 
   EXPECT_EQ(set_of({R"(body.json("/status") == "UP")", R"(body.json("/n") > 3)",
-                    R"(body.json("/tags") contains "b")", R"(header("content-type") contains "json")",
-                    R"(body contains "db")"})
+                    R"(body.json("/tags") contains "b")",
+                    R"(header("content-type") contains "json")", R"(body contains "db")"})
                 .evaluate(r)
                 .result,
             outcome::ok);
@@ -195,8 +196,10 @@ TEST(expect_eval, latency_and_cert) {
 
   const auto c = set_of({"cert_expiry > 7d"});
   EXPECT_TRUE(c.needs_cert());
-  EXPECT_EQ(c.evaluate(resp(200, {}, nullptr, 0ms, std::chrono::hours(24 * 30))).result, outcome::ok);
-  EXPECT_EQ(c.evaluate(resp(200, {}, nullptr, 0ms, std::chrono::hours(48))).result, outcome::cert_expiring);
+  EXPECT_EQ(c.evaluate(resp(200, {}, nullptr, 0ms, std::chrono::hours(24 * 30))).result,
+            outcome::ok);
+  EXPECT_EQ(c.evaluate(resp(200, {}, nullptr, 0ms, std::chrono::hours(48))).result,
+            outcome::cert_expiring);
   EXPECT_EQ(c.evaluate(resp(200)).result, outcome::internal);
 }
 

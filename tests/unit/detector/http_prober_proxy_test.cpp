@@ -105,7 +105,8 @@ TEST_F(http_prober_proxy, unreachable_or_unresolvable_proxy_is_proxy_error) {
   auto check = make_check(server().http("/ok"));
   check.proxy = "http://127.0.0.1:" + std::to_string(test_support::free_port());
   auto r = probe_once(check);
-  EXPECT_EQ(r.result, outcome::proxy_error) << r.detail;  // refused by the proxy port, not the target
+  EXPECT_EQ(r.result, outcome::proxy_error)
+      << r.detail;  // refused by the proxy port, not the target
 
   check.proxy = "http://nonexistent.invalid:3128";
   r = probe_once(check);

@@ -4,23 +4,22 @@
 // runner. Everything binds 127.0.0.1 with ports the kernel picks.
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "common/clock.hpp"
 #include "detector/http_prober.hpp"
@@ -37,13 +36,15 @@ class child_process {
   explicit child_process(const std::vector<std::string>& argv) {
     int in[2];
     int out[2];
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0)
+      throw std::runtime_error("pipe2");
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
     posix_spawn_file_actions_adddup2(&fa, out[1], 1);
     std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));  // NOLINT: spawn's C API
+    for (const auto& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));  // NOLINT: spawn's C API
     args.push_back(nullptr);
     const int rc = posix_spawnp(&pid_, args[0], &fa, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -85,7 +86,8 @@ class child_process {
 /// The helpers need only the standard library: prefer the system interpreter,
 /// which starts far faster than a version-manager shim (VIGIL_PYTHON wins).
 inline std::string stdlib_python() {
-  if (std::getenv("VIGIL_PYTHON") == nullptr && std::filesystem::exists("/usr/bin/python3")) return "/usr/bin/python3";
+  if (std::getenv("VIGIL_PYTHON") == nullptr && std::filesystem::exists("/usr/bin/python3"))
+    return "/usr/bin/python3";
   return test_support::python();
 }
 
@@ -176,8 +178,8 @@ class env_guard {
 class no_proxy_env {
  public:
   no_proxy_env() {
-    for (const char* n : {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy",
-                          "NO_PROXY"}) {
+    for (const char* n : {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                          "no_proxy", "NO_PROXY"}) {
       guards_.push_back(std::make_unique<env_guard>(n, std::nullopt));
     }
   }
@@ -187,8 +189,9 @@ class no_proxy_env {
 };
 
 /// A check with small timeouts, so that failing probes end quickly.
-inline compiled_check make_check(const std::string& url, std::vector<std::string> expect = {},
-                                 std::chrono::milliseconds timeout = std::chrono::milliseconds(800)) {
+inline compiled_check make_check(
+    const std::string& url, std::vector<std::string> expect = {},
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(800)) {
   common::check_config cfg;
   cfg.id = "api@test-1";
   cfg.region = "test-1";

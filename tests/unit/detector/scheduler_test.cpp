@@ -1,13 +1,12 @@
 #include "detector/scheduler.hpp"
 
 #include <gtest/gtest.h>
-
-#include <map>
-#include <set>
+#include <prometheus/registry.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <prometheus/registry.h>
+#include <map>
+#include <set>
 
 #include "detector/probe_metrics.hpp"
 
@@ -17,7 +16,8 @@ namespace {
 using namespace std::chrono_literals;
 using decision::outcome;
 
-compiled_check check_named(const std::string& id, std::chrono::milliseconds interval, double jitter = 0.1) {
+compiled_check check_named(const std::string& id, std::chrono::milliseconds interval,
+                           double jitter = 0.1) {
   compiled_check c;
   c.id = id;
   c.region = "test-1";
@@ -69,10 +69,12 @@ class fake_prober final : public prober {
 TEST(schedule_plan, first_round_is_spread_evenly_over_the_interval) {
   const common::mono_time start{std::chrono::hours(1)};
   for (std::size_t i = 0; i < 10; ++i) {
-    EXPECT_EQ(schedule_plan::first_grid(start, i, 10, 1000ms), start + std::chrono::milliseconds(100 * i));
+    EXPECT_EQ(schedule_plan::first_grid(start, i, 10, 1000ms),
+              start + std::chrono::milliseconds(100 * i));
   }
   // 2000 checks at 1 s: 500 us apart, not collapsed onto whole milliseconds.
-  EXPECT_EQ(schedule_plan::first_grid(start, 1, 2000, 1000ms) - start, std::chrono::microseconds(500));
+  EXPECT_EQ(schedule_plan::first_grid(start, 1, 2000, 1000ms) - start,
+            std::chrono::microseconds(500));
 }
 
 TEST(schedule_plan, jitter_stays_inside_its_window_and_follows_the_seed) {
@@ -102,15 +104,19 @@ TEST(scheduler, probes_every_check_once_per_interval_with_small_lag) {
   prometheus::Registry registry;
   probe_metrics metrics(registry, "vantage-a");
   std::vector<compiled_check> checks;
-  for (int i = 0; i < 4; ++i) checks.push_back(check_named("c" + std::to_string(i) + "@test-1", 40ms));
+  for (int i = 0; i < 4; ++i)
+    checks.push_back(check_named("c" + std::to_string(i) + "@test-1", 40ms));
   std::map<std::string, int> results;
   std::chrono::microseconds worst{0};
-  scheduler s(io, clock, fake, checks, {}, [&](const compiled_check& c, const probe_result& r, const probe_timing& t) {
-    EXPECT_EQ(r.result, outcome::ok);
-    EXPECT_GE(t.started, t.due);
-    ++results[c.id];
-    worst = std::max(worst, t.lag);
-  }, &metrics);
+  scheduler s(
+      io, clock, fake, checks, {},
+      [&](const compiled_check& c, const probe_result& r, const probe_timing& t) {
+        EXPECT_EQ(r.result, outcome::ok);
+        EXPECT_GE(t.started, t.due);
+        ++results[c.id];
+        worst = std::max(worst, t.lag);
+      },
+      &metrics);
   s.start();
   io.run_for(400ms);
   s.stop();
@@ -136,12 +142,15 @@ TEST(scheduler, bounded_concurrency_queues_then_skips_overrunning_checks) {
   common::real_clock clock;
   fake_prober fake(io, /*hold=*/true);
   std::vector<compiled_check> checks;
-  for (int i = 0; i < 10; ++i) checks.push_back(check_named("c" + std::to_string(i) + "@test-1", 200ms, 0.0));
+  for (int i = 0; i < 10; ++i)
+    checks.push_back(check_named("c" + std::to_string(i) + "@test-1", 200ms, 0.0));
   std::vector<probe_timing> timings;
   scheduler_options opts;
   opts.max_in_flight = 3;
   scheduler s(io, clock, fake, checks, opts,
-              [&](const compiled_check&, const probe_result&, const probe_timing& t) { timings.push_back(t); });
+              [&](const compiled_check&, const probe_result&, const probe_timing& t) {
+                timings.push_back(t);
+              });
   s.start();
   io.run_for(150ms);  // the whole first round is due (phases 0..180 ms)... most of it
   EXPECT_EQ(fake.held(), 3U) << "more than max_in_flight probes started";
@@ -157,7 +166,8 @@ TEST(scheduler, bounded_concurrency_queues_then_skips_overrunning_checks) {
 
   io.run_for(250ms);  // the next round comes while probes are still held: skipped, never doubled
   EXPECT_GT(s.stats().skipped, 0U);
-  for (const auto& [id, n] : fake.calls) EXPECT_LE(n, 1) << id << " probed while its last probe ran";
+  for (const auto& [id, n] : fake.calls)
+    EXPECT_LE(n, 1) << id << " probed while its last probe ran";
   EXPECT_EQ(fake.held(), 3U);
   s.stop();
 }
@@ -168,8 +178,9 @@ TEST(scheduler, nothing_is_reported_after_destruction) {
   fake_prober fake(io, /*hold=*/true);
   int reported = 0;
   {
-    scheduler s(io, clock, fake, {check_named("a@test-1", 20ms)}, {},
-                [&](const compiled_check&, const probe_result&, const probe_timing&) { ++reported; });
+    scheduler s(
+        io, clock, fake, {check_named("a@test-1", 20ms)}, {},
+        [&](const compiled_check&, const probe_result&, const probe_timing&) { ++reported; });
     s.start();
     io.run_for(50ms);
     EXPECT_EQ(fake.held(), 1U);
