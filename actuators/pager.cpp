@@ -37,6 +37,16 @@ std::string_view to_string(delivery_status s) {
   return "retry";
 }
 
+page_severity default_severity(std::string_view kind) {
+  if (kind == "regional_outage" || kind == "global_outage") return page_severity::critical;
+  if (kind == "service_degraded") return page_severity::error;
+  return page_severity::warning;
+}
+
+std::string approve_command(std::string_view engine_url) {
+  return "vigil approve --key ~/.vigil/$USER.key --engine " + std::string(engine_url);
+}
+
 std::string idempotency_key(const page& p) {
   return p.incident_id + "/" + std::string(to_string(p.action)) + "/" + std::to_string(p.sequence);
 }

@@ -58,6 +58,13 @@ struct page {
   common::wall_time timestamp{};
 };
 
+/// Severity by incident kind (issue 6): regional_outage and global_outage
+/// critical, service_degraded error, vantage_impaired and coordination
+/// problems (and anything else) warning.
+[[nodiscard]] page_severity default_severity(std::string_view kind);
+/// The exact command a page shows on-call: "vigil approve --key ~/.vigil/$USER.key --engine URL".
+[[nodiscard]] std::string approve_command(std::string_view engine_url);
+
 /// "<incident>/<action>/<sequence>": the outbox's idempotency key.
 [[nodiscard]] std::string idempotency_key(const page& p);
 [[nodiscard]] nlohmann::json to_json(const page& p);

@@ -142,6 +142,15 @@ TEST(pager_format, page_json_round_trip) {
   EXPECT_EQ(idempotency_key(p), "inc-9/update/3");
 }
 
+TEST(pager_format, severity_by_kind_and_approve_command) {
+  EXPECT_EQ(default_severity("regional_outage"), page_severity::critical);
+  EXPECT_EQ(default_severity("global_outage"), page_severity::critical);
+  EXPECT_EQ(default_severity("service_degraded"), page_severity::error);
+  EXPECT_EQ(default_severity("vantage_impaired"), page_severity::warning);
+  EXPECT_EQ(default_severity("coordination_lost"), page_severity::warning);
+  EXPECT_EQ(approve_command("https://vigil:9470"), "vigil approve --key ~/.vigil/$USER.key --engine https://vigil:9470");
+}
+
 TEST(pager_format, http_classification) {
   EXPECT_EQ(classify_http(202, "", "").status, delivery_status::delivered);
   EXPECT_EQ(classify_http(0, "Connection refused", "").status, delivery_status::retry);
