@@ -15,8 +15,11 @@ result<std::vector<metric_result>> get_metric_data(client& c, const std::string&
     return make_error("InvalidParameterValue", "GetMetricData takes at most 500 queries, got " +
                                                    std::to_string(queries.size()));
   }
+  // The wire format has whole seconds: round the window outwards, or a
+  // datapoint from the last fraction of a second falls outside it.
+  const auto end_up = std::chrono::ceil<std::chrono::seconds>(end);
   std::vector<std::pair<std::string, std::string>> base{{"StartTime", format_iso8601(start)},
-                                                        {"EndTime", format_iso8601(end)},
+                                                        {"EndTime", format_iso8601(common::wall_time{end_up})},
                                                         {"ScanBy", "TimestampDescending"}};
   for (std::size_t i = 0; i < queries.size(); ++i) {
     const auto& q = queries[i];

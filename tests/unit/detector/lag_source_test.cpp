@@ -1,0 +1,258 @@
+// Replication lag against a REAL PostgreSQL 15 primary and streaming standby
+// started here (initdb, pg_basebackup -R) as the `postgres` system user on
+// free ports with sockets in a temp dir: replay paused on the standby while
+// the primary writes makes the lag grow and vigil's samples track it within
+// 1 s; resumed, it falls under 1 s. aurora_sql reads a stand-in
+// aurora_global_db_status() with the real function's name and columns.
+// The cloudwatch source and the metrics run against a fake metric source.
+
+#include "detector/lag_source.hpp"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "tests/support/aws_test_support.hpp"
+
+namespace vigil::detector {
+namespace {
+
+using namespace std::chrono_literals;
+using test_support::run;
+
+const std::string pg_bin = test_support::env_or("VIGIL_PG_BIN", "/usr/lib/postgresql/15/bin");
+
+// Commands run as `postgres` (PostgreSQL refuses to run as root).
+std::string as_pg(const std::string& cmd) {
+  return ::geteuid() == 0 ? "runuser -u postgres -- " + cmd : cmd;
+}
+
+class pg_pair {
+ public:
+  pg_pair() : dir_("pglag") {
+    ::chmod(dir_.path().c_str(), 0777);
+    primary_port_ = test_support::free_port();
+    standby_port_ = test_support::free_port();
+    const auto d = dir_.path().string();
+    std::string out;
+    if (run(as_pg(pg_bin + "/initdb -D " + d + "/primary -U postgres --auth=trust -N") + " 2>&1", &out) != 0) {
+      error_ = "initdb: " + out;
+      return;
+    }
+    test_support::write_file(dir_.path() / "primary" / "postgresql.auto.conf",
+                             "listen_addresses = '127.0.0.1'\nport = " + std::to_string(primary_port_) +
+                                 "\nunix_socket_directories = '" + d + "'\nwal_level = replica\n"
+                                 "max_wal_senders = 5\nfsync = off\nsynchronous_commit = on\n");
+    if (!start("primary")) return;
+    if (run(as_pg(pg_bin + "/pg_basebackup -h 127.0.0.1 -p " + std::to_string(primary_port_) + " -U postgres -D " +
+                  d + "/standby -R -X stream") + " 2>&1", &out) != 0) {
+      error_ = "pg_basebackup: " + out;
+      return;
+    }
+    // pg_basebackup -R wrote primary_conninfo into postgresql.auto.conf; move the standby's port.
+    run("echo \"port = " + std::to_string(standby_port_) + "\" >> " + d + "/standby/postgresql.auto.conf");
+    if (!start("standby")) return;
+    ok_ = true;
+  }
+  ~pg_pair() {
+    for (const char* n : {"standby", "primary"}) {
+      run(as_pg(pg_bin + "/pg_ctl -D " + (dir_.path() / n).string() + " -m immediate stop") + " > /dev/null 2>&1");
+    }
+  }
+  pg_pair(const pg_pair&) = delete;
+  pg_pair& operator=(const pg_pair&) = delete;
+
+  [[nodiscard]] bool ok() const { return ok_; }
+  [[nodiscard]] const std::string& error() const { return error_; }
+  [[nodiscard]] std::string dsn(bool standby) const {
+    return "host=127.0.0.1 port=" + std::to_string(standby ? standby_port_ : primary_port_) +
+           " user=postgres dbname=postgres";
+  }
+  /// Runs SQL with psql; returns its trimmed output.
+  std::string sql(bool standby, const std::string& q) const {
+    std::string out;
+    run("/usr/bin/psql -X -q -A -t -v ON_ERROR_STOP=1 \"" + dsn(standby) + "\" -c \"" + q + "\" 2>&1", &out);
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+  }
+
+ private:
+  bool start(const std::string& name) {
+    std::string out;
+    const auto d = (dir_.path() / name).string();
+    if (run(as_pg(pg_bin + "/pg_ctl -D " + d + " -l " + d + ".log -w -t 60 start") + " 2>&1", &out) != 0) {
+      error_ = "pg_ctl start " + name + ": " + out + test_support::read_file(d + ".log");
+      return false;
+    }
+    return true;
+  }
+
+  test_support::temp_dir dir_;
+  int primary_port_ = 0;
+  int standby_port_ = 0;
+  bool ok_ = false;
+  std::string error_;
+};
+
+pg_pair& pair() {
+  static pg_pair p;
+  return p;
+}
+
+double ms(const lag_sample& s) { return s.lag ? static_cast<double>(s.lag->count()) : -1; }
+
+TEST(lag_postgres, standby_lag_grows_while_replay_is_paused_and_recovers) {
+  auto& pg = pair();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  common::real_clock clock;
+  common::replication_lag_config cfg;
+  cfg.source = common::lag_source::postgres_standby;
+  cfg.dsn = pg.dsn(true);
+  cfg.timeout = 2s;
+  auto src = make_postgres_standby_lag_source(cfg, clock);
+
+  pg.sql(false, "create table if not exists beat(at timestamptz default now())");
+  pg.sql(false, "insert into beat default values");
+  std::this_thread::sleep_for(500ms);
+  auto s0 = src->sample();
+  ASSERT_TRUE(s0.lag) << s0.error;
+  EXPECT_LT(ms(s0), 1000);
+
+  ASSERT_EQ(pg.sql(true, "select pg_wal_replay_pause()"), "");
+  // The last transaction the standby replayed is the one committed before the pause.
+  const auto replayed_commit = clock.wall();
+  pg.sql(false, "insert into beat default values");
+  std::this_thread::sleep_for(300ms);
+  std::vector<std::pair<double, double>> measured_vs_real;
+  for (int i = 0; i < 6; ++i) {
+    std::this_thread::sleep_for(500ms);
+    pg.sql(false, "insert into beat default values");  // keep WAL arriving: receive != replay
+    const auto s = src->sample();
+    ASSERT_TRUE(s.lag) << s.error;
+    // Real lag: time since the newest transaction the standby has replayed.
+    const auto replayed = pg.sql(true, "select (extract(epoch from (now() - pg_last_xact_replay_timestamp())) * 1000)::bigint");
+    measured_vs_real.emplace_back(ms(s), std::stod(replayed));
+  }
+  for (std::size_t i = 1; i < measured_vs_real.size(); ++i) {
+    EXPECT_GT(measured_vs_real[i].first, measured_vs_real[i - 1].first);  // grows
+  }
+  for (const auto& [m, real] : measured_vs_real) EXPECT_NEAR(m, real, 1000.0);
+  const auto last = measured_vs_real.back().first;
+  EXPECT_GE(last, 2500.0);
+  const double since_pause_ms = std::chrono::duration<double, std::milli>(clock.wall() - replayed_commit).count();
+  EXPECT_NEAR(last, since_pause_ms, 1000.0);
+
+  pg.sql(true, "select pg_wal_replay_resume()");
+  lag_sample after;
+  for (int i = 0; i < 40; ++i) {
+    std::this_thread::sleep_for(250ms);
+    after = src->sample();
+    if (after.lag && *after.lag < 1s) break;
+  }
+  ASSERT_TRUE(after.lag) << after.error;
+  EXPECT_LT(ms(after), 1000);
+}
+
+TEST(lag_postgres, primary_is_not_a_standby_and_bad_dsn_is_an_error_value) {
+  auto& pg = pair();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  common::real_clock clock;
+  common::replication_lag_config cfg;
+  cfg.dsn = pg.dsn(false);
+  auto s = make_postgres_standby_lag_source(cfg, clock)->sample();
+  EXPECT_FALSE(s.lag);
+  EXPECT_NE(s.error.find("not a standby"), std::string::npos) << s.error;
+  cfg.dsn = "host=127.0.0.1 port=" + std::to_string(test_support::free_port()) + " user=postgres";
+  cfg.timeout = 1s;
+  s = make_postgres_standby_lag_source(cfg, clock)->sample();
+  EXPECT_FALSE(s.lag);
+  EXPECT_NE(s.error.find("connect"), std::string::npos) << s.error;
+}
+
+TEST(lag_aurora_sql, reads_the_secondary_region_row_of_aurora_global_db_status) {
+  auto& pg = pair();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  const auto created = pg.sql(false,
+      "create or replace function aurora_global_db_status() returns table(aws_region text, highest_lsn_written "
+      "bigint, durability_lag_in_msec bigint, rpo_lag_in_msec bigint, last_lag_calculation_time timestamptz, "
+      "feedback_epoch integer, feedback_xmin integer, visibility_lag_in_msec bigint) language sql as "
+      "\\$\\$ values ('us-east-1'::text, 100::bigint, null::bigint, null::bigint, now(), 0, 0, null::bigint), "
+      "('us-west-2', 90, 380, 420, now(), 0, 0, 450), ('eu-west-1', 80, null, null, now(), 0, 0, 700) \\$\\$");
+  ASSERT_EQ(created, "") << created;
+  common::real_clock clock;
+  common::replication_lag_config cfg;
+  cfg.source = common::lag_source::aurora_sql;
+  cfg.dsn = pg.dsn(false);
+  cfg.region = "us-west-2";
+  auto src = make_lag_source(cfg, clock, nullptr);
+  ASSERT_NE(src, nullptr);
+  auto s = src->sample();
+  ASSERT_TRUE(s.lag) << s.error;
+  EXPECT_EQ(s.lag->count(), 420);  // rpo_lag_in_msec
+  cfg.region = "eu-west-1";
+  s = make_aurora_sql_lag_source(cfg, clock)->sample();
+  EXPECT_EQ(s.lag->count(), 700);  // visibility lag when the RPO lag is null
+  cfg.region = "ap-south-1";
+  s = make_aurora_sql_lag_source(cfg, clock)->sample();
+  EXPECT_FALSE(s.lag);
+  EXPECT_NE(s.error.find("no row"), std::string::npos);
+}
+
+class fixed_source final : public metric_source {
+ public:
+  aws::result<std::vector<aws::metric_result>> get_metric_data(const std::string& region,
+                                                               const std::vector<aws::metric_query>& q,
+                                                               common::wall_time, common::wall_time end) override {
+    seen_region = region;
+    seen = q;
+    if (empty) return std::vector<aws::metric_result>{{q[0].id, "", "Complete", {}}};
+    return std::vector<aws::metric_result>{{q[0].id, "", "Complete", {{end - 45s, 812.4}, {end - 105s, 300}}}};
+  }
+  std::string seen_region;
+  std::vector<aws::metric_query> seen;
+  bool empty = false;
+};
+
+TEST(lag_cloudwatch, newest_datapoint_with_its_own_timestamp_and_metrics) {
+  common::manual_clock clock;
+  fixed_source cw;
+  common::replication_lag_config cfg;
+  cfg.source = common::lag_source::cloudwatch;
+  cfg.region = "us-west-2";
+  cfg.cluster = "shop-prod-secondary";
+  auto src = make_lag_source(cfg, clock, &cw);
+  const auto s = src->sample();
+  ASSERT_TRUE(s.lag) << s.error;
+  EXPECT_EQ(s.lag->count(), 812);
+  EXPECT_EQ(s.at, clock.wall() - 45s);  // the datapoint's time: CloudWatch lag is stale by design
+  EXPECT_EQ(cw.seen_region, "us-west-2");
+  EXPECT_EQ(cw.seen[0].metric, "AuroraGlobalDBRPOLag");
+  EXPECT_EQ(cw.seen[0].dimensions.at("DBClusterIdentifier"), "shop-prod-secondary");
+
+  prometheus::Registry registry;
+  lag_metrics m(registry);
+  m.record(s, clock.wall());
+  clock.advance(5s);
+  m.update_age(clock.wall());
+  double lag_s = -1, age_s = -1;
+  for (const auto& fam : registry.Collect()) {
+    if (fam.name == "vigil_replication_lag_seconds") lag_s = fam.metric.at(0).gauge.value;
+    if (fam.name == "vigil_replication_lag_sample_age_seconds") age_s = fam.metric.at(0).gauge.value;
+  }
+  EXPECT_DOUBLE_EQ(lag_s, 0.812);
+  EXPECT_DOUBLE_EQ(age_s, 50.0);
+
+  cw.empty = true;
+  const auto none = src->sample();
+  EXPECT_FALSE(none.lag);
+  EXPECT_NE(none.error.find("no AuroraGlobalDBRPOLag datapoint"), std::string::npos);
+  const auto w = to_wire(none);
+  EXPECT_FALSE(w.lag_ms);
+  EXPECT_EQ(w.error, none.error);
+}
+
+}  // namespace
+}  // namespace vigil::detector
