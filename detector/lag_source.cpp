@@ -48,31 +48,15 @@ class pg_connection {
   pg_connection(const pg_connection&) = delete;
   pg_connection& operator=(const pg_connection&) = delete;
 
-  /// Runs a one-row query; returns the first row's values (nullopt = SQL NULL) or sets *error.
+  /// The first row of a query (nullopt values = SQL NULL), or nullopt with *error set.
   std::optional<std::vector<std::optional<std::string>>> row(const char* sql, std::string* error) {
-    if (!connect(error)) return std::nullopt;
-    PGresult* res = PQexec(conn_, sql);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-      *error = first_line(PQresultErrorMessage(res));
-      PQclear(res);
-      if (PQstatus(conn_) != CONNECTION_OK) close();
-      return std::nullopt;
-    }
-    std::vector<std::optional<std::string>> out;
-    if (PQntuples(res) < 1) {
+    auto all = rows(sql, error);
+    if (!all) return std::nullopt;
+    if (all->empty()) {
       *error = "query returned no row";
-      PQclear(res);
       return std::nullopt;
     }
-    for (int i = 0; i < PQnfields(res); ++i) {
-      if (PQgetisnull(res, 0, i) != 0) {
-        out.emplace_back(std::nullopt);
-      } else {
-        out.emplace_back(PQgetvalue(res, 0, i));
-      }
-    }
-    PQclear(res);
-    return out;
+    return std::move(all->front());
   }
 
   /// All rows (for aurora_global_db_status()).
