@@ -1,0 +1,113 @@
+// Signing cost per request: vigil's SigV4 against botocore's signer, in the
+// same run. The request is a typical batched CloudWatch GetMetricData query
+// POST (100 metric queries, ~9 KB form body) and a small JSON 1.1 call.
+//
+// botocore is timed by tests/support/botocore_sign.py --bench N (python3 on
+// the machine image), reported as the counter botocore_us_per_sign.
+// Not yet in bench/CMakeLists.txt (which globs decision*.cpp only; it is not
+// aws/'s file). Until a `sigv4*.cpp` stanza linking vigil::aws lands there:
+//   g++ -std=c++20 -O2 -DNDEBUG -I. bench/sigv4_bench.cpp aws/sigv4.cpp aws/http.cpp \
+//       aws/timefmt.cpp -lbenchmark -lpthread -lcrypto -lcurl -lfmt -o sigv4_bench
+//   VIGIL_SOURCE_DIR=$PWD ./sigv4_bench
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "aws/sigv4.hpp"
+
+namespace {
+
+using namespace vigil::aws;
+
+http_request metric_request() {
+  http_request r;
+  r.method = "POST";
+  r.host = "monitoring.us-east-1.amazonaws.com";
+  r.headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}, {"User-Agent", "vigil"}};
+  r.body = "Action=GetMetricData&Version=2010-08-01&StartTime=2026-11-22T03%3A00%3A00Z&EndTime=2026-11-22T03%3A05%3A00Z";
+  for (int i = 1; i <= 100; ++i) {
+    const std::string m = "&MetricDataQueries.member." + std::to_string(i) + ".";
+    r.body += m + "Id=m" + std::to_string(i) + m + "MetricStat.Metric.Namespace=AWS%2FApplicationELB" + m +
+              "MetricStat.Metric.MetricName=HTTPCode_ELB_5XX_Count" + m +
+              "MetricStat.Metric.Dimensions.member.1.Name=LoadBalancer" + m +
+              "MetricStat.Metric.Dimensions.member.1.Value=app%2Fprod%2F" + std::to_string(i) + m +
+              "MetricStat.Period=60" + m + "MetricStat.Stat=Sum";
+  }
+  return r;
+}
+
+http_request json_request() {
+  http_request r;
+  r.method = "POST";
+  r.host = "ecs.us-west-2.amazonaws.com";
+  r.headers = {{"Content-Type", "application/x-amz-json-1.1"},
+               {"X-Amz-Target", "AmazonEC2ContainerServiceV20141113.DescribeServices"}};
+  r.body = R"({"cluster":"shop-prod","services":["api-web","api-worker"]})";
+  return r;
+}
+
+const credentials creds{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token-abc",
+                        std::nullopt, "bench"};
+const vigil::common::wall_time at{std::chrono::milliseconds{1'795'000'000'000}};
+
+void sign_loop(benchmark::State& state, const http_request& base, const char* service) {
+  for (auto _ : state) {
+    http_request r = base;
+    auto s = sign(r, creds, {service, "us-east-1", at});
+    benchmark::DoNotOptimize(s.signature);
+  }
+}
+
+double botocore_us(const http_request& r, const char* service, int n) {
+  nlohmann::json q = nlohmann::json::array();
+  nlohmann::json h = nlohmann::json::array();
+  for (const auto& [k, v] : r.headers) h.push_back({k, v});
+  const nlohmann::json req{{"method", r.method},  {"scheme", "https"},      {"host", r.host},
+                           {"path", "/"},         {"query", q},             {"headers", h},
+                           {"body", r.body},      {"service", service},     {"region", "us-east-1"},
+                           {"amz_date", "20261118T071320Z"}, {"access_key", creds.access_key_id},
+                           {"secret_key", creds.secret_access_key}, {"token", creds.session_token}};
+  const std::string src = std::getenv("VIGIL_SOURCE_DIR") != nullptr ? std::getenv("VIGIL_SOURCE_DIR") : ".";
+  const std::string cmd = "echo '" + req.dump() + "' | python3 " + src + "/tests/support/botocore_sign.py --bench " +
+                          std::to_string(n);
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return -1;
+  char buf[256] = {};
+  const auto got = std::fread(buf, 1, sizeof buf - 1, p);
+  ::pclose(p);
+  const auto j = nlohmann::json::parse(std::string(buf, got), nullptr, false);
+  return j.is_object() ? j.value("seconds_per_signature", -1.0) * 1e6 : -1;
+}
+
+void BM_vigil_sign_get_metric_data_100(benchmark::State& state) {
+  const auto r = metric_request();
+  sign_loop(state, r, "monitoring");
+  state.counters["body_bytes"] = static_cast<double>(r.body.size());
+}
+BENCHMARK(BM_vigil_sign_get_metric_data_100);
+
+void BM_vigil_sign_ecs_json(benchmark::State& state) { sign_loop(state, json_request(), "ecs"); }
+BENCHMARK(BM_vigil_sign_ecs_json);
+
+void BM_botocore_sign_get_metric_data_100(benchmark::State& state) {
+  double us = 0;
+  for (auto _ : state) us = botocore_us(metric_request(), "monitoring", 2000);
+  state.counters["botocore_us_per_sign"] = us;
+}
+BENCHMARK(BM_botocore_sign_get_metric_data_100)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+void BM_botocore_sign_ecs_json(benchmark::State& state) {
+  double us = 0;
+  for (auto _ : state) us = botocore_us(json_request(), "ecs", 5000);
+  state.counters["botocore_us_per_sign"] = us;
+}
+BENCHMARK(BM_botocore_sign_ecs_json)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
