@@ -1,0 +1,471 @@
+// vigil_bench_accuracy: the accuracy corpus of issue 3 ("Performance and
+// accuracy"). Generates runs from seeds (accuracy_model.hpp), drives the real
+// decision::core on virtual time with virtual agents, and feeds the very same
+// probe streams to three baseline detectors. Prints a markdown report (or
+// JSON with --json). Deterministic for its seeds: runs are independent and
+// merged in corpus order whatever the thread count.
+//
+//   vigil_bench_accuracy [--json] [--threads N] [--seed S] [--noise-hours H]
+//                        [--fault-hours H] [--regional-runs N]
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/accuracy_model.hpp"
+#include "decision/core.hpp"
+
+namespace {
+
+using namespace vigil::bench;
+using vigil::decision::classification;
+
+constexpr std::size_t detector_count = 1 + baseline_count;  // vigil first
+constexpr duration warm_up{60000};
+constexpr duration tick{1000};
+constexpr duration step{100};
+constexpr duration regional_fault_length{600000};
+constexpr duration window_slack{60000};  // after heal + clear_for, a decision still belongs to the fault
+const time_point epoch{std::chrono::milliseconds{1'795'000'000'000}};
+
+std::string detector_name(std::size_t d) {
+  return d == 0 ? std::string("vigil (decision::core)") : std::string(baseline_names[d - 1]);
+}
+
+struct mistakes {
+  std::uint64_t count = 0;  ///< rising edges
+  std::int64_t ms = 0;      ///< total duration
+};
+
+struct run_score {
+  std::uint32_t false_failovers = 0;
+  std::uint32_t duplicates = 0;             ///< a second recommendation inside one fault window
+  std::optional<std::int64_t> detect_ms;    ///< fault start -> failover recommendation
+  std::optional<std::int64_t> declared_ms;  ///< fault start -> primary declared regional_outage (T_D)
+  mistakes failover_mistakes;               ///< primary declared regional_outage outside a regional fault
+  std::int64_t failover_observed_ms = 0;
+  mistakes class_mistakes;                  ///< noise runs: any region declared non-healthy
+  std::int64_t class_observed_ms = 0;
+};
+
+struct run_result {
+  run_spec spec;
+  std::array<run_score, detector_count> d{};
+};
+
+/// Scores one detector's view tick by tick against the run's ground truth.
+class scorer {
+ public:
+  explicit scorer(const run_spec& s) : s_(s) {}
+  void step(const detector_view& v, duration t, run_score& out) {
+    const bool regional = is_regional(s_.cls);
+    const bool in_window = regional && t >= s_.fault_start &&
+                           t <= s_.fault_end + vigil::decision::params{}.clear_for + window_slack;
+    if (v.new_failover) {
+      if (!in_window) {
+        ++out.false_failovers;
+      } else if (out.detect_ms) {
+        ++out.duplicates;
+      } else {
+        out.detect_ms = (t - s_.fault_start).count();
+      }
+    }
+    if (in_window) {
+      if (!out.declared_ms && v.primary == classification::regional_outage) {
+        out.declared_ms = (t - s_.fault_start).count();
+      }
+      in_failover_mistake_ = false;
+    } else if (t >= warm_up) {
+      out.failover_observed_ms += tick.count();
+      const bool m = v.primary == classification::regional_outage;
+      if (m && !in_failover_mistake_) ++out.failover_mistakes.count;
+      if (m) out.failover_mistakes.ms += tick.count();
+      in_failover_mistake_ = m;
+    }
+    if (s_.cls == run_class::noise && t >= warm_up) {
+      out.class_observed_ms += tick.count();
+      const bool m = v.primary != classification::healthy || v.dr != classification::healthy;
+      if (m && !in_class_mistake_) ++out.class_mistakes.count;
+      if (m) out.class_mistakes.ms += tick.count();
+      in_class_mistake_ = m;
+    }
+  }
+
+ private:
+  run_spec s_;
+  bool in_failover_mistake_ = false;
+  bool in_class_mistake_ = false;
+};
+
+/// Reads the core's output into the same view the baselines produce.
+class vigil_reader {
+ public:
+  detector_view read(std::vector<vigil::decision::event> out) {
+    detector_view v;
+    for (const auto& e : out) {
+      if (const auto* c = std::get_if<vigil::decision::classification_changed>(&e)) {
+        (c->region == "us-east-1" ? primary_ : dr_) = c->to;
+      } else if (const auto* r = std::get_if<vigil::decision::recommendation_changed>(&e)) {
+        if (r->rec.action == vigil::decision::action_kind::failover && r->rec.revision == 1 &&
+            r->rec.id != last_id_) {
+          last_id_ = r->rec.id;
+          v.new_failover = true;
+        }
+      }
+    }
+    v.primary = primary_;
+    v.dr = dr_;
+    return v;
+  }
+
+ private:
+  classification primary_ = classification::unknown;
+  classification dr_ = classification::unknown;
+  std::string last_id_;
+};
+
+run_result run_one(const run_spec& spec, const vigil::decision::topology& topo) {
+  run_result res;
+  res.spec = spec;
+  world w(spec);
+  vigil::decision::core core(topo);
+  core.set_leader(true);
+  std::array<baseline, baseline_count> baselines{baseline(vote_rule::single_vantage, topo.p),
+                                                 baseline(vote_rule::route53, topo.p),
+                                                 baseline(vote_rule::k_of_n, topo.p)};
+  std::array<scorer, detector_count> scorers{scorer(spec), scorer(spec), scorer(spec), scorer(spec)};
+  vigil_reader reader;
+  for (duration t{0}; t <= spec.length; t += step) {
+    const time_point now = epoch + t;
+    for (std::size_t v = 0; v < vantage_count; ++v) {
+      const duration ph = w.phase(v);
+      if (t < ph || (t - ph) % probe_interval != duration{0} || !w.reporting(v, t)) continue;
+      const auto vi = static_cast<vigil::decision::vantage_index>(v);
+      for (std::size_t c = 0; c < check_count; ++c) {
+        float latency = 0.0F;
+        const auto o = w.probe(v, c, t, latency);
+        core.ingest(vigil::decision::observation{vi, static_cast<vigil::decision::check_index>(c), now, o, latency});
+        for (auto& b : baselines) b.observe(v, c, now, vigil::decision::is_success(o));
+      }
+      core.vantage_report(vi, now);
+      for (auto& b : baselines) b.report(v, now);
+    }
+    if (t % duration{5000} == duration{0}) core.ingest_lag({now, duration{250}});
+    if (t % tick != duration{0}) continue;
+    core.tick(now);
+    scorers[0].step(reader.read(core.take_output()), t, res.d[0]);
+    for (std::size_t b = 0; b < baseline_count; ++b) scorers[b + 1].step(baselines[b].tick(now), t, res.d[b + 1]);
+  }
+  return res;
+}
+
+std::uint64_t mix_seed(std::uint64_t base, std::uint64_t cls, std::uint64_t index) {
+  splitmix64 m(base ^ (cls << 40U) ^ (index * 0x9E3779B97F4A7C15ULL));
+  return m.next();
+}
+
+struct options {
+  bool json = false;
+  unsigned threads = 2;
+  std::uint64_t seed = 20261118;
+  double noise_hours = 10000.0;
+  double fault_hours = 1000.0;  ///< per non-regional fault class
+  std::size_t regional_runs = 2000;  ///< per regional class
+};
+
+std::vector<run_spec> build_corpus(const options& o) {
+  std::vector<run_spec> corpus;
+  const duration noise_run{20LL * 3600000};
+  const auto noise_runs = static_cast<std::size_t>(std::ceil(o.noise_hours / 20.0));
+  for (std::size_t i = 0; i < noise_runs; ++i) {
+    corpus.push_back({run_class::noise, mix_seed(o.seed, 0, i), noise_run, duration{0}, duration{0}});
+  }
+  const duration fault_run{10LL * 3600000};
+  const auto fault_runs = static_cast<std::size_t>(std::ceil(o.fault_hours / 10.0));
+  for (std::size_t k = 1; k < run_class_count; ++k) {
+    const auto cls = static_cast<run_class>(k);
+    if (is_regional(cls)) {
+      for (std::size_t i = 0; i < o.regional_runs; ++i) {
+        const std::uint64_t seed = mix_seed(o.seed, k, i);
+        // Fault start anywhere in a minute, to the millisecond: not aligned
+        // with probes or ticks.
+        const duration start{300000 + static_cast<std::int64_t>(splitmix64(seed ^ 0xFA17ULL).below(60000))};
+        corpus.push_back({cls, seed, start + regional_fault_length + duration{300000}, start,
+                          start + regional_fault_length});
+      }
+    } else {
+      for (std::size_t i = 0; i < fault_runs; ++i) {
+        corpus.push_back({cls, mix_seed(o.seed, k, i), fault_run, duration{300000}, fault_run + duration{1}});
+      }
+    }
+  }
+  return corpus;
+}
+
+// --- aggregation -----------------------------------------------------------
+
+struct summary {
+  std::array<std::uint64_t, run_class_count> false_by_class{};
+  std::array<double, run_class_count> hours_by_class{};
+  std::array<std::size_t, run_class_count> runs_by_class{};
+  std::array<std::size_t, run_class_count> missed_by_class{};
+  std::uint64_t false_total = 0;
+  std::uint64_t duplicates = 0;
+  std::vector<double> detect_s;   ///< recommendation
+  std::vector<double> declared_s; ///< T_D
+  mistakes failover_m;
+  std::int64_t failover_observed_ms = 0;
+  mistakes class_m;
+  std::int64_t class_observed_ms = 0;
+  std::uint64_t false_noise = 0;
+};
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+  return v[std::min(v.size(), std::max<std::size_t>(rank, 1)) - 1];
+}
+
+std::array<summary, detector_count> aggregate(const std::vector<run_result>& results) {
+  std::array<summary, detector_count> s{};
+  for (const auto& r : results) {
+    const auto k = static_cast<std::size_t>(r.spec.cls);
+    for (std::size_t d = 0; d < detector_count; ++d) {
+      auto& x = s[d];
+      const auto& sc = r.d[d];
+      x.runs_by_class[k] += 1;
+      x.hours_by_class[k] += static_cast<double>(r.spec.length.count()) / 3600000.0;
+      x.false_by_class[k] += sc.false_failovers;
+      x.false_total += sc.false_failovers;
+      if (r.spec.cls == run_class::noise) x.false_noise += sc.false_failovers;
+      x.duplicates += sc.duplicates;
+      if (is_regional(r.spec.cls) && !sc.detect_ms) ++x.missed_by_class[k];
+      if (sc.detect_ms) x.detect_s.push_back(static_cast<double>(*sc.detect_ms) / 1000.0);
+      if (sc.declared_ms) x.declared_s.push_back(static_cast<double>(*sc.declared_ms) / 1000.0);
+      x.failover_m.count += sc.failover_mistakes.count;
+      x.failover_m.ms += sc.failover_mistakes.ms;
+      x.failover_observed_ms += sc.failover_observed_ms;
+      x.class_m.count += sc.class_mistakes.count;
+      x.class_m.ms += sc.class_mistakes.ms;
+      x.class_observed_ms += sc.class_observed_ms;
+    }
+  }
+  return s;
+}
+
+/// v with `decimals` (0 or 1) digits and a unit suffix.
+std::string fmt(double v, int decimals, const char* unit) {
+  char buf[64];
+  if (decimals == 0) {
+    std::snprintf(buf, sizeof buf, "%.0f%s", v, unit);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f%s", v, unit);
+  }
+  return buf;
+}
+
+std::string hours_text(std::int64_t ms) { return fmt(static_cast<double>(ms) / 3600000.0, 0, " h"); }
+
+/// Mean mistake recurrence: observed time per mistake; none seen: a lower bound.
+std::string t_mr(const mistakes& m, std::int64_t observed_ms) {
+  if (m.count == 0) return "> " + hours_text(observed_ms) + " (none)";
+  return fmt(static_cast<double>(observed_ms) / 3600000.0 / static_cast<double>(m.count), 1, " h");
+}
+std::string t_m(const mistakes& m) {
+  if (m.count == 0) return "-";
+  return fmt(static_cast<double>(m.ms) / 1000.0 / static_cast<double>(m.count), 1, " s");
+}
+
+std::string ratio(std::uint64_t baseline, std::uint64_t vigil) {
+  if (vigil == 0) return baseline == 0 ? std::string("1 (both 0)") : "inf (" + std::to_string(baseline) + " vs 0)";
+  return fmt(static_cast<double>(baseline) / static_cast<double>(vigil), 1, "x");
+}
+
+nlohmann::json to_json(const summary& x, const std::string& name) {
+  nlohmann::json by_class = nlohmann::json::object();
+  for (std::size_t k = 0; k < run_class_count; ++k) {
+    by_class[std::string(run_class_names[k])] = {{"runs", x.runs_by_class[k]},
+                                                 {"hours", x.hours_by_class[k]},
+                                                 {"false_failovers", x.false_by_class[k]},
+                                                 {"missed", x.missed_by_class[k]}};
+  }
+  auto num = [](double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); };
+  return {{"detector", name},
+          {"false_failovers", x.false_total},
+          {"false_failovers_noise", x.false_noise},
+          {"duplicates", x.duplicates},
+          {"detections", x.detect_s.size()},
+          {"recommendation_s", {{"p50", num(percentile(x.detect_s, 50))},
+                                {"p99", num(percentile(x.detect_s, 99))},
+                                {"max", num(percentile(x.detect_s, 100))}}},
+          {"t_d_s", {{"p50", num(percentile(x.declared_s, 50))},
+                     {"p99", num(percentile(x.declared_s, 99))},
+                     {"max", num(percentile(x.declared_s, 100))}}},
+          {"failover_mistakes", {{"count", x.failover_m.count}, {"total_s", static_cast<double>(x.failover_m.ms) / 1000.0},
+                                 {"observed_h", static_cast<double>(x.failover_observed_ms) / 3600000.0}}},
+          {"noise_classification_mistakes", {{"count", x.class_m.count},
+                                             {"total_s", static_cast<double>(x.class_m.ms) / 1000.0},
+                                             {"observed_h", static_cast<double>(x.class_observed_ms) / 3600000.0}}},
+          {"by_class", by_class}};
+}
+
+void print_markdown(const std::array<summary, detector_count>& s, const options& o, double wall_s,
+                    std::size_t runs, double bound_s) {
+  const auto& v = s[0];
+  std::printf("# vigil decision core: accuracy corpus\n\n");
+  std::printf("seed %llu, %zu runs, %.0f simulated hours, %u threads, %.1f s wall\n\n",
+              static_cast<unsigned long long>(o.seed), runs,
+              [&] {
+                double h = 0;
+                for (double x : v.hours_by_class) h += x;
+                return h;
+              }(),
+              o.threads, wall_s);
+  std::printf("Topology: 2 regions x %zu services, 3 vantages (one in each region + eu-west-1), probe interval "
+              "2s, defaults (tick 1s, fall = rise = 3, quorum 2, confirm_for 2s, clear_for 30s). Every probe of "
+              "every run fails independently with p = %.2f.\n\n",
+              services_per_region, noise_probability);
+  std::printf("Definitions:\n"
+              "- false failover: a failover recommendation (a detector declaring the primary `regional_outage` "
+              "in a new incident) outside a regional fault window [fault start, heal + clear_for + 60s].\n"
+              "- mistake (Chen-Toueg-Aguilera): an interval during which the primary is declared "
+              "`regional_outage` while no regional fault is injected (after a 60 s warm-up). T_MR = observed "
+              "fault-free time / mistakes (none seen: a lower bound), T_M = mean mistake duration.\n"
+              "- noise-run mistake: in the noise-only runs (nothing injected), an interval during which either "
+              "region is declared anything but `healthy`.\n"
+              "- T_D: regional fault start -> the primary declared `regional_outage`; recommendation time: fault "
+              "start -> the failover recommendation.\n\n");
+  std::printf("Bound (issue 3): fall x interval + confirm_for + 2 ticks = 3 x 2s + 2s + 2 x 1s = %.0f s\n\n", bound_s);
+
+  std::printf("## Summary\n\n");
+  std::printf("| detector | false failovers (all) | in %.0f h of noise | mistakes T_MR | T_M | T_D p50 / p99 / max "
+              "| recommendation p50 / p99 / max | missed regional | noise-run mistakes (T_MR, T_M) |\n",
+              v.hours_by_class[0]);
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+  for (std::size_t d = 0; d < detector_count; ++d) {
+    const auto& x = s[d];
+    std::size_t missed = 0;
+    for (auto m : x.missed_by_class) missed += m;
+    std::printf("| %s | %llu | %llu | %s | %s | %.1f / %.1f / %.1f s | %.1f / %.1f / %.1f s | %zu / %zu | %llu (%s, %s) |\n",
+                detector_name(d).c_str(), static_cast<unsigned long long>(x.false_total),
+                static_cast<unsigned long long>(x.false_noise), t_mr(x.failover_m, x.failover_observed_ms).c_str(),
+                t_m(x.failover_m).c_str(), percentile(x.declared_s, 50), percentile(x.declared_s, 99),
+                percentile(x.declared_s, 100), percentile(x.detect_s, 50), percentile(x.detect_s, 99),
+                percentile(x.detect_s, 100), missed, 3 * o.regional_runs,
+                static_cast<unsigned long long>(x.class_m.count), t_mr(x.class_m, x.class_observed_ms).c_str(),
+                t_m(x.class_m).c_str());
+  }
+  std::printf("\nvigil p99 recommendation time %.1f s vs bound %.0f s: %s\n\n", percentile(v.detect_s, 99), bound_s,
+              percentile(v.detect_s, 99) <= bound_s ? "within" : "EXCEEDED");
+
+  std::printf("## vigil against each baseline (same corpus, same probe streams)\n\n");
+  std::printf("| baseline | false failovers: baseline / vigil | ratio | recommendation p50: baseline vs vigil | p99: "
+              "baseline vs vigil | missed regional: baseline vs vigil |\n|---|---:|---:|---:|---:|---:|\n");
+  for (std::size_t d = 1; d < detector_count; ++d) {
+    const auto& x = s[d];
+    std::size_t missed_b = 0;
+    std::size_t missed_v = 0;
+    for (auto m : x.missed_by_class) missed_b += m;
+    for (auto m : v.missed_by_class) missed_v += m;
+    std::printf("| %s | %llu / %llu | %s | %.1f s vs %.1f s | %.1f s vs %.1f s | %zu vs %zu |\n",
+                detector_name(d).c_str(), static_cast<unsigned long long>(x.false_total),
+                static_cast<unsigned long long>(v.false_total), ratio(x.false_total, v.false_total).c_str(),
+                percentile(x.detect_s, 50), percentile(v.detect_s, 50), percentile(x.detect_s, 99),
+                percentile(v.detect_s, 99), missed_b, missed_v);
+  }
+
+  std::printf("\n## False failovers by class\n\n| class | runs | hours |");
+  for (std::size_t d = 0; d < detector_count; ++d) std::printf(" %s |", detector_name(d).c_str());
+  std::printf("\n|---|---:|---:|");
+  for (std::size_t d = 0; d < detector_count; ++d) std::printf("---:|");
+  std::printf("\n");
+  for (std::size_t k = 0; k < run_class_count; ++k) {
+    std::printf("| %s | %zu | %.0f |", std::string(run_class_names[k]).c_str(), v.runs_by_class[k], v.hours_by_class[k]);
+    for (std::size_t d = 0; d < detector_count; ++d) {
+      const auto& x = s[d];
+      if (is_regional(static_cast<run_class>(k))) {
+        std::printf(" %llu (missed %zu) |", static_cast<unsigned long long>(x.false_by_class[k]), x.missed_by_class[k]);
+      } else {
+        std::printf(" %llu |", static_cast<unsigned long long>(x.false_by_class[k]));
+      }
+    }
+    std::printf("\n");
+  }
+  if (v.false_noise == 0) {
+    std::printf("\nvigil: 0 false failovers in %.0f h of 5%% noise (95%% upper bound on the rate by the rule of "
+                "three: %.2g per hour).\n",
+                v.hours_by_class[0], 3.0 / v.hours_by_class[0]);
+  }
+}
+
+bool parse_args(int argc, char** argv, options& o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (a == "--json") {
+      o.json = true;
+    } else if (a == "--threads" || a == "--seed" || a == "--noise-hours" || a == "--fault-hours" ||
+               a == "--regional-runs") {
+      const char* x = value();
+      if (x == nullptr) return false;
+      if (a == "--threads") o.threads = static_cast<unsigned>(std::max(1L, std::strtol(x, nullptr, 10)));
+      if (a == "--seed") o.seed = std::strtoull(x, nullptr, 10);
+      if (a == "--noise-hours") o.noise_hours = std::strtod(x, nullptr);
+      if (a == "--fault-hours") o.fault_hours = std::strtod(x, nullptr);
+      if (a == "--regional-runs") o.regional_runs = std::strtoull(x, nullptr, 10);
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  if (!parse_args(argc, argv, o)) {
+    std::fprintf(stderr, "usage: %s [--json] [--threads N] [--seed S] [--noise-hours H] [--fault-hours H] "
+                         "[--regional-runs N]\n", argv[0]);
+    return 2;
+  }
+  const auto topo = corpus_topology();
+  const auto corpus = build_corpus(o);
+  std::vector<run_result> results(corpus.size());
+  const auto wall_start = std::chrono::steady_clock::now();  // bench code: wall time of the run
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < corpus.size(); i = next++) results[i] = run_one(corpus[i], topo);
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < o.threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+  const auto s = aggregate(results);
+  const auto& p = topo.p;
+  const double bound_s =
+      static_cast<double>((p.fall * probe_interval + p.confirm_for + 2 * p.tick).count()) / 1000.0;
+  if (o.json) {
+    nlohmann::json j{{"seed", o.seed}, {"runs", corpus.size()}, {"wall_s", wall_s}, {"bound_s", bound_s},
+                     {"noise_probability", noise_probability}};
+    for (std::size_t d = 0; d < detector_count; ++d) j["detectors"].push_back(to_json(s[d], detector_name(d)));
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    print_markdown(s, o, wall_s, corpus.size(), bound_s);
+  }
+  // Exit 1 when vigil misses its own targets, so CI can run a small corpus.
+  const bool ok = s[0].false_noise == 0 && percentile(s[0].detect_s, 99) <= bound_s;
+  return ok ? 0 : 1;
+}
