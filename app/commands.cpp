@@ -9,6 +9,9 @@ namespace {
 
 // Keep in the order `vigil --help` shows them.
 constexpr std::array command_table{
+    command{"engine", "ingest agent batches, decide, page, verify approvals, run approved plans", cmd_engine},
+    command{"agent", "probe every check from one vantage and send signed batches to the engines", cmd_agent},
+    command{"run", "engine plus a local agent in one process (single node, sidecar)", cmd_run},
     command{"approve", "review the current recommendation and submit a signed approval", cmd_approve},
     command{"check-config", "validate a configuration file and summarise it", cmd_check_config},
     command{"keygen", "create an Ed25519 key pair for signing approvals", cmd_keygen},

@@ -42,5 +42,8 @@ int cmd_simulate(const std::vector<std::string>& args, command_io& io);
 int cmd_replay(const std::vector<std::string>& args, command_io& io);
 int cmd_keygen(const std::vector<std::string>& args, command_io& io);
 int cmd_approve(const std::vector<std::string>& args, command_io& io);
+int cmd_engine(const std::vector<std::string>& args, command_io& io);
+int cmd_agent(const std::vector<std::string>& args, command_io& io);
+int cmd_run(const std::vector<std::string>& args, command_io& io);
 
 }  // namespace vigil::app

@@ -1,0 +1,46 @@
+#pragma once
+// The production I/O behind the engine's hooks, built from config: the
+// approval verifier and its single-use jti ledger, the durable page outbox and
+// its delivery worker, and the plan runner. `vigil engine` and `vigil run` use
+// it; tests and the demo build their own hooks.
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+
+#include "app/engine.hpp"
+#include "app/plan_runner.hpp"
+#include "common/clock.hpp"
+#include "common/config.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace vigil::app {
+
+/// decision::page → the pager's page, with the links on-call needs: status
+/// page, recommendation, runbook and the exact `vigil approve` command.
+[[nodiscard]] nlohmann::json page_links(const common::config& cfg, const std::string& engine_url);
+
+class engine_services {
+ public:
+  /// Opens the state files (throws std::runtime_error naming the file).
+  engine_services(boost::asio::io_context& io, const common::config& cfg, const common::clock& clock,
+                  prometheus::Registry& registry, plan_runner::line_fn print = nullptr);
+  ~engine_services();
+  engine_services(const engine_services&) = delete;
+  engine_services& operator=(const engine_services&) = delete;
+
+  /// Hooks for an engine whose public address is `engine_url`.
+  [[nodiscard]] engine_hooks hooks(const std::string& engine_url);
+  /// Connects plan progress to the engine and starts the page worker.
+  void start(engine& e);
+  void stop();
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace vigil::app
