@@ -16,7 +16,18 @@ std::optional<time_point> time_of(const nlohmann::json& j, std::string& error) {
     return std::nullopt;
   }
   const auto& t = j["t"];
-  if (t.is_number_integer()) return time_point{duration{t.get<std::int64_t>()}};
+  // Integer times are bounded to what the writer's RFC 3339 form can express
+  // (1970 to 9999): a line must read back as it was written, and the core's
+  // time arithmetic must not overflow on a record from year -21621.
+  constexpr std::int64_t max_ms = 253'402'300'799'999;  // 9999-12-31T23:59:59.999Z
+  if (t.is_number_integer()) {
+    if (t.is_number_unsigned() ? t.get<std::uint64_t>() <= static_cast<std::uint64_t>(max_ms)
+                               : t.get<std::int64_t>() >= 0) {
+      return time_point{duration{t.get<std::int64_t>()}};
+    }
+    error = "\"t\": integer epoch milliseconds must be within 0..253402300799999 (1970 to 9999), got " + t.dump();
+    return std::nullopt;
+  }
   if (t.is_string()) {
     if (auto v = parse_time(t.get<std::string>())) return v;
   }
@@ -50,8 +61,11 @@ record_parse_result parse_record_line(std::string_view line, const topology& top
   const auto at = time_of(j, r.error);
   if (!at) return r;
   if (type == "lag") {
-    if (!j.contains("lag_ms") || !(j["lag_ms"].is_null() || j["lag_ms"].is_number())) {
-      r.error = "lag: \"lag_ms\" must be a number of milliseconds or null (unreachable)";
+    // Bounded (0 to 100 days) so that the gates' "last lag + its age" cannot overflow.
+    const auto& lag = j.contains("lag_ms") ? j["lag_ms"] : nlohmann::json();
+    if (!j.contains("lag_ms") ||
+        !(lag.is_null() || (lag.is_number() && lag.get<double>() >= 0.0 && lag.get<double>() <= 8.64e9))) {
+      r.error = "lag: \"lag_ms\" must be a number of milliseconds (0 to 8640000000) or null (unreachable)";
       return r;
     }
     lag_sample s{*at, std::nullopt};
