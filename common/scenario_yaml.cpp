@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -289,10 +290,56 @@ std::string where(const std::string& file, const YAML::Mark& m) {
   return file + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
 }
 
+/// Offset of the first byte that is not well-formed UTF-8 (overlong forms,
+/// surrogates and code points above U+10FFFF included), or npos. YAML streams
+/// are Unicode; a stray byte would otherwise reach the JSON timeline and
+/// throw when printed.
+std::size_t first_invalid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    unsigned lo = 0x80;
+    unsigned hi = 0xBF;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + n >= s.size()) return i;  // truncated sequence
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (b < (k == 1 ? lo : 0x80U) || b > (k == 1 ? hi : 0xBFU)) return i;
+    }
+    i += n + 1;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace
 
 scenario_parse_result parse_scenario_text(std::string_view yaml, const std::string& file_name) {
   scenario_parse_result r;
+  if (const auto bad = first_invalid_utf8(yaml); bad != std::string_view::npos) {
+    const auto before = yaml.substr(0, bad);
+    const auto line = static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
+    const auto nl = before.rfind('\n');
+    const auto col = bad - (nl == std::string_view::npos ? 0 : nl + 1) + 1;
+    r.error = file_name + ":" + std::to_string(line) + ":" + std::to_string(col) + ": not valid UTF-8";
+    return r;
+  }
   try {
     const YAML::Node root = YAML::Load(std::string(yaml));
     if (!root.IsMap()) {
