@@ -186,6 +186,29 @@ TEST(EtcdElection, ACrashedLeaderIsReplacedWithinLeaseTtlPlusATick) {
               static_cast<long long>(b->step_interval().count()));
 }
 
+TEST(EtcdElection, APausedLeaderResumesAlreadyDeposedAndFenced) {
+  // SIGSTOP in miniature: the leader stops stepping (no keepalives) for
+  // 2 × lease_ttl of real time while the follower keeps stepping.
+  common::real_clock clock;
+  const auto prefix = testing::fresh_prefix("pause");
+  replica a(endpoints(), prefix, "a", clock, seconds(2));
+  replica b(endpoints(), prefix, "b", clock, seconds(2));
+  a->step(clock.monotonic());
+  ASSERT_TRUE(a->is_leader());
+  const std::int64_t old_token = a->fencing_token();
+  testing::drive_until(clock, {b.c.get()}, [] { return false; }, seconds(4), b->step_interval());
+  ASSERT_TRUE(b->is_leader());
+  // "SIGCONT": before a's first step it already refuses to act, and the
+  // requests it may have had in flight with its old token change nothing.
+  EXPECT_FALSE(a->is_leader());
+  EXPECT_EQ(a->put_guarded("recommendation", "stale"), write_result::fenced);
+  EXPECT_EQ(a->put_with_token(old_token, "recommendation", "stale"), write_result::fenced);
+  EXPECT_FALSE(b->get("recommendation").has_value());
+  a->step(clock.monotonic());
+  EXPECT_FALSE(a->is_leader());
+  EXPECT_EQ(a->status().leader_id, "b");
+}
+
 TEST(EtcdElection, RunnerReportsLeadership) {
   common::real_clock clock;
   replica a(endpoints(), testing::fresh_prefix("runner"), "a", clock);
