@@ -21,7 +21,8 @@ std::string encode_name(std::string_view key) {
   std::string out;
   for (const char c : key) {
     const auto u = static_cast<unsigned char>(c);
-    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '_' || c == '-') {
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '_' ||
+        c == '-') {
       out += c;
     } else {
       out += '%';
@@ -44,9 +45,12 @@ std::optional<std::string> decode_name(std::string_view name) {
     for (std::size_t k = 1; k <= 2; ++k) {
       const char c = name[i + k];
       v <<= 4U;
-      if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
-      else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
-      else return std::nullopt;
+      if (c >= '0' && c <= '9')
+        v |= static_cast<unsigned>(c - '0');
+      else if (c >= 'A' && c <= 'F')
+        v |= static_cast<unsigned>(c - 'A' + 10);
+      else
+        return std::nullopt;
     }
     out += static_cast<char>(v);
     i += 2;
@@ -96,19 +100,26 @@ std::optional<std::string> read_file(const std::filesystem::path& p) {
 
 std::string_view to_string(coordination_health h) {
   switch (h) {
-    case coordination_health::healthy: return "healthy";
-    case coordination_health::degraded: return "degraded";
-    case coordination_health::lost: return "lost";
+    case coordination_health::healthy:
+      return "healthy";
+    case coordination_health::degraded:
+      return "degraded";
+    case coordination_health::lost:
+      return "lost";
   }
   return "unknown";
 }
 
 std::string_view to_string(write_result r) {
   switch (r) {
-    case write_result::ok: return "ok";
-    case write_result::exists: return "exists";
-    case write_result::fenced: return "fenced";
-    case write_result::unavailable: return "unavailable";
+    case write_result::ok:
+      return "ok";
+    case write_result::exists:
+      return "exists";
+    case write_result::fenced:
+      return "fenced";
+    case write_result::unavailable:
+      return "unavailable";
   }
   return "unknown";
 }
@@ -120,11 +131,16 @@ std::string plan_step(std::string_view recommendation_id, std::size_t step_index
   if (idx.size() < 4) idx.insert(0, 4 - idx.size(), '0');
   return std::string(plan_prefix) + std::string(recommendation_id) + "/" + idx;
 }
-std::string outbox(std::string_view dedup_key) { return std::string(outbox_prefix) + std::string(dedup_key); }
-std::string ack(std::string_view id) { return std::string(ack_prefix) + std::string(id); }
+std::string outbox(std::string_view dedup_key) {
+  return std::string(outbox_prefix) + std::string(dedup_key);
+}
+std::string ack(std::string_view id) {
+  return std::string(ack_prefix) + std::string(id);
+}
 }  // namespace coordination_keys
 
-write_result coordinator::put_json_guarded(std::string_view key, const nlohmann::json& value, bool only_if_absent) {
+write_result coordinator::put_json_guarded(std::string_view key, const nlohmann::json& value,
+                                           bool only_if_absent) {
   return put_guarded(key, value.dump(), only_if_absent);
 }
 
@@ -134,7 +150,8 @@ std::optional<nlohmann::json> coordinator::get_json(std::string_view key) {
   try {
     return nlohmann::json::parse(*raw);
   } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error("coordination key '" + std::string(key) + "' does not hold JSON: " + e.what());
+    throw std::runtime_error("coordination key '" + std::string(key) +
+                             "' does not hold JSON: " + e.what());
   }
 }
 
@@ -152,8 +169,11 @@ nlohmann::json coordinator::status_json() const {
             {"last_transition", s.last_transition}}}};
 }
 
-file_coordinator::file_coordinator(std::filesystem::path dir, std::filesystem::path ledger_file, std::string replica_id)
-    : dir_(std::move(dir)), ledger_file_(std::move(ledger_file)), replica_id_(std::move(replica_id)) {
+file_coordinator::file_coordinator(std::filesystem::path dir, std::filesystem::path ledger_file,
+                                   std::string replica_id)
+    : dir_(std::move(dir)),
+      ledger_file_(std::move(ledger_file)),
+      replica_id_(std::move(replica_id)) {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) throw std::runtime_error(dir_.string() + ": cannot create: " + ec.message());
@@ -169,9 +189,12 @@ coordination_status file_coordinator::status() const {
   return s;
 }
 
-std::filesystem::path file_coordinator::path_of(std::string_view key) const { return dir_ / encode_name(key); }
+std::filesystem::path file_coordinator::path_of(std::string_view key) const {
+  return dir_ / encode_name(key);
+}
 
-write_result file_coordinator::put_guarded(std::string_view key, std::string_view value, bool only_if_absent) {
+write_result file_coordinator::put_guarded(std::string_view key, std::string_view value,
+                                           bool only_if_absent) {
   const std::lock_guard lock(mu_);
   const auto p = path_of(key);
   if (only_if_absent && std::filesystem::exists(p)) return write_result::exists;

@@ -65,26 +65,27 @@ class coordination_unavailable : public std::runtime_error {
 
 /// The keys the engine and executor share (relative to the backend's root).
 namespace coordination_keys {
-inline constexpr std::string_view recommendation = "recommendation";  ///< current recommendation JSON
-inline constexpr std::string_view cooldown = "cooldown";              ///< last executed failover JSON
-inline constexpr std::string_view ack_prefix = "ack/";                ///< ack/<incident or recommendation id>
-inline constexpr std::string_view outbox_prefix = "outbox/";          ///< outbox/<page dedup key>
-inline constexpr std::string_view plan_prefix = "plan/";              ///< plan/<recommendation id>/<step index>
+inline constexpr std::string_view recommendation =
+    "recommendation";                                     ///< current recommendation JSON
+inline constexpr std::string_view cooldown = "cooldown";  ///< last executed failover JSON
+inline constexpr std::string_view ack_prefix = "ack/";    ///< ack/<incident or recommendation id>
+inline constexpr std::string_view outbox_prefix = "outbox/";  ///< outbox/<page dedup key>
+inline constexpr std::string_view plan_prefix = "plan/";  ///< plan/<recommendation id>/<step index>
 [[nodiscard]] std::string plan_step(std::string_view recommendation_id, std::size_t step_index);
 [[nodiscard]] std::string outbox(std::string_view dedup_key);
 [[nodiscard]] std::string ack(std::string_view id);
 }  // namespace coordination_keys
 
 struct coordination_status {
-  std::string backend;           ///< "file" or "etcd"
+  std::string backend;  ///< "file" or "etcd"
   std::string replica_id;
-  bool leader = false;           ///< is_leader() at the time of the call
+  bool leader = false;  ///< is_leader() at the time of the call
   std::int64_t fencing_token = 0;
   coordination_health health = coordination_health::healthy;
-  std::string leader_id;         ///< the replica holding the leader key as last seen; empty: none
+  std::string leader_id;  ///< the replica holding the leader key as last seen; empty: none
   std::size_t endpoints_down = 0;
-  std::string detail;            ///< the current state or the last error, for operators
-  std::string last_transition;   ///< why leadership was last won or lost ("stepped down: ...")
+  std::string detail;           ///< the current state or the last error, for operators
+  std::string last_transition;  ///< why leadership was last won or lost ("stepped down: ...")
 };
 
 class coordinator {
@@ -137,10 +138,13 @@ class coordinator {
 class file_coordinator final : public coordinator {
  public:
   /// Creates `dir` if needed; throws std::runtime_error naming it on I/O errors.
-  file_coordinator(std::filesystem::path dir, std::filesystem::path ledger_file, std::string replica_id = "local");
+  file_coordinator(std::filesystem::path dir, std::filesystem::path ledger_file,
+                   std::string replica_id = "local");
 
   void step(common::mono_time) override {}
-  [[nodiscard]] std::chrono::milliseconds step_interval() const override { return std::chrono::seconds(1); }
+  [[nodiscard]] std::chrono::milliseconds step_interval() const override {
+    return std::chrono::seconds(1);
+  }
   [[nodiscard]] bool is_leader() const override { return true; }
   [[nodiscard]] std::int64_t fencing_token() const override { return 1; }
   [[nodiscard]] coordination_health health() const override { return coordination_health::healthy; }

@@ -45,8 +45,8 @@ namespace vigil::actuators {
 struct etcd_coordinator_options {
   std::vector<std::string> endpoints;
   std::chrono::milliseconds lease_ttl{10000};
-  std::string prefix = "/vigil/default";   ///< no trailing slash
-  std::string replica_id;                  ///< unique per replica (hostname/region)
+  std::string prefix = "/vigil/default";  ///< no trailing slash
+  std::string replica_id;                 ///< unique per replica (hostname/region)
   /// Per request and endpoint; 0: clamp(lease_ttl / 5, 200 ms, 2 s).
   std::chrono::milliseconds request_timeout{0};
 };
@@ -56,10 +56,13 @@ struct etcd_coordinator_options {
 /// so entries vanish once no token carrying them can verify. Independent of
 /// leadership: any replica may consume, and exactly one consume of a jti wins.
 /// try_consume throws std::runtime_error when etcd cannot decide (the caller
-/// refuses the approval) and std::invalid_argument for a malformed jti.
+/// refuses the approval) and std::invalid_argument for a malformed jti. A txn
+/// that timed out may still have recorded the jti: that token then stays
+/// refused as a replay, and the operator signs a new one (fails closed).
 class etcd_jti_ledger final : public jti_ledger {
  public:
-  etcd_jti_ledger(etcd_client& client, std::string prefix, const common::clock& clock, std::string replica_id);
+  etcd_jti_ledger(etcd_client& client, std::string prefix, const common::clock& clock,
+                  std::string replica_id);
   [[nodiscard]] bool try_consume(std::string_view jti, common::wall_time expires_at) override;
 
  private:
@@ -72,7 +75,8 @@ class etcd_jti_ledger final : public jti_ledger {
 class etcd_coordinator final : public coordinator {
  public:
   /// Throws std::invalid_argument on empty endpoints / replica id or lease_ttl < 1 s.
-  etcd_coordinator(etcd_coordinator_options options, const common::clock& clock, prometheus::Registry& registry);
+  etcd_coordinator(etcd_coordinator_options options, const common::clock& clock,
+                   prometheus::Registry& registry);
   ~etcd_coordinator() override;
 
   void step(common::mono_time now) override;
@@ -92,8 +96,8 @@ class etcd_coordinator final : public coordinator {
 
   /// Writes guarded by an explicit token (tests: a deposed leader replaying
   /// its old token). put_guarded uses fencing_token().
-  [[nodiscard]] write_result put_with_token(std::int64_t token, std::string_view key, std::string_view value,
-                                            bool only_if_absent = false);
+  [[nodiscard]] write_result put_with_token(std::int64_t token, std::string_view key,
+                                            std::string_view value, bool only_if_absent = false);
   [[nodiscard]] std::string leader_key() const { return options_.prefix + "/leader"; }
   [[nodiscard]] std::string state_key(std::string_view key) const;
   [[nodiscard]] etcd_client& client() { return client_; }

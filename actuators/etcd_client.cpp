@@ -19,7 +19,9 @@ constexpr int curl_timeout_code = 28;  // CURLE_OPERATION_TIMEDOUT
 constexpr int grpc_deadline_exceeded = 4;
 constexpr int grpc_unavailable = 14;
 
-etcd_error make_error(etcd_errc code, std::string message) { return {code, std::move(message)}; }
+etcd_error make_error(etcd_errc code, std::string message) {
+  return {code, std::move(message)};
+}
 
 /// An int64 field as the gateway writes it: a decimal string; absent means 0.
 /// A JSON integer is accepted too; anything else (a double, junk) is refused.
@@ -173,35 +175,51 @@ etcd_result<json> call(Client& c, std::string_view path, const json& body, bool 
 
 std::string_view to_string(etcd_errc e) {
   switch (e) {
-    case etcd_errc::ok: return "ok";
-    case etcd_errc::unreachable: return "unreachable";
-    case etcd_errc::no_leader: return "no_leader";
-    case etcd_errc::timeout: return "timeout";
-    case etcd_errc::bad_response: return "bad_response";
-    case etcd_errc::rejected: return "rejected";
+    case etcd_errc::ok:
+      return "ok";
+    case etcd_errc::unreachable:
+      return "unreachable";
+    case etcd_errc::no_leader:
+      return "no_leader";
+    case etcd_errc::timeout:
+      return "timeout";
+    case etcd_errc::bad_response:
+      return "bad_response";
+    case etcd_errc::rejected:
+      return "rejected";
   }
   return "unknown";
 }
 
 etcd_compare compare_create_revision(std::string key, std::int64_t rev) {
-  return {etcd_compare::target::create_revision, etcd_compare::relation::equal, std::move(key), rev, {}};
+  return {etcd_compare::target::create_revision,
+          etcd_compare::relation::equal,
+          std::move(key),
+          rev,
+          {}};
 }
 etcd_compare compare_mod_revision(std::string key, std::int64_t rev) {
-  return {etcd_compare::target::mod_revision, etcd_compare::relation::equal, std::move(key), rev, {}};
+  return {
+      etcd_compare::target::mod_revision, etcd_compare::relation::equal, std::move(key), rev, {}};
 }
 etcd_compare compare_value(std::string key, std::string value) {
-  return {etcd_compare::target::value, etcd_compare::relation::equal, std::move(key), 0, std::move(value)};
+  return {etcd_compare::target::value, etcd_compare::relation::equal, std::move(key), 0,
+          std::move(value)};
 }
 
 etcd_op op_put(std::string key, std::string value, std::int64_t lease) {
   return {etcd_op::kind::put, std::move(key), {}, std::move(value), lease};
 }
-etcd_op op_get(std::string key) { return {etcd_op::kind::range, std::move(key), {}, {}, 0}; }
+etcd_op op_get(std::string key) {
+  return {etcd_op::kind::range, std::move(key), {}, {}, 0};
+}
 etcd_op op_get_prefix(std::string prefix) {
   std::string end = etcd_prefix_end(prefix);
   return {etcd_op::kind::range, std::move(prefix), std::move(end), {}, 0};
 }
-etcd_op op_delete(std::string key) { return {etcd_op::kind::delete_range, std::move(key), {}, {}, 0}; }
+etcd_op op_delete(std::string key) {
+  return {etcd_op::kind::delete_range, std::move(key), {}, {}, 0};
+}
 
 std::string etcd_prefix_end(std::string_view prefix) {
   std::string end(prefix);
@@ -224,14 +242,16 @@ std::string etcd_base64_encode(std::string_view bytes) {
     if (c == '-') c = '+';
     if (c == '_') c = '/';
   }
-  while (s.size() % 4 != 0) s += '=';
+  while (s.size() % 4 != 0)
+    s += '=';
   return s;
 }
 
 std::optional<std::string> etcd_base64_decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
   std::size_t pad = 0;
-  while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=') ++pad;
+  while (pad < 2 && pad < text.size() && text[text.size() - 1 - pad] == '=')
+    ++pad;
   std::string s(text.substr(0, text.size() - pad));
   for (char& c : s) {
     if (c == '-' || c == '_') return std::nullopt;
@@ -242,25 +262,32 @@ std::optional<std::string> etcd_base64_decode(std::string_view text) {
 }
 
 etcd_client::etcd_client(etcd_client_options options)
-    : options_(std::move(options)), down_(std::make_unique<std::atomic<bool>[]>(options_.endpoints.size())) {
+    : options_(std::move(options)),
+      down_(std::make_unique<std::atomic<bool>[]>(options_.endpoints.size())) {
   if (options_.endpoints.empty()) throw std::invalid_argument("etcd client: no endpoints");
   for (auto& e : options_.endpoints) {
-    while (!e.empty() && e.back() == '/') e.pop_back();
+    while (!e.empty() && e.back() == '/')
+      e.pop_back();
   }
 }
 
 etcd_client::~etcd_client() = default;
 
-etcd_result<std::string> etcd_client::post(std::string_view path, const std::string& body, bool retry_on_timeout) {
+etcd_result<std::string> etcd_client::post(std::string_view path, const std::string& body,
+                                           bool retry_on_timeout) {
   const std::size_t n = options_.endpoints.size();
   const std::size_t start = preferred_.load() % n;
   etcd_error worst{etcd_errc::unreachable, "no endpoint tried"};
   auto rank = [](etcd_errc e) {  // what to report when every endpoint failed
     switch (e) {
-      case etcd_errc::no_leader: return 3;
-      case etcd_errc::timeout: return 2;
-      case etcd_errc::unreachable: return 1;
-      default: return 0;
+      case etcd_errc::no_leader:
+        return 3;
+      case etcd_errc::timeout:
+        return 2;
+      case etcd_errc::unreachable:
+        return 1;
+      default:
+        return 0;
     }
   };
   bool first = true;
@@ -277,8 +304,9 @@ etcd_result<std::string> etcd_client::post(std::string_view path, const std::str
     const http_reply reply = http_perform(hc);
     etcd_error err;
     if (!reply.transport_ok()) {
-      err = make_error(reply.curl_code == curl_timeout_code ? etcd_errc::timeout : etcd_errc::unreachable,
-                       ep + std::string(path) + ": " + reply.error);
+      err = make_error(
+          reply.curl_code == curl_timeout_code ? etcd_errc::timeout : etcd_errc::unreachable,
+          ep + std::string(path) + ": " + reply.error);
     } else if (reply.status >= 200 && reply.status < 300) {
       down_[idx].store(false);
       preferred_.store(idx);
@@ -292,15 +320,16 @@ etcd_result<std::string> etcd_client::post(std::string_view path, const std::str
       try {
         const json j = json::parse(reply.body);
         if (j.is_object()) {
-          if (j.contains("message") && j["message"].is_string()) message += ": " + j["message"].get<std::string>();
+          if (j.contains("message") && j["message"].is_string())
+            message += ": " + j["message"].get<std::string>();
           if (j.contains("code") && j["code"].is_number_integer()) code = j["code"].get<int>();
         }
       } catch (const json::exception&) {
         message += ": " + reply.body.substr(0, 200);
       }
       etcd_errc kind = etcd_errc::rejected;
-      if (message.find("no leader") != std::string::npos || message.find("leader changed") != std::string::npos ||
-          code == grpc_unavailable) {
+      if (message.find("no leader") != std::string::npos ||
+          message.find("leader changed") != std::string::npos || code == grpc_unavailable) {
         kind = etcd_errc::no_leader;
       } else if (code == grpc_deadline_exceeded || message.find("timed out") != std::string::npos) {
         kind = etcd_errc::timeout;
@@ -319,7 +348,8 @@ etcd_result<std::string> etcd_client::post(std::string_view path, const std::str
   return fail<std::string>(std::move(worst));
 }
 
-etcd_result<etcd_range_response> etcd_client::range(std::string_view key, std::string_view range_end) {
+etcd_result<etcd_range_response> etcd_client::range(std::string_view key,
+                                                    std::string_view range_end) {
   json body = {{"key", etcd_base64_encode(key)}};
   if (!range_end.empty()) body["range_end"] = etcd_base64_encode(range_end);
   auto j = call(*this, "/v3/kv/range", body, true);
@@ -335,7 +365,8 @@ etcd_result<etcd_range_response> etcd_client::range_prefix(std::string_view pref
   return range(prefix, etcd_prefix_end(prefix));
 }
 
-etcd_result<std::int64_t> etcd_client::put(std::string_view key, std::string_view value, std::int64_t lease) {
+etcd_result<std::int64_t> etcd_client::put(std::string_view key, std::string_view value,
+                                           std::int64_t lease) {
   json body = {{"key", etcd_base64_encode(key)}, {"value", etcd_base64_encode(value)}};
   if (lease != 0) body["lease"] = std::to_string(lease);
   auto j = call(*this, "/v3/kv/put", body, false);
@@ -347,7 +378,8 @@ etcd_result<std::int64_t> etcd_client::put(std::string_view key, std::string_vie
   return out;
 }
 
-etcd_result<std::int64_t> etcd_client::delete_range(std::string_view key, std::string_view range_end) {
+etcd_result<std::int64_t> etcd_client::delete_range(std::string_view key,
+                                                    std::string_view range_end) {
   json body = {{"key", etcd_base64_encode(key)}};
   if (!range_end.empty()) body["range_end"] = etcd_base64_encode(range_end);
   auto j = call(*this, "/v3/kv/deleterange", body, false);
@@ -360,12 +392,15 @@ etcd_result<std::int64_t> etcd_client::delete_range(std::string_view key, std::s
 }
 
 etcd_result<etcd_txn_response> etcd_client::txn(const std::vector<etcd_compare>& compares,
-                                                 const std::vector<etcd_op>& success,
-                                                 const std::vector<etcd_op>& failure) {
+                                                const std::vector<etcd_op>& success,
+                                                const std::vector<etcd_op>& failure) {
   json body = {{"compare", json::array()}, {"success", json::array()}, {"failure", json::array()}};
-  for (const auto& c : compares) body["compare"].push_back(encode_compare(c));
-  for (const auto& o : success) body["success"].push_back(encode_op(o));
-  for (const auto& o : failure) body["failure"].push_back(encode_op(o));
+  for (const auto& c : compares)
+    body["compare"].push_back(encode_compare(c));
+  for (const auto& o : success)
+    body["success"].push_back(encode_op(o));
+  for (const auto& o : failure)
+    body["failure"].push_back(encode_op(o));
   constexpr std::string_view path = "/v3/kv/txn";
   auto j = call(*this, path, body, false);
   if (!j) return fail<etcd_txn_response>(std::move(j.error));
@@ -396,8 +431,10 @@ etcd_result<etcd_lease> etcd_client::lease_grant(std::int64_t ttl_seconds) {
   constexpr std::string_view path = "/v3/lease/grant";
   auto j = call(*this, path, json{{"TTL", std::to_string(ttl_seconds)}}, true);
   if (!j) return fail<etcd_lease>(std::move(j.error));
-  if (const auto e = j.value.find("error"); e != j.value.end() && e->is_string() && !e->get<std::string>().empty()) {
-    return fail<etcd_lease>(make_error(etcd_errc::rejected, std::string(path) + ": " + e->get<std::string>()));
+  if (const auto e = j.value.find("error");
+      e != j.value.end() && e->is_string() && !e->get<std::string>().empty()) {
+    return fail<etcd_lease>(
+        make_error(etcd_errc::rejected, std::string(path) + ": " + e->get<std::string>()));
   }
   auto id = int64_field(j.value, "ID");
   auto ttl = int64_field(j.value, "TTL");
@@ -473,7 +510,8 @@ std::size_t etcd_client::probe_endpoints() {
 
 std::size_t etcd_client::endpoints_down() const {
   std::size_t n = 0;
-  for (std::size_t i = 0; i < options_.endpoints.size(); ++i) n += down_[i].load() ? 1U : 0U;
+  for (std::size_t i = 0; i < options_.endpoints.size(); ++i)
+    n += down_[i].load() ? 1U : 0U;
   return n;
 }
 

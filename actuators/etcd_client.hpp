@@ -89,9 +89,9 @@ struct etcd_op {
   enum class kind : std::uint8_t { put, range, delete_range };
   kind what = kind::range;
   std::string key;
-  std::string range_end;    ///< empty: the single key
-  std::string value;        ///< put
-  std::int64_t lease = 0;   ///< put; 0: no lease
+  std::string range_end;   ///< empty: the single key
+  std::string value;       ///< put
+  std::int64_t lease = 0;  ///< put; 0: no lease
 };
 [[nodiscard]] etcd_op op_put(std::string key, std::string value, std::int64_t lease = 0);
 [[nodiscard]] etcd_op op_get(std::string key);
@@ -111,13 +111,13 @@ struct etcd_lease {
 };
 
 struct etcd_lease_ttl {
-  std::int64_t ttl = -1;          ///< remaining seconds; -1 when the lease does not exist
+  std::int64_t ttl = -1;  ///< remaining seconds; -1 when the lease does not exist
   std::int64_t granted_ttl = 0;
 };
 
 struct etcd_client_options {
-  std::vector<std::string> endpoints;            ///< "http://host:port", tried in order
-  std::chrono::milliseconds timeout{2000};       ///< whole request, per endpoint tried
+  std::vector<std::string> endpoints;       ///< "http://host:port", tried in order
+  std::chrono::milliseconds timeout{2000};  ///< whole request, per endpoint tried
   std::chrono::milliseconds connect_timeout{1000};
 };
 
@@ -135,12 +135,15 @@ class etcd_client {
   etcd_client(const etcd_client&) = delete;
   etcd_client& operator=(const etcd_client&) = delete;
 
-  [[nodiscard]] etcd_result<etcd_range_response> range(std::string_view key, std::string_view range_end = {});
+  [[nodiscard]] etcd_result<etcd_range_response> range(std::string_view key,
+                                                       std::string_view range_end = {});
   [[nodiscard]] etcd_result<etcd_range_response> range_prefix(std::string_view prefix);
   /// Returns the store revision of the put.
-  [[nodiscard]] etcd_result<std::int64_t> put(std::string_view key, std::string_view value, std::int64_t lease = 0);
+  [[nodiscard]] etcd_result<std::int64_t> put(std::string_view key, std::string_view value,
+                                              std::int64_t lease = 0);
   /// Returns how many keys were deleted.
-  [[nodiscard]] etcd_result<std::int64_t> delete_range(std::string_view key, std::string_view range_end = {});
+  [[nodiscard]] etcd_result<std::int64_t> delete_range(std::string_view key,
+                                                       std::string_view range_end = {});
   [[nodiscard]] etcd_result<etcd_txn_response> txn(const std::vector<etcd_compare>& compares,
                                                    const std::vector<etcd_op>& success,
                                                    const std::vector<etcd_op>& failure = {});
@@ -165,7 +168,8 @@ class etcd_client {
 
   /// One request as the client sends it (exposed for tests): POST `path` with
   /// a JSON body to the endpoints in rotation; returns the decoded JSON text.
-  [[nodiscard]] etcd_result<std::string> post(std::string_view path, const std::string& body, bool retry_on_timeout);
+  [[nodiscard]] etcd_result<std::string> post(std::string_view path, const std::string& body,
+                                              bool retry_on_timeout);
 
  private:
   etcd_client_options options_;

@@ -55,13 +55,18 @@ class etcd_cluster {
     int peer_port = 0;
     pid_t pid = -1;
     bool stopped = false;  ///< SIGSTOPped
-    [[nodiscard]] std::string client_url() const { return "http://127.0.0.1:" + std::to_string(client_port); }
-    [[nodiscard]] std::string peer_url() const { return "http://127.0.0.1:" + std::to_string(peer_port); }
+    [[nodiscard]] std::string client_url() const {
+      return "http://127.0.0.1:" + std::to_string(client_port);
+    }
+    [[nodiscard]] std::string peer_url() const {
+      return "http://127.0.0.1:" + std::to_string(peer_port);
+    }
   };
 
   explicit etcd_cluster(std::size_t size = 3) {
     static int counter = 0;
-    const std::string token = "vigil-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+    const std::string token =
+        "vigil-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
     dir_ = std::filesystem::temp_directory_path() / token;
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
@@ -73,7 +78,8 @@ class etcd_cluster {
       m.peer_port = free_tcp_port();
       members_.push_back(m);
     }
-    for (std::size_t i = 0; i < size; ++i) start(i);
+    for (std::size_t i = 0; i < size; ++i)
+      start(i);
     if (!wait_healthy(std::chrono::seconds(30))) {
       stop_all();
       throw std::runtime_error("etcd cluster did not become healthy; logs in " + dir_.string());
@@ -89,7 +95,8 @@ class etcd_cluster {
 
   [[nodiscard]] std::vector<std::string> endpoints() const {
     std::vector<std::string> out;
-    for (const auto& m : members_) out.push_back(m.client_url());
+    for (const auto& m : members_)
+      out.push_back(m.client_url());
     return out;
   }
   [[nodiscard]] const member& at(std::size_t i) const { return members_.at(i); }
@@ -100,24 +107,38 @@ class etcd_cluster {
     member& m = members_.at(i);
     if (m.pid > 0) return;
     std::string initial;
-    for (const auto& o : members_) initial += (initial.empty() ? "" : ",") + o.name + "=" + o.peer_url();
+    for (const auto& o : members_)
+      initial += (initial.empty() ? "" : ",") + o.name + "=" + o.peer_url();
     const std::vector<std::string> argv = {
         "/usr/bin/etcd",
-        "--name", m.name,
-        "--data-dir", (dir_ / m.name).string(),
-        "--listen-client-urls", m.client_url(),
-        "--advertise-client-urls", m.client_url(),
-        "--listen-peer-urls", m.peer_url(),
-        "--initial-advertise-peer-urls", m.peer_url(),
-        "--initial-cluster", initial,
-        "--initial-cluster-state", "new",
-        "--initial-cluster-token", token_,
+        "--name",
+        m.name,
+        "--data-dir",
+        (dir_ / m.name).string(),
+        "--listen-client-urls",
+        m.client_url(),
+        "--advertise-client-urls",
+        m.client_url(),
+        "--listen-peer-urls",
+        m.peer_url(),
+        "--initial-advertise-peer-urls",
+        m.peer_url(),
+        "--initial-cluster",
+        initial,
+        "--initial-cluster-state",
+        "new",
+        "--initial-cluster-token",
+        token_,
         // Faster than the defaults (100 ms / 1 s) so the cluster forms and
         // re-elects quickly on loopback.
-        "--heartbeat-interval", "50",
-        "--election-timeout", "500",
-        "--logger", "zap",
-        "--log-outputs", (dir_ / (m.name + ".log")).string(),
+        "--heartbeat-interval",
+        "50",
+        "--election-timeout",
+        "500",
+        "--logger",
+        "zap",
+        "--log-outputs",
+        (dir_ / (m.name + ".log")).string(),
     };
     const std::string out_path = (dir_ / (m.name + ".out")).string();
     m.pid = ::fork();
@@ -131,7 +152,8 @@ class etcd_cluster {
         ::dup2(fd, 2);
       }
       std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      for (const auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
       ::execv(args[0], args.data());
       ::_exit(127);
@@ -172,7 +194,8 @@ class etcd_cluster {
   /// Polls until every running member is healthy (real time: etcd elects its
   /// own raft leader on its own schedule).
   bool wait_healthy(std::chrono::milliseconds limit) const {
-    for (auto waited = std::chrono::milliseconds(0); waited < limit; waited += std::chrono::milliseconds(50)) {
+    for (auto waited = std::chrono::milliseconds(0); waited < limit;
+         waited += std::chrono::milliseconds(50)) {
       bool all = true;
       for (std::size_t i = 0; i < members_.size() && all; ++i) {
         if (members_[i].pid > 0) all = healthy(i);

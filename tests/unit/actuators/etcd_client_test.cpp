@@ -13,9 +13,13 @@
 namespace vigil::actuators {
 namespace {
 
-std::string unique(std::string_view what) { return "/t/" + std::string(what) + "/" + common::random_hex(6); }
+std::string unique(std::string_view what) {
+  return "/t/" + std::string(what) + "/" + common::random_hex(6);
+}
 
-etcd_client make_client() { return etcd_client(etcd_client_options{testing::shared_etcd_cluster().endpoints()}); }
+etcd_client make_client() {
+  return etcd_client(etcd_client_options{testing::shared_etcd_cluster().endpoints()});
+}
 
 TEST(EtcdCodec, StandardPaddedBase64RoundTrips) {
   EXPECT_EQ(etcd_base64_encode("foo"), "Zm9v");
@@ -35,7 +39,9 @@ TEST(EtcdCodec, PrefixEndIncrementsTheLastByte) {
   EXPECT_EQ(etcd_prefix_end(""), std::string(1, '\0'));
 }
 
-TEST(EtcdClient, NeedsEndpoints) { EXPECT_THROW(etcd_client(etcd_client_options{}), std::invalid_argument); }
+TEST(EtcdClient, NeedsEndpoints) {
+  EXPECT_THROW(etcd_client(etcd_client_options{}), std::invalid_argument);
+}
 
 TEST(EtcdClient, PutRangeAndDeleteWithBinaryValues) {
   auto c = make_client();
@@ -64,7 +70,8 @@ TEST(EtcdClient, PutRangeAndDeleteWithBinaryValues) {
 
 TEST(EtcdClient, AbsentKeyHasNoKvsAndZeroCount) {
   auto c = make_client();
-  auto raw = c.post("/v3/kv/range", nlohmann::json{{"key", etcd_base64_encode(unique("absent"))}}.dump(), true);
+  auto raw = c.post("/v3/kv/range",
+                    nlohmann::json{{"key", etcd_base64_encode(unique("absent"))}}.dump(), true);
   ASSERT_TRUE(raw);
   const auto j = nlohmann::json::parse(raw.value);
   EXPECT_FALSE(j.contains("count"));  // zero values are omitted by the gateway
@@ -105,7 +112,8 @@ TEST(EtcdClient, TxnOnCreateRevisionWinsOnceAndAFailedTxnHasNoSucceededKey) {
 
   // On the wire: a failed txn carries no "succeeded" at all.
   const nlohmann::json body = {
-      {"compare", {{{"target", "CREATE"}, {"key", etcd_base64_encode(key)}, {"create_revision", "0"}}}},
+      {"compare",
+       {{{"target", "CREATE"}, {"key", etcd_base64_encode(key)}, {"create_revision", "0"}}}},
       {"success", nlohmann::json::array()}};
   auto raw = c.post("/v3/kv/txn", body.dump(), false);
   ASSERT_TRUE(raw);
@@ -120,7 +128,8 @@ TEST(EtcdClient, TxnComparesModRevisionAndValue) {
   auto stale = c.txn({compare_mod_revision(key, rev.value - 1)}, {op_put(key, "lost")});
   ASSERT_TRUE(stale);
   EXPECT_FALSE(stale.value.succeeded);
-  auto cas = c.txn({compare_mod_revision(key, rev.value), compare_value(key, "v1")}, {op_put(key, "v2")});
+  auto cas =
+      c.txn({compare_mod_revision(key, rev.value), compare_value(key, "v1")}, {op_put(key, "v2")});
   ASSERT_TRUE(cas);
   EXPECT_TRUE(cas.value.succeeded);
   auto by_value = c.txn({compare_value(key, "v1")}, {op_delete(key)});
@@ -189,8 +198,9 @@ TEST(EtcdClient, RotatesPastADeadEndpointAndMarksItDown) {
 }
 
 TEST(EtcdClient, NoEndpointAnsweringIsUnreachable) {
-  etcd_client c(etcd_client_options{{"http://127.0.0.1:" + std::to_string(testing::free_tcp_port()),
-                                     "http://127.0.0.1:" + std::to_string(testing::free_tcp_port())}});
+  etcd_client c(
+      etcd_client_options{{"http://127.0.0.1:" + std::to_string(testing::free_tcp_port()),
+                           "http://127.0.0.1:" + std::to_string(testing::free_tcp_port())}});
   auto r = c.range("/x");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error.code, etcd_errc::unreachable);

@@ -17,7 +17,9 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::replica;
 
-std::vector<std::string> endpoints() { return vigil::testing::shared_etcd_cluster().endpoints(); }
+std::vector<std::string> endpoints() {
+  return vigil::testing::shared_etcd_cluster().endpoints();
+}
 
 TEST(EtcdElection, ExactlyOneLeaderAndTheTokenIsTheCreateRevision) {
   common::manual_clock clock;
@@ -70,7 +72,8 @@ TEST(EtcdElection, LeaderStepsDownOnItsLocalDeadlineBeforeTheLeaseExpires) {
   EXPECT_EQ(a->put_guarded("k", "v"), write_result::fenced);
   a->step(clock.monotonic());  // steps down and revokes the lease...
   EXPECT_FALSE(a->is_leader());
-  EXPECT_NE(a->status().last_transition.find("local deadline"), std::string::npos) << a->status().last_transition;
+  EXPECT_NE(a->status().last_transition.find("local deadline"), std::string::npos)
+      << a->status().last_transition;
   b->step(clock.monotonic());  // ...so the follower takes over at once
   EXPECT_TRUE(b->is_leader());
 }
@@ -104,7 +107,8 @@ TEST(EtcdElection, AKeepaliveWithoutTtlStepsDownAtOnce) {
   clock.advance(seconds(3));  // keepalive due, deadline still 3 s away
   a->step(clock.monotonic());
   EXPECT_FALSE(a->is_leader());
-  EXPECT_NE(a->status().last_transition.find("without a TTL"), std::string::npos) << a->status().last_transition;
+  EXPECT_NE(a->status().last_transition.find("without a TTL"), std::string::npos)
+      << a->status().last_transition;
   EXPECT_EQ(a->status().leader_id, "") << "nobody leads until the back-off ends";
   clock.advance(seconds(3));
   a->step(clock.monotonic());
@@ -154,7 +158,8 @@ TEST(EtcdElection, SharedStateHelpers) {
   EXPECT_EQ(a->put_guarded(key, "1", true), write_result::ok);
   EXPECT_EQ(a->put_guarded(key, "2", true), write_result::exists);
   EXPECT_EQ(a->get(key).value(), "1");
-  EXPECT_EQ(a->put_json_guarded(coordination_keys::plan_step("rec-1", 2), {{"status", "done"}}), write_result::ok);
+  EXPECT_EQ(a->put_json_guarded(coordination_keys::plan_step("rec-1", 2), {{"status", "done"}}),
+            write_result::ok);
   EXPECT_EQ(a->put_json_guarded(coordination_keys::plan_step("rec-1", 10), {{"status", "started"}}),
             write_result::ok);
   const auto steps = a->list("plan/rec-1/");
@@ -177,12 +182,13 @@ TEST(EtcdElection, ACrashedLeaderIsReplacedWithinLeaseTtlPlusATick) {
   b->step(clock.monotonic());
   ASSERT_TRUE((*a)->is_leader());
   a.reset();  // a crashes: no resign, no more keepalives
-  const auto waited = testing::drive_until(clock, {b.c.get()}, [&] { return b->is_leader(); }, seconds(6),
-                                           b->step_interval());
+  const auto waited = testing::drive_until(
+      clock, {b.c.get()}, [&] { return b->is_leader(); }, seconds(6), b->step_interval());
   EXPECT_TRUE(b->is_leader());
   // etcd expires leases on a 500 ms check: lease_ttl 2 s + that + one step.
   EXPECT_LE(waited, seconds(2) + milliseconds(500) + b->step_interval() + milliseconds(700));
-  std::printf("takeover after %lld ms (lease_ttl 2000 ms, step %lld ms)\n", static_cast<long long>(waited.count()),
+  std::printf("takeover after %lld ms (lease_ttl 2000 ms, step %lld ms)\n",
+              static_cast<long long>(waited.count()),
               static_cast<long long>(b->step_interval().count()));
 }
 
@@ -196,7 +202,8 @@ TEST(EtcdElection, APausedLeaderResumesAlreadyDeposedAndFenced) {
   a->step(clock.monotonic());
   ASSERT_TRUE(a->is_leader());
   const std::int64_t old_token = a->fencing_token();
-  testing::drive_until(clock, {b.c.get()}, [] { return false; }, seconds(4), b->step_interval());
+  testing::drive_until(
+      clock, {b.c.get()}, [] { return false; }, seconds(4), b->step_interval());
   ASSERT_TRUE(b->is_leader());
   // "SIGCONT": before a's first step it already refuses to act, and the
   // requests it may have had in flight with its old token change nothing.
@@ -218,7 +225,8 @@ TEST(EtcdElection, RunnerReportsLeadership) {
       if (leader) ++became_leader;
     });
     runner.start();
-    testing::drive_until(clock, {}, [&] { return became_leader.load() > 0; }, seconds(5));
+    testing::drive_until(
+        clock, {}, [&] { return became_leader.load() > 0; }, seconds(5));
   }
   EXPECT_EQ(became_leader.load(), 1);
   EXPECT_TRUE(a->is_leader());
@@ -228,7 +236,8 @@ TEST(EtcdJtiLedger, FiftyConcurrentConsumesFromThreeReplicasSucceedOnce) {
   common::real_clock clock;
   const auto prefix = testing::fresh_prefix("jti");
   std::vector<std::unique_ptr<replica>> rs;
-  for (const char* id : {"a", "b", "c"}) rs.push_back(std::make_unique<replica>(endpoints(), prefix, id, clock));
+  for (const char* id : {"a", "b", "c"})
+    rs.push_back(std::make_unique<replica>(endpoints(), prefix, id, clock));
   const auto expires = clock.wall() + std::chrono::minutes(10);
   std::atomic<int> accepted{0};
   std::atomic<int> refused{0};
@@ -237,14 +246,16 @@ TEST(EtcdJtiLedger, FiftyConcurrentConsumesFromThreeReplicasSucceedOnce) {
   for (int i = 0; i < 50; ++i) {
     threads.emplace_back([&, i] {
       try {
-        const bool ok = (*rs[static_cast<std::size_t>(i % 3)])->ledger().try_consume("jti-same-1", expires);
+        const bool ok =
+            (*rs[static_cast<std::size_t>(i % 3)])->ledger().try_consume("jti-same-1", expires);
         ++(ok ? accepted : refused);
       } catch (const std::exception&) {
         ++errors;
       }
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   EXPECT_EQ(accepted.load(), 1);
   EXPECT_EQ(refused.load() + errors.load(), 49);
   EXPECT_EQ(errors.load(), 0);
@@ -275,7 +286,8 @@ TEST(EtcdCoordinator, RejectsBadOptions) {
 
 TEST(EtcdCoordinator, UnreachableEtcdIsLostAndNobodyLeads) {
   common::manual_clock clock;
-  replica a({"http://127.0.0.1:" + std::to_string(vigil::testing::free_tcp_port())}, "/p", "a", clock);
+  replica a({"http://127.0.0.1:" + std::to_string(vigil::testing::free_tcp_port())}, "/p", "a",
+            clock);
   a->step(clock.monotonic());
   EXPECT_EQ(a->health(), coordination_health::lost);
   EXPECT_FALSE(a->is_leader());

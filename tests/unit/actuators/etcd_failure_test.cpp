@@ -23,16 +23,19 @@ TEST(EtcdFailure, OneMemberLostDegradesTwoLostStopsEveryoneRestartBringsALeaderB
   auto leaders = [&] { return (a->is_leader() ? 1 : 0) + (b->is_leader() ? 1 : 0); };
   auto leader = [&]() -> etcd_coordinator& { return a->is_leader() ? *a : *b; };
 
-  testing::drive_until(clock, both, [&] { return leaders() == 1; }, seconds(5), milliseconds(300));
+  testing::drive_until(
+      clock, both, [&] { return leaders() == 1; }, seconds(5), milliseconds(300));
   ASSERT_EQ(leaders(), 1);
   EXPECT_EQ(a->health(), coordination_health::healthy);
 
   // One member down (the first endpoint, which both clients prefer): service
   // continues, health says degraded, guarded writes still apply.
   cluster.kill(0);
-  testing::drive_until(clock, both, [&] { return a->health() == coordination_health::degraded; }, seconds(5),
-                       milliseconds(300));
-  testing::drive_until(clock, both, [] { return false; }, seconds(3), milliseconds(300));  // past a lease_ttl
+  testing::drive_until(
+      clock, both, [&] { return a->health() == coordination_health::degraded; }, seconds(5),
+      milliseconds(300));
+  testing::drive_until(
+      clock, both, [] { return false; }, seconds(3), milliseconds(300));  // past a lease_ttl
   EXPECT_EQ(leaders(), 1);
   EXPECT_EQ(a->health(), coordination_health::degraded) << a->status().detail;
   EXPECT_EQ(b->health(), coordination_health::degraded) << b->status().detail;
@@ -44,7 +47,10 @@ TEST(EtcdFailure, OneMemberLostDegradesTwoLostStopsEveryoneRestartBringsALeaderB
   cluster.kill(1);
   const auto waited = testing::drive_until(
       clock, both,
-      [&] { return leaders() == 0 && a->health() == coordination_health::lost && b->health() == coordination_health::lost; },
+      [&] {
+        return leaders() == 0 && a->health() == coordination_health::lost &&
+               b->health() == coordination_health::lost;
+      },
       seconds(5), milliseconds(300));
   std::printf("quorum loss noticed after %lld ms\n", static_cast<long long>(waited.count()));
   EXPECT_EQ(leaders(), 0);
@@ -54,13 +60,15 @@ TEST(EtcdFailure, OneMemberLostDegradesTwoLostStopsEveryoneRestartBringsALeaderB
   EXPECT_EQ(b->put_guarded("recommendation", "r2"), write_result::fenced);
   EXPECT_THROW((void)a->get("recommendation"), coordination_unavailable);
   // It stays that way while the outage lasts (longer than a lease_ttl).
-  testing::drive_until(clock, both, [&] { return leaders() != 0; }, seconds(3), milliseconds(300));
+  testing::drive_until(
+      clock, both, [&] { return leaders() != 0; }, seconds(3), milliseconds(300));
   EXPECT_EQ(leaders(), 0);
 
   // Restart both: quorum returns and exactly one leader with it.
   cluster.start(0);
   cluster.start(1);
-  const auto back = testing::drive_until(clock, both, [&] { return leaders() == 1; }, seconds(20), milliseconds(300));
+  const auto back = testing::drive_until(
+      clock, both, [&] { return leaders() == 1; }, seconds(20), milliseconds(300));
   std::printf("leader back %lld ms after the restart\n", static_cast<long long>(back.count()));
   ASSERT_EQ(leaders(), 1);
   EXPECT_EQ(leader().get("recommendation").value(), "r1");
