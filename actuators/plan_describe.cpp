@@ -44,18 +44,20 @@ planned_step describe_step(const common::plan_step_config& step, const plan_cont
   } else if (step.kind == "aurora_global_failover" || step.kind == "aurora_switchover") {
     const std::string gc = str(p, "global_cluster");
     const std::string target = str(p, "target_cluster_arn");
-    out.prechecks.push_back(call("rds", "DescribeGlobalClusters", {{"GlobalClusterIdentifier", gc}}, false));
+    out.prechecks.push_back(
+        call("rds", "DescribeGlobalClusters", {{"GlobalClusterIdentifier", gc}, {"region", region}}, false));
     if (step.kind == "aurora_global_failover") {
-      out.calls.push_back(call("rds", "FailoverGlobalCluster",
-                               {{"GlobalClusterIdentifier", gc},
-                                {"TargetDbClusterIdentifier", target},
-                                {"AllowDataLoss", ctx.allow_data_loss}},
-                               true));
+      // AllowDataLoss only when the approval carried it and the step allows it.
+      const bool loss = ctx.allow_data_loss && p.value("allow_data_loss", true);
+      json params{{"GlobalClusterIdentifier", gc}, {"TargetDbClusterIdentifier", target}, {"region", region}};
+      if (loss) params["AllowDataLoss"] = true;
+      out.calls.push_back(call("rds", "FailoverGlobalCluster", params, true));
       out.summary = "fail over global cluster " + gc + " to " + target +
-                    (ctx.allow_data_loss ? " allowing data loss (approved)" : " without data loss");
+                    (loss ? " allowing data loss (approved)" : " without AllowDataLoss (a switchover: needs the old primary)");
     } else {
       out.calls.push_back(call("rds", "SwitchoverGlobalCluster",
-                               {{"GlobalClusterIdentifier", gc}, {"TargetDbClusterIdentifier", target}}, true));
+                               {{"GlobalClusterIdentifier", gc}, {"TargetDbClusterIdentifier", target}, {"region", region}},
+                               true));
       out.summary = "switch over global cluster " + gc + " to " + target + " (planned, no data loss)";
     }
   } else if (step.kind == "aurora_detach") {
@@ -91,10 +93,17 @@ planned_step describe_step(const common::plan_step_config& step, const plan_cont
     out.summary = "UPSERT " + str(p, "record_name") + " (Route 53 control plane in us-east-1: a dependency "
                   "in the recovery path)";
   } else if (step.kind == "ssm_parameter") {
+    const bool secure = p.value("secure", false);
+    const std::string shown = secure ? "<secure>" : str(p, "value");
+    out.prechecks.push_back(call("ssm", "GetParameter", {{"Name", str(p, "parameter")}, {"region", region}}, false));
     out.calls.push_back(call("ssm", "PutParameter",
-                             {{"Name", str(p, "name")}, {"Value", str(p, "value")}, {"Overwrite", true}, {"region", region}},
+                             {{"Name", str(p, "parameter")},
+                              {"Value", shown},
+                              {"Type", secure ? "SecureString" : "String"},
+                              {"Overwrite", true},
+                              {"region", region}},
                              true));
-    out.summary = "set SSM parameter " + str(p, "name") + " = " + str(p, "value") + " in " + region;
+    out.summary = "set SSM parameter " + str(p, "parameter") + " = " + shown + " in " + region;
   } else if (step.kind == "exec") {
     out.calls.push_back(call("exec", "run",
                              {{"argv", p.value("command", json::array())},
