@@ -9,6 +9,7 @@ namespace {
 
 // Keep in the order `vigil --help` shows them.
 constexpr std::array command_table{
+    command{"demo", "self-contained showcase on 127.0.0.1: outage, recommendation, approval, dry-run plan", cmd_demo},
     command{"engine", "ingest agent batches, decide, page, verify approvals, run approved plans", cmd_engine},
     command{"agent", "probe every check from one vantage and send signed batches to the engines", cmd_agent},
     command{"run", "engine plus a local agent in one process (single node, sidecar)", cmd_run},

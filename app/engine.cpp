@@ -202,7 +202,8 @@ struct engine::impl {
     s["leader"] = leader;
     s["ready"] = ticked;
     if (hooks.extra_status) {
-      for (auto& [k, v] : hooks.extra_status().items()) s[k] = v;
+      const json extra = hooks.extra_status();  // keep it alive: items() only references it
+      for (const auto& [k, v] : extra.items()) s[k] = v;
     }
     return s;
   }

@@ -33,6 +33,7 @@ struct agent_options {
   std::chrono::milliseconds flush_interval{1000};
   std::uint64_t seed = 0;              ///< scheduler jitter seed; 0 = derived from the vantage name
   std::size_t max_in_flight = 512;
+  bool run_lag_source = true;          ///< sample replication_lag when this is the lag vantage
 };
 
 class agent {

@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --no-servers
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "${VIGIL_JOBS:-$(nproc)}" --target vigil
-exec build/app/vigil check-config examples/aws-active-passive.yaml "$@"
+exec build/app/vigil demo "$@"
