@@ -6,13 +6,17 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -217,6 +221,75 @@ inline probe_result probe_once(const compiled_check& check, probe_metrics* metri
   io.run();
   if (!out) throw std::runtime_error("the probe never finished");
   return *out;
+}
+
+/// Runs one probe in a forked child that first enters a fresh network
+/// namespace (only a down `lo`: no route anywhere) and a private mount
+/// namespace in which /etc/resolv.conf is empty (glibc then asks 127.0.0.1).
+/// For probes that need name resolution to fail: the machine's resolver is
+/// never asked, so no packet leaves loopback and the result does not depend
+/// on the network. Needs CAP_SYS_ADMIN (CI runs the tests as root); nullopt
+/// when the namespace cannot be made, and the caller skips rather than send
+/// a DNS query off the machine. Only `result` and `detail` come back.
+inline std::optional<probe_result> probe_once_offline(const compiled_check& check) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork");
+  if (pid == 0) {
+    // Child: no gtest assertions, no destructors of the parent's objects (_exit).
+    ::close(fds[0]);
+    std::string msg;
+    if (::unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
+      msg = std::string("S") + std::strerror(errno);
+    } else {
+      // Private mounts so the bind below stays in this namespace; /dev/null
+      // as resolv.conf: no nameserver line, glibc's default is 127.0.0.1.
+      // If either mount fails the network namespace alone still keeps every
+      // packet on this host (connect() fails with ENETUNREACH).
+      (void)::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
+      (void)::mount("/dev/null", "/etc/resolv.conf", nullptr, MS_BIND, nullptr);
+      try {
+        const auto r = probe_once(check);
+        msg = "R";
+        msg += static_cast<char>(r.result);
+        msg += r.detail;
+      } catch (const std::exception& e) {
+        msg = std::string("E") + e.what();
+      }
+    }
+    const char* p = msg.data();
+    std::size_t left = msg.size();
+    while (left > 0) {
+      const ssize_t n = ::write(fds[1], p, left);
+      if (n <= 0) break;
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string msg;
+  char buf[512];
+  while (true) {
+    pollfd p{fds[0], POLLIN, 0};
+    if (::poll(&p, 1, 30000) <= 0) break;  // the child's probe has its own timeout
+    const ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n <= 0) break;
+    msg.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  ::kill(pid, SIGKILL);  // a no-op when it already exited
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (msg.empty()) throw std::runtime_error("the offline probe child reported nothing");
+  if (msg[0] == 'S') return std::nullopt;
+  if (msg[0] != 'R' || msg.size() < 2)
+    throw std::runtime_error("offline probe child: " + msg.substr(1));
+  probe_result r;
+  r.result = static_cast<decision::outcome>(static_cast<unsigned char>(msg[1]));
+  r.detail = msg.substr(2);
+  return r;
 }
 
 }  // namespace vigil::detector::testing
