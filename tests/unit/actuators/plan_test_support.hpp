@@ -41,7 +41,8 @@ class python_fake {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (!std::filesystem::exists(ready)) throw std::runtime_error("fake " + name + " did not start: " + log());
-    for (const auto& p : nlohmann::json::parse(read_file(ready))["ports"]) ports_.push_back(p.get<int>());
+    const auto doc = nlohmann::json::parse(read_file(ready));
+    for (const auto& p : doc.at("ports")) ports_.push_back(p.get<int>());
   }
   [[nodiscard]] std::string url(std::size_t i = 0) const {
     return "http://127.0.0.1:" + std::to_string(ports_.at(i));

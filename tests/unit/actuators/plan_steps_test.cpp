@@ -1,0 +1,375 @@
+// The production plan steps against the strict fakes (ARC data plane, RDS
+// global failover: signatures verified, calls counted) and moto_server with
+// signature verification on (RDS detach/describe, ECS, Route 53, SSM); dry
+// run; and crash safety: a 6-step plan killed with SIGKILL after its second
+// step (and, separately, while a call is in flight) completes on restart with
+// every mutating call received exactly once.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "actuators/plan_executor.hpp"
+#include "aws/ecs_ssm.hpp"
+#include "tests/support/aws_moto.hpp"
+#include "tests/unit/actuators/plan_test_support.hpp"
+
+namespace vigil::actuators {
+namespace {
+
+using nlohmann::json;
+using test_support::moto;
+using test_support::step;
+using namespace std::chrono_literals;
+
+const auto* moto_env = ::testing::AddGlobalTestEnvironment(new test_support::moto_environment);
+
+plan_request req(bool allow_data_loss = false, const std::string& hash = "hash-1") {
+  plan_request r;
+  r.ctx = {"failover-us-east-1-20261122T030000Z-r1", hash, "failover", "us-east-1", "us-west-2", allow_data_loss,
+           {"alice"}};
+  return r;
+}
+
+struct exec_rig {
+  test_support::temp_dir dir{"plan-steps"};
+  common::real_clock clock;
+  cv_waiter wait;
+  std::unique_ptr<plan_journal> journal;
+  std::unique_ptr<plan_executor> exec;
+  step_deps deps;
+
+  explicit exec_rig(aws::client* c, executor_options o = {false, 0ms, 10ms, 50ms}) {
+    deps.aws = c;
+    deps.random = aws::default_random(7);
+    journal = std::make_unique<plan_journal>(dir.path() / "plan.jsonl");
+    exec = std::make_unique<plan_executor>(*journal, make_step_factory(deps), clock, wait, nullptr, o);
+  }
+  plan_outcome run(const std::vector<common::plan_step_config>& steps, const plan_request& r = req(),
+                   bool dry_run = false) {
+    common::plan_config p;
+    p.dry_run = dry_run;
+    p.steps = steps;
+    return exec->execute(p, r, approval_ref{r.ctx.recommendation_hash, r.ctx.approvers});
+  }
+};
+
+json arc_params(const test_support::python_fake& arc, const char* arn, const char* state, bool with_dead = true) {
+  json eps = json::array();
+  if (with_dead) eps.push_back(test_support::dead_url());
+  for (std::size_t i = 0; i < arc.endpoints(); ++i) eps.push_back(arc.url(i));
+  return {{"routing_control_arn", arn}, {"state", state}, {"cluster_endpoints", eps}, {"region", "us-west-2"}};
+}
+
+json failover_params() {
+  return {{"global_cluster", "shop-global"}, {"target_cluster_arn", test_support::west_arn}, {"region", "us-west-2"}};
+}
+
+TEST(plan_steps, arc_routing_control_with_one_endpoint_down) {
+  auto arc = test_support::start_fake_arc(2);
+  test_support::plan_aws a(test_support::fake_key, test_support::fake_secret, {});
+  // Several orders: whichever comes first, the dead endpoint never stops the step.
+  for (int round = 0; round < 3; ++round) {
+    exec_rig r(a.client.get());
+    r.deps.random = aws::default_random(static_cast<std::uint64_t>(round + 1));
+    const auto out = r.run({step("fence", "arc_routing_control",
+                                 arc_params(*arc, test_support::rc_arn_a, round % 2 == 0 ? "Off" : "On"))},
+                           req(false, "h-arc-" + std::to_string(round)));
+    ASSERT_TRUE(out.ok()) << out.detail << "\n" << arc->log();
+  }
+  const auto st = arc->state();
+  EXPECT_EQ(st["calls"].value("UpdateRoutingControlState", 0), 3) << st.dump();
+  EXPECT_TRUE(st["rejected"].empty()) << st.dump();
+  EXPECT_EQ(st["states"][test_support::rc_arn_a], "Off");
+  // Already in the wanted state: the pre-check skips the call.
+  exec_rig again(a.client.get());
+  const auto out = again.run({step("fence", "arc_routing_control", arc_params(*arc, test_support::rc_arn_a, "Off"))},
+                             req(false, "h-arc-again"));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out.rto["steps"][0]["outcome"], "already_done");
+  EXPECT_EQ(arc->calls("UpdateRoutingControlState"), 3);
+  // Several controls go in one UpdateRoutingControlStates call.
+  auto both = arc_params(*arc, test_support::rc_arn_a, "On");
+  both.erase("routing_control_arn");
+  both["routing_control_arns"] = {test_support::rc_arn_a, test_support::rc_arn_b};
+  exec_rig multi(a.client.get());
+  ASSERT_TRUE(multi.run({step("open", "arc_routing_control", both)}, req(false, "h-arc-multi")).ok());
+  EXPECT_EQ(arc->calls("UpdateRoutingControlStates"), 1);
+  EXPECT_EQ(arc->state()["states"][test_support::rc_arn_b], "On");
+}
+
+TEST(plan_steps, arc_refuses_a_wrong_signature_and_fails_the_step) {
+  auto arc = test_support::start_fake_arc(1);
+  test_support::plan_aws bad(test_support::fake_key, "not-the-secret", {});
+  exec_rig r(bad.client.get());
+  const auto out = r.run({step("fence", "arc_routing_control", arc_params(*arc, test_support::rc_arn_a, "Off", false))});
+  EXPECT_EQ(out.result, plan_result::aborted);
+  EXPECT_NE(out.detail.find("InvalidSignatureException"), std::string::npos) << out.detail;
+  EXPECT_EQ(arc->calls("UpdateRoutingControlState"), 0);
+}
+
+TEST(plan_steps, aurora_failover_sends_allow_data_loss_only_when_approved) {
+  test_support::plan_aws a(test_support::fake_key, test_support::fake_secret, {});
+  {
+    auto rds = test_support::start_fake_rds();
+    test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
+    exec_rig r(c.client.get());
+    const auto out = r.run({step("promote", "aurora_global_failover", failover_params()),
+                            step("wait-db", "wait_db_cluster",
+                                 {{"cluster", "shop-west"}, {"region", "us-west-2"}, {"poll_interval", 100}})},
+                           req(false));
+    ASSERT_TRUE(out.ok()) << out.detail << "\n" << rds->log();
+    const auto st = rds->state();
+    ASSERT_EQ(st["calls"].value("FailoverGlobalCluster", 0), 1) << st.dump();
+    json failover;
+    for (const auto& q : st["requests"]) {
+      if (q["action"] == "FailoverGlobalCluster") failover = q["params"];
+    }
+    EXPECT_EQ(failover["TargetDbClusterIdentifier"], test_support::west_arn);
+    EXPECT_FALSE(failover.contains("AllowDataLoss")) << failover.dump();
+    EXPECT_GE(st["calls"].value("DescribeDBClusters", 0), 2);  // failing-over, then available with a writer
+    // Again (another approval): the target is the writer, nothing is sent.
+    exec_rig again(c.client.get());
+    const auto out2 = again.run({step("promote", "aurora_global_failover", failover_params())}, req(false, "hash-2"));
+    ASSERT_TRUE(out2.ok());
+    EXPECT_EQ(out2.rto["steps"][0]["outcome"], "already_done");
+    EXPECT_EQ(rds->calls("FailoverGlobalCluster"), 1);
+  }
+  auto rds = test_support::start_fake_rds();
+  test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
+  exec_rig r(c.client.get());
+  ASSERT_TRUE(r.run({step("promote", "aurora_global_failover", failover_params())}, req(true)).ok());
+  const auto st = rds->state();
+  ASSERT_EQ(st["requests"].back()["action"], "FailoverGlobalCluster");
+  EXPECT_EQ(st["requests"].back()["params"]["AllowDataLoss"], "true");
+  EXPECT_TRUE(st["rejected"].empty()) << st.dump();
+}
+
+TEST(plan_steps, failed_over_elsewhere_aborts_with_a_clear_reason) {
+  auto rds = test_support::start_fake_rds();
+  rds->post("/_fake/state", {{"members",
+                              {{{"arn", test_support::east_arn}, {"writer", false}},
+                               {{"arn", test_support::west_arn}, {"writer", false}},
+                               {{"arn", test_support::third_arn}, {"writer", true}}}}});
+  test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
+  exec_rig r(c.client.get());
+  const auto out = r.run({step("promote", "aurora_global_failover", failover_params(), common::on_failure::continue_, 3),
+                          step("after", "exec", {{"command", {"/bin/true"}}})});
+  EXPECT_EQ(out.result, plan_result::aborted);
+  EXPECT_NE(out.detail.find("shop-eu"), std::string::npos) << out.detail;
+  EXPECT_NE(out.detail.find("eu-west-1"), std::string::npos) << out.detail;
+  EXPECT_EQ(rds->calls("FailoverGlobalCluster"), 0);
+  EXPECT_EQ(rds->calls("DescribeGlobalClusters"), 1);  // unexpected_state is not retried
+  EXPECT_EQ(out.rto["steps"][1]["outcome"], "skipped");
+}
+
+TEST(plan_steps, planned_switchover) {
+  auto rds = test_support::start_fake_rds();
+  test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
+  exec_rig r(c.client.get());
+  ASSERT_TRUE(r.run({step("switch", "aurora_switchover", failover_params())}).ok());
+  EXPECT_EQ(rds->calls("SwitchoverGlobalCluster"), 1);
+  EXPECT_EQ(rds->calls("FailoverGlobalCluster"), 0);
+}
+
+#define REQUIRE_MOTO()                                              \
+  do {                                                              \
+    if (!moto::instance().ok()) FAIL() << moto::instance().error(); \
+  } while (false)
+
+TEST(plan_steps, moto_detach_ecs_route53_ssm) {
+  REQUIRE_MOTO();
+  auto& m = moto::instance();
+  const auto arns = m.seed("rds_global", {{"global", "plan-global"}, {"primary", "plan-east"}, {"secondary", "plan-west"}});
+  m.seed("ecs", {{"cluster", "plan-shop"}, {"service", "api"}, {"desired", 1}, {"region", "us-west-2"}});
+  const auto zone = m.seed("route53_zone", {{"name", "plan.example."}});
+  test_support::plan_aws c(m.access_key(), m.secret_key(), {}, m.endpoint());
+  exec_rig r(c.client.get());
+  const std::vector<common::plan_step_config> steps{
+      step("detach", "aurora_detach",
+           {{"global_cluster", "plan-global"}, {"db_cluster_arn", arns["secondary_arn"]}, {"region", "us-west-2"}}),
+      step("scale", "ecs_scale",
+           {{"cluster", "plan-shop"}, {"service", "api"}, {"desired_count", 4}, {"region", "us-west-2"}}),
+      step("dns", "route53_upsert",
+           {{"hosted_zone_id", zone["zone_id"]}, {"record_name", "api.plan.example."}, {"record_type", "CNAME"},
+            {"value", "api.usw2.plan.example."}, {"ttl", 60}}),
+      step("flag", "ssm_parameter", {{"parameter", "/plan/active-region"}, {"value", "us-west-2"}, {"region", "us-west-2"}}),
+  };
+  const auto out = r.run(steps);
+  ASSERT_TRUE(out.ok()) << out.detail;
+  for (const auto& s : out.rto["steps"]) EXPECT_EQ(s["outcome"], "done") << s.dump();
+  auto d = aws::describe_services(*c.client, "us-west-2", "plan-shop", {"api"});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->services.at(0).desired_count, 4);
+  EXPECT_EQ(d->services.at(0).running_count, 4);
+  // The same plan for another approval: ECS and SSM are in place already.
+  exec_rig again(c.client.get());
+  const auto out2 = again.run({steps[1], steps[3]}, req(false, "hash-moto-2"));
+  ASSERT_TRUE(out2.ok()) << out2.detail;
+  EXPECT_EQ(out2.rto["steps"][0]["outcome"], "already_done");
+  EXPECT_EQ(out2.rto["steps"][1]["outcome"], "already_done");
+}
+
+TEST(plan_steps, dry_run_sends_no_mutating_call) {
+  REQUIRE_MOTO();
+  auto& m = moto::instance();
+  m.seed("ecs", {{"cluster", "dry-shop"}, {"service", "api"}, {"desired", 2}, {"region", "us-west-2"}});
+  auto arc = test_support::start_fake_arc(1, m.access_key(), m.secret_key());
+  auto rds = test_support::start_fake_rds(m.access_key(), m.secret_key());
+  test_support::plan_aws c(m.access_key(), m.secret_key(), {{"rds", rds->url()}}, m.endpoint());
+  const std::vector<common::plan_step_config> steps{
+      step("fence", "arc_routing_control", arc_params(*arc, test_support::rc_arn_a, "Off")),
+      step("promote", "aurora_global_failover", failover_params()),
+      step("scale", "ecs_scale", {{"cluster", "dry-shop"}, {"service", "api"}, {"desired_count", 9}, {"region", "us-west-2"}}),
+      step("flag", "ssm_parameter", {{"parameter", "/dry/active-region"}, {"value", "us-west-2"}, {"region", "us-west-2"}}),
+      step("announce", "exec", {{"command", {"/bin/sh", "-c", "touch " + (std::filesystem::temp_directory_path() / "vigil-dry-ran").string()}}}),
+  };
+  for (const bool prechecks : {false, true}) {
+    exec_rig r(c.client.get(), executor_options{prechecks, 0ms, 10ms, 50ms});
+    const auto out = r.run(steps, req(false, prechecks ? "dry-2" : "dry-1"), true);
+    ASSERT_TRUE(out.ok()) << out.detail;
+  }
+  EXPECT_EQ(arc->calls("UpdateRoutingControlState"), 0);
+  EXPECT_EQ(arc->calls("GetRoutingControlState"), 1);  // only with --prechecks, read-only
+  EXPECT_EQ(rds->calls("FailoverGlobalCluster"), 0);
+  auto d = aws::describe_services(*c.client, "us-west-2", "dry-shop", {"api"});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->services.at(0).desired_count, 2);
+  auto p = c.client->json(aws::service::ssm, "us-west-2", "AmazonSSM.GetParameter", "1.1", {{"Name", "/dry/active-region"}});
+  ASSERT_FALSE(p);
+  EXPECT_EQ(p.error().code, "ParameterNotFound");
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::temp_directory_path() / "vigil-dry-ran"));
+}
+
+// --- crash safety ---------------------------------------------------------------
+
+struct crash_rig {
+  std::unique_ptr<test_support::python_fake> arc = test_support::start_fake_arc(2);
+  std::unique_ptr<test_support::python_fake> rds = test_support::start_fake_rds();
+  test_support::temp_dir dir{"plan-crash"};
+  std::string counter = (dir.path() / "exec-count").string();
+
+  common::plan_config plan() const {
+    common::plan_config p;
+    p.dry_run = false;
+    const auto exec_step = [&](const char* name) {
+      return step(name, "exec", {{"command", {"/bin/sh", "-c", "echo $VIGIL_STEP $VIGIL_RESUMED >> " + counter}}});
+    };
+    p.steps = {step("fence-primary", "arc_routing_control", arc_params(*arc, test_support::rc_arn_a, "Off")),
+               step("promote-db", "aurora_global_failover", failover_params()),
+               step("wait-db", "wait_db_cluster", {{"cluster", "shop-west"}, {"region", "us-west-2"}, {"poll_interval", 100}}),
+               step("shift-traffic", "arc_routing_control", arc_params(*arc, test_support::rc_arn_b, "On")),
+               exec_step("activate"),
+               exec_step("announce")};
+    return p;
+  }
+
+  /// Runs the plan in a child process that stops (and tells us) when `stop_at`
+  /// says so; we then SIGKILL it. Returns after the kill.
+  void run_child_and_kill(const std::function<bool(std::size_t, const std::string&)>& stop_at,
+                          std::size_t in_flight_step = 99) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::close(fds[0]);
+      test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
+      plan_journal journal(dir.path() / "plan.jsonl");
+      cv_waiter wait;
+      step_deps deps;
+      deps.aws = c.client.get();
+      auto real = make_step_factory(deps);
+      std::size_t index = 0;
+      const auto p = plan();
+      // Wraps the real runners: the in-flight step makes its call, then hangs.
+      struct hang_after_run final : step_runner {
+        std::unique_ptr<step_runner> inner;
+        int fd;
+        step_outcome precheck(const step_context& ctx) override { return inner->precheck(ctx); }
+        step_outcome run(const step_context& ctx) override {
+          (void)inner->run(ctx);
+          (void)!::write(fd, "x", 1);
+          ::pause();
+          return step_outcome::failed("unreachable");
+        }
+      };
+      step_factory f = [&](const common::plan_step_config& s) -> std::unique_ptr<step_runner> {
+        auto r = real(s);
+        if (index++ != in_flight_step) return r;
+        auto h = std::make_unique<hang_after_run>();
+        h->inner = std::move(r);
+        h->fd = fds[1];
+        return h;
+      };
+      plan_executor exec(journal, f, c.clock, wait, nullptr, executor_options{false, 0ms, 10ms, 50ms});
+      executor_events ev;
+      ev.on_step = [&](std::size_t i, const std::string&, const std::string& status, const std::string&) {
+        if (stop_at(i, status)) {
+          (void)!::write(fds[1], "x", 1);
+          ::pause();  // killed here
+        }
+      };
+      const auto r = req();
+      (void)exec.execute(p, r, approval_ref{r.ctx.recommendation_hash, r.ctx.approvers}, ev);
+      ::_exit(3);  // must not get here
+    }
+    ::close(fds[1]);
+    char b = 0;
+    ASSERT_EQ(::read(fds[0], &b, 1), 1) << "the child ended before the crash point";
+    ::close(fds[0]);
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  }
+
+  plan_outcome restart() {
+    test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
+    plan_journal journal(dir.path() / "plan.jsonl");
+    cv_waiter wait;
+    step_deps deps;
+    deps.aws = c.client.get();
+    plan_executor exec(journal, make_step_factory(deps), c.clock, wait, nullptr, executor_options{false, 0ms, 10ms, 50ms});
+    const auto plans = journal.plans();
+    EXPECT_EQ(plans.size(), 1u);
+    EXPECT_FALSE(plans.at(0).ended());
+    return exec.execute(plan(), plan_executor::request_from(plans.at(0)), plan_executor::approval_from(plans.at(0)));
+  }
+
+  void expect_exactly_once() {
+    EXPECT_EQ(arc->calls("UpdateRoutingControlState"), 2) << arc->state().dump();
+    EXPECT_EQ(rds->calls("FailoverGlobalCluster"), 1);
+    EXPECT_TRUE(arc->state()["rejected"].empty());
+    EXPECT_TRUE(rds->state()["rejected"].empty());
+    EXPECT_EQ(test_support::read_file(counter), "activate 0\nannounce 0\n");
+  }
+};
+
+TEST(plan_crash, sigkill_after_the_second_step_then_restart_completes_exactly_once) {
+  crash_rig r;
+  r.run_child_and_kill([](std::size_t i, const std::string& status) { return i == 1 && status == "done"; });
+  EXPECT_EQ(r.arc->calls("UpdateRoutingControlState"), 1);
+  EXPECT_EQ(r.rds->calls("FailoverGlobalCluster"), 1);
+  const auto out = r.restart();
+  ASSERT_TRUE(out.ok()) << out.detail;
+  EXPECT_TRUE(out.resumed);
+  r.expect_exactly_once();
+  EXPECT_EQ(out.rto["steps"].size(), 6u);
+}
+
+TEST(plan_crash, sigkill_while_a_call_is_in_flight_rechecks_instead_of_repeating) {
+  crash_rig r;
+  // shift-traffic (index 3) sends its UpdateRoutingControlState, then the process dies
+  // before the result is journaled.
+  r.run_child_and_kill([](std::size_t, const std::string&) { return false; }, 3);
+  EXPECT_EQ(r.arc->calls("UpdateRoutingControlState"), 2);
+  const auto out = r.restart();
+  ASSERT_TRUE(out.ok()) << out.detail;
+  EXPECT_EQ(out.rto["steps"][3]["outcome"], "already_done");
+  r.expect_exactly_once();
+}
+
+}  // namespace
+}  // namespace vigil::actuators
