@@ -14,6 +14,8 @@ constexpr std::array command_table{
     command{"agent", "probe every check from one vantage and send signed batches to the engines", cmd_agent},
     command{"run", "engine plus a local agent in one process (single node, sidecar)", cmd_run},
     command{"approve", "review the current recommendation and submit a signed approval", cmd_approve},
+    command{"propose", "ask the engine for a failback (or failover) recommendation, to approve as usual", cmd_propose},
+    command{"drill", "rehearse the failover plan in dry run: every call and pre-check, nothing changed", cmd_drill},
     command{"check-config", "validate a configuration file and summarise it", cmd_check_config},
     command{"keygen", "create an Ed25519 key pair for signing approvals", cmd_keygen},
     command{"replay", "feed a recorded observation log (JSONL) through the decision core", cmd_replay},

@@ -45,6 +45,8 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io);
 int cmd_engine(const std::vector<std::string>& args, command_io& io);
 int cmd_agent(const std::vector<std::string>& args, command_io& io);
 int cmd_run(const std::vector<std::string>& args, command_io& io);
+int cmd_propose(const std::vector<std::string>& args, command_io& io);
+int cmd_drill(const std::vector<std::string>& args, command_io& io);
 int cmd_demo(const std::vector<std::string>& args, command_io& io);
 
 }  // namespace vigil::app

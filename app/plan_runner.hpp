@@ -1,25 +1,48 @@
 #pragma once
-// Carries out an approved plan step by step on the engine's io_context and
-// reports progress to the engine (and so to the core, the status page, the
+// Carries out approved plans for the engine: the journaled executor
+// (actuators/plan_executor.hpp) on its own worker thread, progress reported
+// back on the engine's io_context (and so to the core, the status page, the
 // audit log and the pages).
 //
-// This build executes plans in dry-run only: every step is described call by
-// call (actuators/plan_describe) and journaled in the audit trail, and no
-// mutating call is made. A plan configured with dry_run: false is refused at
-// execution with a clear reason, so nobody believes a failover happened when
-// it did not (docs/runbook.md: take over by hand).
+// - execute(): an execute_plan from the core (io thread) is queued for the
+//   worker; an approval drives at most one execution (the journal in
+//   <state_dir>/plan.jsonl remembers every hash, across restarts).
+// - attach(): connects to the engine and, once this replica is the leader,
+//   resumes every plan the journal shows begun but not ended (a crash or a
+//   kill -9 in the middle): at its first step without a result, whose
+//   pre-check runs again.
+// - dry_run: true plans are described and journaled, nothing mutates.
+// - status(): {"plan": ...} for /v1/status, with the RTO report at the end.
+//
+// Threading: every public method but finished()/succeeded() runs on the io
+// thread. The worker never touches the engine directly: it posts.
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "actuators/plan_describe.hpp"
+#include "actuators/plan_executor.hpp"
+#include "common/clock.hpp"
 #include "common/config.hpp"
 #include "decision/events.hpp"
+
+namespace prometheus {
+class Registry;
+}
+namespace vigil::aws {
+struct aws_stack;
+}
 
 namespace vigil::app {
 
@@ -28,46 +51,91 @@ class engine;
 struct plan_progress_step {
   std::string name;
   std::string kind;
-  std::string status = "pending";  ///< pending | running | dry_run | done | failed | skipped
+  std::string status = "pending";  ///< pending | running | retrying | dry_run | done | already_done | failed | unexpected_state | skipped
   std::string detail;
+};
+
+struct plan_runner_options {
+  /// Journal directory; default engine.state_dir. "-" keeps the journal in memory.
+  std::string state_dir;
+  /// Step runners; default: the production ones (AWS from config `aws`).
+  actuators::step_factory factory;
+  prometheus::Registry* registry = nullptr;  ///< vigil_plan_* metrics; none when null
+  const common::clock* clock = nullptr;      ///< default: the real clock
+  actuators::executor_options executor;
+  bool resume = true;                        ///< resume unfinished journal plans on attach
 };
 
 class plan_runner {
  public:
   using line_fn = std::function<void(const std::string&)>;
 
-  /// `step_pause` spaces the dry-run steps so people can follow them.
+  /// `step_pause` spaces dry-run steps so people can follow them.
+  /// Opens the journal (throws std::runtime_error naming the file).
   plan_runner(boost::asio::io_context& io, const common::config& cfg, std::chrono::milliseconds step_pause,
-              line_fn print = nullptr);
+              line_fn print = nullptr, plan_runner_options options = {});
+  ~plan_runner();
+  plan_runner(const plan_runner&) = delete;
+  plan_runner& operator=(const plan_runner&) = delete;
 
-  void attach(engine& e) { engine_ = &e; }
-  /// Starts the plan of `e.action` (io thread). A second execute for the same
-  /// recommendation is ignored: an approval drives at most one execution.
+  void attach(engine& e);
+  /// Queues the plan of `e.action` for the approved recommendation (io thread).
   void execute(const decision::execute_plan& e);
+  /// Engine events (JSON, as logged): page times for the RTO report.
+  void observe(const nlohmann::json& event);
 
-  /// {"plan": {...}} for /v1/status.
+  /// {"plan": {...}} for /v1/status (null before any plan).
   [[nodiscard]] nlohmann::json status() const;
-  [[nodiscard]] bool finished() const { return finished_; }
-  [[nodiscard]] bool succeeded() const { return succeeded_; }
+  [[nodiscard]] bool finished() const { return finished_.load(); }
+  [[nodiscard]] bool succeeded() const { return succeeded_.load(); }
+  /// Stops the worker at its next wait (the plan stays resumable) and joins it.
+  void stop();
+
+  struct job;
 
  private:
-  void next();
+  void start_job(const job& j);
+  void resume_unfinished();
+  void worker_loop();
+  void post(std::function<void()> f);
+  actuators::rto_marks marks_for(const decision::execute_plan& e) const;
+  nlohmann::json engine_status_from_worker();
 
   boost::asio::io_context& io_;
   const common::config& cfg_;
-  std::chrono::milliseconds pause_;
   line_fn print_;
+  plan_runner_options options_;
+  std::unique_ptr<common::clock> own_clock_;
+  const common::clock& clock_;
   engine* engine_ = nullptr;
-  boost::asio::steady_timer timer_;
+  std::shared_ptr<std::atomic<bool>> alive_;
+
+  std::unique_ptr<actuators::plan_journal> journal_;
+  std::unique_ptr<actuators::plan_metrics> metrics_;
+  actuators::cv_waiter waiter_;
+  std::unique_ptr<aws::aws_stack> aws_;
+  std::unique_ptr<actuators::plan_executor> executor_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<job>> queue_;
+  bool quit_ = false;
+  std::thread worker_;
+
+  // io-thread state (status)
+  std::map<std::string, common::wall_time> page_times_;  ///< incident id -> its first page
   std::string recommendation_id_;
+  std::string hash_;
   std::string action_;
   bool dry_run_ = true;
-  std::vector<actuators::planned_step> plan_;
-  std::vector<plan_progress_step> progress_;
-  std::size_t next_step_ = 0;
   bool running_ = false;
-  bool finished_ = false;
-  bool succeeded_ = false;
+  bool resumed_ = false;
+  std::string result_;
+  std::string detail_;
+  nlohmann::json rto_;
+  std::vector<plan_progress_step> progress_;
+  std::atomic<bool> finished_{false};
+  std::atomic<bool> succeeded_{false};
 };
 
 }  // namespace vigil::app

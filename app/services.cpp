@@ -68,7 +68,10 @@ struct engine_services::impl {
 
   impl(boost::asio::io_context& ctx, const common::config& c, const common::clock& clk, prometheus::Registry& reg,
        plan_runner::line_fn print)
-      : io(ctx), cfg(c), clock(clk), runner(ctx, c, std::chrono::milliseconds(200), std::move(print)) {
+      : io(ctx),
+        cfg(c),
+        clock(clk),
+        runner(ctx, c, std::chrono::milliseconds(200), std::move(print), plan_runner_options{{}, {}, &reg, &clk, {}, true}) {
     const std::filesystem::path dir = cfg.engine.state_dir;
     std::filesystem::create_directories(dir);
     ledger = std::make_unique<actuators::file_jti_ledger>(dir / "approvals.jti");
@@ -120,6 +123,7 @@ engine_hooks engine_services::hooks(const std::string& engine_url) {
   h.on_execute = [this](const decision::execute_plan& e) { impl_->runner.execute(e); };
   if (impl_->verifier) h.verify_token = make_token_verifier(*impl_->verifier);
   h.extra_status = [this] { return nlohmann::json{{"plan", impl_->runner.status()}}; };
+  h.on_event = [this](const nlohmann::json& ev) { impl_->runner.observe(ev); };  // page times for the RTO report
   return h;
 }
 

@@ -1,0 +1,384 @@
+#!/usr/bin/env python3
+"""Issue 7's acceptance test, end to end on 127.0.0.1 (python3 stdlib + boto3):
+
+  injected regional outage (a fault-injecting health server, probed by three
+  `vigil agent` processes) -> classification and page (a webhook paging sink
+  with a local receiver) -> `vigil approve --print`, then `--yes` with a key
+  from `vigil keygen` -> the failover plan executed against moto_server
+  (signature checks on: ECS, SSM, Route 53) and the strict fakes (ARC data
+  plane with one of three endpoints down, RDS FailoverGlobalCluster) ->
+  verify step passes -> the RTO report in /v1/status and the journal.
+  Then `vigil drill` on the same config changes nothing, and a restarted
+  engine does not run the plan again (one execution per approval).
+
+Environment: VIGIL_BIN (the vigil binary), VIGIL_SOURCE_DIR (the source tree),
+VIGIL_MOTO_SERVER (default moto_server), VIGIL_PYTHON (default python3).
+"""
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+VIGIL = os.environ.get("VIGIL_BIN", "vigil")
+SRC = os.environ.get("VIGIL_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")))
+PYTHON = os.environ.get("VIGIL_PYTHON", sys.executable)
+SUPPORT = os.path.join(SRC, "tests", "support")
+RC_A = "arn:aws:route53-recovery-control::123456789012:controlpanel/abc123/routingcontrol/east01"
+RC_B = "arn:aws:route53-recovery-control::123456789012:controlpanel/abc123/routingcontrol/west01"
+EAST = "arn:aws:rds:us-east-1:123456789012:cluster:shop-east"
+WEST = "arn:aws:rds:us-west-2:123456789012:cluster:shop-west"
+SERVICES = ("api-web", "checkout", "search")
+REGIONS = ("us-east-1", "us-west-2")
+WEBHOOK_SECRET = "e2e-webhook-secret"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def http(method, url, body=None, headers=None, timeout=10):
+    data = body.encode() if isinstance(body, str) else body
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def wait_until(pred, timeout, what, interval=0.25):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except Exception as e:  # not up yet
+            last = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Health(BaseHTTPRequestHandler):
+    """GET /health/<region>/<service>: 200, or 503 while the region is failed."""
+    failed = set()
+
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):
+        parts = self.path.strip("/").split("/")
+        down = len(parts) == 3 and parts[1] in Health.failed
+        body = json.dumps({"status": "DOWN" if down else "UP"}).encode()
+        self.send_response(503 if down else 200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class Pages(BaseHTTPRequestHandler):
+    """The webhook paging sink's receiver: checks the HMAC, keeps the pages."""
+    received = []
+    bad = []
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        ts = self.headers.get("X-Vigil-Timestamp", "")
+        want = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), (ts + ".").encode() + body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(want, self.headers.get("X-Vigil-Signature", "")):
+            Pages.bad.append(body)
+        else:
+            Pages.received.append(json.loads(body))
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def serve(handler):
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+class Proc:
+    def __init__(self, argv, log, env=None, cwd=None):
+        self.log = log
+        self._f = open(log, "w")
+        self.p = subprocess.Popen(argv, stdout=self._f, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                  start_new_session=True)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self._f.close()
+
+    def text(self):
+        with open(self.log) as f:
+            return f.read()
+
+
+def start_fake(name, args, d):
+    ready = os.path.join(d, f"{name}.ready")
+    p = Proc([PYTHON, os.path.join(SUPPORT, f"fake_{name}.py"), "--ready-file", ready] + args,
+             os.path.join(d, f"fake_{name}.log"))
+    wait_until(lambda: os.path.exists(ready), 20, f"fake {name}")
+    with open(ready) as f:
+        return p, json.load(f)["ports"]
+
+
+class PlanEndToEnd(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="vigil-plan-e2e-")
+        self.procs = []
+        self.servers = []
+        # moto with signature checks after the 3 seeding requests
+        self.moto_port = free_port()
+        self.moto_url = f"http://127.0.0.1:{self.moto_port}"
+        env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="3")
+        self.procs.append(Proc([os.environ.get("VIGIL_MOTO_SERVER", "moto_server"), "-H", "127.0.0.1", "-p",
+                                str(self.moto_port)], os.path.join(self.dir, "moto.log"), env=env))
+        wait_until(lambda: http("GET", self.moto_url + "/moto-api/", timeout=1)[0] < 500, 30, "moto_server")
+        ident = self.seed("identity")
+        self.key, self.secret = ident["access_key"], ident["secret_key"]
+        self.seed("ecs", {"cluster": "shop", "service": "api", "desired": 1, "region": "us-west-2"})
+        self.zone = self.seed("route53_zone", {"name": "shop.example."})["zone_id"]
+        # strict fakes, verifying signatures made with the same key
+        p, self.arc_ports = start_fake("arc", ["--key", self.key, "--secret", self.secret, "--port", "0", "--port", "0",
+                                               "--controls", json.dumps({RC_A: "On", RC_B: "Off"})], self.dir)
+        self.procs.append(p)
+        state = {"global": "shop-global", "members": [{"arn": EAST, "writer": True}, {"arn": WEST, "writer": False}]}
+        p, ports = start_fake("rds", ["--key", self.key, "--secret", self.secret, "--state", json.dumps(state),
+                                      "--settle", "2"], self.dir)
+        self.procs.append(p)
+        self.rds_url = f"http://127.0.0.1:{ports[0]}"
+        self.arc_urls = [f"http://127.0.0.1:{free_port()}"] + [f"http://127.0.0.1:{p}" for p in self.arc_ports]
+        Health.failed = set()
+        Pages.received, Pages.bad = [], []
+        self.health = serve(Health)
+        self.pages = serve(Pages)
+        self.servers += [self.health, self.pages]
+
+    def tearDown(self):
+        for p in reversed(self.procs):
+            p.stop()
+        for s in self.servers:
+            s.shutdown()
+        if os.environ.get("VIGIL_KEEP_E2E"):
+            print("kept", self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def seed(self, step, args=None):
+        argv = [PYTHON, os.path.join(SUPPORT, "aws_moto_seed.py"), self.moto_url]
+        argv += ["identity"] if step == "identity" else [self.key, self.secret, step, json.dumps(args or {})]
+        return json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
+
+    def fake_state(self, url):
+        return json.loads(http("GET", url + "/_fake/state")[1])
+
+    def write_config(self):
+        hp = self.health.server_address[1]
+        self.engine_port = free_port()
+        self.engine_url = f"http://127.0.0.1:{self.engine_port}"
+        self.state_dir = os.path.join(self.dir, "state")
+        for name, text in (("agent.key", "e2e-agent-key"), ("webhook.secret", WEBHOOK_SECRET)):
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(text + "\n")
+            os.chmod(os.path.join(self.dir, name), 0o600)
+        subprocess.run([VIGIL, "keygen", "--out", os.path.join(self.dir, "alice")], check=True,
+                       stdout=subprocess.DEVNULL)
+        self.announced = os.path.join(self.dir, "announced.txt")
+        arc = ", ".join(self.arc_urls)
+        lines = [
+            "deployment: shop-e2e",
+            "regions:", "  - {name: us-east-1, role: primary}", "  - {name: us-west-2, role: dr}",
+            "vantages: [us-east-1, us-west-2, eu-west-1]",
+            "decision: {tick: 250ms, fall: 2, rise: 2, stale_after: 3s, confirm_for: 1s, clear_for: 10s,",
+            "           service_page_grace: 1s, cooldown: 5m, recommendation_ttl: 10m}",
+            "probe_defaults: {interval: 400ms, timeout: 300ms}",
+            "services:",
+        ]
+        for s in SERVICES:
+            lines += [f"  - name: {s}", "    checks:"]
+            for r in REGIONS:
+                lines.append(f"      - {{region: {r}, http: {{url: 'http://127.0.0.1:{hp}/health/{r}/{s}'}}}}")
+        lines += [
+            "engine:",
+            f"  listen: 127.0.0.1:{self.engine_port}",
+            f"  endpoints: [{self.engine_url}]",
+            "  agent_key_file: agent.key",
+            f"  state_dir: {self.state_dir}",
+            "coordination: {backend: file}",
+            "paging:",
+            f"  - {{kind: webhook, url: 'http://127.0.0.1:{self.pages.server_address[1]}/page', secret_file: webhook.secret}}",
+            "approvals:",
+            "  required: 1",
+            "  max_ttl: 15m",
+            "  approvers:",
+            "    - {id: alice, public_key_file: alice.pub}",
+            "aws:",
+            f"  endpoints: {{rds: '{self.rds_url}', ecs: '{self.moto_url}', ssm: '{self.moto_url}', route53: '{self.moto_url}'}}",
+            "  call_timeout: 10s",
+            "plan:",
+            "  failover:",
+            "    dry_run: false",
+            "    steps:",
+            f"      - {{name: fence-primary, kind: arc_routing_control, routing_control_arn: '{RC_A}', state: 'Off',"
+            f" cluster_endpoints: [{arc}], region: us-west-2, timeout: 20s}}",
+            "      - {name: promote-db, kind: aurora_global_failover, global_cluster: shop-global,"
+            f" target_cluster_arn: '{WEST}', region: us-west-2, timeout: 20s}}",
+            "      - {name: wait-db, kind: wait_db_cluster, cluster: shop-west, region: us-west-2, poll_interval: 200ms,"
+            " timeout: 30s}",
+            "      - {name: activate, kind: ecs_scale, cluster: shop, service: api, desired_count: 4, region: us-west-2,"
+            " timeout: 30s}",
+            "      - {name: flag, kind: ssm_parameter, parameter: /shop/active-region, value: us-west-2, region: us-west-2}",
+            f"      - {{name: dns, kind: route53_upsert, hosted_zone_id: '{self.zone}', record_name: api.shop.example.,"
+            " record_type: CNAME, value: api.usw2.shop.example., ttl: 60}",
+            f"      - {{name: shift-traffic, kind: arc_routing_control, routing_control_arn: '{RC_B}', state: 'On',"
+            f" cluster_endpoints: [{arc}], region: us-west-2}}",
+            "      - {name: verify-dr, kind: verify, region: us-west-2, within: 30s, timeout: 40s}",
+            "      - {name: announce, kind: exec, command: [/bin/sh, -c, 'echo $VIGIL_ACTION $VIGIL_TO"
+            f" $VIGIL_ALLOW_DATA_LOSS $VIGIL_RECOMMENDATION_HASH >> {self.announced}'], timeout: 10s}}",
+            "logging: {level: info}",
+        ]
+        self.config = os.path.join(self.dir, "vigil.yaml")
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = subprocess.run([VIGIL, "check-config", self.config], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def engine_env(self):
+        return dict(os.environ, AWS_ACCESS_KEY_ID=self.key, AWS_SECRET_ACCESS_KEY=self.secret,
+                    AWS_EC2_METADATA_DISABLED="true", HOME=self.dir, AWS_CONFIG_FILE=os.path.join(self.dir, "none"),
+                    AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.dir, "none"))
+
+    def start_engine(self, tag):
+        p = Proc([VIGIL, "engine", "--config", self.config], os.path.join(self.dir, f"engine-{tag}.log"),
+                 env=self.engine_env(), cwd=self.dir)
+        self.procs.append(p)
+        wait_until(lambda: http("GET", self.engine_url + "/healthz", timeout=1)[0] == 200, 30, "engine /healthz")
+        return p
+
+    def status(self):
+        return json.loads(http("GET", self.engine_url + "/v1/status")[1])
+
+    def test_outage_page_approve_execute_verify_rto(self):
+        self.write_config()
+        engine = self.start_engine("1")
+        for v in ("us-east-1", "us-west-2", "eu-west-1"):
+            self.procs.append(Proc([VIGIL, "agent", "--config", self.config, "--vantage", v],
+                                   os.path.join(self.dir, f"agent-{v}.log"), cwd=self.dir))
+        wait_until(lambda: all(self.status()["regions"][r]["classification"] == "healthy" for r in REGIONS), 60,
+                   "both regions healthy")
+
+        # The drill on the live config changes nothing.
+        drill = subprocess.run([VIGIL, "drill", "--config", self.config, "--prechecks"], capture_output=True,
+                               text=True, env=self.engine_env(), cwd=self.dir, timeout=120)
+        self.assertEqual(drill.returncode, 0, drill.stdout + drill.stderr)
+        self.assertIn("would call rds:FailoverGlobalCluster", drill.stdout)
+        self.assertIn("pre-check result", drill.stdout)
+        self.assertEqual(self.fake_state(self.rds_url)["calls"].get("FailoverGlobalCluster", 0), 0)
+        self.assertEqual(self.fake_state(f"http://127.0.0.1:{self.arc_ports[0]}")["calls"]
+                         .get("UpdateRoutingControlState", 0), 0)
+
+        Health.failed = {"us-east-1"}  # the regional outage
+        wait_until(lambda: self.status()["regions"]["us-east-1"]["classification"] == "regional_outage", 60,
+                   "regional_outage of us-east-1")
+        page = wait_until(lambda: next((p for p in Pages.received if p["page"].get("kind") == "regional_outage"),
+                                       None), 60, "the regional_outage page at the webhook")
+        self.assertEqual(Pages.bad, [])
+        rec = wait_until(lambda: (lambda r: r if r and r.get("state") == "pending_approval" else None)(
+            self.status().get("recommendation")), 60, "a failover recommendation pending approval")
+        self.assertEqual(rec["action"], "failover")
+
+        key = os.path.join(self.dir, "alice.key")
+        printed = subprocess.run([VIGIL, "approve", "--print", "--yes", "--allow-data-loss", "--key", key, "--approver",
+                                  "alice", "--engine", self.engine_url], capture_output=True, text=True, timeout=60)
+        self.assertEqual(printed.returncode, 0, printed.stdout + printed.stderr)
+        self.assertIn("v4.public.", printed.stdout)
+        self.assertIsNone(self.status()["plan"], "--print must not submit")
+        approved = subprocess.run([VIGIL, "approve", "--yes", "--allow-data-loss", "--key", key, "--approver",
+                                   "alice", "--engine", self.engine_url], capture_output=True, text=True, timeout=60)
+        self.assertEqual(approved.returncode, 0, approved.stdout + approved.stderr)
+
+        plan = wait_until(lambda: (lambda p: p if p and p.get("state") != "executing" else None)(
+            self.status().get("plan")), 120, "the plan to finish")
+        self.assertEqual(plan["result"], "done", json.dumps(plan, indent=1) + engine.text()[-4000:])
+        self.assertFalse(plan["dry_run"])
+        outcomes = {s["name"]: s["status"] for s in plan["steps"]}
+        self.assertEqual(outcomes["verify-dr"], "done", plan)
+        self.assertTrue(all(v == "done" for v in outcomes.values()), outcomes)
+        rto = plan["rto"]
+        for k in ("first_evidence", "classified", "paged", "approved", "plan_started", "plan_finished"):
+            self.assertIsNotNone(rto[k], k)
+        self.assertGreater(rto["total_s"], rto["plan_s"])
+        self.assertEqual([s["name"] for s in rto["steps"]], list(outcomes))
+
+        # Each mutating call reached its receiver exactly once, validated and signed.
+        arc = self.fake_state(f"http://127.0.0.1:{self.arc_ports[0]}")
+        self.assertEqual(arc["calls"].get("UpdateRoutingControlState"), 2, arc)
+        self.assertEqual(arc["states"], {RC_A: "Off", RC_B: "On"})
+        self.assertEqual(arc["rejected"], [])
+        rds = self.fake_state(self.rds_url)
+        self.assertEqual(rds["calls"].get("FailoverGlobalCluster"), 1, rds)
+        fo = [q for q in rds["requests"] if q["action"] == "FailoverGlobalCluster"][0]["params"]
+        self.assertEqual(fo.get("AllowDataLoss"), "true")  # the approval carried it
+        self.assertEqual(rds["rejected"], [])
+        import boto3
+        sess = boto3.session.Session(aws_access_key_id=self.key, aws_secret_access_key=self.secret,
+                                     region_name="us-west-2")
+        svc = sess.client("ecs", endpoint_url=self.moto_url).describe_services(cluster="shop", services=["api"])
+        self.assertEqual(svc["services"][0]["desiredCount"], 4)
+        ssm = sess.client("ssm", endpoint_url=self.moto_url).get_parameter(Name="/shop/active-region")
+        self.assertEqual(ssm["Parameter"]["Value"], "us-west-2")
+        with open(self.announced) as f:
+            self.assertEqual(f.read().split(), ["failover", "us-west-2", "true", rec["hash"]])
+
+        # The journal: intent before each mutating call, the RTO report at the end.
+        with open(os.path.join(self.state_dir, "plan.jsonl")) as f:
+            journal = [json.loads(l) for l in f]
+        self.assertEqual(journal[0]["type"], "plan_begin")
+        self.assertEqual(journal[-1]["type"], "plan_end")
+        self.assertEqual(journal[-1]["rto"]["total_s"], rto["total_s"])
+        metrics = http("GET", self.engine_url + "/metrics")[1].decode()
+        self.assertIn('vigil_plan_runs_total{action="failover",result="done"} 1', metrics)
+        self.assertIn('vigil_plan_step_duration_seconds_count{result="done",step="promote-db"} 1', metrics)
+
+        # A restart does not execute the approval again.
+        engine.stop()
+        self.procs.remove(engine)
+        self.start_engine("2")
+        time.sleep(2)
+        self.assertEqual(self.fake_state(self.rds_url)["calls"].get("FailoverGlobalCluster"), 1)
+        with open(self.announced) as f:
+            self.assertEqual(len(f.read().splitlines()), 1)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
