@@ -379,6 +379,19 @@ class PlanEndToEnd(unittest.TestCase):
         with open(self.announced) as f:
             self.assertEqual(len(f.read().splitlines()), 1)
 
+        # Failback goes through the engine: proposed, then gated like any recommendation.
+        Health.failed = set()
+        wait_until(lambda: self.status()["regions"]["us-east-1"]["classification"] == "healthy", 60,
+                   "us-east-1 healthy again")
+        bad = subprocess.run([VIGIL, "propose", "sideways", "--engine", self.engine_url], capture_output=True,
+                             text=True, timeout=30)
+        self.assertEqual(bad.returncode, 2, bad.stderr)
+        proposed = subprocess.run([VIGIL, "propose", "failback", "--engine", self.engine_url, "--by", "alice"],
+                                  capture_output=True, text=True, timeout=30)
+        self.assertEqual(proposed.returncode, 0, proposed.stdout + proposed.stderr)
+        rec = self.status()["recommendation"]
+        self.assertEqual((rec["action"], rec["from"], rec["to"]), ("failback", "us-west-2", "us-east-1"))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
