@@ -66,6 +66,7 @@ class multi_loop : public std::enable_shared_from_this<multi_loop> {
   boost::asio::steady_timer timer_;
   completion_fn on_done_;
   CURLM* multi_ = nullptr;
+  bool zero_timeout_posted_ = false;  ///< a 0 ms timeout action is queued on io_
   std::unordered_map<curl_socket_t, std::shared_ptr<watched>> sockets_;
 };
 
