@@ -3,7 +3,14 @@
 #include <functional>
 #include <stdexcept>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "aws/sts.hpp"
 #include "common/log.hpp"
+#include "detector/cloudwatch_sampler.hpp"
+#include "detector/lag_source.hpp"
 #include "detector/probe_metrics.hpp"
 #include "detector/scheduler.hpp"
 
@@ -48,6 +55,53 @@ struct agent::impl {
   batch_sender sender;
   std::unique_ptr<scheduler> sched;
 
+  // Replication lag: sampled on its own thread (libpq and AWS calls block),
+  // by the configured lag vantage only (or every vantage when none is named).
+  std::chrono::milliseconds lag_interval{5000};
+  std::optional<aws::aws_stack> aws;
+  std::unique_ptr<aws_metric_source> cw;
+  std::unique_ptr<lag_source> lag;
+  std::unique_ptr<lag_metrics> lag_gauges;
+  std::thread lag_thread;
+  std::mutex lag_mutex;
+  std::condition_variable lag_cv;
+  bool lag_stop = false;
+
+  void make_lag(const common::config& cfg, prometheus::Registry& registry) {
+    const auto& rl = cfg.replication_lag;
+    if (!options.run_lag_source || rl.source == common::lag_source::none) return;
+    if (!rl.vantage.empty() && rl.vantage != options.vantage) return;
+    if (rl.source == common::lag_source::cloudwatch) {
+      aws = aws::make_aws_stack(cfg.aws, clock);
+      cw = std::make_unique<aws_metric_source>(*aws->client);
+    }
+    lag = make_lag_source(rl, clock, cw.get());
+    lag_interval = rl.interval;
+    lag_gauges = std::make_unique<lag_metrics>(registry);
+  }
+
+  void lag_loop() {
+    std::unique_lock lock(lag_mutex);
+    while (!lag_stop) {
+      lock.unlock();
+      const lag_sample s = lag->sample();
+      lag_gauges->record(s, clock.wall());
+      if (!s.lag) common::logger("agent")->warn("replication lag unknown: {}", s.error);
+      sender.add_lag(to_wire(s));
+      lock.lock();
+      lag_cv.wait_for(lock, lag_interval, [this] { return lag_stop; });
+    }
+  }
+
+  void stop_lag() {
+    {
+      std::lock_guard lock(lag_mutex);
+      lag_stop = true;
+    }
+    lag_cv.notify_all();
+    if (lag_thread.joinable()) lag_thread.join();
+  }
+
   impl(boost::asio::io_context& io, const common::config& cfg, agent_options o, const common::clock& clk,
        prometheus::Registry& registry, prober* p, http_post_fn post)
       : clock(clk),
@@ -65,6 +119,7 @@ struct agent::impl {
         io, clk, *probe, std::move(checks), so,
         [this](const compiled_check& c, const probe_result& r, const probe_timing&) { on_result(c, r); },
         &metrics);
+    make_lag(cfg, registry);
   }
 
   void on_result(const compiled_check& c, const probe_result& r) {
@@ -88,13 +143,15 @@ agent::~agent() { stop(); }
 void agent::start() {
   impl_->sender.start();
   impl_->sched->start();
-  common::logger("agent")->info("agent {} probing {} checks, sending to {} engine(s)", impl_->options.vantage,
-                                impl_->sched->checks().size(), impl_->options.endpoints.size());
+  if (impl_->lag) impl_->lag_thread = std::thread([this] { impl_->lag_loop(); });
+  common::logger("agent")->info("agent {} probing {} checks{}", impl_->options.vantage, impl_->sched->checks().size(),
+                                impl_->lag ? ", sampling replication lag" : "");
 }
 
 void agent::stop() {
   if (!impl_) return;
   impl_->sched->stop();
+  impl_->stop_lag();
   impl_->sender.stop();
 }
 
