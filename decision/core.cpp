@@ -204,8 +204,15 @@ snapshot core::status() const {
   }
   for (std::size_t c = 0; c < s.n_checks; ++c) {
     const auto& ci = s.topo.checks[c];
-    out.checks.push_back(check_status{ci.id, s.topo.regions[ci.region].name, ci.service, ci.region_scope, ci.role,
-                                      s.check_state[c], s.votes[c].up, s.votes[c].down, s.votes[c].unknown});
+    check_status cs{ci.id, s.topo.regions[ci.region].name, ci.service, ci.region_scope, ci.role,
+                    s.check_state[c], s.votes[c].up, s.votes[c].down, s.votes[c].unknown, {}};
+    cs.by_vantage.reserve(s.n_vantages);
+    for (std::size_t v = 0; v < s.n_vantages; ++v) {
+      cs.by_vantage.push_back(s.vantages[v].state == vantage_state::present
+                                  ? to_string(s.cell_verdict[v * s.n_checks + c])
+                                  : to_string(s.vantages[v].state));
+    }
+    out.checks.push_back(std::move(cs));
   }
   if (s.lag_last_value) {
     out.lag.ms = s.lag_last_value->lag->count();

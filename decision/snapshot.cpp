@@ -29,13 +29,18 @@ nlohmann::json to_json(const snapshot& s) {
   }
   nlohmann::json checks = nlohmann::json::array();
   for (const auto& c : s.checks) {
+    nlohmann::json by = nlohmann::json::object();
+    for (std::size_t v = 0; v < c.by_vantage.size() && v < s.vantages.size(); ++v) {
+      by[s.vantages[v].name] = std::string(c.by_vantage[v]);
+    }
     checks.push_back({{"id", c.id},
                       {"region", c.region},
                       {"service", c.service},
                       {"scope", c.region_scope ? "region" : "service"},
                       {"role", to_string(c.role)},
                       {"state", to_string(c.state)},
-                      {"votes", {{"up", c.up}, {"down", c.down}, {"unknown", c.unknown}}}});
+                      {"votes", {{"up", c.up}, {"down", c.down}, {"unknown", c.unknown}}},
+                      {"by_vantage", std::move(by)}});
   }
   nlohmann::json lag{{"ms", nullptr}, {"age_s", nullptr}, {"reachable", s.lag.reachable}};
   if (s.lag.ms) lag["ms"] = *s.lag.ms;

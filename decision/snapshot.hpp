@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -41,6 +42,9 @@ struct check_status {
   int up = 0;
   int down = 0;
   int unknown = 0;
+  /// [vantage, in snapshot::vantages order]: that vantage's verdict on this
+  /// check when it is present, else its state (`absent`, `impaired`).
+  std::vector<std::string_view> by_vantage;
 };
 
 struct lag_status {
