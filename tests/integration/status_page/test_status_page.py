@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""The status page (GET /) in headless Chromium against a live `vigil engine`.
+
+One engine process is driven with signed batches through four states, in
+order: healthy; service_degraded (webapp@us-east-1 fails from every vantage);
+regional outage with a failover recommendation (the us-east-1 vantage stops
+reporting and every us-east-1 service fails from the other two); and the
+approved plan executing/done (`vigil keygen` + `vigil approve --yes
+--allow-data-loss`). In each state the page is loaded fresh, the test waits
+for body[data-ready="1"], reads the DOM the page's script built and compares it
+with /v1/status, and saves full-page screenshots at 1280 px and 390 px wide
+under <build>/screenshots/status-<state>[-390].png.
+
+    VIGIL_BIN=build/app/vigil VIGIL_BINARY_DIR=build python3 tests/integration/status_page/test_status_page.py
+"""
+
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import vigil_harness as h  # noqa: E402
+from webdriver import CHROMEDRIVER, CHROMIUM, Browser  # noqa: E402
+
+# Everything the assertions need, read from the DOM after the page's script ran.
+READ_DOM = r"""
+const q = (s, r) => Array.from((r || document).querySelectorAll(s));
+const txt = (e) => e ? e.textContent.trim() : null;
+return {
+  ready: document.body.dataset.ready || null,
+  banner: txt(document.getElementById("banner")),
+  regions: q("[data-region]").map(e => ({name: e.dataset.region, classification: e.dataset.classification,
+                                         classes: e.className, text: txt(e)})),
+  vantages: q("#vantages tr[data-vantage]").map(e => ({name: e.dataset.vantage, state: e.dataset.state, text: txt(e)})),
+  vantage_headers: q("#checks thead th[data-vantage]").map(e => e.dataset.vantage),
+  checks: q("#checks tr[data-check]").map(e => ({
+    id: e.dataset.check, state: e.dataset.state, votes: e.children[1].dataset.votes, state_class: e.children[1].className,
+    cells: q("td[data-vantage]", e).map(c => ({vantage: c.dataset.vantage, verdict: c.dataset.verdict, classes: c.className}))})),
+  lag: txt(document.getElementById("lag")),
+  rec_summary: txt(document.getElementById("rec-summary")),
+  rec_state: txt(document.getElementById("rec-state")),
+  rec_approvals: document.getElementById("rec-approvals") ? {count: document.getElementById("rec-approvals").dataset.count,
+                                                              text: txt(document.getElementById("rec-approvals"))} : null,
+  gates: q("#gates tr[data-gate]").map(e => ({name: e.dataset.gate, ok: e.dataset.ok, result: txt(e.children[1]),
+                                              detail: txt(e.children[2])})),
+  plan: txt(document.getElementById("plan")),
+  plan_progress: txt(document.getElementById("plan-progress")),
+  steps: q("#plan-steps tr[data-step]").map(e => ({name: e.dataset.step, status: e.dataset.status, text: txt(e)})),
+  timeline: q("#timeline li[data-type]").map(e => ({type: e.dataset.type, text: txt(e)})),
+  error_visible: getComputedStyle(document.getElementById("error")).display !== "none",
+  scroll_width: document.documentElement.scrollWidth,
+  inner_width: window.innerWidth,
+};
+"""
+
+ALL_GATES = {"primary_regional", "dr_healthy", "replication_lag", "cooldown", "not_silenced", "leader"}
+PRIMARY_CHECKS = {f"{s}@us-east-1" for s in h.SERVICES}
+
+
+class StatusPageTest(unittest.TestCase):
+    failed = False
+
+    @classmethod
+    def setUpClass(cls):
+        for tool in (CHROMIUM, CHROMEDRIVER):
+            if not os.access(tool, os.X_OK):
+                raise unittest.SkipTest(f"{tool} is missing: run scripts/install-deps.sh")  # pragma: no cover
+        cls.shots = os.path.join(h.build_dir(), "screenshots")
+        os.makedirs(cls.shots, exist_ok=True)
+        cls.engine = h.Engine(with_approver=True)
+        cls.feeder = h.Feeder(cls.engine)
+        try:
+            cls.browser = Browser(h.free_port())
+        except Exception:
+            cls.feeder.stop()
+            cls.engine.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.browser.close()
+        cls.feeder.stop()
+        cls.engine.stop()
+        if not cls.failed:
+            cls.engine.cleanup()
+        else:
+            print(f"engine files kept in {cls.engine.dir}", file=sys.stderr)
+
+    def setUp(self):
+        if StatusPageTest.failed:
+            self.skipTest("an earlier state failed; the later ones build on it")
+
+    def run(self, result=None):
+        before = len(result.failures) + len(result.errors) if result else 0
+        out = super().run(result)
+        if result and len(result.failures) + len(result.errors) > before:
+            StatusPageTest.failed = True
+        return out
+
+    # --- helpers ---------------------------------------------------------------
+
+    def wait_status(self, predicate, what, timeout=30):
+        def probe():
+            self.assertFalse(self.feeder.errors, self.feeder.errors[:3])
+            s = self.engine.status()
+            return s if predicate(s) else None
+        try:
+            return h.wait_until(probe, timeout, what)
+        except AssertionError:
+            print(self.engine.log()[-4000:], file=sys.stderr)
+            raise
+
+    def load(self, state, dom_ready=lambda d: True):
+        """Loads the page at 1280 px, waits for the first refresh and `dom_ready`, screenshots both widths."""
+        b = self.browser
+        b.viewport(1280, 900)
+        b.get(self.engine.url + "/")
+        b.wait_js('return document.body.dataset.ready === "1"', 20, 'body[data-ready="1"]')
+        deadline = time.monotonic() + 15
+        dom = b.js(READ_DOM)
+        while not dom_ready(dom) and time.monotonic() < deadline:
+            time.sleep(0.5)  # the page refreshes itself every 2 s
+            dom = b.js(READ_DOM)
+        self.assertTrue(dom_ready(dom), f"the page never showed the {state} state: {dom}")
+        b.screenshot(os.path.join(self.shots, f"status-{state}.png"))
+        b.viewport(390, 844, mobile=True)
+        time.sleep(0.3)
+        phone = b.js(READ_DOM)
+        b.screenshot(os.path.join(self.shots, f"status-{state}-390.png"))
+        # Usable on a phone: nothing but the scrollable tables is wider than the screen.
+        self.assertEqual(phone["inner_width"], 390)
+        self.assertLessEqual(phone["scroll_width"], 390, "the page scrolls sideways at 390 px")
+        self.assertFalse(dom["error_visible"])
+        return dom
+
+    def assert_matches_status(self, dom, s):
+        """Region cards, vantages and every grid cell agree with /v1/status."""
+        regions = {r["name"]: r for r in dom["regions"]}
+        self.assertEqual(set(regions), set(s["regions"]))
+        for name, r in s["regions"].items():
+            self.assertEqual(regions[name]["classification"], r["classification"], name)
+            self.assertIn("c-" + r["classification"], regions[name]["classes"].split(), name)
+            self.assertIn(r["role"], regions[name]["text"], name)
+        self.assertEqual({v["name"]: v["state"] for v in dom["vantages"]},
+                         {n: v["state"] for n, v in s["vantages"].items()})
+        self.assertEqual(dom["vantage_headers"], list(s["vantages"]))
+        checks = {c["id"]: c for c in dom["checks"]}
+        self.assertEqual(set(checks), {c["id"] for c in s["checks"]})
+        for c in s["checks"]:
+            row = checks[c["id"]]
+            self.assertEqual(row["state"], c["state"], c["id"])
+            self.assertIn("v-" + c["state"], row["state_class"].split())
+            v = c["votes"]
+            self.assertEqual(row["votes"], f'{v["up"]}/{v["down"]}/{v["unknown"]}', c["id"])
+            self.assertIn("by_vantage", c, "/v1/status checks[] carry per-vantage verdicts")
+            self.assertEqual({x["vantage"]: x["verdict"] for x in row["cells"]}, c["by_vantage"], c["id"])
+            for x in row["cells"]:
+                self.assertIn("v-" + x["verdict"], x["classes"].split())
+                abstains = s["vantages"][x["vantage"]]["state"] != "present"
+                self.assertEqual("abstain" in x["classes"].split(), abstains, (c["id"], x))
+
+    # --- the four states, in order ------------------------------------------------
+
+    def test_1_healthy(self):
+        s = self.wait_status(lambda s: all(r["classification"] == "healthy" for r in s["regions"].values())
+                             and all(c["state"] == "up" for c in s["checks"])
+                             and s["replication_lag"]["ms"] is not None, "healthy")
+        dom = self.load("healthy", lambda d: len(d["checks"]) == 6 and all(c["state"] == "up" for c in d["checks"]))
+        s = self.engine.status()
+        self.assert_matches_status(dom, s)
+        for c in dom["checks"]:
+            self.assertEqual([x["verdict"] for x in c["cells"]], ["up", "up", "up"], c)
+            self.assertEqual(c["votes"], "3/0/0")
+        self.assertEqual([v["state"] for v in dom["vantages"]], ["present"] * 3)
+        self.assertIn("420 ms", dom["lag"])
+        self.assertIsNone(dom["rec_summary"])
+        self.assertEqual(dom["gates"], [])
+        self.assertIn("No plan running", dom["plan"])
+        self.assertIn("healthy", dom["banner"].lower())
+
+    def test_2_service_degraded(self):
+        self.feeder.set(h.VANTAGES, {"webapp@us-east-1"})
+        self.wait_status(lambda s: s["regions"]["us-east-1"]["classification"] == "service_degraded",
+                         "us-east-1 service_degraded")
+        dom = self.load("service-degraded",
+                        lambda d: any(r["classification"] == "service_degraded" for r in d["regions"]))
+        s = self.engine.status()
+        self.assertEqual(s["regions"]["us-east-1"]["down_services"], ["webapp"])
+        self.assert_matches_status(dom, s)
+        east = next(r for r in dom["regions"] if r["name"] == "us-east-1")
+        self.assertIn("webapp", east["text"])
+        checks = {c["id"]: c for c in dom["checks"]}
+        self.assertEqual(checks["webapp@us-east-1"]["state"], "down")
+        self.assertEqual([x["verdict"] for x in checks["webapp@us-east-1"]["cells"]], ["down"] * 3)
+        self.assertEqual(checks["webapp@us-east-1"]["votes"], "0/3/0")
+        self.assertEqual(checks["api-web@us-east-1"]["state"], "up")
+        self.assertIsNone(dom["rec_summary"], "a service outage recommends nothing")
+        self.assertTrue(any("service degraded" in t["text"] for t in dom["timeline"] if t["type"] == "classification"),
+                        dom["timeline"])
+
+    def test_3_regional_outage_with_recommendation(self):
+        self.feeder.set(["us-west-2", "eu-west-1"], PRIMARY_CHECKS)
+        s = self.wait_status(lambda s: s["regions"]["us-east-1"]["classification"] == "regional_outage"
+                             and s["vantages"]["us-east-1"]["state"] == "absent"
+                             and (s.get("recommendation") or {}).get("state") == "pending_approval",
+                             "regional_outage with a pending failover recommendation", 45)
+        dom = self.load("regional-outage", lambda d: d["rec_state"] == "pending_approval")
+        s = self.engine.status()
+        rec = s["recommendation"]
+        self.assertEqual(rec["state"], "pending_approval")
+        self.assert_matches_status(dom, s)
+        self.assertEqual(dom["rec_state"], "pending_approval")
+        self.assertIn("failover us-east-1 → us-west-2", dom["rec_summary"])
+        # Every gate of the recommendation is a row with its result.
+        self.assertEqual([g["name"] for g in dom["gates"]], [g["name"] for g in rec["gates"]])
+        self.assertTrue(ALL_GATES <= {g["name"] for g in dom["gates"]}, dom["gates"])
+        for g, row in zip(rec["gates"], dom["gates"]):
+            self.assertEqual(row["ok"], "true" if g["ok"] else "false", g)
+            self.assertTrue(row["result"].endswith("pass") if g["ok"] else row["result"].endswith(("FAIL", "warn")))
+            # Details carry ages ("confirmed for 2.6s") that move between the two reads.
+            self.assertEqual(bool(row["detail"]), bool(g["detail"]), g)
+        self.assertEqual(dom["rec_approvals"]["count"], "0")
+        self.assertIn("0 of 1", dom["rec_approvals"]["text"])
+        # The absent primary vantage abstains; the other two see every primary service down.
+        east = next(r for r in dom["regions"] if r["name"] == "us-east-1")
+        self.assertIn("c-regional_outage", east["classes"].split())
+        checks = {c["id"]: c for c in dom["checks"]}
+        for cid in PRIMARY_CHECKS:
+            cells = {x["vantage"]: x for x in checks[cid]["cells"]}
+            # An abstaining vantage shows its state, not a verdict.
+            self.assertEqual(cells["us-east-1"]["verdict"], "absent")
+            self.assertIn("abstain", cells["us-east-1"]["classes"])
+            self.assertEqual(cells["us-west-2"]["verdict"], "down")
+            self.assertEqual(cells["eu-west-1"]["verdict"], "down")
+            self.assertEqual(checks[cid]["state"], "down")
+        self.assertIn("No plan running", dom["plan"])
+
+    def test_4_approved_plan_executing_then_done(self):
+        r = h.approve(self.engine)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        s = self.wait_status(lambda s: s.get("plan") and s["plan"].get("steps")
+                             and s["recommendation"]["state"] in ("approved", "executing", "done"), "a plan", 30)
+        if s["recommendation"]["state"] in ("approved", "executing"):
+            # Best effort: the dry run may finish before the browser loads.
+            dom = self.load("executing", lambda d: bool(d["steps"]))
+            self.assertIn(dom["rec_state"], ("approved", "executing", "done"))
+            self.assertEqual([x["name"] for x in dom["steps"]], ["announce", "verify-dr"])
+        s = self.wait_status(lambda s: s["recommendation"]["state"] == "done" and s["plan"]["state"] == "done",
+                             "the dry-run plan done", 60)
+        dom = self.load("done", lambda d: d["rec_state"] == "done" and d["steps"]
+                        and all(x["status"] != "pending" for x in d["steps"]))
+        self.assertEqual(dom["rec_state"], "done")
+        self.assertEqual(dom["rec_approvals"]["count"], "1")
+        self.assertIn("alice", dom["rec_approvals"]["text"])
+        self.assertEqual([x["name"] for x in dom["steps"]], [x["name"] for x in s["plan"]["steps"]])
+        self.assertEqual([x["status"] for x in dom["steps"]], [x["status"] for x in s["plan"]["steps"]])
+        n = len(s["plan"]["steps"])
+        self.assertIn(f"{n} of {n} steps finished", dom["plan_progress"])
+        types = {t["type"] for t in dom["timeline"]}
+        self.assertTrue({"approval", "execute_plan"} <= types, types)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
