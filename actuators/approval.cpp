@@ -45,8 +45,7 @@ constexpr std::array<reason_info, approval_reason_count> reasons{{
     {approval_reason::lifetime_too_long, "lifetime_too_long", 400,
      "sign with a shorter --ttl (at most approvals.max_ttl)"},
     {approval_reason::bad_claims, "bad_claims", 400, "sign with `vigil approve`; the claims do not fit the schema"},
-    {approval_reason::replay, "replay", 409,
-     "each token is accepted once: run `vigil approve` again to approve again"},
+    {approval_reason::replay, "replay", 409, "each token is accepted once: run `vigil approve` again to approve again"},
     {approval_reason::ledger_unavailable, "ledger_unavailable", 503,
      "the engine could not record the token id; retry in a moment and check the engine's state directory"},
     {approval_reason::wrong_hash, "wrong_hash", 409,
@@ -67,7 +66,9 @@ constexpr bool reasons_in_enum_order() {
 }
 static_assert(reasons_in_enum_order(), "one row per approval_reason, in enum order");
 
-const reason_info& info(approval_reason r) { return reasons.at(static_cast<std::size_t>(r)); }
+const reason_info& info(approval_reason r) {
+  return reasons.at(static_cast<std::size_t>(r));
+}
 
 approval_rejection rejection(approval_reason r, const std::string& detail) {
   return {r, detail + "; " + std::string(info(r).remedy)};
@@ -75,17 +76,24 @@ approval_rejection rejection(approval_reason r, const std::string& detail) {
 
 }  // namespace
 
-std::string_view to_string(approval_reason r) { return info(r).name; }
-std::string_view remedy(approval_reason r) { return info(r).remedy; }
-int http_status(approval_reason r) { return info(r).status; }
+std::string_view to_string(approval_reason r) {
+  return info(r).name;
+}
+std::string_view remedy(approval_reason r) {
+  return info(r).remedy;
+}
+int http_status(approval_reason r) {
+  return info(r).status;
+}
 
 std::optional<approval_rejection> check_binding(const verified_approval& a, const approval_binding& b) {
   if (a.recommendation_id != b.recommendation_id || a.recommendation_hash != b.recommendation_hash ||
       a.action != b.action) {
-    return rejection(approval_reason::wrong_hash, "the token approves " + a.action + " " + a.recommendation_id +
-                                                      " (hash " + a.recommendation_hash + ") but the current "
-                                                      "recommendation is " + b.action + " " + b.recommendation_id +
-                                                      " (hash " + b.recommendation_hash + ")");
+    return rejection(approval_reason::wrong_hash,
+                     "the token approves " + a.action + " " + a.recommendation_id + " (hash " + a.recommendation_hash +
+                         ") but the current "
+                         "recommendation is " +
+                         b.action + " " + b.recommendation_id + " (hash " + b.recommendation_hash + ")");
   }
   if (!b.approvable) {
     return rejection(approval_reason::not_approvable,
@@ -109,13 +117,13 @@ approval_tally::approval_tally(std::string recommendation_hash, int required)
 
 std::optional<approval_rejection> approval_tally::add(const verified_approval& a) {
   if (a.recommendation_hash != hash_) {
-    return rejection(approval_reason::wrong_hash, "the approval is for hash " + a.recommendation_hash +
-                                                      ", this tally counts " + hash_);
+    return rejection(approval_reason::wrong_hash,
+                     "the approval is for hash " + a.recommendation_hash + ", this tally counts " + hash_);
   }
   if (std::find(approvers_.begin(), approvers_.end(), a.approver) != approvers_.end()) {
-    return rejection(approval_reason::duplicate_approver,
-                     "approver '" + a.approver + "' is already counted (" + std::to_string(approvers_.size()) +
-                         " of " + std::to_string(required_) + " distinct approvers)");
+    return rejection(approval_reason::duplicate_approver, "approver '" + a.approver + "' is already counted (" +
+                                                              std::to_string(approvers_.size()) + " of " +
+                                                              std::to_string(required_) + " distinct approvers)");
   }
   approvers_.push_back(a.approver);
   allow_data_loss_ = allow_data_loss_ || a.allow_data_loss;
@@ -136,7 +144,9 @@ approval_metrics::approval_metrics(prometheus::Family<prometheus::Counter>& fami
   }
 }
 
-void approval_metrics::count(approval_reason r) { counters_.at(static_cast<std::size_t>(r))->Increment(); }
+void approval_metrics::count(approval_reason r) {
+  counters_.at(static_cast<std::size_t>(r))->Increment();
+}
 
 approval_verifier::approval_verifier(std::string deployment, const common::approvals_config& cfg, jti_ledger& ledger,
                                      approval_metrics* metrics)
@@ -164,13 +174,17 @@ approval_result approval_verifier::reject(approval_reason r, std::string detail)
 approval_result approval_verifier::verify(std::string_view token, common::wall_time now,
                                           const approval_binding* binding) {
   // Tokens pasted from terminals often carry a trailing newline; nothing else is trimmed.
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) token.remove_suffix(1);
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r'))
+    token.remove_suffix(1);
   auto parsed = paseto_v4_parse(token);
   if (!parsed.parts) {
     switch (parsed.error) {
-      case paseto_error::unsupported_version: return reject(approval_reason::unsupported_version, parsed.detail);
-      case paseto_error::too_large: return reject(approval_reason::too_large, parsed.detail);
-      default: return reject(approval_reason::bad_format, parsed.detail);
+      case paseto_error::unsupported_version:
+        return reject(approval_reason::unsupported_version, parsed.detail);
+      case paseto_error::too_large:
+        return reject(approval_reason::too_large, parsed.detail);
+      default:
+        return reject(approval_reason::bad_format, parsed.detail);
     }
   }
   const approver_key* signer = nullptr;
@@ -183,10 +197,9 @@ approval_result approval_verifier::verify(std::string_view token, common::wall_t
   if (!signer) {
     // Only to word the message: the unverified `sub` is never trusted.
     const auto unverified = parse_claims(parsed.parts->message);
-    const bool names_known = unverified.claims &&
-                             std::any_of(approvers_.begin(), approvers_.end(), [&](const approver_key& a) {
-                               return a.id == unverified.claims->subject;
-                             });
+    const bool names_known =
+        unverified.claims && std::any_of(approvers_.begin(), approvers_.end(),
+                                         [&](const approver_key& a) { return a.id == unverified.claims->subject; });
     if (names_known) {
       return reject(approval_reason::bad_signature, "the token claims to be from '" + unverified.claims->subject +
                                                         "' but that approver's configured key does not verify it");
@@ -205,8 +218,8 @@ approval_result approval_verifier::verify(std::string_view token, common::wall_t
                   "the token is for deployment '" + c.audience + "', this is '" + deployment_ + "'");
   }
   if (now > c.expires_at + max_skew_) {
-    return reject(approval_reason::expired, "the token expired at " + common::format_rfc3339(c.expires_at) +
-                                                " (now " + common::format_rfc3339(now) + ")");
+    return reject(approval_reason::expired, "the token expired at " + common::format_rfc3339(c.expires_at) + " (now " +
+                                                common::format_rfc3339(now) + ")");
   }
   if (c.not_before && now + max_skew_ < *c.not_before) {
     return reject(approval_reason::not_yet_valid,
@@ -221,8 +234,8 @@ approval_result approval_verifier::verify(std::string_view token, common::wall_t
                   "the token lives " + std::to_string((c.expires_at - c.issued_at).count() / 1000) + " s; at most " +
                       std::to_string(max_ttl_.count() / 1000) + " s (approvals.max_ttl) are accepted");
   }
-  verified_approval v{c.recommendation_id, c.recommendation_hash, c.action,      c.subject,
-                      c.jti,               c.allow_data_loss,     c.issued_at,  c.expires_at};
+  verified_approval v{c.recommendation_id, c.recommendation_hash, c.action,    c.subject, c.jti,
+                      c.allow_data_loss,   c.issued_at,           c.expires_at};
   if (binding) {
     if (auto r = check_binding(v, *binding)) {
       if (metrics_) metrics_->count(r->reason);

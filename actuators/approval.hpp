@@ -135,10 +135,10 @@ struct approval_binding {
   std::string recommendation_id;
   std::string recommendation_hash;
   std::string action;
-  bool approvable = true;                 ///< gates pass and the state accepts approvals
-  std::string not_approvable_detail;      ///< e.g. "expired at 03:30:00Z; wait for a new recommendation"
+  bool approvable = true;             ///< gates pass and the state accepts approvals
+  std::string not_approvable_detail;  ///< e.g. "expired at 03:30:00Z; wait for a new recommendation"
   bool allow_data_loss_required = false;
-  std::vector<std::string> approved_by;   ///< approvers already counted for this hash
+  std::vector<std::string> approved_by;  ///< approvers already counted for this hash
 };
 
 /// The engine-side checks, usable on their own: nullopt when `a` fits `b`.

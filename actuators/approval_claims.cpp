@@ -47,13 +47,18 @@ int nesting_depth(std::string_view text, int limit) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') deepest = std::max(deepest, ++depth);
-    else if (c == '}' || c == ']') --depth;
+    if (c == '"')
+      in_string = true;
+    else if (c == '{' || c == '[')
+      deepest = std::max(deepest, ++depth);
+    else if (c == '}' || c == ']')
+      --depth;
     if (deepest > limit) break;
   }
   return deepest;
@@ -69,8 +74,7 @@ int two(std::string_view s, std::size_t at) {
 std::optional<common::wall_time> parse_rfc3339(std::string_view s) {
   using namespace std::chrono;
   // YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
-      s[16] != ':') {
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':') {
     return std::nullopt;
   }
   const int yh = two(s, 0);
@@ -93,7 +97,8 @@ std::optional<common::wall_time> parse_rfc3339(std::string_view s) {
       if (digits < 3) ms = ms * 10 + (s[pos] - '0');
     }
     if (digits == 0 || digits > 9) return std::nullopt;
-    for (int i = digits; i < 3; ++i) ms *= 10;
+    for (int i = digits; i < 3; ++i)
+      ms *= 10;
   }
   if (pos >= s.size()) return std::nullopt;  // RFC 3339 requires a zone
   minutes offset{0};
@@ -113,7 +118,9 @@ std::optional<common::wall_time> parse_rfc3339(std::string_view s) {
   return time_point_cast<milliseconds>(t);
 }
 
-std::string new_jti() { return common::random_hex(16); }
+std::string new_jti() {
+  return common::random_hex(16);
+}
 
 std::string claims_to_json(const approval_claims& c) {
   nlohmann::ordered_json j;
@@ -138,8 +145,8 @@ std::string sign_approval(const ed25519_key& key, const approval_claims& c) {
 claims_result parse_claims(std::string_view text) {
   const auto bad = [](std::string msg) { return claims_result{std::nullopt, std::move(msg)}; };
   if (text.size() > max_claims_bytes) {
-    return bad("the claims are " + std::to_string(text.size()) + " bytes; at most " +
-               std::to_string(max_claims_bytes) + " are accepted");
+    return bad("the claims are " + std::to_string(text.size()) + " bytes; at most " + std::to_string(max_claims_bytes) +
+               " are accepted");
   }
   if (const int depth = nesting_depth(text, max_depth + 1); depth > max_depth) {
     return bad("the claims are nested deeper than one object; every claim must be a string or a boolean");
@@ -159,8 +166,8 @@ claims_result parse_claims(std::string_view text) {
   if (!j.is_object()) return bad("the claims must be a JSON object");
   if (!duplicate.empty()) return bad("claim '" + duplicate + "' appears twice");
 
-  static const std::set<std::string, std::less<>> known{"rid", "rhash", "action", "allow_data_loss", "aud", "sub",
-                                                        "iat", "nbf",  "exp",    "jti",             "iss"};
+  static const std::set<std::string, std::less<>> known{
+      "rid", "rhash", "action", "allow_data_loss", "aud", "sub", "iat", "nbf", "exp", "jti", "iss"};
   for (const auto& [k, v] : j.items()) {
     if (!known.contains(k)) return bad("unknown claim '" + k.substr(0, 64) + "'");
   }
@@ -173,17 +180,17 @@ claims_result parse_claims(std::string_view text) {
   };
   approval_claims c;
   std::string iat, nbf, exp, err;
-  for (const auto& [name, required, slot] : std::initializer_list<std::tuple<const char*, bool, std::string*>>{
-           {"rid", true, &c.recommendation_id},
-           {"rhash", true, &c.recommendation_hash},
-           {"action", true, &c.action},
-           {"aud", true, &c.audience},
-           {"sub", true, &c.subject},
-           {"iat", true, &iat},
-           {"nbf", false, &nbf},
-           {"exp", true, &exp},
-           {"jti", true, &c.jti},
-           {"iss", false, &c.issuer}}) {
+  for (const auto& [name, required, slot] :
+       std::initializer_list<std::tuple<const char*, bool, std::string*>>{{"rid", true, &c.recommendation_id},
+                                                                          {"rhash", true, &c.recommendation_hash},
+                                                                          {"action", true, &c.action},
+                                                                          {"aud", true, &c.audience},
+                                                                          {"sub", true, &c.subject},
+                                                                          {"iat", true, &iat},
+                                                                          {"nbf", false, &nbf},
+                                                                          {"exp", true, &exp},
+                                                                          {"jti", true, &c.jti},
+                                                                          {"iss", false, &c.issuer}}) {
     if (err = str(name, required, *slot); !err.empty()) return bad(err);
   }
   const auto dl = j.find("allow_data_loss");

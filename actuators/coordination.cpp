@@ -21,8 +21,7 @@ std::string encode_name(std::string_view key) {
   std::string out;
   for (const char c : key) {
     const auto u = static_cast<unsigned char>(c);
-    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '_' ||
-        c == '-') {
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '_' || c == '-') {
       out += c;
     } else {
       out += '%';
@@ -139,8 +138,7 @@ std::string ack(std::string_view id) {
 }
 }  // namespace coordination_keys
 
-write_result coordinator::put_json_guarded(std::string_view key, const nlohmann::json& value,
-                                           bool only_if_absent) {
+write_result coordinator::put_json_guarded(std::string_view key, const nlohmann::json& value, bool only_if_absent) {
   return put_guarded(key, value.dump(), only_if_absent);
 }
 
@@ -150,8 +148,7 @@ std::optional<nlohmann::json> coordinator::get_json(std::string_view key) {
   try {
     return nlohmann::json::parse(*raw);
   } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error("coordination key '" + std::string(key) +
-                             "' does not hold JSON: " + e.what());
+    throw std::runtime_error("coordination key '" + std::string(key) + "' does not hold JSON: " + e.what());
   }
 }
 
@@ -169,11 +166,8 @@ nlohmann::json coordinator::status_json() const {
             {"last_transition", s.last_transition}}}};
 }
 
-file_coordinator::file_coordinator(std::filesystem::path dir, std::filesystem::path ledger_file,
-                                   std::string replica_id)
-    : dir_(std::move(dir)),
-      ledger_file_(std::move(ledger_file)),
-      replica_id_(std::move(replica_id)) {
+file_coordinator::file_coordinator(std::filesystem::path dir, std::filesystem::path ledger_file, std::string replica_id)
+    : dir_(std::move(dir)), ledger_file_(std::move(ledger_file)), replica_id_(std::move(replica_id)) {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) throw std::runtime_error(dir_.string() + ": cannot create: " + ec.message());
@@ -193,8 +187,7 @@ std::filesystem::path file_coordinator::path_of(std::string_view key) const {
   return dir_ / encode_name(key);
 }
 
-write_result file_coordinator::put_guarded(std::string_view key, std::string_view value,
-                                           bool only_if_absent) {
+write_result file_coordinator::put_guarded(std::string_view key, std::string_view value, bool only_if_absent) {
   const std::lock_guard lock(mu_);
   const auto p = path_of(key);
   if (only_if_absent && std::filesystem::exists(p)) return write_result::exists;

@@ -65,12 +65,11 @@ class coordination_unavailable : public std::runtime_error {
 
 /// The keys the engine and executor share (relative to the backend's root).
 namespace coordination_keys {
-inline constexpr std::string_view recommendation =
-    "recommendation";                                     ///< current recommendation JSON
-inline constexpr std::string_view cooldown = "cooldown";  ///< last executed failover JSON
-inline constexpr std::string_view ack_prefix = "ack/";    ///< ack/<incident or recommendation id>
-inline constexpr std::string_view outbox_prefix = "outbox/";  ///< outbox/<page dedup key>
-inline constexpr std::string_view plan_prefix = "plan/";  ///< plan/<recommendation id>/<step index>
+inline constexpr std::string_view recommendation = "recommendation";  ///< current recommendation JSON
+inline constexpr std::string_view cooldown = "cooldown";              ///< last executed failover JSON
+inline constexpr std::string_view ack_prefix = "ack/";                ///< ack/<incident or recommendation id>
+inline constexpr std::string_view outbox_prefix = "outbox/";          ///< outbox/<page dedup key>
+inline constexpr std::string_view plan_prefix = "plan/";              ///< plan/<recommendation id>/<step index>
 [[nodiscard]] std::string plan_step(std::string_view recommendation_id, std::size_t step_index);
 [[nodiscard]] std::string outbox(std::string_view dedup_key);
 [[nodiscard]] std::string ack(std::string_view id);
@@ -138,13 +137,10 @@ class coordinator {
 class file_coordinator final : public coordinator {
  public:
   /// Creates `dir` if needed; throws std::runtime_error naming it on I/O errors.
-  file_coordinator(std::filesystem::path dir, std::filesystem::path ledger_file,
-                   std::string replica_id = "local");
+  file_coordinator(std::filesystem::path dir, std::filesystem::path ledger_file, std::string replica_id = "local");
 
   void step(common::mono_time) override {}
-  [[nodiscard]] std::chrono::milliseconds step_interval() const override {
-    return std::chrono::seconds(1);
-  }
+  [[nodiscard]] std::chrono::milliseconds step_interval() const override { return std::chrono::seconds(1); }
   [[nodiscard]] bool is_leader() const override { return true; }
   [[nodiscard]] std::int64_t fencing_token() const override { return 1; }
   [[nodiscard]] coordination_health health() const override { return coordination_health::healthy; }

@@ -23,8 +23,8 @@ std::int64_t whole_seconds_up(milliseconds d) {
 }
 
 [[noreturn]] void ledger_fail(std::string_view what, const etcd_error& e) {
-  throw std::runtime_error("jti ledger: " + std::string(what) + ": " +
-                           std::string(to_string(e.code)) + ": " + e.message);
+  throw std::runtime_error("jti ledger: " + std::string(what) + ": " + std::string(to_string(e.code)) + ": " +
+                           e.message);
 }
 
 }  // namespace
@@ -48,12 +48,11 @@ struct etcd_coordinator::metrics {
                         "not leader")
                   .Register(r)
                   .Add({})),
-        endpoints_down(
-            prometheus::BuildGauge()
-                .Name("vigil_coordination_endpoints_down")
-                .Help("Coordination endpoints that failed their last request or health probe")
-                .Register(r)
-                .Add({})),
+        endpoints_down(prometheus::BuildGauge()
+                           .Name("vigil_coordination_endpoints_down")
+                           .Help("Coordination endpoints that failed their last request or health probe")
+                           .Register(r)
+                           .Add({})),
         errors(prometheus::BuildCounter()
                    .Name("vigil_coordination_errors_total")
                    .Help("Coordination requests that failed on every endpoint")
@@ -68,12 +67,9 @@ struct etcd_coordinator::metrics {
 
 // ---------------------------------------------------------------- jti ledger
 
-etcd_jti_ledger::etcd_jti_ledger(etcd_client& client, std::string prefix,
-                                 const common::clock& clock, std::string replica_id)
-    : client_(client),
-      prefix_(std::move(prefix)),
-      clock_(clock),
-      replica_id_(std::move(replica_id)) {}
+etcd_jti_ledger::etcd_jti_ledger(etcd_client& client, std::string prefix, const common::clock& clock,
+                                 std::string replica_id)
+    : client_(client), prefix_(std::move(prefix)), clock_(clock), replica_id_(std::move(replica_id)) {}
 
 bool etcd_jti_ledger::try_consume(std::string_view jti, common::wall_time expires_at) {
   if (!valid_jti(jti)) throw std::invalid_argument("invalid jti");
@@ -84,10 +80,8 @@ bool etcd_jti_ledger::try_consume(std::string_view jti, common::wall_time expire
   auto lease = client_.lease_grant(ttl);
   if (!lease) ledger_fail("lease grant", lease.error);
   const std::string key = prefix_ + "/jti/" + std::string(jti);
-  const nlohmann::json record = {{"replica", replica_id_},
-                                 {"expires_at_ms", expires_at.time_since_epoch().count()}};
-  auto t =
-      client_.txn({compare_create_revision(key, 0)}, {op_put(key, record.dump(), lease.value.id)});
+  const nlohmann::json record = {{"replica", replica_id_}, {"expires_at_ms", expires_at.time_since_epoch().count()}};
+  auto t = client_.txn({compare_create_revision(key, 0)}, {op_put(key, record.dump(), lease.value.id)});
   if (!t || !t.value.succeeded) (void)client_.lease_revoke(lease.value.id);
   if (!t) ledger_fail("txn", t.error);
   return t.value.succeeded;
@@ -98,17 +92,13 @@ bool etcd_jti_ledger::try_consume(std::string_view jti, common::wall_time expire
 etcd_coordinator::etcd_coordinator(etcd_coordinator_options options, const common::clock& clock,
                                    prometheus::Registry& registry)
     : options_([&] {
-        if (options.endpoints.empty())
-          throw std::invalid_argument("etcd coordinator: no endpoints");
-        if (options.replica_id.empty())
-          throw std::invalid_argument("etcd coordinator: empty replica id");
-        if (options.lease_ttl < seconds(1))
-          throw std::invalid_argument("etcd coordinator: lease_ttl < 1s");
+        if (options.endpoints.empty()) throw std::invalid_argument("etcd coordinator: no endpoints");
+        if (options.replica_id.empty()) throw std::invalid_argument("etcd coordinator: empty replica id");
+        if (options.lease_ttl < seconds(1)) throw std::invalid_argument("etcd coordinator: lease_ttl < 1s");
         while (!options.prefix.empty() && options.prefix.back() == '/')
           options.prefix.pop_back();
         if (options.request_timeout.count() <= 0) {
-          options.request_timeout =
-              std::clamp(options.lease_ttl / 5, milliseconds(200), milliseconds(2000));
+          options.request_timeout = std::clamp(options.lease_ttl / 5, milliseconds(200), milliseconds(2000));
         }
         return std::move(options);
       }()),
@@ -133,8 +123,7 @@ bool etcd_coordinator::is_leader() const {
 
 std::int64_t etcd_coordinator::fencing_token() const {
   const std::lock_guard lock(mu_);
-  const bool leading =
-      leader_ && health_ != coordination_health::lost && clock_.monotonic() < deadline_;
+  const bool leading = leader_ && health_ != coordination_health::lost && clock_.monotonic() < deadline_;
   return leading ? token_ : 0;
 }
 
@@ -199,8 +188,7 @@ void etcd_coordinator::step_down(std::string why, bool revoke) {
     no_campaign_before_ = clock_.monotonic() + keepalive_every_;
   }
   metrics_->transitions.Increment();
-  common::logger("coordination")
-      ->warn("{} stepped down (fencing token {}): {}", options_.replica_id, token, why);
+  common::logger("coordination")->warn("{} stepped down (fencing token {}): {}", options_.replica_id, token, why);
   // Revoking deletes the leader key at once, so a follower need not wait for
   // the lease to expire. Best effort: if etcd is unreachable the lease lapses.
   if (revoke && lease != 0) (void)client_.lease_revoke(lease);
@@ -210,8 +198,8 @@ void etcd_coordinator::campaign(common::mono_time now) {
   auto lease = client_.lease_grant(whole_seconds_up(options_.lease_ttl));
   if (!lease) return note_error(lease.error);
   const std::string lk = leader_key();
-  auto t = client_.txn({compare_create_revision(lk, 0)},
-                       {op_put(lk, options_.replica_id, lease.value.id)}, {op_get(lk)});
+  auto t =
+      client_.txn({compare_create_revision(lk, 0)}, {op_put(lk, options_.replica_id, lease.value.id)}, {op_get(lk)});
   if (!t || !t.value.succeeded) {
     // Lost, or unknown (a timed-out txn may have won): revoking covers both,
     // since a key we might have written goes away with the lease.
@@ -238,8 +226,7 @@ void etcd_coordinator::campaign(common::mono_time now) {
   }
   metrics_->transitions.Increment();
   common::logger("coordination")
-      ->info("{} won leadership: fencing token {}, lease {:x}", options_.replica_id,
-             t.value.revision, lease.value.id);
+      ->info("{} won leadership: fencing token {}, lease {:x}", options_.replica_id, t.value.revision, lease.value.id);
 }
 
 void etcd_coordinator::hold(common::mono_time now) {
@@ -260,15 +247,13 @@ void etcd_coordinator::hold(common::mono_time now) {
   if (keepalive_due) {
     auto k = client_.lease_keepalive(lease);
     if (!k) return note_error(k.error);  // the next step tries again; the deadline keeps running
-    if (k.value.ttl <= 0)
-      return step_down("lease lost: the keepalive answered without a TTL", false);
+    if (k.value.ttl <= 0) return step_down("lease lost: the keepalive answered without a TTL", false);
     const milliseconds ttl = std::min(options_.lease_ttl, milliseconds(seconds(k.value.ttl)));
     const std::lock_guard lock(mu_);
     deadline_ = now + ttl - margin_;
     next_keepalive_ = now + keepalive_every_;
   }
-  if (clock_.monotonic() >= deadline())
-    return step_down("local deadline passed during the keepalive", true);
+  if (clock_.monotonic() >= deadline()) return step_down("local deadline passed during the keepalive", true);
   // The key itself: gone (deleted by hand, lease revoked elsewhere) or
   // re-created by someone else means this term is over.
   auto g = client_.range(leader_key());
@@ -326,8 +311,7 @@ void etcd_coordinator::step(common::mono_time now) {
     if (step_failed_) {
       health_ = coordination_health::lost;
     } else {
-      health_ = client_.endpoints_down() > 0 ? coordination_health::degraded
-                                             : coordination_health::healthy;
+      health_ = client_.endpoints_down() > 0 ? coordination_health::degraded : coordination_health::healthy;
       if (leader_)
         detail_ = "leader with fencing token " + std::to_string(token_);
       else
@@ -350,8 +334,8 @@ void etcd_coordinator::resign() {
   publish();
 }
 
-write_result etcd_coordinator::put_with_token(std::int64_t token, std::string_view key,
-                                              std::string_view value, bool only_if_absent) {
+write_result etcd_coordinator::put_with_token(std::int64_t token, std::string_view key, std::string_view value,
+                                              bool only_if_absent) {
   if (token <= 0) return write_result::fenced;
   const std::string lk = leader_key();
   const std::string sk = state_key(key);
@@ -372,8 +356,7 @@ write_result etcd_coordinator::put_with_token(std::int64_t token, std::string_vi
   return still_ours ? write_result::exists : write_result::fenced;
 }
 
-write_result etcd_coordinator::put_guarded(std::string_view key, std::string_view value,
-                                           bool only_if_absent) {
+write_result etcd_coordinator::put_guarded(std::string_view key, std::string_view value, bool only_if_absent) {
   return put_with_token(fencing_token(), key, value, only_if_absent);
 }
 
@@ -390,17 +373,14 @@ write_result etcd_coordinator::erase_guarded(std::string_view key) {
 
 std::optional<std::string> etcd_coordinator::get(std::string_view key) {
   auto r = client_.range(state_key(key));
-  if (!r)
-    throw coordination_unavailable("coordination get " + std::string(key) + ": " + r.error.message);
+  if (!r) throw coordination_unavailable("coordination get " + std::string(key) + ": " + r.error.message);
   if (r.value.kvs.empty()) return std::nullopt;
   return std::move(r.value.kvs.front().value);
 }
 
 std::map<std::string, std::string> etcd_coordinator::list(std::string_view prefix) {
   auto r = client_.range_prefix(state_key(prefix));
-  if (!r)
-    throw coordination_unavailable("coordination list " + std::string(prefix) + ": " +
-                                   r.error.message);
+  if (!r) throw coordination_unavailable("coordination list " + std::string(prefix) + ": " + r.error.message);
   const std::size_t root = state_key("").size();
   std::map<std::string, std::string> out;
   for (auto& kv : r.value.kvs)

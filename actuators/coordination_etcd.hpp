@@ -61,8 +61,7 @@ struct etcd_coordinator_options {
 /// refused as a replay, and the operator signs a new one (fails closed).
 class etcd_jti_ledger final : public jti_ledger {
  public:
-  etcd_jti_ledger(etcd_client& client, std::string prefix, const common::clock& clock,
-                  std::string replica_id);
+  etcd_jti_ledger(etcd_client& client, std::string prefix, const common::clock& clock, std::string replica_id);
   [[nodiscard]] bool try_consume(std::string_view jti, common::wall_time expires_at) override;
 
  private:
@@ -75,8 +74,7 @@ class etcd_jti_ledger final : public jti_ledger {
 class etcd_coordinator final : public coordinator {
  public:
   /// Throws std::invalid_argument on empty endpoints / replica id or lease_ttl < 1 s.
-  etcd_coordinator(etcd_coordinator_options options, const common::clock& clock,
-                   prometheus::Registry& registry);
+  etcd_coordinator(etcd_coordinator_options options, const common::clock& clock, prometheus::Registry& registry);
   ~etcd_coordinator() override;
 
   void step(common::mono_time now) override;
@@ -96,8 +94,8 @@ class etcd_coordinator final : public coordinator {
 
   /// Writes guarded by an explicit token (tests: a deposed leader replaying
   /// its old token). put_guarded uses fencing_token().
-  [[nodiscard]] write_result put_with_token(std::int64_t token, std::string_view key,
-                                            std::string_view value, bool only_if_absent = false);
+  [[nodiscard]] write_result put_with_token(std::int64_t token, std::string_view key, std::string_view value,
+                                            bool only_if_absent = false);
   [[nodiscard]] std::string leader_key() const { return options_.prefix + "/leader"; }
   [[nodiscard]] std::string state_key(std::string_view key) const;
   [[nodiscard]] etcd_client& client() { return client_; }

@@ -6,12 +6,10 @@
 namespace vigil::actuators {
 
 std::unique_ptr<coordinator> make_coordinator(const common::config& cfg, std::string replica_id,
-                                              const common::clock& clock,
-                                              prometheus::Registry& registry) {
+                                              const common::clock& clock, prometheus::Registry& registry) {
   const std::filesystem::path dir = cfg.engine.state_dir;
   if (cfg.coordination.backend == common::coordination_backend::file) {
-    return std::make_unique<file_coordinator>(dir / "shared", dir / "approvals.jti",
-                                              std::move(replica_id));
+    return std::make_unique<file_coordinator>(dir / "shared", dir / "approvals.jti", std::move(replica_id));
   }
   etcd_coordinator_options o;
   o.endpoints = cfg.coordination.endpoints;
@@ -21,8 +19,7 @@ std::unique_ptr<coordinator> make_coordinator(const common::config& cfg, std::st
   return std::make_unique<etcd_coordinator>(std::move(o), clock, registry);
 }
 
-coordination_runner::coordination_runner(coordinator& c, const common::clock& clock,
-                                         change_fn on_change)
+coordination_runner::coordination_runner(coordinator& c, const common::clock& clock, change_fn on_change)
     : c_(c), clock_(clock), on_change_(std::move(on_change)) {}
 
 coordination_runner::~coordination_runner() {

@@ -25,10 +25,8 @@ namespace vigil::actuators {
 /// configured endpoints, lease_ttl and prefix. `replica_id` must be unique
 /// among the replicas (e.g. the region or host name). Throws
 /// std::runtime_error / std::invalid_argument on bad input.
-[[nodiscard]] std::unique_ptr<coordinator> make_coordinator(const common::config& cfg,
-                                                            std::string replica_id,
-                                                            const common::clock& clock,
-                                                            prometheus::Registry& registry);
+[[nodiscard]] std::unique_ptr<coordinator> make_coordinator(const common::config& cfg, std::string replica_id,
+                                                            const common::clock& clock, prometheus::Registry& registry);
 
 class coordination_runner {
  public:

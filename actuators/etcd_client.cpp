@@ -192,19 +192,13 @@ std::string_view to_string(etcd_errc e) {
 }
 
 etcd_compare compare_create_revision(std::string key, std::int64_t rev) {
-  return {etcd_compare::target::create_revision,
-          etcd_compare::relation::equal,
-          std::move(key),
-          rev,
-          {}};
+  return {etcd_compare::target::create_revision, etcd_compare::relation::equal, std::move(key), rev, {}};
 }
 etcd_compare compare_mod_revision(std::string key, std::int64_t rev) {
-  return {
-      etcd_compare::target::mod_revision, etcd_compare::relation::equal, std::move(key), rev, {}};
+  return {etcd_compare::target::mod_revision, etcd_compare::relation::equal, std::move(key), rev, {}};
 }
 etcd_compare compare_value(std::string key, std::string value) {
-  return {etcd_compare::target::value, etcd_compare::relation::equal, std::move(key), 0,
-          std::move(value)};
+  return {etcd_compare::target::value, etcd_compare::relation::equal, std::move(key), 0, std::move(value)};
 }
 
 etcd_op op_put(std::string key, std::string value, std::int64_t lease) {
@@ -262,8 +256,7 @@ std::optional<std::string> etcd_base64_decode(std::string_view text) {
 }
 
 etcd_client::etcd_client(etcd_client_options options)
-    : options_(std::move(options)),
-      down_(std::make_unique<std::atomic<bool>[]>(options_.endpoints.size())) {
+    : options_(std::move(options)), down_(std::make_unique<std::atomic<bool>[]>(options_.endpoints.size())) {
   if (options_.endpoints.empty()) throw std::invalid_argument("etcd client: no endpoints");
   for (auto& e : options_.endpoints) {
     while (!e.empty() && e.back() == '/')
@@ -273,8 +266,7 @@ etcd_client::etcd_client(etcd_client_options options)
 
 etcd_client::~etcd_client() = default;
 
-etcd_result<std::string> etcd_client::post(std::string_view path, const std::string& body,
-                                           bool retry_on_timeout) {
+etcd_result<std::string> etcd_client::post(std::string_view path, const std::string& body, bool retry_on_timeout) {
   const std::size_t n = options_.endpoints.size();
   const std::size_t start = preferred_.load() % n;
   etcd_error worst{etcd_errc::unreachable, "no endpoint tried"};
@@ -304,9 +296,8 @@ etcd_result<std::string> etcd_client::post(std::string_view path, const std::str
     const http_reply reply = http_perform(hc);
     etcd_error err;
     if (!reply.transport_ok()) {
-      err = make_error(
-          reply.curl_code == curl_timeout_code ? etcd_errc::timeout : etcd_errc::unreachable,
-          ep + std::string(path) + ": " + reply.error);
+      err = make_error(reply.curl_code == curl_timeout_code ? etcd_errc::timeout : etcd_errc::unreachable,
+                       ep + std::string(path) + ": " + reply.error);
     } else if (reply.status >= 200 && reply.status < 300) {
       down_[idx].store(false);
       preferred_.store(idx);
@@ -320,16 +311,15 @@ etcd_result<std::string> etcd_client::post(std::string_view path, const std::str
       try {
         const json j = json::parse(reply.body);
         if (j.is_object()) {
-          if (j.contains("message") && j["message"].is_string())
-            message += ": " + j["message"].get<std::string>();
+          if (j.contains("message") && j["message"].is_string()) message += ": " + j["message"].get<std::string>();
           if (j.contains("code") && j["code"].is_number_integer()) code = j["code"].get<int>();
         }
       } catch (const json::exception&) {
         message += ": " + reply.body.substr(0, 200);
       }
       etcd_errc kind = etcd_errc::rejected;
-      if (message.find("no leader") != std::string::npos ||
-          message.find("leader changed") != std::string::npos || code == grpc_unavailable) {
+      if (message.find("no leader") != std::string::npos || message.find("leader changed") != std::string::npos ||
+          code == grpc_unavailable) {
         kind = etcd_errc::no_leader;
       } else if (code == grpc_deadline_exceeded || message.find("timed out") != std::string::npos) {
         kind = etcd_errc::timeout;
@@ -348,8 +338,7 @@ etcd_result<std::string> etcd_client::post(std::string_view path, const std::str
   return fail<std::string>(std::move(worst));
 }
 
-etcd_result<etcd_range_response> etcd_client::range(std::string_view key,
-                                                    std::string_view range_end) {
+etcd_result<etcd_range_response> etcd_client::range(std::string_view key, std::string_view range_end) {
   json body = {{"key", etcd_base64_encode(key)}};
   if (!range_end.empty()) body["range_end"] = etcd_base64_encode(range_end);
   auto j = call(*this, "/v3/kv/range", body, true);
@@ -365,8 +354,7 @@ etcd_result<etcd_range_response> etcd_client::range_prefix(std::string_view pref
   return range(prefix, etcd_prefix_end(prefix));
 }
 
-etcd_result<std::int64_t> etcd_client::put(std::string_view key, std::string_view value,
-                                           std::int64_t lease) {
+etcd_result<std::int64_t> etcd_client::put(std::string_view key, std::string_view value, std::int64_t lease) {
   json body = {{"key", etcd_base64_encode(key)}, {"value", etcd_base64_encode(value)}};
   if (lease != 0) body["lease"] = std::to_string(lease);
   auto j = call(*this, "/v3/kv/put", body, false);
@@ -378,8 +366,7 @@ etcd_result<std::int64_t> etcd_client::put(std::string_view key, std::string_vie
   return out;
 }
 
-etcd_result<std::int64_t> etcd_client::delete_range(std::string_view key,
-                                                    std::string_view range_end) {
+etcd_result<std::int64_t> etcd_client::delete_range(std::string_view key, std::string_view range_end) {
   json body = {{"key", etcd_base64_encode(key)}};
   if (!range_end.empty()) body["range_end"] = etcd_base64_encode(range_end);
   auto j = call(*this, "/v3/kv/deleterange", body, false);
@@ -431,10 +418,8 @@ etcd_result<etcd_lease> etcd_client::lease_grant(std::int64_t ttl_seconds) {
   constexpr std::string_view path = "/v3/lease/grant";
   auto j = call(*this, path, json{{"TTL", std::to_string(ttl_seconds)}}, true);
   if (!j) return fail<etcd_lease>(std::move(j.error));
-  if (const auto e = j.value.find("error");
-      e != j.value.end() && e->is_string() && !e->get<std::string>().empty()) {
-    return fail<etcd_lease>(
-        make_error(etcd_errc::rejected, std::string(path) + ": " + e->get<std::string>()));
+  if (const auto e = j.value.find("error"); e != j.value.end() && e->is_string() && !e->get<std::string>().empty()) {
+    return fail<etcd_lease>(make_error(etcd_errc::rejected, std::string(path) + ": " + e->get<std::string>()));
   }
   auto id = int64_field(j.value, "ID");
   auto ttl = int64_field(j.value, "TTL");
@@ -460,8 +445,8 @@ etcd_result<etcd_lease> etcd_client::lease_keepalive(std::int64_t id) {
   if (const auto e = j.value.find("error"); e != j.value.end()) {
     const std::string text = e->dump();
     const bool no_leader = text.find("no leader") != std::string::npos;
-    return fail<etcd_lease>(make_error(no_leader ? etcd_errc::no_leader : etcd_errc::rejected,
-                                       std::string(path) + ": " + text));
+    return fail<etcd_lease>(
+        make_error(no_leader ? etcd_errc::no_leader : etcd_errc::rejected, std::string(path) + ": " + text));
   }
   const auto res = j.value.find("result");
   if (res == j.value.end() || !res->is_object()) return bad<etcd_lease>(path, "no 'result' object");

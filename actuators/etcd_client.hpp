@@ -135,15 +135,12 @@ class etcd_client {
   etcd_client(const etcd_client&) = delete;
   etcd_client& operator=(const etcd_client&) = delete;
 
-  [[nodiscard]] etcd_result<etcd_range_response> range(std::string_view key,
-                                                       std::string_view range_end = {});
+  [[nodiscard]] etcd_result<etcd_range_response> range(std::string_view key, std::string_view range_end = {});
   [[nodiscard]] etcd_result<etcd_range_response> range_prefix(std::string_view prefix);
   /// Returns the store revision of the put.
-  [[nodiscard]] etcd_result<std::int64_t> put(std::string_view key, std::string_view value,
-                                              std::int64_t lease = 0);
+  [[nodiscard]] etcd_result<std::int64_t> put(std::string_view key, std::string_view value, std::int64_t lease = 0);
   /// Returns how many keys were deleted.
-  [[nodiscard]] etcd_result<std::int64_t> delete_range(std::string_view key,
-                                                       std::string_view range_end = {});
+  [[nodiscard]] etcd_result<std::int64_t> delete_range(std::string_view key, std::string_view range_end = {});
   [[nodiscard]] etcd_result<etcd_txn_response> txn(const std::vector<etcd_compare>& compares,
                                                    const std::vector<etcd_op>& success,
                                                    const std::vector<etcd_op>& failure = {});
@@ -168,8 +165,7 @@ class etcd_client {
 
   /// One request as the client sends it (exposed for tests): POST `path` with
   /// a JSON body to the endpoints in rotation; returns the decoded JSON text.
-  [[nodiscard]] etcd_result<std::string> post(std::string_view path, const std::string& body,
-                                              bool retry_on_timeout);
+  [[nodiscard]] etcd_result<std::string> post(std::string_view path, const std::string& body, bool retry_on_timeout);
 
  private:
   etcd_client_options options_;

@@ -20,13 +20,25 @@ struct slist_deleter {
 
 // curl_easy_setopt is variadic: these typed wrappers make every call pass the
 // type libcurl expects for that kind of option.
-CURLcode set_long(CURL* h, CURLoption opt, long v) { return curl_easy_setopt(h, opt, v); }
-CURLcode set_str(CURL* h, CURLoption opt, const char* v) { return curl_easy_setopt(h, opt, v); }
-CURLcode set_ptr(CURL* h, CURLoption opt, void* v) { return curl_easy_setopt(h, opt, v); }
-CURLcode set_list(CURL* h, CURLoption opt, curl_slist* v) { return curl_easy_setopt(h, opt, v); }
-CURLcode set_off(CURL* h, CURLoption opt, curl_off_t v) { return curl_easy_setopt(h, opt, v); }
+CURLcode set_long(CURL* h, CURLoption opt, long v) {
+  return curl_easy_setopt(h, opt, v);
+}
+CURLcode set_str(CURL* h, CURLoption opt, const char* v) {
+  return curl_easy_setopt(h, opt, v);
+}
+CURLcode set_ptr(CURL* h, CURLoption opt, void* v) {
+  return curl_easy_setopt(h, opt, v);
+}
+CURLcode set_list(CURL* h, CURLoption opt, curl_slist* v) {
+  return curl_easy_setopt(h, opt, v);
+}
+CURLcode set_off(CURL* h, CURLoption opt, curl_off_t v) {
+  return curl_easy_setopt(h, opt, v);
+}
 using write_fn = std::size_t (*)(char*, std::size_t, std::size_t, void*);
-CURLcode set_write_fn(CURL* h, write_fn f) { return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, f); }
+CURLcode set_write_fn(CURL* h, write_fn f) {
+  return curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, f);
+}
 
 struct sink {
   std::string* body;

@@ -30,9 +30,9 @@ struct http_call {
 };
 
 struct http_reply {
-  long status = 0;     ///< 0 when no HTTP answer arrived
+  long status = 0;  ///< 0 when no HTTP answer arrived
   std::string body;
-  std::string error;   ///< transport error (timeout, refused, TLS...); empty when an answer arrived
+  std::string error;  ///< transport error (timeout, refused, TLS...); empty when an answer arrived
   int curl_code = 0;
   [[nodiscard]] bool transport_ok() const { return error.empty(); }
   [[nodiscard]] bool success() const { return error.empty() && status >= 200 && status < 300; }

@@ -9,7 +9,9 @@ namespace {
 
 constexpr std::size_t max_jti = 128;
 
-std::int64_t to_ms(common::wall_time t) { return t.time_since_epoch().count(); }
+std::int64_t to_ms(common::wall_time t) {
+  return t.time_since_epoch().count();
+}
 
 }  // namespace
 

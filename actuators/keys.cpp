@@ -41,7 +41,9 @@ struct bio_deleter {
 using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
 
 // Never prompt: encrypted keys are refused instead of blocking on a terminal.
-int no_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { return 0; }
+int no_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) {
+  return 0;
+}
 
 bio_ptr memory_bio(std::string_view data) {
   return bio_ptr(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
@@ -89,8 +91,7 @@ std::optional<std::string> read_small_file(const std::filesystem::path& path, st
   return data;
 }
 
-std::string write_file_synced(const std::filesystem::path& path, std::string_view data, mode_t mode,
-                              bool overwrite) {
+std::string write_file_synced(const std::filesystem::path& path, std::string_view data, mode_t mode, bool overwrite) {
   const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
   const int fd = ::open(path.c_str(), flags, mode);
   if (fd < 0) {
@@ -104,8 +105,10 @@ std::string write_file_synced(const std::filesystem::path& path, std::string_vie
   while (error.empty() && off < data.size()) {
     const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) error = path.string() + ": write: " + std::strerror(errno);
-    else off += static_cast<std::size_t>(n);
+    if (n < 0)
+      error = path.string() + ": write: " + std::strerror(errno);
+    else
+      off += static_cast<std::size_t>(n);
   }
   if (error.empty() && ::fsync(fd) != 0) error = path.string() + ": fsync: " + std::strerror(errno);
   ::close(fd);
@@ -114,7 +117,9 @@ std::string write_file_synced(const std::filesystem::path& path, std::string_vie
 
 }  // namespace
 
-ed25519_key::~ed25519_key() { EVP_PKEY_free(pkey_); }
+ed25519_key::~ed25519_key() {
+  EVP_PKEY_free(pkey_);
+}
 
 std::unique_ptr<ed25519_key> ed25519_key::generate() {
   EVP_PKEY* pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
@@ -192,7 +197,9 @@ std::unique_ptr<ed25519_key> ed25519_key::public_key() const {
   return std::move(r.key);
 }
 
-std::string ed25519_key::fingerprint() const { return sha256_hex_prefix(raw_public(), 16); }
+std::string ed25519_key::fingerprint() const {
+  return sha256_hex_prefix(raw_public(), 16);
+}
 
 key_result load_private_key_file(const std::filesystem::path& path) {
   struct stat st {};

@@ -36,7 +36,8 @@ void page_outbox::load() {
       next_seq_ = std::max(next_seq_, seq + 1);
       if (op == "page") {
         record r{page_from_json(j.at("page")), j.at("key").get<std::string>(), {}};
-        for (const auto& s : j.at("sinks")) r.pending.insert(s.get<std::string>());
+        for (const auto& s : j.at("sinks"))
+          r.pending.insert(s.get<std::string>());
         seen_[r.key] = {seq, r.p.timestamp.time_since_epoch().count()};
         if (!r.pending.empty()) open_[seq] = std::move(r);
       } else if (op == "done") {

@@ -38,9 +38,9 @@ namespace vigil::actuators {
 inline constexpr std::string_view outbox_file_name = "pages.outbox";
 
 struct outbox_entry {
-  std::uint64_t seq = 0;              ///< position in the outbox, increasing
+  std::uint64_t seq = 0;  ///< position in the outbox, increasing
   page p;
-  std::vector<std::string> pending;   ///< sinks not yet done, among the configured ones
+  std::vector<std::string> pending;  ///< sinks not yet done, among the configured ones
 };
 
 class page_outbox {
@@ -80,7 +80,7 @@ class page_outbox {
   std::vector<std::string> sinks_;
   std::chrono::hours retention_;
   std::uint64_t next_seq_ = 1;
-  std::map<std::uint64_t, record> open_;                          ///< pages with pending sinks
+  std::map<std::uint64_t, record> open_;                                ///< pages with pending sinks
   std::map<std::string, std::pair<std::uint64_t, std::int64_t>> seen_;  ///< key -> (seq, page ts ms)
   std::size_t done_since_compaction_ = 0;
 };

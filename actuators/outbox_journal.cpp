@@ -39,7 +39,9 @@ void fsync_dir(const std::filesystem::path& file) {
 
 }  // namespace
 
-append_journal::append_journal(std::filesystem::path file) : file_(std::move(file)) { open_locked(); }
+append_journal::append_journal(std::filesystem::path file) : file_(std::move(file)) {
+  open_locked();
+}
 
 append_journal::~append_journal() {
   if (fd_ >= 0) ::close(fd_);  // releases the flock

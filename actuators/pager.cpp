@@ -21,18 +21,27 @@ std::optional<E> parse_name(const std::array<std::string_view, N>& names, std::s
 
 }  // namespace
 
-std::string_view to_string(page_action a) { return action_names.at(static_cast<std::size_t>(a)); }
-std::string_view to_string(page_severity s) { return severity_names.at(static_cast<std::size_t>(s)); }
-std::optional<page_action> parse_page_action(std::string_view s) { return parse_name<page_action>(action_names, s); }
+std::string_view to_string(page_action a) {
+  return action_names.at(static_cast<std::size_t>(a));
+}
+std::string_view to_string(page_severity s) {
+  return severity_names.at(static_cast<std::size_t>(s));
+}
+std::optional<page_action> parse_page_action(std::string_view s) {
+  return parse_name<page_action>(action_names, s);
+}
 std::optional<page_severity> parse_page_severity(std::string_view s) {
   return parse_name<page_severity>(severity_names, s);
 }
 
 std::string_view to_string(delivery_status s) {
   switch (s) {
-    case delivery_status::delivered: return "delivered";
-    case delivery_status::retry: return "retry";
-    case delivery_status::rejected: return "rejected";
+    case delivery_status::delivered:
+      return "delivered";
+    case delivery_status::retry:
+      return "retry";
+    case delivery_status::rejected:
+      return "rejected";
   }
   return "retry";
 }
@@ -53,7 +62,8 @@ std::string idempotency_key(const page& p) {
 
 nlohmann::json to_json(const page& p) {
   nlohmann::json links = nlohmann::json::array();
-  for (const auto& l : p.links) links.push_back({{"href", l.href}, {"text", l.text}});
+  for (const auto& l : p.links)
+    links.push_back({{"href", l.href}, {"text", l.text}});
   return {{"incident_id", p.incident_id},
           {"action", to_string(p.action)},
           {"sequence", p.sequence},
@@ -95,7 +105,8 @@ std::string truncate_utf8(std::string_view text, std::size_t max) {
   if (max < ellipsis.size()) return {};
   std::size_t cut = max - ellipsis.size();
   // Step back over UTF-8 continuation bytes (10xxxxxx) so no character is split.
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80)
+    --cut;
   return std::string(text.substr(0, cut)) + std::string(ellipsis);
 }
 

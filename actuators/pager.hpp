@@ -45,16 +45,16 @@ struct page_link {
 inline constexpr std::size_t max_page_summary = 1024;
 
 struct page {
-  std::string incident_id;          ///< dedup key; stable for the incident's lifetime
+  std::string incident_id;  ///< dedup key; stable for the incident's lifetime
   page_action action = page_action::trigger;
-  std::uint64_t sequence = 0;       ///< per incident, increasing with each update
-  std::string kind;                 ///< regional_outage, service_degraded, vantage_impaired, ...
+  std::uint64_t sequence = 0;  ///< per incident, increasing with each update
+  std::string kind;            ///< regional_outage, service_degraded, vantage_impaired, ...
   page_severity severity = page_severity::critical;
-  std::string summary;              ///< one line; sinks cut it to max_page_summary characters
+  std::string summary;  ///< one line; sinks cut it to max_page_summary characters
   std::string region;
   std::string deployment;
   nlohmann::json details = nlohmann::json::object();  ///< votes, gates, lag, expected data loss
-  std::vector<page_link> links;     ///< status page, recommendation, runbook, `vigil approve` command
+  std::vector<page_link> links;                       ///< status page, recommendation, runbook, `vigil approve` command
   common::wall_time timestamp{};
 };
 

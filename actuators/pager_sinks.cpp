@@ -28,11 +28,16 @@ constexpr auto alertmanager_firing_for = 24h;
 
 std::string_view kind_name(common::sink_kind k) {
   switch (k) {
-    case common::sink_kind::pagerduty: return "pagerduty";
-    case common::sink_kind::slack: return "slack";
-    case common::sink_kind::alertmanager: return "alertmanager";
-    case common::sink_kind::webhook: return "webhook";
-    case common::sink_kind::log: return "log";
+    case common::sink_kind::pagerduty:
+      return "pagerduty";
+    case common::sink_kind::slack:
+      return "slack";
+    case common::sink_kind::alertmanager:
+      return "alertmanager";
+    case common::sink_kind::webhook:
+      return "webhook";
+    case common::sink_kind::log:
+      return "log";
   }
   return "log";
 }
@@ -58,7 +63,8 @@ delivery_result post_json(const std::string& url, const json& body, std::chrono:
   call.connect_timeout = std::min<std::chrono::milliseconds>(timeout, 3s);
   call.max_response_bytes = 64 * 1024;
   call.headers = {{"Content-Type", "application/json"}};
-  for (auto& h : extra_headers) call.headers.push_back(std::move(h));
+  for (auto& h : extra_headers)
+    call.headers.push_back(std::move(h));
   const auto reply = http_perform(call);
   return classify_http(reply.status, reply.error, reply.body);
 }
@@ -70,7 +76,8 @@ std::string dedup_key(const page& p) {
 
 json links_json(const page& p) {
   json out = json::array();
-  for (const auto& l : p.links) out.push_back({{"href", l.href}, {"text", l.text.empty() ? l.href : l.text}});
+  for (const auto& l : p.links)
+    out.push_back({{"href", l.href}, {"text", l.text.empty() ? l.href : l.text}});
   return out;
 }
 
@@ -84,7 +91,9 @@ class pagerduty_sink final : public page_sink {
     require(routing_key_, cfg, "routing_key");
   }
   const std::string& name() const override { return name_; }
-  delivery_result deliver(const page& p) override { return post_json(url_, pagerduty_event(p, routing_key_), timeout_); }
+  delivery_result deliver(const page& p) override {
+    return post_json(url_, pagerduty_event(p, routing_key_), timeout_);
+  }
 
  private:
   std::string name_, url_, routing_key_;
@@ -110,7 +119,8 @@ class alertmanager_sink final : public page_sink {
   explicit alertmanager_sink(const common::paging_sink_config& cfg)
       : name_(sink_name(cfg)), url_(cfg.url), timeout_(cfg.timeout) {
     require(url_, cfg, "url");
-    while (!url_.empty() && url_.back() == '/') url_.pop_back();
+    while (!url_.empty() && url_.back() == '/')
+      url_.pop_back();
     url_ += "/api/v2/alerts";
   }
   const std::string& name() const override { return name_; }
@@ -130,8 +140,10 @@ class alertmanager_sink final : public page_sink {
     }
     auto r = post_json(url_, alerts, timeout_);
     if (r.status == delivery_status::delivered) {
-      if (p.action == page_action::resolve) last_labels_.erase(p.incident_id);
-      else last_labels_[p.incident_id] = alerts[0]["labels"];
+      if (p.action == page_action::resolve)
+        last_labels_.erase(p.incident_id);
+      else
+        last_labels_[p.incident_id] = alerts[0]["labels"];
     }
     return r;
   }
@@ -155,7 +167,8 @@ class webhook_sink final : public page_sink {
     const json body{{"version", 1}, {"idempotency_key", idempotency_key(p)}, {"page", to_json(p)}};
     // The timestamp is the page's (not the send time): a re-sent page keeps
     // its signature, and receivers bound freshness by their own policy.
-    const std::string ts = std::to_string(std::chrono::floor<std::chrono::seconds>(p.timestamp).time_since_epoch().count());
+    const std::string ts =
+        std::to_string(std::chrono::floor<std::chrono::seconds>(p.timestamp).time_since_epoch().count());
     return post_json(url_, body, timeout_,
                      {{"X-Vigil-Timestamp", ts},
                       {"X-Vigil-Signature", webhook_signature(secret_, ts, body.dump())},
@@ -176,10 +189,18 @@ class log_sink final : public page_sink {
     spdlog::level::level_enum level = spdlog::level::info;
     if (p.action != page_action::resolve) {
       switch (p.severity) {
-        case page_severity::critical: level = spdlog::level::critical; break;
-        case page_severity::error: level = spdlog::level::err; break;
-        case page_severity::warning: level = spdlog::level::warn; break;
-        case page_severity::info: level = spdlog::level::info; break;
+        case page_severity::critical:
+          level = spdlog::level::critical;
+          break;
+        case page_severity::error:
+          level = spdlog::level::err;
+          break;
+        case page_severity::warning:
+          level = spdlog::level::warn;
+          break;
+        case page_severity::info:
+          level = spdlog::level::info;
+          break;
       }
     }
     logger_->log(level, "page {} incident={} seq={} kind={} severity={} region={}: {}", to_string(p.action),
@@ -218,19 +239,20 @@ json pagerduty_event(const page& p, std::string_view routing_key) {
 
 json slack_message(const page& p) {
   std::string tag = p.action == page_action::resolve ? "RESOLVED" : std::string(to_string(p.severity));
-  for (auto& c : tag) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (auto& c : tag)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   const std::string text = truncate_utf8("[" + tag + "] " + p.summary, max_page_summary + 16);
   json blocks = json::array();
   blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", text}}}});
-  blocks.push_back(
-      {{"type", "context"},
-       {"elements", json::array({{{"type", "mrkdwn"},
-                                  {"text", "incident `" + p.incident_id + "` · " + p.kind + " · " +
-                                               (p.region.empty() ? std::string("global") : p.region) + " · update " +
-                                               std::to_string(p.sequence)}}})}});
+  blocks.push_back({{"type", "context"},
+                    {"elements", json::array({{{"type", "mrkdwn"},
+                                               {"text", "incident `" + p.incident_id + "` · " + p.kind + " · " +
+                                                            (p.region.empty() ? std::string("global") : p.region) +
+                                                            " · update " + std::to_string(p.sequence)}}})}});
   if (!p.links.empty()) {
     std::string links;
-    for (const auto& l : p.links) links += (links.empty() ? "" : " · ") + ("<" + l.href + "|" + (l.text.empty() ? l.href : l.text) + ">");
+    for (const auto& l : p.links)
+      links += (links.empty() ? "" : " · ") + ("<" + l.href + "|" + (l.text.empty() ? l.href : l.text) + ">");
     blocks.push_back({{"type", "section"}, {"text", {{"type", "mrkdwn"}, {"text", truncate_utf8(links, 2900)}}}});
   }
   return {{"text", text}, {"blocks", blocks}};
@@ -244,7 +266,8 @@ json alertmanager_alerts(const page& p) {
   if (!p.deployment.empty()) labels["deployment"] = p.deployment;
   if (!p.region.empty()) labels["region"] = p.region;
   std::string links;
-  for (const auto& l : p.links) links += (links.empty() ? "" : "\n") + (l.text.empty() ? l.href : l.text + ": " + l.href);
+  for (const auto& l : p.links)
+    links += (links.empty() ? "" : "\n") + (l.text.empty() ? l.href : l.text + ": " + l.href);
   json alert{{"labels", labels},
              {"annotations",
               {{"summary", truncate_utf8(p.summary, max_page_summary)},
@@ -252,8 +275,8 @@ json alertmanager_alerts(const page& p) {
                {"links", links},
                {"sequence", std::to_string(p.sequence)}}},
              {"startsAt", common::format_rfc3339(p.timestamp)},
-             {"endsAt", common::format_rfc3339(p.action == page_action::resolve ? p.timestamp
-                                                                                : p.timestamp + alertmanager_firing_for)}};
+             {"endsAt", common::format_rfc3339(
+                            p.action == page_action::resolve ? p.timestamp : p.timestamp + alertmanager_firing_for)}};
   if (!p.links.empty() && p.links.front().href.starts_with("http")) alert["generatorURL"] = p.links.front().href;
   return json::array({alert});
 }
@@ -288,11 +311,21 @@ std::vector<std::unique_ptr<page_sink>> make_sinks(const std::vector<common::pag
   std::set<std::string> names;
   for (const auto& c : cfg) {
     switch (c.kind) {
-      case common::sink_kind::pagerduty: out.push_back(make_pagerduty_sink(c)); break;
-      case common::sink_kind::slack: out.push_back(make_slack_sink(c)); break;
-      case common::sink_kind::alertmanager: out.push_back(make_alertmanager_sink(c)); break;
-      case common::sink_kind::webhook: out.push_back(make_webhook_sink(c)); break;
-      case common::sink_kind::log: out.push_back(make_log_sink(c, logger)); break;
+      case common::sink_kind::pagerduty:
+        out.push_back(make_pagerduty_sink(c));
+        break;
+      case common::sink_kind::slack:
+        out.push_back(make_slack_sink(c));
+        break;
+      case common::sink_kind::alertmanager:
+        out.push_back(make_alertmanager_sink(c));
+        break;
+      case common::sink_kind::webhook:
+        out.push_back(make_webhook_sink(c));
+        break;
+      case common::sink_kind::log:
+        out.push_back(make_log_sink(c, logger));
+        break;
     }
     if (!names.insert(out.back()->name()).second) {
       throw std::invalid_argument("two paging sinks are named '" + out.back()->name() + "'; give them distinct names");

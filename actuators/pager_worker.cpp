@@ -72,16 +72,19 @@ void pager_metrics::observe(const std::string& sink, double s) {
   if (it != seconds_.end()) it->second->Observe(s);
 }
 
-void pager_metrics::set_pending(std::size_t n) { pending_->Set(static_cast<double>(n)); }
+void pager_metrics::set_pending(std::size_t n) {
+  pending_->Set(static_cast<double>(n));
+}
 
 page_dispatcher::page_dispatcher(page_outbox& outbox, std::vector<std::unique_ptr<page_sink>> sinks,
-                                 const common::clock& clock, waiter& wait, pager_metrics* metrics,
-                                 retry_policy policy)
+                                 const common::clock& clock, waiter& wait, pager_metrics* metrics, retry_policy policy)
     : outbox_(outbox), sinks_(std::move(sinks)), clock_(clock), wait_(wait), metrics_(metrics), policy_(policy) {
   if (metrics_) metrics_->set_pending(outbox_.pending_count());
 }
 
-page_dispatcher::~page_dispatcher() { stop(); }
+page_dispatcher::~page_dispatcher() {
+  stop();
+}
 
 bool page_dispatcher::submit(const page& p) {
   const bool fresh = outbox_.enqueue(p);
@@ -135,7 +138,8 @@ std::optional<milliseconds> page_dispatcher::run_once() {
       if (r.status == delivery_status::retry) {
         const double factor = std::pow(policy_.factor, std::min(st.attempts - 1, 30));
         const auto backoff = std::min<milliseconds>(
-            policy_.max_backoff, milliseconds{static_cast<std::int64_t>(static_cast<double>(policy_.initial.count()) * factor)});
+            policy_.max_backoff,
+            milliseconds{static_cast<std::int64_t>(static_cast<double>(policy_.initial.count()) * factor)});
         st.next_due = clock_.monotonic() + backoff;
         due_in(backoff);
         spdlog::warn("paging: {} to sink {} failed (attempt {}), retrying in {} ms: {}", idempotency_key(e.p),

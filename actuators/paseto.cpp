@@ -15,7 +15,8 @@ constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno
 
 constexpr std::array<std::int8_t, 256> make_decode_table() {
   std::array<std::int8_t, 256> t{};
-  for (auto& v : t) v = -1;
+  for (auto& v : t)
+    v = -1;
   for (std::size_t i = 0; i < alphabet.size(); ++i) {
     t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
   }
@@ -42,13 +43,16 @@ std::string pre_auth(std::string_view message, std::string_view footer, std::str
   return paseto_pae(pieces);
 }
 
-paseto_parse_result fail(paseto_error e, std::string detail) { return {std::nullopt, e, std::move(detail)}; }
+paseto_parse_result fail(paseto_error e, std::string detail) {
+  return {std::nullopt, e, std::move(detail)};
+}
 
 bool looks_like_other_paseto(std::string_view token) {
   // "v<digits>.<purpose>." — a PASETO, just not one we accept.
   if (token.size() < 3 || token[0] != 'v') return false;
   std::size_t i = 1;
-  while (i < token.size() && token[i] >= '0' && token[i] <= '9') ++i;
+  while (i < token.size() && token[i] >= '0' && token[i] <= '9')
+    ++i;
   if (i == 1 || i >= token.size() || token[i] != '.') return false;
   const auto rest = token.substr(i + 1);
   return rest.starts_with("local.") || rest.starts_with("public.");
@@ -58,10 +62,14 @@ bool looks_like_other_paseto(std::string_view token) {
 
 std::string_view to_string(paseto_error e) {
   switch (e) {
-    case paseto_error::bad_format: return "bad_format";
-    case paseto_error::unsupported_version: return "unsupported_version";
-    case paseto_error::too_large: return "too_large";
-    case paseto_error::bad_signature: return "bad_signature";
+    case paseto_error::bad_format:
+      return "bad_format";
+    case paseto_error::unsupported_version:
+      return "unsupported_version";
+    case paseto_error::too_large:
+      return "too_large";
+    case paseto_error::bad_signature:
+      return "bad_signature";
   }
   return "bad_format";
 }
@@ -176,8 +184,7 @@ bool paseto_v4_verify(const ed25519_key& key, const paseto_parts& parts, std::st
     return false;
   }
   const int rc = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(parts.signature.data()),
-                                  parts.signature.size(), reinterpret_cast<const unsigned char*>(m2.data()),
-                                  m2.size());
+                                  parts.signature.size(), reinterpret_cast<const unsigned char*>(m2.data()), m2.size());
   ERR_clear_error();
   return rc == 1;
 }
@@ -200,8 +207,8 @@ std::string paseto_v4_sign(const ed25519_key& key, std::string_view message, std
   std::array<unsigned char, paseto_signature_bytes> sig{};
   std::size_t sig_len = sig.size();
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.native()) != 1 ||
-      EVP_DigestSign(ctx.get(), sig.data(), &sig_len, reinterpret_cast<const unsigned char*>(m2.data()),
-                     m2.size()) != 1 ||
+      EVP_DigestSign(ctx.get(), sig.data(), &sig_len, reinterpret_cast<const unsigned char*>(m2.data()), m2.size()) !=
+          1 ||
       sig_len != sig.size()) {
     ERR_clear_error();
     throw std::runtime_error("Ed25519 signing failed");

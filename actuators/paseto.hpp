@@ -63,8 +63,8 @@ struct paseto_parse_result {
 
 /// Signs `message`; throws std::invalid_argument for a public-only key or a
 /// token that would exceed paseto_max_token_bytes.
-[[nodiscard]] std::string paseto_v4_sign(const ed25519_key& key, std::string_view message,
-                                         std::string_view footer = {}, std::string_view implicit_assertion = {});
+[[nodiscard]] std::string paseto_v4_sign(const ed25519_key& key, std::string_view message, std::string_view footer = {},
+                                         std::string_view implicit_assertion = {});
 
 /// Pre-Authentication Encoding (PASETO spec section "PAE").
 [[nodiscard]] std::string paseto_pae(std::span<const std::string_view> pieces);

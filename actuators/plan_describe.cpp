@@ -25,17 +25,20 @@ planned_step describe_step(const common::plan_step_config& step, const plan_cont
   out.kind = step.kind;
   const std::string region = str(p, "region", ctx.to);
   if (step.kind == "arc_routing_control") {
-    json arns = p.contains("routing_control_arns") ? p["routing_control_arns"] : json::array({str(p, "routing_control_arn")});
+    json arns =
+        p.contains("routing_control_arns") ? p["routing_control_arns"] : json::array({str(p, "routing_control_arn")});
     const std::string state = str(p, "state");
     for (const auto& arn : arns) {
-      out.prechecks.push_back(call("route53-recovery-cluster", "GetRoutingControlState", {{"RoutingControlArn", arn}}, false));
+      out.prechecks.push_back(
+          call("route53-recovery-cluster", "GetRoutingControlState", {{"RoutingControlArn", arn}}, false));
     }
     if (arns.size() == 1) {
       out.calls.push_back(call("route53-recovery-cluster", "UpdateRoutingControlState",
                                {{"RoutingControlArn", arns[0]}, {"RoutingControlState", state}}, true));
     } else {
       json entries = json::array();
-      for (const auto& arn : arns) entries.push_back({{"RoutingControlArn", arn}, {"RoutingControlState", state}});
+      for (const auto& arn : arns)
+        entries.push_back({{"RoutingControlArn", arn}, {"RoutingControlState", state}});
       out.calls.push_back(call("route53-recovery-cluster", "UpdateRoutingControlStates",
                                {{"UpdateRoutingControlStateEntries", entries}}, true));
     }
@@ -52,19 +55,21 @@ planned_step describe_step(const common::plan_step_config& step, const plan_cont
       json params{{"GlobalClusterIdentifier", gc}, {"TargetDbClusterIdentifier", target}, {"region", region}};
       if (loss) params["AllowDataLoss"] = true;
       out.calls.push_back(call("rds", "FailoverGlobalCluster", params, true));
-      out.summary = "fail over global cluster " + gc + " to " + target +
-                    (loss ? " allowing data loss (approved)" : " without AllowDataLoss (a switchover: needs the old primary)");
+      out.summary =
+          "fail over global cluster " + gc + " to " + target +
+          (loss ? " allowing data loss (approved)" : " without AllowDataLoss (a switchover: needs the old primary)");
     } else {
-      out.calls.push_back(call("rds", "SwitchoverGlobalCluster",
-                               {{"GlobalClusterIdentifier", gc}, {"TargetDbClusterIdentifier", target}, {"region", region}},
-                               true));
+      out.calls.push_back(
+          call("rds", "SwitchoverGlobalCluster",
+               {{"GlobalClusterIdentifier", gc}, {"TargetDbClusterIdentifier", target}, {"region", region}}, true));
       out.summary = "switch over global cluster " + gc + " to " + target + " (planned, no data loss)";
     }
   } else if (step.kind == "aurora_detach") {
     const std::string gc = str(p, "global_cluster");
     out.prechecks.push_back(call("rds", "DescribeGlobalClusters", {{"GlobalClusterIdentifier", gc}}, false));
     out.calls.push_back(call("rds", "RemoveFromGlobalCluster",
-                             {{"GlobalClusterIdentifier", gc}, {"DbClusterIdentifier", str(p, "db_cluster_arn")}}, true));
+                             {{"GlobalClusterIdentifier", gc}, {"DbClusterIdentifier", str(p, "db_cluster_arn")}},
+                             true));
     out.summary = "detach " + str(p, "db_cluster_arn") + " from " + gc;
   } else if (step.kind == "wait_db_cluster") {
     out.prechecks.push_back(
@@ -90,7 +95,8 @@ planned_step describe_step(const common::plan_step_config& step, const plan_cont
                               {"Values", p.contains("values") ? p["values"] : json::array({str(p, "value")})}},
                              true));
     out.calls.push_back(call("route53", "GetChange", {{"Id", "<from ChangeResourceRecordSets>"}}, false));
-    out.summary = "UPSERT " + str(p, "record_name") + " (Route 53 control plane in us-east-1: a dependency "
+    out.summary = "UPSERT " + str(p, "record_name") +
+                  " (Route 53 control plane in us-east-1: a dependency "
                   "in the recovery path)";
   } else if (step.kind == "ssm_parameter") {
     const bool secure = p.value("secure", false);
@@ -107,12 +113,13 @@ planned_step describe_step(const common::plan_step_config& step, const plan_cont
   } else if (step.kind == "exec") {
     out.calls.push_back(call("exec", "run",
                              {{"argv", p.value("command", json::array())},
-                              {"env", {{"VIGIL_ACTION", ctx.action},
-                                       {"VIGIL_FROM", ctx.from},
-                                       {"VIGIL_TO", ctx.to},
-                                       {"VIGIL_RECOMMENDATION_ID", ctx.recommendation_id},
-                                       {"VIGIL_RECOMMENDATION_HASH", ctx.recommendation_hash},
-                                       {"VIGIL_ALLOW_DATA_LOSS", ctx.allow_data_loss ? "true" : "false"}}}},
+                              {"env",
+                               {{"VIGIL_ACTION", ctx.action},
+                                {"VIGIL_FROM", ctx.from},
+                                {"VIGIL_TO", ctx.to},
+                                {"VIGIL_RECOMMENDATION_ID", ctx.recommendation_id},
+                                {"VIGIL_RECOMMENDATION_HASH", ctx.recommendation_hash},
+                                {"VIGIL_ALLOW_DATA_LOSS", ctx.allow_data_loss ? "true" : "false"}}}},
                              true));
     out.summary = "run " + p.value("command", json::array()).dump();
   } else if (step.kind == "webhook") {
@@ -130,7 +137,8 @@ planned_step describe_step(const common::plan_step_config& step, const plan_cont
 std::vector<planned_step> describe_plan(const common::plan_config& plan, const plan_context& ctx) {
   std::vector<planned_step> out;
   out.reserve(plan.steps.size());
-  for (const auto& s : plan.steps) out.push_back(describe_step(s, ctx));
+  for (const auto& s : plan.steps)
+    out.push_back(describe_step(s, ctx));
   return out;
 }
 
@@ -142,7 +150,10 @@ json to_json(const planned_step& s) {
     }
     return a;
   };
-  return {{"name", s.name}, {"kind", s.kind}, {"summary", s.summary}, {"prechecks", calls(s.prechecks)},
+  return {{"name", s.name},
+          {"kind", s.kind},
+          {"summary", s.summary},
+          {"prechecks", calls(s.prechecks)},
           {"calls", calls(s.calls)}};
 }
 

@@ -17,8 +17,7 @@ namespace {
 const prometheus::Histogram::BucketBoundaries step_buckets{0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800};
 
 constexpr std::array<std::string_view, 3> run_results{"done", "failed", "aborted"};
-constexpr std::array<std::string_view, 5> step_results{"done", "already_done", "failed", "unexpected_state",
-                                                       "dry_run"};
+constexpr std::array<std::string_view, 5> step_results{"done", "already_done", "failed", "unexpected_state", "dry_run"};
 
 double seconds_between(common::mono_time a, common::mono_time b) {
   return static_cast<double>(std::chrono::duration_cast<milliseconds>(b - a).count()) / 1000.0;
@@ -49,11 +48,16 @@ std::string fmt_s(double s) {
 
 std::string_view to_string(plan_result r) {
   switch (r) {
-    case plan_result::done: return "done";
-    case plan_result::failed: return "failed";
-    case plan_result::aborted: return "aborted";
-    case plan_result::refused: return "refused";
-    case plan_result::stopped: return "stopped";
+    case plan_result::done:
+      return "done";
+    case plan_result::failed:
+      return "failed";
+    case plan_result::aborted:
+      return "aborted";
+    case plan_result::refused:
+      return "refused";
+    case plan_result::stopped:
+      return "stopped";
   }
   return "failed";
 }
@@ -70,12 +74,14 @@ plan_metrics::plan_metrics(prometheus::Registry& registry, const common::config*
                  .Help("Duration of each plan step (all its attempts) by step name and result")
                  .Register(registry)) {
   for (const char* action : {"failover", "failback"}) {
-    for (const auto r : run_results) runs_.Add({{"action", action}, {"result", std::string(r)}});
+    for (const auto r : run_results)
+      runs_.Add({{"action", action}, {"result", std::string(r)}});
   }
   if (cfg == nullptr) return;
   for (const auto* plan : {&cfg->failover, &cfg->failback}) {
     for (const auto& s : plan->steps) {
-      for (const auto r : step_results) steps_.Add({{"step", s.name}, {"result", std::string(r)}}, step_buckets);
+      for (const auto r : step_results)
+        steps_.Add({{"step", s.name}, {"result", std::string(r)}}, step_buckets);
     }
   }
 }
@@ -181,7 +187,8 @@ plan_outcome plan_executor::execute(const common::plan_config& plan, const plan_
     print("resuming plan " + ctx.recommendation_id + " (" + ctx.action + ") from the journal");
   } else {
     json names = json::array();
-    for (const auto& s : plan.steps) names.push_back(s.name);
+    for (const auto& s : plan.steps)
+      names.push_back(s.name);
     json timeline = json::object();
     const std::pair<const char*, const std::optional<common::wall_time>*> marks[] = {
         {"first_evidence", &req.marks.first_evidence},
@@ -229,7 +236,10 @@ plan_outcome plan_executor::execute(const common::plan_config& plan, const plan_
       out.detail = "stopped during step " + step.name + "; the plan resumes there on the next start";
       return out;
     }
-    steps.push_back({{"name", step.name}, {"kind", step.kind}, {"outcome", rec.outcome}, {"duration_s", rec.duration_s},
+    steps.push_back({{"name", step.name},
+                     {"kind", step.kind},
+                     {"outcome", rec.outcome},
+                     {"duration_s", rec.duration_s},
                      {"detail", rec.detail}});
     if (rec.outcome == "unexpected_state") {
       result = plan_result::aborted;
@@ -247,8 +257,11 @@ plan_outcome plan_executor::execute(const common::plan_config& plan, const plan_
   }
   for (std::size_t k = i + 1; k < plan.steps.size(); ++k) {
     if (ev.on_step) ev.on_step(k, plan.steps[k].name, "skipped", "not run: the plan aborted");
-    steps.push_back({{"name", plan.steps[k].name}, {"kind", plan.steps[k].kind}, {"outcome", "skipped"},
-                     {"duration_s", 0}, {"detail", "not run: the plan aborted"}});
+    steps.push_back({{"name", plan.steps[k].name},
+                     {"kind", plan.steps[k].kind},
+                     {"outcome", "skipped"},
+                     {"duration_s", 0},
+                     {"detail", "not run: the plan aborted"}});
   }
   const auto finished = clock_.wall();
   out.result = result;
@@ -265,7 +278,8 @@ plan_outcome plan_executor::execute(const common::plan_config& plan, const plan_
   journal_.end(finished, ctx.recommendation_hash, out.ok(), std::string(to_string(result)), out.detail, out.rto);
   if (metrics_ && !dry_run) metrics_->run(ctx.action, std::string(to_string(result)));
   print("plan " + std::string(to_string(result)) + ": " + out.detail);
-  for (const auto& l : rto_lines(out.rto)) print("  " + l);
+  for (const auto& l : rto_lines(out.rto))
+    print("  " + l);
   return out;
 }
 
@@ -300,7 +314,8 @@ plan_executor::step_record plan_executor::run_step(const common::plan_step_confi
   if (ev.on_step) ev.on_step(index, step.name, "running", described.summary);
   if (dry_run) {
     std::string line = "  [dry-run] " + step.name + " (" + step.kind + "): " + described.summary;
-    for (const auto& c : described.prechecks) line += "\n      pre-check " + c.service + ":" + c.operation + " " + c.params.dump();
+    for (const auto& c : described.prechecks)
+      line += "\n      pre-check " + c.service + ":" + c.operation + " " + c.params.dump();
     for (const auto& c : described.calls) {
       line += "\n      would call " + c.service + ":" + c.operation + " " + c.params.dump() +
               (c.mutating ? "  (mutating: not sent)" : "");
@@ -309,16 +324,18 @@ plan_executor::step_record plan_executor::run_step(const common::plan_step_confi
     std::string detail = described.summary;
     if (options_.dry_run_prechecks && !described.prechecks.empty()) {
       auto runner = factory_(step);
-      const step_context sc{ctx, step, clock_, clock_.monotonic() + step.timeout,
-                            [this](milliseconds d) { return sleep(d); }, first_attempt, false};
+      const step_context sc{
+          ctx,           step, clock_, clock_.monotonic() + step.timeout, [this](milliseconds d) { return sleep(d); },
+          first_attempt, false};
       const step_outcome pc = guarded([&] { return runner->precheck(sc); });
       const std::string said = pc.kind == outcome_kind::done ? "would proceed" : std::string(to_string(pc.kind));
       detail += "; pre-check: " + said + (pc.detail.empty() ? "" : " (" + pc.detail + ")");
       print("      pre-check result: " + said + (pc.detail.empty() ? "" : ": " + pc.detail));
     }
     json calls = json::array();
-    for (const auto& c : described.calls) calls.push_back({{"service", c.service}, {"operation", c.operation},
-                                                           {"params", c.params}, {"mutating", c.mutating}});
+    for (const auto& c : described.calls)
+      calls.push_back(
+          {{"service", c.service}, {"operation", c.operation}, {"params", c.params}, {"mutating", c.mutating}});
     journal_.result(clock_.wall(), hash, step.name, index, first_attempt, "dry_run", detail, 0.0, true);
     if (ev.on_step) ev.on_step(index, step.name, "dry_run", detail);
     if (options_.dry_run_pause.count() > 0 && !sleep(options_.dry_run_pause)) return {"stopped", "", 0};
@@ -338,8 +355,13 @@ plan_executor::step_record plan_executor::run_step(const common::plan_step_confi
   const int attempts = std::max(1, step.retries + 1);
   for (int a = 0; a < attempts; ++a) {
     const int attempt = first_attempt + a;
-    const step_context sc{ctx,  step, clock_, clock_.monotonic() + step.timeout, [this](milliseconds d) { return sleep(d); },
-                          attempt, resumed && a == 0};
+    const step_context sc{ctx,
+                          step,
+                          clock_,
+                          clock_.monotonic() + step.timeout,
+                          [this](milliseconds d) { return sleep(d); },
+                          attempt,
+                          resumed && a == 0};
     if (resumed && a == 0) {
       print("  " + step.name + ": its call may have been in flight at the crash; re-checking before anything else");
     }
@@ -356,7 +378,8 @@ plan_executor::step_record plan_executor::run_step(const common::plan_step_confi
     }
     journal_.result(clock_.wall(), hash, step.name, index, attempt, "failed", o.detail,
                     seconds_between(step_start, clock_.monotonic()), false);
-    const milliseconds backoff = std::min<milliseconds>(options_.backoff_max, options_.backoff_initial * (std::int64_t{1} << std::min(a, 20)));
+    const milliseconds backoff =
+        std::min<milliseconds>(options_.backoff_max, options_.backoff_initial * (std::int64_t{1} << std::min(a, 20)));
     if (ev.on_step) ev.on_step(index, step.name, "retrying", o.detail);
     print("  " + step.name + ": attempt " + std::to_string(attempt) + " failed (" + o.detail + "); retrying in " +
           std::to_string(backoff.count()) + " ms");

@@ -90,17 +90,16 @@ enum class plan_result : std::uint8_t { done, failed, aborted, refused, stopped 
 struct plan_outcome {
   plan_result result = plan_result::refused;
   std::string detail;
-  nlohmann::json rto;           ///< the RTO report (null when refused or stopped)
-  bool resumed = false;         ///< continued a plan begun before a restart
-  bool already_ended = false;   ///< the journal had this hash ended: nothing ran
+  nlohmann::json rto;          ///< the RTO report (null when refused or stopped)
+  bool resumed = false;        ///< continued a plan begun before a restart
+  bool already_ended = false;  ///< the journal had this hash ended: nothing ran
   [[nodiscard]] bool ok() const { return result == plan_result::done; }
 };
 
 /// Progress as it happens (executor thread). status: running | retrying |
 /// done | already_done | failed | unexpected_state | dry_run | skipped.
 struct executor_events {
-  std::function<void(std::size_t index, const std::string& step, const std::string& status,
-                     const std::string& detail)>
+  std::function<void(std::size_t index, const std::string& step, const std::string& status, const std::string& detail)>
       on_step;
   std::function<void(const std::string& line)> print;
 };

@@ -18,8 +18,12 @@ std::string str(const json& j, const char* key) {
 
 }  // namespace
 
-std::string journal_plan::hash() const { return str(begin, "hash"); }
-std::string journal_plan::recommendation_id() const { return str(begin, "recommendation_id"); }
+std::string journal_plan::hash() const {
+  return str(begin, "hash");
+}
+std::string journal_plan::recommendation_id() const {
+  return str(begin, "recommendation_id");
+}
 
 const journal_step* journal_plan::step(const std::string& name) const {
   for (const auto& s : steps) {
@@ -119,7 +123,8 @@ std::size_t plan_journal::lines() const {
 
 void plan_journal::begin(common::wall_time at, const std::string& hash, json fields) {
   json r{{"type", "plan_begin"}, {"at", common::format_rfc3339(at)}, {"hash", hash}};
-  for (auto& [k, v] : fields.items()) r[k] = v;
+  for (auto& [k, v] : fields.items())
+    r[k] = v;
   append(std::move(r));
 }
 

@@ -39,17 +39,17 @@ class append_journal;
 
 struct journal_step {
   std::string name;
-  int attempts = 0;          ///< highest attempt number journaled (intent or result)
-  bool intent_open = false;  ///< the last intent has no result: the call may be in flight or done
+  int attempts = 0;                    ///< highest attempt number journaled (intent or result)
+  bool intent_open = false;            ///< the last intent has no result: the call may be in flight or done
   std::optional<std::string> outcome;  ///< the final result's outcome, once there is one
   std::string detail;
   double duration_s = 0;
 };
 
 struct journal_plan {
-  nlohmann::json begin;                 ///< the plan_begin record as written
-  std::vector<journal_step> steps;      ///< in the order they were first journaled
-  std::optional<nlohmann::json> end;    ///< the plan_end record, once written
+  nlohmann::json begin;               ///< the plan_begin record as written
+  std::vector<journal_step> steps;    ///< in the order they were first journaled
+  std::optional<nlohmann::json> end;  ///< the plan_end record, once written
 
   [[nodiscard]] std::string hash() const;
   [[nodiscard]] std::string recommendation_id() const;
@@ -76,8 +76,8 @@ class plan_journal {
               nlohmann::json calls);
   void result(common::wall_time at, const std::string& hash, const std::string& step, std::size_t index, int attempt,
               const std::string& outcome, const std::string& detail, double duration_s, bool final_result);
-  void end(common::wall_time at, const std::string& hash, bool ok, const std::string& result,
-           const std::string& detail, nlohmann::json rto);
+  void end(common::wall_time at, const std::string& hash, bool ok, const std::string& result, const std::string& detail,
+           nlohmann::json rto);
 
  private:
   void append(nlohmann::json record);

@@ -48,7 +48,9 @@ bool names(const std::string& arn, const std::string& target) {
   return arn.size() > tail.size() && arn.compare(arn.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-std::string err(const aws::aws_error& e) { return e.to_string(); }
+std::string err(const aws::aws_error& e) {
+  return e.to_string();
+}
 
 class aws_step : public step_runner {
  protected:
@@ -93,7 +95,8 @@ class arc_step final : public aws_step {
       r = cluster_->update_state(arns_[0], state_);
     } else {
       std::vector<aws::routing_control_update> u;
-      for (const auto& a : arns_) u.push_back({a, state_});
+      for (const auto& a : arns_)
+        u.push_back({a, state_});
       r = cluster_->update_states(u);
     }
     if (!r) return step_outcome::failed("UpdateRoutingControlState(s): " + err(r.error()));
@@ -153,8 +156,8 @@ class aurora_promote_step final : public aws_step {
     if (writer != nullptr) {
       const std::string wr = region_in(writer->db_cluster_arn);
       if (!c.plan.from.empty() && !wr.empty() && wr != c.plan.from) {
-        return step_outcome::unexpected("global cluster " + global_ + " has writer " + writer->db_cluster_arn +
-                                        " in " + wr + ", neither the approved source region " + c.plan.from +
+        return step_outcome::unexpected("global cluster " + global_ + " has writer " + writer->db_cluster_arn + " in " +
+                                        wr + ", neither the approved source region " + c.plan.from +
                                         " nor the target: it was failed over elsewhere; aborting, take over by hand");
       }
     }
@@ -325,7 +328,8 @@ class ecs_scale_step final : public aws_step {
 
 class route53_step final : public aws_step {
  public:
-  route53_step(aws::client& c, const common::plan_step_config& s) : aws_step(c), zone_(str(s.params, "hosted_zone_id")) {
+  route53_step(aws::client& c, const common::plan_step_config& s)
+      : aws_step(c), zone_(str(s.params, "hosted_zone_id")) {
     change_.action = "UPSERT";
     change_.name = str(s.params, "record_name");
     change_.type = str(s.params, "record_type", "CNAME");
@@ -339,8 +343,8 @@ class route53_step final : public aws_step {
   step_outcome precheck(const step_context&) override { return step_outcome::done(); }
 
   step_outcome run(const step_context& c) override {
-    auto r = aws::change_resource_record_sets(c_, zone_, {change_}, "vigil " + c.plan.action + " " +
-                                                                        c.plan.recommendation_id);
+    auto r = aws::change_resource_record_sets(c_, zone_, {change_},
+                                              "vigil " + c.plan.action + " " + c.plan.recommendation_id);
     if (!r) return step_outcome::failed("ChangeResourceRecordSets: " + err(r.error()));
     aws::change_info info = *r;
     while (info.status != "INSYNC") {
@@ -412,8 +416,8 @@ class missing_client_step final : public step_runner {
 
 std::unique_ptr<step_runner> make_aws_step(const common::plan_step_config& s, const step_deps& d) {
   static const std::vector<std::string> kinds{"arc_routing_control", "aurora_global_failover", "aurora_switchover",
-                                              "aurora_detach",        "wait_db_cluster",        "ecs_scale",
-                                              "route53_upsert",       "ssm_parameter"};
+                                              "aurora_detach",       "wait_db_cluster",        "ecs_scale",
+                                              "route53_upsert",      "ssm_parameter"};
   if (std::find(kinds.begin(), kinds.end(), s.kind) == kinds.end()) return nullptr;
   if (d.aws == nullptr) return std::make_unique<missing_client_step>(s.kind);
   aws::client& c = *d.aws;

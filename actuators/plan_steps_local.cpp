@@ -25,10 +25,14 @@ using namespace std::chrono_literals;
 
 std::string_view to_string(outcome_kind k) {
   switch (k) {
-    case outcome_kind::done: return "done";
-    case outcome_kind::already_done: return "already_done";
-    case outcome_kind::failed: return "failed";
-    case outcome_kind::unexpected_state: return "unexpected_state";
+    case outcome_kind::done:
+      return "done";
+    case outcome_kind::already_done:
+      return "already_done";
+    case outcome_kind::failed:
+      return "failed";
+    case outcome_kind::unexpected_state:
+      return "unexpected_state";
   }
   return "failed";
 }
@@ -50,17 +54,18 @@ std::vector<std::string> exec_environment(const step_context& c) {
       {"VIGIL_RESUMED", c.resumed ? "1" : "0"},
   };
   if (const auto it = c.step.params.find("env"); it != c.step.params.end() && it->is_object()) {
-    for (const auto& [k, v] : it->items()) ours.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+    for (const auto& [k, v] : it->items())
+      ours.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
   }
   std::vector<std::string> out;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     const std::string kv(*e);
     const std::string key = kv.substr(0, kv.find('='));
-    const bool overridden =
-        std::any_of(ours.begin(), ours.end(), [&](const auto& p) { return p.first == key; });
+    const bool overridden = std::any_of(ours.begin(), ours.end(), [&](const auto& p) { return p.first == key; });
     if (!overridden) out.push_back(kv);
   }
-  for (const auto& [k, v] : ours) out.push_back(k + "=" + v);
+  for (const auto& [k, v] : ours)
+    out.push_back(k + "=" + v);
   return out;
 }
 
@@ -87,7 +92,8 @@ std::string str(const json& p, const char* key, const std::string& fallback = {}
 
 std::string tail(const std::string& s, std::size_t n = 400) {
   std::string t = s.size() > n ? "..." + s.substr(s.size() - n) : s;
-  while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r'))
+    t.pop_back();
   return t;
 }
 
@@ -114,7 +120,8 @@ class exec_step final : public step_runner {
  public:
   explicit exec_step(const common::plan_step_config& s) : working_dir_(str(s.params, "working_dir")) {
     if (const auto it = s.params.find("command"); it != s.params.end() && it->is_array()) {
-      for (const auto& a : *it) argv_.push_back(a.is_string() ? a.get<std::string>() : a.dump());
+      for (const auto& a : *it)
+        argv_.push_back(a.is_string() ? a.get<std::string>() : a.dump());
     }
   }
 
@@ -127,10 +134,12 @@ class exec_step final : public step_runner {
     const std::string exe = resolve(argv_[0]);
     std::vector<std::string> env = exec_environment(c);
     std::vector<char*> args;
-    for (auto& a : argv_) args.push_back(a.data());
+    for (auto& a : argv_)
+      args.push_back(a.data());
     args.push_back(nullptr);
     std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
+    for (auto& e : env)
+      envp.push_back(e.data());
     envp.push_back(nullptr);
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return step_outcome::failed(std::string("exec: pipe: ") + std::strerror(errno));
@@ -177,8 +186,10 @@ class exec_step final : public step_runner {
       // The whole process group: a shell script's children go too.
       ::kill(-pid, SIGTERM);
       for (int i = 0; i < 100 && !exited; ++i) {
-        if (::waitpid(pid, &status, WNOHANG) == pid) exited = true;
-        else c.sleep(20ms);
+        if (::waitpid(pid, &status, WNOHANG) == pid)
+          exited = true;
+        else
+          c.sleep(20ms);
       }
       if (!exited) {
         ::kill(-pid, SIGKILL);
@@ -186,8 +197,8 @@ class exec_step final : public step_runner {
       }
       drain(fds[0], output);
       ::close(fds[0]);
-      return step_outcome::failed(argv_[0] + " " + stop_reason + "; its process group was killed. Output: " +
-                                  tail(output));
+      return step_outcome::failed(argv_[0] + " " + stop_reason +
+                                  "; its process group was killed. Output: " + tail(output));
     }
     drain(fds[0], output);
     ::close(fds[0]);
@@ -226,7 +237,8 @@ class webhook_step final : public step_runner {
         body_(str(s.params, "body")),
         secret_(str(s.params, "secret")) {
     if (const auto it = s.params.find("headers"); it != s.params.end() && it->is_object()) {
-      for (const auto& [k, v] : it->items()) headers_.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
+      for (const auto& [k, v] : it->items())
+        headers_.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
     }
   }
 
@@ -248,7 +260,8 @@ class webhook_step final : public step_runner {
       call.headers.emplace_back("X-Vigil-Timestamp", ts);
       call.headers.emplace_back("X-Vigil-Signature", webhook_signature(secret_, ts, call.body));
     }
-    for (const auto& h : headers_) call.headers.push_back(h);
+    for (const auto& h : headers_)
+      call.headers.push_back(h);
     const http_reply r = http_perform(call);
     if (!r.transport_ok()) return step_outcome::failed(method_ + " " + url_ + ": " + r.error);
     if (!r.success()) {
@@ -270,7 +283,8 @@ class verify_step final : public step_runner {
   verify_step(const common::plan_step_config& s, std::function<json()> status)
       : region_(str(s.params, "region")), status_(std::move(status)) {
     if (const auto it = s.params.find("checks"); it != s.params.end() && it->is_array()) {
-      for (const auto& id : *it) ids_.push_back(id.get<std::string>());
+      for (const auto& id : *it)
+        ids_.push_back(id.get<std::string>());
     }
     if (const auto it = s.params.find("http"); it != s.params.end() && it->is_array()) {
       for (const auto& p : *it) {
@@ -278,8 +292,10 @@ class verify_step final : public step_runner {
         std::vector<detector::expectation> items;
         for (const auto& e : p.value("expect", json::array())) {
           auto parsed = detector::parse_expect(e.get<std::string>());
-          if (auto* x = std::get_if<detector::expectation>(&parsed)) items.push_back(*x);
-          else pr.bad = "bad expect '" + e.get<std::string>() + "': " + std::get<detector::expect_error>(parsed).message;
+          if (auto* x = std::get_if<detector::expectation>(&parsed))
+            items.push_back(*x);
+          else
+            pr.bad = "bad expect '" + e.get<std::string>() + "': " + std::get<detector::expect_error>(parsed).message;
         }
         pr.expect = detector::expect_set(std::move(items));
         probes_.push_back(std::move(pr));
@@ -329,8 +345,10 @@ class verify_step final : public step_runner {
                                              ch.value("role", std::string{"classify"}) == "classify"
                                        : std::find(ids_.begin(), ids_.end(), id) != ids_.end();
       if (!wanted) continue;
-      if (ch.value("state", std::string{}) == "up") ++up;
-      else not_up.push_back(id + "=" + ch.value("state", std::string{"?"}));
+      if (ch.value("state", std::string{}) == "up")
+        ++up;
+      else
+        not_up.push_back(id + "=" + ch.value("state", std::string{"?"}));
     }
     if (up == 0 && not_up.empty()) {
       detail = "no classify check of " + region_ + " is known to the engine";
@@ -338,7 +356,8 @@ class verify_step final : public step_runner {
     }
     if (!not_up.empty()) {
       detail = std::to_string(not_up.size()) + " check(s) of " + region_ + " not up by quorum:";
-      for (const auto& n : not_up) detail += " " + n;
+      for (const auto& n : not_up)
+        detail += " " + n;
       return false;
     }
     detail = std::to_string(up) + " check(s) of " + region_ + " up by quorum";

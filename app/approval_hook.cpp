@@ -14,9 +14,10 @@ actuators::approval_binding binding_for(const decision::recommendation& rec) {
   } else if (rec.state == decision::recommendation_state::blocked) {
     b.approvable = false;
     const auto* g = rec.first_blocking_failure();
-    b.not_approvable_detail = "blocked by gate " + (g ? std::string(decision::to_string(g->name)) + ": " + g->detail
-                                                      : std::string("(unknown)")) +
-                              "; it becomes approvable when the gate passes";
+    b.not_approvable_detail =
+        "blocked by gate " +
+        (g ? std::string(decision::to_string(g->name)) + ": " + g->detail : std::string("(unknown)")) +
+        "; it becomes approvable when the gate passes";
   } else {
     b.approvable = false;
     b.not_approvable_detail = "recommendation is " + std::string(decision::to_string(rec.state)) +

@@ -22,19 +22,20 @@ batch_verdict refuse(batch_rejection reason, int status, std::string message) {
 batch_verdict batch_gate::check(std::string_view body, std::string_view signature_header,
                                 std::string_view timestamp_header, common::wall_time now) {
   if (body.size() > options_.max_body_bytes) {
-    return refuse(batch_rejection::too_large, 413,
-                  "body of " + std::to_string(body.size()) + " bytes exceeds " + std::to_string(options_.max_body_bytes));
+    return refuse(
+        batch_rejection::too_large, 413,
+        "body of " + std::to_string(body.size()) + " bytes exceeds " + std::to_string(options_.max_body_bytes));
   }
   // Authenticate before parsing anything: an unsigned body is never parsed.
   if (signature_header.empty()) {
     return refuse(batch_rejection::missing_signature, 401, "X-Vigil-Signature header missing");
   }
   if (!common::verify_batch_signature(options_.key, body, signature_header)) {
-    return refuse(batch_rejection::bad_signature, 401,
-                  "X-Vigil-Signature does not match the body (wrong agent key?)");
+    return refuse(batch_rejection::bad_signature, 401, "X-Vigil-Signature does not match the body (wrong agent key?)");
   }
   std::int64_t ts = 0;
-  const auto [ptr, ec] = std::from_chars(timestamp_header.data(), timestamp_header.data() + timestamp_header.size(), ts);
+  const auto [ptr, ec] =
+      std::from_chars(timestamp_header.data(), timestamp_header.data() + timestamp_header.size(), ts);
   if (timestamp_header.empty() || ec != std::errc{} || ptr != timestamp_header.data() + timestamp_header.size()) {
     return refuse(batch_rejection::bad_timestamp, 400, "X-Vigil-Timestamp must be Unix epoch milliseconds");
   }
@@ -49,7 +50,8 @@ batch_verdict batch_gate::check(std::string_view body, std::string_view signatur
                   "batch timestamp is " + std::to_string(ts - now_ms) + " ms in the future; check the agent's clock");
   }
   auto parsed = common::parse_batch(body, options_.limits);
-  if (!parsed.value) return refuse(parsed.reason, parsed.reason == batch_rejection::too_large ? 413 : 400, parsed.message);
+  if (!parsed.value)
+    return refuse(parsed.reason, parsed.reason == batch_rejection::too_large ? 413 : 400, parsed.message);
   common::batch& b = *parsed.value;
   if (b.sent_at_ms != ts) {
     return refuse(batch_rejection::bad_timestamp, 400, "X-Vigil-Timestamp differs from the body's sent_at");

@@ -4,7 +4,9 @@
 
 namespace vigil::app {
 
-bool parsed_args::has(std::string_view name) const { return values.find(std::string(name)) != values.end(); }
+bool parsed_args::has(std::string_view name) const {
+  return values.find(std::string(name)) != values.end();
+}
 
 std::optional<std::string> parsed_args::get(std::string_view name) const {
   const auto it = values.find(std::string(name));

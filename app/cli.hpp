@@ -12,8 +12,8 @@
 namespace vigil::app {
 
 struct option_spec {
-  std::string name;         ///< without dashes: "config"
-  std::string value_name;   ///< empty: a flag without value; else e.g. "FILE"
+  std::string name;        ///< without dashes: "config"
+  std::string value_name;  ///< empty: a flag without value; else e.g. "FILE"
   std::string help;
   bool required = false;
   bool repeatable = false;
@@ -37,8 +37,7 @@ struct parse_result {
 
 /// Parses argv after the subcommand name. Accepts "--name value", "--name=value"
 /// and flags; "--" ends options. `max_positional` bounds positional arguments.
-[[nodiscard]] parse_result parse_args(const std::vector<std::string>& argv,
-                                      const std::vector<option_spec>& specs,
+[[nodiscard]] parse_result parse_args(const std::vector<std::string>& argv, const std::vector<option_spec>& specs,
                                       std::size_t max_positional = 0);
 
 /// "Options:" block for a subcommand's --help.

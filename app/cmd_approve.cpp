@@ -27,7 +27,8 @@ constexpr auto default_ttl = 10min;
 constexpr auto default_max_ttl = 15min;
 
 std::string trim_url(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
   return url;
 }
 
@@ -39,7 +40,8 @@ std::string str(const json& j, const char* key) {
 /// The engine's advertised max TTL: "max_ttl": "15m" or "max_ttl_s": 900
 /// (top level or under "approvals"); nullopt when it advertises none.
 std::optional<std::chrono::milliseconds> advertised_max_ttl(const json& rec) {
-  for (const json* scope : {&rec, rec.contains("approvals") && rec["approvals"].is_object() ? &rec["approvals"] : &rec}) {
+  for (const json* scope :
+       {&rec, rec.contains("approvals") && rec["approvals"].is_object() ? &rec["approvals"] : &rec}) {
     if (const auto it = scope->find("max_ttl"); it != scope->end() && it->is_string()) {
       if (auto d = common::parse_duration(it->get<std::string>())) return d;
     }
@@ -83,8 +85,10 @@ void show(const json& rec, const std::string& deployment, std::ostream& os) {
     int n = 0;
     for (const auto& s : *steps) {
       os << "    " << ++n << ". ";
-      if (s.is_string()) os << s.get<std::string>();
-      else os << str(s, "name") << (s.contains("kind") ? " (" + str(s, "kind") + ")" : "");
+      if (s.is_string())
+        os << s.get<std::string>();
+      else
+        os << str(s, "name") << (s.contains("kind") ? " (" + str(s, "kind") + ")" : "");
       os << "\n";
     }
   }
@@ -167,8 +171,12 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
     ss << in.rdbuf();
     body = ss.str();
   } else {
-    const auto r = actuators::http_perform({"GET", engine + "/v1/recommendation", {{"Accept", "application/json"}}, {},
-                                            timeout, std::min<std::chrono::milliseconds>(timeout, 5s)});
+    const auto r = actuators::http_perform({"GET",
+                                            engine + "/v1/recommendation",
+                                            {{"Accept", "application/json"}},
+                                            {},
+                                            timeout,
+                                            std::min<std::chrono::milliseconds>(timeout, 5s)});
     if (!r.transport_ok()) {
       io.err << "vigil approve: GET " << engine << "/v1/recommendation: " << r.error << "\n";
       return exit_failed;
@@ -184,7 +192,8 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
     body = r.body;
   }
   json rec = json::parse(body, nullptr, false);
-  if (rec.is_object() && rec.contains("recommendation") && rec["recommendation"].is_object()) rec = rec["recommendation"];
+  if (rec.is_object() && rec.contains("recommendation") && rec["recommendation"].is_object())
+    rec = rec["recommendation"];
   if (!rec.is_object() || str(rec, "id").empty() || str(rec, "hash").empty() || str(rec, "action").empty()) {
     io.err << "vigil approve: the recommendation is not a JSON object with id, hash and action\n";
     return exit_usage;
@@ -263,8 +272,12 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
     io.out << token << "\n";
     return exit_ok;
   }
-  const auto r = actuators::http_perform({"POST", engine + "/v1/approvals", {{"Content-Type", "text/plain"}}, token,
-                                          timeout, std::min<std::chrono::milliseconds>(timeout, 5s)});
+  const auto r = actuators::http_perform({"POST",
+                                          engine + "/v1/approvals",
+                                          {{"Content-Type", "text/plain"}},
+                                          token,
+                                          timeout,
+                                          std::min<std::chrono::milliseconds>(timeout, 5s)});
   if (!r.transport_ok()) {
     io.err << "vigil approve: POST " << engine << "/v1/approvals: " << r.error
            << " (the token was not accepted; run again)\n";
@@ -274,8 +287,10 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
   if (r.status == 202 || r.status == 200) {
     io.out << "accepted";
     if (answer.is_object()) {
-      if (answer.contains("approvals")) io.out << ": " << answer["approvals"].dump();
-      else if (answer.contains("message")) io.out << ": " << str(answer, "message");
+      if (answer.contains("approvals"))
+        io.out << ": " << answer["approvals"].dump();
+      else if (answer.contains("message"))
+        io.out << ": " << str(answer, "message");
     }
     io.out << "\n";
     return exit_ok;

@@ -1,10 +1,9 @@
 // vigil check-config FILE [--json] [--quiet]: validate a configuration file,
 // print every diagnostic, and summarise what it configures.
 #include <map>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <variant>
-
-#include <nlohmann/json.hpp>
 
 #include "app/cli.hpp"
 #include "app/commands.hpp"
@@ -37,13 +36,15 @@ void check_expects(const common::config& cfg, std::vector<common::config_diagnos
 std::string plan_line(const common::plan_config& plan) {
   if (plan.steps.empty()) return "(none)";
   std::string out;
-  for (const auto& s : plan.steps) out += (out.empty() ? "" : " -> ") + s.name + " (" + s.kind + ")";
+  for (const auto& s : plan.steps)
+    out += (out.empty() ? "" : " -> ") + s.name + " (" + s.kind + ")";
   return out + (plan.dry_run ? "  [dry run]" : "");
 }
 
 std::string lag_line(const common::replication_lag_config& lag) {
   switch (lag.source) {
-    case common::lag_source::none: return "none (the replication_lag gate always asks for allow_data_loss)";
+    case common::lag_source::none:
+      return "none (the replication_lag gate always asks for allow_data_loss)";
     case common::lag_source::cloudwatch:
       return "cloudwatch " + lag.metric + " of " + lag.cluster + " in " + lag.region + " every " +
              format_duration(lag.interval);
@@ -57,7 +58,8 @@ std::string lag_line(const common::replication_lag_config& lag) {
 
 nlohmann::json summary_json(const common::config& cfg, const std::vector<common::config_diagnostic>& diags) {
   nlohmann::json regions = nlohmann::json::array();
-  for (const auto& r : cfg.regions) regions.push_back({{"name", r.name}, {"role", common::to_string(r.role)}});
+  for (const auto& r : cfg.regions)
+    regions.push_back({{"name", r.name}, {"role", common::to_string(r.role)}});
   nlohmann::json checks = nlohmann::json::array();
   for (const auto& c : cfg.checks) {
     checks.push_back({{"id", c.id},
@@ -69,14 +71,17 @@ nlohmann::json summary_json(const common::config& cfg, const std::vector<common:
                       {"interval_ms", c.interval.count()}});
   }
   nlohmann::json paging = nlohmann::json::array();
-  for (const auto& p : cfg.paging) paging.push_back({{"name", p.name}, {"kind", common::to_string(p.kind)}});
+  for (const auto& p : cfg.paging)
+    paging.push_back({{"name", p.name}, {"kind", common::to_string(p.kind)}});
   const auto steps = [](const common::plan_config& plan) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& s : plan.steps) out.push_back({{"name", s.name}, {"kind", s.kind}});
+    for (const auto& s : plan.steps)
+      out.push_back({{"name", s.name}, {"kind", s.kind}});
     return nlohmann::json{{"dry_run", plan.dry_run}, {"steps", out}};
   };
   nlohmann::json warnings = nlohmann::json::array();
-  for (const auto& d : diags) warnings.push_back(d.format());
+  for (const auto& d : diags)
+    warnings.push_back(d.format());
   return {{"ok", true},
           {"file", cfg.file},
           {"deployment", cfg.deployment},
@@ -98,7 +103,8 @@ void print_summary(const common::config& cfg, std::size_t warnings, std::ostream
   os << "deployment:      " << cfg.deployment << "\n";
   os << "regions:         " << cfg.primary().name << " (primary), " << cfg.dr().name << " (dr)\n";
   std::string vantages;
-  for (const auto& v : cfg.vantages) vantages += (vantages.empty() ? "" : ", ") + v;
+  for (const auto& v : cfg.vantages)
+    vantages += (vantages.empty() ? "" : ", ") + v;
   os << "vantages:        " << vantages << "\n";
   os << "quorum:          " << cfg.decision.quorum << " of " << cfg.vantages.size() << " vantages\n";
   os << "checks:          " << cfg.checks.size() << "\n";
@@ -165,7 +171,8 @@ int cmd_check_config(const std::vector<std::string>& args, command_io& io) {
   const std::size_t warnings = result.diagnostics.size() - errors;
   const bool json = parsed.args->has("json");
 
-  for (const auto& d : result.diagnostics) io.err << d.format() << "\n";
+  for (const auto& d : result.diagnostics)
+    io.err << d.format() << "\n";
   if (errors > 0) {
     io.err << path << ": " << errors << (errors == 1 ? " error" : " errors") << ", " << warnings
            << (warnings == 1 ? " warning" : " warnings") << "\n";

@@ -175,8 +175,8 @@ class demo {
       if (e.value("action", "") == "trigger") mark("page:" + e.value("kind", ""));
     } else if (type == "recommendation") {
       const json& r = e.contains("recommendation") ? e["recommendation"] : e;
-      say("recommendation  " + r.value("action", "") + " " + r.value("from", "") + " -> " + r.value("to", "") +
-          ": " + r.value("state", "") + (e.value("reason", "").empty() ? "" : "  (" + e.value("reason", "") + ")"));
+      say("recommendation  " + r.value("action", "") + " " + r.value("from", "") + " -> " + r.value("to", "") + ": " +
+          r.value("state", "") + (e.value("reason", "").empty() ? "" : "  (" + e.value("reason", "") + ")"));
       mark("rec:" + r.value("state", ""));
     } else if (type == "approval") {
       say(std::string("approval        ") + (e.value("accepted", false) ? "accepted" : "refused") + " from " +
@@ -250,7 +250,8 @@ class demo {
           return std::nullopt;
         });
     if (!loaded.ok()) {
-      for (const auto& d : loaded.diagnostics) io_.err << d.format() << "\n";
+      for (const auto& d : loaded.diagnostics)
+        io_.err << d.format() << "\n";
       return exit_failed;
     }
     cfg_ = std::move(*loaded.value);
@@ -279,7 +280,8 @@ class demo {
       agent_registries_.push_back(std::make_unique<prometheus::Registry>());
       agents_.push_back(std::make_unique<detector::agent>(io_ctx_, cfg_, ao, clock_, *agent_registries_.back()));
     }
-    for (auto& a : agents_) a->start();
+    for (auto& a : agents_)
+      a->start();
     io_thread_ = std::thread([this] { io_ctx_.run(); });
 
     io_.out << "vigil demo: two regions (us-east-1 primary, us-west-2 dr), 4 services each on "
@@ -289,18 +291,20 @@ class demo {
     lag_thread_ = std::thread([this] { feed_lag(); });
 
     say("phase 1: everything healthy");
-    if (!wait_for("both regions healthy",
-                  [](const json& s) { return cls(s, "us-east-1") == "healthy" && cls(s, "us-west-2") == "healthy"; },
-                  std::chrono::seconds(20))) {
+    if (!wait_for(
+            "both regions healthy",
+            [](const json& s) { return cls(s, "us-east-1") == "healthy" && cls(s, "us-west-2") == "healthy"; },
+            std::chrono::seconds(20))) {
       return exit_failed;
     }
     say("phase 2: notifications fails in us-east-1 (one service: fix it, do not fail over)");
     services_->fail("us-east-1", "notifications");
-    if (!wait_for("service_degraded in us-east-1 and its page",
-                  [this](const json& s) {
-                    return cls(s, "us-east-1") == "service_degraded" && seen("page:service_degraded");
-                  },
-                  std::chrono::seconds(20))) {
+    if (!wait_for(
+            "service_degraded in us-east-1 and its page",
+            [this](const json& s) {
+              return cls(s, "us-east-1") == "service_degraded" && seen("page:service_degraded");
+            },
+            std::chrono::seconds(20))) {
       return exit_failed;
     }
     if (!status()["recommendation"].is_null()) {
@@ -309,8 +313,9 @@ class demo {
     }
     say("  -> no failover recommendation for a single service, as it should be");
     services_->heal("us-east-1", "notifications");
-    if (!wait_for("us-east-1 healthy again", [](const json& s) { return cls(s, "us-east-1") == "healthy"; },
-                  std::chrono::seconds(20))) {
+    if (!wait_for(
+            "us-east-1 healthy again", [](const json& s) { return cls(s, "us-east-1") == "healthy"; },
+            std::chrono::seconds(20))) {
       return exit_failed;
     }
 
@@ -321,18 +326,20 @@ class demo {
       agents_[0]->stop();  // the us-east-1 agent
       return 0;
     });
-    if (!wait_for("a failover recommendation pending approval",
-                  [](const json& s) {
-                    return cls(s, "us-east-1") == "regional_outage" && s["recommendation"].is_object() &&
-                           s["recommendation"]["state"] == "pending_approval";
-                  },
-                  std::chrono::seconds(30))) {
+    if (!wait_for(
+            "a failover recommendation pending approval",
+            [](const json& s) {
+              return cls(s, "us-east-1") == "regional_outage" && s["recommendation"].is_object() &&
+                     s["recommendation"]["state"] == "pending_approval";
+            },
+            std::chrono::seconds(30))) {
       return exit_failed;
     }
     const json rec = status()["recommendation"];
     say("  gates: " + gates_line(rec));
 
-    say("phase 4: on-call approves with a signed token bound to recommendation " + rec["hash"].get<std::string>().substr(0, 12) + "…");
+    say("phase 4: on-call approves with a signed token bound to recommendation " +
+        rec["hash"].get<std::string>().substr(0, 12) + "…");
     actuators::approval_claims c;
     c.recommendation_id = rec["id"];
     c.recommendation_hash = rec["hash"];
@@ -355,9 +362,10 @@ class demo {
     say("  the same token again -> HTTP " + std::to_string(replay.status) + " (" +
         json::parse(replay.body, nullptr, false).value("error", "?") + ": an approval drives one execution)");
 
-    if (!wait_for("the dry-run plan to finish", [](const json& s) {
-          return s.contains("plan") && s["plan"].is_object() && s["plan"]["state"] == "done";
-        }, std::chrono::seconds(30))) {
+    if (!wait_for(
+            "the dry-run plan to finish",
+            [](const json& s) { return s.contains("plan") && s["plan"].is_object() && s["plan"]["state"] == "done"; },
+            std::chrono::seconds(30))) {
       return exit_failed;
     }
     print_summary();
@@ -420,7 +428,8 @@ class demo {
     if (lag_thread_.joinable()) lag_thread_.join();
     if (io_thread_.joinable()) {
       on_io([this] {
-        for (auto& a : agents_) a->stop();
+        for (auto& a : agents_)
+          a->stop();
         if (engine_) engine_->stop();
         if (services_) services_->stop();
         return 0;

@@ -35,7 +35,8 @@ int cmd_drill(const std::vector<std::string>& args, command_io& io) {
   }
   const parsed_args& a = *parsed.args;
   if (a.help) {
-    io.out << "Usage: vigil drill --config FILE [--action failover|failback] [--prechecks] [--allow-data-loss] [--json]\n\n"
+    io.out << "Usage: vigil drill --config FILE [--action failover|failback] [--prechecks] [--allow-data-loss] "
+              "[--json]\n\n"
               "Runs the plan in dry run against the current configuration: prints what each step would call\n"
               "and its pre-checks, journals nothing to disk, changes nothing. Exit 0 when every step could be\n"
               "described (and, with --prechecks, no pre-check found an unexpected state), 1 otherwise.\n\n"
@@ -49,7 +50,8 @@ int cmd_drill(const std::vector<std::string>& args, command_io& io) {
   }
   const auto loaded = common::load_config(*a.get("config"));
   if (!loaded.ok()) {
-    for (const auto& d : loaded.diagnostics) io.err << d.format() << "\n";
+    for (const auto& d : loaded.diagnostics)
+      io.err << d.format() << "\n";
     return exit_usage;
   }
   const common::config& cfg = *loaded.value;
@@ -92,18 +94,18 @@ int cmd_drill(const std::vector<std::string>& args, command_io& io) {
     if (detail.find("pre-check: unexpected_state") != std::string::npos) unexpected = true;
   };
   if (!as_json) {
-    io.out << "vigil drill: plan." << action << " of " << cfg.deployment << " (" << req.ctx.from << " -> "
-           << req.ctx.to << "), dry run" << (opts.dry_run_prechecks ? " with read-only pre-checks" : "")
-           << ": nothing is changed\n";
+    io.out << "vigil drill: plan." << action << " of " << cfg.deployment << " (" << req.ctx.from << " -> " << req.ctx.to
+           << "), dry run" << (opts.dry_run_prechecks ? " with read-only pre-checks" : "") << ": nothing is changed\n";
   }
   const auto out = exec.execute(plan, req, actuators::approval_ref{"drill", {"drill"}}, ev);
   if (as_json) {
     nlohmann::json steps = nlohmann::json::array();
-    for (const auto& s : actuators::describe_plan(plan, req.ctx)) steps.push_back(actuators::to_json(s));
-    io.out << nlohmann::json{{"action", action}, {"from", req.ctx.from}, {"to", req.ctx.to},
-                             {"prechecks_made", opts.dry_run_prechecks}, {"steps", steps},
-                             {"result", actuators::to_string(out.result)}, {"detail", out.detail},
-                             {"unexpected_state", unexpected}}
+    for (const auto& s : actuators::describe_plan(plan, req.ctx))
+      steps.push_back(actuators::to_json(s));
+    io.out << nlohmann::json{{"action", action},     {"from", req.ctx.from},
+                             {"to", req.ctx.to},     {"prechecks_made", opts.dry_run_prechecks},
+                             {"steps", steps},       {"result", actuators::to_string(out.result)},
+                             {"detail", out.detail}, {"unexpected_state", unexpected}}
                   .dump(2)
            << "\n";
   }

@@ -42,7 +42,8 @@ int cmd_propose(const std::vector<std::string>& args, command_io& io) {
     return exit_usage;
   }
   std::string url = *a.get("engine");
-  while (!url.empty() && url.back() == '/') url.pop_back();
+  while (!url.empty() && url.back() == '/')
+    url.pop_back();
   const char* user = std::getenv("USER");
   const std::string by = a.get_or("by", user != nullptr && *user != '\0' ? user : "operator");
   actuators::http_call call;
@@ -58,8 +59,8 @@ int cmd_propose(const std::vector<std::string>& args, command_io& io) {
   }
   const auto body = nlohmann::json::parse(r.body, nullptr, false);
   if (!r.success()) {
-    io.err << "vigil propose: the engine refused (" << r.status << "): "
-           << (body.is_object() ? body.value("message", body.value("reason", r.body)) : r.body) << "\n";
+    io.err << "vigil propose: the engine refused (" << r.status
+           << "): " << (body.is_object() ? body.value("message", body.value("reason", r.body)) : r.body) << "\n";
     return r.status >= 400 && r.status < 500 && r.status != 409 ? exit_usage : exit_failed;
   }
   io.out << "proposed " << a.positional[0] << ": recommendation "

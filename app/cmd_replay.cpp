@@ -31,7 +31,8 @@ int cmd_replay(const std::vector<std::string>& args, command_io& io) {
   }
   const auto loaded = common::load_config(*parsed.args->get("config"));
   if (!loaded.ok()) {
-    for (const auto& d : loaded.diagnostics) io.err << d.format() << "\n";
+    for (const auto& d : loaded.diagnostics)
+      io.err << d.format() << "\n";
     return exit_usage;
   }
   decision::topology topo;
@@ -57,7 +58,8 @@ int cmd_replay(const std::vector<std::string>& args, command_io& io) {
   auto run_ticks_until = [&](decision::time_point t) {
     while (next_tick <= t) {
       core.tick(next_tick);
-      for (const auto& e : core.take_output()) decision::append_timeline(tl, e, *start);
+      for (const auto& e : core.take_output())
+        decision::append_timeline(tl, e, *start);
       next_tick += tick;
     }
   };
@@ -102,12 +104,15 @@ int cmd_replay(const std::vector<std::string>& args, command_io& io) {
   if (start) run_ticks_until(last + tick);
   if (parsed.args->has("json")) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& e : tl) out.push_back(decision::to_json(e));
-    io.out << nlohmann::json{{"records", records}, {"timeline", out}, {"status", decision::to_json(core.status())}}.dump(2)
-           << "\n";
+    for (const auto& e : tl)
+      out.push_back(decision::to_json(e));
+    io.out
+        << nlohmann::json{{"records", records}, {"timeline", out}, {"status", decision::to_json(core.status())}}.dump(2)
+        << "\n";
   } else {
     io.out << "replayed " << records << " records from " << path << "\n";
-    for (const auto& e : tl) io.out << decision::to_text(e) << "\n";
+    for (const auto& e : tl)
+      io.out << decision::to_text(e) << "\n";
   }
   return exit_ok;
 }

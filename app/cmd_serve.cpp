@@ -46,7 +46,8 @@ serve_setup load(const std::string& name, const std::vector<std::string>& args, 
   }
   const std::string file = *parsed.get("config");
   auto loaded = common::load_config(file);
-  for (const auto& d : loaded.diagnostics) io.err << d.format() << "\n";
+  for (const auto& d : loaded.diagnostics)
+    io.err << d.format() << "\n";
   if (!loaded.ok()) {
     io.err << "vigil " << name << ": " << loaded.error_count() << " error(s) in " << file << "\n";
     s.exit_code = exit_usage;
@@ -66,7 +67,8 @@ bool known_vantage(const common::config& cfg, const std::string& v, command_io& 
     if (x == v) return true;
   }
   io.err << "vigil " << name << ": --vantage " << v << " is not in the config's vantages (";
-  for (std::size_t i = 0; i < cfg.vantages.size(); ++i) io.err << (i ? ", " : "") << cfg.vantages[i];
+  for (std::size_t i = 0; i < cfg.vantages.size(); ++i)
+    io.err << (i ? ", " : "") << cfg.vantages[i];
   io.err << ")\n";
   return false;
 }

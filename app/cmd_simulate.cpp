@@ -21,8 +21,10 @@ decision::sim_settings settings_from(const common::config& cfg) {
   s.degraded_after = cfg.probe_defaults.degraded_after;
   if (cfg.replication_lag.interval.count() > 0) s.lag_interval = cfg.replication_lag.interval;
   s.token_ttl = cfg.approvals.max_ttl;
-  for (const auto& step : cfg.failover.steps) s.plan_steps.push_back(step.name);
-  for (const auto& step : cfg.failback.steps) s.failback_steps.push_back(step.name);
+  for (const auto& step : cfg.failover.steps)
+    s.plan_steps.push_back(step.name);
+  for (const auto& step : cfg.failback.steps)
+    s.failback_steps.push_back(step.name);
   return s;
 }
 
@@ -47,7 +49,8 @@ int cmd_simulate(const std::vector<std::string>& args, command_io& io) {
   }
   const auto loaded = common::load_config(*parsed.args->get("config"));
   if (!loaded.ok()) {
-    for (const auto& d : loaded.diagnostics) io.err << d.format() << "\n";
+    for (const auto& d : loaded.diagnostics)
+      io.err << d.format() << "\n";
     return exit_usage;
   }
   const auto sc = common::parse_scenario_file(*parsed.args->get("scenario"));
@@ -65,19 +68,23 @@ int cmd_simulate(const std::vector<std::string>& args, command_io& io) {
   }
   if (parsed.args->has("json")) {
     nlohmann::json tl = nlohmann::json::array();
-    for (const auto& e : result.entries) tl.push_back(decision::to_json(e));
+    for (const auto& e : result.entries)
+      tl.push_back(decision::to_json(e));
     nlohmann::json ex = nlohmann::json::array();
     for (const auto& x : result.expects) {
       ex.push_back({{"ok", x.ok}, {"expect", x.text}, {"why", x.why}, {"line", x.line}});
     }
-    io.out << nlohmann::json{{"scenario", sc.value->file}, {"ok", result.ok()}, {"timeline", tl}, {"expects", ex}}.dump(2)
+    io.out << nlohmann::json{{"scenario", sc.value->file}, {"ok", result.ok()}, {"timeline", tl}, {"expects", ex}}.dump(
+                  2)
            << "\n";
   } else {
     io.out << "timeline (" << sc.value->file << ", seed " << sc.value->seed << "):\n";
-    for (const auto& e : result.entries) io.out << decision::to_text(e) << "\n";
+    for (const auto& e : result.entries)
+      io.out << decision::to_text(e) << "\n";
     if (parsed.args->has("audit")) {
       io.out << "\naudit:\n";
-      for (const auto& a : result.audit) io.out << "  " << a.value("at", "") << " " << a.value("message", "") << "\n";
+      for (const auto& a : result.audit)
+        io.out << "  " << a.value("at", "") << " " << a.value("message", "") << "\n";
     }
     io.out << "\nexpectations:\n";
     for (const auto& x : result.expects) {
@@ -86,7 +93,8 @@ int cmd_simulate(const std::vector<std::string>& args, command_io& io) {
     }
   }
   std::size_t failed = 0;
-  for (const auto& x : result.expects) failed += x.ok ? 0 : 1;
+  for (const auto& x : result.expects)
+    failed += x.ok ? 0 : 1;
   if (failed > 0) {
     io.err << "vigil simulate: " << failed << " of " << result.expects.size() << " expectations failed\n";
     return exit_failed;

@@ -45,7 +45,8 @@ int cmd_version(const std::vector<std::string>& args, command_io& io) {
   }
   io.out << "vigil " << common::build_info::version << " (" << common::build_info::git_revision << ", "
          << common::build_info::build_type << ", " << common::build_info::compiler << ")\n";
-  for (const auto& [name, ver] : v["libraries"].items()) io.out << "  " << name << " " << ver.get<std::string>() << "\n";
+  for (const auto& [name, ver] : v["libraries"].items())
+    io.out << "  " << name << " " << ver.get<std::string>() << "\n";
   return exit_ok;
 }
 

@@ -36,7 +36,9 @@ void print_usage(std::ostream& os) {
 
 }  // namespace
 
-std::span<const command> commands() { return command_table; }
+std::span<const command> commands() {
+  return command_table;
+}
 
 int run_command(const std::vector<std::string>& argv, command_io& io) {
   if (argv.empty()) {

@@ -23,9 +23,13 @@ using nlohmann::json;
 
 namespace {
 
-decision::time_point to_decision(common::wall_time t) { return decision::time_point{t.time_since_epoch()}; }
+decision::time_point to_decision(common::wall_time t) {
+  return decision::time_point{t.time_since_epoch()};
+}
 
-decision::time_point from_ms(std::int64_t ms) { return decision::time_point{std::chrono::milliseconds{ms}}; }
+decision::time_point from_ms(std::int64_t ms) {
+  return decision::time_point{std::chrono::milliseconds{ms}};
+}
 
 std::string trim(std::string s) {
   const auto first = s.find_first_not_of(" \t\r\n");
@@ -128,9 +132,13 @@ struct engine::impl {
       if (o.value) obs.value = *o.value;
       core.ingest(obs);
       if (record.is_open()) {
-        record << json{{"type", "observation"}, {"t", o.at_ms},  {"vantage", b.vantage},
-                       {"check", o.check},      {"outcome", decision::to_string(o.result)},
-                       {"latency_ms", o.latency_ms}, {"value", o.value ? json(*o.value) : json(nullptr)}}
+        record << json{{"type", "observation"},
+                       {"t", o.at_ms},
+                       {"vantage", b.vantage},
+                       {"check", o.check},
+                       {"outcome", decision::to_string(o.result)},
+                       {"latency_ms", o.latency_ms},
+                       {"value", o.value ? json(*o.value) : json(nullptr)}}
                       .dump()
                << '\n';
       }
@@ -203,7 +211,8 @@ struct engine::impl {
     s["ready"] = ticked;
     if (hooks.extra_status) {
       const json extra = hooks.extra_status();  // keep it alive: items() only references it
-      for (const auto& [k, v] : extra.items()) s[k] = v;
+      for (const auto& [k, v] : extra.items())
+        s[k] = v;
     }
     return s;
   }
@@ -216,7 +225,8 @@ struct engine::impl {
     r["max_ttl_s"] = std::chrono::duration_cast<std::chrono::seconds>(cfg.approvals.max_ttl).count();
     const auto& plan = rec->action == decision::action_kind::failover ? cfg.failover : cfg.failback;
     json steps = json::array();
-    for (const auto& st : plan.steps) steps.push_back({{"name", st.name}, {"kind", st.kind}});
+    for (const auto& st : plan.steps)
+      steps.push_back({{"name", st.name}, {"kind", st.kind}});
     r["plan"] = {{"dry_run", plan.dry_run}, {"steps", steps}};
     return common::http_response::json(200, r.dump());
   }
@@ -334,7 +344,9 @@ engine::engine(asio::io_context& io, const common::config& cfg, const common::cl
                prometheus::Registry& registry, engine_hooks hooks, engine_options options)
     : impl_(std::make_unique<impl>(io, cfg, clock, registry, std::move(hooks), std::move(options))) {}
 
-engine::~engine() { stop(); }
+engine::~engine() {
+  stop();
+}
 
 void engine::start() {
   auto& i = *impl_;
@@ -345,12 +357,11 @@ void engine::start() {
       common::http_server_options{i.cfg.engine.max_batch_bytes + 1024, std::chrono::milliseconds(10000), 512});
   i.server->start();
   if (!i.cfg.engine.metrics_listen.empty() && i.options.listen_override.empty()) {
-    i.metrics_server = std::make_unique<common::http_server>(i.io, i.cfg.engine.metrics_listen,
-                                                             [&i](const common::http_request& r) {
-                                                               if (r.path == "/metrics") return i.metrics_response();
-                                                               return common::http_response::error(
-                                                                   404, "not_found", "only /metrics here");
-                                                             });
+    i.metrics_server =
+        std::make_unique<common::http_server>(i.io, i.cfg.engine.metrics_listen, [&i](const common::http_request& r) {
+          if (r.path == "/metrics") return i.metrics_response();
+          return common::http_response::error(404, "not_found", "only /metrics here");
+        });
     i.metrics_server->start();
   }
   common::logger("engine")->info("engine for '{}' listening on {} (tick {} ms, quorum {})", i.cfg.deployment,
@@ -366,7 +377,9 @@ void engine::stop() {
   if (impl_->metrics_server) impl_->metrics_server->stop();
 }
 
-std::string engine::base_url() const { return impl_->server ? impl_->server->base_url() : std::string{}; }
+std::string engine::base_url() const {
+  return impl_->server ? impl_->server->base_url() : std::string{};
+}
 
 std::string engine::metrics_url() const {
   if (impl_->metrics_server) return impl_->metrics_server->base_url() + "/metrics";
@@ -393,8 +406,12 @@ void engine::set_leader(bool leader) {
   impl_->core.set_leader(leader);
 }
 
-void engine::tick_now() { impl_->tick(); }
+void engine::tick_now() {
+  impl_->tick();
+}
 
-nlohmann::json engine::status_json() const { return impl_->status(); }
+nlohmann::json engine::status_json() const {
+  return impl_->status();
+}
 
 }  // namespace vigil::app

@@ -39,9 +39,9 @@ struct token_check {
 /// Checks a token against the configured approvers and the recommendation
 /// shown right now (so a token bound to something else is refused before its
 /// single-use jti is spent). `approved_by`: approvers already counted.
-using token_verifier = std::function<token_check(const std::string& token, common::wall_time now,
-                                                 const std::optional<decision::recommendation>& current,
-                                                 int approvals_required)>;
+using token_verifier =
+    std::function<token_check(const std::string& token, common::wall_time now,
+                              const std::optional<decision::recommendation>& current, int approvals_required)>;
 using page_hook = std::function<void(const decision::page&)>;
 using execute_hook = std::function<void(const decision::execute_plan&)>;
 using event_hook = std::function<void(const nlohmann::json&)>;

@@ -27,7 +27,8 @@ std::vector<prometheus::Gauge*> one_hot(prometheus::Family<prometheus::Gauge>& f
 }
 
 void set_one(std::vector<prometheus::Gauge*>& gauges, std::size_t current) {
-  for (std::size_t i = 0; i < gauges.size(); ++i) gauges[i]->Set(i == current ? 1.0 : 0.0);
+  for (std::size_t i = 0; i < gauges.size(); ++i)
+    gauges[i]->Set(i == current ? 1.0 : 0.0);
 }
 
 }  // namespace
@@ -46,17 +47,19 @@ engine_metrics::engine_metrics(prometheus::Registry& r, const decision::topology
                   .Name("vigil_internal_errors_total")
                   .Help("Unexpected errors inside the engine's loops, by place; the loop went on")
                   .Register(r)) {
-  auto& batches = BuildCounter().Name("vigil_batches_received_total").Help("Agent batches accepted, by vantage").Register(r);
+  auto& batches =
+      BuildCounter().Name("vigil_batches_received_total").Help("Agent batches accepted, by vantage").Register(r);
   auto& observations =
       BuildCounter().Name("vigil_observations_total").Help("Observations ingested, by vantage").Register(r);
   for (const auto& v : topo.vantages) {
     batches_by_vantage_.push_back(&batches.Add({{"vantage", v}}));
     observations_by_vantage_.push_back(&observations.Add({{"vantage", v}}));
   }
-  auto& rejected = BuildCounter()
-                       .Name("vigil_batches_rejected_total")
-                       .Help("Agent batches refused, by reason (bad_signature, stale_timestamp, non_increasing_seq, ...)")
-                       .Register(r);
+  auto& rejected =
+      BuildCounter()
+          .Name("vigil_batches_rejected_total")
+          .Help("Agent batches refused, by reason (bad_signature, stale_timestamp, non_increasing_seq, ...)")
+          .Register(r);
   for (std::size_t i = 0; i < rejection_count; ++i) {
     rejected_by_reason_.push_back(
         &rejected.Add({{"reason", std::string(common::to_string(static_cast<common::batch_rejection>(i)))}}));
@@ -77,26 +80,32 @@ engine_metrics::engine_metrics(prometheus::Registry& r, const decision::topology
                          .Help("1 for each region's current declared classification, 0 for the others")
                          .Register(r);
   for (const auto& reg : topo.regions) {
-    region_class_.push_back(one_hot<decision::classification>(
-        region_fam, {{"region", reg.name}}, "classification", decision::classification_names));
+    region_class_.push_back(one_hot<decision::classification>(region_fam, {{"region", reg.name}}, "classification",
+                                                              decision::classification_names));
   }
-  auto& check_fam =
-      BuildGauge().Name("vigil_check_state").Help("1 for each check's current quorum state (up, down, unknown)").Register(r);
+  auto& check_fam = BuildGauge()
+                        .Name("vigil_check_state")
+                        .Help("1 for each check's current quorum state (up, down, unknown)")
+                        .Register(r);
   for (const auto& c : topo.checks) {
     check_state_.push_back(one_hot<decision::verdict>(
         check_fam, {{"check", c.id}, {"region", topo.regions[c.region].name}}, "state", decision::verdict_names));
   }
-  auto& vantage_fam =
-      BuildGauge().Name("vigil_vantage_state").Help("1 for each vantage's current state (present, absent, impaired)").Register(r);
+  auto& vantage_fam = BuildGauge()
+                          .Name("vigil_vantage_state")
+                          .Help("1 for each vantage's current state (present, absent, impaired)")
+                          .Register(r);
   for (const auto& v : topo.vantages) {
     vantage_state_.push_back(
         one_hot<decision::vantage_state>(vantage_fam, {{"vantage", v}}, "state", decision::vantage_state_names));
   }
-  auto& gate_fam = BuildGauge()
-                       .Name("vigil_gate_ok")
-                       .Help("Promotion gates of the current recommendation: 1 passes, 0 fails (absent: no recommendation)")
-                       .Register(r);
-  for (const auto g : decision::gate_names) gate_ok_.push_back(&gate_fam.Add({{"gate", std::string(g)}}));
+  auto& gate_fam =
+      BuildGauge()
+          .Name("vigil_gate_ok")
+          .Help("Promotion gates of the current recommendation: 1 passes, 0 fails (absent: no recommendation)")
+          .Register(r);
+  for (const auto g : decision::gate_names)
+    gate_ok_.push_back(&gate_fam.Add({{"gate", std::string(g)}}));
   auto& rec_fam = BuildGauge()
                       .Name("vigil_recommendation_state")
                       .Help("1 for the current recommendation's action and state, 0 otherwise")
@@ -110,7 +119,8 @@ engine_metrics::engine_metrics(prometheus::Registry& r, const decision::topology
                   .Help("Age of the current recommendation (0 when there is none)")
                   .Register(r)
                   .Add({});
-  leader_ = &BuildGauge().Name("vigil_leader").Help("1 when this replica holds the leadership lease").Register(r).Add({});
+  leader_ =
+      &BuildGauge().Name("vigil_leader").Help("1 when this replica holds the leadership lease").Register(r).Add({});
   lag_ = &BuildGauge()
               .Name("vigil_replication_lag_seconds")
               .Help("Newest replication lag sample the engine holds (NaN when unknown)")
@@ -133,7 +143,9 @@ void engine_metrics::batch_rejected(common::batch_rejection reason) {
   rejected_by_reason_.at(static_cast<std::size_t>(reason))->Increment();
 }
 
-void engine_metrics::observations_unknown(std::size_t n) { unknown_checks_->Increment(static_cast<double>(n)); }
+void engine_metrics::observations_unknown(std::size_t n) {
+  unknown_checks_->Increment(static_cast<double>(n));
+}
 
 void engine_metrics::approval(const std::string& result, std::string_view reason) {
   // Reasons form a closed vocabulary (verifier and core), so Add here is bounded.
@@ -144,7 +156,9 @@ void engine_metrics::classification_detected(const std::string& region, decision
   classifications_.Add({{"region", region}, {"classification", std::string(decision::to_string(c))}}).Increment();
 }
 
-void engine_metrics::internal_error(const std::string& where) { errors_.Add({{"where", where}}).Increment(); }
+void engine_metrics::internal_error(const std::string& where) {
+  errors_.Add({{"where", where}}).Increment();
+}
 
 void engine_metrics::tick_took(std::chrono::steady_clock::duration d) {
   tick_duration_->Observe(std::chrono::duration<double>(d).count());
@@ -161,12 +175,15 @@ void engine_metrics::update(const decision::snapshot& s) {
     set_one(vantage_state_[i], static_cast<std::size_t>(s.vantages[i].state));
   }
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  for (auto* g : gate_ok_) g->Set(nan);
+  for (auto* g : gate_ok_)
+    g->Set(nan);
   for (auto& per_action : rec_state_) {
-    for (auto* g : per_action) g->Set(0);
+    for (auto* g : per_action)
+      g->Set(0);
   }
   if (s.rec) {
-    for (const auto& g : s.rec->gates) gate_ok_.at(static_cast<std::size_t>(g.name))->Set(g.ok ? 1 : 0);
+    for (const auto& g : s.rec->gates)
+      gate_ok_.at(static_cast<std::size_t>(g.name))->Set(g.ok ? 1 : 0);
     rec_state_.at(static_cast<std::size_t>(s.rec->action)).at(static_cast<std::size_t>(s.rec->state))->Set(1);
     rec_age_->Set(std::chrono::duration<double>(s.at - s.rec->created_at).count());
   } else {

@@ -19,7 +19,8 @@ nlohmann::json event_log::since(std::uint64_t since, std::size_t max) const {
   // seq numbers are contiguous, so the first wanted index is computable.
   const std::uint64_t first_seq = events_.empty() ? next_ : events_.front()["seq"].get<std::uint64_t>();
   std::size_t i = since >= first_seq ? static_cast<std::size_t>(since - first_seq + 1) : 0;
-  for (; i < events_.size() && out.size() < max; ++i) out.push_back(events_[i]);
+  for (; i < events_.size() && out.size() < max; ++i)
+    out.push_back(events_[i]);
   return out;
 }
 
@@ -27,7 +28,8 @@ nlohmann::json event_log::tail(std::size_t n) const {
   std::lock_guard lock(mutex_);
   nlohmann::json out = nlohmann::json::array();
   const std::size_t start = events_.size() > n ? events_.size() - n : 0;
-  for (std::size_t i = start; i < events_.size(); ++i) out.push_back(events_[i]);
+  for (std::size_t i = start; i < events_.size(); ++i)
+    out.push_back(events_[i]);
   return out;
 }
 

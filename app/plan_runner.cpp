@@ -41,8 +41,8 @@ plan_runner::plan_runner(boost::asio::io_context& io, const common::config& cfg,
       clock_(options_.clock ? *options_.clock : *own_clock_),
       alive_(std::make_shared<std::atomic<bool>>(true)) {
   std::string dir = options_.state_dir.empty() ? cfg.engine.state_dir : options_.state_dir;
-  journal_ = std::make_unique<actuators::plan_journal>(dir == "-" || dir.empty() ? std::filesystem::path{}
-                                                                                 : std::filesystem::path(dir) / "plan.jsonl");
+  journal_ = std::make_unique<actuators::plan_journal>(
+      dir == "-" || dir.empty() ? std::filesystem::path{} : std::filesystem::path(dir) / "plan.jsonl");
   if (options_.registry) metrics_ = std::make_unique<actuators::plan_metrics>(*options_.registry, &cfg);
   actuators::step_factory factory = options_.factory;
   if (!factory) {
@@ -58,8 +58,8 @@ plan_runner::plan_runner(boost::asio::io_context& io, const common::config& cfg,
   }
   auto exec_opts = options_.executor;
   if (exec_opts.dry_run_pause.count() == 0) exec_opts.dry_run_pause = step_pause;
-  executor_ = std::make_unique<actuators::plan_executor>(*journal_, std::move(factory), clock_, waiter_,
-                                                         metrics_.get(), exec_opts);
+  executor_ = std::make_unique<actuators::plan_executor>(*journal_, std::move(factory), clock_, waiter_, metrics_.get(),
+                                                         exec_opts);
 }
 
 plan_runner::~plan_runner() {
@@ -90,7 +90,8 @@ void plan_runner::attach(engine& e) {
 
 void plan_runner::resume_unfinished() {
   bool any = false;
-  for (const auto& p : journal_->plans()) any = any || !p.ended();
+  for (const auto& p : journal_->plans())
+    any = any || !p.ended();
   if (!any) return;
   if (engine_ && !engine_->status_json().value("leader", false)) {
     // Only the leader acts: look again in a second.
@@ -106,8 +107,8 @@ void plan_runner::resume_unfinished() {
     j.request = actuators::plan_executor::request_from(p);
     j.approval = actuators::plan_executor::approval_from(p);  // the journaled approval authorises the resume
     j.plan = j.request.ctx.action == "failback" ? cfg_.failback : cfg_.failover;
-    common::logger("plan")->warn("resuming plan {} ({}) from {}", j.request.ctx.recommendation_id,
-                                 j.request.ctx.action, journal_->path().string());
+    common::logger("plan")->warn("resuming plan {} ({}) from {}", j.request.ctx.recommendation_id, j.request.ctx.action,
+                                 journal_->path().string());
     start_job(j);
   }
 }
@@ -125,7 +126,8 @@ actuators::rto_marks plan_runner::marks_for(const decision::execute_plan& e) con
   }
   if (!m.classified) {
     const json rec = st.value("recommendation", json(nullptr));
-    if (rec.is_object() && rec.value("id", std::string{}) == e.recommendation_id) m.classified = wall_of(rec, "created_at");
+    if (rec.is_object() && rec.value("id", std::string{}) == e.recommendation_id)
+      m.classified = wall_of(rec, "created_at");
   }
   // The raw classification must hold decision.confirm_for before it is
   // declared: the first evidence is that much earlier.
@@ -147,8 +149,8 @@ void plan_runner::execute(const decision::execute_plan& e) {
   const std::string action(decision::to_string(e.action));
   job j;
   j.plan = e.action == decision::action_kind::failover ? cfg_.failover : cfg_.failback;
-  j.request.ctx = actuators::plan_context{e.recommendation_id, e.recommendation_hash, action, e.from, e.to,
-                                          e.allow_data_loss, e.approvers};
+  j.request.ctx = actuators::plan_context{
+      e.recommendation_id, e.recommendation_hash, action, e.from, e.to, e.allow_data_loss, e.approvers};
   j.request.marks = marks_for(e);
   j.approval = actuators::approval_ref{e.recommendation_hash, e.approvers};
   if (engine_) {
@@ -242,7 +244,8 @@ void plan_runner::worker_loop() {
       detail_ = out.detail;
       rto_ = out.rto;
       if (out.result == actuators::plan_result::refused) {
-        for (auto& p : progress_) p.status = "skipped";
+        for (auto& p : progress_)
+          p.status = "skipped";
         if (print_) print_("plan refused: " + out.detail);
       }
       succeeded_ = out.ok();

@@ -17,8 +17,8 @@
 // Threading: every public method but finished()/succeeded() runs on the io
 // thread. The worker never touches the engine directly: it posts.
 
-#include <boost/asio/io_context.hpp>
 #include <atomic>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -51,7 +51,8 @@ class engine;
 struct plan_progress_step {
   std::string name;
   std::string kind;
-  std::string status = "pending";  ///< pending | running | retrying | dry_run | done | already_done | failed | unexpected_state | skipped
+  std::string status = "pending";  ///< pending | running | retrying | dry_run | done | already_done | failed |
+                                   ///< unexpected_state | skipped
   std::string detail;
 };
 
@@ -63,7 +64,7 @@ struct plan_runner_options {
   prometheus::Registry* registry = nullptr;  ///< vigil_plan_* metrics; none when null
   const common::clock* clock = nullptr;      ///< default: the real clock
   actuators::executor_options executor;
-  bool resume = true;                        ///< resume unfinished journal plans on attach
+  bool resume = true;  ///< resume unfinished journal plans on attach
 };
 
 class plan_runner {

@@ -17,26 +17,34 @@ namespace {
 
 actuators::page_severity to_severity(decision::severity s) {
   switch (s) {
-    case decision::severity::critical: return actuators::page_severity::critical;
-    case decision::severity::error: return actuators::page_severity::error;
-    case decision::severity::warning: return actuators::page_severity::warning;
-    case decision::severity::info: return actuators::page_severity::info;
+    case decision::severity::critical:
+      return actuators::page_severity::critical;
+    case decision::severity::error:
+      return actuators::page_severity::error;
+    case decision::severity::warning:
+      return actuators::page_severity::warning;
+    case decision::severity::info:
+      return actuators::page_severity::info;
   }
   return actuators::page_severity::error;
 }
 
 actuators::page_action to_action(decision::page_action a) {
   switch (a) {
-    case decision::page_action::trigger: return actuators::page_action::trigger;
-    case decision::page_action::update: return actuators::page_action::update;
-    case decision::page_action::resolve: return actuators::page_action::resolve;
+    case decision::page_action::trigger:
+      return actuators::page_action::trigger;
+    case decision::page_action::update:
+      return actuators::page_action::update;
+    case decision::page_action::resolve:
+      return actuators::page_action::resolve;
   }
   return actuators::page_action::trigger;
 }
 
 std::vector<std::string> sink_names(const std::vector<std::unique_ptr<actuators::page_sink>>& sinks) {
   std::vector<std::string> out;
-  for (const auto& s : sinks) out.push_back(s->name());
+  for (const auto& s : sinks)
+    out.push_back(s->name());
   return out;
 }
 
@@ -71,7 +79,8 @@ struct engine_services::impl {
       : io(ctx),
         cfg(c),
         clock(clk),
-        runner(ctx, c, std::chrono::milliseconds(200), std::move(print), plan_runner_options{{}, {}, &reg, &clk, {}, true}) {
+        runner(ctx, c, std::chrono::milliseconds(200), std::move(print),
+               plan_runner_options{{}, {}, &reg, &clk, {}, true}) {
     const std::filesystem::path dir = cfg.engine.state_dir;
     std::filesystem::create_directories(dir);
     ledger = std::make_unique<actuators::file_jti_ledger>(dir / "approvals.jti");
@@ -101,7 +110,8 @@ struct engine_services::impl {
     out.region = p.region.empty() ? p.vantage : p.region;
     out.deployment = cfg.deployment;
     out.details = p.details;
-    for (const auto& l : page_links(cfg, engine_url)) out.links.push_back({l["href"], l["text"]});
+    for (const auto& l : page_links(cfg, engine_url))
+      out.links.push_back({l["href"], l["text"]});
     out.timestamp = common::wall_time{p.at.time_since_epoch()};
     try {
       dispatcher->submit(out);
@@ -115,7 +125,9 @@ engine_services::engine_services(boost::asio::io_context& io, const common::conf
                                  prometheus::Registry& registry, plan_runner::line_fn print)
     : impl_(std::make_unique<impl>(io, cfg, clock, registry, std::move(print))) {}
 
-engine_services::~engine_services() { stop(); }
+engine_services::~engine_services() {
+  stop();
+}
 
 engine_hooks engine_services::hooks(const std::string& engine_url) {
   engine_hooks h;

@@ -10,7 +10,8 @@ arc_cluster::arc_cluster(client& c, std::vector<arc_endpoint> endpoints, random_
 result<nlohmann::json> arc_cluster::call(std::string_view action, const nlohmann::json& body) {
   if (endpoints_.empty()) return make_error("InvalidEndpoint", "ARC: no cluster endpoints configured");
   std::vector<std::size_t> order(endpoints_.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  for (std::size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
   // Fisher-Yates with the injected RNG: a random order spreads load and keeps
   // a dead region from always being tried first.
   for (std::size_t i = order.size() - 1; i > 0; --i) {
@@ -23,7 +24,8 @@ result<nlohmann::json> arc_cluster::call(std::string_view action, const nlohmann
     const auto& ep = endpoints_[idx];
     call_options opts;
     opts.endpoint = ep.url;
-    auto r = client_.json(service::arc_cluster, ep.region, "ToggleCustomerAPI." + std::string(action), "1.0", body, opts);
+    auto r =
+        client_.json(service::arc_cluster, ep.region, "ToggleCustomerAPI." + std::string(action), "1.0", body, opts);
     if (r) {
       last_ = ep.url;
       return r;
@@ -60,7 +62,8 @@ result<none> arc_cluster::update_state(const std::string& arn, const std::string
 result<none> arc_cluster::update_states(const std::vector<routing_control_update>& updates,
                                         const std::vector<std::string>& safety_rules_to_override) {
   nlohmann::json entries = nlohmann::json::array();
-  for (const auto& u : updates) entries.push_back({{"RoutingControlArn", u.arn}, {"RoutingControlState", u.state}});
+  for (const auto& u : updates)
+    entries.push_back({{"RoutingControlArn", u.arn}, {"RoutingControlState", u.state}});
   nlohmann::json body{{"UpdateRoutingControlStateEntries", entries}};
   if (!safety_rules_to_override.empty()) body["SafetyRulesToOverride"] = safety_rules_to_override;
   auto j = call("UpdateRoutingControlStates", body);

@@ -10,30 +10,48 @@
 namespace vigil::aws {
 namespace {
 
-constexpr std::array<std::string_view, 16> throttling_codes{
-    "Throttling",           "ThrottlingException",     "ThrottledException",
-    "RequestThrottledException", "TooManyRequestsException", "ProvisionedThroughputExceededException",
-    "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
-    "LimitExceededException", "RequestThrottled",      "SlowDown",
-    "PriorRequestNotComplete", "EC2ThrottledException", "Throttled",
-    "ThrottlingError"};
+constexpr std::array<std::string_view, 16> throttling_codes{"Throttling",
+                                                            "ThrottlingException",
+                                                            "ThrottledException",
+                                                            "RequestThrottledException",
+                                                            "TooManyRequestsException",
+                                                            "ProvisionedThroughputExceededException",
+                                                            "TransactionInProgressException",
+                                                            "RequestLimitExceeded",
+                                                            "BandwidthLimitExceeded",
+                                                            "LimitExceededException",
+                                                            "RequestThrottled",
+                                                            "SlowDown",
+                                                            "PriorRequestNotComplete",
+                                                            "EC2ThrottledException",
+                                                            "Throttled",
+                                                            "ThrottlingError"};
 
 constexpr std::array<std::string_view, 5> transient_codes{"RequestTimeout", "RequestTimeoutException",
-                                                          "IDPCommunicationError", "TransportError",
-                                                          "InternalError"};
+                                                          "IDPCommunicationError", "TransportError", "InternalError"};
 
 std::string status_code_name(int status) {
   switch (status) {
-    case 400: return "BadRequest";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "NotFound";
-    case 429: return "TooManyRequestsException";
-    case 500: return "InternalError";
-    case 502: return "BadGateway";
-    case 503: return "ServiceUnavailable";
-    case 504: return "GatewayTimeout";
-    default: return "HTTP" + std::to_string(status);
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 429:
+      return "TooManyRequestsException";
+    case 500:
+      return "InternalError";
+    case 502:
+      return "BadGateway";
+    case 503:
+      return "ServiceUnavailable";
+    case 504:
+      return "GatewayTimeout";
+    default:
+      return "HTTP" + std::to_string(status);
   }
 }
 
@@ -143,8 +161,7 @@ int retry_budget::available() const {
   return tokens_;
 }
 
-client::client(client_options options, credentials_provider& creds, http_transport& http,
-               const common::clock& clock)
+client::client(client_options options, credentials_provider& creds, http_transport& http, const common::clock& clock)
     : options_(std::move(options)), creds_(creds), http_(http), clock_(clock) {}
 
 result<resolved_endpoint> client::endpoint(service s, const std::string& region) const {
@@ -156,8 +173,7 @@ call_stats client::stats() const {
   return stats_;
 }
 
-result<http_response> client::send(service s, const std::string& region, http_request req,
-                                   const call_options& opts) {
+result<http_response> client::send(service s, const std::string& region, http_request req, const call_options& opts) {
   const auto& si = info(s);
   resolved_endpoint ep;
   if (opts.endpoint) {
@@ -196,12 +212,10 @@ result<http_response> client::send(service s, const std::string& region, http_re
     if (!creds) return fail(creds.error());
     http_request signed_req = req;
     sign(signed_req, creds.value(), {std::string(si.signing_name), ep.signing_region, skew_.corrected(clock_.wall())});
-    const auto remaining =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.monotonic());
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.monotonic());
     if (remaining.count() <= 0) {
       return fail(make_error("RequestTimeout", "call deadline of " + std::to_string(timeout.count()) +
-                                                   " ms passed after " + std::to_string(attempt - 1) +
-                                                   " attempts"));
+                                                   " ms passed after " + std::to_string(attempt - 1) + " attempts"));
     }
     {
       std::lock_guard lock(stats_mu_);
@@ -242,15 +256,15 @@ result<http_response> client::send(service s, const std::string& region, http_re
   }
 }
 
-result<xml_node> client::query(service s, const std::string& region, std::string_view action,
-                               std::string_view version,
+result<xml_node> client::query(service s, const std::string& region, std::string_view action, std::string_view version,
                                const std::vector<std::pair<std::string, std::string>>& params,
                                const call_options& opts) {
   http_request req;
   req.method = "POST";
   req.path = "/";
   req.body = "Action=" + uri_encode(action) + "&Version=" + uri_encode(version);
-  for (const auto& [k, v] : params) req.body += "&" + uri_encode(k) + "=" + uri_encode(v);
+  for (const auto& [k, v] : params)
+    req.body += "&" + uri_encode(k) + "=" + uri_encode(v);
   req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
   auto resp = send(s, region, std::move(req), opts);
   if (!resp) return resp.error();

@@ -20,11 +20,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "aws/credentials.hpp"
 #include "aws/endpoints.hpp"
@@ -76,7 +75,7 @@ struct client_options {
 
 /// Per-call overrides.
 struct call_options {
-  std::optional<std::string> endpoint;        ///< explicit URL (ARC cluster endpoints)
+  std::optional<std::string> endpoint;               ///< explicit URL (ARC cluster endpoints)
   std::optional<std::chrono::milliseconds> timeout;  ///< default aws.call_timeout
 };
 
@@ -110,9 +109,9 @@ class client {
                                             const call_options& opts = {});
 
   /// REST-XML protocol (Route 53).
-  [[nodiscard]] result<xml_node> rest_xml(service s, const std::string& region, std::string method,
-                                          std::string path, std::vector<std::pair<std::string, std::string>> query,
-                                          std::string body, const call_options& opts = {});
+  [[nodiscard]] result<xml_node> rest_xml(service s, const std::string& region, std::string method, std::string path,
+                                          std::vector<std::pair<std::string, std::string>> query, std::string body,
+                                          const call_options& opts = {});
 
   [[nodiscard]] result<resolved_endpoint> endpoint(service s, const std::string& region) const;
   [[nodiscard]] call_stats stats() const;

@@ -8,12 +8,12 @@
 namespace vigil::aws {
 
 result<std::vector<metric_result>> get_metric_data(client& c, const std::string& region,
-                                                   const std::vector<metric_query>& queries,
-                                                   common::wall_time start, common::wall_time end) {
+                                                   const std::vector<metric_query>& queries, common::wall_time start,
+                                                   common::wall_time end) {
   if (queries.empty()) return std::vector<metric_result>{};
   if (queries.size() > max_metric_queries) {
-    return make_error("InvalidParameterValue", "GetMetricData takes at most 500 queries, got " +
-                                                   std::to_string(queries.size()));
+    return make_error("InvalidParameterValue",
+                      "GetMetricData takes at most 500 queries, got " + std::to_string(queries.size()));
   }
   // The wire format has whole seconds: round the window outwards, or a
   // datapoint from the last fraction of a second falls outside it.

@@ -2,10 +2,9 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "aws/timefmt.hpp"
 #include "common/log.hpp"
@@ -15,7 +14,9 @@ namespace {
 
 constexpr std::string_view not_found = "CredentialsNotFound";
 
-aws_error absent(std::string why) { return make_error(std::string(not_found), std::move(why)); }
+aws_error absent(std::string why) {
+  return make_error(std::string(not_found), std::move(why));
+}
 
 std::string trim(std::string_view s) {
   const auto b = s.find_first_not_of(" \t\r\n");
@@ -113,7 +114,8 @@ std::map<std::string, std::map<std::string, std::string>> parse_ini(std::string_
       if (p != std::string::npos) value = trim(std::string_view(value).substr(0, p));
     }
     std::string key = trim(std::string_view(t).substr(0, eq));
-    for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (auto& ch : key)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     (*section)[key] = value;
   }
   return out;
@@ -140,7 +142,8 @@ std::optional<profile_settings> load_profile(const provider_context& ctx, std::s
     auto ini = parse_ini(*text);
     if (auto it = ini.find(name); it != ini.end()) {
       if (!merged) merged.emplace();
-      for (const auto& [k, v] : it->second) (*merged)[k] = v;
+      for (const auto& [k, v] : it->second)
+        (*merged)[k] = v;
     }
   }
   return merged;
@@ -152,8 +155,8 @@ result<credentials> parse_credentials_json(std::string_view body, std::string so
     return make_error("MalformedResponse", source + ": credentials answer is not a JSON object");
   }
   if (j.contains("Code") && j["Code"].is_string() && j["Code"] != "Success") {
-    return make_error("CredentialsError", source + ": " + j["Code"].get<std::string>() + " " +
-                                              j.value("Message", std::string{}));
+    return make_error("CredentialsError",
+                      source + ": " + j["Code"].get<std::string>() + " " + j.value("Message", std::string{}));
   }
   credentials c;
   c.access_key_id = j.value("AccessKeyId", std::string{});

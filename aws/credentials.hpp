@@ -42,8 +42,8 @@ namespace vigil::aws {
 using env_fn = std::function<std::optional<std::string>(const std::string& name)>;
 using read_file_fn = std::function<std::optional<std::string>(const std::string& path)>;
 
-[[nodiscard]] env_fn process_env();         ///< getenv
-[[nodiscard]] read_file_fn real_files();    ///< whole file, nullopt when unreadable
+[[nodiscard]] env_fn process_env();                                     ///< getenv
+[[nodiscard]] read_file_fn real_files();                                ///< whole file, nullopt when unreadable
 [[nodiscard]] env_fn map_env(std::map<std::string, std::string> vars);  ///< for tests
 
 inline constexpr std::chrono::minutes refresh_margin{5};
@@ -82,10 +82,10 @@ class credentials_provider {
 struct provider_context {
   env_fn env = process_env();
   read_file_fn read_file = real_files();
-  const common::clock* clock = nullptr;   ///< required
-  http_transport* http = nullptr;         ///< container and IMDS; required for them
-  sts_api* sts = nullptr;                 ///< role providers; required for them
-  std::string profile;                    ///< explicit profile (config aws.profile); empty: env/default
+  const common::clock* clock = nullptr;          ///< required
+  http_transport* http = nullptr;                ///< container and IMDS; required for them
+  sts_api* sts = nullptr;                        ///< role providers; required for them
+  std::string profile;                           ///< explicit profile (config aws.profile); empty: env/default
   std::string container_host = "169.254.170.2";  ///< for the relative URI
   std::chrono::milliseconds metadata_timeout{1000};
 };
@@ -127,8 +127,7 @@ class chain_provider final : public credentials_provider {
 /// Caches what `fetch` returns and calls it again 5 minutes before expiry.
 class refreshing_provider final : public credentials_provider {
  public:
-  refreshing_provider(std::string name, const common::clock& clock,
-                      std::function<result<credentials>()> fetch);
+  refreshing_provider(std::string name, const common::clock& clock, std::function<result<credentials>()> fetch);
   [[nodiscard]] result<credentials> get() override;
   [[nodiscard]] std::string name() const override { return name_; }
 

@@ -9,7 +9,9 @@
 namespace vigil::aws {
 namespace {
 
-aws_error absent(std::string why) { return make_error("CredentialsNotFound", std::move(why)); }
+aws_error absent(std::string why) {
+  return make_error("CredentialsNotFound", std::move(why));
+}
 
 std::string env_or(const provider_context& ctx, const char* name, std::string fallback = {}) {
   auto v = ctx.env(name);
@@ -24,7 +26,8 @@ std::string sts_region(const provider_context& ctx, const profile_settings* s) {
 }
 
 std::string trim_token(std::string t) {
-  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' '))
+    t.pop_back();
   return t;
 }
 
@@ -68,8 +71,8 @@ result<credentials> resolve_profile(const provider_context& ctx, const std::stri
       }
       return absent("profile " + name + " has no keys and no role_arn");
     }
-    return credentials{get("aws_access_key_id"), get("aws_secret_access_key"), get("aws_session_token"),
-                       std::nullopt, source};
+    return credentials{get("aws_access_key_id"), get("aws_secret_access_key"), get("aws_session_token"), std::nullopt,
+                       source};
   }
   const std::string session = get("role_session_name").empty() ? "vigil" : get("role_session_name");
   if (!get("web_identity_token_file").empty()) {
@@ -79,8 +82,7 @@ result<credentials> resolve_profile(const provider_context& ctx, const std::stri
   if (!get("source_profile").empty()) {
     const std::string sp = get("source_profile");
     if (sp == name) {  // a profile that is its own source uses its own static keys
-      src = {get("aws_access_key_id"), get("aws_secret_access_key"), get("aws_session_token"), std::nullopt,
-             source};
+      src = {get("aws_access_key_id"), get("aws_secret_access_key"), get("aws_session_token"), std::nullopt, source};
     } else {
       auto r = resolve_profile(ctx, sp, visited);
       if (!r) {
@@ -93,8 +95,9 @@ result<credentials> resolve_profile(const provider_context& ctx, const std::stri
     }
   } else if (get("credential_source") == "Environment") {
     auto r = make_environment_provider(ctx)->get();
-    if (!r) return make_error("CredentialsError", "profile " + name + ": credential_source Environment: " +
-                                                      r.error().message);
+    if (!r)
+      return make_error("CredentialsError",
+                        "profile " + name + ": credential_source Environment: " + r.error().message);
     src = r.value();
   } else {
     return make_error("CredentialsError", "profile " + name +
@@ -121,8 +124,7 @@ bool loopback_or_ecs(std::string host) {
     return h == "[::1]" || h == "[fd00:ec2::23]";
   }
   if (const auto colon = host.find(':'); colon != std::string::npos) host.resize(colon);
-  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "169.254.170.2" ||
-         host == "169.254.170.23";
+  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "169.254.170.2" || host == "169.254.170.23";
 }
 
 http_request request_for(const endpoint_url& ep, std::string method, std::string path) {
@@ -152,9 +154,9 @@ result<credentials> container_fetch(const provider_context& ctx, const endpoint_
     if (resp.status == 200 || (resp.status >= 400 && resp.status < 500)) break;
   }
   if (resp.status != 200) {
-    return make_error("CredentialsError", "container endpoint " + ep.scheme + "://" + ep.host + ": " +
-                                              (resp.status == 0 ? resp.transport_error
-                                                                : "HTTP " + std::to_string(resp.status)),
+    return make_error("CredentialsError",
+                      "container endpoint " + ep.scheme + "://" + ep.host + ": " +
+                          (resp.status == 0 ? resp.transport_error : "HTTP " + std::to_string(resp.status)),
                       resp.status);
   }
   return parse_credentials_json(resp.body, "container");
@@ -177,17 +179,17 @@ result<credentials> imds_fetch(const provider_context& ctx, const endpoint_url& 
   const auto role = get(base);
   if (role.status == 404) return absent("IMDS: no instance profile attached");
   if (role.status != 200) {
-    return make_error("CredentialsError", "IMDS role: " + (role.status == 0 ? role.transport_error
-                                                                             : "HTTP " + std::to_string(role.status)),
+    return make_error("CredentialsError",
+                      "IMDS role: " + (role.status == 0 ? role.transport_error : "HTTP " + std::to_string(role.status)),
                       role.status);
   }
   const std::string name = trim_token(role.body.substr(0, role.body.find('\n')));
   if (name.empty()) return absent("IMDS: no instance profile attached");
   const auto creds = get(base + name);
   if (creds.status != 200) {
-    return make_error("CredentialsError", "IMDS credentials for " + name + ": " +
-                                              (creds.status == 0 ? creds.transport_error
-                                                                 : "HTTP " + std::to_string(creds.status)),
+    return make_error("CredentialsError",
+                      "IMDS credentials for " + name + ": " +
+                          (creds.status == 0 ? creds.transport_error : "HTTP " + std::to_string(creds.status)),
                       creds.status);
   }
   return parse_credentials_json(creds.body, "imds:" + name);

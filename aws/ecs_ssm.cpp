@@ -32,15 +32,15 @@ result<ecs_service> update_service(client& c, const std::string& region, const u
   return parse_service((*j)["service"]);
 }
 
-result<describe_services_result> describe_services(client& c, const std::string& region,
-                                                   const std::string& cluster,
+result<describe_services_result> describe_services(client& c, const std::string& region, const std::string& cluster,
                                                    const std::vector<std::string>& services) {
   nlohmann::json body{{"cluster", cluster}, {"services", services}};
   auto j = c.json(service::ecs, region, std::string(ecs_prefix) + "DescribeServices", "1.1", body);
   if (!j) return j.error();
   describe_services_result out;
   if (j->contains("services") && (*j)["services"].is_array()) {
-    for (const auto& s : (*j)["services"]) out.services.push_back(parse_service(s));
+    for (const auto& s : (*j)["services"])
+      out.services.push_back(parse_service(s));
   }
   if (j->contains("failures") && (*j)["failures"].is_array()) {
     for (const auto& f : (*j)["failures"]) {

@@ -38,8 +38,7 @@ struct update_service_request {
   bool force_new_deployment = false;
 };
 
-[[nodiscard]] result<ecs_service> update_service(client& c, const std::string& region,
-                                                 const update_service_request& r);
+[[nodiscard]] result<ecs_service> update_service(client& c, const std::string& region, const update_service_request& r);
 [[nodiscard]] result<describe_services_result> describe_services(client& c, const std::string& region,
                                                                  const std::string& cluster,
                                                                  const std::vector<std::string>& services);
@@ -51,7 +50,6 @@ struct put_parameter_request {
   bool overwrite = true;
 };
 /// Returns the new parameter version.
-[[nodiscard]] result<std::int64_t> put_parameter(client& c, const std::string& region,
-                                                 const put_parameter_request& r);
+[[nodiscard]] result<std::int64_t> put_parameter(client& c, const std::string& region, const put_parameter_request& r);
 
 }  // namespace vigil::aws

@@ -31,7 +31,9 @@ std::string global_signing_region(const std::string& region) {
 
 }  // namespace
 
-const service_info& info(service s) { return services[static_cast<std::size_t>(s)]; }
+const service_info& info(service s) {
+  return services[static_cast<std::size_t>(s)];
+}
 
 result<resolved_endpoint> resolve_endpoint(service s, const std::string& region, const common::aws_config& cfg,
                                            const env_fn& env, const std::optional<profile_settings>& profile) {

@@ -30,8 +30,8 @@ struct aws_error {
 template <class T>
 class result {
  public:
-  result(T value) : v_(std::move(value)) {}           // NOLINT(google-explicit-constructor)
-  result(aws_error error) : v_(std::move(error)) {}   // NOLINT(google-explicit-constructor)
+  result(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
+  result(aws_error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   [[nodiscard]] bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }

@@ -10,8 +10,8 @@ namespace vigil::aws {
 namespace {
 
 bool unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.' || c == '~';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+         c == '.' || c == '~';
 }
 
 int hex_value(char c) {
@@ -27,13 +27,25 @@ char lower(char c) {
 
 // Typed wrappers: curl_easy_setopt is variadic, and passing the wrong type
 // (an int where a long is expected) is undefined behaviour.
-void set_long(CURL* h, CURLoption o, long v) { curl_easy_setopt(h, o, v); }
-void set_off(CURL* h, CURLoption o, curl_off_t v) { curl_easy_setopt(h, o, v); }
-void set_str(CURL* h, CURLoption o, const char* v) { curl_easy_setopt(h, o, v); }
-void set_ptr(CURL* h, CURLoption o, void* v) { curl_easy_setopt(h, o, v); }
-void set_list(CURL* h, CURLoption o, curl_slist* v) { curl_easy_setopt(h, o, v); }
+void set_long(CURL* h, CURLoption o, long v) {
+  curl_easy_setopt(h, o, v);
+}
+void set_off(CURL* h, CURLoption o, curl_off_t v) {
+  curl_easy_setopt(h, o, v);
+}
+void set_str(CURL* h, CURLoption o, const char* v) {
+  curl_easy_setopt(h, o, v);
+}
+void set_ptr(CURL* h, CURLoption o, void* v) {
+  curl_easy_setopt(h, o, v);
+}
+void set_list(CURL* h, CURLoption o, curl_slist* v) {
+  curl_easy_setopt(h, o, v);
+}
 using write_fn = size_t (*)(char*, size_t, size_t, void*);
-void set_write_fn(CURL* h, CURLoption o, write_fn f) { curl_easy_setopt(h, o, f); }
+void set_write_fn(CURL* h, CURLoption o, write_fn f) {
+  curl_easy_setopt(h, o, f);
+}
 
 struct receive_state {
   http_response* resp;
@@ -57,7 +69,8 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   auto* st = static_cast<receive_state*>(user);
   const std::size_t len = size * n;
   std::string_view line(data, len);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
+    line.remove_suffix(1);
   if (line.starts_with("HTTP/")) {
     st->resp->headers.clear();  // a new response (after 100-continue or a redirect)
     return len;
@@ -65,8 +78,10 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) return len;
   auto value = line.substr(colon + 1);
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+    value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t'))
+    value.remove_suffix(1);
   st->resp->headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
   return len;
 }
@@ -164,7 +179,8 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string to_lower(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) c = lower(c);
+  for (auto& c : out)
+    c = lower(c);
   return out;
 }
 
@@ -203,7 +219,9 @@ std::string uri_decode(std::string_view s) {
   return out;
 }
 
-std::string encode_path(std::string_view raw) { return uri_encode(raw, true); }
+std::string encode_path(std::string_view raw) {
+  return uri_encode(raw, true);
+}
 
 std::vector<std::pair<std::string, std::string>> parse_query(std::string_view q) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -234,7 +252,8 @@ bool parse_endpoint_url(std::string_view url, endpoint_url& out) {
   out.host = std::string(rest.substr(0, slash));
   if (out.host.empty()) return false;
   out.base_path = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
-  while (!out.base_path.empty() && out.base_path.back() == '/') out.base_path.pop_back();
+  while (!out.base_path.empty() && out.base_path.back() == '/')
+    out.base_path.pop_back();
   return true;
 }
 

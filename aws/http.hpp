@@ -38,8 +38,8 @@ struct http_request {
 };
 
 struct http_response {
-  int status = 0;          ///< 0: no HTTP answer (see transport_error)
-  header_list headers;     ///< names as received
+  int status = 0;       ///< 0: no HTTP answer (see transport_error)
+  header_list headers;  ///< names as received
   std::string body;
   std::string transport_error;  ///< libcurl's message when status == 0
   bool timed_out = false;       ///< the transport gave up on the deadline
@@ -53,8 +53,7 @@ struct http_response {
 class http_transport {
  public:
   virtual ~http_transport() = default;
-  [[nodiscard]] virtual http_response send(const http_request& req,
-                                           std::chrono::milliseconds timeout) = 0;
+  [[nodiscard]] virtual http_response send(const http_request& req, std::chrono::milliseconds timeout) = 0;
 };
 
 struct curl_transport_options {

@@ -12,7 +12,8 @@ using params = std::vector<std::pair<std::string, std::string>>;
 std::vector<std::string> member_texts(const xml_node* list, std::string_view item) {
   std::vector<std::string> out;
   if (list == nullptr) return out;
-  for (const auto* m : list->all(item)) out.push_back(m->text);
+  for (const auto* m : list->all(item))
+    out.push_back(m->text);
   return out;
 }
 
@@ -84,8 +85,10 @@ result<std::vector<global_cluster>> describe_global_clusters(client& c, const st
   auto r = for_each_page(c, region, "DescribeGlobalClusters", p, [&](const xml_node& res) {
     if (const auto* list = res.child("GlobalClusters")) {
       // The API names list items GlobalClusterMember; accept GlobalCluster too.
-      for (const auto* g : list->all("GlobalClusterMember")) out.push_back(parse_global(*g));
-      for (const auto* g : list->all("GlobalCluster")) out.push_back(parse_global(*g));
+      for (const auto* g : list->all("GlobalClusterMember"))
+        out.push_back(parse_global(*g));
+      for (const auto* g : list->all("GlobalCluster"))
+        out.push_back(parse_global(*g));
     }
   });
   if (!r) return r.error();
@@ -101,8 +104,14 @@ result<std::vector<db_cluster>> describe_db_clusters(client& c, const std::strin
     const auto* list = res.child("DBClusters");
     if (list == nullptr) return;
     for (const auto* d : list->all("DBCluster")) {
-      db_cluster dc{d->text_at("DBClusterIdentifier"), d->text_at("DBClusterArn"), d->text_at("Status"),
-                    d->text_at("Engine"), d->text_at("Endpoint"), d->text_at("ReaderEndpoint"), {}, {}};
+      db_cluster dc{d->text_at("DBClusterIdentifier"),
+                    d->text_at("DBClusterArn"),
+                    d->text_at("Status"),
+                    d->text_at("Engine"),
+                    d->text_at("Endpoint"),
+                    d->text_at("ReaderEndpoint"),
+                    {},
+                    {}};
       if (const auto* ms = d->child("DBClusterMembers")) {
         for (const auto* m : ms->all("DBClusterMember")) {
           (m->text_at("IsClusterWriter") == "true" ? dc.writer_instances : dc.reader_instances)

@@ -45,8 +45,8 @@ struct db_cluster {
   std::vector<std::string> reader_instances;
 };
 
-[[nodiscard]] result<std::vector<global_cluster>> describe_global_clusters(
-    client& c, const std::string& region, const std::string& global_cluster_id = {});
+[[nodiscard]] result<std::vector<global_cluster>> describe_global_clusters(client& c, const std::string& region,
+                                                                           const std::string& global_cluster_id = {});
 [[nodiscard]] result<std::vector<db_cluster>> describe_db_clusters(client& c, const std::string& region,
                                                                    const std::string& db_cluster_id = {});
 

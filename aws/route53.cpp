@@ -37,7 +37,8 @@ std::string change_batch_xml(const std::vector<record_change>& changes, const st
     } else {
       if (ch.ttl) x += "<TTL>" + std::to_string(*ch.ttl) + "</TTL>";
       x += "<ResourceRecords>";
-      for (const auto& v : ch.values) x += "<ResourceRecord><Value>" + xml_escape(v) + "</Value></ResourceRecord>";
+      for (const auto& v : ch.values)
+        x += "<ResourceRecord><Value>" + xml_escape(v) + "</Value></ResourceRecord>";
       x += "</ResourceRecords>";
     }
     if (!ch.health_check_id.empty()) x += "<HealthCheckId>" + xml_escape(ch.health_check_id) + "</HealthCheckId>";
@@ -48,8 +49,7 @@ std::string change_batch_xml(const std::vector<record_change>& changes, const st
 }
 
 result<change_info> change_resource_record_sets(client& c, const std::string& hosted_zone_id,
-                                                const std::vector<record_change>& changes,
-                                                const std::string& comment) {
+                                                const std::vector<record_change>& changes, const std::string& comment) {
   const std::string path = "/2013-04-01/hostedzone/" + uri_encode(bare_id(hosted_zone_id)) + "/rrset/";
   return parse_change(c.rest_xml(service::route53, "us-east-1", "POST", path, {}, change_batch_xml(changes, comment)));
 }

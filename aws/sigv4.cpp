@@ -1,5 +1,6 @@
 #include "aws/sigv4.hpp"
 
+#include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -8,8 +9,6 @@
 #include <array>
 #include <map>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "aws/timefmt.hpp"
 
@@ -21,8 +20,8 @@ constexpr std::string_view whitespace = " \t\n\r\v\f";
 
 // Headers proxies and HTTP stacks rewrite: never signed (botocore's list).
 bool unsigned_header(std::string_view lname) {
-  return lname == "user-agent" || lname == "expect" || lname == "transfer-encoding" ||
-         lname == "x-amzn-trace-id" || lname == "authorization";
+  return lname == "user-agent" || lname == "expect" || lname == "transfer-encoding" || lname == "x-amzn-trace-id" ||
+         lname == "authorization";
 }
 
 std::string trim_all(std::string_view v) {
@@ -119,8 +118,8 @@ std::string sha256_hex(std::string_view data) {
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md.data(), &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), md.data(), &len);
   return std::string(reinterpret_cast<const char*>(md.data()), len);
 }
 
@@ -132,7 +131,8 @@ std::string canonical_uri(std::string_view wire_path, bool s3) {
 std::string canonical_query(const std::vector<std::pair<std::string, std::string>>& q) {
   std::vector<std::pair<std::string, std::string>> enc;
   enc.reserve(q.size());
-  for (const auto& [k, v] : q) enc.emplace_back(uri_encode(k), uri_encode(v));
+  for (const auto& [k, v] : q)
+    enc.emplace_back(uri_encode(k), uri_encode(v));
   std::sort(enc.begin(), enc.end());  // after encoding: byte order of the encoded forms
   std::string out;
   for (const auto& [k, v] : enc) {
@@ -172,13 +172,11 @@ std::string canonical_request(const http_request& req, bool s3) {
   std::string method = req.method;
   std::transform(method.begin(), method.end(), method.begin(),
                  [](char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; });
-  return fmt::format("{}\n{}\n{}\n{}\n{}\n{}", method, canonical_uri(req.path, s3),
-                     canonical_query(req.query), headers.block, headers.signed_headers,
-                     payload_hash(req));
+  return fmt::format("{}\n{}\n{}\n{}\n{}\n{}", method, canonical_uri(req.path, s3), canonical_query(req.query),
+                     headers.block, headers.signed_headers, payload_hash(req));
 }
 
-std::string string_to_sign(std::string_view amz_date, std::string_view scope,
-                           std::string_view canonical_req) {
+std::string string_to_sign(std::string_view amz_date, std::string_view scope, std::string_view canonical_req) {
   return fmt::format("{}\n{}\n{}\n{}", algorithm, amz_date, scope, sha256_hex(canonical_req));
 }
 
@@ -191,7 +189,9 @@ std::string signing_key(std::string_view secret, std::string_view date8, std::st
   return hmac_sha256(k_service, "aws4_request");
 }
 
-std::string signature(std::string_view key, std::string_view sts) { return hex(hmac_sha256(key, sts)); }
+std::string signature(std::string_view key, std::string_view sts) {
+  return hex(hmac_sha256(key, sts));
+}
 
 signing_result sign(http_request& req, const credentials& creds, const signing_params& params) {
   const std::string amz_date = format_amz_date(params.at);
@@ -211,11 +211,10 @@ signing_result sign(http_request& req, const credentials& creds, const signing_p
   r.canonical_request = canonical_request(req, params.s3);
   const std::string scope = fmt::format("{}/{}/{}/aws4_request", date8, params.region, params.service);
   r.string_to_sign = string_to_sign(amz_date, scope, r.canonical_request);
-  r.signature = signature(signing_key(creds.secret_access_key, date8, params.region, params.service),
-                          r.string_to_sign);
+  r.signature = signature(signing_key(creds.secret_access_key, date8, params.region, params.service), r.string_to_sign);
   r.signed_headers = canonical_headers(req).signed_headers;
-  r.authorization = fmt::format("{} Credential={}/{}, SignedHeaders={}, Signature={}", algorithm,
-                                creds.access_key_id, scope, r.signed_headers, r.signature);
+  r.authorization = fmt::format("{} Credential={}/{}, SignedHeaders={}, Signature={}", algorithm, creds.access_key_id,
+                                scope, r.signed_headers, r.signature);
   req.headers.emplace_back("Authorization", r.authorization);
   if (!creds.session_token.empty() && !params.sign_security_token) {
     req.headers.emplace_back("X-Amz-Security-Token", creds.session_token);
@@ -228,8 +227,7 @@ bool clock_skew::is_skew_error(const aws_error& e) {
       e.code == "RequestInTheFuture") {
     return true;
   }
-  return e.code == "InvalidSignatureException" &&
-         e.message.find("Signature expired") != std::string::npos;
+  return e.code == "InvalidSignatureException" && e.message.find("Signature expired") != std::string::npos;
 }
 
 bool clock_skew::learn(const aws_error& e, std::string_view date_header, common::wall_time local_now) {

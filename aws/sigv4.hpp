@@ -36,9 +36,9 @@ namespace vigil::aws {
 struct credentials {
   std::string access_key_id;
   std::string secret_access_key;
-  std::string session_token;                  ///< empty for long-term keys
-  std::optional<common::wall_time> expiration; ///< nullopt: does not expire
-  std::string source;                         ///< which provider produced it ("environment", ...)
+  std::string session_token;                    ///< empty for long-term keys
+  std::optional<common::wall_time> expiration;  ///< nullopt: does not expire
+  std::string source;                           ///< which provider produced it ("environment", ...)
 
   [[nodiscard]] bool empty() const { return access_key_id.empty() || secret_access_key.empty(); }
   /// "AKID…MPLE (environment, session, expires 2026-…)": safe to log.
@@ -46,10 +46,10 @@ struct credentials {
 };
 
 struct signing_params {
-  std::string service;  ///< signing name: "monitoring", "rds", "route53-recovery-cluster", ...
-  std::string region;   ///< "us-east-1"
-  common::wall_time at; ///< signing time (already skew-corrected)
-  bool s3 = false;      ///< S3 rules: no path normalisation or double encoding
+  std::string service;   ///< signing name: "monitoring", "rds", "route53-recovery-cluster", ...
+  std::string region;    ///< "us-east-1"
+  common::wall_time at;  ///< signing time (already skew-corrected)
+  bool s3 = false;       ///< S3 rules: no path normalisation or double encoding
   /// Add x-amz-content-sha256 (S3 requires it; optional elsewhere).
   bool content_sha256_header = false;
   /// Sign X-Amz-Security-Token (the default, as every SDK). When false it is
@@ -60,9 +60,9 @@ struct signing_params {
 struct signing_result {
   std::string canonical_request;
   std::string string_to_sign;
-  std::string signature;      ///< lowercase hex
-  std::string signed_headers; ///< "host;x-amz-date"
-  std::string authorization;  ///< full Authorization header value
+  std::string signature;       ///< lowercase hex
+  std::string signed_headers;  ///< "host;x-amz-date"
+  std::string authorization;   ///< full Authorization header value
 };
 
 [[nodiscard]] std::string sha256_hex(std::string_view data);
@@ -84,8 +84,8 @@ struct canonical_header_block {
 [[nodiscard]] std::string string_to_sign(std::string_view amz_date, std::string_view scope,
                                          std::string_view canonical_request);
 /// Stage 3: the derived key ("AWS4"+secret -> date -> region -> service -> aws4_request).
-[[nodiscard]] std::string signing_key(std::string_view secret, std::string_view date8,
-                                      std::string_view region, std::string_view service);
+[[nodiscard]] std::string signing_key(std::string_view secret, std::string_view date8, std::string_view region,
+                                      std::string_view service);
 /// Stage 4: lowercase hex HMAC of the string to sign.
 [[nodiscard]] std::string signature(std::string_view key, std::string_view string_to_sign);
 
@@ -106,9 +106,7 @@ class clock_skew {
   /// offset is then server_date - local_now.
   bool learn(const aws_error& e, std::string_view date_header, common::wall_time local_now);
 
-  [[nodiscard]] std::chrono::milliseconds offset() const {
-    return std::chrono::milliseconds{offset_ms_.load()};
-  }
+  [[nodiscard]] std::chrono::milliseconds offset() const { return std::chrono::milliseconds{offset_ms_.load()}; }
   [[nodiscard]] common::wall_time corrected(common::wall_time local) const { return local + offset(); }
 
  private:

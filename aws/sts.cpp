@@ -17,7 +17,9 @@ result<credentials> parse_assumed(const xml_node& doc, std::string_view result_n
   return out;
 }
 
-std::string region_or_default(const std::string& r) { return r.empty() ? "us-east-1" : r; }
+std::string region_or_default(const std::string& r) {
+  return r.empty() ? "us-east-1" : r;
+}
 
 }  // namespace
 
@@ -51,9 +53,8 @@ result<credentials> assume_role_with_web_identity(http_transport& http, const co
   req.host = ep->url.host;
   req.path = ep->url.base_path + "/";
   req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded; charset=utf-8");
-  req.body = "Action=AssumeRoleWithWebIdentity&Version=" + std::string(version) +
-             "&RoleArn=" + uri_encode(r.role_arn) + "&RoleSessionName=" + uri_encode(r.session_name) +
-             "&WebIdentityToken=" + uri_encode(r.token) +
+  req.body = "Action=AssumeRoleWithWebIdentity&Version=" + std::string(version) + "&RoleArn=" + uri_encode(r.role_arn) +
+             "&RoleSessionName=" + uri_encode(r.session_name) + "&WebIdentityToken=" + uri_encode(r.token) +
              "&DurationSeconds=" + std::to_string(r.duration_seconds);
   (void)clock;
   http_response resp;
@@ -83,8 +84,7 @@ result<credentials> client_sts::assume_role_with_web_identity(const web_identity
   return aws::assume_role_with_web_identity(http_, clock_, options_, r);
 }
 
-aws_stack make_aws_stack(const common::aws_config& cfg, const common::clock& clock, env_fn env,
-                         read_file_fn files) {
+aws_stack make_aws_stack(const common::aws_config& cfg, const common::clock& clock, env_fn env, read_file_fn files) {
   aws_stack st;
   st.http = make_curl_transport();
   provider_context ctx;

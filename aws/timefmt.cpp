@@ -1,10 +1,10 @@
 #include "aws/timefmt.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <charconv>
 #include <chrono>
-
-#include <fmt/format.h>
 
 namespace vigil::aws {
 namespace {
@@ -20,20 +20,21 @@ civil to_civil(common::wall_time t) {
   const year_month_day ymd{day};
   const auto tod = floor<seconds>(t - day);
   const hh_mm_ss<seconds> hms{tod};
-  return {static_cast<int>(ymd.year()), static_cast<int>(static_cast<unsigned>(ymd.month())),
-          static_cast<int>(static_cast<unsigned>(ymd.day())), static_cast<int>(hms.hours().count()),
-          static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count())};
+  return {static_cast<int>(ymd.year()),
+          static_cast<int>(static_cast<unsigned>(ymd.month())),
+          static_cast<int>(static_cast<unsigned>(ymd.day())),
+          static_cast<int>(hms.hours().count()),
+          static_cast<int>(hms.minutes().count()),
+          static_cast<int>(hms.seconds().count())};
 }
 
 std::optional<common::wall_time> from_civil(int y, int mo, int d, int h, int mi, int s, int ms) {
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 ||
-      s > 60) {
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60) {
     return std::nullopt;
   }
   const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!ymd.ok()) return std::nullopt;
-  return common::wall_time{sys_days{ymd}.time_since_epoch() + hours{h} + minutes{mi} + seconds{s} +
-                           milliseconds{ms}};
+  return common::wall_time{sys_days{ymd}.time_since_epoch() + hours{h} + minutes{mi} + seconds{s} + milliseconds{ms}};
 }
 
 bool read_int(std::string_view s, std::size_t pos, std::size_t len, int& out) {
@@ -60,10 +61,9 @@ std::string format_iso8601(common::wall_time t) {
 std::optional<common::wall_time> parse_iso8601(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS[.fff...][Z|+HH:MM|-HH:MM]
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  if (!read_int(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !read_int(s, 5, 2, mo) ||
-      s[7] != '-' || !read_int(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !read_int(s, 11, 2, h) || s[13] != ':' || !read_int(s, 14, 2, mi) || s[16] != ':' ||
-      !read_int(s, 17, 2, sec)) {
+  if (!read_int(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !read_int(s, 5, 2, mo) || s[7] != '-' ||
+      !read_int(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !read_int(s, 11, 2, h) ||
+      s[13] != ':' || !read_int(s, 14, 2, mi) || s[16] != ':' || !read_int(s, 17, 2, sec)) {
     return std::nullopt;
   }
   std::size_t pos = 19;
@@ -77,7 +77,8 @@ std::optional<common::wall_time> parse_iso8601(std::string_view s) {
       ++pos;
     }
     if (digits == 0) return std::nullopt;
-    for (int i = digits; i < 3; ++i) ms *= 10;
+    for (int i = digits; i < 3; ++i)
+      ms *= 10;
   }
   auto t = from_civil(y, mo, d, h, mi, sec, ms);
   if (!t) return std::nullopt;
@@ -106,12 +107,14 @@ std::optional<common::wall_time> parse_http_date(std::string_view s) {
   // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
   static constexpr std::array<std::string_view, 12> months{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  while (!s.empty() && s.front() == ' ')
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
   if (s.size() != 29 || s[3] != ',' || s.substr(26) != "GMT") return std::nullopt;
   int d = 0, y = 0, h = 0, mi = 0, sec = 0;
-  if (!read_int(s, 5, 2, d) || !read_int(s, 12, 4, y) || !read_int(s, 17, 2, h) ||
-      !read_int(s, 20, 2, mi) || !read_int(s, 23, 2, sec)) {
+  if (!read_int(s, 5, 2, d) || !read_int(s, 12, 4, y) || !read_int(s, 17, 2, h) || !read_int(s, 20, 2, mi) ||
+      !read_int(s, 23, 2, sec)) {
     return std::nullopt;
   }
   int mo = 0;

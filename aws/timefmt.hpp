@@ -12,8 +12,8 @@
 
 namespace vigil::aws {
 
-[[nodiscard]] std::string format_amz_date(common::wall_time t);       ///< 20150830T123600Z
-[[nodiscard]] std::string format_iso8601(common::wall_time t);        ///< 2015-08-30T12:36:00Z
+[[nodiscard]] std::string format_amz_date(common::wall_time t);  ///< 20150830T123600Z
+[[nodiscard]] std::string format_iso8601(common::wall_time t);   ///< 2015-08-30T12:36:00Z
 [[nodiscard]] std::optional<common::wall_time> parse_iso8601(std::string_view s);
 [[nodiscard]] std::optional<common::wall_time> parse_http_date(std::string_view s);
 [[nodiscard]] std::string format_http_date(common::wall_time t);  ///< Sun, 30 Aug 2015 12:36:00 GMT

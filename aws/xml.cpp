@@ -98,8 +98,8 @@ class parser {
         const auto gt = d_.find('>', pos_);
         if (gt == std::string_view::npos) return fail(error, "unterminated end tag");
         auto name = d_.substr(pos_ + 2, gt - pos_ - 2);
-        while (!name.empty() && (name.back() == ' ' || name.back() == '\t' || name.back() == '\n' ||
-                                 name.back() == '\r')) {
+        while (!name.empty() &&
+               (name.back() == ' ' || name.back() == '\t' || name.back() == '\n' || name.back() == '\r')) {
           name.remove_suffix(1);
         }
         if (stack.empty() || stack.back().name != local_name(name)) {
@@ -218,12 +218,23 @@ std::string xml_escape(std::string_view s) {
   out.reserve(s.size());
   for (const char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;

@@ -13,13 +13,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "bench/accuracy_model.hpp"
 #include "decision/core.hpp"
@@ -53,7 +52,7 @@ struct run_score {
   std::optional<std::int64_t> declared_ms;  ///< fault start -> primary declared regional_outage (T_D)
   mistakes failover_mistakes;               ///< primary declared regional_outage outside a regional fault
   std::int64_t failover_observed_ms = 0;
-  mistakes class_mistakes;                  ///< noise runs: any region declared non-healthy
+  mistakes class_mistakes;  ///< noise runs: any region declared non-healthy
   std::int64_t class_observed_ms = 0;
 };
 
@@ -68,8 +67,8 @@ class scorer {
   explicit scorer(const run_spec& s) : s_(s) {}
   void step(const detector_view& v, duration t, run_score& out) {
     const bool regional = is_regional(s_.cls);
-    const bool in_window = regional && t >= s_.fault_start &&
-                           t <= s_.fault_end + vigil::decision::params{}.clear_for + window_slack;
+    const bool in_window =
+        regional && t >= s_.fault_start && t <= s_.fault_end + vigil::decision::params{}.clear_for + window_slack;
     if (v.new_failover) {
       if (!in_window) {
         ++out.false_failovers;
@@ -115,8 +114,7 @@ class vigil_reader {
       if (const auto* c = std::get_if<vigil::decision::classification_changed>(&e)) {
         (c->region == "us-east-1" ? primary_ : dr_) = c->to;
       } else if (const auto* r = std::get_if<vigil::decision::recommendation_changed>(&e)) {
-        if (r->rec.action == vigil::decision::action_kind::failover && r->rec.revision == 1 &&
-            r->rec.id != last_id_) {
+        if (r->rec.action == vigil::decision::action_kind::failover && r->rec.revision == 1 && r->rec.id != last_id_) {
           last_id_ = r->rec.id;
           v.new_failover = true;
         }
@@ -154,16 +152,19 @@ run_result run_one(const run_spec& spec, const vigil::decision::topology& topo) 
         float latency = 0.0F;
         const auto o = w.probe(v, c, t, latency);
         core.ingest(vigil::decision::observation{vi, static_cast<vigil::decision::check_index>(c), now, o, latency});
-        for (auto& b : baselines) b.observe(v, c, now, vigil::decision::is_success(o));
+        for (auto& b : baselines)
+          b.observe(v, c, now, vigil::decision::is_success(o));
       }
       core.vantage_report(vi, now);
-      for (auto& b : baselines) b.report(v, now);
+      for (auto& b : baselines)
+        b.report(v, now);
     }
     if (t % duration{5000} == duration{0}) core.ingest_lag({now, duration{250}});
     if (t % tick != duration{0}) continue;
     core.tick(now);
     scorers[0].step(reader.read(core.take_output()), t, res.d[0]);
-    for (std::size_t b = 0; b < baseline_count; ++b) scorers[b + 1].step(baselines[b].tick(now), t, res.d[b + 1]);
+    for (std::size_t b = 0; b < baseline_count; ++b)
+      scorers[b + 1].step(baselines[b].tick(now), t, res.d[b + 1]);
   }
   return res;
 }
@@ -178,7 +179,7 @@ struct options {
   unsigned threads = 2;
   std::uint64_t seed = 20261118;
   double noise_hours = 10000.0;
-  double fault_hours = 1000.0;  ///< per non-regional fault class
+  double fault_hours = 1000.0;       ///< per non-regional fault class
   std::size_t regional_runs = 2000;  ///< per regional class
 };
 
@@ -199,8 +200,8 @@ std::vector<run_spec> build_corpus(const options& o) {
         // Fault start anywhere in a minute, to the millisecond: not aligned
         // with probes or ticks.
         const duration start{300000 + static_cast<std::int64_t>(splitmix64(seed ^ 0xFA17ULL).below(60000))};
-        corpus.push_back({cls, seed, start + regional_fault_length + duration{300000}, start,
-                          start + regional_fault_length});
+        corpus.push_back(
+            {cls, seed, start + regional_fault_length + duration{300000}, start, start + regional_fault_length});
       }
     } else {
       for (std::size_t i = 0; i < fault_runs; ++i) {
@@ -220,8 +221,8 @@ struct summary {
   std::array<std::size_t, run_class_count> missed_by_class{};
   std::uint64_t false_total = 0;
   std::uint64_t duplicates = 0;
-  std::vector<double> detect_s;   ///< recommendation
-  std::vector<double> declared_s; ///< T_D
+  std::vector<double> detect_s;    ///< recommendation
+  std::vector<double> declared_s;  ///< T_D
   mistakes failover_m;
   std::int64_t failover_observed_ms = 0;
   mistakes class_m;
@@ -274,7 +275,9 @@ std::string fmt(double v, int decimals, const char* unit) {
   return buf;
 }
 
-std::string hours_text(std::int64_t ms) { return fmt(static_cast<double>(ms) / 3600000.0, 0, " h"); }
+std::string hours_text(std::int64_t ms) {
+  return fmt(static_cast<double>(ms) / 3600000.0, 0, " h");
+}
 
 /// Mean mistake recurrence: observed time per mistake; none seen: a lower bound.
 std::string t_mr(const mistakes& m, std::int64_t observed_ms) {
@@ -305,78 +308,92 @@ nlohmann::json to_json(const summary& x, const std::string& name) {
           {"false_failovers_noise", x.false_noise},
           {"duplicates", x.duplicates},
           {"detections", x.detect_s.size()},
-          {"recommendation_s", {{"p50", num(percentile(x.detect_s, 50))},
-                                {"p99", num(percentile(x.detect_s, 99))},
-                                {"max", num(percentile(x.detect_s, 100))}}},
-          {"t_d_s", {{"p50", num(percentile(x.declared_s, 50))},
-                     {"p99", num(percentile(x.declared_s, 99))},
-                     {"max", num(percentile(x.declared_s, 100))}}},
-          {"failover_mistakes", {{"count", x.failover_m.count}, {"total_s", static_cast<double>(x.failover_m.ms) / 1000.0},
-                                 {"observed_h", static_cast<double>(x.failover_observed_ms) / 3600000.0}}},
-          {"noise_classification_mistakes", {{"count", x.class_m.count},
-                                             {"total_s", static_cast<double>(x.class_m.ms) / 1000.0},
-                                             {"observed_h", static_cast<double>(x.class_observed_ms) / 3600000.0}}},
+          {"recommendation_s",
+           {{"p50", num(percentile(x.detect_s, 50))},
+            {"p99", num(percentile(x.detect_s, 99))},
+            {"max", num(percentile(x.detect_s, 100))}}},
+          {"t_d_s",
+           {{"p50", num(percentile(x.declared_s, 50))},
+            {"p99", num(percentile(x.declared_s, 99))},
+            {"max", num(percentile(x.declared_s, 100))}}},
+          {"failover_mistakes",
+           {{"count", x.failover_m.count},
+            {"total_s", static_cast<double>(x.failover_m.ms) / 1000.0},
+            {"observed_h", static_cast<double>(x.failover_observed_ms) / 3600000.0}}},
+          {"noise_classification_mistakes",
+           {{"count", x.class_m.count},
+            {"total_s", static_cast<double>(x.class_m.ms) / 1000.0},
+            {"observed_h", static_cast<double>(x.class_observed_ms) / 3600000.0}}},
           {"by_class", by_class}};
 }
 
-void print_markdown(const std::array<summary, detector_count>& s, const options& o, double wall_s,
-                    std::size_t runs, double bound_s) {
+void print_markdown(const std::array<summary, detector_count>& s, const options& o, double wall_s, std::size_t runs,
+                    double bound_s) {
   const auto& v = s[0];
   std::printf("# vigil decision core: accuracy corpus\n\n");
-  std::printf("seed %llu, %zu runs, %.0f simulated hours, %u threads, %.1f s wall\n\n",
-              static_cast<unsigned long long>(o.seed), runs,
-              [&] {
-                double h = 0;
-                for (double x : v.hours_by_class) h += x;
-                return h;
-              }(),
-              o.threads, wall_s);
-  std::printf("Topology: 2 regions x %zu services, 3 vantages (one in each region + eu-west-1), probe interval "
-              "2s, defaults (tick 1s, fall = rise = 3, quorum 2, confirm_for 2s, clear_for 30s). Every probe of "
-              "every run fails independently with p = %.2f.\n\n",
-              services_per_region, noise_probability);
-  std::printf("Definitions:\n"
-              "- false failover: a failover recommendation (a detector declaring the primary `regional_outage` "
-              "in a new incident) outside a regional fault window [fault start, heal + clear_for + 60s].\n"
-              "- mistake (Chen-Toueg-Aguilera): an interval during which the primary is declared "
-              "`regional_outage` while no regional fault is injected (after a 60 s warm-up). T_MR = observed "
-              "fault-free time / mistakes (none seen: a lower bound), T_M = mean mistake duration.\n"
-              "- noise-run mistake: in the noise-only runs (nothing injected), an interval during which either "
-              "region is declared anything but `healthy`.\n"
-              "- T_D: regional fault start -> the primary declared `regional_outage`; recommendation time: fault "
-              "start -> the failover recommendation.\n\n");
+  std::printf(
+      "seed %llu, %zu runs, %.0f simulated hours, %u threads, %.1f s wall\n\n", static_cast<unsigned long long>(o.seed),
+      runs,
+      [&] {
+        double h = 0;
+        for (double x : v.hours_by_class)
+          h += x;
+        return h;
+      }(),
+      o.threads, wall_s);
+  std::printf(
+      "Topology: 2 regions x %zu services, 3 vantages (one in each region + eu-west-1), probe interval "
+      "2s, defaults (tick 1s, fall = rise = 3, quorum 2, confirm_for 2s, clear_for 30s). Every probe of "
+      "every run fails independently with p = %.2f.\n\n",
+      services_per_region, noise_probability);
+  std::printf(
+      "Definitions:\n"
+      "- false failover: a failover recommendation (a detector declaring the primary `regional_outage` "
+      "in a new incident) outside a regional fault window [fault start, heal + clear_for + 60s].\n"
+      "- mistake (Chen-Toueg-Aguilera): an interval during which the primary is declared "
+      "`regional_outage` while no regional fault is injected (after a 60 s warm-up). T_MR = observed "
+      "fault-free time / mistakes (none seen: a lower bound), T_M = mean mistake duration.\n"
+      "- noise-run mistake: in the noise-only runs (nothing injected), an interval during which either "
+      "region is declared anything but `healthy`.\n"
+      "- T_D: regional fault start -> the primary declared `regional_outage`; recommendation time: fault "
+      "start -> the failover recommendation.\n\n");
   std::printf("Bound (issue 3): fall x interval + confirm_for + 2 ticks = 3 x 2s + 2s + 2 x 1s = %.0f s\n\n", bound_s);
 
   std::printf("## Summary\n\n");
-  std::printf("| detector | false failovers (all) | in %.0f h of noise | mistakes T_MR | T_M | T_D p50 / p99 / max "
-              "| recommendation p50 / p99 / max | missed regional | noise-run mistakes (T_MR, T_M) |\n",
-              v.hours_by_class[0]);
+  std::printf(
+      "| detector | false failovers (all) | in %.0f h of noise | mistakes T_MR | T_M | T_D p50 / p99 / max "
+      "| recommendation p50 / p99 / max | missed regional | noise-run mistakes (T_MR, T_M) |\n",
+      v.hours_by_class[0]);
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
   for (std::size_t d = 0; d < detector_count; ++d) {
     const auto& x = s[d];
     std::size_t missed = 0;
-    for (auto m : x.missed_by_class) missed += m;
-    std::printf("| %s | %llu | %llu | %s | %s | %.1f / %.1f / %.1f s | %.1f / %.1f / %.1f s | %zu / %zu | %llu (%s, %s) |\n",
-                detector_name(d).c_str(), static_cast<unsigned long long>(x.false_total),
-                static_cast<unsigned long long>(x.false_noise), t_mr(x.failover_m, x.failover_observed_ms).c_str(),
-                t_m(x.failover_m).c_str(), percentile(x.declared_s, 50), percentile(x.declared_s, 99),
-                percentile(x.declared_s, 100), percentile(x.detect_s, 50), percentile(x.detect_s, 99),
-                percentile(x.detect_s, 100), missed, 3 * o.regional_runs,
-                static_cast<unsigned long long>(x.class_m.count), t_mr(x.class_m, x.class_observed_ms).c_str(),
-                t_m(x.class_m).c_str());
+    for (auto m : x.missed_by_class)
+      missed += m;
+    std::printf(
+        "| %s | %llu | %llu | %s | %s | %.1f / %.1f / %.1f s | %.1f / %.1f / %.1f s | %zu / %zu | %llu (%s, %s) |\n",
+        detector_name(d).c_str(), static_cast<unsigned long long>(x.false_total),
+        static_cast<unsigned long long>(x.false_noise), t_mr(x.failover_m, x.failover_observed_ms).c_str(),
+        t_m(x.failover_m).c_str(), percentile(x.declared_s, 50), percentile(x.declared_s, 99),
+        percentile(x.declared_s, 100), percentile(x.detect_s, 50), percentile(x.detect_s, 99),
+        percentile(x.detect_s, 100), missed, 3 * o.regional_runs, static_cast<unsigned long long>(x.class_m.count),
+        t_mr(x.class_m, x.class_observed_ms).c_str(), t_m(x.class_m).c_str());
   }
   std::printf("\nvigil p99 recommendation time %.1f s vs bound %.0f s: %s\n\n", percentile(v.detect_s, 99), bound_s,
               percentile(v.detect_s, 99) <= bound_s ? "within" : "EXCEEDED");
 
   std::printf("## vigil against each baseline (same corpus, same probe streams)\n\n");
-  std::printf("| baseline | false failovers: baseline / vigil | ratio | recommendation p50: baseline vs vigil | p99: "
-              "baseline vs vigil | missed regional: baseline vs vigil |\n|---|---:|---:|---:|---:|---:|\n");
+  std::printf(
+      "| baseline | false failovers: baseline / vigil | ratio | recommendation p50: baseline vs vigil | p99: "
+      "baseline vs vigil | missed regional: baseline vs vigil |\n|---|---:|---:|---:|---:|---:|\n");
   for (std::size_t d = 1; d < detector_count; ++d) {
     const auto& x = s[d];
     std::size_t missed_b = 0;
     std::size_t missed_v = 0;
-    for (auto m : x.missed_by_class) missed_b += m;
-    for (auto m : v.missed_by_class) missed_v += m;
+    for (auto m : x.missed_by_class)
+      missed_b += m;
+    for (auto m : v.missed_by_class)
+      missed_v += m;
     std::printf("| %s | %llu / %llu | %s | %.1f s vs %.1f s | %.1f s vs %.1f s | %zu vs %zu |\n",
                 detector_name(d).c_str(), static_cast<unsigned long long>(x.false_total),
                 static_cast<unsigned long long>(v.false_total), ratio(x.false_total, v.false_total).c_str(),
@@ -385,12 +402,15 @@ void print_markdown(const std::array<summary, detector_count>& s, const options&
   }
 
   std::printf("\n## False failovers by class\n\n| class | runs | hours |");
-  for (std::size_t d = 0; d < detector_count; ++d) std::printf(" %s |", detector_name(d).c_str());
+  for (std::size_t d = 0; d < detector_count; ++d)
+    std::printf(" %s |", detector_name(d).c_str());
   std::printf("\n|---|---:|---:|");
-  for (std::size_t d = 0; d < detector_count; ++d) std::printf("---:|");
+  for (std::size_t d = 0; d < detector_count; ++d)
+    std::printf("---:|");
   std::printf("\n");
   for (std::size_t k = 0; k < run_class_count; ++k) {
-    std::printf("| %s | %zu | %.0f |", std::string(run_class_names[k]).c_str(), v.runs_by_class[k], v.hours_by_class[k]);
+    std::printf("| %s | %zu | %.0f |", std::string(run_class_names[k]).c_str(), v.runs_by_class[k],
+                v.hours_by_class[k]);
     for (std::size_t d = 0; d < detector_count; ++d) {
       const auto& x = s[d];
       if (is_regional(static_cast<run_class>(k))) {
@@ -402,9 +422,10 @@ void print_markdown(const std::array<summary, detector_count>& s, const options&
     std::printf("\n");
   }
   if (v.false_noise == 0) {
-    std::printf("\nvigil: 0 false failovers in %.0f h of 5%% noise (95%% upper bound on the rate by the rule of "
-                "three: %.2g per hour).\n",
-                v.hours_by_class[0], 3.0 / v.hours_by_class[0]);
+    std::printf(
+        "\nvigil: 0 false failovers in %.0f h of 5%% noise (95%% upper bound on the rate by the rule of "
+        "three: %.2g per hour).\n",
+        v.hours_by_class[0], 3.0 / v.hours_by_class[0]);
   }
 }
 
@@ -435,8 +456,10 @@ bool parse_args(int argc, char** argv, options& o) {
 int main(int argc, char** argv) {
   options o;
   if (!parse_args(argc, argv, o)) {
-    std::fprintf(stderr, "usage: %s [--json] [--threads N] [--seed S] [--noise-hours H] [--fault-hours H] "
-                         "[--regional-runs N]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s [--json] [--threads N] [--seed S] [--noise-hours H] [--fault-hours H] "
+                 "[--regional-runs N]\n",
+                 argv[0]);
     return 2;
   }
   const auto topo = corpus_topology();
@@ -445,22 +468,28 @@ int main(int argc, char** argv) {
   const auto wall_start = std::chrono::steady_clock::now();  // bench code: wall time of the run
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
-    for (std::size_t i = next++; i < corpus.size(); i = next++) results[i] = run_one(corpus[i], topo);
+    for (std::size_t i = next++; i < corpus.size(); i = next++)
+      results[i] = run_one(corpus[i], topo);
   };
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < o.threads; ++t) pool.emplace_back(worker);
+  for (unsigned t = 1; t < o.threads; ++t)
+    pool.emplace_back(worker);
   worker();
-  for (auto& t : pool) t.join();
+  for (auto& t : pool)
+    t.join();
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
   const auto s = aggregate(results);
   const auto& p = topo.p;
-  const double bound_s =
-      static_cast<double>((p.fall * probe_interval + p.confirm_for + 2 * p.tick).count()) / 1000.0;
+  const double bound_s = static_cast<double>((p.fall * probe_interval + p.confirm_for + 2 * p.tick).count()) / 1000.0;
   if (o.json) {
-    nlohmann::json j{{"seed", o.seed}, {"runs", corpus.size()}, {"wall_s", wall_s}, {"bound_s", bound_s},
+    nlohmann::json j{{"seed", o.seed},
+                     {"runs", corpus.size()},
+                     {"wall_s", wall_s},
+                     {"bound_s", bound_s},
                      {"noise_probability", noise_probability}};
-    for (std::size_t d = 0; d < detector_count; ++d) j["detectors"].push_back(to_json(s[d], detector_name(d)));
+    for (std::size_t d = 0; d < detector_count; ++d)
+      j["detectors"].push_back(to_json(s[d], detector_name(d)));
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     print_markdown(s, o, wall_s, corpus.size(), bound_s);

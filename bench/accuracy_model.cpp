@@ -25,8 +25,7 @@ decision::topology corpus_topology() {
       std::string id = name;
       id += '@';
       id += t.regions[r].name;
-      t.checks.push_back(
-          decision::check_info{id, r, name, 0, false, decision::check_role::classify, probe_interval});
+      t.checks.push_back(decision::check_info{id, r, name, 0, false, decision::check_role::classify, probe_interval});
     }
   }
   t.p = decision::params{};  // the defaults of ARCHITECTURE.md section 3
@@ -36,7 +35,8 @@ decision::topology corpus_topology() {
 
 world::world(const run_spec& spec) : spec_(spec), rng_(spec.seed) {
   // Agents are not synchronised: each vantage probes at its own phase.
-  for (auto& p : phase_) p = duration{static_cast<std::int64_t>(rng_.below(20)) * 100};
+  for (auto& p : phase_)
+    p = duration{static_cast<std::int64_t>(rng_.below(20)) * 100};
   victim_vantage_ = static_cast<std::size_t>(rng_.below(vantage_count));
   second_absent_ = (victim_vantage_ + 1 + static_cast<std::size_t>(rng_.below(vantage_count - 1))) % vantage_count;
   victim_check_ = static_cast<std::size_t>(rng_.below(services_per_region));  // a primary service
@@ -48,10 +48,14 @@ world::world(const run_spec& spec) : spec_(spec), rng_(spec.seed) {
 bool world::reporting(std::size_t v, duration t) const {
   if (!fault_active(t)) return true;
   switch (spec_.cls) {
-    case run_class::vantage_absent: return v != victim_vantage_;
-    case run_class::minority_reporting: return v != victim_vantage_ && v != second_absent_;
-    case run_class::regional_vantage_gone: return v != primary_vantage;
-    default: return true;
+    case run_class::vantage_absent:
+      return v != victim_vantage_;
+    case run_class::minority_reporting:
+      return v != victim_vantage_ && v != second_absent_;
+    case run_class::regional_vantage_gone:
+      return v != primary_vantage;
+    default:
+      return true;
   }
 }
 
@@ -64,7 +68,8 @@ outcome world::probe(std::size_t v, std::size_t c, duration t, float& latency_ms
     switch (spec_.cls) {
       case run_class::noise:
       case run_class::vantage_absent:
-      case run_class::minority_reporting: break;
+      case run_class::minority_reporting:
+        break;
       case run_class::isolated_plus_service:
         if (v == victim_vantage_) return outcome::timeout;
         if (c == victim_check_) return outcome::connect_error;
@@ -80,7 +85,9 @@ outcome world::probe(std::size_t v, std::size_t c, duration t, float& latency_ms
           return outcome::connect_error;
         }
         break;
-      case run_class::slow: slow = primary_check; break;
+      case run_class::slow:
+        slow = primary_check;
+        break;
       case run_class::service_outage:
         if (c == victim_check_) return outcome::connect_error;
         break;
@@ -111,7 +118,8 @@ outcome world::probe(std::size_t v, std::size_t c, duration t, float& latency_ms
 verdict vote(vote_rule rule, const std::array<verdict, vantage_count>& cells,
              const std::array<bool, vantage_count>& present) {
   switch (rule) {
-    case vote_rule::single_vantage: return present[neutral_vantage] ? cells[neutral_vantage] : verdict::unknown;
+    case vote_rule::single_vantage:
+      return present[neutral_vantage] ? cells[neutral_vantage] : verdict::unknown;
     case vote_rule::route53: {
       int reporting = 0;
       int healthy = 0;
@@ -127,9 +135,12 @@ verdict vote(vote_rule rule, const std::array<verdict, vantage_count>& cells,
       decision::vote_tally t;
       for (std::size_t v = 0; v < vantage_count; ++v) {
         const verdict x = present[v] ? cells[v] : verdict::unknown;
-        if (x == verdict::up) ++t.up;
-        else if (x == verdict::down) ++t.down;
-        else ++t.unknown;
+        if (x == verdict::up)
+          ++t.up;
+        else if (x == verdict::down)
+          ++t.down;
+        else
+          ++t.unknown;
       }
       return decision::quorum_verdict(t, 2);
     }
@@ -154,7 +165,8 @@ detector_view baseline::tick(time_point now) {
   // The same freshness rules as the core (decision/core_evaluate.cpp).
   const duration check_stale = std::max(p_.stale_after, 3 * probe_interval);
   std::array<bool, vantage_count> present{};
-  for (std::size_t v = 0; v < vantage_count; ++v) present[v] = reported_[v] && now - last_report_[v] <= p_.stale_after;
+  for (std::size_t v = 0; v < vantage_count; ++v)
+    present[v] = reported_[v] && now - last_report_[v] <= p_.stale_after;
   std::array<decision::region_counts, 2> counts{};
   for (std::size_t c = 0; c < check_count; ++c) {
     std::array<verdict, vantage_count> cells{};

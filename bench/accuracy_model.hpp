@@ -81,10 +81,18 @@ enum class run_class : std::uint8_t {
   regional_partitioned,   ///< ... the primary's own vantage still sees its region up, and the dr down
 };
 inline constexpr std::size_t run_class_count = 12;
-inline constexpr std::array<std::string_view, run_class_count> run_class_names{
-    "noise",        "flapping",       "isolated",         "isolated_plus_service",
-    "blackholed",   "vantage_absent", "minority_reporting", "slow",
-    "service_outage", "regional",     "regional_vantage_gone", "regional_partitioned"};
+inline constexpr std::array<std::string_view, run_class_count> run_class_names{"noise",
+                                                                               "flapping",
+                                                                               "isolated",
+                                                                               "isolated_plus_service",
+                                                                               "blackholed",
+                                                                               "vantage_absent",
+                                                                               "minority_reporting",
+                                                                               "slow",
+                                                                               "service_outage",
+                                                                               "regional",
+                                                                               "regional_vantage_gone",
+                                                                               "regional_partitioned"};
 [[nodiscard]] constexpr bool is_regional(run_class c) {
   return c == run_class::regional || c == run_class::regional_vantage_gone || c == run_class::regional_partitioned;
 }

@@ -90,8 +90,7 @@ options parse(int argc, char** argv) {
       usage("unknown option " + std::string(a));
     }
   }
-  if (o.url.empty() || o.rate == 0 || o.max_in_flight == 0)
-    usage("--url and --rate N > 0 are required");
+  if (o.url.empty() || o.rate == 0 || o.max_in_flight == 0) usage("--url and --rate N > 0 are required");
   return o;
 }
 
@@ -150,8 +149,7 @@ int main(int argc, char** argv) {
   rusage before{};
   getrusage(RUSAGE_SELF, &before);
   const auto start = steady::now();
-  const auto hard_stop =
-      start + opt.duration + opt.timeout + 5s;  // bounded even if the server stalls
+  const auto hard_stop = start + opt.duration + opt.timeout + 5s;  // bounded even if the server stalls
   auto next_due = start;
   while ((started < total || in_flight > 0) && steady::now() < hard_stop) {
     auto now = steady::now();
@@ -195,8 +193,7 @@ int main(int argc, char** argv) {
     int wait_ms = 100;
     if (started < total && in_flight < opt.max_in_flight) {
       const auto until = std::chrono::ceil<std::chrono::milliseconds>(next_due - steady::now());
-      wait_ms =
-          static_cast<int>(std::max<std::int64_t>(0, std::min<std::int64_t>(until.count(), 100)));
+      wait_ms = static_cast<int>(std::max<std::int64_t>(0, std::min<std::int64_t>(until.count(), 100)));
     }
     long curl_ms = -1;
     curl_multi_timeout(multi, &curl_ms);
@@ -221,8 +218,7 @@ int main(int argc, char** argv) {
       "\"cpu_per_request_us\":%.2f,\"peak_rss_kb\":%ld,\"body_bytes\":%llu}\n",
       static_cast<unsigned long long>(opt.rate), opt.keep_alive ? "true" : "false", wall.count(),
       static_cast<unsigned long long>(completed), static_cast<unsigned long long>(failed),
-      static_cast<unsigned long long>(late), cpu,
-      completed > 0 ? cpu * 1e6 / static_cast<double>(completed) : 0.0, after.ru_maxrss,
-      static_cast<unsigned long long>(body_bytes));
+      static_cast<unsigned long long>(late), cpu, completed > 0 ? cpu * 1e6 / static_cast<double>(completed) : 0.0,
+      after.ru_maxrss, static_cast<unsigned long long>(body_bytes));
   return failed > 0 ? 1 : 0;
 }

@@ -15,7 +15,8 @@ topology big_topology(std::size_t services_per_region, std::size_t vantages) {
   topology t;
   t.deployment = "bench";
   t.regions = {{"us-east-1", region_role::primary, {}, {}}, {"us-west-2", region_role::dr, {}, {}}};
-  for (std::size_t v = 0; v < vantages; ++v) t.vantages.push_back(std::to_string(v));
+  for (std::size_t v = 0; v < vantages; ++v)
+    t.vantages.push_back(std::to_string(v));
   for (region_index r = 0; r < 2; ++r) {
     for (std::size_t s = 0; s < services_per_region; ++s) {
       std::string name = "svc";
@@ -36,7 +37,8 @@ const time_point start{std::chrono::milliseconds{1'795'000'000'000}};
 void warm(core& c, const topology& t, time_point now) {
   for (vantage_index v = 0; v < t.vantages.size(); ++v) {
     for (int k = 0; k < 3; ++k) {
-      for (check_index i = 0; i < t.checks.size(); ++i) c.ingest(observation{v, i, now, outcome::ok, 10.0F});
+      for (check_index i = 0; i < t.checks.size(); ++i)
+        c.ingest(observation{v, i, now, outcome::ok, 10.0F});
     }
     c.vantage_report(v, now);
   }
@@ -68,7 +70,8 @@ void BM_tick_1000_checks_5_vantages(benchmark::State& state) {
   time_point now = start;
   for (auto _ : state) {
     now += duration{1000};
-    for (vantage_index v = 0; v < 5; ++v) c.vantage_report(v, now);
+    for (vantage_index v = 0; v < 5; ++v)
+      c.vantage_report(v, now);
     c.tick(now);
     benchmark::DoNotOptimize(c.take_output());
   }

@@ -36,9 +36,7 @@ inline std::optional<std::chrono::milliseconds> parse_duration(std::string_view 
 
 /// User + system CPU seconds of one getrusage() reading.
 inline double cpu_seconds(const rusage& r) {
-  auto s = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
   return s(r.ru_utime) + s(r.ru_stime);
 }
 

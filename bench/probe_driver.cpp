@@ -158,16 +158,15 @@ int main(int argc, char** argv) {
   std::uint64_t not_ok = 0;
   std::uint64_t reused = 0;
   std::string first_failure;
-  vigil::detector::scheduler sched(
-      io, clock, prober, std::move(checks), vigil::detector::scheduler_options{},
-      [&](const vigil::detector::compiled_check&, const vigil::detector::probe_result& r,
-          const vigil::detector::probe_timing& t) {
-        lags.add(t.lag);
-        if (r.reused_connection) ++reused;
-        if (r.result != vigil::decision::outcome::ok) {
-          if (not_ok++ == 0) first_failure = r.detail;
-        }
-      });
+  vigil::detector::scheduler sched(io, clock, prober, std::move(checks), vigil::detector::scheduler_options{},
+                                   [&](const vigil::detector::compiled_check&, const vigil::detector::probe_result& r,
+                                       const vigil::detector::probe_timing& t) {
+                                     lags.add(t.lag);
+                                     if (r.reused_connection) ++reused;
+                                     if (r.result != vigil::decision::outcome::ok) {
+                                       if (not_ok++ == 0) first_failure = r.detail;
+                                     }
+                                   });
 
   rusage before{};
   getrusage(RUSAGE_SELF, &before);
@@ -177,12 +176,11 @@ int main(int argc, char** argv) {
   stop_timer.expires_after(opt.duration);
   // Stop scheduling, then poll until the last probe reported: idle keep-alive
   // connections may keep the io_context busy, so it is stopped explicitly.
-  std::function<void(const boost::system::error_code&)> drain =
-      [&](const boost::system::error_code&) {
-        if (prober.in_flight() == 0) return io.stop();
-        stop_timer.expires_after(5ms);
-        stop_timer.async_wait(drain);
-      };
+  std::function<void(const boost::system::error_code&)> drain = [&](const boost::system::error_code&) {
+    if (prober.in_flight() == 0) return io.stop();
+    stop_timer.expires_after(5ms);
+    stop_timer.async_wait(drain);
+  };
   stop_timer.async_wait([&](const boost::system::error_code& ec) {
     sched.stop();
     drain(ec);
@@ -194,19 +192,17 @@ int main(int argc, char** argv) {
 
   const auto stats = sched.stats();
   const double cpu = vigil::bench::cpu_seconds(after) - vigil::bench::cpu_seconds(before);
-  const double per_probe_us =
-      stats.completed > 0 ? cpu * 1e6 / static_cast<double>(stats.completed) : 0.0;
+  const double per_probe_us = stats.completed > 0 ? cpu * 1e6 / static_cast<double>(stats.completed) : 0.0;
   std::printf(
       "{\"tool\":\"vigil\",\"checks\":%zu,\"keep_alive\":%s,\"expect\":%s,"
       "\"interval_ms\":%lld,\"wall_s\":%.3f,\"probes\":%llu,\"not_ok\":%llu,\"reused\":%llu,"
       "\"skipped\":%llu,\"cpu_s\":%.4f,\"cpu_per_probe_us\":%.2f,\"peak_rss_kb\":%ld,"
       "\"lag_p50_ms\":%.1f,\"lag_p99_ms\":%.1f,\"lag_max_ms\":%.2f}\n",
       opt.checks, opt.keep_alive ? "true" : "false", opt.expect ? "true" : "false",
-      static_cast<long long>(opt.interval.count()), wall.count(),
-      static_cast<unsigned long long>(stats.completed), static_cast<unsigned long long>(not_ok),
-      static_cast<unsigned long long>(reused), static_cast<unsigned long long>(stats.skipped), cpu,
-      per_probe_us, after.ru_maxrss, lags.quantile_ms(0.5), lags.quantile_ms(0.99), lags.max_ms());
-  if (not_ok > 0)
-    std::fprintf(stderr, "vigil_bench_probe: first failure: %s\n", first_failure.c_str());
+      static_cast<long long>(opt.interval.count()), wall.count(), static_cast<unsigned long long>(stats.completed),
+      static_cast<unsigned long long>(not_ok), static_cast<unsigned long long>(reused),
+      static_cast<unsigned long long>(stats.skipped), cpu, per_probe_us, after.ru_maxrss, lags.quantile_ms(0.5),
+      lags.quantile_ms(0.99), lags.max_ms());
+  if (not_ok > 0) std::fprintf(stderr, "vigil_bench_probe: first failure: %s\n", first_failure.c_str());
   return 0;
 }

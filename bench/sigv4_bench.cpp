@@ -14,9 +14,8 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "aws/sigv4.hpp"
 
@@ -29,7 +28,8 @@ http_request metric_request() {
   r.method = "POST";
   r.host = "monitoring.us-east-1.amazonaws.com";
   r.headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}, {"User-Agent", "vigil"}};
-  r.body = "Action=GetMetricData&Version=2010-08-01&StartTime=2026-11-22T03%3A00%3A00Z&EndTime=2026-11-22T03%3A05%3A00Z";
+  r.body =
+      "Action=GetMetricData&Version=2010-08-01&StartTime=2026-11-22T03%3A00%3A00Z&EndTime=2026-11-22T03%3A05%3A00Z";
   for (int i = 1; i <= 100; ++i) {
     const std::string m = "&MetricDataQueries.member." + std::to_string(i) + ".";
     r.body += m + "Id=m" + std::to_string(i) + m + "MetricStat.Metric.Namespace=AWS%2FApplicationELB" + m +
@@ -66,15 +66,24 @@ void sign_loop(benchmark::State& state, const http_request& base, const char* se
 double botocore_us(const http_request& r, const char* service, int n) {
   nlohmann::json q = nlohmann::json::array();
   nlohmann::json h = nlohmann::json::array();
-  for (const auto& [k, v] : r.headers) h.push_back({k, v});
-  const nlohmann::json req{{"method", r.method},  {"scheme", "https"},      {"host", r.host},
-                           {"path", "/"},         {"query", q},             {"headers", h},
-                           {"body", r.body},      {"service", service},     {"region", "us-east-1"},
-                           {"amz_date", "20261118T071320Z"}, {"access_key", creds.access_key_id},
-                           {"secret_key", creds.secret_access_key}, {"token", creds.session_token}};
+  for (const auto& [k, v] : r.headers)
+    h.push_back({k, v});
+  const nlohmann::json req{{"method", r.method},
+                           {"scheme", "https"},
+                           {"host", r.host},
+                           {"path", "/"},
+                           {"query", q},
+                           {"headers", h},
+                           {"body", r.body},
+                           {"service", service},
+                           {"region", "us-east-1"},
+                           {"amz_date", "20261118T071320Z"},
+                           {"access_key", creds.access_key_id},
+                           {"secret_key", creds.secret_access_key},
+                           {"token", creds.session_token}};
   const std::string src = std::getenv("VIGIL_SOURCE_DIR") != nullptr ? std::getenv("VIGIL_SOURCE_DIR") : ".";
-  const std::string cmd = "echo '" + req.dump() + "' | python3 " + src + "/tests/support/botocore_sign.py --bench " +
-                          std::to_string(n);
+  const std::string cmd =
+      "echo '" + req.dump() + "' | python3 " + src + "/tests/support/botocore_sign.py --bench " + std::to_string(n);
   FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) return -1;
   char buf[256] = {};
@@ -91,19 +100,23 @@ void BM_vigil_sign_get_metric_data_100(benchmark::State& state) {
 }
 BENCHMARK(BM_vigil_sign_get_metric_data_100);
 
-void BM_vigil_sign_ecs_json(benchmark::State& state) { sign_loop(state, json_request(), "ecs"); }
+void BM_vigil_sign_ecs_json(benchmark::State& state) {
+  sign_loop(state, json_request(), "ecs");
+}
 BENCHMARK(BM_vigil_sign_ecs_json);
 
 void BM_botocore_sign_get_metric_data_100(benchmark::State& state) {
   double us = 0;
-  for (auto _ : state) us = botocore_us(metric_request(), "monitoring", 2000);
+  for (auto _ : state)
+    us = botocore_us(metric_request(), "monitoring", 2000);
   state.counters["botocore_us_per_sign"] = us;
 }
 BENCHMARK(BM_botocore_sign_get_metric_data_100)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 void BM_botocore_sign_ecs_json(benchmark::State& state) {
   double us = 0;
-  for (auto _ : state) us = botocore_us(json_request(), "ecs", 5000);
+  for (auto _ : state)
+    us = botocore_us(json_request(), "ecs", 5000);
   state.counters["botocore_us_per_sign"] = us;
 }
 BENCHMARK(BM_botocore_sign_ecs_json)->Iterations(1)->Unit(benchmark::kMillisecond);

@@ -11,16 +11,26 @@ using nlohmann::json;
 
 std::string_view to_string(batch_rejection r) {
   switch (r) {
-    case batch_rejection::missing_signature: return "missing_signature";
-    case batch_rejection::bad_signature: return "bad_signature";
-    case batch_rejection::bad_timestamp: return "bad_timestamp";
-    case batch_rejection::stale_timestamp: return "stale_timestamp";
-    case batch_rejection::future_timestamp: return "future_timestamp";
-    case batch_rejection::non_increasing_seq: return "non_increasing_seq";
-    case batch_rejection::bad_json: return "bad_json";
-    case batch_rejection::bad_schema: return "bad_schema";
-    case batch_rejection::too_large: return "too_large";
-    case batch_rejection::unknown_vantage: return "unknown_vantage";
+    case batch_rejection::missing_signature:
+      return "missing_signature";
+    case batch_rejection::bad_signature:
+      return "bad_signature";
+    case batch_rejection::bad_timestamp:
+      return "bad_timestamp";
+    case batch_rejection::stale_timestamp:
+      return "stale_timestamp";
+    case batch_rejection::future_timestamp:
+      return "future_timestamp";
+    case batch_rejection::non_increasing_seq:
+      return "non_increasing_seq";
+    case batch_rejection::bad_json:
+      return "bad_json";
+    case batch_rejection::bad_schema:
+      return "bad_schema";
+    case batch_rejection::too_large:
+      return "too_large";
+    case batch_rejection::unknown_vantage:
+      return "unknown_vantage";
   }
   return "bad_schema";
 }
@@ -40,8 +50,12 @@ std::string serialize_batch(const batch& b) {
   for (const auto& l : b.lag) {
     lag.push_back({{"at", l.at_ms}, {"lag_ms", l.lag_ms ? json(*l.lag_ms) : json(nullptr)}, {"error", l.error}});
   }
-  return json{{"v", 1},      {"vantage", b.vantage}, {"seq", b.seq}, {"sent_at", b.sent_at_ms},
-              {"observations", std::move(obs)}, {"lag", std::move(lag)}}
+  return json{{"v", 1},
+              {"vantage", b.vantage},
+              {"seq", b.seq},
+              {"sent_at", b.sent_at_ms},
+              {"observations", std::move(obs)},
+              {"lag", std::move(lag)}}
       .dump();
 }
 
@@ -163,7 +177,9 @@ batch_parse_result parse_batch(std::string_view body, const batch_limits& limits
   return r;
 }
 
-std::string sign_batch(std::string_view key, std::string_view body) { return "sha256=" + hmac_sha256_hex(key, body); }
+std::string sign_batch(std::string_view key, std::string_view body) {
+  return "sha256=" + hmac_sha256_hex(key, body);
+}
 
 bool verify_batch_signature(std::string_view key, std::string_view body, std::string_view header) {
   return constant_time_equal(sign_batch(key, body), header);

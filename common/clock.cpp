@@ -5,7 +5,9 @@
 
 namespace vigil::common {
 
-mono_time real_clock::monotonic() const { return std::chrono::steady_clock::now(); }
+mono_time real_clock::monotonic() const {
+  return std::chrono::steady_clock::now();
+}
 
 wall_time real_clock::wall() const {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
@@ -17,9 +19,13 @@ mono_time manual_clock::monotonic() const {
   return mono_time{} + std::chrono::hours(1) + std::chrono::milliseconds(elapsed_ms_.load());
 }
 
-wall_time manual_clock::wall() const { return start_wall_ + std::chrono::milliseconds(elapsed_ms_.load()); }
+wall_time manual_clock::wall() const {
+  return start_wall_ + std::chrono::milliseconds(elapsed_ms_.load());
+}
 
-void manual_clock::advance(std::chrono::milliseconds d) { elapsed_ms_.fetch_add(d.count()); }
+void manual_clock::advance(std::chrono::milliseconds d) {
+  elapsed_ms_.fetch_add(d.count());
+}
 
 std::string format_rfc3339(wall_time t) {
   const auto secs = std::chrono::floor<std::chrono::seconds>(t);

@@ -1,8 +1,8 @@
 // The small accessors of common/config.hpp.
+#include "common/config.hpp"
+
 #include <algorithm>
 #include <stdexcept>
-
-#include "common/config.hpp"
 
 namespace vigil::common {
 
@@ -17,8 +17,12 @@ const region_config& region_with(const std::vector<region_config>& regions, regi
 
 }  // namespace
 
-const region_config& config::primary() const { return region_with(regions, region_role::primary); }
-const region_config& config::dr() const { return region_with(regions, region_role::dr); }
+const region_config& config::primary() const {
+  return region_with(regions, region_role::primary);
+}
+const region_config& config::dr() const {
+  return region_with(regions, region_role::dr);
+}
 
 const check_config* config::find_check(std::string_view id) const {
   const auto it = std::find_if(checks.begin(), checks.end(), [&](const check_config& c) { return c.id == id; });
@@ -27,46 +31,62 @@ const check_config* config::find_check(std::string_view id) const {
 
 std::string_view to_string(region_role r) {
   switch (r) {
-    case region_role::primary: return "primary";
-    case region_role::dr: return "dr";
+    case region_role::primary:
+      return "primary";
+    case region_role::dr:
+      return "dr";
   }
   return "unknown";
 }
 
 std::string_view to_string(check_role r) {
   switch (r) {
-    case check_role::classify: return "classify";
-    case check_role::gate: return "gate";
+    case check_role::classify:
+      return "classify";
+    case check_role::gate:
+      return "gate";
   }
   return "unknown";
 }
 
 std::string_view to_string(lag_source s) {
   switch (s) {
-    case lag_source::none: return "none";
-    case lag_source::cloudwatch: return "cloudwatch";
-    case lag_source::aurora_sql: return "aurora_sql";
-    case lag_source::postgres_standby: return "postgres_standby";
+    case lag_source::none:
+      return "none";
+    case lag_source::cloudwatch:
+      return "cloudwatch";
+    case lag_source::aurora_sql:
+      return "aurora_sql";
+    case lag_source::postgres_standby:
+      return "postgres_standby";
   }
   return "unknown";
 }
 
 std::string_view to_string(sink_kind k) {
   switch (k) {
-    case sink_kind::pagerduty: return "pagerduty";
-    case sink_kind::slack: return "slack";
-    case sink_kind::alertmanager: return "alertmanager";
-    case sink_kind::webhook: return "webhook";
-    case sink_kind::log: return "log";
+    case sink_kind::pagerduty:
+      return "pagerduty";
+    case sink_kind::slack:
+      return "slack";
+    case sink_kind::alertmanager:
+      return "alertmanager";
+    case sink_kind::webhook:
+      return "webhook";
+    case sink_kind::log:
+      return "log";
   }
   return "unknown";
 }
 
 std::string_view to_string(missing_data m) {
   switch (m) {
-    case missing_data::ok: return "ok";
-    case missing_data::fail: return "fail";
-    case missing_data::ignore: return "ignore";
+    case missing_data::ok:
+      return "ok";
+    case missing_data::fail:
+      return "fail";
+    case missing_data::ignore:
+      return "ignore";
   }
   return "unknown";
 }

@@ -14,11 +14,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace vigil::common {
 
@@ -62,8 +61,8 @@ struct decision_config {
 struct probe_defaults_config {
   duration interval{2000};
   duration timeout{2000};
-  double jitter = 0.1;          ///< fraction of the interval, spread randomly
-  duration degraded_after{0};   ///< 0 = off; latency above it counts as degraded, not failed
+  double jitter = 0.1;         ///< fraction of the interval, spread randomly
+  duration degraded_after{0};  ///< 0 = off; latency above it counts as degraded, not failed
 };
 
 enum class check_role : std::uint8_t { classify, gate };
@@ -73,16 +72,16 @@ struct http_check_config {
   std::string method = "GET";
   std::map<std::string, std::string> headers;
   std::string body;
-  std::vector<std::string> expect;      ///< expressions, parsed by detector/expect
-  std::vector<source_pos> expect_pos;   ///< one per expect entry
+  std::vector<std::string> expect;     ///< expressions, parsed by detector/expect
+  std::vector<source_pos> expect_pos;  ///< one per expect entry
   bool follow_redirects = false;
-  int max_redirects = 0;                ///< bound when follow_redirects (default 5 then)
-  std::string ca_file;                  ///< extra CA bundle; TLS verification is always on
-  bool keep_alive = false;              ///< default: a new connection per probe, as Route 53 does
+  int max_redirects = 0;    ///< bound when follow_redirects (default 5 then)
+  std::string ca_file;      ///< extra CA bundle; TLS verification is always on
+  bool keep_alive = false;  ///< default: a new connection per probe, as Route 53 does
   std::size_t body_limit = 64 * 1024;
-  duration connect_timeout{0};          ///< 0 = the check's timeout
-  std::int64_t low_speed_limit = 1;     ///< bytes/s below which...
-  duration low_speed_time{0};           ///< ...for this long the probe times out (0 = timeout)
+  duration connect_timeout{0};       ///< 0 = the check's timeout
+  std::int64_t low_speed_limit = 1;  ///< bytes/s below which...
+  duration low_speed_time{0};        ///< ...for this long the probe times out (0 = timeout)
 };
 
 enum class missing_data : std::uint8_t { ok, fail, ignore };
@@ -103,8 +102,8 @@ struct cloudwatch_check_config {
 struct check_config {
   std::string id;
   std::string region;
-  std::string service;       ///< service name, or the region check's name when region_scope
-  bool region_scope = false; ///< a `region_checks` entry: scope: region
+  std::string service;        ///< service name, or the region check's name when region_scope
+  bool region_scope = false;  ///< a `region_checks` entry: scope: region
   check_role role = check_role::classify;
   duration interval{2000};
   duration timeout{2000};
@@ -125,23 +124,23 @@ enum class lag_source : std::uint8_t { none, cloudwatch, aurora_sql, postgres_st
 struct replication_lag_config {
   lag_source source = lag_source::none;
   std::string region;
-  std::string cluster;                 ///< DBClusterIdentifier (cloudwatch) / region name filter (aurora_sql)
+  std::string cluster;                          ///< DBClusterIdentifier (cloudwatch) / region name filter (aurora_sql)
   std::string metric = "AuroraGlobalDBRPOLag";  ///< or AuroraGlobalDBReplicationLag
-  std::string dsn;                     ///< libpq connection string (aurora_sql, postgres_standby); secret
+  std::string dsn;                              ///< libpq connection string (aurora_sql, postgres_standby); secret
   duration interval{5000};
   duration timeout{2000};
-  std::string vantage;                 ///< the vantage whose agent samples the lag; empty = every vantage
+  std::string vantage;  ///< the vantage whose agent samples the lag; empty = every vantage
 };
 
 struct engine_config {
   std::string listen = "127.0.0.1:9470";
-  std::string metrics_listen;          ///< empty: /metrics on the main listener
+  std::string metrics_listen;  ///< empty: /metrics on the main listener
   std::vector<std::string> endpoints{"http://127.0.0.1:9470"};
-  std::string agent_key;               ///< HMAC key for agent batches (resolved secret)
+  std::string agent_key;  ///< HMAC key for agent batches (resolved secret)
   std::string state_dir = "/var/lib/vigil";
-  std::string record;                  ///< JSONL path of all observations; empty = off
-  std::string public_url;              ///< used in page links; default http://<listen>
-  duration batch_max_age{30000};       ///< X-Vigil-Timestamp window
+  std::string record;             ///< JSONL path of all observations; empty = off
+  std::string public_url;         ///< used in page links; default http://<listen>
+  duration batch_max_age{30000};  ///< X-Vigil-Timestamp window
   std::size_t max_batch_bytes = 4 * 1024 * 1024;
 };
 
@@ -151,18 +150,18 @@ struct coordination_config {
   coordination_backend backend = coordination_backend::file;
   std::vector<std::string> endpoints;
   duration lease_ttl{10000};
-  std::string prefix;                  ///< default /vigil/<deployment>
+  std::string prefix;  ///< default /vigil/<deployment>
 };
 
 enum class sink_kind : std::uint8_t { pagerduty, slack, alertmanager, webhook, log };
 
 struct paging_sink_config {
   sink_kind kind = sink_kind::log;
-  std::string name;                    ///< default: the kind
-  std::string routing_key;             ///< pagerduty (secret)
-  std::string url;                     ///< alertmanager base URL, webhook URL, pagerduty events URL override
-  std::string webhook_url;             ///< slack (secret)
-  std::string secret;                  ///< webhook HMAC key (secret)
+  std::string name;         ///< default: the kind
+  std::string routing_key;  ///< pagerduty (secret)
+  std::string url;          ///< alertmanager base URL, webhook URL, pagerduty events URL override
+  std::string webhook_url;  ///< slack (secret)
+  std::string secret;       ///< webhook HMAC key (secret)
   duration timeout{5000};
   source_pos pos;
 };
@@ -170,7 +169,7 @@ struct paging_sink_config {
 struct approver_config {
   std::string id;
   std::string public_key_file;
-  std::string public_key_pem;          ///< read from public_key_file by load_config()
+  std::string public_key_pem;  ///< read from public_key_file by load_config()
   source_pos pos;
 };
 
@@ -204,16 +203,16 @@ struct plan_config {
 };
 
 struct aws_config {
-  std::string profile;                               ///< default: AWS_PROFILE / "default"
-  std::map<std::string, std::string> endpoints;      ///< service -> URL override (all regions)
+  std::string profile;                           ///< default: AWS_PROFILE / "default"
+  std::map<std::string, std::string> endpoints;  ///< service -> URL override (all regions)
   std::map<std::string, std::map<std::string, std::string>> region_endpoints;  ///< region -> service -> URL
   int max_attempts = 3;
   duration call_timeout{10000};
 };
 
 struct logging_config {
-  std::string level = "info";  ///< trace|debug|info|warn|error
-  std::string format = "text"; ///< text|json
+  std::string level = "info";   ///< trace|debug|info|warn|error
+  std::string format = "text";  ///< text|json
 };
 
 struct config {

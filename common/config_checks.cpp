@@ -13,7 +13,8 @@ constexpr common::duration zero{0};
 
 /// "< 50", ">= 0.5", "== 0": an operator and a number.
 bool valid_condition(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.front() == ' ')
+    s.remove_prefix(1);
   std::size_t op = 0;
   for (const std::string_view o : {"<=", ">=", "==", "!=", "<", ">"}) {
     if (s.substr(0, o.size()) == o) {
@@ -23,8 +24,10 @@ bool valid_condition(std::string_view s) {
   }
   if (op == 0) return false;
   s.remove_prefix(op);
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  while (!s.empty() && s.front() == ' ')
+    s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ')
+    s.remove_suffix(1);
   return parse_number(s).has_value();
 }
 
@@ -46,8 +49,8 @@ void read_http(map_reader& parent, check_config& c) {
   http_check_config h;
   m.url("url", h.url, true);
   if (const auto method = m.choice("method", {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})) {
-    static constexpr std::array<std::string_view, 7> methods{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
-                                                             "OPTIONS"};
+    static constexpr std::array<std::string_view, 7> methods{"GET",   "HEAD",   "POST",   "PUT",
+                                                             "PATCH", "DELETE", "OPTIONS"};
     h.method = std::string(methods.at(*method));
   }
   m.string_map("headers", h.headers);
@@ -128,7 +131,7 @@ void read_check_body(map_reader& m, check_config& c, const probe_defaults_config
   }
 }
 
-const std::vector<std::string_view> check_keys{"region",  "role",           "interval", "timeout",
+const std::vector<std::string_view> check_keys{"region",         "role", "interval",  "timeout",
                                                "degraded_after", "http", "cloudwatch"};
 
 }  // namespace
@@ -184,7 +187,8 @@ void read_checks(map_reader& top, config& cfg) {
     c.id = c.service + "@" + c.region;
     region_scoped.push_back(std::move(c));
   });
-  for (auto& c : region_scoped) cfg.checks.push_back(std::move(c));
+  for (auto& c : region_scoped)
+    cfg.checks.push_back(std::move(c));
 }
 
 }  // namespace vigil::common::config_detail

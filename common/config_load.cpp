@@ -63,8 +63,8 @@ config_load_result load_config(const std::string& path) {
   const auto text = files(path, error);
   if (!text) {
     config_load_result r;
-    r.diagnostics.push_back({config_diagnostic::level::error, source_pos{path, 0, 0, {}},
-                             "cannot read the configuration file: " + error});
+    r.diagnostics.push_back(
+        {config_diagnostic::level::error, source_pos{path, 0, 0, {}}, "cannot read the configuration file: " + error});
     return r;
   }
   return load_config_text(*text, path, process_env(), files);

@@ -63,9 +63,7 @@ const std::vector<kind_spec>& kinds() {
         {"region", ptype::region, req}},
        {}},
       {"aurora_detach",
-       {{"global_cluster", ptype::string, req},
-        {"db_cluster_arn", ptype::string, req},
-        {"region", ptype::region, req}},
+       {{"global_cluster", ptype::string, req}, {"db_cluster_arn", ptype::string, req}, {"region", ptype::region, req}},
        {}},
       {"wait_db_cluster",
        {{"cluster", ptype::string, req},
@@ -96,9 +94,7 @@ const std::vector<kind_spec>& kinds() {
         {"region", ptype::region, req},
         {"secure", ptype::boolean}},
        {}},
-      {"exec",
-       {{"command", ptype::string_list, req}, {"env", ptype::string_map}, {"working_dir", ptype::string}},
-       {}},
+      {"exec", {{"command", ptype::string_list, req}, {"env", ptype::string_map}, {"working_dir", ptype::string}}, {}},
       {"webhook",
        {{"url", ptype::url, req},
         {"method", ptype::string},
@@ -178,10 +174,12 @@ bool read_param(map_reader& m, const param_spec& p, const config& cfg, nlohmann:
       std::string v;
       if (!m.string(p.key, v, p.required)) return false;
       std::vector<std::string_view> names;
-      for (const auto& r : cfg.regions) names.push_back(r.name);
+      for (const auto& r : cfg.regions)
+        names.push_back(r.name);
       if (!names.empty() && std::find(names.begin(), names.end(), v) == names.end()) {
         std::string all;
-        for (const auto& n : names) all += (all.empty() ? "" : "|") + std::string(n);
+        for (const auto& n : names)
+          all += (all.empty() ? "" : "|") + std::string(n);
         m.error(p.key, "unknown region " + quote_value(v) + ": expected one of " + all + did_you_mean(v, names));
         return false;
       }
@@ -208,7 +206,8 @@ bool read_param(map_reader& m, const param_spec& p, const config& cfg, nlohmann:
           }
         } else if (p.type == ptype::check_ids && cfg.find_check(v[i]) == nullptr) {
           std::vector<std::string_view> ids;
-          for (const auto& c : cfg.checks) ids.push_back(c.id);
+          for (const auto& c : cfg.checks)
+            ids.push_back(c.id);
           ctx.error_at(positions[i], "unknown check id " + quote_value(v[i]) + did_you_mean(v[i], ids));
           ok = false;
         }
@@ -243,7 +242,8 @@ bool read_param(map_reader& m, const param_spec& p, const config& cfg, nlohmann:
 
 void read_step(map_reader& m, const config& cfg, plan_step_config& step, std::vector<std::string>& names) {
   std::vector<std::string_view> kind_names;
-  for (const auto& k : kinds()) kind_names.push_back(k.kind);
+  for (const auto& k : kinds())
+    kind_names.push_back(k.kind);
   step.pos = m.pos();
   if (read_name(m, "name", step.name)) {
     if (std::find(names.begin(), names.end(), step.name) != names.end()) {
@@ -280,7 +280,8 @@ void read_step(map_reader& m, const config& cfg, plan_step_config& step, std::ve
       }
     }
   }
-  for (const auto& p : spec.params) read_param(m, p, cfg, step.params);
+  for (const auto& p : spec.params)
+    read_param(m, p, cfg, step.params);
 }
 
 void read_plan(map_reader& plan, std::string_view which, const config& cfg, plan_config& out) {

@@ -1,4 +1,6 @@
 // Node walking for the config loader: typed reads with diagnostics.
+#include "common/config_reader.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -6,7 +8,6 @@
 #include <filesystem>
 #include <limits>
 
-#include "common/config_reader.hpp"
 #include "common/duration.hpp"
 
 namespace vigil::common::config_detail {
@@ -15,19 +16,25 @@ namespace {
 
 std::string join_choices(const std::vector<std::string_view>& choices) {
   std::string out;
-  for (const auto& c : choices) out += (out.empty() ? "" : "|") + std::string(c);
+  for (const auto& c : choices)
+    out += (out.empty() ? "" : "|") + std::string(c);
   return out;
 }
 
 std::string format_number(double v) {
   std::string s = std::to_string(v);
-  while (!s.empty() && s.back() == '0') s.pop_back();
+  while (!s.empty() && s.back() == '0')
+    s.pop_back();
   if (!s.empty() && s.back() == '.') s.pop_back();
   return s;
 }
 
-bool is_var_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_'; }
-bool is_var_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
+bool is_var_start(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_';
+}
+bool is_var_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+}
 
 }  // namespace
 
@@ -75,7 +82,9 @@ source_pos load_context::at(std::string_view key_path) const {
   return source_pos{file, 1, 1, std::string(key_path)};
 }
 
-void load_context::record(const YAML::Node& n, const std::string& key_path) { seen[key_path] = pos(n, key_path); }
+void load_context::record(const YAML::Node& n, const std::string& key_path) {
+  seen[key_path] = pos(n, key_path);
+}
 
 std::size_t load_context::error_count() const {
   return static_cast<std::size_t>(std::count_if(diagnostics.begin(), diagnostics.end(), [](const auto& d) {
@@ -142,7 +151,8 @@ std::optional<std::string> substitute_env(std::string_view text, const env_looku
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     std::size_t diag = row[0];
     row[0] = i;
@@ -194,7 +204,8 @@ std::string check_url(std::string_view url) {
   authority = authority.substr(0, authority.find_first_of("/?#"));
   if (const auto at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
   if (authority.empty()) return "no host";
-  const bool has_port = authority.front() == '[' ? authority.back() != ']' : authority.find(':') != std::string_view::npos;
+  const bool has_port =
+      authority.front() == '[' ? authority.back() != ']' : authority.find(':') != std::string_view::npos;
   // Without a port only the host needs checking: give it a placeholder port.
   return has_port ? check_listen(authority) : check_listen(std::string(authority) + ":1");
 }
@@ -340,7 +351,9 @@ std::string map_reader::key_path(std::string_view key) const {
   return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
 }
 
-bool map_reader::has(std::string_view key) const { return child(key).IsDefined(); }
+bool map_reader::has(std::string_view key) const {
+  return child(key).IsDefined();
+}
 
 YAML::Node map_reader::child(std::string_view key) const {
   if (!valid_) return YAML::Node(YAML::NodeType::Undefined);
@@ -359,7 +372,9 @@ std::vector<std::string> map_reader::keys() const {
   return out;
 }
 
-source_pos map_reader::pos() const { return ctx_.pos(node_, path_); }
+source_pos map_reader::pos() const {
+  return ctx_.pos(node_, path_);
+}
 
 source_pos map_reader::pos_of(std::string_view key) const {
   const YAML::Node c = child(key);
@@ -447,7 +462,8 @@ bool map_reader::secret(std::string_view key, std::string& out, bool required) {
     error(file_key, "cannot read secret file " + quote_value(resolved) + (err.empty() ? "" : ": " + err));
     return false;
   }
-  while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+  while (!text->empty() && (text->back() == '\n' || text->back() == '\r'))
+    text->pop_back();
   if (text->empty()) {
     error(file_key, "secret file " + quote_value(resolved) + " is empty");
     return false;

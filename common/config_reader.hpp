@@ -165,8 +165,8 @@ void for_each_item(map_reader& parent, std::string_view key, Fn&& fn) {
 
 /// A scalar value node (not a map key) read with substitution; reports a
 /// non-scalar or a substitution error and returns nullopt.
-[[nodiscard]] std::optional<scalar_value> read_scalar(load_context& ctx, const YAML::Node& n,
-                                                      const std::string& path, std::string_view expected);
+[[nodiscard]] std::optional<scalar_value> read_scalar(load_context& ctx, const YAML::Node& n, const std::string& path,
+                                                      std::string_view expected);
 /// Parsers for the scalar kinds, used by map_reader and the plan step table.
 [[nodiscard]] std::optional<std::int64_t> parse_integer(std::string_view s);
 [[nodiscard]] std::optional<double> parse_number(std::string_view s);

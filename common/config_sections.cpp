@@ -51,7 +51,8 @@ void read_vantages(map_reader& top, config& cfg) {
       auto v = read_scalar(top.ctx(), n[i], path, "a vantage name or {name, region}");
       if (!v) continue;
       if (!is_name(v->value)) {
-        top.ctx().error(n[i], path, "expected a name of letters, digits, '-', '_' or '.', got " + quote_value(v->value));
+        top.ctx().error(n[i], path,
+                        "expected a name of letters, digits, '-', '_' or '.', got " + quote_value(v->value));
         continue;
       }
       name = std::move(v->value);
@@ -67,10 +68,10 @@ void read_vantages(map_reader& top, config& cfg) {
 
 void read_decision(map_reader& top, decision_config& d) {
   if (!top.has("decision")) return;
-  map_reader m(top.ctx(), top.child("decision"), "decision",
-               {"tick", "quorum", "fall", "rise", "stale_after", "impaired_fraction", "regional_fraction",
-                "confirm_for", "clear_for", "service_page_grace", "max_lag", "lag_max_age", "cooldown",
-                "recommendation_ttl"});
+  map_reader m(
+      top.ctx(), top.child("decision"), "decision",
+      {"tick", "quorum", "fall", "rise", "stale_after", "impaired_fraction", "regional_fraction", "confirm_for",
+       "clear_for", "service_page_grace", "max_lag", "lag_max_age", "cooldown", "recommendation_ttl"});
   if (!m.valid()) return;
   m.duration("tick", d.tick, common::duration{10});
   m.integer("quorum", d.quorum, 1, 100);
@@ -150,7 +151,8 @@ void read_engine(map_reader& top, config& cfg) {
   m.url("public_url", e.public_url);
   m.duration("batch_max_age", e.batch_max_age, common::duration{1000});
   std::int64_t bytes = static_cast<std::int64_t>(e.max_batch_bytes);
-  if (m.integer64("max_batch_bytes", bytes, 1024, 256LL * 1024 * 1024)) e.max_batch_bytes = static_cast<std::size_t>(bytes);
+  if (m.integer64("max_batch_bytes", bytes, 1024, 256LL * 1024 * 1024))
+    e.max_batch_bytes = static_cast<std::size_t>(bytes);
 }
 
 void read_coordination(map_reader& top, config& cfg) {
@@ -201,8 +203,8 @@ void read_approvals(map_reader& top, config& cfg) {
       std::string err;
       auto pem = top.ctx().files ? top.ctx().files(ap.public_key_file, err) : std::nullopt;
       if (!pem) {
-        am.error("public_key_file", "cannot read public key file " + quote_value(ap.public_key_file) +
-                                        (err.empty() ? "" : ": " + err));
+        am.error("public_key_file",
+                 "cannot read public key file " + quote_value(ap.public_key_file) + (err.empty() ? "" : ": " + err));
         return;
       }
       ap.public_key_pem = std::move(*pem);
@@ -270,9 +272,10 @@ void read_logging(map_reader& top, logging_config& l) {
 }  // namespace
 
 const std::vector<std::string_view>& top_level_keys() {
-  static const std::vector<std::string_view> keys{
-      "deployment", "regions", "vantages", "decision", "probe_defaults", "services", "region_checks",
-      "replication_lag", "engine", "coordination", "paging", "approvals", "plan", "aws", "logging"};
+  static const std::vector<std::string_view> keys{"deployment",     "regions",      "vantages",      "decision",
+                                                  "probe_defaults", "services",     "region_checks", "replication_lag",
+                                                  "engine",         "coordination", "paging",        "approvals",
+                                                  "plan",           "aws",          "logging"};
   return keys;
 }
 
@@ -309,7 +312,8 @@ void read_paging(map_reader& top, config& cfg) {
                   "webhook_url_file", "secret", "secret_file"});
     if (!m.valid()) return;
     std::vector<std::string_view> kinds;
-    for (const auto& k : table) kinds.push_back(k.kind);
+    for (const auto& k : table)
+      kinds.push_back(k.kind);
     const auto kind = m.choice("kind", kinds, true);
     if (!kind) return;
     paging_sink_config s;
@@ -338,12 +342,15 @@ void read_paging(map_reader& top, config& cfg) {
                   "expected an http:// or https:// URL with a host (value not shown: it is a secret)");
         }
         break;
-      case sink_kind::alertmanager: ok = m.url("url", s.url, true); break;
+      case sink_kind::alertmanager:
+        ok = m.url("url", s.url, true);
+        break;
       case sink_kind::webhook:
         ok = m.url("url", s.url, true);
         m.secret("secret", s.secret);
         break;
-      case sink_kind::log: break;
+      case sink_kind::log:
+        break;
     }
     for (const auto& other : cfg.paging) {
       if (other.name == s.name) {

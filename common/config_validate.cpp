@@ -11,7 +11,8 @@ namespace {
 
 std::string region_list(const config& cfg) {
   std::string all;
-  for (const auto& r : cfg.regions) all += (all.empty() ? "" : "|") + r.name;
+  for (const auto& r : cfg.regions)
+    all += (all.empty() ? "" : "|") + r.name;
   return all;
 }
 
@@ -19,10 +20,11 @@ std::string region_list(const config& cfg) {
 bool check_region_ref(load_context& ctx, const config& cfg, const std::string& name, const std::string& path) {
   if (cfg.regions.empty()) return true;  // already reported: no regions at all
   std::vector<std::string_view> names;
-  for (const auto& r : cfg.regions) names.push_back(r.name);
+  for (const auto& r : cfg.regions)
+    names.push_back(r.name);
   if (std::find(names.begin(), names.end(), name) != names.end()) return true;
-  ctx.error_at(ctx.at(path),
-               "unknown region " + quote_value(name) + ": expected one of " + region_list(cfg) + did_you_mean(name, names));
+  ctx.error_at(ctx.at(path), "unknown region " + quote_value(name) + ": expected one of " + region_list(cfg) +
+                                 did_you_mean(name, names));
   return false;
 }
 
@@ -33,8 +35,8 @@ void validate_regions(load_context& ctx, const config& cfg) {
   const region_config* dr = nullptr;
   for (const auto& r : cfg.regions) {
     if (const auto [it, fresh] = seen.emplace(r.name, &r); !fresh) {
-      ctx.error_at(ctx.at(r.pos.key_path + ".name"),
-                   "duplicate region " + quote_value(r.name) + " (first at line " + std::to_string(it->second->pos.line) + ")");
+      ctx.error_at(ctx.at(r.pos.key_path + ".name"), "duplicate region " + quote_value(r.name) + " (first at line " +
+                                                         std::to_string(it->second->pos.line) + ")");
       continue;
     }
     const region_config*& slot = r.role == region_role::primary ? primary : dr;
@@ -68,24 +70,26 @@ void validate_quorum(load_context& ctx, config& cfg) {
   if (q == 0) {
     q = majority;
   } else if (q > n) {
-    ctx.error_at(ctx.at("decision.quorum"), "expected at most " + std::to_string(n) + " (the number of vantages), got " +
-                                                std::to_string(q));
+    ctx.error_at(ctx.at("decision.quorum"),
+                 "expected at most " + std::to_string(n) + " (the number of vantages), got " + std::to_string(q));
     return;
   } else if (q * 2 <= n) {
     // With 4 vantages a quorum of 2 lets two pairs reach opposite verdicts.
-    ctx.error_at(ctx.at("decision.quorum"),
-                 "expected a strict majority of the " + std::to_string(n) + " vantages (at least " +
-                     std::to_string(majority) + "), got " + std::to_string(q) +
-                     ": two disjoint groups of vantages could reach opposite verdicts");
+    ctx.error_at(ctx.at("decision.quorum"), "expected a strict majority of the " + std::to_string(n) +
+                                                " vantages (at least " + std::to_string(majority) + "), got " +
+                                                std::to_string(q) +
+                                                ": two disjoint groups of vantages could reach opposite verdicts");
     return;
   }
   // A vantage runs in the region it is named after unless {name, region} says otherwise.
   std::map<std::string, std::vector<std::string>> hosted;
-  for (const auto& v : cfg.vantages) hosted[cfg.vantage_regions.count(v) != 0 ? cfg.vantage_regions[v] : v].push_back(v);
+  for (const auto& v : cfg.vantages)
+    hosted[cfg.vantage_regions.count(v) != 0 ? cfg.vantage_regions[v] : v].push_back(v);
   for (const auto& [region, vs] : hosted) {
     if (static_cast<int>(vs.size()) < q) continue;
     std::string names;
-    for (const auto& v : vs) names += (names.empty() ? "" : ", ") + v;
+    for (const auto& v : vs)
+      names += (names.empty() ? "" : ", ") + v;
     ctx.warning_at(ctx.at("vantages"), "region " + region + " hosts " + std::to_string(vs.size()) + " vantages (" +
                                            names + "), enough for the quorum of " + std::to_string(q) +
                                            " alone: an outage of that region can outvote the others");
@@ -138,9 +142,9 @@ void validate_checks(load_context& ctx, const config& cfg) {
       const bool covered = std::any_of(s.check_ids.begin(), s.check_ids.end(),
                                        [&](const std::string& id) { return id == s.name + "@" + r.name; });
       if (!covered) {
-        ctx.warning_at(ctx.at(s.pos.key_path + ".checks"),
-                       "service " + s.name + " has no check in " + std::string(to_string(r.role)) + " region " +
-                           r.name + ": its health there is not seen");
+        ctx.warning_at(ctx.at(s.pos.key_path + ".checks"), "service " + s.name + " has no check in " +
+                                                               std::string(to_string(r.role)) + " region " + r.name +
+                                                               ": its health there is not seen");
       }
     }
   }
@@ -153,21 +157,21 @@ void validate_lag(load_context& ctx, config& cfg) {
                                   [](const region_config& r) { return r.role == region_role::dr; });
   if (lag.region.empty() && has_dr) lag.region = cfg.dr().name;
   if (!lag.region.empty()) check_region_ref(ctx, cfg, lag.region, "replication_lag.region");
-  if (!lag.vantage.empty() &&
-      std::find(cfg.vantages.begin(), cfg.vantages.end(), lag.vantage) == cfg.vantages.end()) {
+  if (!lag.vantage.empty() && std::find(cfg.vantages.begin(), cfg.vantages.end(), lag.vantage) == cfg.vantages.end()) {
     const std::vector<std::string_view> names(cfg.vantages.begin(), cfg.vantages.end());
-    ctx.error_at(ctx.at("replication_lag.vantage"),
-                 "unknown vantage " + quote_value(lag.vantage) + ": expected one of the vantages list" +
-                     did_you_mean(lag.vantage, names));
+    ctx.error_at(ctx.at("replication_lag.vantage"), "unknown vantage " + quote_value(lag.vantage) +
+                                                        ": expected one of the vantages list" +
+                                                        did_you_mean(lag.vantage, names));
   }
   // CloudWatch publishes the Aurora lag metrics once a minute: a sample is up
   // to 60 s old when it arrives, plus the polling interval.
   const common::duration worst_age = common::duration{60000} + lag.interval;
   if (lag.source == lag_source::cloudwatch && cfg.decision.lag_max_age < worst_age) {
-    ctx.warning_at(ctx.at(ctx.seen.count("decision.lag_max_age") != 0 ? "decision.lag_max_age" : "replication_lag.source"),
-                   "CloudWatch lag samples can be " + format_duration(worst_age) +
-                       " old but decision.lag_max_age is " + format_duration(cfg.decision.lag_max_age) +
-                       ": the lag gate will often see a stale lag and ask for allow_data_loss");
+    ctx.warning_at(
+        ctx.at(ctx.seen.count("decision.lag_max_age") != 0 ? "decision.lag_max_age" : "replication_lag.source"),
+        "CloudWatch lag samples can be " + format_duration(worst_age) + " old but decision.lag_max_age is " +
+            format_duration(cfg.decision.lag_max_age) +
+            ": the lag gate will often see a stale lag and ask for allow_data_loss");
   }
 }
 
@@ -184,7 +188,8 @@ void validate_rest(load_context& ctx, config& cfg) {
     ctx.error_at(ctx.at("approvals.required"), "expected at most " + std::to_string(a.approvers.size()) +
                                                    " (the number of approvers), got " + std::to_string(a.required));
   }
-  if (cfg.paging.empty() && ctx.seen.count("paging") == 0) ctx.warning_at(ctx.at("paging"), "no paging sinks: incidents are only logged");
+  if (cfg.paging.empty() && ctx.seen.count("paging") == 0)
+    ctx.warning_at(ctx.at("paging"), "no paging sinks: incidents are only logged");
   if (cfg.failover.steps.empty() && ctx.seen.count("plan.failover") == 0) {
     ctx.warning_at(ctx.at("plan"), "no plan.failover steps: an approved failover has nothing to execute");
   }

@@ -10,20 +10,24 @@
 namespace vigil::common {
 
 namespace {
-const unsigned char* bytes_of(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+const unsigned char* bytes_of(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
 }  // namespace
 
 std::string sha256(std::string_view data) {
   std::string out(32, '\0');
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len, EVP_sha256(),
-                 nullptr) != 1) {
+  if (EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len, EVP_sha256(), nullptr) !=
+      1) {
     throw std::runtime_error("EVP_Digest(sha256) failed");
   }
   return out;
 }
 
-std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
+std::string sha256_hex(std::string_view data) {
+  return to_hex(sha256(data));
+}
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   std::string out(32, '\0');
@@ -35,7 +39,9 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   return out;
 }
 
-std::string hmac_sha256_hex(std::string_view key, std::string_view data) { return to_hex(hmac_sha256(key, data)); }
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+  return to_hex(hmac_sha256(key, data));
+}
 
 std::string to_hex(std::string_view bytes) {
   static constexpr char digits[] = "0123456789abcdef";

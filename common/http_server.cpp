@@ -135,7 +135,8 @@ class session : public std::enable_shared_from_this<session> {
     if (qpos != std::string::npos) parse_query(std::string_view(r.target).substr(qpos + 1), r.query);
     for (const auto& f : req) {
       std::string name(f.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (auto& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       r.headers[name] = std::string(f.value());
     }
     r.body = std::move(req.body());
@@ -159,7 +160,8 @@ class session : public std::enable_shared_from_this<session> {
     res->set(http::field::server, "vigil");
     res->set(http::field::content_type, resp.content_type);
     res->set(http::field::cache_control, "no-store");
-    for (const auto& [k, v] : resp.headers) res->set(k, v);
+    for (const auto& [k, v] : resp.headers)
+      res->set(k, v);
     res->keep_alive(keep_alive);
     res->body() = std::move(resp.body);
     res->prepare_payload();
@@ -235,9 +237,13 @@ http_server::http_server(asio::io_context& io, const std::string& listen, http_h
   acc.listen(asio::socket_base::max_listen_connections);
 }
 
-http_server::~http_server() { stop(); }
+http_server::~http_server() {
+  stop();
+}
 
-void http_server::start() { do_accept(state_); }
+void http_server::start() {
+  do_accept(state_);
+}
 
 void http_server::stop() {
   if (state_->stopped) return;
@@ -246,7 +252,9 @@ void http_server::stop() {
   state_->acceptor.close(ec);
 }
 
-std::uint16_t http_server::port() const { return state_->acceptor.local_endpoint().port(); }
+std::uint16_t http_server::port() const {
+  return state_->acceptor.local_endpoint().port();
+}
 
 std::string http_server::base_url() const {
   const auto ep = state_->acceptor.local_endpoint();

@@ -23,13 +23,13 @@
 namespace vigil::common {
 
 struct http_request {
-  std::string method;   ///< "GET", "POST", ...
-  std::string target;   ///< as sent: "/v1/events?since=3"
-  std::string path;     ///< target without the query: "/v1/events"
-  std::map<std::string, std::string> query;   ///< decoded query parameters
-  std::map<std::string, std::string> headers; ///< lower-cased names
+  std::string method;                          ///< "GET", "POST", ...
+  std::string target;                          ///< as sent: "/v1/events?since=3"
+  std::string path;                            ///< target without the query: "/v1/events"
+  std::map<std::string, std::string> query;    ///< decoded query parameters
+  std::map<std::string, std::string> headers;  ///< lower-cased names
   std::string body;
-  std::string remote;   ///< peer address
+  std::string remote;  ///< peer address
 
   [[nodiscard]] std::string header(std::string_view lower_name) const;
 };

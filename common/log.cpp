@@ -22,17 +22,14 @@ class json_formatter final : public spdlog::formatter {
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     // msg.time is the time spdlog stamped on the message; formatting it is no clock read.
     const auto ts = std::chrono::time_point_cast<std::chrono::milliseconds>(msg.time);
-    const nlohmann::json line{
-        {"ts", format_rfc3339(wall_time{ts.time_since_epoch()})},
-        {"level", std::string(log_level_names().at(static_cast<std::size_t>(msg.level)))},
-        {"logger", std::string(msg.logger_name.data(), msg.logger_name.size())},
-        {"msg", std::string(msg.payload.data(), msg.payload.size())}};
+    const nlohmann::json line{{"ts", format_rfc3339(wall_time{ts.time_since_epoch()})},
+                              {"level", std::string(log_level_names().at(static_cast<std::size_t>(msg.level)))},
+                              {"logger", std::string(msg.logger_name.data(), msg.logger_name.size())},
+                              {"msg", std::string(msg.payload.data(), msg.payload.size())}};
     const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     dest.append(text.data(), text.data() + text.size());
   }
-  [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override {
-    return std::make_unique<json_formatter>();
-  }
+  [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<json_formatter>(); }
 };
 
 std::unique_ptr<spdlog::formatter> make_formatter(bool json) {
@@ -77,7 +74,8 @@ std::optional<std::string> setup_logging(const logging_config& cfg, std::optiona
   const auto level = parse_level(level_name);
   if (!level) {
     std::string all;
-    for (const auto& n : log_level_names()) all += (all.empty() ? "" : "|") + std::string(n);
+    for (const auto& n : log_level_names())
+      all += (all.empty() ? "" : "|") + std::string(n);
     return std::string(level_override ? "--log-level" : "logging.level") + ": expected one of " + all + ", got \"" +
            level_name + "\"";
   }

@@ -20,7 +20,9 @@ struct parse_error {
   std::string message;
 };
 
-[[noreturn]] void fail(const YAML::Node& n, std::string message) { throw parse_error{n.Mark(), std::move(message)}; }
+[[noreturn]] void fail(const YAML::Node& n, std::string message) {
+  throw parse_error{n.Mark(), std::move(message)};
+}
 
 std::string flow(const YAML::Node& n) {
   YAML::Emitter e;
@@ -56,7 +58,8 @@ void only_keys(const YAML::Node& n, const std::set<std::string>& allowed, const 
     const auto k = kv.first.as<std::string>();
     if (!allowed.contains(k)) {
       std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      for (const auto& a : allowed)
+        list += (list.empty() ? "" : ", ") + a;
       fail(kv.first, what + ": unknown key '" + k + "' (expected one of: " + list + ")");
     }
   }
@@ -66,7 +69,8 @@ std::vector<std::string> strings(const YAML::Node& n, const std::string& what) {
   std::vector<std::string> out;
   if (n.IsScalar()) return {n.Scalar()};
   if (!n.IsSequence()) fail(n, what + ": expected a list of names");
-  for (const auto& x : n) out.push_back(scalar(x, what));
+  for (const auto& x : n)
+    out.push_back(scalar(x, what));
   return out;
 }
 
@@ -136,7 +140,8 @@ d::scenario_event event(const YAML::Node& n) {
     } catch (const YAML::Exception&) {
       fail(body["probability"], "noise.probability: expected a number in [0, 1]");
     }
-    if (!(e.probability >= 0.0 && e.probability <= 1.0)) fail(body["probability"], "noise.probability: must be in [0, 1]");
+    if (!(e.probability >= 0.0 && e.probability <= 1.0))
+      fail(body["probability"], "noise.probability: must be in [0, 1]");
   } else if (action == "approve") {
     e.what = d::scenario_action::approve;
     only_keys(body, {"approvers", "allow_data_loss"}, "approve");
@@ -233,7 +238,8 @@ d::scenario_expect expect_body(const YAML::Node& n, bool never) {
               {"allow_data_loss_required", "expected_data_loss_ms", "state", "action", "from", "to", "blocked_by",
                "approvals"},
               "recommendation_field");
-    for (const auto& kv : n["recommendation_field"]) x.fields[kv.first.as<std::string>()] = to_json_scalar(kv.second);
+    for (const auto& kv : n["recommendation_field"])
+      x.fields[kv.first.as<std::string>()] = to_json_scalar(kv.second);
   } else {
     fail(n, std::string(never ? "never" : "expect[]") +
                 ": expected one of classification, recommendation, page, approval" +
@@ -277,12 +283,14 @@ d::scenario parse(const YAML::Node& root, const std::string& file) {
   }
   if (root["events"]) {
     if (!root["events"].IsSequence()) fail(root["events"], "events: expected a list");
-    for (const auto& e : root["events"]) sc.events.push_back(event(e));
+    for (const auto& e : root["events"])
+      sc.events.push_back(event(e));
   }
   if (!root["expect"] || !root["expect"].IsSequence() || root["expect"].size() == 0) {
     fail(root, "expect: expected a non-empty list of expectations");
   }
-  for (const auto& x : root["expect"]) sc.expects.push_back(expectation(x));
+  for (const auto& x : root["expect"])
+    sc.expects.push_back(expectation(x));
   return sc;
 }
 

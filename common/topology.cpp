@@ -46,7 +46,8 @@ decision::topology make_topology(const config& cfg) {
   const auto problems = t.validate();
   if (!problems.empty()) {
     std::string all = "configuration does not make a valid decision topology:";
-    for (const auto& x : problems) all += " " + x + ";";
+    for (const auto& x : problems)
+      all += " " + x + ";";
     throw std::invalid_argument(all);
   }
   return t;

@@ -51,6 +51,8 @@ std::string canonical_json(const nlohmann::json& j) {
   return out;
 }
 
-std::string canonical_hash(const nlohmann::json& j) { return sha256_hex(canonical_json(j)); }
+std::string canonical_hash(const nlohmann::json& j) {
+  return sha256_hex(canonical_json(j));
+}
 
 }  // namespace vigil::decision

@@ -4,9 +4,8 @@
 // integers as integers. Floating-point numbers are refused (they have no
 // single canonical spelling): hash inputs carry integers (milliseconds).
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace vigil::decision {
 

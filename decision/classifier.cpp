@@ -24,8 +24,7 @@ bool could_meet_outage(const region_counts& r, double regional_fraction) {
 classification classify_region(const region_counts& self, const region_counts& other, double regional_fraction) {
   const bool self_out = meets_outage(self, regional_fraction);
   if (self_out) {
-    return meets_outage(other, regional_fraction) ? classification::global_outage
-                                                  : classification::regional_outage;
+    return meets_outage(other, regional_fraction) ? classification::global_outage : classification::regional_outage;
   }
   const bool some_unknown = self.services_unknown > 0 || self.region_checks_unknown > 0;
   if (some_unknown && (self.services_down == 0 || could_meet_outage(self, regional_fraction))) {

@@ -14,7 +14,8 @@ topology checked(topology t) {
   const auto problems = t.validate();
   if (!problems.empty()) {
     std::string all = "decision::core: invalid topology:";
-    for (const auto& p : problems) all += " " + p + ";";
+    for (const auto& p : problems)
+      all += " " + p + ";";
     throw std::invalid_argument(all);
   }
   return t;
@@ -54,7 +55,9 @@ core::~core() = default;
 core::core(core&&) noexcept = default;
 core& core::operator=(core&&) noexcept = default;
 
-const topology& core::topo() const { return s_->topo; }
+const topology& core::topo() const {
+  return s_->topo;
+}
 
 void core::ingest(const observation& obs) {
   state& s = *s_;
@@ -127,10 +130,10 @@ void core::silence(silence_spec x, time_point now) {
   state& s = *s_;
   s.now = std::max(now, s.now);
   std::erase_if(s.silences, [&](const silence_spec& y) { return y.id == x.id; });
-  s.audit("silence",
-          "silence " + x.id + " by " + x.by + " until " + format_time(x.until) +
-              (x.scope.empty() ? "" : " for " + x.scope),
-          {{"id", x.id}, {"scope", x.scope}, {"by", x.by}, {"reason", x.reason}, {"until", format_time(x.until)}});
+  s.audit(
+      "silence",
+      "silence " + x.id + " by " + x.by + " until " + format_time(x.until) + (x.scope.empty() ? "" : " for " + x.scope),
+      {{"id", x.id}, {"scope", x.scope}, {"by", x.by}, {"reason", x.reason}, {"until", format_time(x.until)}});
   s.silences.push_back(std::move(x));
 }
 
@@ -192,9 +195,8 @@ snapshot core::status() const {
   out.approvals_required = s.topo.p.approvals_required;
   for (std::size_t r = 0; r < s.topo.regions.size(); ++r) {
     const auto& rr = s.regions[r];
-    out.regions.push_back(region_status{s.topo.regions[r].name, s.topo.regions[r].role, rr.h.declared(),
-                                        rr.h.since(), rr.raw,
-                                        rr.h.pending() ? transition::pending : transition::unchanged,
+    out.regions.push_back(region_status{s.topo.regions[r].name, s.topo.regions[r].role, rr.h.declared(), rr.h.since(),
+                                        rr.raw, rr.h.pending() ? transition::pending : transition::unchanged,
                                         rr.down_services, rr.incident_open ? rr.incident_id : std::string{}});
   }
   for (std::size_t v = 0; v < s.n_vantages; ++v) {
@@ -204,8 +206,16 @@ snapshot core::status() const {
   }
   for (std::size_t c = 0; c < s.n_checks; ++c) {
     const auto& ci = s.topo.checks[c];
-    check_status cs{ci.id, s.topo.regions[ci.region].name, ci.service, ci.region_scope, ci.role,
-                    s.check_state[c], s.votes[c].up, s.votes[c].down, s.votes[c].unknown, {}};
+    check_status cs{ci.id,
+                    s.topo.regions[ci.region].name,
+                    ci.service,
+                    ci.region_scope,
+                    ci.role,
+                    s.check_state[c],
+                    s.votes[c].up,
+                    s.votes[c].down,
+                    s.votes[c].unknown,
+                    {}};
     cs.by_vantage.reserve(s.n_vantages);
     for (std::size_t v = 0; v < s.n_vantages; ++v) {
       cs.by_vantage.push_back(s.vantages[v].state == vantage_state::present
@@ -231,8 +241,12 @@ snapshot core::status() const {
   return out;
 }
 
-std::optional<recommendation> core::current_recommendation() const { return s_->rec; }
+std::optional<recommendation> core::current_recommendation() const {
+  return s_->rec;
+}
 
-std::uint64_t core::dropped() const { return s_->dropped; }
+std::uint64_t core::dropped() const {
+  return s_->dropped;
+}
 
 }  // namespace vigil::decision

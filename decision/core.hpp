@@ -29,16 +29,16 @@ namespace vigil::decision {
 struct approval_result {
   bool accepted = false;
   approval_reason reason = approval_reason::accepted;
-  std::string hint;        ///< what the operator should do next (empty when accepted)
-  std::string detail;      ///< specifics: which gate blocked, which hash was expected, ...
-  int approvals = 0;       ///< distinct approvers counted so far
+  std::string hint;    ///< what the operator should do next (empty when accepted)
+  std::string detail;  ///< specifics: which gate blocked, which hash was expected, ...
+  int approvals = 0;   ///< distinct approvers counted so far
   int required = 1;
-  bool execute = false;    ///< this approval completed the set: an execute_plan event was emitted
+  bool execute = false;  ///< this approval completed the set: an execute_plan event was emitted
 };
 
 struct propose_result {
   bool ok = false;
-  std::string reason;      ///< why not, or the new recommendation's id
+  std::string reason;  ///< why not, or the new recommendation's id
 };
 
 class core {

@@ -21,13 +21,13 @@ void core::state::evaluate_vantages() {
       cell_verdict[row + c] = fresh ? x.h.state() : verdict::unknown;
     }
   }
-  const impairment_input in{cell_verdict, present,        check_region, n_vantages,
-                            n_checks,     topo.regions.size(), topo.p.impaired_fraction};
+  const impairment_input in{
+      cell_verdict, present, check_region, n_vantages, n_checks, topo.regions.size(), topo.p.impaired_fraction};
   find_impaired(in, scratch_up, scratch_down, agree, impaired);
 
   for (std::size_t v = 0; v < n_vantages; ++v) {
     auto& vr = vantages[v];
-    const vantage_state next = present[v] == 0   ? vantage_state::absent
+    const vantage_state next = present[v] == 0    ? vantage_state::absent
                                : impaired[v] != 0 ? vantage_state::impaired
                                                   : vantage_state::present;
     if (next == vr.state) continue;
@@ -41,15 +41,15 @@ void core::state::evaluate_vantages() {
                            {"to", to_string(next)},
                            {"last_report", vr.ever ? nlohmann::json(format_time(vr.last_report)) : nlohmann::json()},
                            {"agreement", std::move(regions_j)}};
-    std::string why = next == vantage_state::absent
-                          ? "no batch for more than " + format_seconds(topo.p.stale_after)
+    std::string why = next == vantage_state::absent ? "no batch for more than " + format_seconds(topo.p.stale_after)
                       : next == vantage_state::impaired
                           ? "disagrees with the other vantages on >= " +
                                 std::to_string(static_cast<int>(topo.p.impaired_fraction * 100.0)) +
                                 "% of comparable checks in every region"
                           : "reporting and agreeing";
-    audit("vantage", "vantage " + topo.vantages[v] + " " + std::string(to_string(vr.state)) + " -> " +
-                         std::string(to_string(next)) + ": " + why,
+    audit("vantage",
+          "vantage " + topo.vantages[v] + " " + std::string(to_string(vr.state)) + " -> " +
+              std::string(to_string(next)) + ": " + why,
           std::move(details));
     vr.state = next;
     vr.state_since = now;
@@ -57,7 +57,8 @@ void core::state::evaluate_vantages() {
 }
 
 void core::state::evaluate_checks() {
-  for (std::size_t c = 0; c < n_checks; ++c) votes[c] = vote_tally{};
+  for (std::size_t c = 0; c < n_checks; ++c)
+    votes[c] = vote_tally{};
   for (std::size_t v = 0; v < n_vantages; ++v) {
     const bool votes_count = vantages[v].state == vantage_state::present;
     const std::size_t row = v * n_checks;
@@ -72,7 +73,8 @@ void core::state::evaluate_checks() {
       }
     }
   }
-  for (std::size_t c = 0; c < n_checks; ++c) check_state[c] = quorum_verdict(votes[c], quorum);
+  for (std::size_t c = 0; c < n_checks; ++c)
+    check_state[c] = quorum_verdict(votes[c], quorum);
 }
 
 void core::state::evaluate_regions() {
@@ -81,7 +83,8 @@ void core::state::evaluate_regions() {
     auto& rr = regions[r];
     const auto& ri = topo.regions[r];
     verdict* svc = service_state.data() + r * n_services;
-    for (const service_index s : ri.services) svc[s] = verdict::up;
+    for (const service_index s : ri.services)
+      svc[s] = verdict::up;
     rr.counts = region_counts{};
     rr.gate_checks_not_up = 0;
     for (const check_index c : ri.checks) {
@@ -131,13 +134,13 @@ void core::state::evaluate_regions() {
     const classification after = rr.h.declared();
     nlohmann::json evidence = region_evidence(static_cast<region_index>(r), false);
     audit("classification",
-          topo.regions[r].name + " " + std::string(to_string(before)) + " -> " + std::string(to_string(after)) +
-              " (" + std::to_string(rr.counts.services_down) + "/" + std::to_string(rr.counts.services) +
-              " services down, " + std::to_string(rr.counts.region_checks_down) + " region checks down, quorum " +
-              std::to_string(quorum) + ")",
+          topo.regions[r].name + " " + std::string(to_string(before)) + " -> " + std::string(to_string(after)) + " (" +
+              std::to_string(rr.counts.services_down) + "/" + std::to_string(rr.counts.services) + " services down, " +
+              std::to_string(rr.counts.region_checks_down) + " region checks down, quorum " + std::to_string(quorum) +
+              ")",
           evidence);
-    out.emplace_back(classification_changed{now, topo.regions[r].name, before, after, rr.down_services,
-                                            std::move(evidence)});
+    out.emplace_back(
+        classification_changed{now, topo.regions[r].name, before, after, rr.down_services, std::move(evidence)});
     const bool bad = after == classification::service_degraded || after == classification::regional_outage ||
                      after == classification::global_outage;
     if (bad && !rr.incident_open) {
@@ -156,15 +159,15 @@ nlohmann::json core::state::region_evidence(region_index r, bool only_not_up) co
   const auto& rr = regions[r];
   nlohmann::json services = nlohmann::json::object();
   const verdict* svc = service_state.data() + r * topo.services.size();
-  for (const service_index s : ri.services) services[topo.services[s]] = to_string(svc[s]);
+  for (const service_index s : ri.services)
+    services[topo.services[s]] = to_string(svc[s]);
   nlohmann::json checks = nlohmann::json::array();
   for (const check_index c : ri.checks) {
     if (only_not_up && check_state[c] == verdict::up) continue;
     nlohmann::json by = nlohmann::json::object();
     for (std::size_t v = 0; v < n_vantages; ++v) {
-      by[topo.vantages[v]] = vantages[v].state == vantage_state::present
-                                 ? to_string(cell_verdict[v * n_checks + c])
-                                 : to_string(vantages[v].state);
+      by[topo.vantages[v]] = vantages[v].state == vantage_state::present ? to_string(cell_verdict[v * n_checks + c])
+                                                                         : to_string(vantages[v].state);
     }
     checks.push_back({{"id", topo.checks[c].id},
                       {"role", to_string(topo.checks[c].role)},

@@ -10,11 +10,15 @@ namespace {
 
 std::optional<page_kind> kind_for(classification c) {
   switch (c) {
-    case classification::service_degraded: return page_kind::service_degraded;
-    case classification::regional_outage: return page_kind::regional_outage;
-    case classification::global_outage: return page_kind::global_outage;
+    case classification::service_degraded:
+      return page_kind::service_degraded;
+    case classification::regional_outage:
+      return page_kind::regional_outage;
+    case classification::global_outage:
+      return page_kind::global_outage;
     case classification::healthy:
-    case classification::unknown: return std::nullopt;
+    case classification::unknown:
+      return std::nullopt;
   }
   return std::nullopt;
 }
@@ -22,17 +26,21 @@ std::optional<page_kind> kind_for(classification c) {
 severity severity_for(page_kind k) {
   switch (k) {
     case page_kind::regional_outage:
-    case page_kind::global_outage: return severity::critical;
-    case page_kind::service_degraded: return severity::error;
+    case page_kind::global_outage:
+      return severity::critical;
+    case page_kind::service_degraded:
+      return severity::error;
     case page_kind::vantage_impaired:
-    case page_kind::vantage_absent: return severity::warning;
+    case page_kind::vantage_absent:
+      return severity::warning;
   }
   return severity::error;
 }
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+  for (const auto& x : v)
+    s += (s.empty() ? "" : ", ") + x;
   return s;
 }
 
@@ -41,8 +49,8 @@ std::string join(const std::vector<std::string>& v) {
 std::string core::state::region_summary(region_index r) const {
   const auto& rr = regions[r];
   const auto& name = topo.regions[r].name;
-  const std::string services = std::to_string(rr.counts.services_down) + "/" + std::to_string(rr.counts.services) +
-                               " services down";
+  const std::string services =
+      std::to_string(rr.counts.services_down) + "/" + std::to_string(rr.counts.services) + " services down";
   const std::string from = " from " + std::to_string(rr.down_voters) + "/" + std::to_string(n_vantages) + " vantages";
   switch (rr.h.declared()) {
     case classification::service_degraded:
@@ -54,10 +62,11 @@ std::string core::state::region_summary(region_index r) const {
              " services down; no failover possible";
     }
     case classification::unknown:
-      return name + " state unknown: quorum of " + std::to_string(quorum) + " vantages not reached (" + services +
-             ")";
-    case classification::healthy: return name + " healthy";
-    case classification::regional_outage: break;
+      return name + " state unknown: quorum of " + std::to_string(quorum) + " vantages not reached (" + services + ")";
+    case classification::healthy:
+      return name + " healthy";
+    case classification::regional_outage:
+      break;
   }
   std::string s = name + " regional outage: " + services + from;
   if (rr.down_services.empty() == false && rr.counts.region_checks_down > 0 && rr.counts.services_down == 0) {
@@ -67,21 +76,27 @@ std::string core::state::region_summary(region_index r) const {
     return s + (topo.primary() == r ? "" : " (dr region: no failover applies)");
   }
   const std::string to = "failover to " + rec->to;
-  const std::string loss = rec->allow_data_loss_required
-                               ? "allow_data_loss required, data loss " + rec->data_loss_bound
-                               : "expected data loss " + rec->data_loss_bound;
+  const std::string loss = rec->allow_data_loss_required ? "allow_data_loss required, data loss " + rec->data_loss_bound
+                                                         : "expected data loss " + rec->data_loss_bound;
   switch (rec->state) {
-    case recommendation_state::pending_approval: return s + "; " + to + " recommended; " + loss;
+    case recommendation_state::pending_approval:
+      return s + "; " + to + " recommended; " + loss;
     case recommendation_state::blocked: {
       const auto* g = rec->first_blocking_failure();
       return s + "; " + to + " blocked by " + (g ? std::string(to_string(g->name)) + " (" + g->detail + ")" : "?");
     }
-    case recommendation_state::approved: return s + "; " + to + " approved by " + join(rec->approvers);
-    case recommendation_state::executing: return s + "; " + to + " executing";
-    case recommendation_state::done: return s + "; " + to + " done";
-    case recommendation_state::failed: return s + "; " + to + " FAILED: " + rec->reason;
-    case recommendation_state::expired: return s + "; " + to + " recommendation expired unapproved";
-    case recommendation_state::withdrawn: return s + "; " + to + " withdrawn";
+    case recommendation_state::approved:
+      return s + "; " + to + " approved by " + join(rec->approvers);
+    case recommendation_state::executing:
+      return s + "; " + to + " executing";
+    case recommendation_state::done:
+      return s + "; " + to + " done";
+    case recommendation_state::failed:
+      return s + "; " + to + " FAILED: " + rec->reason;
+    case recommendation_state::expired:
+      return s + "; " + to + " recommendation expired unapproved";
+    case recommendation_state::withdrawn:
+      return s + "; " + to + " withdrawn";
   }
   return s;
 }
@@ -112,9 +127,14 @@ void core::state::update_region_pages() {
     auto& rr = regions[i];
     if (!rr.incident_open) {
       if (rr.page_sent) {
-        out.emplace_back(page{now, rr.sent_kind, page_action::resolve, rr.incident_id, severity_for(rr.sent_kind),
-                              topo.regions[i].name, {}, topo.regions[i].name + " recovered: healthy for " +
-                                                            format_seconds(topo.p.clear_for),
+        out.emplace_back(page{now,
+                              rr.sent_kind,
+                              page_action::resolve,
+                              rr.incident_id,
+                              severity_for(rr.sent_kind),
+                              topo.regions[i].name,
+                              {},
+                              topo.regions[i].name + " recovered: healthy for " + format_seconds(topo.p.clear_for),
                               page_details(r)});
       } else if (rr.service_page_held) {
         audit("page", "service_degraded page for " + rr.incident_id + " never sent: cleared inside the grace window",
@@ -145,12 +165,20 @@ void core::state::update_region_pages() {
     if (rec && rec->incident_id == rr.incident_id) key += "|" + rec->id + "|" + std::string(to_string(rec->state));
     if (rr.page_sent && key == rr.sent_key) continue;
     if (!rr.page_sent && rr.service_page_held && *want != page_kind::service_degraded) {
-      audit("page", "service_degraded page for " + rr.incident_id + " replaced by " + std::string(to_string(*want)) +
-                        " inside the grace window",
+      audit("page",
+            "service_degraded page for " + rr.incident_id + " replaced by " + std::string(to_string(*want)) +
+                " inside the grace window",
             {{"incident_id", rr.incident_id}});
     }
-    out.emplace_back(page{now, *want, rr.page_sent ? page_action::update : page_action::trigger, rr.incident_id,
-                          severity_for(*want), topo.regions[i].name, {}, region_summary(r), page_details(r)});
+    out.emplace_back(page{now,
+                          *want,
+                          rr.page_sent ? page_action::update : page_action::trigger,
+                          rr.incident_id,
+                          severity_for(*want),
+                          topo.regions[i].name,
+                          {},
+                          region_summary(r),
+                          page_details(r)});
     rr.page_sent = true;
     rr.service_page_held = false;
     rr.sent_kind = *want;
@@ -169,8 +197,15 @@ void core::state::update_vantage_pages() {
     if (vr.state == vantage_state::impaired) want = page_kind::vantage_impaired;
     if (vr.state == vantage_state::absent && settled) want = page_kind::vantage_absent;
     if (vr.paged && (!want || *want != vr.paged_kind)) {
-      out.emplace_back(page{now, vr.paged_kind, page_action::resolve, vr.incident_id, severity::warning, {}, name,
-                            "vantage " + name + " is " + std::string(to_string(vr.state)) + " again", {}});
+      out.emplace_back(page{now,
+                            vr.paged_kind,
+                            page_action::resolve,
+                            vr.incident_id,
+                            severity::warning,
+                            {},
+                            name,
+                            "vantage " + name + " is " + std::string(to_string(vr.state)) + " again",
+                            {}});
       vr.paged = false;
     }
     if (!want || vr.paged) continue;
@@ -179,14 +214,22 @@ void core::state::update_vantage_pages() {
     vr.incident_id = topo.deployment + "/vantage/" + name + "/" + format_compact(now);
     std::string summary =
         *want == page_kind::vantage_impaired
-            ? "vantage " + name + " impaired: it disagrees with the other vantages in every region; its votes are ignored"
+            ? "vantage " + name +
+                  " impaired: it disagrees with the other vantages in every region; its votes are ignored"
             : "vantage " + name + " absent: no batch for more than " + format_seconds(topo.p.stale_after) +
                   "; it abstains";
     nlohmann::json details{{"vantage", name},
                            {"state", to_string(vr.state)},
                            {"last_report", vr.ever ? nlohmann::json(format_time(vr.last_report)) : nlohmann::json()}};
-    out.emplace_back(page{now, *want, page_action::trigger, vr.incident_id, severity::warning, {}, name,
-                          std::move(summary), std::move(details)});
+    out.emplace_back(page{now,
+                          *want,
+                          page_action::trigger,
+                          vr.incident_id,
+                          severity::warning,
+                          {},
+                          name,
+                          std::move(summary),
+                          std::move(details)});
   }
 }
 

@@ -69,13 +69,11 @@ nlohmann::json core::state::evidence_summary() const {
                           {"services_total", regions[r].counts.services},
                           {"down_voters", regions[r].down_voters}};
   };
-  return {{"primary", one(p)}, {"dr", one(d)}, {"quorum", quorum},
-          {"vantages", static_cast<std::int64_t>(n_vantages)}};
+  return {{"primary", one(p)}, {"dr", one(d)}, {"quorum", quorum}, {"vantages", static_cast<std::int64_t>(n_vantages)}};
 }
 
 void core::state::emit_rec(const std::string& reason) {
-  audit("recommendation",
-        "recommendation " + rec->id + " " + std::string(to_string(rec->state)) + ": " + reason,
+  audit("recommendation", "recommendation " + rec->id + " " + std::string(to_string(rec->state)) + ": " + reason,
         to_json(*rec, topo.p.approvals_required));
   out.emplace_back(recommendation_changed{now, *rec, topo.p.approvals_required, reason});
 }
@@ -88,7 +86,8 @@ void core::state::set_rec_state(recommendation_state s, const std::string& reaso
 
 void core::state::retire_recommendation(approval_reason why) {
   past.push_back(past_recommendation{rec->id, why});
-  while (past.size() > past_kept) past.pop_front();
+  while (past.size() > past_kept)
+    past.pop_front();
 }
 
 void core::state::fill_content(recommendation& r, gate_evaluation ge, const std::string& why) const {
@@ -114,10 +113,11 @@ void core::state::create_recommendation(action_kind a, const std::string& incide
   const region_index d = topo.dr();
   recommendation r;
   r.revision = (rec && rec->incident_id == incident_id) ? rec->revision + 1 : 1;
-  if (rec) retire_recommendation(rec->state == recommendation_state::expired ? approval_reason::recommendation_expired
-                                 : rec->state == recommendation_state::withdrawn ? approval_reason::withdrawn
-                                 : is_open(rec->state)                           ? approval_reason::superseded
-                                                                                  : approval_reason::not_pending);
+  if (rec)
+    retire_recommendation(rec->state == recommendation_state::expired     ? approval_reason::recommendation_expired
+                          : rec->state == recommendation_state::withdrawn ? approval_reason::withdrawn
+                          : is_open(rec->state)                           ? approval_reason::superseded
+                                                                          : approval_reason::not_pending);
   r.action = a;
   r.from = topo.regions[a == action_kind::failover ? p : d].name;
   r.to = topo.regions[a == action_kind::failover ? d : p].name;
@@ -135,10 +135,8 @@ void core::state::update_recommendation() {
   if (rec && is_open(rec->state)) {
     const bool failover = rec->action == action_kind::failover;
     if (now >= rec->expires_at) {
-      set_rec_state(recommendation_state::expired,
-                    "not approved within " + format_seconds(topo.p.recommendation_ttl));
-    } else if (failover && (!pr.incident_open || pr.incident_id != rec->incident_id ||
-                            !is_outage(pr.h.declared()))) {
+      set_rec_state(recommendation_state::expired, "not approved within " + format_seconds(topo.p.recommendation_ttl));
+    } else if (failover && (!pr.incident_open || pr.incident_id != rec->incident_id || !is_outage(pr.h.declared()))) {
       const std::string why = pr.h.declared() == classification::healthy
                                   ? std::string("primary recovered")
                                   : "primary is now " + std::string(to_string(pr.h.declared()));
@@ -148,8 +146,8 @@ void core::state::update_recommendation() {
     } else {
       gate_evaluation ge = gates_for(rec->action);
       if (materially_different(rec->gates, rec->allow_data_loss_required, ge.gates, ge.allow_data_loss_required)) {
-        const std::string what = flips(rec->gates, rec->allow_data_loss_required, ge.gates,
-                                       ge.allow_data_loss_required);
+        const std::string what =
+            flips(rec->gates, rec->allow_data_loss_required, ge.gates, ge.allow_data_loss_required);
         const std::string old_id = rec->id;
         retire_recommendation(approval_reason::superseded);
         recommendation r = *rec;
@@ -163,7 +161,8 @@ void core::state::update_recommendation() {
         emit_rec(rec->reason);
       } else {
         // Same material content: refresh what is shown, not what is hashed.
-        for (std::size_t i = 0; i < ge.gates.size(); ++i) rec->gates[i].detail = std::move(ge.gates[i].detail);
+        for (std::size_t i = 0; i < ge.gates.size(); ++i)
+          rec->gates[i].detail = std::move(ge.gates[i].detail);
         rec->expected_data_loss_ms = ge.expected_data_loss_ms;
         rec->data_loss_bound = std::move(ge.data_loss_bound);
       }
@@ -226,8 +225,8 @@ approval_result core::approve(const verified_approval& a, time_point now) {
              {"allow_data_loss", a.allow_data_loss},
              {"reason", to_string(reason)},
              {"detail", r.detail}});
-    s.out.emplace_back(approval_decided{s.now, r.accepted, reason, r.hint, a.recommendation_id, a.approver,
-                                        r.approvals, r.required});
+    s.out.emplace_back(
+        approval_decided{s.now, r.accepted, reason, r.hint, a.recommendation_id, a.approver, r.approvals, r.required});
     return r;
   };
   auto from_past = [&]() -> std::optional<approval_reason> {
@@ -245,17 +244,22 @@ approval_result core::approve(const verified_approval& a, time_point now) {
   if (a.recommendation_hash != rec.hash) {
     return decide(approval_reason::wrong_hash, "token hash " + a.recommendation_hash + ", recommendation " + rec.hash);
   }
-  if (a.expires_at <= s.now) return decide(approval_reason::token_expired, "token expired " + format_time(a.expires_at));
+  if (a.expires_at <= s.now)
+    return decide(approval_reason::token_expired, "token expired " + format_time(a.expires_at));
   if (is_open(rec.state) && s.now >= rec.expires_at) {
-    s.set_rec_state(recommendation_state::expired, "not approved within " + format_seconds(s.topo.p.recommendation_ttl));
+    s.set_rec_state(recommendation_state::expired,
+                    "not approved within " + format_seconds(s.topo.p.recommendation_ttl));
   }
   switch (rec.state) {
     case recommendation_state::expired:
       return decide(approval_reason::recommendation_expired, "expired at " + format_time(rec.expires_at));
-    case recommendation_state::withdrawn: return decide(approval_reason::withdrawn, rec.reason);
+    case recommendation_state::withdrawn:
+      return decide(approval_reason::withdrawn, rec.reason);
     case recommendation_state::blocked:
-    case recommendation_state::pending_approval: break;
-    default: return decide(approval_reason::not_pending, "state " + std::string(to_string(rec.state)));
+    case recommendation_state::pending_approval:
+      break;
+    default:
+      return decide(approval_reason::not_pending, "state " + std::string(to_string(rec.state)));
   }
   if (std::find(rec.used_jti.begin(), rec.used_jti.end(), a.jti) != rec.used_jti.end()) {
     return decide(approval_reason::replayed_token, "jti " + a.jti);
@@ -270,7 +274,8 @@ approval_result core::approve(const verified_approval& a, time_point now) {
     s.update_recommendation();
     return decide(approval_reason::superseded, "evidence changed at approval time: now " + s.rec->id);
   }
-  for (std::size_t i = 0; i < ge.gates.size(); ++i) rec.gates[i].detail = ge.gates[i].detail;
+  for (std::size_t i = 0; i < ge.gates.size(); ++i)
+    rec.gates[i].detail = ge.gates[i].detail;
   if (const auto* g = rec.first_blocking_failure()) {
     return decide(approval_reason::blocked, std::string(to_string(g->name)) + ": " + g->detail);
   }
@@ -283,16 +288,17 @@ approval_result core::approve(const verified_approval& a, time_point now) {
   const bool complete = count >= s.topo.p.approvals_required;
   decide(approval_reason::accepted, std::to_string(count) + "/" + std::to_string(s.topo.p.approvals_required));
   if (complete) {
-    s.set_rec_state(recommendation_state::approved, "approved by " + [&] {
-      std::string names;
-      for (const auto& n : rec.approvers) names += (names.empty() ? "" : ", ") + n;
-      return names;
-    }());
+    s.set_rec_state(
+        recommendation_state::approved, "approved by " + [&] {
+          std::string names;
+          for (const auto& n : rec.approvers)
+            names += (names.empty() ? "" : ", ") + n;
+          return names;
+        }());
     if (!s.execute_emitted) {
       s.execute_emitted = true;
       s.out.emplace_back(execute_plan{s.now, rec.id, rec.hash, rec.action, rec.from, rec.to,
-                                      rec.allow_data_loss_required || a.allow_data_loss,
-                                      rec.approvers});
+                                      rec.allow_data_loss_required || a.allow_data_loss, rec.approvers});
       r.execute = true;
     }
   } else {

@@ -26,7 +26,7 @@ struct vantage_rt {
   time_point last_report{};
   bool ever = false;
   vantage_state state = vantage_state::absent;
-  bool paged = false;             ///< a vantage page is open
+  bool paged = false;  ///< a vantage page is open
   page_kind paged_kind = page_kind::vantage_absent;
   std::string incident_id;
   time_point state_since{};
@@ -47,7 +47,7 @@ struct region_rt {
   // page
   bool page_sent = false;
   page_kind sent_kind = page_kind::service_degraded;
-  std::string sent_key;       ///< kind + recommendation id/state when last sent
+  std::string sent_key;  ///< kind + recommendation id/state when last sent
   bool service_page_held = false;
 };
 
@@ -63,7 +63,7 @@ struct core::state {
   int quorum = 1;
   std::size_t n_checks = 0;
   std::size_t n_vantages = 0;
-  std::vector<duration> check_stale;  ///< [check] max(stale_after, 3 x interval)
+  std::vector<duration> check_stale;       ///< [check] max(stale_after, 3 x interval)
   std::vector<region_index> check_region;  ///< [check]
 
   std::vector<cell> cells;  ///< [vantage * n_checks + check]
@@ -76,9 +76,9 @@ struct core::state {
   std::vector<std::uint8_t> impaired;
   std::vector<int> scratch_up, scratch_down;
   std::vector<agreement> agree;
-  std::vector<vote_tally> votes;      ///< [check]
-  std::vector<verdict> check_state;   ///< [check]
-  std::vector<verdict> service_state; ///< [region * services + service]
+  std::vector<vote_tally> votes;       ///< [check]
+  std::vector<verdict> check_state;    ///< [check]
+  std::vector<verdict> service_state;  ///< [region * services + service]
 
   std::optional<lag_sample> lag_latest;
   std::optional<lag_sample> lag_last_value;

@@ -4,12 +4,11 @@
 // and executes; the simulator builds its timeline from them.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "decision/recommendation.hpp"
 #include "decision/types.hpp"
@@ -33,16 +32,16 @@ struct page {
   page_action action = page_action::trigger;
   std::string incident_id;
   severity sev = severity::error;
-  std::string region;   ///< the region concerned; empty for vantage pages
-  std::string vantage;  ///< the vantage concerned, for vantage pages
-  std::string summary;  ///< one line, <= 1024 chars
+  std::string region;      ///< the region concerned; empty for vantage pages
+  std::string vantage;     ///< the vantage concerned, for vantage pages
+  std::string summary;     ///< one line, <= 1024 chars
   nlohmann::json details;  ///< votes per vantage and check, gates, lag, recommendation
 };
 
 /// A recommendation was created, changed state or was superseded (a new revision).
 struct recommendation_changed {
   time_point at{};
-  recommendation rec;        ///< full snapshot after the change
+  recommendation rec;  ///< full snapshot after the change
   int approvals_required = 1;
   std::string reason;
 };
@@ -80,8 +79,8 @@ struct audit_record {
   nlohmann::json details;
 };
 
-using event = std::variant<classification_changed, page, recommendation_changed, approval_decided,
-                           execute_plan, audit_record>;
+using event =
+    std::variant<classification_changed, page, recommendation_changed, approval_decided, execute_plan, audit_record>;
 
 /// "classification", "page", "recommendation", "approval", "execute_plan", "audit".
 [[nodiscard]] std::string_view event_type(const event& e);

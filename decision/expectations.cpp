@@ -102,7 +102,8 @@ expect_result check_one(const timeline& tl, const scenario_expect& x) {
   switch (x.kind) {
     case expect_kind::classification: {
       const auto at = holds_in(
-          tl, w, [&](const timeline_entry& e) { return e.type == "classification" && str(e.fields, "region") == x.region; },
+          tl, w,
+          [&](const timeline_entry& e) { return e.type == "classification" && str(e.fields, "region") == x.region; },
           [&](const timeline_entry& e) { return str(e.fields, "to") == to_string(x.cls); },
           x.cls == classification::unknown);
       r.ok = at.has_value();
@@ -131,8 +132,7 @@ expect_result check_one(const timeline& tl, const scenario_expect& x) {
       const auto* e = first_in_window(
           [&](const timeline_entry& y) { return y.type == "recommendation" && fields_match(y, x.fields); });
       r.ok = e != nullptr;
-      r.why = r.ok ? "seen at " + format_seconds(e->t)
-                   : "no recommendation with " + x.fields.dump() + " " + w.text();
+      r.why = r.ok ? "seen at " + format_seconds(e->t) : "no recommendation with " + x.fields.dump() + " " + w.text();
       break;
     }
     case expect_kind::approval: {
@@ -142,8 +142,8 @@ expect_result check_one(const timeline& tl, const scenario_expect& x) {
       for (const auto& y : tl) {
         if (y.type == "approval") seen += " " + str(y.fields, "reason") + "@" + format_seconds(y.t);
       }
-      r.why = r.ok ? "seen at " + format_seconds(e->t) : "no matching approval " + w.text() + " (seen:" +
-                                                             (seen.empty() ? " none" : seen) + ")";
+      r.why = r.ok ? "seen at " + format_seconds(e->t)
+                   : "no matching approval " + w.text() + " (seen:" + (seen.empty() ? " none" : seen) + ")";
       break;
     }
     case expect_kind::never_classification: {
@@ -152,12 +152,13 @@ expect_result check_one(const timeline& tl, const scenario_expect& x) {
                str(y.fields, "to") == to_string(x.cls);
       });
       r.ok = e == nullptr;
-      r.why = r.ok ? "never happened" : x.region + " became " + std::string(to_string(x.cls)) + " at " + format_seconds(e->t);
+      r.why = r.ok ? "never happened"
+                   : x.region + " became " + std::string(to_string(x.cls)) + " at " + format_seconds(e->t);
       break;
     }
     case expect_kind::never_recommendation: {
-      const auto* e = first_anywhere(
-          [&](const timeline_entry& y) { return y.type == "recommendation" && rec_matches(y, x); });
+      const auto* e =
+          first_anywhere([&](const timeline_entry& y) { return y.type == "recommendation" && rec_matches(y, x); });
       r.ok = e == nullptr;
       r.why = r.ok ? "never happened"
                    : "recommendation " + str(e->fields, "id") + " " + str(e->fields, "state") + " at " +
@@ -185,7 +186,8 @@ expect_result check_one(const timeline& tl, const scenario_expect& x) {
 std::vector<expect_result> check_expectations(const timeline& tl, const scenario& sc) {
   std::vector<expect_result> out;
   out.reserve(sc.expects.size());
-  for (const auto& x : sc.expects) out.push_back(check_one(tl, x));
+  for (const auto& x : sc.expects)
+    out.push_back(check_one(tl, x));
   return out;
 }
 

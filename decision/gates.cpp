@@ -6,7 +6,9 @@ namespace vigil::decision {
 
 namespace {
 
-std::string ms_text(std::int64_t ms) { return format_seconds(duration{ms}); }
+std::string ms_text(std::int64_t ms) {
+  return format_seconds(duration{ms});
+}
 
 gate_result state_gate(gate_name name, const std::string& region, classification declared, classification wanted,
                        int gate_checks_not_up, time_point since, time_point now) {
@@ -15,8 +17,8 @@ gate_result state_gate(gate_name name, const std::string& region, classification
   if (declared != wanted) {
     g.detail = region + " is " + state + ", needs " + std::string(to_string(wanted));
   } else if (gate_checks_not_up > 0) {
-    g.detail = region + " is " + state + " but " + std::to_string(gate_checks_not_up) +
-               " of its gate checks are not up";
+    g.detail =
+        region + " is " + state + " but " + std::to_string(gate_checks_not_up) + " of its gate checks are not up";
   } else {
     g.ok = true;
     g.detail = region + " is " + state + " (for " + format_seconds(now - since) + ")";
@@ -45,8 +47,8 @@ void lag_gate(const gate_inputs& in, bool blocking, gate_evaluation& out) {
       // Worked numbers: 800ms read 45s ago -> bound 45.8s.
       const std::int64_t bound = lag_ms + age.count();
       out.expected_data_loss_ms = bound;
-      out.data_loss_bound = "<= " + ms_text(bound) + " (last lag " + ms_text(lag_ms) + ", " +
-                            format_seconds(age) + " old)";
+      out.data_loss_bound =
+          "<= " + ms_text(bound) + " (last lag " + ms_text(lag_ms) + ", " + format_seconds(age) + " old)";
       g.detail = std::string(reachable ? "lag sample stale" : "lag source unreachable") + ": last " + ms_text(lag_ms) +
                  " read " + format_seconds(age) + " ago (max age " + format_seconds(p.lag_max_age) +
                  "); data loss bound " + out.data_loss_bound;
@@ -80,9 +82,8 @@ gate_evaluation evaluate_gates(const gate_inputs& in) {
                                    in.dr_gate_checks_not_up, in.dr_since, in.now));
     lag_gate(in, false, out);
   } else {
-    out.gates.push_back(state_gate(gate_name::primary_healthy, in.primary, in.primary_declared,
-                                   classification::healthy, in.primary_gate_checks_not_up, in.primary_since,
-                                   in.now));
+    out.gates.push_back(state_gate(gate_name::primary_healthy, in.primary, in.primary_declared, classification::healthy,
+                                   in.primary_gate_checks_not_up, in.primary_since, in.now));
     lag_gate(in, true, out);
   }
   {

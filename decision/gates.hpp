@@ -37,8 +37,8 @@ struct gate_inputs {
   time_point primary_since{};
   classification dr_declared = classification::unknown;
   time_point dr_since{};
-  int dr_gate_checks_not_up = 0;       ///< role: gate checks about dr that are not up
-  int primary_gate_checks_not_up = 0;  ///< same, about the primary (failback)
+  int dr_gate_checks_not_up = 0;             ///< role: gate checks about dr that are not up
+  int primary_gate_checks_not_up = 0;        ///< same, about the primary (failback)
   std::optional<lag_sample> lag_latest;      ///< newest sample (value or unreachable)
   std::optional<lag_sample> lag_last_value;  ///< newest sample that had a value
   std::optional<time_point> last_failover;   ///< plan_started of the last executed failover

@@ -32,20 +32,26 @@ transition probe_hysteresis::observe(bool success, int fall, int rise) {
 
 int probe_hysteresis::pending() const {
   switch (state_) {
-    case verdict::up: return fails_;
-    case verdict::down: return successes_;
-    case verdict::unknown: return std::max(fails_, successes_);
+    case verdict::up:
+      return fails_;
+    case verdict::down:
+      return successes_;
+    case verdict::unknown:
+      return std::max(fails_, successes_);
   }
   return 0;
 }
 
 int severity_rank(classification c) {
   switch (c) {
-    case classification::healthy: return 0;
+    case classification::healthy:
+      return 0;
     case classification::service_degraded:
-    case classification::unknown: return 1;
+    case classification::unknown:
+      return 1;
     case classification::regional_outage:
-    case classification::global_outage: return 2;
+    case classification::global_outage:
+      return 2;
   }
   return 1;
 }

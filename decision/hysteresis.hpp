@@ -48,8 +48,8 @@ class classification_hysteresis {
   [[nodiscard]] bool pending() const { return pending_; }
 
   /// The hold time needed to move from `from` to `to`.
-  [[nodiscard]] static duration required_hold(classification from, classification to, bool first,
-                                              duration confirm_for, duration clear_for);
+  [[nodiscard]] static duration required_hold(classification from, classification to, bool first, duration confirm_for,
+                                              duration clear_for);
 
  private:
   classification declared_ = classification::unknown;

@@ -34,10 +34,9 @@ enum class outcome : std::uint8_t {
 inline constexpr std::size_t outcome_count = 17;
 
 inline constexpr std::array<std::string_view, outcome_count> outcome_names{
-    "ok",          "degraded",       "http_status",        "timeout",     "connect_refused",
-    "connect_error", "dns_error",    "tls_error",          "cert_expiring", "body_mismatch",
-    "body_too_large", "too_many_redirects", "proxy_error", "condition_failed", "no_data",
-    "aws_error",   "internal"};
+    "ok",          "degraded",         "http_status",   "timeout",       "connect_refused", "connect_error",
+    "dns_error",   "tls_error",        "cert_expiring", "body_mismatch", "body_too_large",  "too_many_redirects",
+    "proxy_error", "condition_failed", "no_data",       "aws_error",     "internal"};
 
 [[nodiscard]] constexpr std::string_view to_string(outcome o) {
   return outcome_names[static_cast<std::size_t>(o)];

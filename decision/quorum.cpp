@@ -10,8 +10,8 @@ verdict quorum_verdict(const vote_tally& t, int quorum) {
   return verdict::unknown;
 }
 
-void find_impaired(const impairment_input& in, std::span<int> up, std::span<int> down,
-                   std::span<agreement> agree, std::span<std::uint8_t> impaired) {
+void find_impaired(const impairment_input& in, std::span<int> up, std::span<int> down, std::span<agreement> agree,
+                   std::span<std::uint8_t> impaired) {
   std::fill(up.begin(), up.end(), 0);
   std::fill(down.begin(), down.end(), 0);
   std::fill(agree.begin(), agree.end(), agreement{});
@@ -44,8 +44,7 @@ void find_impaired(const impairment_input& in, std::span<int> up, std::span<int>
     bool everywhere = in.regions > 0;
     for (std::size_t r = 0; r < in.regions; ++r) {
       const agreement& a = agree[v * in.regions + r];
-      if (a.compared == 0 ||
-          static_cast<double>(a.disagreed) < in.fraction * static_cast<double>(a.compared)) {
+      if (a.compared == 0 || static_cast<double>(a.disagreed) < in.fraction * static_cast<double>(a.compared)) {
         everywhere = false;
         break;
       }

@@ -49,8 +49,8 @@ struct agreement {
 
 /// Inputs as flat spans so the core can run this every tick without allocating.
 struct impairment_input {
-  std::span<const verdict> verdicts;        ///< [vantage * checks + check]; unknown for abstaining cells
-  std::span<const std::uint8_t> present;    ///< [vantage] 1 = present (absent ones neither vote nor get judged)
+  std::span<const verdict> verdicts;           ///< [vantage * checks + check]; unknown for abstaining cells
+  std::span<const std::uint8_t> present;       ///< [vantage] 1 = present (absent ones neither vote nor get judged)
   std::span<const region_index> check_region;  ///< [check]
   std::size_t vantages = 0;
   std::size_t checks = 0;
@@ -60,7 +60,7 @@ struct impairment_input {
 
 /// Fills impaired[v] (1 = impaired). `up`/`down` ([check]) and `agree`
 /// ([vantage * regions]) are scratch buffers of the right size.
-void find_impaired(const impairment_input& in, std::span<int> up, std::span<int> down,
-                   std::span<agreement> agree, std::span<std::uint8_t> impaired);
+void find_impaired(const impairment_input& in, std::span<int> up, std::span<int> down, std::span<agreement> agree,
+                   std::span<std::uint8_t> impaired);
 
 }  // namespace vigil::decision

@@ -5,7 +5,9 @@
 
 namespace vigil::decision {
 
-bool recommendation::gates_pass() const { return first_blocking_failure() == nullptr; }
+bool recommendation::gates_pass() const {
+  return first_blocking_failure() == nullptr;
+}
 
 const gate_result* recommendation::first_blocking_failure() const {
   for (const auto& g : gates) {
@@ -28,7 +30,9 @@ nlohmann::json recommendation::canonical_content() const {
           {"created_at", format_time(created_at)}};
 }
 
-void recommendation::rehash() { hash = canonical_hash(canonical_content()); }
+void recommendation::rehash() {
+  hash = canonical_hash(canonical_content());
+}
 
 bool materially_different(const std::vector<gate_result>& a, bool a_loss, const std::vector<gate_result>& b,
                           bool b_loss) {
@@ -45,26 +49,27 @@ nlohmann::json to_json(const gate_result& g) {
 
 nlohmann::json to_json(const recommendation& r, int approvals_required) {
   nlohmann::json gates = nlohmann::json::array();
-  for (const auto& g : r.gates) gates.push_back(to_json(g));
-  nlohmann::json j{{"id", r.id},
-                   {"revision", r.revision},
-                   {"hash", r.hash},
-                   {"incident_id", r.incident_id},
-                   {"action", to_string(r.action)},
-                   {"from", r.from},
-                   {"to", r.to},
-                   {"state", to_string(r.state)},
-                   {"gates", std::move(gates)},
-                   {"allow_data_loss_required", r.allow_data_loss_required},
-                   {"expected_data_loss_ms", nullptr},
-                   {"data_loss_bound", r.data_loss_bound},
-                   {"evidence_digest", r.evidence_digest},
-                   {"evidence", r.evidence},
-                   {"created_at", format_time(r.created_at)},
-                   {"expires_at", format_time(r.expires_at)},
-                   {"approvals", {{"count", r.approvers.size()}, {"required", approvals_required},
-                                  {"approvers", r.approvers}}},
-                   {"reason", r.reason}};
+  for (const auto& g : r.gates)
+    gates.push_back(to_json(g));
+  nlohmann::json j{
+      {"id", r.id},
+      {"revision", r.revision},
+      {"hash", r.hash},
+      {"incident_id", r.incident_id},
+      {"action", to_string(r.action)},
+      {"from", r.from},
+      {"to", r.to},
+      {"state", to_string(r.state)},
+      {"gates", std::move(gates)},
+      {"allow_data_loss_required", r.allow_data_loss_required},
+      {"expected_data_loss_ms", nullptr},
+      {"data_loss_bound", r.data_loss_bound},
+      {"evidence_digest", r.evidence_digest},
+      {"evidence", r.evidence},
+      {"created_at", format_time(r.created_at)},
+      {"expires_at", format_time(r.expires_at)},
+      {"approvals", {{"count", r.approvers.size()}, {"required", approvals_required}, {"approvers", r.approvers}}},
+      {"reason", r.reason}};
   if (r.expected_data_loss_ms) j["expected_data_loss_ms"] = *r.expected_data_loss_ms;
   if (!r.supersedes.empty()) j["supersedes"] = r.supersedes;
   if (const auto* g = r.first_blocking_failure()) j["blocked_by"] = to_string(g->name);

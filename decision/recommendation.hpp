@@ -8,11 +8,10 @@
 // An approval token binds this hash, so an operator approves exactly what was shown.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "decision/types.hpp"
 
@@ -26,12 +25,12 @@ struct gate_result {
 };
 
 struct recommendation {
-  std::string id;             ///< "<action>-<from>-<incident start yyyymmddThhmmssZ>-r<revision>"
+  std::string id;  ///< "<action>-<from>-<incident start yyyymmddThhmmssZ>-r<revision>"
   int revision = 1;
-  std::string hash;           ///< hex SHA-256 of canonical_content()
+  std::string hash;  ///< hex SHA-256 of canonical_content()
   std::string incident_id;
   action_kind action = action_kind::failover;
-  std::string from;           ///< region names
+  std::string from;  ///< region names
   std::string to;
   recommendation_state state = recommendation_state::blocked;
   std::vector<gate_result> gates;
@@ -44,8 +43,8 @@ struct recommendation {
   time_point expires_at{};
   std::vector<std::string> approvers;
   std::vector<std::string> used_jti;
-  std::string supersedes;       ///< id of the revision this one replaced, if any
-  std::string reason;           ///< why it is in its state (last change)
+  std::string supersedes;  ///< id of the revision this one replaced, if any
+  std::string reason;      ///< why it is in its state (last change)
 
   /// Every blocking gate passes.
   [[nodiscard]] bool gates_pass() const;

@@ -1,7 +1,6 @@
 #include "decision/record.hpp"
 
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 #include "decision/time_format.hpp"

@@ -4,11 +4,10 @@
 // Every filter field left empty matches everything.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "decision/types.hpp"
 
@@ -29,16 +28,16 @@ enum class scenario_action : std::uint8_t {
   flap,          ///< matching probes fail during the first half of each `period`
   vantage_down,  ///< that vantage stops reporting
   vantage_up,
-  isolate,       ///< that vantage sees every check fail
+  isolate,  ///< that vantage sees every check fail
   unisolate,
-  lag,           ///< replication lag samples from now on (`lag`; nullopt = source unreachable)
-  noise,         ///< independent random probe failures with `probability`
-  approve,       ///< a valid (pre-verified) approval of the current recommendation per approver
-  acknowledge,   ///< acknowledge the cooldown (`by`)
-  silence,       ///< silence `scope` (empty = all) for `length`
+  lag,          ///< replication lag samples from now on (`lag`; nullopt = source unreachable)
+  noise,        ///< independent random probe failures with `probability`
+  approve,      ///< a valid (pre-verified) approval of the current recommendation per approver
+  acknowledge,  ///< acknowledge the cooldown (`by`)
+  silence,      ///< silence `scope` (empty = all) for `length`
   unsilence,
-  leader,        ///< set leadership (`flag`)
-  propose,       ///< operator proposal of `action` (failover | failback)
+  leader,   ///< set leadership (`flag`)
+  propose,  ///< operator proposal of `action` (failover | failback)
 };
 
 struct scenario_event {
@@ -61,8 +60,15 @@ struct scenario_event {
 };
 
 enum class expect_kind : std::uint8_t {
-  classification, recommendation, page, recommendation_field, approval,
-  never_classification, never_recommendation, never_page, never_approval
+  classification,
+  recommendation,
+  page,
+  recommendation_field,
+  approval,
+  never_classification,
+  never_recommendation,
+  never_page,
+  never_approval
 };
 
 struct scenario_expect {

@@ -16,12 +16,13 @@ constexpr std::array<std::uint32_t, 64> k{
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
-constexpr std::uint32_t rotr(std::uint32_t x, unsigned n) { return (x >> n) | (x << (32U - n)); }
+constexpr std::uint32_t rotr(std::uint32_t x, unsigned n) {
+  return (x >> n) | (x << (32U - n));
+}
 
 }  // namespace
 
-sha256::sha256()
-    : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
+sha256::sha256() : h_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
 
 void sha256::compress(const std::uint8_t* block) {
   std::array<std::uint32_t, 64> w{};
@@ -91,12 +92,15 @@ sha256::digest sha256::finish() {
   const std::uint64_t bits = total_len_ * 8U;
   buf_[buf_len_++] = 0x80;
   if (buf_len_ > 56) {
-    while (buf_len_ < 64) buf_[buf_len_++] = 0;
+    while (buf_len_ < 64)
+      buf_[buf_len_++] = 0;
     compress(buf_.data());
     buf_len_ = 0;
   }
-  while (buf_len_ < 56) buf_[buf_len_++] = 0;
-  for (std::size_t i = 0; i < 8; ++i) buf_[56 + i] = static_cast<std::uint8_t>(bits >> (56U - 8U * i));
+  while (buf_len_ < 56)
+    buf_[buf_len_++] = 0;
+  for (std::size_t i = 0; i < 8; ++i)
+    buf_[56 + i] = static_cast<std::uint8_t>(bits >> (56U - 8U * i));
   compress(buf_.data());
   digest out{};
   for (std::size_t i = 0; i < 8; ++i) {

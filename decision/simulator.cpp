@@ -40,8 +40,7 @@ bool matches(const scenario_filter& f, const topology& topo, check_index c, vant
   if (!f.region.empty() && f.region != topo.regions[ci.region].name) return false;
   if (!f.service.empty() && f.service != ci.service) return false;
   if (!f.check.empty() && f.check != ci.id) return false;
-  if (!f.vantages.empty() &&
-      std::find(f.vantages.begin(), f.vantages.end(), topo.vantages[v]) == f.vantages.end()) {
+  if (!f.vantages.empty() && std::find(f.vantages.begin(), f.vantages.end(), topo.vantages[v]) == f.vantages.end()) {
     return false;
   }
   return true;
@@ -68,7 +67,8 @@ void validate(const topology& topo, const scenario& sc) {
     if (!f.service.empty() && std::find(topo.services.begin(), topo.services.end(), f.service) == topo.services.end()) {
       fail(e.line, "unknown service '" + f.service + "'");
     }
-    for (const auto& v : f.vantages) vantage(e.line, v);
+    for (const auto& v : f.vantages)
+      vantage(e.line, v);
     if (!e.vantage.empty()) vantage(e.line, e.vantage);
   }
   for (const auto& x : sc.expects) {
@@ -80,7 +80,12 @@ void validate(const topology& topo, const scenario& sc) {
 class sim {
  public:
   sim(const topology& topo, const sim_settings& st, const scenario& sc)
-      : topo_(topo), st_(st), sc_(sc), core_(topo), rng_(sc.seed), down_(topo.vantages.size()),
+      : topo_(topo),
+        st_(st),
+        sc_(sc),
+        core_(topo),
+        rng_(sc.seed),
+        down_(topo.vantages.size()),
         isolated_(topo.vantages.size()) {
     core_.set_leader(true);
     lag_ = topo.p.lag_source_configured ? st.initial_lag : std::nullopt;
@@ -94,7 +99,8 @@ class sim {
     const duration step{100};
     for (duration t{0}; t <= sc_.length; t += step) {
       const time_point now = st_.start + t;
-      while (next < events.size() && events[next].at <= t) apply(events[next++], t, now);
+      while (next < events.size() && events[next].at <= t)
+        apply(events[next++], t, now);
       probe_round(t, now);
       if (topo_.p.lag_source_configured && t % st_.lag_interval == duration{0}) {
         core_.ingest_lag(lag_sample{now, lag_});
@@ -140,12 +146,16 @@ class sim {
     for (const auto& f : faults_) {
       if (!matches(f.filter, topo_, c, v)) continue;
       switch (f.kind) {
-        case scenario_action::fail: return failed;
+        case scenario_action::fail:
+          return failed;
         case scenario_action::flap:
           if ((t - f.start) % f.period < f.period / 2) return failed;
           break;
-        case scenario_action::slow: slow = std::max(slow, f.latency); break;
-        default: break;
+        case scenario_action::slow:
+          slow = std::max(slow, f.latency);
+          break;
+        default:
+          break;
       }
     }
     if (noisy) {
@@ -171,22 +181,43 @@ class sim {
       case scenario_action::heal:
         std::erase_if(faults_, [&](const fault& f) { return covers(e.filter, f.filter); });
         break;
-      case scenario_action::vantage_down: down_[vantage()] = true; break;
-      case scenario_action::vantage_up: down_[vantage()] = false; break;
-      case scenario_action::isolate: isolated_[vantage()] = true; break;
-      case scenario_action::unisolate: isolated_[vantage()] = false; break;
-      case scenario_action::lag: lag_ = e.lag; break;
-      case scenario_action::noise: noise_ = e.probability; break;
-      case scenario_action::approve: approve(e, now); break;
-      case scenario_action::acknowledge: core_.acknowledge_cooldown(e.by, now); break;
+      case scenario_action::vantage_down:
+        down_[vantage()] = true;
+        break;
+      case scenario_action::vantage_up:
+        down_[vantage()] = false;
+        break;
+      case scenario_action::isolate:
+        isolated_[vantage()] = true;
+        break;
+      case scenario_action::unisolate:
+        isolated_[vantage()] = false;
+        break;
+      case scenario_action::lag:
+        lag_ = e.lag;
+        break;
+      case scenario_action::noise:
+        noise_ = e.probability;
+        break;
+      case scenario_action::approve:
+        approve(e, now);
+        break;
+      case scenario_action::acknowledge:
+        core_.acknowledge_cooldown(e.by, now);
+        break;
       case scenario_action::silence:
         core_.silence({"sim-" + std::to_string(e.line), e.scope, e.by, "scenario", now + e.length}, now);
         break;
       case scenario_action::unsilence:
-        for (const auto& x : core_.status().silences) core_.unsilence(x.id, now);
+        for (const auto& x : core_.status().silences)
+          core_.unsilence(x.id, now);
         break;
-      case scenario_action::leader: core_.set_leader(e.flag); break;
-      case scenario_action::propose: (void)core_.propose(e.action, e.by, now); break;
+      case scenario_action::leader:
+        core_.set_leader(e.flag);
+        break;
+      case scenario_action::propose:
+        (void)core_.propose(e.action, e.by, now);
+        break;
     }
     drain(now);
   }
@@ -223,7 +254,8 @@ class sim {
   void run_plan(const execute_plan& x, time_point now) {
     const duration t = now - st_.start;
     auto entry = [&](const std::string& step, const std::string& status) {
-      result_.entries.push_back({t, "plan_step",
+      result_.entries.push_back({t,
+                                 "plan_step",
                                  {{"recommendation_id", x.recommendation_id},
                                   {"action", to_string(x.action)},
                                   {"step", step},
@@ -231,7 +263,8 @@ class sim {
                                   {"dry_run", true}}});
     };
     core_.plan_started(x.recommendation_id, now);
-    for (const auto& e : core_.take_output()) append_timeline(result_.entries, e, st_.start);  // "executing" first
+    for (const auto& e : core_.take_output())
+      append_timeline(result_.entries, e, st_.start);  // "executing" first
     const auto& configured = x.action == action_kind::failover ? st_.plan_steps : st_.failback_steps;
     const std::vector<std::string> steps = configured.empty() ? std::vector<std::string>{"dry-run"} : configured;
     for (const auto& s : steps) {

@@ -9,10 +9,9 @@
 // be exercised.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "decision/scenario.hpp"
 #include "decision/timeline.hpp"
@@ -22,13 +21,13 @@ namespace vigil::decision {
 
 /// What the simulation needs beyond the topology (from config).
 struct sim_settings {
-  duration timeout{2000};          ///< a slow probe at or above it times out
-  duration degraded_after{0};      ///< a slow probe above it is degraded (0 = off)
+  duration timeout{2000};      ///< a slow probe at or above it times out
+  duration degraded_after{0};  ///< a slow probe above it is degraded (0 = off)
   duration lag_interval{5000};
   std::optional<duration> initial_lag = duration{250};  ///< before any `lag` event (when a lag source exists)
-  duration token_ttl{900000};      ///< approvals.max_ttl
-  std::vector<std::string> plan_steps;      ///< failover plan step names (default: one "dry-run" step)
-  std::vector<std::string> failback_steps;  ///< failback plan step names (default: one "dry-run" step)
+  duration token_ttl{900000};                           ///< approvals.max_ttl
+  std::vector<std::string> plan_steps;                  ///< failover plan step names (default: one "dry-run" step)
+  std::vector<std::string> failback_steps;              ///< failback plan step names (default: one "dry-run" step)
   time_point start{std::chrono::milliseconds{1'795'000'000'000}};  ///< virtual epoch (2026-11-18)
 };
 

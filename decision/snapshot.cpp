@@ -5,19 +5,18 @@
 namespace vigil::decision {
 
 namespace {
-double seconds(duration d) { return static_cast<double>(d.count()) / 1000.0; }
+double seconds(duration d) {
+  return static_cast<double>(d.count()) / 1000.0;
+}
 }  // namespace
 
 nlohmann::json to_json(const snapshot& s) {
   nlohmann::json regions = nlohmann::json::object();
   for (const auto& r : s.regions) {
-    nlohmann::json j{{"role", to_string(r.role)},
-                     {"classification", to_string(r.declared)},
-                     {"since", format_time(r.since)},
-                     {"raw", to_string(r.raw)},
-                     {"pending", r.pending == transition::pending},
-                     {"down_services", r.down_services},
-                     {"incident_id", nullptr}};
+    nlohmann::json j{
+        {"role", to_string(r.role)}, {"classification", to_string(r.declared)},     {"since", format_time(r.since)},
+        {"raw", to_string(r.raw)},   {"pending", r.pending == transition::pending}, {"down_services", r.down_services},
+        {"incident_id", nullptr}};
     if (!r.incident_id.empty()) j["incident_id"] = r.incident_id;
     regions[r.name] = std::move(j);
   }

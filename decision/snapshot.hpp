@@ -3,12 +3,11 @@
 // as of the last tick.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "decision/recommendation.hpp"
 #include "decision/types.hpp"
@@ -21,9 +20,9 @@ struct region_status {
   classification declared = classification::unknown;
   time_point since{};
   classification raw = classification::unknown;  ///< this tick's, before hysteresis
-  transition pending = transition::unchanged;     ///< pending: raw differs and is being confirmed
+  transition pending = transition::unchanged;    ///< pending: raw differs and is being confirmed
   std::vector<std::string> down_services;
-  std::string incident_id;                        ///< empty when none is open
+  std::string incident_id;  ///< empty when none is open
 };
 
 struct vantage_status {

@@ -10,7 +10,8 @@ namespace {
 void put(std::string& out, long long v, int width) {
   std::string digits = std::to_string(v < 0 ? -v : v);
   if (v < 0) out.push_back('-');
-  for (auto n = static_cast<int>(digits.size()); n < width; ++n) out.push_back('0');
+  for (auto n = static_cast<int>(digits.size()); n < width; ++n)
+    out.push_back('0');
   out += digits;
 }
 
@@ -24,8 +25,13 @@ civil split(time_point t) {
   const auto days = std::chrono::floor<std::chrono::days>(t);
   const std::chrono::year_month_day ymd{days};
   const long long rest = (t - days).count();
-  return {static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-          rest / 3'600'000, rest / 60'000 % 60, rest / 1000 % 60, rest % 1000};
+  return {static_cast<int>(ymd.year()),
+          static_cast<unsigned>(ymd.month()),
+          static_cast<unsigned>(ymd.day()),
+          rest / 3'600'000,
+          rest / 60'000 % 60,
+          rest / 1000 % 60,
+          rest % 1000};
 }
 
 bool read_int(std::string_view s, std::size_t pos, std::size_t len, int& out) {
@@ -76,8 +82,8 @@ std::string format_compact(time_point t) {
 
 std::optional<time_point> parse_time(std::string_view s) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      s[13] != ':' || s[16] != ':') {
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
+      s[16] != ':') {
     return std::nullopt;
   }
   if (!read_int(s, 0, 4, y) || !read_int(s, 5, 2, mo) || !read_int(s, 8, 2, d) || !read_int(s, 11, 2, h) ||
@@ -96,7 +102,8 @@ std::optional<time_point> parse_time(std::string_view s) {
       ++pos;
     }
     if (digits == 0) return std::nullopt;
-    for (int i = digits; i < 3; ++i) ms *= 10;
+    for (int i = digits; i < 3; ++i)
+      ms *= 10;
   }
   long long offset_min = 0;
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
@@ -128,8 +135,10 @@ std::string format_seconds(duration d) {
   if (ms < 0 && ms > -1000) out = "-" + out;
   if (frac != 0) {
     std::string f = std::to_string(frac);
-    while (f.size() < 3) f.insert(f.begin(), '0');
-    while (!f.empty() && f.back() == '0') f.pop_back();
+    while (f.size() < 3)
+      f.insert(f.begin(), '0');
+    while (!f.empty() && f.back() == '0')
+      f.pop_back();
     out += "." + f;
   }
   return out + "s";

@@ -9,7 +9,8 @@ namespace vigil::decision {
 void append_timeline(timeline& tl, const event& e, time_point start) {
   const duration t = event_time(e) - start;
   if (const auto* c = std::get_if<classification_changed>(&e)) {
-    tl.push_back({t, "classification",
+    tl.push_back({t,
+                  "classification",
                   {{"region", c->region},
                    {"from", to_string(c->from)},
                    {"to", to_string(c->to)},
@@ -38,7 +39,8 @@ void append_timeline(timeline& tl, const event& e, time_point start) {
     if (const auto* g = r->rec.first_blocking_failure()) f["blocked_by"] = to_string(g->name);
     tl.push_back({t, "recommendation", std::move(f)});
   } else if (const auto* a = std::get_if<approval_decided>(&e)) {
-    tl.push_back({t, "approval",
+    tl.push_back({t,
+                  "approval",
                   {{"accepted", a->accepted},
                    {"reason", to_string(a->reason)},
                    {"approver", a->approver},

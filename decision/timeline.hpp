@@ -3,10 +3,9 @@
 // outward event with `t` (seconds since the start), `type` (classification,
 // page, resolve, recommendation, approval, plan_step) and its fields.
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "decision/events.hpp"
 

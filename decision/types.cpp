@@ -71,8 +71,8 @@ std::vector<std::string> topology::validate() const {
   std::vector<std::string> problems;
   const auto primaries = std::count_if(regions.begin(), regions.end(),
                                        [](const region_info& r) { return r.role == region_role::primary; });
-  const auto drs = std::count_if(regions.begin(), regions.end(),
-                                 [](const region_info& r) { return r.role == region_role::dr; });
+  const auto drs =
+      std::count_if(regions.begin(), regions.end(), [](const region_info& r) { return r.role == region_role::dr; });
   if (regions.size() != 2 || primaries != 1 || drs != 1) {
     problems.emplace_back("regions: exactly one primary and one dr region are required");
   }
@@ -104,16 +104,20 @@ std::vector<std::string> topology::validate() const {
 
 std::string_view approval_hint(approval_reason r) {
   switch (r) {
-    case approval_reason::accepted: return "";
+    case approval_reason::accepted:
+      return "";
     case approval_reason::no_recommendation:
       return "there is no open recommendation; check `vigil status` before approving";
     case approval_reason::unknown_recommendation:
-      return "the token names a recommendation this engine does not know; fetch the current one from /v1/recommendation";
+      return "the token names a recommendation this engine does not know; fetch the current one from "
+             "/v1/recommendation";
     case approval_reason::wrong_hash:
       return "the token is bound to different content; re-read /v1/recommendation and sign its current hash";
-    case approval_reason::token_expired: return "the token has expired; sign a new one";
+    case approval_reason::token_expired:
+      return "the token has expired; sign a new one";
     case approval_reason::recommendation_expired:
-      return "the recommendation outlived its ttl; re-check the situation and run `vigil propose failover` if still needed";
+      return "the recommendation outlived its ttl; re-check the situation and run `vigil propose failover` if still "
+             "needed";
     case approval_reason::withdrawn:
       return "the condition cleared before approval; nothing to do unless it returns";
     case approval_reason::superseded:
@@ -121,10 +125,12 @@ std::string_view approval_hint(approval_reason r) {
     case approval_reason::blocked:
       return "a blocking gate fails now; see the gate details, fix or wait, then approve again";
     case approval_reason::missing_allow_data_loss:
-      return "replication lag is unknown or above budget; approve again with --allow-data-loss if you accept the stated bound";
+      return "replication lag is unknown or above budget; approve again with --allow-data-loss if you accept the "
+             "stated bound";
     case approval_reason::duplicate_approver:
       return "this approver already approved; another approver is needed";
-    case approval_reason::replayed_token: return "this token was already used; sign a new one";
+    case approval_reason::replayed_token:
+      return "this token was already used; sign a new one";
     case approval_reason::not_pending:
       return "the recommendation is already approved or finished; follow the plan's progress in /v1/status";
   }

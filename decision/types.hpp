@@ -50,8 +50,8 @@ struct params {
   duration lag_max_age{30000};         ///< a lag sample older than this is stale
   duration cooldown{3600000};          ///< after an executed failover, block another unless acknowledged
   duration recommendation_ttl{1800000};
-  int approvals_required = 1;          ///< distinct approvers needed before execution
-  bool lag_source_configured = true;   ///< false: lag is always unknown (stated in the gate detail)
+  int approvals_required = 1;         ///< distinct approvers needed before execution
+  bool lag_source_configured = true;  ///< false: lag is always unknown (stated in the gate detail)
 
   /// quorum, resolving 0 to the strict majority of `vantages`.
   [[nodiscard]] int effective_quorum(std::size_t vantages) const;
@@ -65,13 +65,13 @@ struct region_info {
 };
 
 struct check_info {
-  std::string id;            ///< "<service>@<region>" or "<name>@<region>"
+  std::string id;  ///< "<service>@<region>" or "<name>@<region>"
   region_index region = 0;
-  std::string service;       ///< service name, or the region check's name when region_scope
+  std::string service;            ///< service name, or the region check's name when region_scope
   service_index service_idx = 0;  ///< into topology::services (region-scope checks too)
   bool region_scope = false;
   check_role role = check_role::classify;
-  duration interval{2000};   ///< probe interval: a vantage's verdict older than max(stale_after, 3 x interval) abstains
+  duration interval{2000};  ///< probe interval: a vantage's verdict older than max(stale_after, 3 x interval) abstains
 };
 
 struct topology {

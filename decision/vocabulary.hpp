@@ -21,40 +21,61 @@ enum class vantage_state : std::uint8_t { present, absent, impaired };
 /// Promotion gates, in the fixed order they are evaluated and reported.
 /// failover: primary_regional, dr_healthy, replication_lag, cooldown, not_silenced, leader.
 /// failback: primary_healthy, replication_lag (blocking), cooldown, not_silenced, leader.
-enum class gate_name : std::uint8_t { primary_regional, dr_healthy, primary_healthy, replication_lag, cooldown, not_silenced, leader };
+enum class gate_name : std::uint8_t {
+  primary_regional,
+  dr_healthy,
+  primary_healthy,
+  replication_lag,
+  cooldown,
+  not_silenced,
+  leader
+};
 enum class recommendation_state : std::uint8_t {
-  blocked, pending_approval, approved, executing, done, failed, expired, withdrawn
+  blocked,
+  pending_approval,
+  approved,
+  executing,
+  done,
+  failed,
+  expired,
+  withdrawn
 };
 /// Outcome of feeding one more input to a hysteresis (STYLE.md 3).
 enum class transition : std::uint8_t { unchanged, pending, changed };
 enum class action_kind : std::uint8_t { failover, failback };
 enum class region_role : std::uint8_t { primary, dr };
 enum class check_role : std::uint8_t { classify, gate };
-enum class page_kind : std::uint8_t { service_degraded, regional_outage, global_outage, vantage_impaired, vantage_absent };
+enum class page_kind : std::uint8_t {
+  service_degraded,
+  regional_outage,
+  global_outage,
+  vantage_impaired,
+  vantage_absent
+};
 enum class page_action : std::uint8_t { trigger, update, resolve };
 enum class severity : std::uint8_t { critical, error, warning, info };
 
 /// Why an approval was accepted or refused (approve()).
 enum class approval_reason : std::uint8_t {
-  accepted,              ///< counted; maybe more approvers are still needed
-  no_recommendation,     ///< nothing to approve right now
-  unknown_recommendation,///< the id names no recommendation this core knows
-  wrong_hash,            ///< token bound to other content than the recommendation shows
-  token_expired,         ///< the token's expires_at has passed
-  recommendation_expired,///< the recommendation outlived recommendation_ttl
-  withdrawn,             ///< the condition cleared before approval
-  superseded,            ///< evidence changed materially: a newer revision exists
-  blocked,               ///< a blocking gate fails now (re-evaluated at approval time)
-  missing_allow_data_loss, ///< allow_data_loss_required but the token does not carry it
-  duplicate_approver,    ///< this approver already approved this recommendation
-  replayed_token,        ///< this token id (jti) was already used
-  not_pending,           ///< already approved, executing or finished
+  accepted,                 ///< counted; maybe more approvers are still needed
+  no_recommendation,        ///< nothing to approve right now
+  unknown_recommendation,   ///< the id names no recommendation this core knows
+  wrong_hash,               ///< token bound to other content than the recommendation shows
+  token_expired,            ///< the token's expires_at has passed
+  recommendation_expired,   ///< the recommendation outlived recommendation_ttl
+  withdrawn,                ///< the condition cleared before approval
+  superseded,               ///< evidence changed materially: a newer revision exists
+  blocked,                  ///< a blocking gate fails now (re-evaluated at approval time)
+  missing_allow_data_loss,  ///< allow_data_loss_required but the token does not carry it
+  duplicate_approver,       ///< this approver already approved this recommendation
+  replayed_token,           ///< this token id (jti) was already used
+  not_pending,              ///< already approved, executing or finished
 };
 
 // --- names -------------------------------------------------------------
 
-inline constexpr std::array<std::string_view, 5> classification_names{
-    "healthy", "service_degraded", "regional_outage", "global_outage", "unknown"};
+inline constexpr std::array<std::string_view, 5> classification_names{"healthy", "service_degraded", "regional_outage",
+                                                                      "global_outage", "unknown"};
 inline constexpr std::array<std::string_view, 3> verdict_names{"up", "down", "unknown"};
 inline constexpr std::array<std::string_view, 3> vantage_state_names{"present", "absent", "impaired"};
 inline constexpr std::array<std::string_view, 7> gate_names{
@@ -65,14 +86,23 @@ inline constexpr std::array<std::string_view, 3> transition_names{"unchanged", "
 inline constexpr std::array<std::string_view, 2> action_names{"failover", "failback"};
 inline constexpr std::array<std::string_view, 2> region_role_names{"primary", "dr"};
 inline constexpr std::array<std::string_view, 2> check_role_names{"classify", "gate"};
-inline constexpr std::array<std::string_view, 5> page_kind_names{
-    "service_degraded", "regional_outage", "global_outage", "vantage_impaired", "vantage_absent"};
+inline constexpr std::array<std::string_view, 5> page_kind_names{"service_degraded", "regional_outage", "global_outage",
+                                                                 "vantage_impaired", "vantage_absent"};
 inline constexpr std::array<std::string_view, 3> page_action_names{"trigger", "update", "resolve"};
 inline constexpr std::array<std::string_view, 4> severity_names{"critical", "error", "warning", "info"};
-inline constexpr std::array<std::string_view, 13> approval_reason_names{
-    "accepted", "no_recommendation", "unknown_recommendation", "wrong_hash", "token_expired",
-    "recommendation_expired", "withdrawn", "superseded", "blocked", "missing_allow_data_loss",
-    "duplicate_approver", "replayed_token", "not_pending"};
+inline constexpr std::array<std::string_view, 13> approval_reason_names{"accepted",
+                                                                        "no_recommendation",
+                                                                        "unknown_recommendation",
+                                                                        "wrong_hash",
+                                                                        "token_expired",
+                                                                        "recommendation_expired",
+                                                                        "withdrawn",
+                                                                        "superseded",
+                                                                        "blocked",
+                                                                        "missing_allow_data_loss",
+                                                                        "duplicate_approver",
+                                                                        "replayed_token",
+                                                                        "not_pending"};
 
 namespace detail {
 template <typename E, std::size_t N>
@@ -84,14 +114,15 @@ template <typename E, std::size_t N>
 }
 }  // namespace detail
 
-#define VIGIL_DECISION_NAMES(E, ARRAY)                                                                  \
-  [[nodiscard]] constexpr std::string_view to_string(E v) { return ARRAY[static_cast<std::size_t>(v)]; } \
-  template <typename T>                                                                                 \
-    requires std::is_same_v<T, E>                                                                        \
-  [[nodiscard]] constexpr std::optional<E> from_string(std::string_view s) {                            \
-    return detail::lookup<E>(ARRAY, s);                                                                 \
+#define VIGIL_DECISION_NAMES(E, ARRAY)                                       \
+  [[nodiscard]] constexpr std::string_view to_string(E v) {                  \
+    return ARRAY[static_cast<std::size_t>(v)];                               \
+  }                                                                          \
+  template <typename T>                                                      \
+  requires std::is_same_v<T, E>                                              \
+  [[nodiscard]] constexpr std::optional<E> from_string(std::string_view s) { \
+    return detail::lookup<E>(ARRAY, s);                                      \
   }
-
 
 VIGIL_DECISION_NAMES(classification, classification_names)
 VIGIL_DECISION_NAMES(verdict, verdict_names)
@@ -117,8 +148,8 @@ VIGIL_DECISION_NAMES(approval_reason, approval_reason_names)
 }
 /// Has it reached a state from which it never moves again?
 [[nodiscard]] constexpr bool is_final(recommendation_state s) {
-  return s == recommendation_state::done || s == recommendation_state::failed ||
-         s == recommendation_state::expired || s == recommendation_state::withdrawn;
+  return s == recommendation_state::done || s == recommendation_state::failed || s == recommendation_state::expired ||
+         s == recommendation_state::withdrawn;
 }
 
 }  // namespace vigil::decision

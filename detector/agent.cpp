@@ -1,10 +1,9 @@
 #include "detector/agent.hpp"
 
-#include <functional>
-#include <stdexcept>
-
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "aws/sts.hpp"
@@ -27,7 +26,8 @@ std::vector<compiled_check> compile_all(const common::config& cfg) {
     if (auto* ok = std::get_if<compiled_check>(&r)) {
       out.push_back(std::move(*ok));
     } else {
-      for (const auto& e : std::get<std::vector<std::string>>(r)) errors += e + "\n";
+      for (const auto& e : std::get<std::vector<std::string>>(r))
+        errors += e + "\n";
     }
   }
   if (!errors.empty()) throw std::invalid_argument(errors);
@@ -111,14 +111,14 @@ struct agent::impl {
         probe(p == nullptr ? own_prober.get() : p),
         sender(sender_options(cfg, options), clk, std::move(post), &registry) {
     auto checks = compile_all(cfg);
-    for (const auto& c : checks) metrics.add_check(c);
+    for (const auto& c : checks)
+      metrics.add_check(c);
     scheduler_options so;
     so.max_in_flight = options.max_in_flight;
     so.seed = options.seed != 0 ? options.seed : std::hash<std::string>{}(options.vantage) | 1U;
     sched = std::make_unique<scheduler>(
         io, clk, *probe, std::move(checks), so,
-        [this](const compiled_check& c, const probe_result& r, const probe_timing&) { on_result(c, r); },
-        &metrics);
+        [this](const compiled_check& c, const probe_result& r, const probe_timing&) { on_result(c, r); }, &metrics);
     make_lag(cfg, registry);
   }
 
@@ -134,11 +134,13 @@ struct agent::impl {
   }
 };
 
-agent::agent(boost::asio::io_context& io, const common::config& cfg, agent_options options,
-             const common::clock& clock, prometheus::Registry& registry, prober* probe, http_post_fn post)
+agent::agent(boost::asio::io_context& io, const common::config& cfg, agent_options options, const common::clock& clock,
+             prometheus::Registry& registry, prober* probe, http_post_fn post)
     : impl_(std::make_unique<impl>(io, cfg, std::move(options), clock, registry, probe, std::move(post))) {}
 
-agent::~agent() { stop(); }
+agent::~agent() {
+  stop();
+}
 
 void agent::start() {
   impl_->sender.start();
@@ -155,12 +157,20 @@ void agent::stop() {
   impl_->sender.stop();
 }
 
-void agent::add_lag(common::wire_lag lag) { impl_->sender.add_lag(std::move(lag)); }
+void agent::add_lag(common::wire_lag lag) {
+  impl_->sender.add_lag(std::move(lag));
+}
 
-const std::string& agent::vantage() const { return impl_->options.vantage; }
+const std::string& agent::vantage() const {
+  return impl_->options.vantage;
+}
 
-std::size_t agent::check_count() const { return impl_->sched->checks().size(); }
+std::size_t agent::check_count() const {
+  return impl_->sched->checks().size();
+}
 
-batch_sender_stats agent::sender_stats() const { return impl_->sender.stats(); }
+batch_sender_stats agent::sender_stats() const {
+  return impl_->sender.stats();
+}
 
 }  // namespace vigil::detector

@@ -31,9 +31,9 @@ struct agent_options {
   std::string vantage;
   std::vector<std::string> endpoints;  ///< empty: config engine.endpoints
   std::chrono::milliseconds flush_interval{1000};
-  std::uint64_t seed = 0;              ///< scheduler jitter seed; 0 = derived from the vantage name
+  std::uint64_t seed = 0;  ///< scheduler jitter seed; 0 = derived from the vantage name
   std::size_t max_in_flight = 512;
-  bool run_lag_source = true;          ///< sample replication_lag when this is the lag vantage
+  bool run_lag_source = true;  ///< sample replication_lag when this is the lag vantage
 };
 
 class agent {
@@ -41,9 +41,8 @@ class agent {
   /// Compiles every HTTP check of the config (throws std::invalid_argument
   /// listing the errors). `probe` overrides the production http_prober (tests,
   /// the demo's fault injection); `post` overrides the HTTP client for batches.
-  agent(boost::asio::io_context& io, const common::config& cfg, agent_options options,
-        const common::clock& clock, prometheus::Registry& registry, prober* probe = nullptr,
-        http_post_fn post = curl_http_post());
+  agent(boost::asio::io_context& io, const common::config& cfg, agent_options options, const common::clock& clock,
+        prometheus::Registry& registry, prober* probe = nullptr, http_post_fn post = curl_http_post());
   ~agent();
   agent(const agent&) = delete;
   agent& operator=(const agent&) = delete;

@@ -29,8 +29,9 @@ struct batch_sender::metrics {
   explicit metrics(prometheus::Registry& r) {
     auto& batches = prometheus::BuildCounter()
                         .Name("vigil_agent_batches_total")
-                        .Help("Batches the agent handled, by result (sent, failed attempt, rejected by the engine, "
-                              "dropped because the queue was full)")
+                        .Help(
+                            "Batches the agent handled, by result (sent, failed attempt, rejected by the engine, "
+                            "dropped because the queue was full)")
                         .Register(r);
     sent = &batches.Add({{"result", "sent"}});
     failed = &batches.Add({{"result", "failed"}});
@@ -60,13 +61,16 @@ batch_sender::batch_sender(batch_sender_options options, const common::clock& cl
   for (const auto& ep : options_.endpoints) {
     auto q = std::make_unique<endpoint_queue>();
     q->url = ep;
-    while (!q->url.empty() && q->url.back() == '/') q->url.pop_back();
+    while (!q->url.empty() && q->url.back() == '/')
+      q->url.pop_back();
     q->url += "/v1/observations";
     queues_.push_back(std::move(q));
   }
 }
 
-batch_sender::~batch_sender() { stop(); }
+batch_sender::~batch_sender() {
+  stop();
+}
 
 void batch_sender::start() {
   std::lock_guard lock(mutex_);
@@ -168,9 +172,11 @@ void batch_sender::flush_now() {
   {
     std::lock_guard lock(mutex_);
     cut_batch_locked();
-    for (auto& q : queues_) q->next_attempt = {};
+    for (auto& q : queues_)
+      q->next_attempt = {};
   }
-  for (auto& q : queues_) deliver(*q);
+  for (auto& q : queues_)
+    deliver(*q);
 }
 
 void batch_sender::run() {
@@ -180,10 +186,12 @@ void batch_sender::run() {
     if (stopping_) break;
     cut_batch_locked();
     std::size_t pending = 0;
-    for (auto& q : queues_) pending += q->batches.size();
+    for (auto& q : queues_)
+      pending += q->batches.size();
     if (metrics_) metrics_->pending->Set(static_cast<double>(pending));
     lock.unlock();
-    for (auto& q : queues_) deliver(*q);
+    for (auto& q : queues_)
+      deliver(*q);
     lock.lock();
   }
   lock.unlock();
@@ -215,7 +223,8 @@ http_post_fn curl_http_post() {
       return 0;
     }
     curl_slist* list = nullptr;
-    for (const auto& hd : headers) list = curl_slist_append(list, hd.c_str());
+    for (const auto& hd : headers)
+      list = curl_slist_append(list, hd.c_str());
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());

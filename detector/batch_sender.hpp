@@ -36,8 +36,8 @@ namespace vigil::detector {
 
 struct batch_sender_options {
   std::string vantage;
-  std::string key;                              ///< HMAC key shared with the engines
-  std::vector<std::string> endpoints;           ///< engine base URLs
+  std::string key;                     ///< HMAC key shared with the engines
+  std::vector<std::string> endpoints;  ///< engine base URLs
   std::chrono::milliseconds flush_interval{1000};
   std::chrono::milliseconds request_timeout{3000};
   std::chrono::milliseconds max_backoff{10000};
@@ -56,9 +56,9 @@ struct batch_sender_stats {
 
 /// POST body to url with headers; returns the HTTP status (0 = transport failure)
 /// and fills `answer` with the body or the transport error.
-using http_post_fn = std::function<int(const std::string& url, const std::string& body,
-                                       const std::vector<std::string>& headers,
-                                       std::chrono::milliseconds timeout, std::string& answer)>;
+using http_post_fn =
+    std::function<int(const std::string& url, const std::string& body, const std::vector<std::string>& headers,
+                      std::chrono::milliseconds timeout, std::string& answer)>;
 
 /// The libcurl implementation (honours http_proxy/no_proxy from the environment).
 [[nodiscard]] http_post_fn curl_http_post();

@@ -1,9 +1,9 @@
 #include "detector/cloudwatch_sampler.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <future>
-
-#include <fmt/format.h>
 
 #include "aws/timefmt.hpp"
 
@@ -34,8 +34,9 @@ std::variant<cloudwatch_check, std::string> compile_cloudwatch_check(const commo
   if (out.query.period_s <= 0) return c.id + ": cloudwatch.period must be at least 1s";
   std::string why;
   auto cond = parse_condition(cw.condition.empty() ? ">= -1e308" : cw.condition, &why);
-  if (!cond) return fmt::format("{}:{}:{}: {}.cloudwatch.condition: {}", c.pos.file, c.pos.line, c.pos.column,
-                                c.pos.key_path, why);
+  if (!cond)
+    return fmt::format("{}:{}:{}: {}.cloudwatch.condition: {}", c.pos.file, c.pos.line, c.pos.column, c.pos.key_path,
+                       why);
   out.cond = *cond;
   out.on_missing = cw.on_missing;
   out.interval = c.interval;
@@ -59,13 +60,15 @@ cloudwatch_sampler::cloudwatch_sampler(std::vector<cloudwatch_check> checks, met
 
 common::mono_time cloudwatch_sampler::next_due() const {
   common::mono_time next = common::mono_time::max();
-  for (const auto& [region, st] : regions_) next = std::min(next, st.due);
+  for (const auto& [region, st] : regions_)
+    next = std::min(next, st.due);
   return next;
 }
 
 std::map<std::string, region_stats> cloudwatch_sampler::stats() const {
   std::map<std::string, region_stats> out;
-  for (const auto& [region, st] : regions_) out[region] = st.stats;
+  for (const auto& [region, st] : regions_)
+    out[region] = st.stats;
   return out;
 }
 
@@ -78,9 +81,8 @@ std::vector<cloudwatch_sample> cloudwatch_sampler::poll() {
   std::vector<std::future<std::vector<cloudwatch_sample>>> running;
   for (auto& [region, st] : due) {
     // One thread per due region: a slow or throttled region never holds up the others.
-    running.push_back(std::async(std::launch::async, [this, region = region, st = st] {
-      return sample_region(*region, *st);
-    }));
+    running.push_back(
+        std::async(std::launch::async, [this, region = region, st = st] { return sample_region(*region, *st); }));
   }
   std::vector<cloudwatch_sample> out;
   for (auto& f : running) {
@@ -114,8 +116,7 @@ std::vector<cloudwatch_sample> cloudwatch_sampler::sample_region(const std::stri
       failure = r.error();
     }
   }
-  const double latency_ms =
-      std::chrono::duration<double, std::milli>(clock_.monotonic() - started).count();
+  const double latency_ms = std::chrono::duration<double, std::milli>(clock_.monotonic() - started).count();
 
   if (failure && aws::is_throttling(*failure)) {
     ++st.stats.throttled;
@@ -197,8 +198,8 @@ cloudwatch_sample cloudwatch_sampler::judge(const cloudwatch_check& c, const aws
     s.result.result = outcome::ok;
   } else {
     s.result.result = outcome::condition_failed;
-    s.result.detail = fmt::format("{} = {} at {} (healthy when {})", what, p.value, aws::format_iso8601(p.at),
-                                  c.cond.to_string());
+    s.result.detail =
+        fmt::format("{} = {} at {} (healthy when {})", what, p.value, aws::format_iso8601(p.at), c.cond.to_string());
   }
   return s;
 }

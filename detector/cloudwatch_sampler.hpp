@@ -79,9 +79,9 @@ class aws_metric_source final : public metric_source {
 
 struct cloudwatch_sample {
   std::string check_id;
-  common::wall_time at;            ///< when the sample was taken
-  probe_result result;             ///< outcome, detail, latency of the batched call
-  std::optional<double> value;     ///< the datapoint used
+  common::wall_time at;         ///< when the sample was taken
+  probe_result result;          ///< outcome, detail, latency of the batched call
+  std::optional<double> value;  ///< the datapoint used
   std::optional<common::wall_time> datapoint_at;
 };
 

@@ -1,21 +1,27 @@
 #include "detector/condition.hpp"
 
-#include <charconv>
-#include <utility>
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <utility>
 
 namespace vigil::detector {
 
 bool condition::holds(double v) const {
   switch (op) {
-    case compare_op::lt: return v < threshold;
-    case compare_op::le: return v <= threshold;
-    case compare_op::gt: return v > threshold;
-    case compare_op::ge: return v >= threshold;
-    case compare_op::eq: return v == threshold;
-    case compare_op::ne: return v != threshold;
+    case compare_op::lt:
+      return v < threshold;
+    case compare_op::le:
+      return v <= threshold;
+    case compare_op::gt:
+      return v > threshold;
+    case compare_op::ge:
+      return v >= threshold;
+    case compare_op::eq:
+      return v == threshold;
+    case compare_op::ne:
+      return v != threshold;
   }
   return false;
 }
@@ -30,12 +36,14 @@ std::optional<condition> parse_condition(std::string_view text, std::string* err
     if (error != nullptr) *error = std::move(msg);
     return std::nullopt;
   };
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  while (!text.empty() && text.front() == ' ')
+    text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ')
+    text.remove_suffix(1);
   // Two-character operators first, so "<=" is not read as "<" then "=".
-  static constexpr std::pair<std::string_view, compare_op> ops[] = {
-      {"<=", compare_op::le}, {">=", compare_op::ge}, {"==", compare_op::eq},
-      {"!=", compare_op::ne}, {"<", compare_op::lt},  {">", compare_op::gt}};
+  static constexpr std::pair<std::string_view, compare_op> ops[] = {{"<=", compare_op::le}, {">=", compare_op::ge},
+                                                                    {"==", compare_op::eq}, {"!=", compare_op::ne},
+                                                                    {"<", compare_op::lt},  {">", compare_op::gt}};
   condition c;
   std::size_t n = 0;
   for (const auto& [spelling, op] : ops) {
@@ -47,7 +55,8 @@ std::optional<condition> parse_condition(std::string_view text, std::string* err
   }
   if (n == 0) return fail("condition '" + std::string(text) + "' must start with one of < <= > >= == !=");
   text.remove_prefix(n);
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.front() == ' ')
+    text.remove_prefix(1);
   if (text.empty()) return fail("condition has no number after the operator");
   const auto r = std::from_chars(text.data(), text.data() + text.size(), c.threshold);
   if (r.ec != std::errc{} || r.ptr != text.data() + text.size() || !std::isfinite(c.threshold)) {

@@ -78,9 +78,8 @@ namespace {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
   return out;
 }
 
@@ -93,8 +92,7 @@ std::optional<std::string> env(const char* name) {
 /// libcurl's no_proxy rules for a host name (7.88 Curl_check_noproxy, without CIDR).
 bool no_proxy_matches(std::string host, std::string_view list) {
   host = lower(host);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   std::size_t i = 0;
   while (i < list.size()) {
     std::size_t j = list.find(',', i);
@@ -110,8 +108,7 @@ bool no_proxy_matches(std::string host, std::string_view list) {
     if (entry.empty()) continue;
     const std::string e = lower(entry);
     if (host == e) return true;
-    if (host.size() > e.size() && host.ends_with(e) && host[host.size() - e.size() - 1] == '.')
-      return true;
+    if (host.size() > e.size() && host.ends_with(e) && host[host.size() - e.size() - 1] == '.') return true;
   }
   return false;
 }
@@ -146,9 +143,8 @@ bool proxy_applies(std::string_view url, std::string_view configured) {
   if (env(lower_name.c_str())) return true;
   if (scheme != "http") {
     std::string upper_name = lower_name;
-    std::transform(upper_name.begin(), upper_name.end(), upper_name.begin(), [](char c) {
-      return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    });
+    std::transform(upper_name.begin(), upper_name.end(), upper_name.begin(),
+                   [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
     if (env(upper_name.c_str())) return true;
   }
   return env("all_proxy").has_value() || env("ALL_PROXY").has_value();

@@ -74,8 +74,7 @@ void multi_loop::shutdown() {
   on_done_ = nullptr;
 }
 
-int multi_loop::on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* userp,
-                          void* /*socketp*/) {
+int multi_loop::on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* userp, void* /*socketp*/) {
   static_cast<multi_loop*>(userp)->update_socket(s, what);
   return 0;
 }
@@ -134,8 +133,7 @@ void multi_loop::update_socket(curl_socket_t s, int what) {
       w->gone = true;
       sockets_.erase(s);
       asio::post(io_, [weak = weak_from_this(), s] {
-        if (auto loop = weak.lock(); loop && loop->multi_ != nullptr)
-          loop->action(s, CURL_CSELECT_ERR);
+        if (auto loop = weak.lock(); loop && loop->multi_ != nullptr) loop->action(s, CURL_CSELECT_ERR);
       });
       return;
     }

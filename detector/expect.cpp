@@ -69,8 +69,7 @@ std::vector<token> lex(std::string_view s) {
     } else if (is_digit(c) || (c == '-' && i + 1 < s.size() && is_digit(s[i + 1]))) {
       t.kind = tok::number;
       t.text += s[i++];
-      while (i < s.size() && (is_digit(s[i]) || s[i] == '.' ||
-                              std::isalpha(static_cast<unsigned char>(s[i])) != 0)) {
+      while (i < s.size() && (is_digit(s[i]) || s[i] == '.' || std::isalpha(static_cast<unsigned char>(s[i])) != 0)) {
         t.text += s[i++];
       }
     } else if (c == '"') {
@@ -112,8 +111,7 @@ std::vector<token> lex(std::string_view s) {
       ++i;
       if (i < s.size() && s[i] == '=') t.text += s[i++];
       if (t.text == "=" || t.text == "!") {
-        return lex_error(
-            expect_error{t.column, "'" + t.text + "' is not an operator (use == or !=)"});
+        return lex_error(expect_error{t.column, "'" + t.text + "' is not an operator (use == or !=)"});
       }
     } else if (c == '(' || c == ')' || c == '[' || c == ']' || c == ',' || c == '.') {
       t.kind = tok::punct;
@@ -179,9 +177,7 @@ class parser {
   std::optional<expect_error> subject(expectation& e) {
     const token t = next();
     if (t.kind != tok::ident) {
-      return unexpected(
-          t,
-          "expected a subject (status, body, body.json(...), header(...), latency, cert_expiry)");
+      return unexpected(t, "expected a subject (status, body, body.json(...), header(...), latency, cert_expiry)");
     }
     if (t.text == "status") {
       e.subject = expect_subject::status;
@@ -194,9 +190,8 @@ class parser {
       int arg_col = 0;
       if (auto err = string_arg(e.argument, arg_col)) return err;
       if (e.argument.empty()) return expect_error{arg_col, "header name is empty"};
-      std::transform(e.argument.begin(), e.argument.end(), e.argument.begin(), [](char c) {
-        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      });
+      std::transform(e.argument.begin(), e.argument.end(), e.argument.begin(),
+                     [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
     } else if (t.text == "body") {
       e.subject = expect_subject::body;
       if (accept_punct(".")) {
@@ -210,8 +205,8 @@ class parser {
         try {
           e.pointer = nlohmann::json::json_pointer(e.argument);
         } catch (const nlohmann::json::exception& ex) {
-          return expect_error{arg_col, "bad JSON pointer \"" + e.argument +
-                                           "\" (use \"\" or \"/a/0/b\"): " + ex.what()};
+          return expect_error{arg_col,
+                              "bad JSON pointer \"" + e.argument + "\" (use \"\" or \"/a/0/b\"): " + ex.what()};
         }
       }
     } else {
@@ -224,13 +219,12 @@ class parser {
 
   std::optional<expect_error> op(expectation& e) {
     const token t = next();
-    static constexpr std::array<std::pair<std::string_view, expect_op>, 6> puncts{
-        {{"==", expect_op::eq},
-         {"!=", expect_op::ne},
-         {"<", expect_op::lt},
-         {"<=", expect_op::le},
-         {">", expect_op::gt},
-         {">=", expect_op::ge}}};
+    static constexpr std::array<std::pair<std::string_view, expect_op>, 6> puncts{{{"==", expect_op::eq},
+                                                                                   {"!=", expect_op::ne},
+                                                                                   {"<", expect_op::lt},
+                                                                                   {"<=", expect_op::le},
+                                                                                   {">", expect_op::gt},
+                                                                                   {">=", expect_op::ge}}};
     if (t.kind == tok::punct) {
       for (const auto& [spelling, o] : puncts) {
         if (t.text == spelling) {
@@ -261,8 +255,7 @@ class parser {
         return unexpected(u, "expected 'in' or 'contains' after 'not'");
       }
     }
-    return unexpected(
-        t, "expected an operator (==, !=, <, <=, >, >=, in, not in, contains, not contains)");
+    return unexpected(t, "expected an operator (==, !=, <, <=, >, >=, in, not in, contains, not contains)");
   }
 
   static std::optional<expect_error> check_op(const expectation& e, const token& at) {
@@ -286,8 +279,8 @@ class parser {
         break;
     }
     if (ok) return std::nullopt;
-    return expect_error{at.column, "operator '" + std::string(to_string(o)) +
-                                       "' does not apply to " + std::string(to_string(e.subject))};
+    return expect_error{at.column, "operator '" + std::string(to_string(o)) + "' does not apply to " +
+                                       std::string(to_string(e.subject))};
   }
 
   std::optional<expect_error> status_code(const token& t, std::int64_t& out) {
@@ -298,8 +291,7 @@ class parser {
     if (t.kind != tok::number || ec != std::errc{} || p != last) {
       return unexpected(t, "expected an HTTP status code");
     }
-    if (v < 100 || v > 599)
-      return expect_error{t.column, "status " + t.text + " is outside 100..599"};
+    if (v < 100 || v > 599) return expect_error{t.column, "status " + t.text + " is outside 100..599"};
     out = v;
     return std::nullopt;
   }
@@ -348,8 +340,7 @@ class parser {
     const token t = next();
     if (t.kind == tok::string) {
       e.literal = t.text;
-    } else if (t.kind == tok::ident &&
-               (t.text == "true" || t.text == "false" || t.text == "null")) {
+    } else if (t.kind == tok::ident && (t.text == "true" || t.text == "false" || t.text == "null")) {
       e.literal = nlohmann::json::parse(t.text);
     } else if (t.kind == tok::number) {
       e.literal = nlohmann::json::parse(t.text, nullptr, false);
@@ -357,8 +348,8 @@ class parser {
     } else {
       return unexpected(t, "expected a JSON value (\"text\", number, true, false, null)");
     }
-    const bool ordering = e.op == expect_op::lt || e.op == expect_op::le || e.op == expect_op::gt ||
-                          e.op == expect_op::ge;
+    const bool ordering =
+        e.op == expect_op::lt || e.op == expect_op::le || e.op == expect_op::gt || e.op == expect_op::ge;
     if (ordering && !e.literal.is_number()) {
       return expect_error{t.column, "ordering operators compare numbers, found " + describe(t)};
     }
@@ -416,15 +407,13 @@ class evaluator {
         return json(e);
       case expect_subject::latency:
         if (compare(e.op, r_.latency.count(), e.span.count())) return std::nullopt;
-        return failure{outcome::timeout,
-                       e.source + ": latency was " + std::to_string(r_.latency.count()) + "ms"};
+        return failure{outcome::timeout, e.source + ": latency was " + std::to_string(r_.latency.count()) + "ms"};
       case expect_subject::cert_expiry: {
-        if (!r_.cert_left)
-          return failure{outcome::internal, e.source + ": no server certificate was seen"};
+        if (!r_.cert_left) return failure{outcome::internal, e.source + ": no server certificate was seen"};
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*r_.cert_left);
         if (compare(e.op, left.count(), e.span.count())) return std::nullopt;
-        return failure{outcome::cert_expiring, e.source + ": certificate expires in " +
-                                                   std::to_string(r_.cert_left->count()) + "s"};
+        return failure{outcome::cert_expiring,
+                       e.source + ": certificate expires in " + std::to_string(r_.cert_left->count()) + "s"};
       }
     }
     return std::nullopt;
@@ -444,8 +433,8 @@ class evaluator {
     return failure{outcome::http_status, e.source + ": status was " + std::to_string(s)};
   }
 
-  static std::optional<failure> text(const expectation& e, std::string_view seen,
-                                     std::string_view what, outcome on_fail) {
+  static std::optional<failure> text(const expectation& e, std::string_view seen, std::string_view what,
+                                     outcome on_fail) {
     bool ok = false;
     switch (e.op) {
       case expect_op::eq:
@@ -489,8 +478,7 @@ class evaluator {
     if (!parsed_) {
       parsed_ = nlohmann::json::parse(r_.body.begin(), r_.body.end(), nullptr, false);
     }
-    if (parsed_->is_discarded())
-      return failure{outcome::body_mismatch, e.source + ": body is not JSON"};
+    if (parsed_->is_discarded()) return failure{outcome::body_mismatch, e.source + ": body is not JSON"};
     if (!parsed_->contains(e.pointer)) {
       return failure{outcome::body_mismatch, e.source + ": no value at " + e.argument};
     }
@@ -507,8 +495,7 @@ class evaluator {
       case expect_op::not_contains: {
         bool found = false;
         if (v.is_string() && e.literal.is_string()) {
-          found = v.get_ref<const std::string&>().find(e.literal.get_ref<const std::string&>()) !=
-                  std::string::npos;
+          found = v.get_ref<const std::string&>().find(e.literal.get_ref<const std::string&>()) != std::string::npos;
         } else if (v.is_array()) {
           found = std::find(v.begin(), v.end(), e.literal) != v.end();
         }
@@ -598,8 +585,7 @@ std::variant<expectation, expect_error> parse_expect(std::string_view text) {
 expect_set::expect_set(std::vector<expectation> items) : items_(std::move(items)) {
   for (const auto& e : items_) {
     has_status_ = has_status_ || e.subject == expect_subject::status;
-    needs_body_ =
-        needs_body_ || e.subject == expect_subject::body || e.subject == expect_subject::json;
+    needs_body_ = needs_body_ || e.subject == expect_subject::body || e.subject == expect_subject::json;
     needs_headers_ = needs_headers_ || e.subject == expect_subject::header;
     needs_cert_ = needs_cert_ || e.subject == expect_subject::cert_expiry;
   }
@@ -610,8 +596,7 @@ expect_verdict expect_set::evaluate(const response_view& r) const {
   int worst_rank = 0;
   int failed = 0;
   if (!has_status_ && (r.status < 200 || r.status >= 400)) {
-    worst = failure{outcome::http_status,
-                    "status " + std::to_string(r.status) + " (expected 2xx or 3xx)"};
+    worst = failure{outcome::http_status, "status " + std::to_string(r.status) + " (expected 2xx or 3xx)"};
     failed = 1;
   }
   evaluator eval(r);

@@ -58,13 +58,13 @@ enum class expect_op : std::uint8_t { eq, ne, lt, le, gt, ge, in, not_in, contai
 struct expectation {
   expect_subject subject = expect_subject::status;
   expect_op op = expect_op::eq;
-  std::string argument;  ///< header name (lower-cased) or JSON pointer text
+  std::string argument;                                 ///< header name (lower-cased) or JSON pointer text
   nlohmann::json::json_pointer pointer{std::string{}};  ///< body.json only
-  std::vector<std::int64_t> numbers;  ///< status: one value, or the list for in / not in
-  std::string text;                   ///< body / header operand
-  nlohmann::json literal;             ///< body.json operand
-  std::chrono::milliseconds span{0};  ///< latency / cert_expiry operand
-  std::string source;                 ///< the expression as written, for details
+  std::vector<std::int64_t> numbers;                    ///< status: one value, or the list for in / not in
+  std::string text;                                     ///< body / header operand
+  nlohmann::json literal;                               ///< body.json operand
+  std::chrono::milliseconds span{0};                    ///< latency / cert_expiry operand
+  std::string source;                                   ///< the expression as written, for details
 };
 
 /// A parse error: 1-based column into the expression and what was expected.

@@ -46,8 +46,8 @@ double us_to_ms(curl_off_t us) {
 
 }  // namespace
 
-std::variant<compiled_check, std::vector<std::string>> compile_check(
-    const common::check_config& check, const common::probe_defaults_config& defaults) {
+std::variant<compiled_check, std::vector<std::string>> compile_check(const common::check_config& check,
+                                                                     const common::probe_defaults_config& defaults) {
   std::vector<std::string> errors;
   if (!check.http) {
     errors.push_back(where(check.pos) + "check " + check.id + " has no http probe");
@@ -63,8 +63,7 @@ std::variant<compiled_check, std::vector<std::string>> compile_check(
     c.headers.push_back(name + ": " + value);
   c.body = h.body;
   c.timeout = check.timeout;
-  c.connect_timeout =
-      h.connect_timeout.count() > 0 ? std::min(h.connect_timeout, check.timeout) : check.timeout;
+  c.connect_timeout = h.connect_timeout.count() > 0 ? std::min(h.connect_timeout, check.timeout) : check.timeout;
   c.low_speed_limit = h.low_speed_limit;
   c.low_speed_time = h.low_speed_time.count() > 0 ? h.low_speed_time : check.timeout;
   c.body_limit = h.body_limit;
@@ -150,9 +149,8 @@ struct transfer {
     const auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) return n;
     std::string name(line.substr(0, colon));
-    std::transform(name.begin(), name.end(), name.begin(), [](char c) {
-      return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
     t->response_headers.emplace(std::move(name), trim(line.substr(colon + 1)));
     return n;
   }
@@ -186,8 +184,7 @@ class http_prober::impl {
     t->easy = curl_easy_init();
     if (t->easy == nullptr) return fail_early(std::move(t), "curl_easy_init failed");
     if (const CURLcode rc = configure(*t); rc != CURLE_OK) {
-      return fail_early(std::move(t),
-                        std::string("cannot configure the probe: ") + curl_easy_strerror(rc));
+      return fail_early(std::move(t), std::string("cannot configure the probe: ") + curl_easy_strerror(rc));
     }
     CURL* easy = t->easy;
     running_.emplace(easy, std::move(t));
@@ -262,8 +259,7 @@ class http_prober::impl {
     t.reset();
     if (metrics_ != nullptr) metrics_->record(check->id, r);
     // Never call back from inside probe(): the caller may not expect re-entry.
-    asio::post(io_, [alive = std::weak_ptr<char>(alive_), done = std::move(done),
-                     r = std::move(r)]() mutable {
+    asio::post(io_, [alive = std::weak_ptr<char>(alive_), done = std::move(done), r = std::move(r)]() mutable {
       if (!alive.expired()) done(std::move(r));
     });
   }
@@ -296,8 +292,8 @@ class http_prober::impl {
       if (r.result == outcome::ok && c.degraded_after.count() > 0 &&
           r.latency_ms > static_cast<double>(c.degraded_after.count())) {
         r.result = outcome::degraded;
-        r.detail = "latency " + std::to_string(static_cast<long>(r.latency_ms)) +
-                   "ms above degraded_after " + std::to_string(c.degraded_after.count()) + "ms";
+        r.detail = "latency " + std::to_string(static_cast<long>(r.latency_ms)) + "ms above degraded_after " +
+                   std::to_string(c.degraded_after.count()) + "ms";
       }
     } else {
       curl::failure_facts f;
@@ -324,20 +320,17 @@ class http_prober::impl {
     r.phases.dns_ms = us_to_ms(dns);
     if (connect > 0) r.phases.connect_ms = us_to_ms(std::max<curl_off_t>(0, connect - dns));
     if (tls > 0) r.phases.tls_ms = us_to_ms(std::max<curl_off_t>(0, tls - connect));
-    if (first > 0)
-      r.phases.first_byte_ms = us_to_ms(std::max<curl_off_t>(0, first - std::max(connect, tls)));
+    if (first > 0) r.phases.first_byte_ms = us_to_ms(std::max<curl_off_t>(0, first - std::max(connect, tls)));
     r.phases.total_ms = us_to_ms(total);
     r.latency_ms = r.phases.total_ms;
   }
 
-  static std::string describe_failure(const transfer& t, CURLcode rc,
-                                      const curl::failure_facts& f) {
+  static std::string describe_failure(const transfer& t, CURLcode rc, const curl::failure_facts& f) {
     if (t.over_cap) {
-      return "body exceeded " + std::to_string(t.check->body_limit) + " bytes (read " +
-             std::to_string(t.body_bytes) + ")";
+      return "body exceeded " + std::to_string(t.check->body_limit) + " bytes (read " + std::to_string(t.body_bytes) +
+             ")";
     }
-    std::string d =
-        t.error[0] != '\0' ? std::string(t.error.data()) : std::string(curl_easy_strerror(rc));
+    std::string d = t.error[0] != '\0' ? std::string(t.error.data()) : std::string(curl_easy_strerror(rc));
     d += " (curl " + std::to_string(static_cast<int>(rc));
     if (f.os_errno != 0) d += ", errno " + std::to_string(f.os_errno);
     if (f.connect_code != 0) d += ", proxy CONNECT " + std::to_string(f.connect_code);

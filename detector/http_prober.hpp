@@ -48,16 +48,14 @@ struct compiled_check {
   std::chrono::milliseconds timeout{2000};          ///< whole probe
   std::chrono::milliseconds connect_timeout{2000};  ///< TCP (+ proxy) connect
   std::int64_t low_speed_limit = 1;                 ///< bytes/s ...
-  std::chrono::milliseconds low_speed_time{
-      2000};  ///< ... sustained this long: timeout (curl: whole seconds, min 1 s)
-  std::size_t body_limit = 64 * 1024;  ///< bytes; more is body_too_large
+  std::chrono::milliseconds low_speed_time{2000};   ///< ... sustained this long: timeout (curl: whole seconds, min 1 s)
+  std::size_t body_limit = 64 * 1024;               ///< bytes; more is body_too_large
   bool follow_redirects = false;
   long max_redirects = 0;                       ///< only when follow_redirects
   std::string ca_file;                          ///< replaces the CA bundle for this check
   bool keep_alive = false;                      ///< default: a fresh connection per probe
   std::chrono::milliseconds degraded_after{0};  ///< 0 = off
-  std::string
-      proxy;  ///< explicit proxy URL; empty = libcurl's default (http_proxy, https_proxy, no_proxy)
+  std::string proxy;  ///< explicit proxy URL; empty = libcurl's default (http_proxy, https_proxy, no_proxy)
   std::chrono::milliseconds interval{2000};  ///< for the scheduler
   double jitter = 0.1;                       ///< fraction of interval, for the scheduler
 };
@@ -105,8 +103,7 @@ class prober {
 /// probe is recorded (checks must be registered with it first).
 class http_prober final : public prober {
  public:
-  http_prober(boost::asio::io_context& io, const common::clock& clock,
-              probe_metrics* metrics = nullptr);
+  http_prober(boost::asio::io_context& io, const common::clock& clock, probe_metrics* metrics = nullptr);
   ~http_prober() override;
   http_prober(const http_prober&) = delete;
   http_prober& operator=(const http_prober&) = delete;

@@ -1,13 +1,12 @@
 #include "detector/lag_source.hpp"
 
+#include <fmt/format.h>
 #include <libpq-fe.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
 
 namespace vigil::detector {
 namespace {
@@ -43,7 +42,8 @@ class cloudwatch_lag final : public lag_source {
 // One libpq connection, re-established after any failure.
 class pg_connection {
  public:
-  explicit pg_connection(std::string dsn, std::chrono::milliseconds timeout) : dsn_(std::move(dsn)), timeout_(timeout) {}
+  explicit pg_connection(std::string dsn, std::chrono::milliseconds timeout)
+      : dsn_(std::move(dsn)), timeout_(timeout) {}
   ~pg_connection() { close(); }
   pg_connection(const pg_connection&) = delete;
   pg_connection& operator=(const pg_connection&) = delete;
@@ -196,8 +196,8 @@ common::wire_lag to_wire(const lag_sample& s) {
   return w;
 }
 
-std::unique_ptr<lag_source> make_cloudwatch_lag_source(const common::replication_lag_config& cfg,
-                                                       metric_source& source, const common::clock& clock) {
+std::unique_ptr<lag_source> make_cloudwatch_lag_source(const common::replication_lag_config& cfg, metric_source& source,
+                                                       const common::clock& clock) {
   return std::make_unique<cloudwatch_lag>(cfg, source, clock);
 }
 
@@ -214,10 +214,14 @@ std::unique_ptr<lag_source> make_postgres_standby_lag_source(const common::repli
 std::unique_ptr<lag_source> make_lag_source(const common::replication_lag_config& cfg, const common::clock& clock,
                                             metric_source* cw) {
   switch (cfg.source) {
-    case common::lag_source::none: return nullptr;
-    case common::lag_source::cloudwatch: return cw == nullptr ? nullptr : make_cloudwatch_lag_source(cfg, *cw, clock);
-    case common::lag_source::aurora_sql: return make_aurora_sql_lag_source(cfg, clock);
-    case common::lag_source::postgres_standby: return make_postgres_standby_lag_source(cfg, clock);
+    case common::lag_source::none:
+      return nullptr;
+    case common::lag_source::cloudwatch:
+      return cw == nullptr ? nullptr : make_cloudwatch_lag_source(cfg, *cw, clock);
+    case common::lag_source::aurora_sql:
+      return make_aurora_sql_lag_source(cfg, clock);
+    case common::lag_source::postgres_standby:
+      return make_postgres_standby_lag_source(cfg, clock);
   }
   return nullptr;
 }

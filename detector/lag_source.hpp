@@ -41,9 +41,9 @@ class Gauge;
 namespace vigil::detector {
 
 struct lag_sample {
-  common::wall_time at;                        ///< when the lag was true
+  common::wall_time at;                          ///< when the lag was true
   std::optional<std::chrono::milliseconds> lag;  ///< nullopt: unknown
-  std::string error;                           ///< why it is unknown
+  std::string error;                             ///< why it is unknown
 };
 
 [[nodiscard]] common::wire_lag to_wire(const lag_sample& s);
@@ -56,8 +56,7 @@ class lag_source {
 };
 
 [[nodiscard]] std::unique_ptr<lag_source> make_cloudwatch_lag_source(const common::replication_lag_config& cfg,
-                                                                     metric_source& source,
-                                                                     const common::clock& clock);
+                                                                     metric_source& source, const common::clock& clock);
 [[nodiscard]] std::unique_ptr<lag_source> make_aurora_sql_lag_source(const common::replication_lag_config& cfg,
                                                                      const common::clock& clock);
 [[nodiscard]] std::unique_ptr<lag_source> make_postgres_standby_lag_source(const common::replication_lag_config& cfg,

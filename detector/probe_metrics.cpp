@@ -44,13 +44,11 @@ probe_metrics::probe_metrics(prometheus::Registry& registry, const std::string& 
                     .Help("Finished HTTP probes by outcome")
                     .Labels({{"vantage", vantage}})
                     .Register(registry)),
-      phases_(
-          prometheus::BuildGauge()
-              .Name("vigil_probe_phase_seconds")
-              .Help(
-                  "Duration of each phase of the last probe (dns, connect, tls, first_byte, total)")
-              .Labels({{"vantage", vantage}})
-              .Register(registry)),
+      phases_(prometheus::BuildGauge()
+                  .Name("vigil_probe_phase_seconds")
+                  .Help("Duration of each phase of the last probe (dns, connect, tls, first_byte, total)")
+                  .Labels({{"vantage", vantage}})
+                  .Register(registry)),
       cert_expiry_(prometheus::BuildGauge()
                        .Name("vigil_probe_cert_expiry_seconds")
                        .Help("Seconds until the earliest notAfter of the server certificate chain, "
@@ -94,13 +92,11 @@ void probe_metrics::record(std::string_view check_id, const probe_result& r) {
   c.success->Set(decision::is_success(r.result) ? 1.0 : 0.0);
   c.duration->Observe(r.latency_ms / 1000.0);
   if (auto* counter = c.outcomes[static_cast<std::size_t>(r.result)]) counter->Increment();
-  const std::array<double, phase_names.size()> ms{r.phases.dns_ms, r.phases.connect_ms,
-                                                  r.phases.tls_ms, r.phases.first_byte_ms,
-                                                  r.phases.total_ms};
+  const std::array<double, phase_names.size()> ms{r.phases.dns_ms, r.phases.connect_ms, r.phases.tls_ms,
+                                                  r.phases.first_byte_ms, r.phases.total_ms};
   for (std::size_t i = 0; i < ms.size(); ++i)
     c.phases[i]->Set(ms[i] / 1000.0);
-  if (c.cert_expiry != nullptr && r.cert_left)
-    c.cert_expiry->Set(static_cast<double>(r.cert_left->count()));
+  if (c.cert_expiry != nullptr && r.cert_left) c.cert_expiry->Set(static_cast<double>(r.cert_left->count()));
 }
 
 void probe_metrics::record_lag(std::chrono::duration<double> lag) {

@@ -52,15 +52,13 @@ class probe_metrics {
   /// Records how late a probe started against its due time.
   void record_lag(std::chrono::duration<double> lag);
 
-  static constexpr std::array<std::string_view, 5> phase_names{"dns", "connect", "tls",
-                                                               "first_byte", "total"};
+  static constexpr std::array<std::string_view, 5> phase_names{"dns", "connect", "tls", "first_byte", "total"};
 
  private:
   struct children {
     prometheus::Gauge* success = nullptr;
     prometheus::Histogram* duration = nullptr;
-    std::array<prometheus::Counter*, decision::outcome_count>
-        outcomes{};  ///< null: not an HTTP outcome
+    std::array<prometheus::Counter*, decision::outcome_count> outcomes{};  ///< null: not an HTTP outcome
     std::array<prometheus::Gauge*, phase_names.size()> phases{};
     prometheus::Gauge* cert_expiry = nullptr;  ///< https checks only
   };

@@ -13,8 +13,8 @@ namespace vigil::detector {
 namespace asio = boost::asio;
 using std::chrono::milliseconds;
 
-common::mono_time schedule_plan::first_grid(common::mono_time start, std::size_t index,
-                                            std::size_t count, milliseconds interval) {
+common::mono_time schedule_plan::first_grid(common::mono_time start, std::size_t index, std::size_t count,
+                                            milliseconds interval) {
   if (count == 0) return start;
   // T*i/n in microseconds: 2000 checks at 1 s are 500 us apart, finer than ms.
   const auto t = std::chrono::duration_cast<std::chrono::microseconds>(interval).count();
@@ -23,8 +23,7 @@ common::mono_time schedule_plan::first_grid(common::mono_time start, std::size_t
 }
 
 common::mono_time schedule_plan::due(common::mono_time grid, milliseconds interval, double jitter) {
-  const double span_us =
-      std::clamp(jitter, 0.0, 1.0) * static_cast<double>(interval.count()) * 1000.0;
+  const double span_us = std::clamp(jitter, 0.0, 1.0) * static_cast<double>(interval.count()) * 1000.0;
   if (span_us < 1.0) return grid;
   std::uniform_real_distribution<double> u(0.0, span_us);
   return grid + std::chrono::microseconds(static_cast<std::int64_t>(u(rng_)));
@@ -43,8 +42,8 @@ struct scheduler::state : std::enable_shared_from_this<scheduler::state> {
     bool operator>(const heap_entry& o) const { return due > o.due; }
   };
 
-  state(asio::io_context& io, const common::clock& clock, prober& p, std::vector<compiled_check> c,
-        scheduler_options o, result_fn r, probe_metrics* m)
+  state(asio::io_context& io, const common::clock& clock, prober& p, std::vector<compiled_check> c, scheduler_options o,
+        result_fn r, probe_metrics* m)
       : timer_(io),
         clock_(clock),
         probe_(p),
@@ -118,14 +117,13 @@ struct scheduler::state : std::enable_shared_from_this<scheduler::state> {
     probe_timing t;
     t.due = due;
     t.started = clock_.monotonic();
-    t.lag = std::max(std::chrono::microseconds(0),
-                     std::chrono::duration_cast<std::chrono::microseconds>(t.started - due));
+    t.lag =
+        std::max(std::chrono::microseconds(0), std::chrono::duration_cast<std::chrono::microseconds>(t.started - due));
     stats_.max_lag = std::max(stats_.max_lag, t.lag);
     if (metrics_ != nullptr) metrics_->record_lag(t.lag);
     // A strong reference: the prober holds &checks_[i] until it calls back,
     // so the checks_ must outlive the probe_ even if the scheduler goes away.
-    probe_.probe(checks_[i],
-                 [self = shared_from_this(), i, t](probe_result r) { self->finished(i, r, t); });
+    probe_.probe(checks_[i], [self = shared_from_this(), i, t](probe_result r) { self->finished(i, r, t); });
   }
 
   void finished(std::size_t i, const probe_result& r, const probe_timing& t) {
@@ -160,10 +158,9 @@ struct scheduler::state : std::enable_shared_from_this<scheduler::state> {
 };
 
 scheduler::scheduler(asio::io_context& io, const common::clock& clock, prober& probe,
-                     std::vector<compiled_check> checks, scheduler_options options,
-                     result_fn on_result, probe_metrics* metrics)
-    : state_(std::make_shared<state>(io, clock, probe, std::move(checks), options,
-                                     std::move(on_result), metrics)) {}
+                     std::vector<compiled_check> checks, scheduler_options options, result_fn on_result,
+                     probe_metrics* metrics)
+    : state_(std::make_shared<state>(io, clock, probe, std::move(checks), options, std::move(on_result), metrics)) {}
 
 scheduler::~scheduler() {
   state_->destroyed_ = true;

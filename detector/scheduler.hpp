@@ -43,12 +43,10 @@ class schedule_plan {
   explicit schedule_plan(std::uint64_t seed) : rng_(seed) {}
 
   /// Grid point k = 0 of check `index` of `count`.
-  [[nodiscard]] static common::mono_time first_grid(common::mono_time start, std::size_t index,
-                                                    std::size_t count,
+  [[nodiscard]] static common::mono_time first_grid(common::mono_time start, std::size_t index, std::size_t count,
                                                     std::chrono::milliseconds interval);
   /// A due time: `grid` plus a fresh jitter draw in [0, jitter * interval).
-  [[nodiscard]] common::mono_time due(common::mono_time grid, std::chrono::milliseconds interval,
-                                      double jitter);
+  [[nodiscard]] common::mono_time due(common::mono_time grid, std::chrono::milliseconds interval, double jitter);
 
  private:
   std::mt19937_64 rng_;
@@ -76,13 +74,11 @@ struct scheduler_stats {
 
 class scheduler {
  public:
-  using result_fn =
-      std::function<void(const compiled_check&, const probe_result&, const probe_timing&)>;
+  using result_fn = std::function<void(const compiled_check&, const probe_result&, const probe_timing&)>;
 
   /// `probe` and `clock` must outlive the scheduler; `metrics` may be null.
-  scheduler(boost::asio::io_context& io, const common::clock& clock, prober& probe,
-            std::vector<compiled_check> checks, scheduler_options options, result_fn on_result,
-            probe_metrics* metrics = nullptr);
+  scheduler(boost::asio::io_context& io, const common::clock& clock, prober& probe, std::vector<compiled_check> checks,
+            scheduler_options options, result_fn on_result, probe_metrics* metrics = nullptr);
   ~scheduler();
   scheduler(const scheduler&) = delete;
   scheduler& operator=(const scheduler&) = delete;

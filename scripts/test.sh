@@ -14,6 +14,9 @@ label=${VIGIL_TEST_LABEL:-}
 echo "== install dependencies"
 bash scripts/install-deps.sh
 
+echo "== format (clang-format, .clang-format at the root)"
+bash scripts/check-format.sh
+
 echo "== build (RelWithDebInfo) in build/"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_BUILD_BENCH=ON
 cmake --build build -j "$jobs"

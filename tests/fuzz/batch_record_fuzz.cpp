@@ -26,7 +26,9 @@ using namespace vigil;
   std::abort();
 }
 
-bool same_double(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+bool same_double(double a, double b) {
+  return (std::isnan(a) && std::isnan(b)) || a == b;
+}
 
 void batch_case(std::string_view body) {
   const auto r = common::parse_batch(body);
@@ -62,16 +64,15 @@ void batch_case(std::string_view body) {
 decision::topology make_topology() {
   decision::topology t;
   t.deployment = "fuzz";
-  t.regions = {{"us-east-1", decision::region_role::primary, {}, {}},
-               {"us-west-2", decision::region_role::dr, {}, {}}};
+  t.regions = {{"us-east-1", decision::region_role::primary, {}, {}}, {"us-west-2", decision::region_role::dr, {}, {}}};
   t.vantages = {"us-east-1", "us-west-2", "eu-west-1"};
   for (decision::region_index r = 0; r < 2; ++r) {
     for (const char* s : {"api-web", "checkout", "search", "auth"}) {
       std::string id = s;
       id += '@';
       id += t.regions[r].name;
-      t.checks.push_back(decision::check_info{id, r, s, 0, false, decision::check_role::classify,
-                                              decision::duration{2000}});
+      t.checks.push_back(
+          decision::check_info{id, r, s, 0, false, decision::check_role::classify, decision::duration{2000}});
     }
   }
   t.index();

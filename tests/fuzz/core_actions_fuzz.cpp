@@ -70,8 +70,10 @@ void check_evidence_checks(const nlohmann::json& ev, const nlohmann::json& ctx) 
     for (const auto& [v, st] : c.at("by_vantage").items()) {
       const auto s = st.get<std::string>();
       bool ok = false;
-      for (const auto n : verdict_names) ok = ok || n == s;
-      for (const auto n : vantage_state_names) ok = ok || n == s;
+      for (const auto n : verdict_names)
+        ok = ok || n == s;
+      for (const auto n : vantage_state_names)
+        ok = ok || n == s;
       if (!ok) fail("by_vantage value " + s, ctx);
     }
   }
@@ -82,7 +84,8 @@ void check_rec_json(const nlohmann::json& r, const nlohmann::json& ctx) {
   in_vocab(r, "action", action_names, ctx);
   if (!is_hex64(r.at("hash").get<std::string>())) fail("hash not 64 hex", ctx);
   if (!is_hex64(r.at("evidence_digest").get<std::string>())) fail("evidence_digest not 64 hex", ctx);
-  for (const auto& g : r.at("gates")) in_vocab(g, "name", gate_names, ctx);
+  for (const auto& g : r.at("gates"))
+    in_vocab(g, "name", gate_names, ctx);
   if (r.contains("blocked_by")) in_vocab(r, "blocked_by", gate_names, ctx);
   if (r.at("evidence").contains("primary")) {
     in_vocab(r.at("evidence").at("primary"), "classification", classification_names, ctx);
@@ -90,8 +93,8 @@ void check_rec_json(const nlohmann::json& r, const nlohmann::json& ctx) {
   }
 }
 
-constexpr std::array<std::string_view, 11> audit_kinds{"classification", "vantage", "gates",   "recommendation",
-                                                       "approval",       "page",    "plan",    "cooldown",
+constexpr std::array<std::string_view, 11> audit_kinds{"classification", "vantage", "gates", "recommendation",
+                                                       "approval",       "page",    "plan",  "cooldown",
                                                        "silence",        "lag",     "leader"};
 
 void check_event_json(const nlohmann::json& j) {
@@ -124,7 +127,8 @@ void check_snapshot_json(const nlohmann::json& j) {
     in_vocab(r, "classification", classification_names, j);
     in_vocab(r, "raw", classification_names, j);
   }
-  for (const auto& [name, v] : j.at("vantages").items()) in_vocab(v, "state", vantage_state_names, j);
+  for (const auto& [name, v] : j.at("vantages").items())
+    in_vocab(v, "state", vantage_state_names, j);
   for (const auto& c : j.at("checks")) {
     in_vocab(c, "state", verdict_names, j);
     in_vocab(c, "role", check_role_names, j);
@@ -215,7 +219,8 @@ struct harness {
       }
     }
     int open = 0;
-    for (const auto& [id, st] : rec_states) open += is_open(st) ? 1 : 0;
+    for (const auto& [id, st] : rec_states)
+      open += is_open(st) ? 1 : 0;
     if (open > 1) fail("two open recommendations", nlohmann::json(rec_states));
   }
 
@@ -262,7 +267,9 @@ struct harness {
         }
         break;
       }
-      case 3: c.vantage_report(static_cast<vantage_index>(in.byte() % 5U), now - duration{in.byte() * 100}); break;
+      case 3:
+        c.vantage_report(static_cast<vantage_index>(in.byte() % 5U), now - duration{in.byte() * 100});
+        break;
       case 4: {
         const std::uint8_t b = in.byte();
         c.ingest_lag(lag_sample{now - duration{(b & 7U) * 1000},
@@ -298,7 +305,9 @@ struct harness {
         }
         break;
       }
-      case 8: c.acknowledge_cooldown("op" + std::to_string(in.byte() % 2U), now); break;
+      case 8:
+        c.acknowledge_cooldown("op" + std::to_string(in.byte() % 2U), now);
+        break;
       case 9: {
         const std::uint8_t b = in.byte();
         silence_spec s{"s" + std::to_string(b % 3U), (b & 4U) != 0 ? "" : ((b & 8U) != 0 ? "us-east-1" : "elsewhere"),
@@ -317,14 +326,22 @@ struct harness {
         leader = (in.byte() & 1U) != 0;
         c.set_leader(leader);
         break;
-      case 12: (void)c.propose((in.byte() & 1U) != 0 ? action_kind::failback : action_kind::failover, "op", now); break;
+      case 12:
+        (void)c.propose((in.byte() & 1U) != 0 ? action_kind::failback : action_kind::failover, "op", now);
+        break;
       case 13: {
         const std::uint8_t b = in.byte();
         const std::string id = rec_id(b);
         switch ((b >> 3U) % 3U) {
-          case 0: c.plan_started(id, now); break;
-          case 1: c.plan_step(id, "step" + std::to_string(b % 4U), "ok", now); break;
-          default: c.plan_finished(id, (b & 0x80U) != 0, "fuzz", now); break;
+          case 0:
+            c.plan_started(id, now);
+            break;
+          case 1:
+            c.plan_step(id, "step" + std::to_string(b % 4U), "ok", now);
+            break;
+          default:
+            c.plan_finished(id, (b & 0x80U) != 0, "fuzz", now);
+            break;
         }
         break;
       }
@@ -344,7 +361,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   reader in(data, size);
   try {
     harness h(in.byte());
-    while (in.more()) h.step(in);
+    while (in.more())
+      h.step(in);
     check_snapshot_json(to_json(h.c.status()));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "core_actions_fuzz: the core threw: %s\n", e.what());

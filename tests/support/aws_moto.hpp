@@ -65,7 +65,8 @@ class moto {
       return;
     }
     std::string out;
-    const std::string cmd = python() + " " + source_dir() + "/tests/support/aws_moto_seed.py " + endpoint() + " identity";
+    const std::string cmd =
+        python() + " " + source_dir() + "/tests/support/aws_moto_seed.py " + endpoint() + " identity";
     if (run(cmd, &out) != 0) {
       error_ = "seeding the IAM identity failed: " + out;
       return;
@@ -92,9 +93,7 @@ class moto {
 /// with ::testing::AddGlobalTestEnvironment(new moto_environment).
 class moto_environment : public ::testing::Environment {
  public:
-  void TearDown() override {
-    moto::stop_all();
-  }
+  void TearDown() override { moto::stop_all(); }
 };
 
 }  // namespace vigil::test_support

@@ -31,7 +31,9 @@ inline std::uint64_t env_u64(const char* name, std::uint64_t fallback) {
   return v != nullptr && *v != '\0' ? std::stoull(v) : fallback;
 }
 
-inline std::string python() { return env_or("VIGIL_PYTHON", "python3"); }
+inline std::string python() {
+  return env_or("VIGIL_PYTHON", "python3");
+}
 
 inline std::string source_dir() {
 #ifdef VIGIL_SOURCE_DIR
@@ -107,14 +109,16 @@ class child_process {
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
       ::setpgid(0, 0);
-      for (const auto& e : extra_env) ::putenv(const_cast<char*>(e.c_str()));
+      for (const auto& e : extra_env)
+        ::putenv(const_cast<char*>(e.c_str()));
       if (!log_file.empty()) {
         FILE* f = std::freopen(log_file.c_str(), "a", stdout);
         (void)f;
         ::dup2(::fileno(stdout), 2);
       }
       std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      for (const auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
       ::execvp(args[0], args.data());
       ::_exit(127);
@@ -162,7 +166,8 @@ inline int run(const std::string& cmd, std::string* out = nullptr) {
   std::string text;
   char buf[4096];
   std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+    text.append(buf, n);
   const int rc = ::pclose(p);
   if (out != nullptr) *out = text;
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;

@@ -55,18 +55,13 @@ class etcd_cluster {
     int peer_port = 0;
     pid_t pid = -1;
     bool stopped = false;  ///< SIGSTOPped
-    [[nodiscard]] std::string client_url() const {
-      return "http://127.0.0.1:" + std::to_string(client_port);
-    }
-    [[nodiscard]] std::string peer_url() const {
-      return "http://127.0.0.1:" + std::to_string(peer_port);
-    }
+    [[nodiscard]] std::string client_url() const { return "http://127.0.0.1:" + std::to_string(client_port); }
+    [[nodiscard]] std::string peer_url() const { return "http://127.0.0.1:" + std::to_string(peer_port); }
   };
 
   explicit etcd_cluster(std::size_t size = 3) {
     static int counter = 0;
-    const std::string token =
-        "vigil-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+    const std::string token = "vigil-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
     dir_ = std::filesystem::temp_directory_path() / token;
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
@@ -194,8 +189,7 @@ class etcd_cluster {
   /// Polls until every running member is healthy (real time: etcd elects its
   /// own raft leader on its own schedule).
   bool wait_healthy(std::chrono::milliseconds limit) const {
-    for (auto waited = std::chrono::milliseconds(0); waited < limit;
-         waited += std::chrono::milliseconds(50)) {
+    for (auto waited = std::chrono::milliseconds(0); waited < limit; waited += std::chrono::milliseconds(50)) {
       bool all = true;
       for (std::size_t i = 0; i < members_.size() && all; ++i) {
         if (members_[i].pid > 0) all = healthy(i);

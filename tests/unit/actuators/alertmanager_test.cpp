@@ -41,7 +41,8 @@ class alertmanager_test : public ::testing::Test {
     dir_ = fs::temp_directory_path() / ("vigil-am-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "data");
-    std::ofstream(dir_ / "am.yml") << "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n";
+    std::ofstream(dir_ / "am.yml")
+        << "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n";
     for (int attempt = 0; attempt < 3 && !ready_; ++attempt) {
       port_ = free_port();
       am_ = std::make_unique<testing::child_process>(
@@ -65,7 +66,8 @@ class alertmanager_test : public ::testing::Test {
 
   /// Alerts of incident `id` that Alertmanager reports (active ones: resolved ones are filtered out).
   json alerts_of(const std::string& id) const {
-    const auto r = http_perform({"GET", base() + "/api/v2/alerts?filter=" + "incident%3D%22" + id + "%22", {}, {}, 5s, 2s});
+    const auto r =
+        http_perform({"GET", base() + "/api/v2/alerts?filter=" + "incident%3D%22" + id + "%22", {}, {}, 5s, 2s});
     EXPECT_EQ(r.status, 200) << r.error << r.body;
     return json::parse(r.body);
   }
@@ -124,8 +126,8 @@ TEST_F(alertmanager_test, receives_the_alert_its_update_and_its_resolution) {
 }
 
 TEST_F(alertmanager_test, a_malformed_alert_is_rejected_not_retried) {
-  const auto reply = http_perform({"POST", base() + "/api/v2/alerts", {{"Content-Type", "application/json"}},
-                                   R"([{"labels":{}}])", 5s, 2s});
+  const auto reply = http_perform(
+      {"POST", base() + "/api/v2/alerts", {{"Content-Type", "application/json"}}, R"([{"labels":{}}])", 5s, 2s});
   const auto r = classify_http(reply.status, reply.error, reply.body);
   EXPECT_EQ(r.status, delivery_status::rejected) << reply.status << " " << reply.body;
 }

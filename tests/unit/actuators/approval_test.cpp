@@ -1,11 +1,12 @@
 // The approval verifier: every rejection asserted by its reason.
+#include "actuators/approval.hpp"
+
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "actuators/approval.hpp"
 #include "actuators/paseto.hpp"
 
 namespace vigil::actuators {
@@ -274,8 +275,10 @@ TEST_F(approval_test, oversized_claims) {
 
 TEST_F(approval_test, deeply_nested_claims) {
   std::string nested = R"({"rid":"rec-42","x":)";
-  for (int i = 0; i < 200; ++i) nested += "[";
-  for (int i = 0; i < 200; ++i) nested += "]";
+  for (int i = 0; i < 200; ++i)
+    nested += "[";
+  for (int i = 0; i < 200; ++i)
+    nested += "]";
   nested += "}";
   EXPECT_EQ(verify_reason(paseto_v4_sign(*alice_, nested)), approval_reason::bad_claims);
   const auto shallow = paseto_v4_sign(*alice_, R"({"rid":{"a":"b"}})");
@@ -286,8 +289,10 @@ TEST_F(approval_test, claims_schema_is_strict) {
   const auto base = nlohmann::json::parse(claims_to_json(claims()));
   auto with = [&](const std::string& key, const nlohmann::json& value) {
     auto j = base;
-    if (value.is_null()) j.erase(key);
-    else j[key] = value;
+    if (value.is_null())
+      j.erase(key);
+    else
+      j[key] = value;
     return paseto_v4_sign(*alice_, j.dump());
   };
   EXPECT_EQ(verify_reason(with("allow_data_loss", "true")), approval_reason::bad_claims);
@@ -354,8 +359,8 @@ TEST(approval_verifier_config, rotation_two_keys_for_one_approver) {
   approval_verifier v("prod", cfg, ledger);
   common::manual_clock clock;
   for (const auto* k : {old_key.get(), new_key.get()}) {
-    approval_claims c{"rec-1", "h", "failover", false, "prod", "alice", clock.wall(), {}, clock.wall() + 5min,
-                      new_jti(), {}};
+    approval_claims c{"rec-1",      "h", "failover",          false,     "prod", "alice",
+                      clock.wall(), {},  clock.wall() + 5min, new_jti(), {}};
     EXPECT_TRUE(v.verify(sign_approval(*k, c), clock.wall()).ok());
   }
 }

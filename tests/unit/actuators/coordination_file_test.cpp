@@ -10,8 +10,7 @@ namespace vigil::actuators {
 namespace {
 
 struct temp_dir {
-  std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("vigil-coord-" + common::random_hex(6));
+  std::filesystem::path path = std::filesystem::temp_directory_path() / ("vigil-coord-" + common::random_hex(6));
   temp_dir() { std::filesystem::create_directories(path); }
   ~temp_dir() {
     std::error_code ec;
@@ -40,9 +39,8 @@ TEST(FileCoordinator, SharedStateSurvivesReopening) {
     EXPECT_EQ(c.put_guarded("recommendation", "r1"), write_result::ok);
     EXPECT_EQ(c.put_guarded("outbox/inc-1/trigger/0", "p", true), write_result::ok);
     EXPECT_EQ(c.put_guarded("outbox/inc-1/trigger/0", "again", true), write_result::exists);
-    EXPECT_EQ(
-        c.put_json_guarded(coordination_keys::plan_step("rec/odd name", 1), {{"status", "done"}}),
-        write_result::ok);
+    EXPECT_EQ(c.put_json_guarded(coordination_keys::plan_step("rec/odd name", 1), {{"status", "done"}}),
+              write_result::ok);
     EXPECT_EQ(c.put_guarded("../escape", "x"), write_result::ok);  // stays inside the directory
   }
   file_coordinator c(d.path / "shared", d.path / "approvals.jti");

@@ -70,8 +70,7 @@ TEST(EtcdClient, PutRangeAndDeleteWithBinaryValues) {
 
 TEST(EtcdClient, AbsentKeyHasNoKvsAndZeroCount) {
   auto c = make_client();
-  auto raw = c.post("/v3/kv/range",
-                    nlohmann::json{{"key", etcd_base64_encode(unique("absent"))}}.dump(), true);
+  auto raw = c.post("/v3/kv/range", nlohmann::json{{"key", etcd_base64_encode(unique("absent"))}}.dump(), true);
   ASSERT_TRUE(raw);
   const auto j = nlohmann::json::parse(raw.value);
   EXPECT_FALSE(j.contains("count"));  // zero values are omitted by the gateway
@@ -112,8 +111,7 @@ TEST(EtcdClient, TxnOnCreateRevisionWinsOnceAndAFailedTxnHasNoSucceededKey) {
 
   // On the wire: a failed txn carries no "succeeded" at all.
   const nlohmann::json body = {
-      {"compare",
-       {{{"target", "CREATE"}, {"key", etcd_base64_encode(key)}, {"create_revision", "0"}}}},
+      {"compare", {{{"target", "CREATE"}, {"key", etcd_base64_encode(key)}, {"create_revision", "0"}}}},
       {"success", nlohmann::json::array()}};
   auto raw = c.post("/v3/kv/txn", body.dump(), false);
   ASSERT_TRUE(raw);
@@ -128,8 +126,7 @@ TEST(EtcdClient, TxnComparesModRevisionAndValue) {
   auto stale = c.txn({compare_mod_revision(key, rev.value - 1)}, {op_put(key, "lost")});
   ASSERT_TRUE(stale);
   EXPECT_FALSE(stale.value.succeeded);
-  auto cas =
-      c.txn({compare_mod_revision(key, rev.value), compare_value(key, "v1")}, {op_put(key, "v2")});
+  auto cas = c.txn({compare_mod_revision(key, rev.value), compare_value(key, "v1")}, {op_put(key, "v2")});
   ASSERT_TRUE(cas);
   EXPECT_TRUE(cas.value.succeeded);
   auto by_value = c.txn({compare_value(key, "v1")}, {op_delete(key)});
@@ -198,9 +195,8 @@ TEST(EtcdClient, RotatesPastADeadEndpointAndMarksItDown) {
 }
 
 TEST(EtcdClient, NoEndpointAnsweringIsUnreachable) {
-  etcd_client c(
-      etcd_client_options{{"http://127.0.0.1:" + std::to_string(testing::free_tcp_port()),
-                           "http://127.0.0.1:" + std::to_string(testing::free_tcp_port())}});
+  etcd_client c(etcd_client_options{{"http://127.0.0.1:" + std::to_string(testing::free_tcp_port()),
+                                     "http://127.0.0.1:" + std::to_string(testing::free_tcp_port())}});
   auto r = c.range("/x");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error.code, etcd_errc::unreachable);

@@ -72,8 +72,7 @@ TEST(EtcdElection, LeaderStepsDownOnItsLocalDeadlineBeforeTheLeaseExpires) {
   EXPECT_EQ(a->put_guarded("k", "v"), write_result::fenced);
   a->step(clock.monotonic());  // steps down and revokes the lease...
   EXPECT_FALSE(a->is_leader());
-  EXPECT_NE(a->status().last_transition.find("local deadline"), std::string::npos)
-      << a->status().last_transition;
+  EXPECT_NE(a->status().last_transition.find("local deadline"), std::string::npos) << a->status().last_transition;
   b->step(clock.monotonic());  // ...so the follower takes over at once
   EXPECT_TRUE(b->is_leader());
 }
@@ -107,8 +106,7 @@ TEST(EtcdElection, AKeepaliveWithoutTtlStepsDownAtOnce) {
   clock.advance(seconds(3));  // keepalive due, deadline still 3 s away
   a->step(clock.monotonic());
   EXPECT_FALSE(a->is_leader());
-  EXPECT_NE(a->status().last_transition.find("without a TTL"), std::string::npos)
-      << a->status().last_transition;
+  EXPECT_NE(a->status().last_transition.find("without a TTL"), std::string::npos) << a->status().last_transition;
   EXPECT_EQ(a->status().leader_id, "") << "nobody leads until the back-off ends";
   clock.advance(seconds(3));
   a->step(clock.monotonic());
@@ -158,10 +156,8 @@ TEST(EtcdElection, SharedStateHelpers) {
   EXPECT_EQ(a->put_guarded(key, "1", true), write_result::ok);
   EXPECT_EQ(a->put_guarded(key, "2", true), write_result::exists);
   EXPECT_EQ(a->get(key).value(), "1");
-  EXPECT_EQ(a->put_json_guarded(coordination_keys::plan_step("rec-1", 2), {{"status", "done"}}),
-            write_result::ok);
-  EXPECT_EQ(a->put_json_guarded(coordination_keys::plan_step("rec-1", 10), {{"status", "started"}}),
-            write_result::ok);
+  EXPECT_EQ(a->put_json_guarded(coordination_keys::plan_step("rec-1", 2), {{"status", "done"}}), write_result::ok);
+  EXPECT_EQ(a->put_json_guarded(coordination_keys::plan_step("rec-1", 10), {{"status", "started"}}), write_result::ok);
   const auto steps = a->list("plan/rec-1/");
   ASSERT_EQ(steps.size(), 2U);
   EXPECT_EQ(steps.begin()->first, "plan/rec-1/0002");
@@ -187,8 +183,7 @@ TEST(EtcdElection, ACrashedLeaderIsReplacedWithinLeaseTtlPlusATick) {
   EXPECT_TRUE(b->is_leader());
   // etcd expires leases on a 500 ms check: lease_ttl 2 s + that + one step.
   EXPECT_LE(waited, seconds(2) + milliseconds(500) + b->step_interval() + milliseconds(700));
-  std::printf("takeover after %lld ms (lease_ttl 2000 ms, step %lld ms)\n",
-              static_cast<long long>(waited.count()),
+  std::printf("takeover after %lld ms (lease_ttl 2000 ms, step %lld ms)\n", static_cast<long long>(waited.count()),
               static_cast<long long>(b->step_interval().count()));
 }
 
@@ -246,8 +241,7 @@ TEST(EtcdJtiLedger, FiftyConcurrentConsumesFromThreeReplicasSucceedOnce) {
   for (int i = 0; i < 50; ++i) {
     threads.emplace_back([&, i] {
       try {
-        const bool ok =
-            (*rs[static_cast<std::size_t>(i % 3)])->ledger().try_consume("jti-same-1", expires);
+        const bool ok = (*rs[static_cast<std::size_t>(i % 3)])->ledger().try_consume("jti-same-1", expires);
         ++(ok ? accepted : refused);
       } catch (const std::exception&) {
         ++errors;
@@ -286,8 +280,7 @@ TEST(EtcdCoordinator, RejectsBadOptions) {
 
 TEST(EtcdCoordinator, UnreachableEtcdIsLostAndNobodyLeads) {
   common::manual_clock clock;
-  replica a({"http://127.0.0.1:" + std::to_string(vigil::testing::free_tcp_port())}, "/p", "a",
-            clock);
+  replica a({"http://127.0.0.1:" + std::to_string(vigil::testing::free_tcp_port())}, "/p", "a", clock);
   a->step(clock.monotonic());
   EXPECT_EQ(a->health(), coordination_health::lost);
   EXPECT_FALSE(a->is_leader());

@@ -32,8 +32,7 @@ TEST(EtcdFailure, OneMemberLostDegradesTwoLostStopsEveryoneRestartBringsALeaderB
   // continues, health says degraded, guarded writes still apply.
   cluster.kill(0);
   testing::drive_until(
-      clock, both, [&] { return a->health() == coordination_health::degraded; }, seconds(5),
-      milliseconds(300));
+      clock, both, [&] { return a->health() == coordination_health::degraded; }, seconds(5), milliseconds(300));
   testing::drive_until(
       clock, both, [] { return false; }, seconds(3), milliseconds(300));  // past a lease_ttl
   EXPECT_EQ(leaders(), 1);
@@ -48,8 +47,7 @@ TEST(EtcdFailure, OneMemberLostDegradesTwoLostStopsEveryoneRestartBringsALeaderB
   const auto waited = testing::drive_until(
       clock, both,
       [&] {
-        return leaders() == 0 && a->health() == coordination_health::lost &&
-               b->health() == coordination_health::lost;
+        return leaders() == 0 && a->health() == coordination_health::lost && b->health() == coordination_health::lost;
       },
       seconds(5), milliseconds(300));
   std::printf("quorum loss noticed after %lld ms\n", static_cast<long long>(waited.count()));

@@ -20,9 +20,8 @@ struct replica {
   std::unique_ptr<prometheus::Registry> registry = std::make_unique<prometheus::Registry>();
   std::unique_ptr<etcd_coordinator> c;
 
-  replica(const std::vector<std::string>& endpoints, const std::string& prefix,
-          const std::string& id, const common::clock& clock,
-          std::chrono::milliseconds ttl = std::chrono::seconds(2)) {
+  replica(const std::vector<std::string>& endpoints, const std::string& prefix, const std::string& id,
+          const common::clock& clock, std::chrono::milliseconds ttl = std::chrono::seconds(2)) {
     etcd_coordinator_options o;
     o.endpoints = endpoints;
     o.prefix = prefix;
@@ -51,16 +50,14 @@ inline std::string fresh_prefix(std::string_view what) {
 /// Steps every replica with the real clock every `every` until `done()` or
 /// `limit` passes (real etcd moves on its own time: leases expire for real).
 /// Returns the time waited.
-inline std::chrono::milliseconds drive_until(
-    const common::clock& clock, std::vector<etcd_coordinator*> cs,
-    const std::function<bool()>& done, std::chrono::milliseconds limit,
-    std::chrono::milliseconds every = std::chrono::milliseconds(100)) {
+inline std::chrono::milliseconds drive_until(const common::clock& clock, std::vector<etcd_coordinator*> cs,
+                                             const std::function<bool()>& done, std::chrono::milliseconds limit,
+                                             std::chrono::milliseconds every = std::chrono::milliseconds(100)) {
   const auto start = clock.monotonic();
   for (;;) {
     for (auto* c : cs)
       c->step(clock.monotonic());
-    const auto waited =
-        std::chrono::duration_cast<std::chrono::milliseconds>(clock.monotonic() - start);
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(clock.monotonic() - start);
     if (done() || waited >= limit) return waited;
     std::this_thread::sleep_for(every);
   }

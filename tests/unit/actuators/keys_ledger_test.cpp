@@ -96,7 +96,7 @@ TEST_F(files_test, ledger_is_single_use_durable_and_exclusive) {
     EXPECT_EQ(l.size(), 2U);
     EXPECT_FALSE(l.try_consume("a1", clock_.wall() + 10min));
     EXPECT_TRUE(l.try_consume("torn-writ", clock_.wall() + 10min));  // never acknowledged: not a replay
-    l.compact(clock_.wall() + 5min);  // b2 expired
+    l.compact(clock_.wall() + 5min);                                 // b2 expired
     EXPECT_EQ(l.size(), 2U);
     EXPECT_TRUE(l.try_consume("b2", clock_.wall() + 10min));
   }

@@ -1,5 +1,7 @@
 // Paging sinks against a strict fake PagerDuty (tests/support/fake_pagerduty.py),
 // the outbox's durability and the delivery worker's retries.
+#include "actuators/pager.hpp"
+
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
@@ -9,7 +11,6 @@
 
 #include "actuators/http_client.hpp"
 #include "actuators/outbox.hpp"
-#include "actuators/pager.hpp"
 #include "actuators/pager_worker.hpp"
 #include "common/crypto.hpp"
 #include "test_process.hpp"
@@ -65,8 +66,9 @@ void post_json(const std::string& url, const json& body) {
 class pager_test : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("vigil-pager-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-                                        "-" + std::to_string(::getpid()));
+    dir_ = fs::temp_directory_path() /
+           ("vigil-pager-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
+            std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     fake_ = std::make_unique<child_process>(
@@ -148,7 +150,8 @@ TEST(pager_format, severity_by_kind_and_approve_command) {
   EXPECT_EQ(default_severity("service_degraded"), page_severity::error);
   EXPECT_EQ(default_severity("vantage_impaired"), page_severity::warning);
   EXPECT_EQ(default_severity("coordination_lost"), page_severity::warning);
-  EXPECT_EQ(approve_command("https://vigil:9470"), "vigil approve --key ~/.vigil/$USER.key --engine https://vigil:9470");
+  EXPECT_EQ(approve_command("https://vigil:9470"),
+            "vigil approve --key ~/.vigil/$USER.key --engine https://vigil:9470");
 }
 
 TEST(pager_format, http_classification) {
@@ -203,7 +206,8 @@ TEST_F(pager_test, slack_and_signed_webhook) {
   hook.secret = "s3cret";
   auto sinks = make_sinks({slack, hook});
   const auto p = make_page("inc-1", page_action::trigger, 0, clock_.wall());
-  for (auto& s : sinks) EXPECT_EQ(s->deliver(p).status, delivery_status::delivered) << s->name();
+  for (auto& s : sinks)
+    EXPECT_EQ(s->deliver(p).status, delivery_status::delivered) << s->name();
   const auto st = stats();
   ASSERT_EQ(st["slack"].size(), 1U);
   EXPECT_NE(st["slack"][0]["text"].get<std::string>().find("[CRITICAL] us-east-1 regional outage"), std::string::npos);
@@ -314,7 +318,8 @@ TEST_F(pager_test, worker_thread_delivers_and_stops) {
   page_dispatcher d(outbox, std::move(sinks), clock, w);
   d.start();
   d.submit(make_page("inc-1", page_action::trigger, 0, clock.wall()));
-  for (int i = 0; i < 500 && outbox.pending_count() > 0; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 500 && outbox.pending_count() > 0; ++i)
+    std::this_thread::sleep_for(10ms);
   d.stop();
   EXPECT_EQ(outbox.pending_count(), 0U);
   EXPECT_EQ(stats()["events"].size(), 1U);
@@ -348,7 +353,8 @@ TEST_F(pager_test, restart_mid_delivery_loses_nothing_and_opens_no_second_incide
     }
     ::_exit(0);
   }
-  for (int i = 0; i < 1000 && stats()["received"] < 3; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 1000 && stats()["received"] < 3; ++i)
+    std::this_thread::sleep_for(10ms);
   ASSERT_EQ(stats()["received"], 3);
   ::kill(engine, SIGKILL);
   int status = 0;
@@ -372,7 +378,8 @@ TEST_F(pager_test, restart_mid_delivery_loses_nothing_and_opens_no_second_incide
   EXPECT_EQ(s["invalid"], 0);
   std::map<std::string, int> per_page;
   for (const auto& ev : s["events"]) {
-    const std::string seq = ev.contains("payload") ? std::to_string(ev["payload"]["custom_details"]["sequence"].get<int>()) : "r";
+    const std::string seq =
+        ev.contains("payload") ? std::to_string(ev["payload"]["custom_details"]["sequence"].get<int>()) : "r";
     ++per_page[ev["dedup_key"].get<std::string>() + "/" + ev["event_action"].get<std::string>() + "/" + seq];
   }
   EXPECT_EQ(per_page["inc-1/trigger/0"], 1);  // done before the crash: never again

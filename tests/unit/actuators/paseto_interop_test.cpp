@@ -27,7 +27,8 @@ struct run_result {
 
 std::string shell_quote(const std::string& s) {
   std::string q = "'";
-  for (const char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  for (const char c : s)
+    q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
 }
 
@@ -36,10 +37,12 @@ run_result run(const std::string& cmd) {
   FILE* f = ::popen(cmd.c_str(), "r");
   if (!f) return r;
   std::array<char, 4096> buf{};
-  while (const auto n = std::fread(buf.data(), 1, buf.size(), f)) r.out.append(buf.data(), n);
+  while (const auto n = std::fread(buf.data(), 1, buf.size(), f))
+    r.out.append(buf.data(), n);
   const int st = ::pclose(f);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == '\r')) r.out.pop_back();
+  while (!r.out.empty() && (r.out.back() == '\n' || r.out.back() == '\r'))
+    r.out.pop_back();
   return r;
 }
 
@@ -61,15 +64,19 @@ class paseto_interop : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   run_result node(const std::string& cmd, const fs::path& key, const std::string& arg, const std::string& aud = {}) {
-    return run("NODE_PATH=" + shell_quote(node_path_) + " node " + shell_quote(testing::source_dir() +
-                                                                                "/tests/support/paseto_interop.js") +
-               " " + cmd + " " + shell_quote(key.string()) + " " + shell_quote(arg) +
-               (aud.empty() ? "" : " " + shell_quote(aud)) + " 2>&1");
+    return run("NODE_PATH=" + shell_quote(node_path_) + " node " +
+               shell_quote(testing::source_dir() + "/tests/support/paseto_interop.js") + " " + cmd + " " +
+               shell_quote(key.string()) + " " + shell_quote(arg) + (aud.empty() ? "" : " " + shell_quote(aud)) +
+               " 2>&1");
   }
 
   approval_claims claims(common::wall_time now) const {
-    return {"rec-42", "9f86d081884c7d659a2feaa0c55ad015", "failover", true, "prod", "alice", now, std::nullopt,
-            now + 10min, new_jti(), {}};
+    return {"rec-42",    "9f86d081884c7d659a2feaa0c55ad015",
+            "failover",  true,
+            "prod",      "alice",
+            now,         std::nullopt,
+            now + 10min, new_jti(),
+            {}};
   }
 
   static inline std::string node_path_;

@@ -1,13 +1,14 @@
 // PASETO v4.public against the official test vectors
 // (paseto-standard/test-vectors, v4.json: 4-S-1..4-S-3 and the failure cases
 // 4-F-1..4-F-3) plus vigil's strict-parsing rules.
+#include "actuators/paseto.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
 #include "actuators/keys.hpp"
-#include "actuators/paseto.hpp"
 
 namespace vigil::actuators {
 namespace {
@@ -24,11 +25,12 @@ std::vector<std::uint8_t> unhex(std::string_view h) {
 constexpr std::string_view vector_seed = "b4cbfb43df4ce210727d953e4a713307fa19bb7d9f85041438d9e11b942a3774";
 constexpr std::string_view vector_public = "1eb9dbbbbc047c03fd70604e0071f0987e16b28b757225c11f00415d0e20b1a2";
 constexpr std::string_view vector_secret_pem =
-    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEILTL+0PfTOIQcn2VPkpxMwf6Gbt9n4UEFDjZ4RuUKjd0\n-----END PRIVATE KEY-----";
+    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEILTL+0PfTOIQcn2VPkpxMwf6Gbt9n4UEFDjZ4RuUKjd0\n-----END PRIVATE "
+    "KEY-----";
 constexpr std::string_view vector_public_pem =
-    "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAHrnbu7wEfAP9cGBOAHHwmH4Wsot1ciXBHwBBXQ4gsaI=\n-----END PUBLIC KEY-----";
-constexpr std::string_view vector_message =
-    R"({"data":"this is a signed message","exp":"2022-01-01T00:00:00+00:00"})";
+    "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAHrnbu7wEfAP9cGBOAHHwmH4Wsot1ciXBHwBBXQ4gsaI=\n-----END PUBLIC "
+    "KEY-----";
+constexpr std::string_view vector_message = R"({"data":"this is a signed message","exp":"2022-01-01T00:00:00+00:00"})";
 constexpr std::string_view vector_footer = R"({"kid":"zVhMiPBP9fRf2snEcT7gFTioeA9COcNy9DfgL1W60haN"})";
 
 struct vector_case {
@@ -50,7 +52,8 @@ const std::vector<vector_case>& sign_vectors() {
        "eyJraWQiOiJ6VmhNaVBCUDlmUmYyc25FY1Q3Z0ZUaW9lQTlDT2NOeTlEZmdMMVc2MGhhTiJ9",
        std::string(vector_footer), ""},
       {"4-S-3",
-       "v4.public.eyJkYXRhIjoidGhpcyBpcyBhIHNpZ25lZCBtZXNzYWdlIiwiZXhwIjoiMjAyMi0wMS0wMVQwMDowMDowMCswMDowMCJ9NPWciuD3d0o5"
+       "v4.public."
+       "eyJkYXRhIjoidGhpcyBpcyBhIHNpZ25lZCBtZXNzYWdlIiwiZXhwIjoiMjAyMi0wMS0wMVQwMDowMDowMCswMDowMCJ9NPWciuD3d0o5"
        "eXJXG5pJy-DiVEoyPYWs1YSTwWHNJq6DZD3je5gf-0M4JR9ipdUSJbIovzmBECeaWmaqcaP0DQ."
        "eyJraWQiOiJ6VmhNaVBCUDlmUmYyc25FY1Q3Z0ZUaW9lQTlDT2NOeTlEZmdMMVc2MGhhTiJ9",
        std::string(vector_footer), R"({"test-vector":"4-S-3"})"},
@@ -129,20 +132,21 @@ TEST(paseto, official_failure_vectors) {
   EXPECT_FALSE(f2.parts);
   EXPECT_TRUE(f2.error == paseto_error::bad_signature || f2.error == paseto_error::bad_format) << f2.detail;
   // 4-F-3: a v3.local token.
-  EXPECT_EQ(paseto_v4_verify(*pub,
-                             "v3.local.23e_2PiqpQBPvRFKzB0zHhjmxK3sKo2grFZRRLM-U7L0a8uHxuF9RlVz3Ic6WmdUUWTxCaYycwWV1yM8gKbZ"
-                             "B2JhygDMKvHQ7eBf8GtF0r3K0Q_gF1PXOxcOgztak1eD1dPe9rLVMSgR0nHJXeIGYVuVrVoLWQ."
-                             "YXJiaXRyYXJ5LXN0cmluZy10aGF0LWlzbid0LWpzb24",
-                             R"({"test-vector":"4-F-3"})")
-                .error,
-            paseto_error::unsupported_version);
+  EXPECT_EQ(
+      paseto_v4_verify(*pub,
+                       "v3.local.23e_2PiqpQBPvRFKzB0zHhjmxK3sKo2grFZRRLM-U7L0a8uHxuF9RlVz3Ic6WmdUUWTxCaYycwWV1yM8gKbZ"
+                       "B2JhygDMKvHQ7eBf8GtF0r3K0Q_gF1PXOxcOgztak1eD1dPe9rLVMSgR0nHJXeIGYVuVrVoLWQ."
+                       "YXJiaXRyYXJ5LXN0cmluZy10aGF0LWlzbid0LWpzb24",
+                       R"({"test-vector":"4-F-3"})")
+          .error,
+      paseto_error::unsupported_version);
 }
 
 TEST(paseto, other_versions_and_purposes_are_unsupported) {
   const auto pub = vector_public_key();
   const std::string body = sign_vectors()[0].token.substr(paseto_v4_public_header.size());
-  for (const std::string prefix : {"v1.public.", "v2.public.", "v3.public.", "v4.local.", "v2.local.", "v3.local.",
-                                   "v10.public."}) {
+  for (const std::string prefix :
+       {"v1.public.", "v2.public.", "v3.public.", "v4.local.", "v2.local.", "v3.local.", "v10.public."}) {
     SCOPED_TRACE(prefix);
     EXPECT_EQ(paseto_v4_verify(*pub, prefix + body).error, paseto_error::unsupported_version);
   }
@@ -166,7 +170,8 @@ TEST(paseto, strict_base64url) {
   EXPECT_FALSE(base64url_decode("Zm9v\n"));
   for (int i = 0; i < 300; ++i) {
     std::string data;
-    for (int j = 0; j < i; ++j) data += static_cast<char>((i * 31 + j * 7) & 0xff);
+    for (int j = 0; j < i; ++j)
+      data += static_cast<char>((i * 31 + j * 7) & 0xff);
     EXPECT_EQ(base64url_decode(base64url_encode(data)).value(), data);
   }
 }
@@ -176,14 +181,14 @@ TEST(paseto, malformed_tokens_are_bad_format) {
   const std::string good = sign_vectors()[0].token;
   const std::string with_footer = sign_vectors()[1].token;
   const std::vector<std::string> bad{
-      good + ".",                     // empty footer segment
-      with_footer + ".eyJ9",          // a fourth segment
-      good + "=",                     // padding
+      good + ".",             // empty footer segment
+      with_footer + ".eyJ9",  // a fourth segment
+      good + "=",             // padding
       good + "==",
-      good + " ",                     // trailing garbage
+      good + " ",  // trailing garbage
       " " + good,
-      good.substr(0, 20),             // shorter than a signature
-      "v4.public.",                   // nothing
+      good.substr(0, 20),                                                             // shorter than a signature
+      "v4.public.",                                                                   // nothing
       std::string(paseto_v4_public_header) + base64url_encode(std::string(64, 'x')),  // signature, no message
       good.substr(0, good.size() - 1) + "!",
   };

@@ -2,12 +2,13 @@
 // order, refusals, retries, on_failure, unexpected state, dry run, resume
 // after a crash, one execution per approval, metrics and the RTO report.
 
+#include "actuators/plan_executor.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <map>
 
-#include "actuators/plan_executor.hpp"
 #include "common/metrics.hpp"
 #include "tests/support/aws_test_support.hpp"
 
@@ -44,7 +45,8 @@ struct script {
 
 class scripted_step final : public step_runner {
  public:
-  scripted_step(script& s, std::string name, common::manual_clock& clock) : s_(s), name_(std::move(name)), clock_(clock) {}
+  scripted_step(script& s, std::string name, common::manual_clock& clock)
+      : s_(s), name_(std::move(name)), clock_(clock) {}
   step_outcome precheck(const step_context& c) override {
     s_.calls.push_back("precheck:" + name_);
     s_.resumed.push_back(c.resumed);
@@ -116,10 +118,12 @@ struct rig {
     journal = std::make_unique<plan_journal>(dir.path() / "plan.jsonl");
     sc.journal = journal.get();
     exec = std::make_unique<plan_executor>(
-        *journal, [this](const common::plan_step_config& s) { return std::make_unique<scripted_step>(sc, s.name, clock); },
-        clock, wait, &metrics, executor_options{false, 0ms, 1000ms, 30000ms});
+        *journal,
+        [this](const common::plan_step_config& s) { return std::make_unique<scripted_step>(sc, s.name, clock); }, clock,
+        wait, &metrics, executor_options{false, 0ms, 1000ms, 30000ms});
   }
-  plan_outcome run(const common::plan_config& p, const plan_request& r = request(), std::vector<std::string>* steps = nullptr) {
+  plan_outcome run(const common::plan_config& p, const plan_request& r = request(),
+                   std::vector<std::string>* steps = nullptr) {
     executor_events ev;
     ev.on_step = [steps](std::size_t, const std::string& name, const std::string& status, const std::string&) {
       if (steps) steps->push_back(name + ":" + status);
@@ -129,7 +133,8 @@ struct rig {
   std::vector<json> lines() {
     std::vector<json> out;
     std::ifstream f(dir.path() / "plan.jsonl");
-    for (std::string l; std::getline(f, l);) out.push_back(json::parse(l));
+    for (std::string l; std::getline(f, l);)
+      out.push_back(json::parse(l));
     return out;
   }
   double metric(const std::string& name, const std::map<std::string, std::string>& labels) {
@@ -139,7 +144,8 @@ struct rig {
         bool match = true;
         for (const auto& [k, v] : labels) {
           bool found = false;
-          for (const auto& l : m.label) found = found || (l.name == k && l.value == v);
+          for (const auto& l : m.label)
+            found = found || (l.name == k && l.value == v);
           match = match && found;
         }
         if (!match) continue;
@@ -156,8 +162,8 @@ TEST(plan_executor, runs_every_step_with_intent_journaled_before_each_call) {
   std::vector<std::string> steps;
   const auto out = r.run(plan_of(3), request(), &steps);
   ASSERT_TRUE(out.ok()) << out.detail;
-  EXPECT_EQ(r.sc.calls, (std::vector<std::string>{"precheck:s1", "run:s1", "precheck:s2", "run:s2", "precheck:s3",
-                                                  "run:s3"}));
+  EXPECT_EQ(r.sc.calls,
+            (std::vector<std::string>{"precheck:s1", "run:s1", "precheck:s2", "run:s2", "precheck:s3", "run:s3"}));
   EXPECT_EQ(r.sc.intent_before_run, (std::vector<bool>{true, true, true}));
   const auto lines = r.lines();
   ASSERT_EQ(lines.size(), 8u);  // begin, 3 x (intent, result), end
@@ -262,10 +268,12 @@ TEST(plan_executor, dry_run_calls_nothing_and_journals_every_step) {
   ASSERT_TRUE(out.ok());
   EXPECT_TRUE(r.sc.calls.empty());
   int dry = 0;
-  for (const auto& l : r.lines()) dry += l["type"] == "result" && l["outcome"] == "dry_run" ? 1 : 0;
+  for (const auto& l : r.lines())
+    dry += l["type"] == "result" && l["outcome"] == "dry_run" ? 1 : 0;
   EXPECT_EQ(dry, 3);
   bool described = false;
-  for (const auto& l : printed) described = described || l.find("would call exec:run") != std::string::npos;
+  for (const auto& l : printed)
+    described = described || l.find("would call exec:run") != std::string::npos;
   EXPECT_TRUE(described);
   EXPECT_EQ(r.metric("vigil_plan_runs_total", {{"action", "failover"}, {"result", "done"}}), 0.0);
 }
@@ -275,9 +283,15 @@ TEST(plan_executor, resumes_after_a_crash_at_the_first_step_without_a_result) {
   // What a crash leaves: s1 and s2 done, s3's intent journaled, no result.
   const auto req = request();
   r.journal->begin(r.clock.wall(), "h1",
-                   {{"at_ms", r.clock.wall().time_since_epoch().count()}, {"recommendation_id", req.ctx.recommendation_id},
-                    {"action", "failover"}, {"from", "us-east-1"}, {"to", "us-west-2"}, {"approvers", {"alice"}},
-                    {"allow_data_loss", false}, {"dry_run", false}, {"steps", {"s1", "s2", "s3", "s4"}},
+                   {{"at_ms", r.clock.wall().time_since_epoch().count()},
+                    {"recommendation_id", req.ctx.recommendation_id},
+                    {"action", "failover"},
+                    {"from", "us-east-1"},
+                    {"to", "us-west-2"},
+                    {"approvers", {"alice"}},
+                    {"allow_data_loss", false},
+                    {"dry_run", false},
+                    {"steps", {"s1", "s2", "s3", "s4"}},
                     {"timeline", json::object()}});
   for (const char* s : {"s1", "s2"}) {
     r.journal->intent(r.clock.wall(), "h1", s, 0, 1, json::array());
@@ -341,7 +355,7 @@ TEST(plan_journal, reconstructs_plans_and_cuts_a_torn_tail) {
   EXPECT_FALSE(plans[1].step("y")->outcome.has_value());
   EXPECT_FALSE(j->find("c").has_value());
   j->result(t, "b", "y", 0, 1, "done", "", 0.1, true);  // appends on a line boundary after the cut
-  j.reset();  // releases the flock
+  j.reset();                                            // releases the flock
   plan_journal again(file);
   EXPECT_EQ(again.find("b")->step("y")->outcome.value_or(""), "done");
 }

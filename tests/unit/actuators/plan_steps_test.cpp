@@ -27,8 +27,8 @@ const auto* moto_env = ::testing::AddGlobalTestEnvironment(new test_support::mot
 
 plan_request req(bool allow_data_loss = false, const std::string& hash = "hash-1") {
   plan_request r;
-  r.ctx = {"failover-us-east-1-20261122T030000Z-r1", hash, "failover", "us-east-1", "us-west-2", allow_data_loss,
-           {"alice"}};
+  r.ctx = {
+      "failover-us-east-1-20261122T030000Z-r1", hash, "failover", "us-east-1", "us-west-2", allow_data_loss, {"alice"}};
   return r;
 }
 
@@ -58,7 +58,8 @@ struct exec_rig {
 json arc_params(const test_support::python_fake& arc, const char* arn, const char* state, bool with_dead = true) {
   json eps = json::array();
   if (with_dead) eps.push_back(test_support::dead_url());
-  for (std::size_t i = 0; i < arc.endpoints(); ++i) eps.push_back(arc.url(i));
+  for (std::size_t i = 0; i < arc.endpoints(); ++i)
+    eps.push_back(arc.url(i));
   return {{"routing_control_arn", arn}, {"state", state}, {"cluster_endpoints", eps}, {"region", "us-west-2"}};
 }
 
@@ -73,9 +74,9 @@ TEST(plan_steps, arc_routing_control_with_one_endpoint_down) {
   for (int round = 0; round < 3; ++round) {
     exec_rig r(a.client.get());
     r.deps.random = aws::default_random(static_cast<std::uint64_t>(round + 1));
-    const auto out = r.run({step("fence", "arc_routing_control",
-                                 arc_params(*arc, test_support::rc_arn_a, round % 2 == 0 ? "Off" : "On"))},
-                           req(false, "h-arc-" + std::to_string(round)));
+    const auto out = r.run(
+        {step("fence", "arc_routing_control", arc_params(*arc, test_support::rc_arn_a, round % 2 == 0 ? "Off" : "On"))},
+        req(false, "h-arc-" + std::to_string(round)));
     ASSERT_TRUE(out.ok()) << out.detail << "\n" << arc->log();
   }
   const auto st = arc->state();
@@ -103,7 +104,8 @@ TEST(plan_steps, arc_refuses_a_wrong_signature_and_fails_the_step) {
   auto arc = test_support::start_fake_arc(1);
   test_support::plan_aws bad(test_support::fake_key, "not-the-secret", {});
   exec_rig r(bad.client.get());
-  const auto out = r.run({step("fence", "arc_routing_control", arc_params(*arc, test_support::rc_arn_a, "Off", false))});
+  const auto out =
+      r.run({step("fence", "arc_routing_control", arc_params(*arc, test_support::rc_arn_a, "Off", false))});
   EXPECT_EQ(out.result, plan_result::aborted);
   EXPECT_NE(out.detail.find("InvalidSignatureException"), std::string::npos) << out.detail;
   EXPECT_EQ(arc->calls("UpdateRoutingControlState"), 0);
@@ -154,8 +156,9 @@ TEST(plan_steps, failed_over_elsewhere_aborts_with_a_clear_reason) {
                                {{"arn", test_support::third_arn}, {"writer", true}}}}});
   test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
   exec_rig r(c.client.get());
-  const auto out = r.run({step("promote", "aurora_global_failover", failover_params(), common::on_failure::continue_, 3),
-                          step("after", "exec", {{"command", {"/bin/true"}}})});
+  const auto out =
+      r.run({step("promote", "aurora_global_failover", failover_params(), common::on_failure::continue_, 3),
+             step("after", "exec", {{"command", {"/bin/true"}}})});
   EXPECT_EQ(out.result, plan_result::aborted);
   EXPECT_NE(out.detail.find("shop-eu"), std::string::npos) << out.detail;
   EXPECT_NE(out.detail.find("eu-west-1"), std::string::npos) << out.detail;
@@ -181,7 +184,8 @@ TEST(plan_steps, planned_switchover) {
 TEST(plan_steps, moto_detach_ecs_route53_ssm) {
   REQUIRE_MOTO();
   auto& m = moto::instance();
-  const auto arns = m.seed("rds_global", {{"global", "plan-global"}, {"primary", "plan-east"}, {"secondary", "plan-west"}});
+  const auto arns =
+      m.seed("rds_global", {{"global", "plan-global"}, {"primary", "plan-east"}, {"secondary", "plan-west"}});
   m.seed("ecs", {{"cluster", "plan-shop"}, {"service", "api"}, {"desired", 1}, {"region", "us-west-2"}});
   const auto zone = m.seed("route53_zone", {{"name", "plan.example."}});
   test_support::plan_aws c(m.access_key(), m.secret_key(), {}, m.endpoint());
@@ -192,13 +196,18 @@ TEST(plan_steps, moto_detach_ecs_route53_ssm) {
       step("scale", "ecs_scale",
            {{"cluster", "plan-shop"}, {"service", "api"}, {"desired_count", 4}, {"region", "us-west-2"}}),
       step("dns", "route53_upsert",
-           {{"hosted_zone_id", zone["zone_id"]}, {"record_name", "api.plan.example."}, {"record_type", "CNAME"},
-            {"value", "api.usw2.plan.example."}, {"ttl", 60}}),
-      step("flag", "ssm_parameter", {{"parameter", "/plan/active-region"}, {"value", "us-west-2"}, {"region", "us-west-2"}}),
+           {{"hosted_zone_id", zone["zone_id"]},
+            {"record_name", "api.plan.example."},
+            {"record_type", "CNAME"},
+            {"value", "api.usw2.plan.example."},
+            {"ttl", 60}}),
+      step("flag", "ssm_parameter",
+           {{"parameter", "/plan/active-region"}, {"value", "us-west-2"}, {"region", "us-west-2"}}),
   };
   const auto out = r.run(steps);
   ASSERT_TRUE(out.ok()) << out.detail;
-  for (const auto& s : out.rto["steps"]) EXPECT_EQ(s["outcome"], "done") << s.dump();
+  for (const auto& s : out.rto["steps"])
+    EXPECT_EQ(s["outcome"], "done") << s.dump();
   auto d = aws::describe_services(*c.client, "us-west-2", "plan-shop", {"api"});
   ASSERT_TRUE(d);
   EXPECT_EQ(d->services.at(0).desired_count, 4);
@@ -221,9 +230,13 @@ TEST(plan_steps, dry_run_sends_no_mutating_call) {
   const std::vector<common::plan_step_config> steps{
       step("fence", "arc_routing_control", arc_params(*arc, test_support::rc_arn_a, "Off")),
       step("promote", "aurora_global_failover", failover_params()),
-      step("scale", "ecs_scale", {{"cluster", "dry-shop"}, {"service", "api"}, {"desired_count", 9}, {"region", "us-west-2"}}),
-      step("flag", "ssm_parameter", {{"parameter", "/dry/active-region"}, {"value", "us-west-2"}, {"region", "us-west-2"}}),
-      step("announce", "exec", {{"command", {"/bin/sh", "-c", "touch " + (std::filesystem::temp_directory_path() / "vigil-dry-ran").string()}}}),
+      step("scale", "ecs_scale",
+           {{"cluster", "dry-shop"}, {"service", "api"}, {"desired_count", 9}, {"region", "us-west-2"}}),
+      step("flag", "ssm_parameter",
+           {{"parameter", "/dry/active-region"}, {"value", "us-west-2"}, {"region", "us-west-2"}}),
+      step("announce", "exec",
+           {{"command",
+             {"/bin/sh", "-c", "touch " + (std::filesystem::temp_directory_path() / "vigil-dry-ran").string()}}}),
   };
   for (const bool prechecks : {false, true}) {
     exec_rig r(c.client.get(), executor_options{prechecks, 0ms, 10ms, 50ms});
@@ -236,7 +249,8 @@ TEST(plan_steps, dry_run_sends_no_mutating_call) {
   auto d = aws::describe_services(*c.client, "us-west-2", "dry-shop", {"api"});
   ASSERT_TRUE(d);
   EXPECT_EQ(d->services.at(0).desired_count, 2);
-  auto p = c.client->json(aws::service::ssm, "us-west-2", "AmazonSSM.GetParameter", "1.1", {{"Name", "/dry/active-region"}});
+  auto p =
+      c.client->json(aws::service::ssm, "us-west-2", "AmazonSSM.GetParameter", "1.1", {{"Name", "/dry/active-region"}});
   ASSERT_FALSE(p);
   EXPECT_EQ(p.error().code, "ParameterNotFound");
   EXPECT_FALSE(std::filesystem::exists(std::filesystem::temp_directory_path() / "vigil-dry-ran"));
@@ -256,12 +270,13 @@ struct crash_rig {
     const auto exec_step = [&](const char* name) {
       return step(name, "exec", {{"command", {"/bin/sh", "-c", "echo $VIGIL_STEP $VIGIL_RESUMED >> " + counter}}});
     };
-    p.steps = {step("fence-primary", "arc_routing_control", arc_params(*arc, test_support::rc_arn_a, "Off")),
-               step("promote-db", "aurora_global_failover", failover_params()),
-               step("wait-db", "wait_db_cluster", {{"cluster", "shop-west"}, {"region", "us-west-2"}, {"poll_interval", 100}}),
-               step("shift-traffic", "arc_routing_control", arc_params(*arc, test_support::rc_arn_b, "On")),
-               exec_step("activate"),
-               exec_step("announce")};
+    p.steps = {
+        step("fence-primary", "arc_routing_control", arc_params(*arc, test_support::rc_arn_a, "Off")),
+        step("promote-db", "aurora_global_failover", failover_params()),
+        step("wait-db", "wait_db_cluster", {{"cluster", "shop-west"}, {"region", "us-west-2"}, {"poll_interval", 100}}),
+        step("shift-traffic", "arc_routing_control", arc_params(*arc, test_support::rc_arn_b, "On")),
+        exec_step("activate"),
+        exec_step("announce")};
     return p;
   }
 
@@ -331,7 +346,8 @@ struct crash_rig {
     cv_waiter wait;
     step_deps deps;
     deps.aws = c.client.get();
-    plan_executor exec(journal, make_step_factory(deps), c.clock, wait, nullptr, executor_options{false, 0ms, 10ms, 50ms});
+    plan_executor exec(journal, make_step_factory(deps), c.clock, wait, nullptr,
+                       executor_options{false, 0ms, 10ms, 50ms});
     const auto plans = journal.plans();
     EXPECT_EQ(plans.size(), 1u);
     EXPECT_FALSE(plans.at(0).ended());

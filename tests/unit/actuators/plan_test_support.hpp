@@ -35,18 +35,18 @@ class python_fake {
     const auto ready = dir_.path() / "ready.json";
     std::vector<std::string> argv{python(), source_dir() + "/tests/support/fake_" + name + ".py", "--ready-file",
                                   ready.string()};
-    for (auto& a : args) argv.push_back(std::move(a));
+    for (auto& a : args)
+      argv.push_back(std::move(a));
     proc_ = std::make_unique<child_process>(argv, std::vector<std::string>{}, (dir_.path() / "log.txt").string());
     for (int i = 0; i < 150 && !std::filesystem::exists(ready); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (!std::filesystem::exists(ready)) throw std::runtime_error("fake " + name + " did not start: " + log());
     const auto doc = nlohmann::json::parse(read_file(ready));
-    for (const auto& p : doc.at("ports")) ports_.push_back(p.get<int>());
+    for (const auto& p : doc.at("ports"))
+      ports_.push_back(p.get<int>());
   }
-  [[nodiscard]] std::string url(std::size_t i = 0) const {
-    return "http://127.0.0.1:" + std::to_string(ports_.at(i));
-  }
+  [[nodiscard]] std::string url(std::size_t i = 0) const { return "http://127.0.0.1:" + std::to_string(ports_.at(i)); }
   [[nodiscard]] std::size_t endpoints() const { return ports_.size(); }
   [[nodiscard]] nlohmann::json state() const {
     actuators::http_call c;
@@ -76,8 +76,8 @@ inline const std::string fake_secret = "plan-test-secret";
 /// An ARC cluster of `n` listening endpoints (the test adds dead ones).
 inline std::unique_ptr<python_fake> start_fake_arc(int n = 2, const std::string& key = fake_key,
                                                    const std::string& secret = fake_secret) {
-  std::vector<std::string> args{"--key", key, "--secret", secret, "--controls",
-                                nlohmann::json{{rc_arn_a, "On"}, {rc_arn_b, "Off"}}.dump()};
+  std::vector<std::string> args{"--key", key,          "--secret",
+                                secret,  "--controls", nlohmann::json{{rc_arn_a, "On"}, {rc_arn_b, "Off"}}.dump()};
   for (int i = 0; i < n; ++i) {
     args.emplace_back("--port");
     args.emplace_back("0");
@@ -90,12 +90,14 @@ inline std::unique_ptr<python_fake> start_fake_rds(const std::string& key = fake
                                                    const std::string& secret = fake_secret) {
   const nlohmann::json st{{"global", "shop-global"},
                           {"members", {{{"arn", east_arn}, {"writer", true}}, {{"arn", west_arn}, {"writer", false}}}}};
-  return std::make_unique<python_fake>("rds", std::vector<std::string>{"--key", key, "--secret", secret, "--state",
-                                                                       st.dump(), "--settle", "1"});
+  return std::make_unique<python_fake>(
+      "rds", std::vector<std::string>{"--key", key, "--secret", secret, "--state", st.dump(), "--settle", "1"});
 }
 
 /// A URL nothing listens on (an ARC endpoint in a region that is down).
-inline std::string dead_url() { return "http://127.0.0.1:" + std::to_string(free_port()); }
+inline std::string dead_url() {
+  return "http://127.0.0.1:" + std::to_string(free_port());
+}
 
 /// An AWS client with static credentials whose services go to `endpoints`
 /// (service key -> URL) and everything else to `fallback` (moto), no sleeping.

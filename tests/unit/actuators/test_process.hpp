@@ -27,7 +27,8 @@ class child_process {
       ::close(fds[1]);
       ::setpgid(0, 0);
       std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      for (const auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
       ::execvp(args[0], args.data());
       ::_exit(127);
@@ -76,7 +77,8 @@ inline std::string python() {
       if (std::fgets(buf, sizeof buf, f)) out = buf;
       ::pclose(f);
     }
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+      out.pop_back();
     return out.empty() ? std::string("python3") : out;
   }();
   return path;

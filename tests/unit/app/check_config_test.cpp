@@ -26,7 +26,9 @@ run_result run(const std::vector<std::string>& argv) {
   return {code, out.str(), err.str()};
 }
 
-std::string example(const std::string& name) { return std::string(VIGIL_SOURCE_DIR) + "/examples/" + name; }
+std::string example(const std::string& name) {
+  return std::string(VIGIL_SOURCE_DIR) + "/examples/" + name;
+}
 
 /// A config file in a fresh temporary directory, removed afterwards.
 class temp_config {
@@ -77,11 +79,12 @@ TEST(check_config, json_summary) {
 }
 
 TEST(check_config, bad_file_prints_every_error_and_exits_2) {
-  const temp_config f("deployment: t\n"
-                      "regions: [{name: us-east-1, role: primary}, {name: us-west-2, role: primary}]\n"
-                      "vantages: [a, b, c]\n"
-                      "decision: {fall: 0, tick: 10x}\n"
-                      "services: [{name: api, checks: [{region: us-east-1, http: {url: 'http://x:1/'}}]}]\n");
+  const temp_config f(
+      "deployment: t\n"
+      "regions: [{name: us-east-1, role: primary}, {name: us-west-2, role: primary}]\n"
+      "vantages: [a, b, c]\n"
+      "decision: {fall: 0, tick: 10x}\n"
+      "services: [{name: api, checks: [{region: us-east-1, http: {url: 'http://x:1/'}}]}]\n");
   const auto r = run({"check-config", f.path()});
   EXPECT_EQ(r.code, exit_usage);
   EXPECT_NE(r.err.find(f.path() + ":2:69: error: regions[1].role: a second primary region"), std::string::npos)
@@ -94,14 +97,15 @@ TEST(check_config, bad_file_prints_every_error_and_exits_2) {
 }
 
 TEST(check_config, bad_expect_expression_is_reported) {
-  const temp_config f("deployment: t\n"
-                      "regions: [{name: us-east-1, role: primary}, {name: us-west-2, role: dr}]\n"
-                      "vantages: [a, b, c]\n"
-                      "services:\n"
-                      "  - name: api\n"
-                      "    checks:\n"
-                      "      - {region: us-east-1, http: {url: 'http://x:1/', expect: ['status = 200']}}\n"
-                      "      - {region: us-west-2, http: {url: 'http://x:2/'}}\n");
+  const temp_config f(
+      "deployment: t\n"
+      "regions: [{name: us-east-1, role: primary}, {name: us-west-2, role: dr}]\n"
+      "vantages: [a, b, c]\n"
+      "services:\n"
+      "  - name: api\n"
+      "    checks:\n"
+      "      - {region: us-east-1, http: {url: 'http://x:1/', expect: ['status = 200']}}\n"
+      "      - {region: us-west-2, http: {url: 'http://x:2/'}}\n");
   const auto r = run({"check-config", f.path()});
   EXPECT_EQ(r.code, exit_usage) << r.out;
   EXPECT_NE(r.err.find(f.path() + ":7:65: error: services[0].checks[0].http.expect[0]: bad expect expression"),

@@ -12,11 +12,11 @@
 #include <future>
 #include <thread>
 
-#include "common/batch.hpp"
 #include "actuators/approval.hpp"
 #include "actuators/jti_ledger.hpp"
 #include "actuators/keys.hpp"
 #include "app/approval_hook.hpp"
+#include "common/batch.hpp"
 #include "common/config_load.hpp"
 
 namespace vigil::app {
@@ -72,7 +72,8 @@ reply call(std::uint16_t port, http::verb verb, const std::string& target, const
   sock.connect({asio::ip::make_address("127.0.0.1"), port});
   http::request<http::string_body> req{verb, target, 11};
   req.set(http::field::host, "127.0.0.1");
-  for (const auto& [k, v] : headers) req.set(k, v);
+  for (const auto& [k, v] : headers)
+    req.set(k, v);
   req.body() = body;
   req.prepare_payload();
   http::write(sock, req);
@@ -160,7 +161,8 @@ class engine_test : public ::testing::Test {
   void round(const std::vector<std::string>& vantages, const std::set<std::string>& failing) {
     for (const auto& v : vantages) {
       std::vector<std::pair<std::string, bool>> r;
-      for (const auto& c : cfg_.checks) r.emplace_back(c.id, failing.count(c.id) == 0);
+      for (const auto& c : cfg_.checks)
+        r.emplace_back(c.id, failing.count(c.id) == 0);
       ASSERT_EQ(post_batch(v, r).status, 202U);
     }
     on_io([this] {
@@ -188,7 +190,8 @@ class engine_test : public ::testing::Test {
 
 TEST_F(engine_test, healthy_then_ready_with_status_shape) {
   EXPECT_EQ(call(port_, http::verb::get, "/readyz").status, 503U);
-  for (int i = 0; i < 4; ++i) round(all_, {});
+  for (int i = 0; i < 4; ++i)
+    round(all_, {});
   EXPECT_EQ(call(port_, http::verb::get, "/healthz").status, 200U);
   EXPECT_EQ(call(port_, http::verb::get, "/readyz").status, 200U);
   const json s = status();
@@ -206,8 +209,10 @@ TEST_F(engine_test, healthy_then_ready_with_status_shape) {
 }
 
 TEST_F(engine_test, one_service_down_is_service_degraded_without_recommendation) {
-  for (int i = 0; i < 4; ++i) round(all_, {});
-  for (int i = 0; i < 8; ++i) round(all_, {"webapp@us-east-1"});
+  for (int i = 0; i < 4; ++i)
+    round(all_, {});
+  for (int i = 0; i < 8; ++i)
+    round(all_, {"webapp@us-east-1"});
   const json s = status();
   EXPECT_EQ(s["regions"]["us-east-1"]["classification"], "service_degraded");
   EXPECT_EQ(s["regions"]["us-east-1"]["down_services"], json::array({"webapp"}));
@@ -217,9 +222,11 @@ TEST_F(engine_test, one_service_down_is_service_degraded_without_recommendation)
 }
 
 TEST_F(engine_test, regional_outage_with_primary_vantage_gone_recommends_failover) {
-  for (int i = 0; i < 4; ++i) round(all_, {});
+  for (int i = 0; i < 4; ++i)
+    round(all_, {});
   const std::set<std::string> primary_down{"api-web@us-east-1", "webapp@us-east-1", "notifications@us-east-1"};
-  for (int i = 0; i < 12; ++i) round({"us-west-2", "eu-west-1"}, primary_down);
+  for (int i = 0; i < 12; ++i)
+    round({"us-west-2", "eu-west-1"}, primary_down);
   const json s = status();
   EXPECT_EQ(s["regions"]["us-east-1"]["classification"], "regional_outage");
   EXPECT_EQ(s["regions"]["us-west-2"]["classification"], "healthy");
@@ -237,7 +244,8 @@ TEST_F(engine_test, regional_outage_with_primary_vantage_gone_recommends_failove
   ASSERT_FALSE(ev.empty());
   EXPECT_EQ(ev[0]["seq"], 1);
   bool saw_regional = false;
-  for (const auto& e : ev) saw_regional |= e["type"] == "classification" && e["to"] == "regional_outage";
+  for (const auto& e : ev)
+    saw_regional |= e["type"] == "classification" && e["to"] == "regional_outage";
   EXPECT_TRUE(saw_regional);
   EXPECT_TRUE(std::filesystem::exists(state_dir_ / "audit.jsonl"));
 }
@@ -311,8 +319,10 @@ class engine_approval_test : public engine_test {
   }
 
   json drive_to_recommendation() {
-    for (int i = 0; i < 4; ++i) round(all_, {});
-    for (int i = 0; i < 12; ++i) round({"us-west-2", "eu-west-1"}, {"api-web@us-east-1", "webapp@us-east-1", "notifications@us-east-1"});
+    for (int i = 0; i < 4; ++i)
+      round(all_, {});
+    for (int i = 0; i < 12; ++i)
+      round({"us-west-2", "eu-west-1"}, {"api-web@us-east-1", "webapp@us-east-1", "notifications@us-east-1"});
     const auto r = call(port_, http::verb::get, "/v1/recommendation");
     EXPECT_EQ(r.status, 200U);
     return json::parse(r.body);
@@ -334,7 +344,8 @@ TEST_F(engine_approval_test, a_signed_token_bound_to_the_recommendation_starts_t
   EXPECT_EQ(without_loss.status / 100, 4U);
   EXPECT_EQ(json::parse(without_loss.body)["error"], "data_loss_not_allowed") << without_loss.body;
 
-  const auto wrong = call(port_, http::verb::post, "/v1/approvals", token(*alice_, "alice", rec, true, std::string(64, 'a')));
+  const auto wrong =
+      call(port_, http::verb::post, "/v1/approvals", token(*alice_, "alice", rec, true, std::string(64, 'a')));
   EXPECT_EQ(json::parse(wrong.body)["error"], "wrong_hash") << wrong.body;
 
   const auto forged = call(port_, http::verb::post, "/v1/approvals", token(*bob_, "alice", rec, true));

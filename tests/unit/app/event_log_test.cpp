@@ -8,7 +8,8 @@ namespace {
 TEST(event_log, numbers_events_and_serves_since) {
   event_log log(100);
   EXPECT_EQ(log.last_seq(), 0U);
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(log.append({{"type", "audit"}, {"i", i}}), static_cast<std::uint64_t>(i + 1));
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(log.append({{"type", "audit"}, {"i", i}}), static_cast<std::uint64_t>(i + 1));
   const auto after2 = log.since(2);
   ASSERT_EQ(after2.size(), 3U);
   EXPECT_EQ(after2[0]["seq"], 3);
@@ -20,7 +21,8 @@ TEST(event_log, numbers_events_and_serves_since) {
 
 TEST(event_log, keeps_only_the_newest_capacity_events) {
   event_log log(3);
-  for (int i = 0; i < 10; ++i) log.append({{"i", i}});
+  for (int i = 0; i < 10; ++i)
+    log.append({{"i", i}});
   const auto all = log.since(0);
   ASSERT_EQ(all.size(), 3U);
   EXPECT_EQ(all[0]["seq"], 8);

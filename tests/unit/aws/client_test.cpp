@@ -21,8 +21,7 @@ using namespace std::chrono_literals;
 struct rig {
   common::manual_clock clock;
   fake_transport http;
-  std::unique_ptr<credentials_provider> creds =
-      make_static_provider({"AKIDTEST", "secret", "", std::nullopt, "test"});
+  std::unique_ptr<credentials_provider> creds = make_static_provider({"AKIDTEST", "secret", "", std::nullopt, "test"});
   std::vector<std::chrono::milliseconds> sleeps;
   double random_value = 0.5;
   std::map<std::string, std::string> env;
@@ -86,7 +85,8 @@ TEST(client, backoff_is_capped_at_twenty_seconds) {
   common::aws_config cfg;
   cfg.max_attempts = 8;
   cfg.call_timeout = 10min;
-  for (int i = 0; i < 8; ++i) r.http.push(500, "");
+  for (int i = 0; i < 8; ++i)
+    r.http.push(500, "");
   auto c = r.make(cfg);
   (void)c.query(service::rds, "us-east-1", "DescribeDBClusters", "2014-10-31", {});
   ASSERT_EQ(r.sleeps.size(), 7u);
@@ -122,7 +122,8 @@ TEST(client, retry_budget_drains_and_stops_retries) {
   });
   auto c = r.make();
   // Each failing call retries twice (5 tokens each): 50 calls drain 500 tokens.
-  for (int i = 0; i < 50; ++i) (void)c.query(service::rds, "us-east-1", "X", "1", {});
+  for (int i = 0; i < 50; ++i)
+    (void)c.query(service::rds, "us-east-1", "X", "1", {});
   EXPECT_EQ(c.budget().available(), 0);
   const auto before = r.http.sent().size();
   auto doc = c.query(service::rds, "us-east-1", "X", "1", {});
@@ -136,7 +137,8 @@ TEST(client, retry_budget_drains_and_stops_retries) {
     resp.body = "<A/>";
     return resp;
   });
-  for (int i = 0; i < 7; ++i) (void)c.query(service::rds, "us-east-1", "X", "1", {});
+  for (int i = 0; i < 7; ++i)
+    (void)c.query(service::rds, "us-east-1", "X", "1", {});
   EXPECT_EQ(c.budget().available(), 7);
 }
 

@@ -41,8 +41,8 @@ struct world {
     return c;
   }
   std::string creds_json(const std::string& id, common::wall_time exp) {
-    return R"({"Code":"Success","AccessKeyId":")" + id + R"(","SecretAccessKey":"s3cr3t","Token":"tok","Expiration":")" +
-           format_iso8601(exp) + "\"}";
+    return R"({"Code":"Success","AccessKeyId":")" + id +
+           R"(","SecretAccessKey":"s3cr3t","Token":"tok","Expiration":")" + format_iso8601(exp) + "\"}";
   }
 };
 
@@ -102,7 +102,7 @@ TEST(credentials, role_arn_with_source_profile_assumes_the_role_and_refreshes_ea
 
   w.clock.advance(54min);  // 6 minutes left: still cached
   EXPECT_EQ(chain->get()->access_key_id, "ASIAROLE1");
-  w.clock.advance(2min);   // 4 minutes left: inside the 5-minute margin
+  w.clock.advance(2min);  // 4 minutes left: inside the 5-minute margin
   w.sts.expiry = w.clock.wall() + 1h;
   EXPECT_EQ(chain->get()->access_key_id, "ASIAROLE2");
 

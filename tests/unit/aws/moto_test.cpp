@@ -26,8 +26,7 @@ struct moto_client {
   std::unique_ptr<credentials_provider> creds;
   std::unique_ptr<client> c;
 
-  explicit moto_client(credentials cr, moto& server = moto::instance())
-      : creds(make_static_provider(std::move(cr))) {
+  explicit moto_client(credentials cr, moto& server = moto::instance()) : creds(make_static_provider(std::move(cr))) {
     client_options o;
     o.env = map_env({{"AWS_ENDPOINT_URL", server.endpoint()}});
     o.aws.call_timeout = 20s;
@@ -41,7 +40,9 @@ struct moto_client {
     if (!moto::instance().ok()) FAIL() << moto::instance().error(); \
   } while (false)
 
-credentials good() { return {moto::instance().access_key(), moto::instance().secret_key(), "", {}, "moto"}; }
+credentials good() {
+  return {moto::instance().access_key(), moto::instance().secret_key(), "", {}, "moto"};
+}
 
 TEST(moto, get_caller_identity_with_verified_signature) {
   REQUIRE_MOTO();
@@ -57,8 +58,8 @@ TEST(moto, wrong_secret_is_a_typed_signature_error) {
   auto bad = good();
   bad.secret_access_key = "not-the-secret";
   moto_client m(bad);
-  auto r = get_metric_data(*m.c, "us-east-1", {{"q0", "Vigil/Test", "Errors", {}, "Sum", 60}},
-                           m.clock.wall() - 5min, m.clock.wall());
+  auto r = get_metric_data(*m.c, "us-east-1", {{"q0", "Vigil/Test", "Errors", {}, "Sum", 60}}, m.clock.wall() - 5min,
+                           m.clock.wall());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "SignatureDoesNotMatch");
   EXPECT_EQ(r.error().http_status, 403);
@@ -73,8 +74,11 @@ TEST(moto, wrong_secret_is_a_typed_signature_error) {
 
 TEST(moto, cloudwatch_get_metric_data_reads_put_metric_data) {
   REQUIRE_MOTO();
-  moto::instance().seed("put_metric", {{"namespace", "Vigil/Test"}, {"metric", "Latency"},
-                                       {"dimensions", {{"LoadBalancer", "app/prod/1"}}}, {"value", 42}, {"count", 3}});
+  moto::instance().seed("put_metric", {{"namespace", "Vigil/Test"},
+                                       {"metric", "Latency"},
+                                       {"dimensions", {{"LoadBalancer", "app/prod/1"}}},
+                                       {"value", 42},
+                                       {"count", 3}});
   moto_client m(good());
   auto r = get_metric_data(*m.c, "us-east-1",
                            {{"lat", "Vigil/Test", "Latency", {{"LoadBalancer", "app/prod/1"}}, "Maximum", 60},
@@ -91,8 +95,8 @@ TEST(moto, cloudwatch_get_metric_data_reads_put_metric_data) {
 
 TEST(moto, rds_global_cluster_describe_and_remove) {
   REQUIRE_MOTO();
-  const auto arns = moto::instance().seed("rds_global", {{"global", "vigil-global"}, {"primary", "vigil-east"},
-                                                         {"secondary", "vigil-west"}});
+  const auto arns = moto::instance().seed(
+      "rds_global", {{"global", "vigil-global"}, {"primary", "vigil-east"}, {"secondary", "vigil-west"}});
   moto_client m(good());
   auto g = describe_global_clusters(*m.c, "us-east-1", "vigil-global");
   ASSERT_TRUE(g) << g.error().to_string();
@@ -100,7 +104,8 @@ TEST(moto, rds_global_cluster_describe_and_remove) {
   EXPECT_EQ((*g)[0].identifier, "vigil-global");
   ASSERT_EQ((*g)[0].members.size(), 2u);
   int writers = 0;
-  for (const auto& mem : (*g)[0].members) writers += mem.is_writer ? 1 : 0;
+  for (const auto& mem : (*g)[0].members)
+    writers += mem.is_writer ? 1 : 0;
   EXPECT_EQ(writers, 1);
   auto west = describe_db_clusters(*m.c, "us-west-2", "vigil-west");
   ASSERT_TRUE(west) << west.error().to_string();

@@ -11,12 +11,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "aws/sigv4.hpp"
 #include "aws/timefmt.hpp"
@@ -40,13 +39,13 @@ class generator {
   generated next() {
     generated g;
     static const std::vector<std::string> methods{"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "get"};
-    static const std::vector<std::string> services{"monitoring", "rds", "ecs", "route53", "ssm", "sts",
-                                                   "route53-recovery-cluster", "execute-api", "iam"};
-    static const std::vector<std::string> regions{"us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2",
-                                                  "cn-north-1", "us-gov-west-1"};
+    static const std::vector<std::string> services{
+        "monitoring", "rds", "ecs", "route53", "ssm", "sts", "route53-recovery-cluster", "execute-api", "iam"};
+    static const std::vector<std::string> regions{"us-east-1",      "us-west-2",  "eu-west-1",
+                                                  "ap-southeast-2", "cn-north-1", "us-gov-west-1"};
     static const std::vector<std::string> hosts{"example.amazonaws.com", "monitoring.us-east-1.amazonaws.com",
-                                                "127.0.0.1:5000", "localhost:8443", "host.example:443",
-                                                "vpce-1a2b.rds.us-west-2.vpce.amazonaws.com"};
+                                                "127.0.0.1:5000",        "localhost:8443",
+                                                "host.example:443",      "vpce-1a2b.rds.us-west-2.vpce.amazonaws.com"};
     g.req.method = pick(methods);
     g.req.scheme = chance(0.8) ? "https" : "http";
     g.req.host = pick(hosts);
@@ -58,10 +57,9 @@ class generator {
       if (chance(0.15)) g.req.query.emplace_back(g.req.query.back().first, text(0, 4, query_alphabet()));
     }
     const int nh = uniform(0, 6);
-    static const std::vector<std::string> names{"X-Amz-Target", "Content-Type", "x-custom", "X-CUSTOM",
-                                                "My-Header1", "accept", "User-Agent", "Expect",
-                                                "X-Amzn-Trace-Id", "x-amz-meta-a_b", "Content-Length",
-                                                "X-Amz-Date", "Host"};
+    static const std::vector<std::string> names{
+        "X-Amz-Target", "Content-Type",    "x-custom",       "X-CUSTOM",       "My-Header1", "accept", "User-Agent",
+        "Expect",       "X-Amzn-Trace-Id", "x-amz-meta-a_b", "Content-Length", "X-Amz-Date", "Host"};
     for (int i = 0; i < nh; ++i) {
       const auto& n = pick(names);
       if (n == "Host" || n == "Content-Length") {
@@ -71,8 +69,11 @@ class generator {
       g.req.headers.emplace_back(n, header_value());
     }
     if (chance(0.3)) g.req.body = text(0, 200, query_alphabet());
-    g.creds = {"AKID" + std::to_string(uniform(1000, 9999)), text(20, 40, secret_alphabet()),
-               chance(0.3) ? text(10, 60, secret_alphabet()) : "", {}, "gen"};
+    g.creds = {"AKID" + std::to_string(uniform(1000, 9999)),
+               text(20, 40, secret_alphabet()),
+               chance(0.3) ? text(10, 60, secret_alphabet()) : "",
+               {},
+               "gen"};
     g.params.service = pick(services);
     g.params.region = pick(regions);
     g.params.at = common::wall_time{std::chrono::seconds{uniform(946684800, 2147483000)}};
@@ -89,16 +90,74 @@ class generator {
   // Alphabets as UTF-8 "characters". Paths avoid '?' and '#' (they end a URL
   // path) and control characters (urlsplit strips them).
   static const std::vector<std::string>& path_alphabet() {
-    static const std::vector<std::string> a{"a", "Z", "0", "-", "_", ".", "~", " ", "%", "%41", "+", "=", "&",
-                                            ";", ",", "@", ":", "$", "!", "*", "'", "(", ")", "\xC3\xA9",
-                                            "\xE1\x88\xB4", "\xF0\x9F\x98\x80", "[", "]", "|", "\\", "^", "`",
-                                            "{", "}", "\"", "<", ">"};
+    static const std::vector<std::string> a{"a",
+                                            "Z",
+                                            "0",
+                                            "-",
+                                            "_",
+                                            ".",
+                                            "~",
+                                            " ",
+                                            "%",
+                                            "%41",
+                                            "+",
+                                            "=",
+                                            "&",
+                                            ";",
+                                            ",",
+                                            "@",
+                                            ":",
+                                            "$",
+                                            "!",
+                                            "*",
+                                            "'",
+                                            "(",
+                                            ")",
+                                            "\xC3\xA9",
+                                            "\xE1\x88\xB4",
+                                            "\xF0\x9F\x98\x80",
+                                            "[",
+                                            "]",
+                                            "|",
+                                            "\\",
+                                            "^",
+                                            "`",
+                                            "{",
+                                            "}",
+                                            "\"",
+                                            "<",
+                                            ">"};
     return a;
   }
   static const std::vector<std::string>& query_alphabet() {
-    static const std::vector<std::string> a{"a", "B", "9", "-", "_", ".", "~", " ", "%", "+", "=", "&", "/",
-                                            "?", "#", ";", ":", "@", "!", "*", "'", "\xC3\xA9", "\xE1\x88\xB4",
-                                            "\t", "\n", "\"", "<", "^"};
+    static const std::vector<std::string> a{"a",
+                                            "B",
+                                            "9",
+                                            "-",
+                                            "_",
+                                            ".",
+                                            "~",
+                                            " ",
+                                            "%",
+                                            "+",
+                                            "=",
+                                            "&",
+                                            "/",
+                                            "?",
+                                            "#",
+                                            ";",
+                                            ":",
+                                            "@",
+                                            "!",
+                                            "*",
+                                            "'",
+                                            "\xC3\xA9",
+                                            "\xE1\x88\xB4",
+                                            "\t",
+                                            "\n",
+                                            "\"",
+                                            "<",
+                                            "^"};
     return a;
   }
   static const std::vector<std::string>& secret_alphabet() {
@@ -108,7 +167,8 @@ class generator {
   std::string text(int lo, int hi, const std::vector<std::string>& alphabet) {
     std::string s;
     const int n = uniform(lo, hi);
-    for (int i = 0; i < n; ++i) s += pick(alphabet);
+    for (int i = 0; i < n; ++i)
+      s += pick(alphabet);
     return s;
   }
   std::string path() {
@@ -130,8 +190,8 @@ class generator {
     return p;
   }
   std::string header_value() {
-    static const std::vector<std::string> a{"a", "B", "0", " ", "  ", "\t", ",", ";", "\"", "=", "/", ":",
-                                            "(", ")", "%", "~"};
+    static const std::vector<std::string> a{"a",  "B", "0", " ", "  ", "\t", ",", ";",
+                                            "\"", "=", "/", ":", "(",  ")",  "%", "~"};
     return text(0, 16, a);
   }
 
@@ -140,9 +200,11 @@ class generator {
 
 json to_json(const generated& g) {
   json q = json::array();
-  for (const auto& [k, v] : g.req.query) q.push_back({k, v});
+  for (const auto& [k, v] : g.req.query)
+    q.push_back({k, v});
   json h = json::array();
-  for (const auto& [k, v] : g.req.headers) h.push_back({k, v});
+  for (const auto& [k, v] : g.req.headers)
+    h.push_back({k, v});
   return {{"method", g.req.method},
           {"scheme", g.req.scheme},
           {"host", g.req.host},
@@ -191,7 +253,8 @@ TEST(sigv4_botocore, generated_requests_sign_identically) {
                       mine.authorization == ref.at("authorization").get<std::string>();
     if (!same && ++mismatches <= 3) {
       ADD_FAILURE() << "case " << i << " (seed " << seed << ")\nrequest: " << to_json(cases[i]).dump()
-                    << "\nvigil canonical:\n" << mine.canonical_request << "\nbotocore canonical:\n"
+                    << "\nvigil canonical:\n"
+                    << mine.canonical_request << "\nbotocore canonical:\n"
                     << ref.at("canonical_request").get<std::string>();
     }
     ++i;

@@ -20,7 +20,9 @@ const credentials suite_creds{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAM
 constexpr std::string_view suite_scope = "20150830/us-east-1/service/aws4_request";
 constexpr std::string_view empty_hash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-common::wall_time suite_time() { return *parse_iso8601("2015-08-30T12:36:00Z"); }
+common::wall_time suite_time() {
+  return *parse_iso8601("2015-08-30T12:36:00Z");
+}
 
 struct suite_case {
   std::string name;
@@ -29,16 +31,15 @@ struct suite_case {
   std::vector<std::pair<std::string, std::string>> query;
   header_list extra_headers;  // besides Host and X-Amz-Date
   std::string body;
-  std::string canonical;      // expected canonical request
-  std::string sts_hash;       // last line of the expected string to sign
+  std::string canonical;  // expected canonical request
+  std::string sts_hash;   // last line of the expected string to sign
   std::string signature;
 };
 
-std::string creq(std::string_view method, std::string_view uri, std::string_view query,
-                 std::string_view headers, std::string_view signed_headers,
-                 std::string_view payload = empty_hash) {
-  return std::string(method) + "\n" + std::string(uri) + "\n" + std::string(query) + "\n" +
-         std::string(headers) + "\n" + std::string(signed_headers) + "\n" + std::string(payload);
+std::string creq(std::string_view method, std::string_view uri, std::string_view query, std::string_view headers,
+                 std::string_view signed_headers, std::string_view payload = empty_hash) {
+  return std::string(method) + "\n" + std::string(uri) + "\n" + std::string(query) + "\n" + std::string(headers) +
+         "\n" + std::string(signed_headers) + "\n" + std::string(payload);
 }
 
 constexpr std::string_view host_date = "host:example.amazonaws.com\nx-amz-date:20150830T123600Z\n";
@@ -47,29 +48,57 @@ constexpr std::string_view form_hash = "9095672bbd1f56dfc5b65f3e153adc8731a4a654
 std::vector<suite_case> suite_cases() {
   const std::string unreserved = "-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   return {
-      {"get-vanilla", "GET", "/", {}, {}, "", creq("GET", "/", "", host_date, "host;x-amz-date"),
+      {"get-vanilla",
+       "GET",
+       "/",
+       {},
+       {},
+       "",
+       creq("GET", "/", "", host_date, "host;x-amz-date"),
        "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63",
        "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"},
-      {"get-vanilla-query-order-key-case", "GET", "/", {{"Param2", "value2"}, {"Param1", "value1"}}, {}, "",
+      {"get-vanilla-query-order-key-case",
+       "GET",
+       "/",
+       {{"Param2", "value2"}, {"Param1", "value1"}},
+       {},
+       "",
        creq("GET", "/", "Param1=value1&Param2=value2", host_date, "host;x-amz-date"),
        "816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0",
        "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
-      {"get-vanilla-query-unreserved", "GET", "/", {{unreserved, unreserved}}, {}, "",
+      {"get-vanilla-query-unreserved",
+       "GET",
+       "/",
+       {{unreserved, unreserved}},
+       {},
+       "",
        creq("GET", "/", unreserved + "=" + unreserved, host_date, "host;x-amz-date"),
        "c30d4703d9f799439be92736156d47ccfb2d879ddf56f5befa6d1d6aab979177",
        "9c3e54bfcdf0b19771a7f523ee5669cdf59bc7cc0884027167c21bb143a40197"},
-      {"get-vanilla-utf8-query", "GET", "/", {{"\xE1\x88\xB4", "bar"}}, {}, "",
+      {"get-vanilla-utf8-query",
+       "GET",
+       "/",
+       {{"\xE1\x88\xB4", "bar"}},
+       {},
+       "",
        creq("GET", "/", "%E1%88%B4=bar", host_date, "host;x-amz-date"),
        "eb30c5bed55734080471a834cc727ae56beb50e5f39d1bff6d0d38cb192a7073",
        "2cdec8eed098649ff3a119c94853b13c643bcf08f8b0a1d91e12c9027818dd04"},
-      {"get-header-key-duplicate", "GET", "/", {},
-       {{"My-Header1", "value2"}, {"My-Header1", "value2"}, {"My-Header1", "value1"}}, "",
+      {"get-header-key-duplicate",
+       "GET",
+       "/",
+       {},
+       {{"My-Header1", "value2"}, {"My-Header1", "value2"}, {"My-Header1", "value1"}},
+       "",
        creq("GET", "/", "",
             "host:example.amazonaws.com\nmy-header1:value2,value2,value1\nx-amz-date:20150830T123600Z\n",
             "host;my-header1;x-amz-date"),
        "dc7f04a3abfde8d472b0ab1a418b741b7c67174dad1551b4117b15527fbe966c",
        "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea"},
-      {"get-header-value-order", "GET", "/", {},
+      {"get-header-value-order",
+       "GET",
+       "/",
+       {},
        {{"My-Header1", "value4"}, {"My-Header1", "value1"}, {"My-Header1", "value3"}, {"My-Header1", "value2"}},
        "",
        creq("GET", "/", "",
@@ -77,60 +106,108 @@ std::vector<suite_case> suite_cases() {
             "host;my-header1;x-amz-date"),
        "31ce73cd3f3d9f66977ad3dd957dc47af14df92fcd8509f59b349e9137c58b86",
        "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01"},
-      {"get-header-value-trim", "GET", "/", {}, {{"My-Header1", " value1"}, {"My-Header2", " \"a   b   c\""}}, "",
+      {"get-header-value-trim",
+       "GET",
+       "/",
+       {},
+       {{"My-Header1", " value1"}, {"My-Header2", " \"a   b   c\""}},
+       "",
        creq("GET", "/", "",
             "host:example.amazonaws.com\nmy-header1:value1\nmy-header2:\"a b c\"\nx-amz-date:20150830T123600Z\n",
             "host;my-header1;my-header2;x-amz-date"),
        "a726db9b0df21c14f559d0a978e563112acb1b9e05476f0a6a1c7d68f28605c7",
        "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"},
-      {"get-unreserved", "GET", "/" + unreserved, {}, {}, "",
+      {"get-unreserved",
+       "GET",
+       "/" + unreserved,
+       {},
+       {},
+       "",
        creq("GET", "/" + unreserved, "", host_date, "host;x-amz-date"),
        "6a968768eefaa713e2a6b16b589a8ea192661f098f37349f4e2c0082757446f9",
        "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f"},
-      {"get-utf8", "GET", "/\xE1\x88\xB4", {}, {}, "", creq("GET", "/%E1%88%B4", "", host_date, "host;x-amz-date"),
+      {"get-utf8",
+       "GET",
+       "/\xE1\x88\xB4",
+       {},
+       {},
+       "",
+       creq("GET", "/%E1%88%B4", "", host_date, "host;x-amz-date"),
        "2a0a97d02205e45ce2e994789806b19270cfbbb0921b278ccf58f5249ac42102",
        "8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85"},
-      {"get-space", "GET", "/example space/", {}, {}, "",
+      {"get-space",
+       "GET",
+       "/example space/",
+       {},
+       {},
+       "",
        creq("GET", "/example%20space/", "", host_date, "host;x-amz-date"),
        "63ee75631ed7234ae61b5f736dfc7754cdccfedbff4b5128a915706ee9390d86",
        "652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741"},
-      {"post-vanilla", "POST", "/", {}, {}, "", creq("POST", "/", "", host_date, "host;x-amz-date"),
+      {"post-vanilla",
+       "POST",
+       "/",
+       {},
+       {},
+       "",
+       creq("POST", "/", "", host_date, "host;x-amz-date"),
        "553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87",
        "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"},
-      {"post-vanilla-query", "POST", "/", {{"Param1", "value1"}}, {}, "",
+      {"post-vanilla-query",
+       "POST",
+       "/",
+       {{"Param1", "value1"}},
+       {},
+       "",
        creq("POST", "/", "Param1=value1", host_date, "host;x-amz-date"),
        "9d659678c1756bb3113e2ce898845a0a79dbbc57b740555917687f1b3340fbbd",
        "28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11"},
-      {"post-header-key-sort", "POST", "/", {}, {{"My-Header1", "value1"}}, "",
+      {"post-header-key-sort",
+       "POST",
+       "/",
+       {},
+       {{"My-Header1", "value1"}},
+       "",
        creq("POST", "/", "", "host:example.amazonaws.com\nmy-header1:value1\nx-amz-date:20150830T123600Z\n",
             "host;my-header1;x-amz-date"),
        "9368318c2967cf6de74404b30c65a91e8f6253e0a8659d6d5319f1a812f87d65",
        "c5410059b04c1ee005303aed430f6e6645f61f4dc9e1461ec8f8916fdf18852c"},
-      {"post-x-www-form-urlencoded", "POST", "/", {},
-       {{"Content-Type", "application/x-www-form-urlencoded"}, {"Content-Length", "13"},
+      {"post-x-www-form-urlencoded",
+       "POST",
+       "/",
+       {},
+       {{"Content-Type", "application/x-www-form-urlencoded"},
+        {"Content-Length", "13"},
         {"X-Amz-Content-Sha256", std::string(form_hash)}},
        "Param1=value1",
        creq("POST", "/", "",
             "content-length:13\ncontent-type:application/x-www-form-urlencoded\nhost:example.amazonaws.com\n"
-            "x-amz-content-sha256:" + std::string(form_hash) + "\nx-amz-date:20150830T123600Z\n",
+            "x-amz-content-sha256:" +
+                std::string(form_hash) + "\nx-amz-date:20150830T123600Z\n",
             "content-length;content-type;host;x-amz-content-sha256;x-amz-date", form_hash),
        "b1edd1d03544c25390e32085d55b57acc9a3961bb59415ff86c45c3d89d16cfb",
        "d3875051da38690788ef43de4db0d8f280229d82040bfac253562e56c3f20e0b"},
-      {"post-x-www-form-urlencoded-parameters", "POST", "/", {},
-       {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}, {"Content-Length", "13"},
+      {"post-x-www-form-urlencoded-parameters",
+       "POST",
+       "/",
+       {},
+       {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
+        {"Content-Length", "13"},
         {"X-Amz-Content-Sha256", std::string(form_hash)}},
        "Param1=value1",
        creq("POST", "/", "",
             "content-length:13\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\n"
-            "host:example.amazonaws.com\nx-amz-content-sha256:" + std::string(form_hash) +
-                "\nx-amz-date:20150830T123600Z\n",
+            "host:example.amazonaws.com\nx-amz-content-sha256:" +
+                std::string(form_hash) + "\nx-amz-date:20150830T123600Z\n",
             "content-length;content-type;host;x-amz-content-sha256;x-amz-date", form_hash),
        "a89f1a5b53e37702ee6363ce1da3ce8f54386f3c8f352ae652153c2982a0bc4d",
        "328d1b9eaadca9f5818ef05e8392801e091653bafec24fcab71e7344e7f51422"},
   };
 }
 
-void PrintTo(const suite_case& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const suite_case& c, std::ostream* os) {
+  *os << c.name;
+}
 
 http_request suite_request(const suite_case& c) {
   http_request r;
@@ -139,7 +216,8 @@ http_request suite_request(const suite_case& c) {
   r.path = c.path;
   r.query = c.query;
   r.headers.emplace_back("Host", "example.amazonaws.com");
-  for (const auto& h : c.extra_headers) r.headers.push_back(h);
+  for (const auto& h : c.extra_headers)
+    r.headers.push_back(h);
   r.headers.emplace_back("X-Amz-Date", "20150830T123600Z");
   r.body = c.body;
   return r;
@@ -191,7 +269,8 @@ TEST(sigv4, iam_list_users_documentation_example) {
   EXPECT_EQ(r.canonical_request,
             "GET\n/\nAction=ListUsers&Version=2010-05-08\n"
             "content-type:application/x-www-form-urlencoded; charset=utf-8\nhost:iam.amazonaws.com\n"
-            "x-amz-date:20150830T123600Z\n\ncontent-type;host;x-amz-date\n" + std::string(empty_hash));
+            "x-amz-date:20150830T123600Z\n\ncontent-type;host;x-amz-date\n" +
+                std::string(empty_hash));
   EXPECT_EQ(r.string_to_sign,
             "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/iam/aws4_request\n"
             "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59");
@@ -290,7 +369,8 @@ TEST(sigv4, signing_twice_replaces_date_and_authorization) {
   const auto r = sign(req, suite_creds, {"service", "us-east-1", suite_time()});
   EXPECT_EQ(r.signature, "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
   int auths = 0;
-  for (const auto& h : req.headers) auths += iequals(h.first, "authorization") ? 1 : 0;
+  for (const auto& h : req.headers)
+    auths += iequals(h.first, "authorization") ? 1 : 0;
   EXPECT_EQ(auths, 1);
 }
 
@@ -310,8 +390,8 @@ TEST(clock_skew, learns_offset_once_from_date_header_on_skew_errors) {
   aws_error other{"AccessDenied", "no", "", 403, false};
   EXPECT_FALSE(skew.learn(other, "Sun, 30 Aug 2015 12:46:00 GMT", local));
   EXPECT_EQ(skew.offset().count(), 0);
-  aws_error skewed{"InvalidSignatureException", "Signature expired: 20150830T123600Z is now earlier than ...",
-                   "", 400, false};
+  aws_error skewed{"InvalidSignatureException", "Signature expired: 20150830T123600Z is now earlier than ...", "", 400,
+                   false};
   EXPECT_TRUE(skew.learn(skewed, "Sun, 30 Aug 2015 12:46:00 GMT", local));
   EXPECT_EQ(skew.offset(), std::chrono::minutes(10));
   EXPECT_EQ(format_amz_date(skew.corrected(local)), "20150830T124600Z");

@@ -59,8 +59,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         bad_case{"{nope", batch_rejection::bad_json, "not valid JSON"},
         bad_case{"[]", batch_rejection::bad_schema, "$: expected an object"},
-        bad_case{R"({"v":2,"vantage":"a","seq":1,"sent_at":1,"observations":[]})", batch_rejection::bad_schema,
-                 "$.v"},
+        bad_case{R"({"v":2,"vantage":"a","seq":1,"sent_at":1,"observations":[]})", batch_rejection::bad_schema, "$.v"},
         bad_case{R"({"v":1,"seq":1,"sent_at":1,"observations":[]})", batch_rejection::bad_schema, "$.vantage: missing"},
         bad_case{R"({"v":1,"vantage":"a","seq":-1,"sent_at":1,"observations":[]})", batch_rejection::bad_schema,
                  "$.seq"},
@@ -68,10 +67,12 @@ INSTANTIATE_TEST_SUITE_P(
                  "$.sent_at: expected an integer"},
         bad_case{R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":{}})", batch_rejection::bad_schema,
                  "$.observations: expected an array"},
-        bad_case{R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[{"check":"c","at":1,"outcome":"fine","latency_ms":1}]})",
-                 batch_rejection::bad_schema, "$.observations[0].outcome: unknown outcome 'fine'"},
-        bad_case{R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[{"check":"c","at":1,"outcome":"ok","latency_ms":-3}]})",
-                 batch_rejection::bad_schema, "$.observations[0].latency_ms"},
+        bad_case{
+            R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[{"check":"c","at":1,"outcome":"fine","latency_ms":1}]})",
+            batch_rejection::bad_schema, "$.observations[0].outcome: unknown outcome 'fine'"},
+        bad_case{
+            R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[{"check":"c","at":1,"outcome":"ok","latency_ms":-3}]})",
+            batch_rejection::bad_schema, "$.observations[0].latency_ms"},
         bad_case{R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[],"lag":[{"at":1,"lag_ms":-5}]})",
                  batch_rejection::bad_schema, "$.lag[0].lag_ms"}));
 

@@ -12,7 +12,9 @@ using test::base_yaml;
 using test::fake_world;
 using test::has_error;
 
-config_load_result load(const std::string& yaml) { return fake_world{}.load(yaml); }
+config_load_result load(const std::string& yaml) {
+  return fake_world{}.load(yaml);
+}
 
 std::string replace(std::string s, const std::string& from, const std::string& to) {
   const auto at = s.find(from);
@@ -21,7 +23,8 @@ std::string replace(std::string s, const std::string& from, const std::string& t
 }
 
 TEST(config_errors, unknown_top_level_key_with_did_you_mean) {
-  EXPECT_TRUE(has_error(load(base_yaml + "servces: []\n"), "13:1", "servces", "unknown key (did you mean \"services\"?)"));
+  EXPECT_TRUE(
+      has_error(load(base_yaml + "servces: []\n"), "13:1", "servces", "unknown key (did you mean \"services\"?)"));
 }
 
 TEST(config_errors, unknown_nested_key_with_did_you_mean) {
@@ -54,8 +57,8 @@ TEST(config_errors, bad_duration) {
 }
 
 TEST(config_errors, duration_without_unit) {
-  EXPECT_TRUE(has_error(load(base_yaml + "probe_defaults: {interval: 5}\n"), "13:28", "probe_defaults.interval",
-                        "got \"5\""));
+  EXPECT_TRUE(
+      has_error(load(base_yaml + "probe_defaults: {interval: 5}\n"), "13:28", "probe_defaults.interval", "got \"5\""));
 }
 
 TEST(config_errors, fall_out_of_range) {
@@ -69,8 +72,8 @@ TEST(config_errors, fraction_out_of_range) {
 }
 
 TEST(config_errors, fraction_zero_is_out_of_range) {
-  EXPECT_TRUE(has_error(load(base_yaml + "decision:\n  impaired_fraction: 0\n"), "14:22",
-                        "decision.impaired_fraction", "expected a number in (0, 1]"));
+  EXPECT_TRUE(has_error(load(base_yaml + "decision:\n  impaired_fraction: 0\n"), "14:22", "decision.impaired_fraction",
+                        "expected a number in (0, 1]"));
 }
 
 TEST(config_errors, ttl_must_be_positive) {
@@ -101,7 +104,8 @@ TEST(config_errors, duplicate_check_id) {
                                          "  - name: api\n"
                                          "    region: us-east-1\n"
                                          "    http: {url: 'http://x:1/'}\n"),
-                        "14:11", "region_checks[0].name", "duplicate check id \"api@us-east-1\" (first defined at line 9)"));
+                        "14:11", "region_checks[0].name",
+                        "duplicate check id \"api@us-east-1\" (first defined at line 9)"));
 }
 
 TEST(config_errors, duplicate_check_in_one_service) {
@@ -110,9 +114,9 @@ TEST(config_errors, duplicate_check_in_one_service) {
 }
 
 TEST(config_errors, unknown_region_in_a_check) {
-  EXPECT_TRUE(has_error(load(replace(base_yaml, "- region: us-west-2", "- region: us-west-3")), "11:17",
-                        "services[0].checks[1].region",
-                        "unknown region \"us-west-3\": expected one of us-east-1|us-west-2 (did you mean \"us-west-2\"?)"));
+  EXPECT_TRUE(has_error(
+      load(replace(base_yaml, "- region: us-west-2", "- region: us-west-3")), "11:17", "services[0].checks[1].region",
+      "unknown region \"us-west-3\": expected one of us-east-1|us-west-2 (did you mean \"us-west-2\"?)"));
 }
 
 TEST(config_errors, unknown_vantage) {
@@ -204,8 +208,9 @@ TEST(config_errors, yaml_syntax_error_bad_indentation) {
 TEST(config_errors, empty_file) {
   const auto r = load("");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(test::all_diagnostics(r), "conf/vigil.yaml:1:1: error: the file is empty: expected a map with deployment, "
-                                      "regions, vantages and services\n");
+  EXPECT_EQ(test::all_diagnostics(r),
+            "conf/vigil.yaml:1:1: error: the file is empty: expected a map with deployment, "
+            "regions, vantages and services\n");
 }
 
 TEST(config_errors, top_level_list) {
@@ -221,11 +226,12 @@ TEST(config_errors, unknown_plan_step_kind) {
 }
 
 TEST(config_errors, plan_step_missing_required_key) {
-  EXPECT_TRUE(has_error(load(base_yaml + "plan:\n"
-                                         "  failover:\n"
-                                         "    steps:\n"
-                                         "      - {name: a, kind: ecs_scale, cluster: c, service: s, region: us-west-2}\n"),
-                        "16:9", "plan.failover.steps[0].desired_count", "missing required key"));
+  EXPECT_TRUE(
+      has_error(load(base_yaml + "plan:\n"
+                                 "  failover:\n"
+                                 "    steps:\n"
+                                 "      - {name: a, kind: ecs_scale, cluster: c, service: s, region: us-west-2}\n"),
+                "16:9", "plan.failover.steps[0].desired_count", "missing required key"));
 }
 
 TEST(config_errors, plan_step_unknown_key_for_its_kind) {
@@ -250,24 +256,26 @@ TEST(config_errors, plan_step_one_of_keys) {
 }
 
 TEST(config_errors, plan_step_unknown_region_and_bad_state) {
-  const auto r = load(base_yaml + "plan:\n"
-                                  "  failover:\n"
-                                  "    steps:\n"
-                                  "      - {name: f, kind: arc_routing_control, state: off, routing_control_arn: a,\n"
-                                  "         cluster_endpoints: ['https://c1.example/v1']}\n"
-                                  "      - {name: s, kind: ecs_scale, cluster: c, service: s, desired_count: 2,\n"
-                                  "         region: eu-west-1}\n");
+  const auto r = load(base_yaml +
+                      "plan:\n"
+                      "  failover:\n"
+                      "    steps:\n"
+                      "      - {name: f, kind: arc_routing_control, state: off, routing_control_arn: a,\n"
+                      "         cluster_endpoints: ['https://c1.example/v1']}\n"
+                      "      - {name: s, kind: ecs_scale, cluster: c, service: s, desired_count: 2,\n"
+                      "         region: eu-west-1}\n");
   EXPECT_TRUE(has_error(r, "16:53", "plan.failover.steps[0].state", "expected one of On|Off, got \"off\""));
   EXPECT_TRUE(has_error(r, "19:18", "plan.failover.steps[1].region", "unknown region \"eu-west-1\""));
 }
 
 TEST(config_errors, verify_step_unknown_check) {
-  EXPECT_TRUE(has_error(load(base_yaml + "plan:\n"
-                                         "  failover:\n"
-                                         "    steps:\n"
-                                         "      - {name: v, kind: verify, region: us-west-2, checks: [api@us-west-3]}\n"),
-                        "16:61", "plan.failover.steps[0].checks[0]",
-                        "unknown check id \"api@us-west-3\" (did you mean \"api@us-west-2\"?)"));
+  EXPECT_TRUE(
+      has_error(load(base_yaml + "plan:\n"
+                                 "  failover:\n"
+                                 "    steps:\n"
+                                 "      - {name: v, kind: verify, region: us-west-2, checks: [api@us-west-3]}\n"),
+                "16:61", "plan.failover.steps[0].checks[0]",
+                "unknown check id \"api@us-west-3\" (did you mean \"api@us-west-2\"?)"));
 }
 
 TEST(config_errors, exec_command_must_be_a_list) {
@@ -284,8 +292,8 @@ TEST(config_errors, clear_for_not_longer_than_confirm_for) {
 }
 
 TEST(config_errors, duplicate_key) {
-  EXPECT_TRUE(has_error(load(base_yaml + "decision:\n  fall: 3\n  fall: 4\n"), "15:3", "decision.fall",
-                        "duplicate key"));
+  EXPECT_TRUE(
+      has_error(load(base_yaml + "decision:\n  fall: 3\n  fall: 4\n"), "15:3", "decision.fall", "duplicate key"));
 }
 
 TEST(config_errors, check_needs_exactly_one_probe) {
@@ -294,9 +302,9 @@ TEST(config_errors, check_needs_exactly_one_probe) {
 }
 
 TEST(config_errors, check_timeout_above_interval) {
-  EXPECT_TRUE(has_error(load(replace(base_yaml, "      - region: us-west-2\n",
-                                     "      - region: us-west-2\n        timeout: 5s\n")),
-                        "12:18", "services[0].checks[1].timeout", "timeout (5s) must not exceed interval (2s)"));
+  EXPECT_TRUE(has_error(
+      load(replace(base_yaml, "      - region: us-west-2\n", "      - region: us-west-2\n        timeout: 5s\n")),
+      "12:18", "services[0].checks[1].timeout", "timeout (5s) must not exceed interval (2s)"));
 }
 
 TEST(config_errors, bad_boolean) {
@@ -305,15 +313,16 @@ TEST(config_errors, bad_boolean) {
 }
 
 TEST(config_errors, cloudwatch_condition_period_and_missing_data) {
-  const auto r = load(base_yaml + "region_checks:\n"
-                                  "  - name: alb-5xx\n"
-                                  "    region: us-east-1\n"
-                                  "    cloudwatch:\n"
-                                  "      namespace: AWS/ApplicationELB\n"
-                                  "      metric: HTTPCode_ELB_5XX_Count\n"
-                                  "      period: 45s\n"
-                                  "      condition: 'fewer than 50'\n"
-                                  "      missing_data: skip\n");
+  const auto r = load(base_yaml +
+                      "region_checks:\n"
+                      "  - name: alb-5xx\n"
+                      "    region: us-east-1\n"
+                      "    cloudwatch:\n"
+                      "      namespace: AWS/ApplicationELB\n"
+                      "      metric: HTTPCode_ELB_5XX_Count\n"
+                      "      period: 45s\n"
+                      "      condition: 'fewer than 50'\n"
+                      "      missing_data: skip\n");
   EXPECT_TRUE(has_error(r, "19:15", "region_checks[0].cloudwatch.period", "a multiple of 60s"));
   EXPECT_TRUE(has_error(r, "20:18", "region_checks[0].cloudwatch.condition", "expected a comparison such as '< 50'"));
   EXPECT_TRUE(has_error(r, "21:21", "region_checks[0].cloudwatch.missing_data",
@@ -321,9 +330,10 @@ TEST(config_errors, cloudwatch_condition_period_and_missing_data) {
 }
 
 TEST(config_errors, paging_sink_missing_secret_and_wrong_key_for_kind) {
-  const auto r = load(base_yaml + "paging:\n"
-                                  "  - {kind: pagerduty}\n"
-                                  "  - {kind: alertmanager, url: 'http://am:9093', routing_key: x}\n");
+  const auto r = load(base_yaml +
+                      "paging:\n"
+                      "  - {kind: pagerduty}\n"
+                      "  - {kind: alertmanager, url: 'http://am:9093', routing_key: x}\n");
   EXPECT_TRUE(has_error(r, "14:5", "paging[0].routing_key", "missing required key (or routing_key_file)"));
   EXPECT_TRUE(has_error(r, "15:49", "paging[1].routing_key", "not used by kind alertmanager"));
 }
@@ -339,8 +349,9 @@ TEST(config_errors, secrets_never_appear_in_messages) {
 TEST(config_errors, approvals_require_more_than_approvers) {
   fake_world w;
   w.files["conf/a.pub"] = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n";
-  EXPECT_TRUE(has_error(w.load(base_yaml + "approvals:\n  required: 2\n  approvers: [{id: a, public_key_file: a.pub}]\n"),
-                        "14:13", "approvals.required", "expected at most 1 (the number of approvers), got 2"));
+  EXPECT_TRUE(
+      has_error(w.load(base_yaml + "approvals:\n  required: 2\n  approvers: [{id: a, public_key_file: a.pub}]\n"),
+                "14:13", "approvals.required", "expected at most 1 (the number of approvers), got 2"));
 }
 
 TEST(config_errors, public_key_must_be_pem) {
@@ -368,23 +379,24 @@ TEST(config_errors, etcd_needs_endpoints) {
 }
 
 TEST(config_errors, multi_error_file_reports_every_error) {
-  const std::string yaml = "deployment: shop\n"                              // 1
-                           "regions:\n"                                      // 2
-                           "  - {name: us-east-1, role: primary}\n"          // 3
-                           "  - {name: us-west-2, role: dr}\n"               // 4
-                           "vantages: [us-east-1, us-west-2, eu-west-1]\n"   // 5
-                           "decision:\n"                                     // 6
-                           "  fal: 3\n"                                      // 7
-                           "  tick: 10x\n"                                   // 8
-                           "  quorum: 5\n"                                   // 9
-                           "services:\n"                                     // 10
-                           "  - name: api\n"                                 // 11
-                           "    checks:\n"                                   // 12
-                           "      - region: mars-1\n"                        // 13
-                           "        http: {url: 'gopher://x/'}\n"            // 14
-                           "      - region: us-west-2\n"                     // 15
-                           "        http: {url: 'http://ok:1/'}\n"           // 16
-                           "engine: {record: '${NOPE_NOT_SET}'}\n";          // 17
+  const std::string yaml =
+      "deployment: shop\n"                             // 1
+      "regions:\n"                                     // 2
+      "  - {name: us-east-1, role: primary}\n"         // 3
+      "  - {name: us-west-2, role: dr}\n"              // 4
+      "vantages: [us-east-1, us-west-2, eu-west-1]\n"  // 5
+      "decision:\n"                                    // 6
+      "  fal: 3\n"                                     // 7
+      "  tick: 10x\n"                                  // 8
+      "  quorum: 5\n"                                  // 9
+      "services:\n"                                    // 10
+      "  - name: api\n"                                // 11
+      "    checks:\n"                                  // 12
+      "      - region: mars-1\n"                       // 13
+      "        http: {url: 'gopher://x/'}\n"           // 14
+      "      - region: us-west-2\n"                    // 15
+      "        http: {url: 'http://ok:1/'}\n"          // 16
+      "engine: {record: '${NOPE_NOT_SET}'}\n";         // 17
   const auto r = load(yaml);
   EXPECT_TRUE(has_error(r, "7:3", "decision.fal", "did you mean \"fall\""));
   EXPECT_TRUE(has_error(r, "8:9", "decision.tick", "10x"));

@@ -1,8 +1,9 @@
 // load_config_text(): the examples, defaults, substitution and secrets.
 // Bad-config cases are in config_errors_test.cpp.
+#include "common/config_load.hpp"
+
 #include <gtest/gtest.h>
 
-#include "common/config_load.hpp"
 #include "config_test_util.hpp"
 
 namespace vigil::common {
@@ -93,9 +94,15 @@ TEST(config_load, aws_example_loads_with_its_values) {
 
   ASSERT_EQ(c.failover.steps.size(), 7U);
   EXPECT_TRUE(c.failover.dry_run);
-  const std::vector<std::string> kinds{"arc_routing_control", "aurora_global_failover", "wait_db_cluster", "ecs_scale",
-                                       "arc_routing_control", "verify",                 "exec"};
-  for (std::size_t i = 0; i < kinds.size(); ++i) EXPECT_EQ(c.failover.steps[i].kind, kinds[i]) << i;
+  const std::vector<std::string> kinds{"arc_routing_control",
+                                       "aurora_global_failover",
+                                       "wait_db_cluster",
+                                       "ecs_scale",
+                                       "arc_routing_control",
+                                       "verify",
+                                       "exec"};
+  for (std::size_t i = 0; i < kinds.size(); ++i)
+    EXPECT_EQ(c.failover.steps[i].kind, kinds[i]) << i;
   const auto& fence = c.failover.steps[0];
   EXPECT_EQ(fence.params.at("state"), "Off");
   EXPECT_EQ(fence.params.at("cluster_endpoints").size(), 5U);
@@ -229,16 +236,17 @@ TEST(config_load, inline_secret_is_a_warning_that_does_not_show_the_secret) {
 }
 
 TEST(config_load, quorum_reachable_from_one_region_is_a_warning) {
-  const std::string yaml = "deployment: t\n"
-                           "regions: [{name: us-east-1, role: primary}, {name: us-west-2, role: dr}]\n"
-                           "vantages:\n"
-                           "  - {name: use1-a, region: us-east-1}\n"
-                           "  - {name: use1-b, region: us-east-1}\n"
-                           "  - us-west-2\n"
-                           "services:\n"
-                           "  - name: api\n"
-                           "    checks: [{region: us-east-1, http: {url: 'http://a:1/'}},\n"
-                           "             {region: us-west-2, http: {url: 'http://b:1/'}}]\n";
+  const std::string yaml =
+      "deployment: t\n"
+      "regions: [{name: us-east-1, role: primary}, {name: us-west-2, role: dr}]\n"
+      "vantages:\n"
+      "  - {name: use1-a, region: us-east-1}\n"
+      "  - {name: use1-b, region: us-east-1}\n"
+      "  - us-west-2\n"
+      "services:\n"
+      "  - name: api\n"
+      "    checks: [{region: us-east-1, http: {url: 'http://a:1/'}},\n"
+      "             {region: us-west-2, http: {url: 'http://b:1/'}}]\n";
   const auto r = fake_world{}.load(yaml);
   ASSERT_TRUE(r.ok()) << test::all_diagnostics(r);
   const std::string all = test::all_diagnostics(r);
@@ -253,11 +261,12 @@ TEST(config_load, quorum_reachable_from_one_region_is_a_warning) {
 TEST(config_load, vantages_named_after_one_region_warn_too) {
   // Vantage names equal to region names count as hosted there: two of five
   // named us-east-1 cannot exist (duplicates), so use a quorum of 1 of 1.
-  const std::string yaml = "deployment: t\n"
-                           "regions: [{name: us-east-1, role: primary}, {name: us-west-2, role: dr}]\n"
-                           "vantages: [us-east-1]\n"
-                           "services: [{name: api, checks: [{region: us-east-1, http: {url: 'http://a:1/'}},\n"
-                           "                                {region: us-west-2, http: {url: 'http://b:1/'}}]}]\n";
+  const std::string yaml =
+      "deployment: t\n"
+      "regions: [{name: us-east-1, role: primary}, {name: us-west-2, role: dr}]\n"
+      "vantages: [us-east-1]\n"
+      "services: [{name: api, checks: [{region: us-east-1, http: {url: 'http://a:1/'}},\n"
+      "                                {region: us-west-2, http: {url: 'http://b:1/'}}]}]\n";
   const auto r = fake_world{}.load(yaml);
   ASSERT_TRUE(r.ok()) << test::all_diagnostics(r);
   EXPECT_NE(test::all_diagnostics(r).find("warning: vantages: region us-east-1 hosts 1 vantages"), std::string::npos)
@@ -273,22 +282,23 @@ TEST(config_load, three_regions_vantages_do_not_warn) {
 TEST(config_load, every_step_kind_reads_its_params) {
   fake_world w;
   w.files["conf/hook.secret"] = "hooksecret\n";
-  const auto r = w.load(base_yaml +
-                        "plan:\n"
-                        "  failback:\n"
-                        "    dry_run: false\n"
-                        "    steps:\n"
-                        "      - {name: p, kind: ssm_parameter, parameter: /shop/active, value: us-east-1,\n"
-                        "         region: us-east-1, secure: true}\n"
-                        "      - {name: dns, kind: route53_upsert, hosted_zone_id: Z1, record_name: db.example.,\n"
-                        "         record_type: CNAME, values: [a.example., b.example.], ttl: 30}\n"
-                        "      - {name: hook, kind: webhook, url: 'https://h.example/x', secret_file: hook.secret,\n"
-                        "         headers: {X-A: b}}\n"
-                        "      - {name: detach, kind: aurora_detach, global_cluster: g, db_cluster_arn: arn, region: us-west-2}\n"
-                        "      - {name: v, kind: verify, region: us-east-1, within: 2m,\n"
-                        "         http: [{url: 'http://x:1/', expect: ['status == 200']}]}\n"
-                        "      - {name: arc, kind: arc_routing_control, routing_control_arns: [a, b], state: 'On',\n"
-                        "         cluster_endpoints: ['https://c.example/v1'], retries: 5, on_failure: continue}\n");
+  const auto r =
+      w.load(base_yaml +
+             "plan:\n"
+             "  failback:\n"
+             "    dry_run: false\n"
+             "    steps:\n"
+             "      - {name: p, kind: ssm_parameter, parameter: /shop/active, value: us-east-1,\n"
+             "         region: us-east-1, secure: true}\n"
+             "      - {name: dns, kind: route53_upsert, hosted_zone_id: Z1, record_name: db.example.,\n"
+             "         record_type: CNAME, values: [a.example., b.example.], ttl: 30}\n"
+             "      - {name: hook, kind: webhook, url: 'https://h.example/x', secret_file: hook.secret,\n"
+             "         headers: {X-A: b}}\n"
+             "      - {name: detach, kind: aurora_detach, global_cluster: g, db_cluster_arn: arn, region: us-west-2}\n"
+             "      - {name: v, kind: verify, region: us-east-1, within: 2m,\n"
+             "         http: [{url: 'http://x:1/', expect: ['status == 200']}]}\n"
+             "      - {name: arc, kind: arc_routing_control, routing_control_arns: [a, b], state: 'On',\n"
+             "         cluster_endpoints: ['https://c.example/v1'], retries: 5, on_failure: continue}\n");
   ASSERT_TRUE(r.ok()) << test::all_diagnostics(r);
   const auto& steps = r.value->failback.steps;
   ASSERT_EQ(steps.size(), 6U);

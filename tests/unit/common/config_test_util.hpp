@@ -58,7 +58,8 @@ struct fake_world {
 
 inline std::string all_diagnostics(const config_load_result& r) {
   std::string out;
-  for (const auto& d : r.diagnostics) out += d.format() + "\n";
+  for (const auto& d : r.diagnostics)
+    out += d.format() + "\n";
   return out;
 }
 

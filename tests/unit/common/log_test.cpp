@@ -69,7 +69,9 @@ TEST(log, bad_level_is_an_error_naming_it) {
   EXPECT_NE(err3->find("logging.format"), std::string::npos);
 }
 
-TEST(log, same_name_gives_the_same_logger) { EXPECT_EQ(logger("detector").get(), logger("detector").get()); }
+TEST(log, same_name_gives_the_same_logger) {
+  EXPECT_EQ(logger("detector").get(), logger("detector").get());
+}
 
 }  // namespace
 }  // namespace vigil::common

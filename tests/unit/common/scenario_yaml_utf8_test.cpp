@@ -14,7 +14,8 @@ TEST(ScenarioYamlUtf8, RefusesInvalidUtf8WithItsPosition) {
   const std::string text =
       "duration: 3m\n"
       "expect:\n"
-      "  - {recommendation_field: {blocked_by: \xAC" "ot_silenced}}\n";
+      "  - {recommendation_field: {blocked_by: \xAC"
+      "ot_silenced}}\n";
   const auto r = vigil::common::parse_scenario_text(text, "s.yaml");
   EXPECT_FALSE(r.value);
   EXPECT_EQ(r.error, "s.yaml:3:41: not valid UTF-8");
@@ -30,7 +31,9 @@ TEST(ScenarioYamlUtf8, RefusesTruncatedOverlongAndSurrogateSequences) {
 
 TEST(ScenarioYamlUtf8, AcceptsUtf8Text) {
   const auto r = vigil::common::parse_scenario_text(
-      "# caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x9A\x80\nduration: 1m\nevents:\n  - {at: 0s, noise: {probability: 0.05}}\nexpect:\n  - {never: recommendation}\n", "s.yaml");
+      "# caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x9A\x80\nduration: 1m\nevents:\n  - {at: 0s, noise: {probability: "
+      "0.05}}\nexpect:\n  - {never: recommendation}\n",
+      "s.yaml");
   EXPECT_TRUE(r.value) << r.error;
 }
 

@@ -8,7 +8,7 @@ namespace vigil::decision::testing {
 namespace {
 const char* e1 = "us-east-1";
 const char* w2 = "us-west-2";
-}
+}  // namespace
 
 TEST(Core, StartsUnknownThenHealthyWithoutPages) {
   harness h(make_test_topology());
@@ -19,8 +19,10 @@ TEST(Core, StartsUnknownThenHealthyWithoutPages) {
   EXPECT_TRUE(h.all<page>().empty());
   EXPECT_FALSE(h.c.current_recommendation());
   const auto st = h.c.status();
-  for (const auto& v : st.vantages) EXPECT_EQ(v.state, vantage_state::present) << v.name;
-  for (const auto& c : st.checks) EXPECT_EQ(c.state, verdict::up) << c.id;
+  for (const auto& v : st.vantages)
+    EXPECT_EQ(v.state, vantage_state::present) << v.name;
+  for (const auto& c : st.checks)
+    EXPECT_EQ(c.state, verdict::up) << c.id;
 }
 
 TEST(Core, OneServiceDownIsServiceDegradedPagedAfterGraceNoRecommendation) {
@@ -28,7 +30,9 @@ TEST(Core, OneServiceDownIsServiceDegradedPagedAfterGraceNoRecommendation) {
   harness h(topo);
   h.run(duration{20000});
   const auto k = *topo.find_check("api-web@us-east-1");
-  h.probe = [k](vantage_index, check_index c, time_point) { return std::optional(c == k ? outcome::http_status : outcome::ok); };
+  h.probe = [k](vantage_index, check_index c, time_point) {
+    return std::optional(c == k ? outcome::http_status : outcome::ok);
+  };
   h.run(duration{60000});
   EXPECT_EQ(h.declared(e1), classification::service_degraded);
   const auto pages = h.all<page>();
@@ -91,14 +95,17 @@ TEST(Core, OneVantageSeeingARegionDownChangesNothing) {
   h.run(duration{120000});
   EXPECT_EQ(h.declared(e1), classification::healthy);
   EXPECT_TRUE(h.all<page>().empty());
-  for (const auto& v : h.c.status().vantages) EXPECT_EQ(v.state, vantage_state::present);
+  for (const auto& v : h.c.status().vantages)
+    EXPECT_EQ(v.state, vantage_state::present);
 }
 
 TEST(Core, IsolatedVantageIsImpairedAndPagedNothingElse) {
   const auto topo = make_test_topology();
   harness h(topo);
   h.run(duration{20000});
-  h.probe = [](vantage_index v, check_index, time_point) { return std::optional(v == 2 ? outcome::timeout : outcome::ok); };
+  h.probe = [](vantage_index v, check_index, time_point) {
+    return std::optional(v == 2 ? outcome::timeout : outcome::ok);
+  };
   h.run(duration{60000});
   EXPECT_EQ(h.declared(e1), classification::healthy);
   EXPECT_EQ(h.declared(w2), classification::healthy);
@@ -130,7 +137,8 @@ TEST(Core, TooManyVantagesAbsentIsUnknown) {
   EXPECT_EQ(h.declared(e1), classification::unknown);
   EXPECT_EQ(h.declared(w2), classification::unknown);
   int absent_pages = 0;
-  for (const auto& p : h.all<page>()) absent_pages += p.kind == page_kind::vantage_absent ? 1 : 0;
+  for (const auto& p : h.all<page>())
+    absent_pages += p.kind == page_kind::vantage_absent ? 1 : 0;
   EXPECT_EQ(absent_pages, 2);
   EXPECT_FALSE(h.c.current_recommendation());
 }

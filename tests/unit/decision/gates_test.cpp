@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "decision/gates.hpp"
+
+#include <gtest/gtest.h>
 
 namespace vigil::decision {
 
@@ -34,7 +34,7 @@ TEST(Gates, AllPassInFixedOrder) {
   const params p;
   const auto e = evaluate_gates(base(p));
   ASSERT_EQ(e.gates.size(), 6U);
-  const std::vector<gate_name> order{gate_name::primary_regional, gate_name::dr_healthy, gate_name::replication_lag,
+  const std::vector<gate_name> order{gate_name::primary_regional, gate_name::dr_healthy,   gate_name::replication_lag,
                                      gate_name::cooldown,         gate_name::not_silenced, gate_name::leader};
   for (std::size_t i = 0; i < order.size(); ++i) {
     EXPECT_EQ(e.gates[i].name, order[i]);

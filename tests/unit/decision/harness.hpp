@@ -71,7 +71,8 @@ struct harness {
         c.ingest_lag(lag_sample{now, lag});
       }
       c.tick(now);
-      for (auto& e : c.take_output()) events.push_back(std::move(e));
+      for (auto& e : c.take_output())
+        events.push_back(std::move(e));
       now += duration{1000};
     }
   }

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "decision/hysteresis.hpp"
+
+#include <gtest/gtest.h>
 
 namespace vigil::decision {
 

@@ -2,4 +2,6 @@
 // decision core pulls into an executable.
 #include "decision/outcome.hpp"
 
-int main() { return vigil::decision::is_success(vigil::decision::outcome::ok) ? 0 : 1; }
+int main() {
+  return vigil::decision::is_success(vigil::decision::outcome::ok) ? 0 : 1;
+}

@@ -1,9 +1,10 @@
+#include "decision/quorum.hpp"
+
 #include <gtest/gtest.h>
 
 #include <vector>
 
 #include "decision/classifier.hpp"
-#include "decision/quorum.hpp"
 
 namespace vigil::decision {
 
@@ -80,7 +81,7 @@ TEST(Classifier, Regions) {
   EXPECT_EQ(classify_region({4, 4, 0, 0, 0}, {4, 3, 0, 0, 0}, rf), classification::global_outage);
   EXPECT_EQ(classify_region({4, 0, 0, 1, 0}, healthy, rf), classification::regional_outage);  // region check
   EXPECT_EQ(classify_region({4, 0, 4, 0, 0}, healthy, rf), classification::unknown);
-  EXPECT_EQ(classify_region({4, 1, 1, 0, 0}, healthy, rf), classification::unknown);  // could be regional
+  EXPECT_EQ(classify_region({4, 1, 1, 0, 0}, healthy, rf), classification::unknown);           // could be regional
   EXPECT_EQ(classify_region({6, 1, 1, 0, 0}, healthy, rf), classification::service_degraded);  // 2/6 < 0.5
   EXPECT_EQ(classify_region(healthy, {4, 0, 0, 0, 1}, rf), classification::healthy);
   EXPECT_EQ(classify_region({4, 0, 0, 0, 1}, healthy, rf), classification::unknown);

@@ -58,7 +58,8 @@ TEST_F(outage, ApprovalExecutesOnceAndStartsCooldown) {
   EXPECT_TRUE(res.execute);
   EXPECT_EQ(rec().state, recommendation_state::approved);
   h->events.clear();
-  for (auto& e : h->c.take_output()) h->events.push_back(e);
+  for (auto& e : h->c.take_output())
+    h->events.push_back(e);
   const auto plans = h->all<execute_plan>();
   ASSERT_EQ(plans.size(), 1U);
   EXPECT_EQ(plans[0].recommendation_hash, r.hash);
@@ -124,7 +125,8 @@ TEST_F(outage, WithdrawnWhenThePrimaryRecovers) {
   h->run(duration{40000});
   EXPECT_FALSE(h->c.current_recommendation());  // retired with its incident
   bool withdrawn = false;
-  for (const auto& r : h->all<recommendation_changed>()) withdrawn |= r.rec.state == recommendation_state::withdrawn;
+  for (const auto& r : h->all<recommendation_changed>())
+    withdrawn |= r.rec.state == recommendation_state::withdrawn;
   EXPECT_TRUE(withdrawn);
   EXPECT_EQ(h->c.approve(a, h->now).reason, approval_reason::withdrawn);
 }
@@ -132,7 +134,7 @@ TEST_F(outage, WithdrawnWhenThePrimaryRecovers) {
 TEST_F(outage, SupersededWhenAGateFlipsAndTheOldHashIsRefused) {
   const auto before = rec();
   const auto a = h->approval_for("alice");
-  h->lag = std::nullopt;  // lag source unreachable
+  h->lag = std::nullopt;    // lag source unreachable
   h->run(duration{40000});  // stale after lag_max_age 30s
   const auto after = rec();
   EXPECT_TRUE(after.allow_data_loss_required);

@@ -1,6 +1,7 @@
+#include "decision/record.hpp"
+
 #include <gtest/gtest.h>
 
-#include "decision/record.hpp"
 #include "harness.hpp"
 
 namespace vigil::decision::testing {
@@ -25,7 +26,8 @@ TEST(Record, ParsesEveryLineKindAndRoundTrips) {
   r = parse_record_line(R"({"type":"lag","t":1795000000000,"lag_ms":null})", topo);
   ASSERT_TRUE(r.value);
   EXPECT_FALSE(std::get<lag_sample>(*r.value).lag);
-  EXPECT_EQ(to_record_line(lag_sample{t0, duration{420}}), R"({"lag_ms":420,"t":"2026-11-18T11:06:40.000Z","type":"lag"})");
+  EXPECT_EQ(to_record_line(lag_sample{t0, duration{420}}),
+            R"({"lag_ms":420,"t":"2026-11-18T11:06:40.000Z","type":"lag"})");
 }
 
 TEST(Record, RefusesBadLinesWithAReason) {
@@ -39,12 +41,12 @@ TEST(Record, RefusesBadLinesWithAReason) {
             std::string::npos);
   // Found by the batch_record fuzzer: an integer time the RFC 3339 writer
   // cannot express was accepted, and its written line did not read back.
-  EXPECT_NE(parse_record_line(R"({"type":"report","t":-620000000000000,"vantage":"use1"})", topo)
-                .error.find("1970 to 9999"),
-            std::string::npos);
-  EXPECT_NE(parse_record_line(R"({"type":"report","t":18446744073709551615,"vantage":"use1"})", topo)
-                .error.find("\"t\""),
-            std::string::npos);
+  EXPECT_NE(
+      parse_record_line(R"({"type":"report","t":-620000000000000,"vantage":"use1"})", topo).error.find("1970 to 9999"),
+      std::string::npos);
+  EXPECT_NE(
+      parse_record_line(R"({"type":"report","t":18446744073709551615,"vantage":"use1"})", topo).error.find("\"t\""),
+      std::string::npos);
   EXPECT_TRUE(parse_record_line(R"({"type":"report","t":253402300799999,"vantage":"use1"})", topo).value);
   EXPECT_NE(parse_record_line(R"({"type":"lag","t":1,"lag_ms":1e300})", topo).error.find("lag_ms"), std::string::npos);
   EXPECT_NE(parse_record_line(R"({"type":"lag","t":1,"lag_ms":-5})", topo).error.find("lag_ms"), std::string::npos);

@@ -1,9 +1,10 @@
+#include "decision/sha256.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "decision/canonical_json.hpp"
-#include "decision/sha256.hpp"
 
 namespace vigil::decision {
 
@@ -14,7 +15,8 @@ TEST(Sha256, NistVectors) {
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   sha256 h;
   const std::string chunk(1000, 'a');
-  for (int i = 0; i < 1000; ++i) h.update(chunk);
+  for (int i = 0; i < 1000; ++i)
+    h.update(chunk);
   EXPECT_EQ(to_hex(h.finish()), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 

@@ -1,6 +1,7 @@
+#include "decision/time_format.hpp"
+
 #include <gtest/gtest.h>
 
-#include "decision/time_format.hpp"
 #include "decision/vocabulary.hpp"
 
 namespace vigil::decision {

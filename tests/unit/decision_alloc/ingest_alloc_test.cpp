@@ -18,8 +18,8 @@ std::atomic<std::uint64_t> allocations{0};
 void* counted_alloc(std::size_t n, std::size_t align) {
   if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
   if (n == 0) n = 1;
-  void* p = align > alignof(std::max_align_t) ? std::aligned_alloc(align, (n + align - 1) / align * align)
-                                              : std::malloc(n);
+  void* p =
+      align > alignof(std::max_align_t) ? std::aligned_alloc(align, (n + align - 1) / align * align) : std::malloc(n);
   return p;
 }
 }  // namespace
@@ -40,16 +40,36 @@ void* operator new[](std::size_t n, std::align_val_t a) {
   if (void* p = counted_alloc(n, static_cast<std::size_t>(a))) return p;
   throw std::bad_alloc();
 }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 0); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return counted_alloc(n, 0); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  return counted_alloc(n, 0);
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  return counted_alloc(n, 0);
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 
@@ -61,7 +81,8 @@ topology make_topology(std::size_t services, std::size_t vantages) {
   topology t;
   t.deployment = "alloc";
   t.regions = {{"us-east-1", region_role::primary, {}, {}}, {"us-west-2", region_role::dr, {}, {}}};
-  for (std::size_t v = 0; v < vantages; ++v) t.vantages.push_back(std::to_string(v));
+  for (std::size_t v = 0; v < vantages; ++v)
+    t.vantages.push_back(std::to_string(v));
   for (region_index r = 0; r < 2; ++r) {
     for (std::size_t s = 0; s < services; ++s) {
       std::string name = "svc";
@@ -105,7 +126,8 @@ TEST(DecisionAlloc, IngestInSteadyStateAllocatesNothing) {
   time_point now = start;
   for (int round = 0; round < 4; ++round) {
     for (vantage_index v = 0; v < t.vantages.size(); ++v) {
-      for (check_index k = 0; k < t.checks.size(); ++k) c.ingest(observation{v, k, now, outcome::ok, 10.0F});
+      for (check_index k = 0; k < t.checks.size(); ++k)
+        c.ingest(observation{v, k, now, outcome::ok, 10.0F});
       c.vantage_report(v, now);
     }
     now += duration{1000};

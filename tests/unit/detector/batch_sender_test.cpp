@@ -12,9 +12,9 @@ struct fake_engines {
   std::vector<std::pair<std::string, std::string>> received;  // url, body
   std::vector<std::string> signatures;
   std::vector<std::string> timestamps;
-  int fail_remaining = 0;       // answer 0 (transport failure) this many times
-  int reject_status = 0;        // if set, answer this status
-  std::string down_url;         // this endpoint is always down
+  int fail_remaining = 0;  // answer 0 (transport failure) this many times
+  int reject_status = 0;   // if set, answer this status
+  std::string down_url;    // this endpoint is always down
 
   http_post_fn fn() {
     return [this](const std::string& url, const std::string& body, const std::vector<std::string>& headers,
@@ -103,7 +103,7 @@ TEST(batch_sender, a_down_endpoint_does_not_hold_back_the_others_and_drops_oldes
   }
   EXPECT_EQ(engines.received.size(), 5U);  // every batch reached the healthy engine
   const auto st = s.stats();
-  EXPECT_EQ(st.dropped_batches, 2U);      // the down queue holds at most 3
+  EXPECT_EQ(st.dropped_batches, 2U);  // the down queue holds at most 3
   EXPECT_EQ(st.failed, 5U);
 }
 
@@ -135,7 +135,8 @@ TEST(batch_sender, full_buffer_drops_oldest_observations) {
   common::manual_clock clock;
   fake_engines engines;
   batch_sender s(options({"http://a:1"}), clock, engines.fn());
-  for (int i = 0; i < 6; ++i) s.add(obs(i));
+  for (int i = 0; i < 6; ++i)
+    s.add(obs(i));
   s.flush_now();
   const auto b = common::parse_batch(engines.received.at(0).second).value;
   ASSERT_EQ(b->observations.size(), 4U);

@@ -81,16 +81,16 @@ TEST(cloudwatch_sampler, conditions_and_missing_data) {
   common::manual_clock clock;
   fake_source src;
   src.values = {{"Errors", 73}, {"Healthy", 4}};
-  cloudwatch_sampler s({check("5xx@use1", "us-east-1", "Errors", "< 50"),
-                        check("hosts@use1", "us-east-1", "Healthy", ">= 1"),
-                        check("ok-missing@use1", "us-east-1", "Gone", "< 1", common::missing_data::ok),
-                        check("fail-missing@use1", "us-east-1", "Gone", "< 1", common::missing_data::fail),
-                        check("ignore-missing@use1", "us-east-1", "Gone", "< 1", common::missing_data::ignore)},
-                       src, clock);
+  cloudwatch_sampler s(
+      {check("5xx@use1", "us-east-1", "Errors", "< 50"), check("hosts@use1", "us-east-1", "Healthy", ">= 1"),
+       check("ok-missing@use1", "us-east-1", "Gone", "< 1", common::missing_data::ok),
+       check("fail-missing@use1", "us-east-1", "Gone", "< 1", common::missing_data::fail),
+       check("ignore-missing@use1", "us-east-1", "Gone", "< 1", common::missing_data::ignore)},
+      src, clock);
   const auto out = s.poll();
   ASSERT_EQ(src.calls.size(), 1u);  // one batched call for the region
   EXPECT_EQ(src.calls[0].second, 5u);
-  ASSERT_EQ(out.size(), 4u);        // ignore: no sample
+  ASSERT_EQ(out.size(), 4u);  // ignore: no sample
   EXPECT_EQ(find(out, "5xx@use1")->result.result, outcome::condition_failed);
   EXPECT_EQ(find(out, "5xx@use1")->value, 73.0);
   EXPECT_NE(find(out, "5xx@use1")->result.detail.find("healthy when < 50"), std::string::npos);
@@ -106,8 +106,10 @@ TEST(cloudwatch_sampler, one_call_per_region_per_interval_and_500_per_call) {
   fake_source src;
   src.values = {{"M", 1}};
   std::vector<cloudwatch_check> checks;
-  for (int i = 0; i < 1200; ++i) checks.push_back(check("a" + std::to_string(i), "us-east-1", "M", "< 5"));
-  for (int i = 0; i < 50; ++i) checks.push_back(check("b" + std::to_string(i), "us-west-2", "M", "< 5"));
+  for (int i = 0; i < 1200; ++i)
+    checks.push_back(check("a" + std::to_string(i), "us-east-1", "M", "< 5"));
+  for (int i = 0; i < 50; ++i)
+    checks.push_back(check("b" + std::to_string(i), "us-west-2", "M", "< 5"));
   cloudwatch_sampler s(std::move(checks), src, clock);
   EXPECT_EQ(s.poll().size(), 1250u);
   EXPECT_EQ(src.calls.size(), 4u);  // us-east-1: 500 + 500 + 200; us-west-2: 50
@@ -120,7 +122,8 @@ TEST(cloudwatch_sampler, one_call_per_region_per_interval_and_500_per_call) {
   // 100 checks over two regions at 60 s: 2 calls a minute (ISSUE 5 benchmark figure).
   fake_source src2;
   std::vector<cloudwatch_check> hundred;
-  for (int i = 0; i < 100; ++i) hundred.push_back(check("c" + std::to_string(i), i % 2 ? "us-east-1" : "us-west-2", "M", "< 5"));
+  for (int i = 0; i < 100; ++i)
+    hundred.push_back(check("c" + std::to_string(i), i % 2 ? "us-east-1" : "us-west-2", "M", "< 5"));
   cloudwatch_sampler s2(std::move(hundred), src2, clock);
   for (int minute = 0; minute < 10; ++minute) {
     (void)s2.poll();
@@ -137,8 +140,8 @@ TEST(cloudwatch_sampler, throttling_backs_off_one_region_without_stalling_others
   cloudwatch_sampler_options opts;
   opts.random = [] { return 1.0; };  // no jitter: backoff = the full doubled value
   opts.max_backoff = 240s;
-  cloudwatch_sampler s({check("e@use1", "us-east-1", "M", "< 5"), check("w@usw2", "us-west-2", "M", "< 5")}, src,
-                       clock, opts);
+  cloudwatch_sampler s({check("e@use1", "us-east-1", "M", "< 5"), check("w@usw2", "us-west-2", "M", "< 5")}, src, clock,
+                       opts);
   auto out = s.poll();
   ASSERT_EQ(out.size(), 1u);  // the throttled region casts no vote
   EXPECT_EQ(out[0].check_id, "w@usw2");
@@ -166,9 +169,14 @@ TEST(cloudwatch_sampler, compiles_config_checks) {
   c.id = "alb-5xx@us-east-1";
   c.region = "us-east-1";
   c.interval = 30s;
-  c.cloudwatch = common::cloudwatch_check_config{"AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count",
-                                                 {{"LoadBalancer", "app/prod/123"}}, "Sum", 60s, "< 50",
-                                                 common::missing_data::fail, ""};
+  c.cloudwatch = common::cloudwatch_check_config{"AWS/ApplicationELB",
+                                                 "HTTPCode_ELB_5XX_Count",
+                                                 {{"LoadBalancer", "app/prod/123"}},
+                                                 "Sum",
+                                                 60s,
+                                                 "< 50",
+                                                 common::missing_data::fail,
+                                                 ""};
   auto r = compile_cloudwatch_check(c);
   ASSERT_TRUE(std::holds_alternative<cloudwatch_check>(r)) << std::get<std::string>(r);
   const auto& cc = std::get<cloudwatch_check>(r);
@@ -202,14 +210,18 @@ struct moto_rig {
 
 TEST(cloudwatch_moto, put_metric_data_then_sample_and_wrong_secret_is_aws_error) {
   ASSERT_TRUE(moto::instance().ok()) << moto::instance().error();
-  moto::instance().seed("put_metric", {{"namespace", "AWS/ApplicationELB"}, {"metric", "HTTPCode_ELB_5XX_Count"},
-                                       {"dimensions", {{"LoadBalancer", "app/prod/123"}}}, {"value", 73}});
-  moto::instance().seed("put_metric", {{"namespace", "AWS/ApplicationELB"}, {"metric", "HealthyHostCount"},
-                                       {"dimensions", {{"LoadBalancer", "app/prod/123"}}}, {"value", 3}});
-  std::vector<cloudwatch_check> checks{check("alb-5xx@us-east-1", "us-east-1", "HTTPCode_ELB_5XX_Count", "< 50"),
-                                       check("alb-hosts@us-east-1", "us-east-1", "HealthyHostCount", ">= 1"),
-                                       check("alb-none@us-east-1", "us-east-1", "NoSuchMetric", "< 1",
-                                             common::missing_data::fail)};
+  moto::instance().seed("put_metric", {{"namespace", "AWS/ApplicationELB"},
+                                       {"metric", "HTTPCode_ELB_5XX_Count"},
+                                       {"dimensions", {{"LoadBalancer", "app/prod/123"}}},
+                                       {"value", 73}});
+  moto::instance().seed("put_metric", {{"namespace", "AWS/ApplicationELB"},
+                                       {"metric", "HealthyHostCount"},
+                                       {"dimensions", {{"LoadBalancer", "app/prod/123"}}},
+                                       {"value", 3}});
+  std::vector<cloudwatch_check> checks{
+      check("alb-5xx@us-east-1", "us-east-1", "HTTPCode_ELB_5XX_Count", "< 50"),
+      check("alb-hosts@us-east-1", "us-east-1", "HealthyHostCount", ">= 1"),
+      check("alb-none@us-east-1", "us-east-1", "NoSuchMetric", "< 1", common::missing_data::fail)};
   checks[0].query.dimensions = checks[1].query.dimensions = {{"LoadBalancer", "app/prod/123"}};
   checks[1].query.stat = "Minimum";
   {

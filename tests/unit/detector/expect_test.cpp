@@ -167,8 +167,7 @@ TEST(expect_eval, body_json_and_headers) {
   const std::multimap<std::string, std::string> headers{{"content-type", "application/json"}};
   const response_view r = resp(200, body, &headers);
 
-  EXPECT_EQ(set_of({R"(body.json("/status") == "UP")", R"(body.json("/n") > 3)",
-                    R"(body.json("/tags") contains "b")",
+  EXPECT_EQ(set_of({R"(body.json("/status") == "UP")", R"(body.json("/n") > 3)", R"(body.json("/tags") contains "b")",
                     R"(header("content-type") contains "json")", R"(body contains "db")"})
                 .evaluate(r)
                 .result,
@@ -196,10 +195,8 @@ TEST(expect_eval, latency_and_cert) {
 
   const auto c = set_of({"cert_expiry > 7d"});
   EXPECT_TRUE(c.needs_cert());
-  EXPECT_EQ(c.evaluate(resp(200, {}, nullptr, 0ms, std::chrono::hours(24 * 30))).result,
-            outcome::ok);
-  EXPECT_EQ(c.evaluate(resp(200, {}, nullptr, 0ms, std::chrono::hours(48))).result,
-            outcome::cert_expiring);
+  EXPECT_EQ(c.evaluate(resp(200, {}, nullptr, 0ms, std::chrono::hours(24 * 30))).result, outcome::ok);
+  EXPECT_EQ(c.evaluate(resp(200, {}, nullptr, 0ms, std::chrono::hours(48))).result, outcome::cert_expiring);
   EXPECT_EQ(c.evaluate(resp(200)).result, outcome::internal);
 }
 

@@ -21,8 +21,7 @@ TEST(http_prober_concurrency, five_hundred_probes_in_flight_on_one_io_context) {
   constexpr std::size_t n = 500;
   // The python server spawns a thread per connection: give it time to accept
   // them all, the prober itself does not need it.
-  const auto check =
-      testing::make_check(server.http("/ok"), {R"(body.json("/status") == "UP")"}, 20000ms);
+  const auto check = testing::make_check(server.http("/ok"), {R"(body.json("/status") == "UP")"}, 20000ms);
 
   boost::asio::io_context io;
   common::real_clock clock;
@@ -33,21 +32,18 @@ TEST(http_prober_concurrency, five_hundred_probes_in_flight_on_one_io_context) {
     prober.probe(check, [&](probe_result r) {
       ++outcomes[r.result];
       ++done;
-      if (r.result != outcome::ok)
-        ADD_FAILURE() << decision::to_string(r.result) << ": " << r.detail;
+      if (r.result != outcome::ok) ADD_FAILURE() << decision::to_string(r.result) << ": " << r.detail;
     });
   }
   EXPECT_EQ(prober.in_flight(), n);
   const auto start = clock.monotonic();
   io.run();
-  const auto elapsed =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock.monotonic() - start);
+  const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock.monotonic() - start);
   EXPECT_EQ(done, n);
   EXPECT_EQ(outcomes[outcome::ok], n);
   EXPECT_EQ(prober.in_flight(), 0U);
   RecordProperty("elapsed_ms", static_cast<int>(elapsed.count()));
-  std::printf("%zu concurrent probes finished in %lld ms\n", n,
-              static_cast<long long>(elapsed.count()));
+  std::printf("%zu concurrent probes finished in %lld ms\n", n, static_cast<long long>(elapsed.count()));
 }
 
 }  // namespace

@@ -34,8 +34,8 @@ class http_prober_proxy : public ::testing::Test {
   static long tunnels_opened() {
     testing::no_proxy_env clean;
     for (long n = 0; n < 100; ++n) {
-      const auto r = probe_once(make_check(proxy().url("forward") + "/stats",
-                                           {"body.json(\"/tunnels\") == " + std::to_string(n)}));
+      const auto r = probe_once(
+          make_check(proxy().url("forward") + "/stats", {"body.json(\"/tunnels\") == " + std::to_string(n)}));
       if (r.result == outcome::ok) return n;
     }
     return -1;
@@ -105,15 +105,13 @@ TEST_F(http_prober_proxy, unreachable_or_unresolvable_proxy_is_proxy_error) {
   auto check = make_check(server().http("/ok"));
   check.proxy = "http://127.0.0.1:" + std::to_string(test_support::free_port());
   auto r = probe_once(check);
-  EXPECT_EQ(r.result, outcome::proxy_error)
-      << r.detail;  // refused by the proxy port, not the target
+  EXPECT_EQ(r.result, outcome::proxy_error) << r.detail;  // refused by the proxy port, not the target
 
   // Resolving the proxy's name must not query the machine's resolver (that
   // would leave loopback): resolve where no network exists.
   check.proxy = "http://nonexistent.invalid:3128";
   const auto offline = testing::probe_once_offline(check);
-  if (!offline)
-    GTEST_SKIP() << "no private network namespace (needs root); not querying a real resolver";
+  if (!offline) GTEST_SKIP() << "no private network namespace (needs root); not querying a real resolver";
   EXPECT_EQ(offline->result, outcome::proxy_error) << offline->detail;
 }
 

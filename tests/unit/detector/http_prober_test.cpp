@@ -35,8 +35,7 @@ class http_prober_faults : public ::testing::Test {
 testing::fault_server* http_prober_faults::server_ = nullptr;
 
 TEST_F(http_prober_faults, healthy_endpoint_is_ok_with_phases) {
-  const auto check =
-      make_check(server().http("/ok"), {R"(body.json("/status") == "UP")", "status == 200"});
+  const auto check = make_check(server().http("/ok"), {R"(body.json("/status") == "UP")", "status == 200"});
   const auto r = probe_once(check);
   EXPECT_EQ(r.result, outcome::ok) << r.detail;
   EXPECT_EQ(r.http_status, 200);
@@ -126,8 +125,7 @@ TEST_F(http_prober_faults, certificate_expiring_inside_the_window_is_cert_expiri
 }
 
 TEST_F(http_prober_faults, valid_certificate_passes_cert_expiry_and_reports_tls_phase) {
-  auto check = make_check(server().https("good", "/ok"),
-                          {"cert_expiry > 7d", R"(body.json("/db") == "ok")"});
+  auto check = make_check(server().https("good", "/ok"), {"cert_expiry > 7d", R"(body.json("/db") == "ok")"});
   check.ca_file = server().ca_file();
   const auto r = probe_once(check);
   EXPECT_EQ(r.result, outcome::ok) << r.detail;
@@ -151,8 +149,7 @@ TEST_F(http_prober_faults, unresolvable_host_is_dns_error) {
 }
 
 TEST_F(http_prober_faults, closed_port_is_connect_refused) {
-  const auto r = probe_once(
-      make_check("http://127.0.0.1:" + std::to_string(test_support::free_port()) + "/ok"));
+  const auto r = probe_once(make_check("http://127.0.0.1:" + std::to_string(test_support::free_port()) + "/ok"));
   EXPECT_EQ(r.result, outcome::connect_refused) << r.detail;
 }
 
@@ -163,8 +160,7 @@ TEST_F(http_prober_faults, tls_to_a_plain_http_port_is_tls_error) {
 }
 
 TEST_F(http_prober_faults, wrong_json_is_body_mismatch) {
-  const auto r =
-      probe_once(make_check(server().http("/json-wrong"), {R"(body.json("/status") == "UP")"}));
+  const auto r = probe_once(make_check(server().http("/json-wrong"), {R"(body.json("/status") == "UP")"}));
   EXPECT_EQ(r.result, outcome::body_mismatch) << r.detail;
   EXPECT_NE(r.detail.find("DOWN"), std::string::npos) << r.detail;
 }
@@ -188,9 +184,9 @@ TEST_F(http_prober_faults, latency_expectation_is_a_hard_deadline) {
 }
 
 TEST_F(http_prober_faults, method_headers_and_body_are_sent) {
-  auto check = make_check(server().http("/echo"), {R"(body.json("/method") == "PUT")",
-                                                   R"(body.json("/headers/x-probe") == "vigil")",
-                                                   R"(body.json("/body") == "ping")"});
+  auto check = make_check(server().http("/echo"),
+                          {R"(body.json("/method") == "PUT")", R"(body.json("/headers/x-probe") == "vigil")",
+                           R"(body.json("/body") == "ping")"});
   check.method = "PUT";
   check.headers = {"X-Probe: vigil"};
   check.body = "ping";
@@ -199,12 +195,10 @@ TEST_F(http_prober_faults, method_headers_and_body_are_sent) {
 }
 
 TEST_F(http_prober_faults, header_expectations_read_response_headers) {
-  const auto r =
-      probe_once(make_check(server().http("/header"), {R"(header("Content-Type") contains "json")",
-                                                       R"(header("x-vigil-test") == "present")"}));
+  const auto r = probe_once(make_check(server().http("/header"), {R"(header("Content-Type") contains "json")",
+                                                                  R"(header("x-vigil-test") == "present")"}));
   EXPECT_EQ(r.result, outcome::ok) << r.detail;
-  const auto bad =
-      probe_once(make_check(server().http("/header"), {R"(header("x-vigil-test") == "absent")"}));
+  const auto bad = probe_once(make_check(server().http("/header"), {R"(header("x-vigil-test") == "absent")"}));
   EXPECT_EQ(bad.result, outcome::body_mismatch) << bad.detail;
 }
 
@@ -268,8 +262,7 @@ TEST(http_prober_config, compile_check_reports_bad_expectations_with_positions) 
   ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(out));
   const auto& errors = std::get<std::vector<std::string>>(out);
   ASSERT_EQ(errors.size(), 2U);
-  EXPECT_EQ(errors[0].rfind("vigil.yaml:13:11: services[0].checks[0].http.expect[1]: ", 0), 0U)
-      << errors[0];
+  EXPECT_EQ(errors[0].rfind("vigil.yaml:13:11: services[0].checks[0].http.expect[1]: ", 0), 0U) << errors[0];
   EXPECT_NE(errors[0].find("column 8"), std::string::npos) << errors[0];
   EXPECT_NE(errors[1].find("needs an https:// URL"), std::string::npos) << errors[1];
 

@@ -40,8 +40,7 @@ class child_process {
   explicit child_process(const std::vector<std::string>& argv) {
     int in[2];
     int out[2];
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0)
-      throw std::runtime_error("pipe2");
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in[0], 0);
@@ -90,8 +89,7 @@ class child_process {
 /// The helpers need only the standard library: prefer the system interpreter,
 /// which starts far faster than a version-manager shim (VIGIL_PYTHON wins).
 inline std::string stdlib_python() {
-  if (std::getenv("VIGIL_PYTHON") == nullptr && std::filesystem::exists("/usr/bin/python3"))
-    return "/usr/bin/python3";
+  if (std::getenv("VIGIL_PYTHON") == nullptr && std::filesystem::exists("/usr/bin/python3")) return "/usr/bin/python3";
   return test_support::python();
 }
 
@@ -182,8 +180,8 @@ class env_guard {
 class no_proxy_env {
  public:
   no_proxy_env() {
-    for (const char* n : {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
-                          "no_proxy", "NO_PROXY"}) {
+    for (const char* n :
+         {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"}) {
       guards_.push_back(std::make_unique<env_guard>(n, std::nullopt));
     }
   }
@@ -193,9 +191,8 @@ class no_proxy_env {
 };
 
 /// A check with small timeouts, so that failing probes end quickly.
-inline compiled_check make_check(
-    const std::string& url, std::vector<std::string> expect = {},
-    std::chrono::milliseconds timeout = std::chrono::milliseconds(800)) {
+inline compiled_check make_check(const std::string& url, std::vector<std::string> expect = {},
+                                 std::chrono::milliseconds timeout = std::chrono::milliseconds(800)) {
   common::check_config cfg;
   cfg.id = "api@test-1";
   cfg.region = "test-1";
@@ -284,8 +281,7 @@ inline std::optional<probe_result> probe_once_offline(const compiled_check& chec
   ::waitpid(pid, &status, 0);
   if (msg.empty()) throw std::runtime_error("the offline probe child reported nothing");
   if (msg[0] == 'S') return std::nullopt;
-  if (msg[0] != 'R' || msg.size() < 2)
-    throw std::runtime_error("offline probe child: " + msg.substr(1));
+  if (msg[0] != 'R' || msg.size() < 2) throw std::runtime_error("offline probe child: " + msg.substr(1));
   probe_result r;
   r.result = static_cast<decision::outcome>(static_cast<unsigned char>(msg[1]));
   r.detail = msg.substr(2);

@@ -44,11 +44,14 @@ class pg_pair {
     }
     test_support::write_file(dir_.path() / "primary" / "postgresql.auto.conf",
                              "listen_addresses = '127.0.0.1'\nport = " + std::to_string(primary_port_) +
-                                 "\nunix_socket_directories = '" + d + "'\nwal_level = replica\n"
+                                 "\nunix_socket_directories = '" + d +
+                                 "'\nwal_level = replica\n"
                                  "max_wal_senders = 5\nfsync = off\nsynchronous_commit = on\n");
     if (!start("primary")) return;
-    if (run(as_pg(pg_bin + "/pg_basebackup -h 127.0.0.1 -p " + std::to_string(primary_port_) + " -U postgres -D " +
-                  d + "/standby -R -X stream") + " 2>&1", &out) != 0) {
+    if (run(as_pg(pg_bin + "/pg_basebackup -h 127.0.0.1 -p " + std::to_string(primary_port_) + " -U postgres -D " + d +
+                  "/standby -R -X stream") +
+                " 2>&1",
+            &out) != 0) {
       error_ = "pg_basebackup: " + out;
       return;
     }
@@ -75,7 +78,8 @@ class pg_pair {
   std::string sql(bool standby, const std::string& q) const {
     std::string out;
     run("/usr/bin/psql -X -q -A -t -v ON_ERROR_STOP=1 \"" + dsn(standby) + "\" -c \"" + q + "\" 2>&1", &out);
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
+      out.pop_back();
     return out;
   }
 
@@ -102,7 +106,9 @@ pg_pair& pair() {
   return p;
 }
 
-double ms(const lag_sample& s) { return s.lag ? static_cast<double>(s.lag->count()) : -1; }
+double ms(const lag_sample& s) {
+  return s.lag ? static_cast<double>(s.lag->count()) : -1;
+}
 
 TEST(lag_postgres, standby_lag_grows_while_replay_is_paused_and_recovers) {
   auto& pg = pair();
@@ -133,13 +139,15 @@ TEST(lag_postgres, standby_lag_grows_while_replay_is_paused_and_recovers) {
     const auto s = src->sample();
     ASSERT_TRUE(s.lag) << s.error;
     // Real lag: time since the newest transaction the standby has replayed.
-    const auto replayed = pg.sql(true, "select (extract(epoch from (now() - pg_last_xact_replay_timestamp())) * 1000)::bigint");
+    const auto replayed =
+        pg.sql(true, "select (extract(epoch from (now() - pg_last_xact_replay_timestamp())) * 1000)::bigint");
     measured_vs_real.emplace_back(ms(s), std::stod(replayed));
   }
   for (std::size_t i = 1; i < measured_vs_real.size(); ++i) {
     EXPECT_GT(measured_vs_real[i].first, measured_vs_real[i - 1].first);  // grows
   }
-  for (const auto& [m, real] : measured_vs_real) EXPECT_NEAR(m, real, 1000.0);
+  for (const auto& [m, real] : measured_vs_real)
+    EXPECT_NEAR(m, real, 1000.0);
   const auto last = measured_vs_real.back().first;
   EXPECT_GE(last, 2500.0);
   const double since_pause_ms = std::chrono::duration<double, std::milli>(clock.wall() - replayed_commit).count();
@@ -175,12 +183,13 @@ TEST(lag_postgres, primary_is_not_a_standby_and_bad_dsn_is_an_error_value) {
 TEST(lag_aurora_sql, reads_the_secondary_region_row_of_aurora_global_db_status) {
   auto& pg = pair();
   ASSERT_TRUE(pg.ok()) << pg.error();
-  const auto created = pg.sql(false,
-      "create or replace function aurora_global_db_status() returns table(aws_region text, highest_lsn_written "
-      "bigint, durability_lag_in_msec bigint, rpo_lag_in_msec bigint, last_lag_calculation_time timestamptz, "
-      "feedback_epoch integer, feedback_xmin integer, visibility_lag_in_msec bigint) language sql as "
-      "\\$\\$ values ('us-east-1'::text, 100::bigint, null::bigint, null::bigint, now(), 0, 0, null::bigint), "
-      "('us-west-2', 90, 380, 420, now(), 0, 0, 450), ('eu-west-1', 80, null, null, now(), 0, 0, 700) \\$\\$");
+  const auto created =
+      pg.sql(false,
+             "create or replace function aurora_global_db_status() returns table(aws_region text, highest_lsn_written "
+             "bigint, durability_lag_in_msec bigint, rpo_lag_in_msec bigint, last_lag_calculation_time timestamptz, "
+             "feedback_epoch integer, feedback_xmin integer, visibility_lag_in_msec bigint) language sql as "
+             "\\$\\$ values ('us-east-1'::text, 100::bigint, null::bigint, null::bigint, now(), 0, 0, null::bigint), "
+             "('us-west-2', 90, 380, 420, now(), 0, 0, 450), ('eu-west-1', 80, null, null, now(), 0, 0, 700) \\$\\$");
   ASSERT_EQ(created, "") << created;
   common::real_clock clock;
   common::replication_lag_config cfg;

@@ -11,8 +11,7 @@ namespace {
 
 using decision::outcome;
 
-const prometheus::MetricFamily* family(const std::vector<prometheus::MetricFamily>& all,
-                                       const std::string& name) {
+const prometheus::MetricFamily* family(const std::vector<prometheus::MetricFamily>& all, const std::string& name) {
   for (const auto& f : all) {
     if (f.name == name) return &f;
   }
@@ -84,11 +83,8 @@ TEST(probe_metrics, children_are_prebuilt_and_updated_per_probe) {
 
   outcomes = family(all, "vigil_probe_outcomes_total");
   EXPECT_EQ(outcomes->metric.size(), 2U * 14U);
-  EXPECT_EQ(
-      find(*outcomes, {{"check", "api@us-east-1"}, {"outcome", "http_status"}})->counter.value,
-      1.0);
-  EXPECT_EQ(find(*outcomes, {{"check", "api@us-east-1"}, {"outcome", "degraded"}})->counter.value,
-            1.0);
+  EXPECT_EQ(find(*outcomes, {{"check", "api@us-east-1"}, {"outcome", "http_status"}})->counter.value, 1.0);
+  EXPECT_EQ(find(*outcomes, {{"check", "api@us-east-1"}, {"outcome", "degraded"}})->counter.value, 1.0);
   EXPECT_EQ(find(*outcomes, {{"check", "web@us-east-1"}, {"outcome", "ok"}})->counter.value, 0.0);
 
   const auto* duration = family(all, "vigil_probe_duration_seconds");
@@ -96,10 +92,8 @@ TEST(probe_metrics, children_are_prebuilt_and_updated_per_probe) {
   EXPECT_DOUBLE_EQ(find(*duration, {{"check", "api@us-east-1"}})->histogram.sample_sum, 0.24);
 
   const auto* phases = family(all, "vigil_probe_phase_seconds");
-  EXPECT_DOUBLE_EQ(find(*phases, {{"check", "api@us-east-1"}, {"phase", "tls"}})->gauge.value,
-                   0.03);
-  EXPECT_DOUBLE_EQ(
-      find(*phases, {{"check", "api@us-east-1"}, {"phase", "first_byte"}})->gauge.value, 0.08);
+  EXPECT_DOUBLE_EQ(find(*phases, {{"check", "api@us-east-1"}, {"phase", "tls"}})->gauge.value, 0.03);
+  EXPECT_DOUBLE_EQ(find(*phases, {{"check", "api@us-east-1"}, {"phase", "first_byte"}})->gauge.value, 0.08);
 
   EXPECT_EQ(family(all, "vigil_probe_cert_expiry_seconds")->metric.at(0).gauge.value, 86400.0);
   EXPECT_EQ(family(all, "vigil_scheduler_lag_seconds")->metric.at(0).histogram.sample_count, 1U);

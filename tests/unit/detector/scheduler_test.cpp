@@ -16,8 +16,7 @@ namespace {
 using namespace std::chrono_literals;
 using decision::outcome;
 
-compiled_check check_named(const std::string& id, std::chrono::milliseconds interval,
-                           double jitter = 0.1) {
+compiled_check check_named(const std::string& id, std::chrono::milliseconds interval, double jitter = 0.1) {
   compiled_check c;
   c.id = id;
   c.region = "test-1";
@@ -69,12 +68,10 @@ class fake_prober final : public prober {
 TEST(schedule_plan, first_round_is_spread_evenly_over_the_interval) {
   const common::mono_time start{std::chrono::hours(1)};
   for (std::size_t i = 0; i < 10; ++i) {
-    EXPECT_EQ(schedule_plan::first_grid(start, i, 10, 1000ms),
-              start + std::chrono::milliseconds(100 * i));
+    EXPECT_EQ(schedule_plan::first_grid(start, i, 10, 1000ms), start + std::chrono::milliseconds(100 * i));
   }
   // 2000 checks at 1 s: 500 us apart, not collapsed onto whole milliseconds.
-  EXPECT_EQ(schedule_plan::first_grid(start, 1, 2000, 1000ms) - start,
-            std::chrono::microseconds(500));
+  EXPECT_EQ(schedule_plan::first_grid(start, 1, 2000, 1000ms) - start, std::chrono::microseconds(500));
 }
 
 TEST(schedule_plan, jitter_stays_inside_its_window_and_follows_the_seed) {
@@ -148,9 +145,7 @@ TEST(scheduler, bounded_concurrency_queues_then_skips_overrunning_checks) {
   scheduler_options opts;
   opts.max_in_flight = 3;
   scheduler s(io, clock, fake, checks, opts,
-              [&](const compiled_check&, const probe_result&, const probe_timing& t) {
-                timings.push_back(t);
-              });
+              [&](const compiled_check&, const probe_result&, const probe_timing& t) { timings.push_back(t); });
   s.start();
   io.run_for(150ms);  // the whole first round is due (phases 0..180 ms)... most of it
   EXPECT_EQ(fake.held(), 3U) << "more than max_in_flight probes started";
@@ -178,9 +173,8 @@ TEST(scheduler, nothing_is_reported_after_destruction) {
   fake_prober fake(io, /*hold=*/true);
   int reported = 0;
   {
-    scheduler s(
-        io, clock, fake, {check_named("a@test-1", 20ms)}, {},
-        [&](const compiled_check&, const probe_result&, const probe_timing&) { ++reported; });
+    scheduler s(io, clock, fake, {check_named("a@test-1", 20ms)}, {},
+                [&](const compiled_check&, const probe_result&, const probe_timing&) { ++reported; });
     s.start();
     io.run_for(50ms);
     EXPECT_EQ(fake.held(), 1U);
