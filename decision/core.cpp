@@ -201,8 +201,12 @@ snapshot core::status() const {
   }
   for (std::size_t v = 0; v < s.n_vantages; ++v) {
     const auto& vr = s.vantages[v];
-    out.vantages.push_back(vantage_status{s.topo.vantages[v], vr.state,
-                                          vr.ever ? std::optional<time_point>(vr.last_report) : std::nullopt});
+    vantage_status vs{
+        s.topo.vantages[v], vr.state, vr.ever ? std::optional<time_point>(vr.last_report) : std::nullopt, {}};
+    for (std::size_t r = 0; r < s.topo.regions.size() && r < vr.partitioned.size(); ++r) {
+      if (vr.partitioned[r]) vs.partitioned_from.push_back(s.topo.regions[r].name);
+    }
+    out.vantages.push_back(std::move(vs));
   }
   for (std::size_t c = 0; c < s.n_checks; ++c) {
     const auto& ci = s.topo.checks[c];
@@ -218,9 +222,9 @@ snapshot core::status() const {
                     {}};
     cs.by_vantage.reserve(s.n_vantages);
     for (std::size_t v = 0; v < s.n_vantages; ++v) {
-      cs.by_vantage.push_back(s.vantages[v].state == vantage_state::present
-                                  ? to_string(s.cell_verdict[v * s.n_checks + c])
-                                  : to_string(s.vantages[v].state));
+      cs.by_vantage.push_back(s.vantages[v].state != vantage_state::present ? to_string(s.vantages[v].state)
+                              : s.votes_on(v, c) ? to_string(s.cell_verdict[v * s.n_checks + c])
+                                                 : std::string_view("partitioned"));
     }
     out.checks.push_back(std::move(cs));
   }

@@ -54,16 +54,73 @@ void core::state::evaluate_vantages() {
     vr.state = next;
     vr.state_since = now;
   }
+  evaluate_partitions();
+}
+
+// A vantage that alone keeps seeing one region down while the others agree it
+// is up has a broken path to that region (a blackholed route, a bad transit
+// link), not a view of the region: after partition_after its votes there
+// abstain, so that noise at one more vantage cannot make a quorum with it. It
+// votes again as soon as it agrees with a majority there (the path healed, or
+// the others now see the region down too). Only the "down against up"
+// direction is judged: a vantage that sees a region up while the others see
+// it down cannot cause a false failover. With fewer than two other vantages
+// to compare against, the last judgement stands.
+void core::state::evaluate_partitions() {
+  const std::size_t n_regions = topo.regions.size();
+  for (std::size_t v = 0; v < n_vantages; ++v) {
+    auto& vr = vantages[v];
+    for (std::size_t r = 0; r < n_regions && r < vr.partitioned.size(); ++r) {
+      bool judged = false;
+      bool alarm = false;
+      if (vr.state == vantage_state::present && topo.p.partition_after.count() > 0) {
+        std::uint32_t compared = 0;
+        std::uint32_t alone_down = 0;
+        const std::size_t row = v * n_checks;
+        for (std::size_t c = 0; c < n_checks; ++c) {
+          if (check_region[c] != r) continue;
+          const verdict mine = cell_verdict[row + c];
+          if (mine == verdict::unknown) continue;
+          const int others_up = scratch_up[c] - (mine == verdict::up ? 1 : 0);
+          const int others_down = scratch_down[c] - (mine == verdict::down ? 1 : 0);
+          if (others_up == others_down || std::max(others_up, others_down) < 2) continue;
+          ++compared;
+          if (mine == verdict::down && others_up > others_down) ++alone_down;
+        }
+        judged = compared > 0;
+        alarm = judged && static_cast<double>(alone_down) >= topo.p.impaired_fraction * static_cast<double>(compared);
+      } else {
+        judged = true;  // absent, impaired or the rule is off: nothing to hold
+      }
+      if (!judged) continue;
+      bool next = vr.partitioned[r];
+      if (alarm) {
+        if (!vr.alarm_since[r]) vr.alarm_since[r] = now;
+        if (now - *vr.alarm_since[r] >= topo.p.partition_after) next = true;
+      } else {
+        vr.alarm_since[r].reset();
+        next = false;
+      }
+      if (next == vr.partitioned[r]) continue;
+      vr.partitioned[r] = next;
+      const std::string& region = topo.regions[r].name;
+      audit("vantage",
+            "vantage " + topo.vantages[v] + (next ? " partitioned from " : " no longer partitioned from ") + region +
+                (next ? ": alone sees it down while the others see it up, for " +
+                            format_seconds(topo.p.partition_after) + "; its votes there abstain"
+                      : ": agrees with the other vantages there again"),
+            nlohmann::json{{"vantage", topo.vantages[v]}, {"region", region}, {"partitioned", next}});
+    }
+  }
 }
 
 void core::state::evaluate_checks() {
   for (std::size_t c = 0; c < n_checks; ++c)
     votes[c] = vote_tally{};
   for (std::size_t v = 0; v < n_vantages; ++v) {
-    const bool votes_count = vantages[v].state == vantage_state::present;
     const std::size_t row = v * n_checks;
     for (std::size_t c = 0; c < n_checks; ++c) {
-      const verdict x = votes_count ? cell_verdict[row + c] : verdict::unknown;
+      const verdict x = votes_on(v, c) ? cell_verdict[row + c] : verdict::unknown;
       if (x == verdict::up) {
         ++votes[c].up;
       } else if (x == verdict::down) {
@@ -115,7 +172,7 @@ void core::state::evaluate_regions() {
       if (ci.role != check_role::classify || check_state[c] != verdict::down) continue;
       if (ci.region_scope) down.push_back(ci.service);
       for (std::size_t v = 0; v < n_vantages && v < 64; ++v) {
-        if (vantages[v].state == vantage_state::present && cell_verdict[v * n_checks + c] == verdict::down) {
+        if (votes_on(v, c) && cell_verdict[v * n_checks + c] == verdict::down) {
           voters |= std::uint64_t{1} << v;
         }
       }
@@ -166,8 +223,9 @@ nlohmann::json core::state::region_evidence(region_index r, bool only_not_up) co
     if (only_not_up && check_state[c] == verdict::up) continue;
     nlohmann::json by = nlohmann::json::object();
     for (std::size_t v = 0; v < n_vantages; ++v) {
-      by[topo.vantages[v]] = vantages[v].state == vantage_state::present ? to_string(cell_verdict[v * n_checks + c])
-                                                                         : to_string(vantages[v].state);
+      by[topo.vantages[v]] = vantages[v].state != vantage_state::present ? to_string(vantages[v].state)
+                             : votes_on(v, c)                            ? to_string(cell_verdict[v * n_checks + c])
+                                                                         : std::string_view("partitioned");
     }
     checks.push_back({{"id", topo.checks[c].id},
                       {"role", to_string(topo.checks[c].role)},

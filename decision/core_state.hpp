@@ -2,6 +2,7 @@
 // Private: the state of decision::core, shared by core*.cpp. Not installed,
 // not included outside decision/.
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -30,6 +31,11 @@ struct vantage_rt {
   page_kind paged_kind = page_kind::vantage_absent;
   std::string incident_id;
   time_point state_since{};
+  /// Per region (exactly two): since when this vantage has been the lone
+  /// "down" against an "up" majority there, and whether that lasted
+  /// partition_after (then its votes on that region abstain).
+  std::array<std::optional<time_point>, 2> alarm_since{};
+  std::array<bool, 2> partitioned{};
 };
 
 struct region_rt {
@@ -101,6 +107,10 @@ struct core::state {
 
   // core_evaluate.cpp
   void evaluate_vantages();
+  void evaluate_partitions();
+  [[nodiscard]] bool votes_on(std::size_t v, std::size_t c) const {
+    return vantages[v].state == vantage_state::present && !vantages[v].partitioned[check_region[c]];
+  }
   void evaluate_checks();
   void evaluate_regions();
   nlohmann::json region_evidence(region_index r, bool only_not_up) const;

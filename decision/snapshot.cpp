@@ -24,6 +24,7 @@ nlohmann::json to_json(const snapshot& s) {
   for (const auto& v : s.vantages) {
     nlohmann::json j{{"state", to_string(v.state)}, {"last_report_age_s", nullptr}};
     if (v.last_report) j["last_report_age_s"] = seconds(s.at - *v.last_report);
+    j["partitioned_from"] = v.partitioned_from;
     vantages[v.name] = std::move(j);
   }
   nlohmann::json checks = nlohmann::json::array();

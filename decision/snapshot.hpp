@@ -29,6 +29,7 @@ struct vantage_status {
   std::string name;
   vantage_state state = vantage_state::absent;
   std::optional<time_point> last_report;
+  std::vector<std::string> partitioned_from;  ///< regions whose checks this vantage's votes abstain on
 };
 
 struct check_status {

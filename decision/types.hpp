@@ -37,11 +37,16 @@ inline constexpr vantage_index no_vantage = std::numeric_limits<vantage_index>::
 /// degraded_after is applied by the detector (outcome::degraded), not here.
 struct params {
   duration tick{1000};
-  int quorum = 2;                      ///< vantages that must agree; 0 = strict majority of configured vantages
-  int fall = 3;                        ///< consecutive failures before a (vantage, check) verdict is down
-  int rise = 3;                        ///< consecutive successes before it is up
-  duration stale_after{6000};          ///< a vantage without a batch for longer is absent
-  double impaired_fraction = 0.5;      ///< disagreement share (in every region) that marks a vantage impaired
+  int quorum = 2;                  ///< vantages that must agree; 0 = strict majority of configured vantages
+  int fall = 3;                    ///< consecutive failures before a (vantage, check) verdict is down
+  int rise = 3;                    ///< consecutive successes before it is up
+  duration stale_after{6000};      ///< a vantage without a batch for longer is absent
+  double impaired_fraction = 0.5;  ///< disagreement share (in every region) that marks a vantage impaired
+  /// A vantage that alone sees a region's checks down (on >= impaired_fraction
+  /// of the comparable ones) while the others agree they are up, for this
+  /// long, is partitioned from that region: its votes there abstain until it
+  /// agrees again. 0 disables the rule.
+  duration partition_after{60000};
   double regional_fraction = 0.5;      ///< share of a region's services down that makes a regional outage
   duration confirm_for{2000};          ///< a worse classification must hold this long
   duration clear_for{30000};           ///< healthy (or a step down from an outage) must hold this long

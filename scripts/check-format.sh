@@ -9,8 +9,8 @@ if [[ "${1:-}" == "--fix" ]]; then
   exit 0
 fi
 if ! out=$(clang-format --dry-run --Werror "${files[@]}" 2>&1); then
-  printf '%s\n' "$out" | grep 'warning:' | head -20 >&2
-  echo "check-format: $(printf '%s\n' "$out" | grep -c 'warning:') lines differ from .clang-format; run scripts/check-format.sh --fix" >&2
+  printf '%s\n' "$out" | grep -E 'warning:|error:' | head -20 >&2
+  echo "check-format: $(printf '%s\n' "$out" | grep -cE 'warning:|error:') lines differ from .clang-format; run scripts/check-format.sh --fix" >&2
   exit 1
 fi
 echo "check-format: ${#files[@]} files clean"

@@ -36,4 +36,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -L unit -j "$jobs" \
   -E "moto|Moto|lag_source|LagSource|alertmanager|Alertmanager|interop|Interop|etcd|Etcd"
 
+echo "== fuzzers (libFuzzer, clang, ASan+UBSan): 10 s each over the seed corpus"
+bash scripts/fuzz.sh "${VIGIL_FUZZ_SECONDS:-10}"
+
 echo "== all tests passed"

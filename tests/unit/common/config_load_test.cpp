@@ -153,6 +153,7 @@ TEST(config_load, defaults_of_section_3) {
   EXPECT_EQ(c.decision.rise, 3);
   EXPECT_EQ(c.decision.stale_after, duration{6000});
   EXPECT_DOUBLE_EQ(c.decision.impaired_fraction, 0.5);
+  EXPECT_EQ(c.decision.partition_after, duration{60000});
   EXPECT_DOUBLE_EQ(c.decision.regional_fraction, 0.5);
   EXPECT_EQ(c.decision.confirm_for, duration{2000});
   EXPECT_EQ(c.decision.clear_for, duration{30000});
