@@ -8,7 +8,9 @@ then serves until stdin closes or SIGTERM.
   forward  a working proxy: absolute-form requests (plain http) are relayed with
            the response header "X-Proxied: 1" added; CONNECT opens a tunnel.
            GET /stats (origin-form, to the proxy itself) answers JSON counters
-           {"forwarded": n, "tunnels": n}.
+           {"forwarded": n, "tunnels": n}. GET /control?mode=forward|drop|silent
+           (origin-form) switches how it treats proxied requests from then on:
+           drop and silent turn it into a blackhole for that client's traffic.
   drop     accepts, reads the request, closes the connection without a word.
   silent   accepts, reads the request, never answers (until the client leaves).
 """
@@ -23,8 +25,10 @@ import urllib.parse
 
 from fault_server import serve_until_stdin_closes  # same directory
 
-STATS = {"forwarded": 0, "tunnels": 0}
+STATS = {"forwarded": 0, "tunnels": 0, "blackholed": 0}
 LOCK = threading.Lock()
+MODE = {"forward": "forward"}  # the forward listener's current behaviour
+MODES = ("forward", "drop", "silent")
 
 
 def read_head(sock):
@@ -65,6 +69,18 @@ class Forward(socketserver.BaseRequestHandler):
             return
         lines = head.split(b"\r\n")
         method, target, version = lines[0].decode().split(" ", 2)
+        if target.startswith("/"):
+            self.local(target)
+            return
+        with LOCK:
+            mode = MODE["forward"]
+            if mode != "forward":
+                STATS["blackholed"] += 1
+        if mode == "drop":
+            return  # socketserver closes the connection without a word
+        if mode == "silent":
+            wait_until_peer_leaves(self.request)
+            return
         if method == "CONNECT":
             host, port = target.rsplit(":", 1)
             upstream = socket.create_connection((host, int(port)), timeout=10)
@@ -75,13 +91,6 @@ class Forward(socketserver.BaseRequestHandler):
                 upstream.sendall(rest)
             pipe(self.request, upstream)
             upstream.close()
-            return
-        if target.startswith("/"):
-            if target == "/stats":
-                with LOCK:
-                    body = json.dumps(STATS).encode()
-                self.request.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                     b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
             return
         url = urllib.parse.urlsplit(target)
         upstream = socket.create_connection((url.hostname, url.port or 80), timeout=10)
@@ -107,6 +116,36 @@ class Forward(socketserver.BaseRequestHandler):
         upstream.close()
 
 
+    def local(self, target):
+        """Requests to the proxy itself: /stats and /control?mode=..."""
+        url = urllib.parse.urlsplit(target)
+        code = 200
+        with LOCK:
+            if url.path == "/control":
+                mode = urllib.parse.parse_qs(url.query).get("mode", [""])[0]
+                if mode in MODES:
+                    MODE["forward"] = mode
+                else:
+                    code = 400
+            body = json.dumps(dict(STATS, mode=MODE["forward"])).encode()
+        if url.path not in ("/stats", "/control"):
+            code = 404
+        self.request.sendall(b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+                             b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (code, len(body), body))
+
+
+def wait_until_peer_leaves(sock, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        readable, _, _ = select.select([sock], [], [], 0.2)
+        if readable:
+            try:
+                if not sock.recv(4096):
+                    return
+            except OSError:
+                return
+
+
 class Drop(socketserver.BaseRequestHandler):
     def handle(self):
         read_head(self.request)
@@ -116,15 +155,7 @@ class Drop(socketserver.BaseRequestHandler):
 class Silent(socketserver.BaseRequestHandler):
     def handle(self):
         read_head(self.request)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            readable, _, _ = select.select([self.request], [], [], 0.2)
-            if readable:
-                try:
-                    if not self.request.recv(4096):
-                        return
-                except OSError:
-                    return
+        wait_until_peer_leaves(self.request)
 
 
 class Server(socketserver.ThreadingTCPServer):

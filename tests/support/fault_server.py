@@ -25,6 +25,13 @@ Paths (every listener serves all of them):
   /redirect-loop    302 to itself
   /echo             200 JSON of the request: method, path, body, headers (lower-case names)
   /stats            200 JSON counters: connections, requests, big_started, big_completed
+  /health/<region>/<service>
+                    200 {"status":"UP","db":"ok"} unless a fault is set for
+                    "<region>/<service>" (or "<region>/*"): mode 503 (that status,
+                    "DOWN" body), hang (headers never sent) or json (200 "DOWN")
+  /control?fail=<region>/<service|*>&mode=503|hang|json   set a fault (mode 503 by default)
+  /control?heal=<region>/<service|*>|all                   clear one fault, or all
+                    both answer the faults now in force as JSON
 """
 
 import argparse
@@ -44,6 +51,8 @@ import urllib.parse
 
 STATS = {"connections": 0, "requests": 0, "big_started": 0, "big_completed": 0}
 STATS_LOCK = threading.Lock()
+FAULTS = {}  # "<region>/<service>" or "<region>/*" -> "503" | "hang" | "json"
+FAULT_MODES = ("503", "hang", "json")
 
 
 def count(key, n=1):
@@ -167,12 +176,50 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "body": request_body.decode(errors="replace"),
                 "headers": {k.lower(): v for k, v in self.headers.items()},
             })
+        elif path.startswith("/health/"):
+            self.health(path)
+        elif path == "/control":
+            self.control(query)
         elif path == "/stats":
             with STATS_LOCK:
                 snapshot = dict(STATS)
             self.send_json(200, snapshot)
         else:
             self.send_json(404, {"error": "no such path"})
+
+
+    def health(self, path):
+        parts = path.split("/")  # ["", "health", region, service]
+        if len(parts) != 4 or not parts[2] or not parts[3]:
+            self.send_json(404, {"error": "expected /health/<region>/<service>"})
+            return
+        with STATS_LOCK:
+            mode = FAULTS.get(f"{parts[2]}/{parts[3]}") or FAULTS.get(f"{parts[2]}/*")
+        if mode == "503":
+            self.send_json(503, {"status": "DOWN", "db": "unreachable"})
+        elif mode == "hang":
+            wait_until_client_leaves(self.connection, 30)
+            self.close_connection = True
+        elif mode == "json":
+            self.send_json(200, {"status": "DOWN", "db": "ok"})
+        else:
+            self.send_json(200, {"status": "UP", "db": "ok"})
+
+    def control(self, query):
+        mode = query.get("mode", ["503"])[0]
+        if mode not in FAULT_MODES:
+            self.send_json(400, {"error": f"mode must be one of {', '.join(FAULT_MODES)}"})
+            return
+        with STATS_LOCK:
+            for key in query.get("fail", []):
+                FAULTS[key] = mode
+            for key in query.get("heal", []):
+                if key == "all":
+                    FAULTS.clear()
+                else:
+                    FAULTS.pop(key, None)
+            snapshot = dict(FAULTS)
+        self.send_json(200, snapshot)
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
