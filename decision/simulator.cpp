@@ -116,7 +116,8 @@ class sim {
 
  private:
   void probe_round(duration t, time_point now) {
-    for (vantage_index v = 0; v < topo_.vantages.size(); ++v) {
+    for (std::size_t vi = 0; vi < topo_.vantages.size(); ++vi) {
+      const auto v = static_cast<vantage_index>(vi);  // topology::validate bounds the vantage count
       if (down_[v]) continue;
       const duration offset{static_cast<std::int64_t>(v) * 100};
       bool sent = false;

@@ -116,7 +116,7 @@ template <typename E, std::size_t N>
 
 #define VIGIL_DECISION_NAMES(E, ARRAY)                                       \
   [[nodiscard]] constexpr std::string_view to_string(E v) {                  \
-    return ARRAY[static_cast<std::size_t>(v)];                               \
+    return (ARRAY)[static_cast<std::size_t>(v)];                             \
   }                                                                          \
   template <typename T>                                                      \
   requires std::is_same_v<T, E>                                              \
