@@ -2,11 +2,13 @@
 // print every diagnostic, and summarise what it configures.
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <variant>
 
 #include "app/cli.hpp"
 #include "app/commands.hpp"
+#include "aws/sts.hpp"
 #include "common/config_load.hpp"
 #include "common/duration.hpp"
 #include "detector/expect.hpp"
@@ -139,13 +141,49 @@ void print_summary(const common::config& cfg, std::size_t warnings, std::ostream
   os << "warnings:        " << warnings << "\n";
 }
 
+nlohmann::json identities_json(const std::vector<aws::region_identity>& ids) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& id : ids) {
+    nlohmann::json j{{"region", id.region}, {"endpoint", id.endpoint}, {"credentials", id.credentials_source},
+                     {"account", nullptr},  {"arn", nullptr},          {"error", nullptr}};
+    if (id.identity) {
+      j["account"] = id.identity->account;
+      j["arn"] = id.identity->arn;
+    }
+    if (id.error) {
+      j["error"] = {{"code", id.error->code},
+                    {"message", id.error->message},
+                    {"request_id", id.error->request_id},
+                    {"http_status", id.error->http_status}};
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+/// One line per region; failures go to stderr too, with AWS's code and message.
+void print_identities(const std::vector<aws::region_identity>& ids, std::ostream& out, std::ostream& err) {
+  out << "aws identities:\n";
+  for (const auto& id : ids) {
+    out << "  " << id.region << ": sts " << (id.endpoint.empty() ? "(no endpoint)" : id.endpoint)
+        << ", credentials from " << id.credentials_source << ": ";
+    if (id.identity) {
+      out << "account " << id.identity->account << ", " << id.identity->arn << "\n";
+    } else {
+      out << "FAILED\n";
+      err << "vigil check-config: " << id.region
+          << ": STS GetCallerIdentity: " << (id.error ? id.error->to_string() : std::string("unknown error")) << "\n";
+    }
+  }
+}
+
 }  // namespace
 
 int cmd_check_config(const std::vector<std::string>& args, command_io& io) {
   const std::vector<option_spec> specs{
       {"json", "", "print the summary (or the diagnostics) as JSON on stdout"},
       {"quiet", "", "print nothing on success but warnings"},
-      // --aws (AWS identity lookup) is added here by the AWS work: see the marked spot below.
+      {"aws", "", "also resolve each region's AWS identity (STS GetCallerIdentity); exit 1 when one fails"},
   };
   auto parsed = parse_args(args, specs, 1);
   if (!parsed.args) {
@@ -153,10 +191,13 @@ int cmd_check_config(const std::vector<std::string>& args, command_io& io) {
     return exit_usage;
   }
   if (parsed.args->help) {
-    io.out << "Usage: vigil check-config FILE [--json] [--quiet]\n\n"
+    io.out << "Usage: vigil check-config FILE [--json] [--quiet] [--aws]\n\n"
               "Validates a configuration file and prints a summary. Every problem is reported\n"
               "(file:line:column: key.path: what was expected), not only the first.\n"
-              "Exit codes: 0 valid (warnings allowed), 2 invalid or unreadable.\n\n"
+              "--aws also calls STS GetCallerIdentity for each region through the configured\n"
+              "credentials and endpoints and prints the account and ARN each resolves to.\n"
+              "Exit codes: 0 valid (warnings allowed), 1 an AWS identity lookup failed,\n"
+              "2 invalid or unreadable.\n\n"
            << format_options(specs);
     return exit_ok;
   }
@@ -192,15 +233,30 @@ int cmd_check_config(const std::vector<std::string>& args, command_io& io) {
     return exit_usage;
   }
 
-  // ---- --aws: AWS identity lookup goes here (another change) -----------------
-  // When --aws is given: resolve credentials, call STS GetCallerIdentity per
-  // region and report the account/role next to the summary; exit 1 on failure.
-  // -----------------------------------------------------------------------------
+  // --aws: which identity and account each region resolves to, through the
+  // configured credentials and endpoints (aws.*, AWS_* variables, profiles).
+  std::optional<std::vector<aws::region_identity>> identities;
+  bool aws_failed = false;
+  if (parsed.args->has("aws")) {
+    identities = aws::describe_identities(*result.value);
+    for (const auto& id : *identities)
+      aws_failed = aws_failed || !id.identity;
+  }
 
   if (json) {
-    io.out << summary_json(*result.value, result.diagnostics).dump(2) << "\n";
-  } else if (!parsed.args->has("quiet")) {
-    print_summary(*result.value, warnings, io.out);
+    auto j = summary_json(*result.value, result.diagnostics);
+    if (identities) {
+      j["aws"] = identities_json(*identities);
+      j["ok"] = !aws_failed;
+    }
+    io.out << j.dump(2) << "\n";
+  } else {
+    if (!parsed.args->has("quiet")) print_summary(*result.value, warnings, io.out);
+    if (identities) print_identities(*identities, io.out, io.err);
+  }
+  if (aws_failed) {
+    io.err << "vigil check-config: AWS identity lookup failed for at least one region\n";
+    return exit_failed;
   }
   return exit_ok;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -15,6 +16,7 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "common/topology.hpp"
+#include "decision/time_format.hpp"
 
 namespace vigil::app {
 
@@ -56,6 +58,10 @@ struct engine::impl {
   std::unique_ptr<common::http_server> metrics_server;
   std::ofstream audit;   ///< state_dir/audit.jsonl: every event, durable record
   std::ofstream record;  ///< engine.record: every observation, for `vigil replay`
+  /// check id -> vantage -> its newest failed observation ({outcome, detail, at}),
+  /// erased when that vantage sees the check succeed: why a check is down
+  /// (e.g. an AWS error code) is visible in /v1/status.
+  std::map<std::string, json> last_failures;
   bool ticked = false;
   bool stopped = false;
   bool leader = true;
@@ -102,6 +108,19 @@ struct engine::impl {
 
   // --- ingest ------------------------------------------------------------
 
+  void note_failure(const common::wire_observation& o, const std::string& vantage) {
+    if (decision::is_success(o.result)) {
+      if (const auto it = last_failures.find(o.check); it != last_failures.end()) {
+        it->second.erase(vantage);
+        if (it->second.empty()) last_failures.erase(it);
+      }
+      return;
+    }
+    last_failures[o.check][vantage] = json{{"outcome", decision::to_string(o.result)},
+                                           {"detail", o.detail.substr(0, 512)},
+                                           {"at", decision::format_time(from_ms(o.at_ms))}};
+  }
+
   common::http_response post_observations(const common::http_request& r) {
     const auto now = clock.wall();
     auto verdict = gate.check(r.body, r.header("x-vigil-signature"), r.header("x-vigil-timestamp"), now);
@@ -131,6 +150,7 @@ struct engine::impl {
       obs.latency_ms = static_cast<float>(o.latency_ms);
       if (o.value) obs.value = *o.value;
       core.ingest(obs);
+      note_failure(o, b.vantage);
       if (record.is_open()) {
         record << json{{"type", "observation"},
                        {"t", o.at_ms},
@@ -209,6 +229,10 @@ struct engine::impl {
     s["deployment"] = cfg.deployment;
     s["leader"] = leader;
     s["ready"] = ticked;
+    for (auto& c : s["checks"]) {
+      const auto it = last_failures.find(c["id"].get<std::string>());
+      c["last_failure"] = it == last_failures.end() ? json::object() : it->second;
+    }
     if (hooks.extra_status) {
       const json extra = hooks.extra_status();  // keep it alive: items() only references it
       for (const auto& [k, v] : extra.items())

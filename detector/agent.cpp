@@ -1,13 +1,16 @@
 #include "detector/agent.hpp"
 
+#include <algorithm>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 
 #include "aws/sts.hpp"
 #include "common/log.hpp"
+#include "detector/aws_metrics.hpp"
 #include "detector/cloudwatch_sampler.hpp"
 #include "detector/lag_source.hpp"
 #include "detector/probe_metrics.hpp"
@@ -34,6 +37,34 @@ std::vector<compiled_check> compile_all(const common::config& cfg) {
   return out;
 }
 
+std::vector<cloudwatch_check> compile_cloudwatch(const common::config& cfg) {
+  std::vector<cloudwatch_check> out;
+  std::string errors;
+  for (const auto& c : cfg.checks) {
+    if (!c.cloudwatch) continue;
+    auto r = compile_cloudwatch_check(c);
+    if (auto* ok = std::get_if<cloudwatch_check>(&r)) {
+      out.push_back(std::move(*ok));
+    } else {
+      errors += std::get<std::string>(r) + "\n";
+    }
+  }
+  if (!errors.empty()) throw std::invalid_argument(errors);
+  return out;
+}
+
+common::wire_observation to_observation(const cloudwatch_sample& s) {
+  common::wire_observation w;
+  w.check = s.check_id;
+  w.at_ms = s.at.time_since_epoch().count();
+  w.result = s.result.result;
+  w.latency_ms = s.result.latency_ms;
+  w.http_status = static_cast<int>(s.result.http_status);
+  w.detail = s.result.detail;
+  w.value = s.value;
+  return w;
+}
+
 batch_sender_options sender_options(const common::config& cfg, const agent_options& o) {
   batch_sender_options s;
   s.vantage = o.vantage;
@@ -55,51 +86,116 @@ struct agent::impl {
   batch_sender sender;
   std::unique_ptr<scheduler> sched;
 
-  // Replication lag: sampled on its own thread (libpq and AWS calls block),
-  // by the configured lag vantage only (or every vantage when none is named).
-  std::chrono::milliseconds lag_interval{5000};
+  // Background work off the io_context: replication lag (libpq and AWS calls
+  // block) by the configured lag vantage only (or every vantage when none is
+  // named), and the CloudWatch checks. One stop flag for both threads.
+  std::mutex bg_mutex;
+  std::condition_variable bg_cv;
+  bool bg_stop = false;
+
+  // AWS: one stack per agent, shared by the CloudWatch checks and the lag source.
   std::optional<aws::aws_stack> aws;
-  std::unique_ptr<aws_metric_source> cw;
+  std::unique_ptr<aws_metric_source> aws_source;
+  std::unique_ptr<aws_call_metrics> aws_calls;
+  std::unique_ptr<counting_metric_source> cw;  ///< counts every GetMetricData call and error
+
+  std::chrono::milliseconds lag_interval{5000};
   std::unique_ptr<lag_source> lag;
   std::unique_ptr<lag_metrics> lag_gauges;
   std::thread lag_thread;
-  std::mutex lag_mutex;
-  std::condition_variable lag_cv;
-  bool lag_stop = false;
+
+  std::unique_ptr<cloudwatch_check_metrics> cw_metrics;
+  std::unique_ptr<cloudwatch_sampler> sampler;
+  std::size_t cw_checks = 0;
+  std::map<std::string, decision::outcome> cw_last;  ///< for logging changes only (sampler thread)
+  std::thread cw_thread;
+
+  bool wants_lag(const common::config& cfg) const {
+    const auto& rl = cfg.replication_lag;
+    if (!options.run_lag_source || rl.source == common::lag_source::none) return false;
+    return rl.vantage.empty() || rl.vantage == options.vantage;
+  }
+
+  /// The CloudWatch source for checks and lag, built once.
+  metric_source& cloudwatch_source(const common::config& cfg, prometheus::Registry& registry) {
+    if (!cw) {
+      metric_source* inner = options.cloudwatch;
+      if (inner == nullptr) {
+        aws = aws::make_aws_stack(cfg.aws, clock);
+        aws_source = std::make_unique<aws_metric_source>(*aws->client);
+        inner = aws_source.get();
+      }
+      aws_calls = std::make_unique<aws_call_metrics>(registry);
+      cw = std::make_unique<counting_metric_source>(*inner, *aws_calls);
+    }
+    return *cw;
+  }
 
   void make_lag(const common::config& cfg, prometheus::Registry& registry) {
+    if (!wants_lag(cfg)) return;
     const auto& rl = cfg.replication_lag;
-    if (!options.run_lag_source || rl.source == common::lag_source::none) return;
-    if (!rl.vantage.empty() && rl.vantage != options.vantage) return;
-    if (rl.source == common::lag_source::cloudwatch) {
-      aws = aws::make_aws_stack(cfg.aws, clock);
-      cw = std::make_unique<aws_metric_source>(*aws->client);
-    }
-    lag = make_lag_source(rl, clock, cw.get());
+    metric_source* src = rl.source == common::lag_source::cloudwatch ? &cloudwatch_source(cfg, registry) : nullptr;
+    lag = make_lag_source(rl, clock, src);
     lag_interval = rl.interval;
-    lag_gauges = std::make_unique<lag_metrics>(registry);
+    lag_gauges = std::make_unique<lag_metrics>(registry, options.vantage);
+  }
+
+  void make_cloudwatch(const common::config& cfg, prometheus::Registry& registry) {
+    auto checks = compile_cloudwatch(cfg);  // compiled even when not run: a bad check is an error anyway
+    cw_checks = checks.size();
+    if (!options.run_cloudwatch || checks.empty()) return;
+    cw_metrics = std::make_unique<cloudwatch_check_metrics>(registry, options.vantage);
+    for (const auto& c : checks)
+      cw_metrics->add_check(c);
+    sampler = std::make_unique<cloudwatch_sampler>(std::move(checks), cloudwatch_source(cfg, registry), clock);
   }
 
   void lag_loop() {
-    std::unique_lock lock(lag_mutex);
-    while (!lag_stop) {
+    std::unique_lock lock(bg_mutex);
+    while (!bg_stop) {
       lock.unlock();
       const lag_sample s = lag->sample();
       lag_gauges->record(s, clock.wall());
       if (!s.lag) common::logger("agent")->warn("replication lag unknown: {}", s.error);
       sender.add_lag(to_wire(s));
       lock.lock();
-      lag_cv.wait_for(lock, lag_interval, [this] { return lag_stop; });
+      bg_cv.wait_for(lock, lag_interval, [this] { return bg_stop; });
     }
   }
 
-  void stop_lag() {
-    {
-      std::lock_guard lock(lag_mutex);
-      lag_stop = true;
+  void cw_loop() {
+    using namespace std::chrono_literals;
+    std::unique_lock lock(bg_mutex);
+    while (!bg_stop) {
+      lock.unlock();
+      for (auto& s : sampler->poll()) {
+        cw_metrics->record(s);
+        auto& last = cw_last[s.check_id];
+        if (last != s.result.result) {
+          if (!decision::is_success(s.result.result)) {
+            common::logger("agent")->warn("cloudwatch check {}: {}: {}", s.check_id,
+                                          decision::to_string(s.result.result), s.result.detail);
+          } else {
+            common::logger("agent")->info("cloudwatch check {}: ok", s.check_id);
+          }
+          last = s.result.result;
+        }
+        sender.add(to_observation(s));
+      }
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(sampler->next_due() - clock.monotonic());
+      lock.lock();
+      bg_cv.wait_for(lock, std::clamp<std::chrono::milliseconds>(wait, 10ms, 60s), [this] { return bg_stop; });
     }
-    lag_cv.notify_all();
+  }
+
+  void stop_background() {
+    {
+      std::lock_guard lock(bg_mutex);
+      bg_stop = true;
+    }
+    bg_cv.notify_all();
     if (lag_thread.joinable()) lag_thread.join();
+    if (cw_thread.joinable()) cw_thread.join();
   }
 
   impl(boost::asio::io_context& io, const common::config& cfg, agent_options o, const common::clock& clk,
@@ -119,6 +215,7 @@ struct agent::impl {
     sched = std::make_unique<scheduler>(
         io, clk, *probe, std::move(checks), so,
         [this](const compiled_check& c, const probe_result& r, const probe_timing&) { on_result(c, r); }, &metrics);
+    make_cloudwatch(cfg, registry);
     make_lag(cfg, registry);
   }
 
@@ -146,14 +243,16 @@ void agent::start() {
   impl_->sender.start();
   impl_->sched->start();
   if (impl_->lag) impl_->lag_thread = std::thread([this] { impl_->lag_loop(); });
-  common::logger("agent")->info("agent {} probing {} checks{}", impl_->options.vantage, impl_->sched->checks().size(),
-                                impl_->lag ? ", sampling replication lag" : "");
+  if (impl_->sampler) impl_->cw_thread = std::thread([this] { impl_->cw_loop(); });
+  common::logger("agent")->info("agent {} probing {} HTTP checks, sampling {} CloudWatch checks{}",
+                                impl_->options.vantage, impl_->sched->checks().size(),
+                                impl_->sampler ? impl_->cw_checks : 0, impl_->lag ? ", sampling replication lag" : "");
 }
 
 void agent::stop() {
   if (!impl_) return;
   impl_->sched->stop();
-  impl_->stop_lag();
+  impl_->stop_background();
   impl_->sender.stop();
 }
 
@@ -166,7 +265,11 @@ const std::string& agent::vantage() const {
 }
 
 std::size_t agent::check_count() const {
-  return impl_->sched->checks().size();
+  return impl_->sched->checks().size() + impl_->cw_checks;
+}
+
+std::size_t agent::cloudwatch_check_count() const {
+  return impl_->cw_checks;
 }
 
 batch_sender_stats agent::sender_stats() const {

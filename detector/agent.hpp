@@ -6,8 +6,16 @@
 //     -> prober (libcurl multi on the io_context)
 //     -> batch_sender (own thread; one bounded queue per engine; heartbeats)
 //
+// CloudWatch checks are sampled off the io_context by the batched sampler
+// (detector/cloudwatch_sampler.hpp: one GetMetricData call per region per
+// interval) on the agent's own thread, so AWS latency, retries and throttling
+// backoff never stall HTTP probes; their samples join the same batches as
+// observations with the same outcome vocabulary (condition_failed, no_data,
+// aws_error with the AWS error code and message as detail).
+//
 // Thread affinity: construct, start and stop on the io_context's thread (or
-// before it runs). Probing runs on the io_context; sending on the sender's thread.
+// before it runs). Probing runs on the io_context; sending on the sender's thread;
+// CloudWatch sampling and replication lag on a thread each.
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -19,6 +27,7 @@
 #include "common/clock.hpp"
 #include "common/config.hpp"
 #include "detector/batch_sender.hpp"
+#include "detector/cloudwatch_sampler.hpp"
 #include "detector/http_prober.hpp"
 
 namespace prometheus {
@@ -34,6 +43,10 @@ struct agent_options {
   std::uint64_t seed = 0;  ///< scheduler jitter seed; 0 = derived from the vantage name
   std::size_t max_in_flight = 512;
   bool run_lag_source = true;  ///< sample replication_lag when this is the lag vantage
+  bool run_cloudwatch = true;  ///< sample the config's cloudwatch checks
+  /// CloudWatch for the checks and the lag source; null: GetMetricData through
+  /// the agent's own AWS stack (aws::make_aws_stack, built once when needed).
+  metric_source* cloudwatch = nullptr;
 };
 
 class agent {
@@ -55,7 +68,8 @@ class agent {
   void add_lag(common::wire_lag lag);
 
   [[nodiscard]] const std::string& vantage() const;
-  [[nodiscard]] std::size_t check_count() const;
+  [[nodiscard]] std::size_t check_count() const;  ///< HTTP and CloudWatch checks
+  [[nodiscard]] std::size_t cloudwatch_check_count() const;
   [[nodiscard]] batch_sender_stats sender_stats() const;
 
   struct impl;

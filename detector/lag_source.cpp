@@ -226,17 +226,17 @@ std::unique_ptr<lag_source> make_lag_source(const common::replication_lag_config
   return nullptr;
 }
 
-lag_metrics::lag_metrics(prometheus::Registry& registry)
+lag_metrics::lag_metrics(prometheus::Registry& registry, const std::string& vantage)
     : lag_(&prometheus::BuildGauge()
-                .Name("vigil_replication_lag_seconds")
-                .Help("Newest replication lag sample (NaN while the source cannot be read)")
+                .Name("vigil_agent_replication_lag_seconds")
+                .Help("Newest replication lag this agent measured (NaN while the source cannot be read)")
                 .Register(registry)
-                .Add({})),
+                .Add({{"vantage", vantage}})),
       age_(&prometheus::BuildGauge()
-                .Name("vigil_replication_lag_sample_age_seconds")
-                .Help("Age of the newest replication lag sample")
+                .Name("vigil_agent_replication_lag_sample_age_seconds")
+                .Help("Age of the newest replication lag sample this agent measured")
                 .Register(registry)
-                .Add({})) {
+                .Add({{"vantage", vantage}})) {
   lag_->Set(std::numeric_limits<double>::quiet_NaN());
 }
 

@@ -65,11 +65,14 @@ class lag_source {
 [[nodiscard]] std::unique_ptr<lag_source> make_lag_source(const common::replication_lag_config& cfg,
                                                           const common::clock& clock, metric_source* cw);
 
-/// vigil_replication_lag_seconds (NaN while unknown) and
-/// vigil_replication_lag_sample_age_seconds, registered once (STYLE.md 9).
+/// The agent's own view: vigil_agent_replication_lag_seconds{vantage} (NaN
+/// while unknown) and vigil_agent_replication_lag_sample_age_seconds{vantage},
+/// registered once (STYLE.md 9). Distinct from the engine's
+/// vigil_replication_lag_seconds (the sample the gate uses): in `vigil run`
+/// both live in one registry and must not be confused or merged.
 class lag_metrics {
  public:
-  explicit lag_metrics(prometheus::Registry& registry);
+  lag_metrics(prometheus::Registry& registry, const std::string& vantage);
   void record(const lag_sample& s, common::wall_time now);
   void update_age(common::wall_time now);  ///< call on every tick so the age keeps growing
 

@@ -242,14 +242,14 @@ TEST(lag_cloudwatch, newest_datapoint_with_its_own_timestamp_and_metrics) {
   EXPECT_EQ(cw.seen[0].dimensions.at("DBClusterIdentifier"), "shop-prod-secondary");
 
   prometheus::Registry registry;
-  lag_metrics m(registry);
+  lag_metrics m(registry, "use1");
   m.record(s, clock.wall());
   clock.advance(5s);
   m.update_age(clock.wall());
   double lag_s = -1, age_s = -1;
   for (const auto& fam : registry.Collect()) {
-    if (fam.name == "vigil_replication_lag_seconds") lag_s = fam.metric.at(0).gauge.value;
-    if (fam.name == "vigil_replication_lag_sample_age_seconds") age_s = fam.metric.at(0).gauge.value;
+    if (fam.name == "vigil_agent_replication_lag_seconds") lag_s = fam.metric.at(0).gauge.value;
+    if (fam.name == "vigil_agent_replication_lag_sample_age_seconds") age_s = fam.metric.at(0).gauge.value;
   }
   EXPECT_DOUBLE_EQ(lag_s, 0.812);
   EXPECT_DOUBLE_EQ(age_s, 50.0);
