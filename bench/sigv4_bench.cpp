@@ -1,14 +1,11 @@
 // Signing cost per request: vigil's SigV4 against botocore's signer, in the
 // same run. The request is a typical batched CloudWatch GetMetricData query
-// POST (100 metric queries, ~9 KB form body) and a small JSON 1.1 call.
+// POST (100 metric queries, 46 KB form body) and a small JSON 1.1 call.
 //
 // botocore is timed by tests/support/botocore_sign.py --bench N (python3 on
 // the machine image), reported as the counter botocore_us_per_sign.
-// Not yet in bench/CMakeLists.txt (which globs decision*.cpp only; it is not
-// aws/'s file). Until a `sigv4*.cpp` stanza linking vigil::aws lands there:
-//   g++ -std=c++20 -O2 -DNDEBUG -I. bench/sigv4_bench.cpp aws/sigv4.cpp aws/http.cpp \
-//       aws/timefmt.cpp -lbenchmark -lpthread -lcrypto -lcurl -lfmt -o sigv4_bench
-//   VIGIL_SOURCE_DIR=$PWD ./sigv4_bench
+// Built as vigil_bench_sigv4 (bench/CMakeLists.txt, -DVIGIL_BUILD_BENCH=ON):
+//   VIGIL_SOURCE_DIR=$PWD build/bench/vigil_bench_sigv4
 
 #include <benchmark/benchmark.h>
 
