@@ -54,8 +54,8 @@ std::vector<detector::cloudwatch_check> make_checks(std::size_t n, std::chrono::
     c.region = i % 2 == 0 ? "us-east-1" : "us-west-2";
     c.call_region = c.region;
     c.id = fmt::format("svc{}@{}", i / 2, c.region);
-    c.query = {"", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", {{"LoadBalancer", fmt::format("app/x{}", i)}},
-               "Sum", 60};
+    c.query = {"", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", {{"LoadBalancer", fmt::format("app/x{}", i)}}, "Sum",
+               60};
     c.cond = *detector::parse_condition("< 50");
     c.on_missing = common::missing_data::ok;
     c.interval = interval;

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/config_load.hpp"
 #include "detector/agent.hpp"
@@ -76,6 +77,19 @@ class fake_cloudwatch final : public metric_source {
   std::vector<std::pair<std::string, std::size_t>> calls;
 };
 
+/// CloudWatch that answers only after `delay` (a throttled, retrying or slow region).
+class slow_cloudwatch final : public metric_source {
+ public:
+  explicit slow_cloudwatch(std::chrono::milliseconds d) : delay(d) {}
+  aws::result<std::vector<aws::metric_result>> get_metric_data(const std::string&,
+                                                               const std::vector<aws::metric_query>&, common::wall_time,
+                                                               common::wall_time) override {
+    std::this_thread::sleep_for(delay);
+    return aws::aws_error{"ThrottlingException", "Rate exceeded", "req-2", 400, true};
+  }
+  std::chrono::milliseconds delay;
+};
+
 class ok_prober final : public prober {
  public:
   void probe(const compiled_check&, done_fn done) override {
@@ -85,15 +99,20 @@ class ok_prober final : public prober {
   }
 };
 
-TEST(agent_cloudwatch, samples_checks_into_batches_and_counts_aws_errors) {
+common::config load(std::string_view yaml) {
   auto loaded = common::load_config_text(
-      config_yaml, "/virtual/agent-cw.yaml", [](std::string_view) { return std::optional<std::string>{}; },
+      yaml, "/virtual/agent-cw.yaml", [](std::string_view) { return std::optional<std::string>{}; },
       [](const std::string&, std::string& error) -> std::optional<std::string> {
         error = "no files here";
         return std::nullopt;
       });
-  ASSERT_TRUE(loaded.ok()) << (loaded.diagnostics.empty() ? "" : loaded.diagnostics[0].format());
-  const common::config cfg = *loaded.value;
+  EXPECT_TRUE(loaded.ok()) << (loaded.diagnostics.empty() ? "" : loaded.diagnostics[0].format());
+  return loaded.value ? *loaded.value : common::config{};
+}
+
+TEST(agent_cloudwatch, samples_checks_into_batches_and_counts_aws_errors) {
+  const common::config cfg = load(config_yaml);
+  ASSERT_FALSE(cfg.checks.empty());
 
   std::mutex mu;
   std::vector<nlohmann::json> batches;
@@ -182,6 +201,49 @@ TEST(agent_cloudwatch, samples_checks_into_batches_and_counts_aws_errors) {
   EXPECT_GT(sig_errors, 0);
   EXPECT_GT(aws_error_outcomes, 0);
   EXPECT_TRUE(agent_lag);
+}
+
+// CloudWatch runs off the io_context: a region that takes 1.5 s to answer
+// (throttled, retrying) does not delay HTTP probes, which keep their 200 ms pace.
+TEST(agent_cloudwatch, a_slow_cloudwatch_does_not_stall_http_probes) {
+  const common::config cfg = load(config_yaml);
+  ASSERT_FALSE(cfg.checks.empty());
+  std::mutex mu;
+  std::size_t http_ok = 0;
+  std::size_t cloudwatch = 0;
+  auto post = [&](const std::string&, const std::string& body, const std::vector<std::string>&,
+                  std::chrono::milliseconds, std::string& answer) {
+    std::lock_guard lock(mu);
+    const auto batch = nlohmann::json::parse(body);
+    for (const auto& o : batch.at("observations")) {
+      const auto id = o.at("check").get<std::string>();
+      if (id.rfind("api@", 0) == 0 && o.at("outcome") == "ok") ++http_ok;
+      if (id.rfind("api@", 0) != 0) ++cloudwatch;
+    }
+    answer = R"({"accepted":1})";
+    return 202;
+  };
+  boost::asio::io_context io;
+  common::real_clock clock;
+  prometheus::Registry registry;
+  slow_cloudwatch cw(1500ms);
+  ok_prober probe;
+  agent_options opts;
+  opts.vantage = "local";
+  opts.flush_interval = 100ms;
+  opts.cloudwatch = &cw;
+  opts.run_lag_source = false;
+  const auto started = std::chrono::steady_clock::now();
+  {
+    agent a(io, cfg, opts, clock, registry, &probe, post);
+    a.start();
+    io.run_for(1000ms);
+    a.stop();  // waits for the sampler's round in flight
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 1000ms);
+  std::lock_guard lock(mu);
+  EXPECT_GE(http_ok, 6U) << "two HTTP checks every 200 ms for 1 s while CloudWatch hung";
+  EXPECT_EQ(cloudwatch, 0U) << "a throttled round casts no votes (cloudwatch_sampler.hpp)";
 }
 
 }  // namespace
