@@ -39,6 +39,7 @@ void page_outbox::load() {
         for (const auto& s : j.at("sinks"))
           r.pending.insert(s.get<std::string>());
         seen_[r.key] = {seq, r.p.timestamp.time_since_epoch().count()};
+        track_incident(seq, r.p);
         if (!r.pending.empty()) open_[seq] = std::move(r);
       } else if (op == "done") {
         const auto it = open_.find(seq);
@@ -59,6 +60,28 @@ void page_outbox::load() {
   }
 }
 
+void page_outbox::track_incident(std::uint64_t seq, const page& p) {
+  const auto it = incidents_.find(p.incident_id);
+  if (it != incidents_.end() && it->second.first > seq) return;  // an older line (never written so, but be sure)
+  if (p.action == page_action::resolve) {
+    if (it != incidents_.end()) incidents_.erase(it);
+    return;
+  }
+  incidents_[p.incident_id] = {seq, p};
+}
+
+std::vector<page> page_outbox::open_incidents() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::uint64_t, const page*>> by_seq;
+  for (const auto& [id, last] : incidents_)
+    by_seq.emplace_back(last.first, &last.second);
+  std::sort(by_seq.begin(), by_seq.end());
+  std::vector<page> out;
+  for (const auto& [seq, p] : by_seq)
+    out.push_back(*p);
+  return out;
+}
+
 bool page_outbox::enqueue(const page& p) {
   std::lock_guard lock(mu_);
   const std::string key = idempotency_key(p);
@@ -68,6 +91,7 @@ bool page_outbox::enqueue(const page& p) {
   journal_.append(line.dump());
   ++next_seq_;
   seen_[key] = {seq, p.timestamp.time_since_epoch().count()};
+  track_incident(seq, p);
   if (!sinks_.empty()) open_[seq] = {p, key, std::set<std::string>(sinks_.begin(), sinks_.end())};
   return true;
 }
@@ -114,22 +138,34 @@ bool page_outbox::needs_compaction() const {
 void page_outbox::compact(common::wall_time now) {
   std::lock_guard lock(mu_);
   const auto cutoff = (now - retention_).time_since_epoch().count();
+  // Page lines in sequence order: pages still pending (only the sinks still
+  // pending: the rewritten line needs no "done" lines), and the last page of
+  // every open incident (no sink pending), so that it is known after a restart.
+  std::map<std::uint64_t, std::string> pages;
+  for (const auto& [seq, r] : open_) {
+    const std::vector<std::string> pend(r.pending.begin(), r.pending.end());
+    pages[seq] = json{{"op", "page"}, {"seq", seq}, {"key", r.key}, {"sinks", pend}, {"page", to_json(r.p)}}.dump();
+  }
+  for (const auto& [id, last] : incidents_) {
+    const auto& [seq, p] = last;
+    if (pages.contains(seq)) continue;
+    pages[seq] =
+        json{{"op", "page"}, {"seq", seq}, {"key", idempotency_key(p)}, {"sinks", json::array()}, {"page", to_json(p)}}
+            .dump();
+  }
   std::vector<std::string> lines;
   for (auto it = seen_.begin(); it != seen_.end();) {
     const auto [seq, ts] = it->second;
-    const bool is_open = open_.contains(seq);
-    if (!is_open && ts < cutoff) {
+    const bool kept = pages.contains(seq);
+    if (!kept && ts < cutoff) {
       it = seen_.erase(it);
       continue;
     }
-    if (!is_open) lines.push_back(json{{"op", "seen"}, {"seq", seq}, {"key", it->first}, {"ts", ts}}.dump());
+    if (!kept) lines.push_back(json{{"op", "seen"}, {"seq", seq}, {"key", it->first}, {"ts", ts}}.dump());
     ++it;
   }
-  for (const auto& [seq, r] : open_) {
-    // Only the sinks still pending: the rewritten page line needs no "done" lines.
-    const std::vector<std::string> pend(r.pending.begin(), r.pending.end());
-    lines.push_back(json{{"op", "page"}, {"seq", seq}, {"key", r.key}, {"sinks", pend}, {"page", to_json(r.p)}}.dump());
-  }
+  for (auto& [seq, line] : pages)
+    lines.push_back(std::move(line));
   // The highest sequence number must survive even when nothing else does.
   if (lines.empty() && next_seq_ > 1) {
     lines.push_back(json{{"op", "seen"}, {"seq", next_seq_ - 1}, {"key", ""}, {"ts", 0}}.dump());

@@ -18,6 +18,12 @@
 // the same dedup key, which every sink treats as the same incident
 // (PagerDuty dedup_key, Alertmanager label set, X-Vigil-Idempotency-Key).
 //
+// The journal also tells which incidents are open: those whose last recorded
+// page is a trigger or an update. open_incidents() hands them to the engine at
+// start so that the decision core continues them under the same dedup key
+// instead of triggering a second incident; compaction keeps the last page of
+// every open incident, however old.
+//
 // Thread-safe: an internal mutex guards every call.
 
 #include <chrono>
@@ -59,6 +65,9 @@ class page_outbox {
   void mark_done(std::uint64_t seq, const std::string& sink, std::string_view result);
   /// Pending entries, oldest first.
   [[nodiscard]] std::vector<outbox_entry> pending() const;
+  /// The last page of every incident whose last recorded page is not a
+  /// resolve, oldest incident first.
+  [[nodiscard]] std::vector<page> open_incidents() const;
   /// (entry, sink) pairs not yet done.
   [[nodiscard]] std::size_t pending_count() const;
   /// Rewrites the journal: pending pages in full, finished ones as "seen"
@@ -74,6 +83,7 @@ class page_outbox {
     std::set<std::string> pending;  ///< sinks not done (any sink named when enqueued)
   };
   void load();
+  void track_incident(std::uint64_t seq, const page& p);
 
   mutable std::mutex mu_;
   append_journal journal_;
@@ -82,6 +92,7 @@ class page_outbox {
   std::uint64_t next_seq_ = 1;
   std::map<std::uint64_t, record> open_;                                ///< pages with pending sinks
   std::map<std::string, std::pair<std::uint64_t, std::int64_t>> seen_;  ///< key -> (seq, page ts ms)
+  std::map<std::string, std::pair<std::uint64_t, page>> incidents_;     ///< open incident -> (seq, last page)
   std::size_t done_since_compaction_ = 0;
 };
 

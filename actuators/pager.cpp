@@ -75,7 +75,9 @@ nlohmann::json to_json(const page& p) {
           {"details", p.details},
           {"links", links},
           {"timestamp", common::format_rfc3339(p.timestamp)},
-          {"timestamp_ms", p.timestamp.time_since_epoch().count()}};
+          {"timestamp_ms", p.timestamp.time_since_epoch().count()},
+          {"incident_start_ms", p.incident_start.time_since_epoch().count()},
+          {"content_key", p.content_key}};
 }
 
 page page_from_json(const nlohmann::json& j) {
@@ -96,6 +98,8 @@ page page_from_json(const nlohmann::json& j) {
     p.links.push_back({l.at("href").get<std::string>(), l.value("text", "")});
   }
   p.timestamp = common::wall_time{std::chrono::milliseconds{j.at("timestamp_ms").get<std::int64_t>()}};
+  p.incident_start = common::wall_time{std::chrono::milliseconds{j.value("incident_start_ms", std::int64_t{0})}};
+  p.content_key = j.value("content_key", "");
   return p;
 }
 

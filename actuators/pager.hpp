@@ -56,6 +56,8 @@ struct page {
   nlohmann::json details = nlohmann::json::object();  ///< votes, gates, lag, expected data loss
   std::vector<page_link> links;                       ///< status page, recommendation, runbook, `vigil approve` command
   common::wall_time timestamp{};
+  common::wall_time incident_start{};  ///< when the incident opened (0: unknown; the outbox restores incidents with it)
+  std::string content_key;             ///< the decision core's "what this page said", handed back after a restart
 };
 
 /// Severity by incident kind (issue 6): regional_outage and global_outage

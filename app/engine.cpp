@@ -375,6 +375,20 @@ engine::~engine() {
 void engine::start() {
   auto& i = *impl_;
   i.open_files();
+  if (i.hooks.open_incidents && !i.ticked) {
+    const auto incidents = i.hooks.open_incidents();
+    for (const auto& inc : incidents) {
+      if (!i.core.restore_incident(inc)) {
+        common::logger("engine")->warn(
+            "open incident {} from the previous run names no configured {} '{}': resolving it", inc.incident_id,
+            inc.region.empty() ? "vantage" : "region", inc.region.empty() ? inc.vantage : inc.region);
+      }
+    }
+    if (!incidents.empty()) {
+      common::logger("engine")->info("continuing {} open incident(s) from the previous run", incidents.size());
+    }
+    i.drain();
+  }
   const std::string listen = i.options.listen_override.empty() ? i.cfg.engine.listen : i.options.listen_override;
   i.server = std::make_unique<common::http_server>(
       i.io, listen, [&i](const common::http_request& r) { return i.route(r); },

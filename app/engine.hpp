@@ -53,6 +53,10 @@ struct engine_hooks {
   event_hook on_event;          ///< every event as JSON, after it is logged (demo timeline)
   /// Extra /v1/status fields (plan progress, coordination) merged at top level.
   std::function<nlohmann::json()> extra_status;
+  /// Incidents a previous run paged about and did not resolve (from the durable
+  /// page outbox): start() hands them to the core before the first tick, so a
+  /// restart mid-incident continues them instead of triggering new ones.
+  std::function<std::vector<decision::open_incident>()> open_incidents;
 };
 
 struct engine_options {
@@ -69,8 +73,9 @@ class engine {
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
-  /// Binds the listener(s) (throws std::system_error naming the address when
-  /// it cannot) and starts the tick timer.
+  /// Restores the open incidents (hooks.open_incidents), binds the listener(s)
+  /// (throws std::system_error naming the address when it cannot) and starts
+  /// the tick timer.
   void start();
   void stop();
 

@@ -83,7 +83,9 @@ struct engine_services::impl {
                plan_runner_options{{}, {}, &reg, &clk, {}, true}) {
     const std::filesystem::path dir = cfg.engine.state_dir;
     std::filesystem::create_directories(dir);
-    ledger = std::make_unique<actuators::file_jti_ledger>(dir / "approvals.jti");
+    // Compacted at every start: expired entries go, an unexpired jti never does.
+    ledger = std::make_unique<actuators::file_jti_ledger>(
+        dir / "approvals.jti", actuators::forget_before_for(clock.wall(), cfg.approvals.max_skew));
     approval_metrics = std::make_unique<actuators::approval_metrics>(actuators::approval_metrics::build_family(reg));
     if (!cfg.approvals.approvers.empty()) {
       verifier = std::make_unique<actuators::approval_verifier>(cfg.deployment, cfg.approvals, *ledger,
@@ -95,6 +97,30 @@ struct engine_services::impl {
     pager_metrics = std::make_unique<actuators::pager_metrics>(reg, sinks);
     dispatcher = std::make_unique<actuators::page_dispatcher>(*outbox, std::move(page_sinks), clock, waiter,
                                                               pager_metrics.get());
+  }
+
+  /// The outbox's open incidents, as the decision core's restore input.
+  std::vector<decision::open_incident> open_incidents() const {
+    std::vector<decision::open_incident> out;
+    for (const auto& p : outbox->open_incidents()) {
+      const auto kind = decision::from_string<decision::page_kind>(p.kind);
+      if (!kind) {
+        common::logger("page")->warn("open incident {} in the outbox has an unknown kind '{}': not continued",
+                                     p.incident_id, p.kind);
+        continue;
+      }
+      decision::open_incident inc;
+      inc.incident_id = p.incident_id;
+      inc.kind = *kind;
+      const bool vantage =
+          *kind == decision::page_kind::vantage_absent || *kind == decision::page_kind::vantage_impaired;
+      (vantage ? inc.vantage : inc.region) = p.region;
+      const auto start = p.incident_start.time_since_epoch().count() > 0 ? p.incident_start : p.timestamp;
+      inc.started = decision::time_point{start.time_since_epoch()};
+      inc.content_key = p.content_key;
+      out.push_back(std::move(inc));
+    }
+    return out;
   }
 
   void page(const decision::page& p, const std::string& engine_url) {
@@ -113,6 +139,8 @@ struct engine_services::impl {
     for (const auto& l : page_links(cfg, engine_url))
       out.links.push_back({l["href"], l["text"]});
     out.timestamp = common::wall_time{p.at.time_since_epoch()};
+    out.incident_start = common::wall_time{p.incident_start.time_since_epoch()};
+    out.content_key = p.content_key;
     try {
       dispatcher->submit(out);
     } catch (const std::exception& e) {
@@ -136,6 +164,7 @@ engine_hooks engine_services::hooks(const std::string& engine_url) {
   if (impl_->verifier) h.verify_token = make_token_verifier(*impl_->verifier);
   h.extra_status = [this] { return nlohmann::json{{"plan", impl_->runner.status()}}; };
   h.on_event = [this](const nlohmann::json& ev) { impl_->runner.observe(ev); };  // page times for the RTO report
+  h.open_incidents = [this] { return impl_->open_incidents(); };
   return h;
 }
 

@@ -91,6 +91,54 @@ void core::ingest_lag(const lag_sample& sample) {
   if (sample.lag) s.lag_last_value = sample;
 }
 
+bool core::restore_incident(const open_incident& inc) {
+  state& s = *s_;
+  const auto restored = [&](const std::string& what) {
+    s.out.emplace_back(audit_record{inc.started,
+                                    "page",
+                                    "incident " + inc.incident_id + " (" + std::string(to_string(inc.kind)) + ", " +
+                                        what + ") continued from the previous run under the same dedup key",
+                                    {{"incident_id", inc.incident_id}, {"started_at", format_time(inc.started)}}});
+    return true;
+  };
+  const bool vantage_kind = inc.kind == page_kind::vantage_impaired || inc.kind == page_kind::vantage_absent;
+  if (vantage_kind) {
+    for (std::size_t v = 0; v < s.n_vantages; ++v) {
+      auto& vr = s.vantages[v];
+      if (s.topo.vantages[v] != inc.vantage || (vr.paged && vr.paged_since >= inc.started)) continue;
+      if (vr.paged) {
+        s.orphans.push_back({vr.incident_id, vr.paged_kind, {}, inc.vantage, vr.paged_since, {}});
+      }
+      vr.paged = true;
+      vr.paged_kind = inc.kind;
+      vr.incident_id = inc.incident_id;
+      vr.paged_since = inc.started;
+      vr.restored = true;
+      return restored("vantage " + inc.vantage);
+    }
+  } else {
+    for (std::size_t r = 0; r < s.regions.size(); ++r) {
+      auto& rr = s.regions[r];
+      if (s.topo.regions[r].name != inc.region || (rr.incident_open && rr.incident_start >= inc.started)) continue;
+      if (rr.incident_open) {
+        s.orphans.push_back({rr.incident_id, rr.sent_kind, inc.region, {}, rr.incident_start, {}});
+      }
+      rr.incident_open = true;
+      rr.incident_id = inc.incident_id;
+      rr.incident_start = inc.started;
+      rr.recommended = false;
+      rr.page_sent = true;
+      rr.sent_kind = inc.kind;
+      rr.sent_key = inc.content_key.empty() ? std::string(to_string(inc.kind)) : inc.content_key;
+      rr.service_page_held = false;
+      rr.restored = true;
+      return restored("region " + inc.region);
+    }
+  }
+  s.orphans.push_back(inc);
+  return false;
+}
+
 void core::tick(time_point now) {
   state& s = *s_;
   if (!s.ticked) {
@@ -103,6 +151,7 @@ void core::tick(time_point now) {
   s.evaluate_checks();
   s.evaluate_regions();
   s.update_recommendation();
+  s.resolve_orphans();
   s.update_region_pages();
   s.update_vantage_pages();
 }

@@ -41,6 +41,17 @@ struct propose_result {
   std::string reason;  ///< why not, or the new recommendation's id
 };
 
+/// An incident a previous run of the engine paged about and did not resolve
+/// (the engine reads them from its durable page outbox at start).
+struct open_incident {
+  std::string incident_id;  ///< the dedup key its pages were sent under
+  page_kind kind = page_kind::regional_outage;
+  std::string region;   ///< the region, for region incidents
+  std::string vantage;  ///< the vantage, for vantage pages
+  time_point started{};
+  std::string content_key;  ///< page::content_key of its last page
+};
+
 class core {
  public:
   /// `topo` must validate() cleanly (make_topology guarantees it); throws
@@ -60,6 +71,15 @@ class core {
   /// A batch from `v` arrived at `at` (a heartbeat even when empty).
   void vantage_report(vantage_index v, time_point at);
   void ingest_lag(const lag_sample& sample);
+  /// Continues an incident that a previous run left open, before the first
+  /// tick: its region (or vantage) keeps the incident id, so a restart
+  /// mid-incident sends no second trigger; its page says nothing until the
+  /// region is classified again, and it is resolved under the same id when
+  /// the region is healthy (also when it recovered while the engine was down).
+  /// An incident naming a region or vantage no longer configured, or older
+  /// than another restored one of the same region, is resolved at the first
+  /// tick. Returns false in that case.
+  bool restore_incident(const open_incident& inc);
 
   /// Re-evaluates everything as of `now` (monotonic non-decreasing; an older
   /// `now` is treated as the last one). Emits events for what changed.

@@ -135,14 +135,23 @@ void core::state::update_region_pages() {
                               topo.regions[i].name,
                               {},
                               topo.regions[i].name + " recovered: healthy for " + format_seconds(topo.p.clear_for),
-                              page_details(r)});
+                              page_details(r),
+                              rr.incident_start,
+                              {}});
       } else if (rr.service_page_held) {
         audit("page", "service_degraded page for " + rr.incident_id + " never sent: cleared inside the grace window",
               {{"incident_id", rr.incident_id}, {"grace", format_seconds(topo.p.service_page_grace)}});
       }
       rr.page_sent = false;
       rr.service_page_held = false;
+      rr.restored = false;
       continue;
+    }
+    if (rr.restored) {
+      // Continued from a previous run: what the page said stands until the
+      // region is classified again (no update saying "unknown" at start).
+      if (rr.h.declared() == classification::unknown) continue;
+      rr.restored = false;
     }
     std::optional<page_kind> want = kind_for(rr.h.declared());
     if (!want && rr.page_sent) want = rr.sent_kind;  // unknown during an incident: keep what was said
@@ -178,7 +187,9 @@ void core::state::update_region_pages() {
                           topo.regions[i].name,
                           {},
                           region_summary(r),
-                          page_details(r)});
+                          page_details(r),
+                          rr.incident_start,
+                          key});
     rr.page_sent = true;
     rr.service_page_held = false;
     rr.sent_kind = *want;
@@ -193,6 +204,10 @@ void core::state::update_vantage_pages() {
   for (std::size_t v = 0; v < n_vantages; ++v) {
     auto& vr = vantages[v];
     const auto& name = topo.vantages[v];
+    if (vr.restored) {
+      if (!settled) continue;  // a page from the previous run stands until the vantages could report
+      vr.restored = false;
+    }
     std::optional<page_kind> want;
     if (vr.state == vantage_state::impaired) want = page_kind::vantage_impaired;
     if (vr.state == vantage_state::absent && settled) want = page_kind::vantage_absent;
@@ -205,6 +220,8 @@ void core::state::update_vantage_pages() {
                             {},
                             name,
                             "vantage " + name + " is " + std::string(to_string(vr.state)) + " again",
+                            {},
+                            vr.paged_since,
                             {}});
       vr.paged = false;
     }
@@ -212,6 +229,7 @@ void core::state::update_vantage_pages() {
     vr.paged = true;
     vr.paged_kind = *want;
     vr.incident_id = topo.deployment + "/vantage/" + name + "/" + format_compact(now);
+    vr.paged_since = now;
     std::string summary =
         *want == page_kind::vantage_impaired
             ? "vantage " + name +
@@ -229,8 +247,29 @@ void core::state::update_vantage_pages() {
                           {},
                           name,
                           std::move(summary),
-                          std::move(details)});
+                          std::move(details),
+                          now,
+                          std::string(to_string(*want))});
   }
+}
+
+void core::state::resolve_orphans() {
+  for (auto& o : orphans) {
+    const std::string& name = o.region.empty() ? o.vantage : o.region;
+    out.emplace_back(page{now,
+                          o.kind,
+                          page_action::resolve,
+                          o.incident_id,
+                          severity_for(o.kind),
+                          o.region,
+                          o.vantage,
+                          "incident " + o.incident_id + " closed by vigil: " + name +
+                              " is no longer monitored under this id (configuration changed or superseded)",
+                          {},
+                          o.started,
+                          {}});
+  }
+  orphans.clear();
 }
 
 }  // namespace vigil::decision

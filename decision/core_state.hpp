@@ -30,6 +30,8 @@ struct vantage_rt {
   bool paged = false;  ///< a vantage page is open
   page_kind paged_kind = page_kind::vantage_absent;
   std::string incident_id;
+  time_point paged_since{};
+  bool restored = false;  ///< paged by a previous run: held until the vantages had stale_after to report
   time_point state_since{};
   /// Per region (exactly two): since when this vantage has been the lone
   /// "down" against an "up" majority there, and whether that lasted
@@ -55,6 +57,7 @@ struct region_rt {
   page_kind sent_kind = page_kind::service_degraded;
   std::string sent_key;  ///< kind + recommendation id/state when last sent
   bool service_page_held = false;
+  bool restored = false;  ///< continued from a previous run: its page is held until the region is classified
 };
 
 struct past_recommendation {
@@ -99,6 +102,8 @@ struct core::state {
   std::string cooldown_acknowledged_by;
   std::vector<silence_spec> silences;
 
+  std::vector<open_incident> orphans;  ///< restored incidents to resolve at the next tick
+
   std::vector<event> out;
   time_point now{};
   bool ticked = false;
@@ -128,6 +133,7 @@ struct core::state {
   // core_pages.cpp
   void update_region_pages();
   void update_vantage_pages();
+  void resolve_orphans();
   std::string region_summary(region_index r) const;
   nlohmann::json page_details(region_index r) const;
 

@@ -32,10 +32,14 @@ struct page {
   page_action action = page_action::trigger;
   std::string incident_id;
   severity sev = severity::error;
-  std::string region;      ///< the region concerned; empty for vantage pages
-  std::string vantage;     ///< the vantage concerned, for vantage pages
-  std::string summary;     ///< one line, <= 1024 chars
-  nlohmann::json details;  ///< votes per vantage and check, gates, lag, recommendation
+  std::string region;           ///< the region concerned; empty for vantage pages
+  std::string vantage;          ///< the vantage concerned, for vantage pages
+  std::string summary;          ///< one line, <= 1024 chars
+  nlohmann::json details;       ///< votes per vantage and check, gates, lag, recommendation
+  time_point incident_start{};  ///< when the incident opened
+  /// What the page said (kind, recommendation id and state): handed back with
+  /// core::restore_incident after a restart, so that nothing unchanged is re-sent.
+  std::string content_key;
 };
 
 /// A recommendation was created, changed state or was superseded (a new revision).

@@ -309,6 +309,54 @@ TEST_F(pager_test, outbox_survives_reopen_and_keeps_idempotency) {
   EXPECT_GT(o.pending().back().seq, o.pending().front().seq);
 }
 
+// The outbox tells the engine which incidents are open after a restart (the
+// last page of each incident not resolved), also after compaction and long
+// after the retention of its idempotency keys.
+TEST_F(pager_test, outbox_knows_open_incidents_across_reopen_and_compaction) {
+  const auto file = dir_ / "pages.outbox";
+  const auto t = clock_.wall();
+  auto trigger = make_page("inc-1", page_action::trigger, 0, t);
+  trigger.incident_start = t - 5s;
+  trigger.content_key = "regional_outage|failover-r1|pending_approval";
+  {
+    page_outbox o(file, {"pd"});
+    ASSERT_TRUE(o.enqueue(trigger));
+    ASSERT_TRUE(o.enqueue(make_page("inc-2", page_action::trigger, 0, t)));
+    ASSERT_TRUE(o.enqueue(make_page("inc-2", page_action::resolve, 1, t + 1s)));
+    auto update = make_page("inc-3", page_action::update, 7, t + 2s);
+    update.kind = "vantage_absent";
+    ASSERT_TRUE(o.enqueue(update));
+    const auto open = o.open_incidents();
+    ASSERT_EQ(open.size(), 2U);
+    EXPECT_EQ(open[0].incident_id, "inc-1");
+    EXPECT_EQ(open[1].incident_id, "inc-3");
+    for (const auto& e : o.pending())
+      o.mark_done(e.seq, "pd", "delivered");
+  }
+  {
+    page_outbox o(file, {"pd"});
+    auto open = o.open_incidents();
+    ASSERT_EQ(open.size(), 2U);
+    EXPECT_EQ(open[0].incident_start, trigger.incident_start);
+    EXPECT_EQ(open[0].content_key, trigger.content_key);
+    EXPECT_EQ(open[1].kind, "vantage_absent");
+    o.compact(t + 24h * 30);  // long past the retention: finished keys go, open incidents stay
+  }
+  page_outbox o(file, {"pd"});
+  EXPECT_EQ(o.pending_count(), 0U);
+  auto open = o.open_incidents();
+  ASSERT_EQ(open.size(), 2U);
+  EXPECT_EQ(open[0].incident_id, "inc-1");
+  EXPECT_EQ(open[0].content_key, trigger.content_key);
+  EXPECT_FALSE(o.enqueue(trigger));                                        // still known
+  EXPECT_TRUE(o.enqueue(make_page("inc-2", page_action::trigger, 0, t)));  // forgotten after the retention
+  ASSERT_TRUE(o.enqueue(make_page("inc-1", page_action::resolve, 1, t + 3s)));
+  open = o.open_incidents();
+  ASSERT_EQ(open.size(), 2U);
+  EXPECT_EQ(open[0].incident_id, "inc-3");
+  EXPECT_EQ(open[1].incident_id, "inc-2");
+}
+
 TEST_F(pager_test, worker_thread_delivers_and_stops) {
   page_outbox outbox(dir_ / "pages.outbox", {"pd"});
   cv_waiter w;

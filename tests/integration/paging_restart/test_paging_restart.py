@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Issue 6: pages survive an engine restart, none lost and none triggered twice.
+
+Real processes on 127.0.0.1 (python3 stdlib only): `vigil engine`, three
+`vigil agent`s probing a fault-injecting health server, and the strict fake
+PagerDuty (tests/support/fake_pagerduty.py), which validates every event
+against the Events v2 schema and counts triggers per dedup key.
+
+  1. us-east-1 fails while PagerDuty answers 500: the trigger waits in the
+     durable outbox. The engine is killed with SIGKILL, PagerDuty comes back,
+     the engine restarts on the same state directory: the trigger is delivered
+     exactly once, under the incident id of the first run.
+  2. SIGKILL again mid-incident, the outage goes on: the restarted engine
+     continues the incident (same id in /v1/status) and sends no second
+     trigger, no new dedup key.
+  3. SIGKILL, the region heals while the engine is down, restart: the incident
+     is resolved exactly once under its id.
+
+Environment: VIGIL_BIN (the vigil binary), VIGIL_SOURCE_DIR (the source tree),
+VIGIL_PYTHON (default: this interpreter). VIGIL_KEEP_TEST=1 keeps the files.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "status_page"))
+from vigil_harness import free_port, http, wait_until  # noqa: E402
+
+VIGIL = os.environ.get("VIGIL_BIN", "vigil")
+SRC = os.environ.get("VIGIL_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")))
+PYTHON = os.environ.get("VIGIL_PYTHON", sys.executable)
+SERVICES = ("api-web", "checkout")
+REGIONS = ("us-east-1", "us-west-2")
+ROUTING_KEY = "R0123456789abcdef0123456789ABCDE"
+DEPLOYMENT = "paging-restart"
+
+
+def post(url, body):
+    return http("POST", url, json.dumps(body), {"Content-Type": "application/json"}, timeout=5)
+
+
+class Health(BaseHTTPRequestHandler):
+    """GET /health/<region>/<service>: 200, or 503 while the region is failed."""
+    failed = set()
+
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):
+        parts = self.path.strip("/").split("/")
+        down = len(parts) == 3 and parts[1] in Health.failed
+        body = json.dumps({"status": "DOWN" if down else "UP"}).encode()
+        self.send_response(503 if down else 200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class Proc:
+    def __init__(self, argv, log, cwd=None):
+        self.log = log
+        self._f = open(log, "a")
+        self.p = subprocess.Popen(argv, stdout=self._f, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)
+
+    def kill9(self):
+        self.p.kill()  # SIGKILL: no shutdown path runs
+        self.p.wait()
+        self._f.close()
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        if not self._f.closed:
+            self._f.close()
+
+    def text(self):
+        with open(self.log) as f:
+            return f.read()
+
+
+class PagingRestart(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="vigil-paging-restart-")
+        self.procs = []
+        Health.failed = set()
+        self.health = ThreadingHTTPServer(("127.0.0.1", 0), Health)
+        self.health.daemon_threads = True
+        threading.Thread(target=self.health.serve_forever, daemon=True).start()
+        self.fake_log = open(os.path.join(self.dir, "fake_pagerduty.log"), "w")
+        self.fake = subprocess.Popen([PYTHON, os.path.join(SRC, "tests", "support", "fake_pagerduty.py")],
+                                     stdout=subprocess.PIPE, stderr=self.fake_log, text=True)
+        line = self.fake.stdout.readline()
+        self.assertTrue(line.startswith("PORT "), line)
+        self.pd = f"http://127.0.0.1:{int(line.split()[1])}"
+        self.engine = None
+
+    def tearDown(self):
+        for p in reversed(self.procs):
+            p.stop()
+        if self.engine:
+            self.engine.stop()
+        self.fake.terminate()
+        self.fake.wait(10)
+        self.fake.stdout.close()
+        self.fake_log.close()
+        self.health.shutdown()
+        self.health.server_close()
+        if os.environ.get("VIGIL_KEEP_TEST"):
+            print("kept", self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write_config(self):
+        hp = self.health.server_address[1]
+        self.engine_port = free_port()
+        self.engine_url = f"http://127.0.0.1:{self.engine_port}"
+        self.state_dir = os.path.join(self.dir, "state")
+        with open(os.path.join(self.dir, "agent.key"), "w") as f:
+            f.write("paging-restart-agent-key\n")
+        os.chmod(os.path.join(self.dir, "agent.key"), 0o600)
+        lines = [
+            f"deployment: {DEPLOYMENT}",
+            "regions:", "  - {name: us-east-1, role: primary}", "  - {name: us-west-2, role: dr}",
+            "vantages: [us-east-1, us-west-2, eu-west-1]",
+            "decision: {tick: 250ms, fall: 2, rise: 2, stale_after: 3s, confirm_for: 1s, clear_for: 2s,",
+            "           service_page_grace: 1s, cooldown: 5m, recommendation_ttl: 10m}",
+            "probe_defaults: {interval: 300ms, timeout: 250ms}",
+            "services:",
+        ]
+        for s in SERVICES:
+            lines += [f"  - name: {s}", "    checks:"]
+            for r in REGIONS:
+                lines.append(f"      - {{region: {r}, http: {{url: 'http://127.0.0.1:{hp}/health/{r}/{s}'}}}}")
+        lines += [
+            "engine:",
+            f"  listen: 127.0.0.1:{self.engine_port}",
+            f"  endpoints: [{self.engine_url}]",
+            "  agent_key_file: agent.key",
+            f"  state_dir: {self.state_dir}",
+            "paging:",
+            f"  - {{kind: pagerduty, name: pd, routing_key: {ROUTING_KEY}, url: '{self.pd}/v2/enqueue', timeout: 2s}}",
+            "logging: {level: info}",
+        ]
+        self.config = os.path.join(self.dir, "vigil.yaml")
+        with open(self.config, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = subprocess.run([VIGIL, "check-config", self.config], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def start_engine(self):
+        self.engine = Proc([VIGIL, "engine", "--config", self.config], os.path.join(self.dir, "engine.log"),
+                           cwd=self.dir)
+        wait_until(lambda: http("GET", self.engine_url + "/healthz", timeout=1)[0] == 200, 30, "engine /healthz")
+
+    def kill_engine(self):
+        self.engine.kill9()
+        self.engine = None
+
+    def status(self):
+        return json.loads(http("GET", self.engine_url + "/v1/status")[1])
+
+    def classification(self, region):
+        return self.status()["regions"][region]["classification"]
+
+    def pd_stats(self):
+        return json.loads(http("GET", self.pd + "/_stats")[1])
+
+    def region_keys(self, st, region="us-east-1"):
+        """Every dedup key PagerDuty saw for `region`."""
+        prefix = f"{DEPLOYMENT}/{region}/"
+        return sorted({e["dedup_key"] for e in st["events"] if e["dedup_key"].startswith(prefix)})
+
+    def counts(self, st, key):
+        trig = sum(1 for e in st["events"] if e["dedup_key"] == key and e["event_action"] == "trigger")
+        res = sum(1 for e in st["events"] if e["dedup_key"] == key and e["event_action"] == "resolve")
+        return trig, res
+
+    def test_restarts_mid_incident_lose_nothing_and_trigger_nothing_twice(self):
+        t_start = time.monotonic()
+        self.write_config()
+        self.start_engine()
+        for v in ("us-east-1", "us-west-2", "eu-west-1"):
+            self.procs.append(Proc([VIGIL, "agent", "--config", self.config, "--vantage", v],
+                                   os.path.join(self.dir, f"agent-{v}.log"), cwd=self.dir))
+        wait_until(lambda: all(self.classification(r) == "healthy" for r in REGIONS), 40, "both regions healthy")
+
+        # 1. The outage while PagerDuty is failing: the trigger waits in the outbox.
+        post(self.pd + "/_fail", {"status": 500, "count": 100000})
+        Health.failed = {"us-east-1"}
+        wait_until(lambda: self.classification("us-east-1") == "regional_outage", 30, "regional_outage")
+        incident = wait_until(lambda: (self.status().get("incident") or {}).get("id"), 10, "the incident id")
+        wait_until(lambda: self.pd_stats()["received"] >= 1, 20, "a delivery attempt at PagerDuty")
+        self.assertEqual(self.pd_stats()["events"], [], "PagerDuty was failing: nothing may be recorded yet")
+        self.kill_engine()
+        post(self.pd + "/_fail", {"status": 500, "count": 0})
+        self.start_engine()
+        st = wait_until(lambda: (lambda s: s if self.counts(s, incident)[0] >= 1 else None)(self.pd_stats()), 30,
+                        "the trigger from the outbox after the restart")
+        self.assertEqual(self.region_keys(st), [incident])
+        wait_until(lambda: self.classification("us-east-1") == "regional_outage", 30, "regional_outage again")
+        self.assertEqual((self.status().get("incident") or {}).get("id"), incident)
+        time.sleep(2)  # any page the restarted engine would send goes out in this time
+        st = self.pd_stats()
+        self.assertEqual(st["invalid"], 0, st["errors"])
+        self.assertEqual(self.region_keys(st), [incident])
+        self.assertEqual(st["incidents_opened"], {incident: 1})
+        triggers_before, _ = self.counts(st, incident)
+        self.assertEqual(triggers_before, 1, "the page from the outbox exactly once, no re-trigger after the restart")
+
+        # 2. SIGKILL mid-incident, the outage goes on: no second trigger.
+        self.kill_engine()
+        self.start_engine()
+        wait_until(lambda: self.classification("us-east-1") == "regional_outage", 30, "regional_outage after restart")
+        self.assertEqual((self.status().get("incident") or {}).get("id"), incident)
+        time.sleep(2)
+        st = self.pd_stats()
+        self.assertEqual(self.region_keys(st), [incident])
+        self.assertEqual(st["incidents_opened"], {incident: 1})
+        self.assertEqual(self.counts(st, incident), (triggers_before, 0), "no second trigger after a restart")
+
+        # 3. SIGKILL, the region heals while the engine is down: resolved once after the restart.
+        self.kill_engine()
+        Health.failed = set()
+        self.start_engine()
+        st = wait_until(lambda: (lambda s: s if incident not in s["open"] else None)(self.pd_stats()), 40,
+                        "the resolve of the incident that cleared while the engine was down")
+        self.assertEqual(self.classification("us-east-1"), "healthy")
+        self.assertIsNone(self.status().get("incident"))
+        time.sleep(2)
+        st = self.pd_stats()
+        self.assertEqual(st["invalid"], 0, st["errors"])
+        self.assertEqual(self.region_keys(st), [incident])
+        self.assertEqual(self.counts(st, incident), (triggers_before, 1))
+        self.assertEqual(st["open"], [])
+        # One more restart when all is well: nothing is sent again.
+        self.kill_engine()
+        self.start_engine()
+        wait_until(lambda: all(self.classification(r) == "healthy" for r in REGIONS), 30, "healthy after restart")
+        time.sleep(1)
+        self.assertEqual(len(self.pd_stats()["events"]), len(st["events"]))
+        print(f"paging_restart: {time.monotonic() - t_start:.1f}s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
