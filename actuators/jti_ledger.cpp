@@ -25,7 +25,12 @@ bool valid_jti(std::string_view jti) {
   return true;
 }
 
-file_jti_ledger::file_jti_ledger(std::filesystem::path file) : journal_(std::move(file)) {
+common::wall_time forget_before_for(common::wall_time now, std::chrono::milliseconds max_skew) {
+  return now - max_skew - std::chrono::hours(1);
+}
+
+file_jti_ledger::file_jti_ledger(std::filesystem::path file, std::optional<common::wall_time> forget_before)
+    : journal_(std::move(file)) {
   for (const auto& line : journal_.initial_lines()) {
     const auto sp = line.find(' ');
     std::int64_t exp = 0;
@@ -39,6 +44,7 @@ file_jti_ledger::file_jti_ledger(std::filesystem::path file) : journal_(std::mov
     }
     seen_[std::string(jti)] = exp;
   }
+  if (forget_before) compact(*forget_before);
 }
 
 bool file_jti_ledger::try_consume(std::string_view jti, common::wall_time expires_at) {

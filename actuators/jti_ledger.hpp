@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -32,6 +33,11 @@ class jti_ledger {
 /// The file_jti_ledger's name inside engine.state_dir.
 inline constexpr std::string_view jti_ledger_file_name = "jti.ledger";
 
+/// The cutoff for compaction at `now`: a token whose exp is before it can no
+/// longer verify (the verifier refuses now > exp + max_skew), with an hour of
+/// margin for a clock stepped back between two starts.
+[[nodiscard]] common::wall_time forget_before_for(common::wall_time now, std::chrono::milliseconds max_skew);
+
 /// jti ids the ledgers accept: 1..128 of [A-Za-z0-9._:-] (no spaces, no newlines).
 [[nodiscard]] bool valid_jti(std::string_view jti);
 
@@ -47,7 +53,10 @@ class file_jti_ledger final : public jti_ledger {
  public:
   /// Opens or creates `file` (its directory must exist). Throws
   /// std::runtime_error naming the file on I/O errors or when it is locked.
-  explicit file_jti_ledger(std::filesystem::path file);
+  /// With `forget_before`, compacts at once (the engine passes
+  /// forget_before_for(now, max_skew) at start), so the file stays small
+  /// however long the engine runs between restarts.
+  explicit file_jti_ledger(std::filesystem::path file, std::optional<common::wall_time> forget_before = std::nullopt);
 
   [[nodiscard]] bool try_consume(std::string_view jti, common::wall_time expires_at) override;
   /// Drops entries with expires_at < forget_before (pass now - max_skew).

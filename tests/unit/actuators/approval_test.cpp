@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "actuators/paseto.hpp"
 
@@ -308,6 +309,99 @@ TEST_F(approval_test, claims_schema_is_strict) {
   std::string dup = claims_to_json(claims());
   dup.insert(1, R"("aud":"staging",)");
   EXPECT_EQ(verify_reason(paseto_v4_sign(*alice_, dup)), approval_reason::bad_claims);
+}
+
+// Issue 6: every rejection is asserted by its reason and counted by reason in
+// vigil_approvals_total{result="rejected",reason} (one increment each, nothing
+// counted under another reason, nothing under ok).
+TEST_F(approval_test, every_rejection_is_counted_by_its_reason) {
+  const auto good = binding();
+  const auto signed_with = [&](const ed25519_key& k, approval_claims c) { return sign_approval(k, c); };
+  const auto with = [&](auto change) {
+    auto c = claims();
+    change(c);
+    return sign_approval(*alice_, c);
+  };
+  const auto body = sign_approval(*alice_, claims()).substr(paseto_v4_public_header.size());
+  auto flipped = sign_approval(*alice_, claims());
+  flipped[flipped.size() - 20] = flipped[flipped.size() - 20] == 'A' ? 'B' : 'A';  // in the signature
+  std::string nested = R"({"rid":)";
+  for (int i = 0; i < 100; ++i)
+    nested += "[";
+  for (int i = 0; i < 100; ++i)
+    nested += "]";
+  nested += "}";
+  auto wrong_hash = good;
+  wrong_hash.recommendation_hash = std::string(64, 'a');
+  auto loss_required = good;
+  loss_required.allow_data_loss_required = true;
+  auto approved_by_alice = good;
+  approved_by_alice.approved_by = {"alice"};
+  auto withdrawn = good;
+  withdrawn.approvable = false;
+  withdrawn.not_approvable_detail = "withdrawn";
+  const std::string used = sign_approval(*alice_, claims());
+  ASSERT_EQ(verify_reason(used, &good), approval_reason::ok);
+
+  struct row {
+    std::string what;
+    std::string token;
+    const approval_binding* binding;
+    approval_reason want;
+  };
+  const std::vector<row> rows{
+      {"wrong key", signed_with(*mallory_, claims("alice")), &good, approval_reason::bad_signature},
+      {"unknown approver", signed_with(*mallory_, claims("mallory")), &good, approval_reason::unknown_approver},
+      {"bit flip", flipped, &good, approval_reason::bad_signature},
+      {"v2", "v2.public." + body, &good, approval_reason::unsupported_version},
+      {"v3", "v3.public." + body, &good, approval_reason::unsupported_version},
+      {"v4.local", "v4.local." + body, &good, approval_reason::unsupported_version},
+      {"not a token", "hello", &good, approval_reason::bad_format},
+      {"too large", sign_approval(*alice_, claims()) + std::string(9000, 'A'), &good, approval_reason::too_large},
+      {"subject mismatch", signed_with(*bob_, claims("alice")), &good, approval_reason::subject_mismatch},
+      {"expired", with([&](approval_claims& c) {
+         c.issued_at -= 20min;
+         c.expires_at = c.issued_at + 10min;
+       }),
+       &good, approval_reason::expired},
+      {"not yet valid", with([&](approval_claims& c) { c.not_before = c.issued_at + 5min; }), &good,
+       approval_reason::not_yet_valid},
+      {"lifetime too long", with([&](approval_claims& c) { c.expires_at = c.issued_at + 16min; }), &good,
+       approval_reason::lifetime_too_long},
+      {"wrong audience", with([&](approval_claims& c) { c.audience = "staging"; }), &good,
+       approval_reason::wrong_audience},
+      {"oversized claims", with([&](approval_claims& c) { c.audience = std::string(4200, 'p'); }), &good,
+       approval_reason::bad_claims},
+      {"deeply nested claims", paseto_v4_sign(*alice_, nested), &good, approval_reason::bad_claims},
+      {"wrong hash", sign_approval(*alice_, claims()), &wrong_hash, approval_reason::wrong_hash},
+      {"missing allow_data_loss", sign_approval(*alice_, claims()), &loss_required,
+       approval_reason::data_loss_not_allowed},
+      {"same approver twice", sign_approval(*alice_, claims()), &approved_by_alice,
+       approval_reason::duplicate_approver},
+      {"withdrawn", sign_approval(*alice_, claims()), &withdrawn, approval_reason::not_approvable},
+      {"replay", used, &good, approval_reason::replay},
+  };
+  std::map<std::string, double> before;
+  for (std::size_t i = 0; i < approval_reason_count; ++i) {
+    const auto name = std::string(to_string(static_cast<approval_reason>(i)));
+    before[name] = counted(name);
+    ASSERT_GE(before[name], 0) << "no counter child for " << name;
+  }
+  std::map<std::string, double> want = before;
+  for (const auto& r : rows) {
+    EXPECT_EQ(verify_reason(r.token, r.binding), r.want) << r.what;
+    want[std::string(to_string(r.want))] += 1;
+    EXPECT_EQ(counted(to_string(r.want)), want[std::string(to_string(r.want))]) << r.what;
+  }
+  for (const auto& [name, n] : want)
+    EXPECT_EQ(counted(name), n) << name;
+  // Replay also after a restart: a new ledger and verifier over the same file.
+  verifier_.reset();
+  ledger_.reset();
+  ledger_ = std::make_unique<file_jti_ledger>(dir_ / "jti.ledger", forget_before_for(clock_.wall(), cfg_.max_skew));
+  verifier_ = std::make_unique<approval_verifier>("prod", cfg_, *ledger_, &metrics_);
+  EXPECT_EQ(verify_reason(used, &good), approval_reason::replay);
+  EXPECT_EQ(counted("replay"), want["replay"] + 1);
 }
 
 TEST(approval_time, rfc3339) {

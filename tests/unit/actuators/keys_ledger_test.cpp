@@ -105,6 +105,48 @@ TEST_F(files_test, ledger_is_single_use_durable_and_exclusive) {
   EXPECT_FALSE(l.try_consume("b2", clock_.wall() + 10min));
 }
 
+// The engine compacts the ledger at every start (forget_before_for(now,
+// max_skew)): entries of tokens that can no longer verify go, and no unexpired
+// jti is ever forgotten, however the file was left.
+TEST_F(files_test, ledger_is_compacted_on_open_without_forgetting_an_unexpired_jti) {
+  const auto file = dir_ / std::string(jti_ledger_file_name);
+  const auto skew = std::chrono::milliseconds(60s);
+  {
+    file_jti_ledger l(file);
+    EXPECT_TRUE(l.try_consume("old-1", clock_.wall() + 1min));
+    EXPECT_TRUE(l.try_consume("old-2", clock_.wall() + 2min));
+    EXPECT_TRUE(l.try_consume("edge", clock_.wall() + 3h));
+    EXPECT_TRUE(l.try_consume("live", clock_.wall() + 5h));
+  }
+  const auto lines_in = [&] {
+    std::ifstream in(file);
+    std::size_t n = 0;
+    for (std::string line; std::getline(in, line);)
+      ++n;
+    return n;
+  };
+  ASSERT_EQ(lines_in(), 4U);
+  clock_.advance(4h + 1min);  // the engine starts again hours later
+  // edge: exp + max_skew is before now, but within the hour of margin for a clock stepped back: kept.
+  const auto cutoff = forget_before_for(clock_.wall(), skew);
+  EXPECT_EQ(cutoff, clock_.wall() - skew - 1h);
+  {
+    file_jti_ledger l(file, cutoff);
+    EXPECT_EQ(l.size(), 2U);
+    EXPECT_EQ(lines_in(), 2U);  // the file itself was rewritten
+    EXPECT_FALSE(l.try_consume("edge", clock_.wall() + 10min));
+    EXPECT_FALSE(l.try_consume("live", clock_.wall() + 10min));
+    EXPECT_TRUE(l.try_consume("new-1", clock_.wall() + 10min));
+    // A second engine still fails fast after the rewrite (the lock moved to the new file).
+    EXPECT_THROW(file_jti_ledger second(file), std::runtime_error);
+  }
+  clock_.advance(2h);
+  file_jti_ledger l(file, forget_before_for(clock_.wall(), skew));
+  EXPECT_EQ(l.size(), 1U);  // only "live" is left: its exp is exactly the cutoff
+  EXPECT_FALSE(l.try_consume("live", clock_.wall() + 10min));
+  EXPECT_TRUE(l.try_consume("edge", clock_.wall() + 10min));  // long expired: forgetting it is safe
+}
+
 TEST_F(files_test, a_corrupt_ledger_is_not_guessed_at) {
   const auto file = dir_ / "jti.ledger";
   std::ofstream(file) << "1795000000000 ok\ngarbage line\n";
