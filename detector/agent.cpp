@@ -105,10 +105,11 @@ struct agent::impl {
   std::thread lag_thread;
 
   std::unique_ptr<cloudwatch_check_metrics> cw_metrics;
-  std::unique_ptr<cloudwatch_sampler> sampler;
+  /// One sampler and thread per region called: a slow, retrying or throttled
+  /// region never delays another region's round (nor HTTP probes).
+  std::vector<std::unique_ptr<cloudwatch_sampler>> samplers;
   std::size_t cw_checks = 0;
-  std::map<std::string, decision::outcome> cw_last;  ///< for logging changes only (sampler thread)
-  std::thread cw_thread;
+  std::vector<std::thread> cw_threads;
 
   bool wants_lag(const common::config& cfg) const {
     const auto& rl = cfg.replication_lag;
@@ -147,7 +148,12 @@ struct agent::impl {
     cw_metrics = std::make_unique<cloudwatch_check_metrics>(registry, options.vantage);
     for (const auto& c : checks)
       cw_metrics->add_check(c);
-    sampler = std::make_unique<cloudwatch_sampler>(std::move(checks), cloudwatch_source(cfg, registry), clock);
+    std::map<std::string, std::vector<cloudwatch_check>> by_region;
+    for (auto& c : checks)
+      by_region[c.call_region].push_back(std::move(c));
+    for (auto& [region, group] : by_region)
+      samplers.push_back(
+          std::make_unique<cloudwatch_sampler>(std::move(group), cloudwatch_source(cfg, registry), clock));
   }
 
   void lag_loop() {
@@ -163,14 +169,15 @@ struct agent::impl {
     }
   }
 
-  void cw_loop() {
+  void cw_loop(cloudwatch_sampler& sampler) {
     using namespace std::chrono_literals;
+    std::map<std::string, decision::outcome> last_outcome;  ///< to log changes only
     std::unique_lock lock(bg_mutex);
     while (!bg_stop) {
       lock.unlock();
-      for (auto& s : sampler->poll()) {
+      for (auto& s : sampler.poll()) {
         cw_metrics->record(s);
-        auto& last = cw_last[s.check_id];
+        auto& last = last_outcome[s.check_id];
         if (last != s.result.result) {
           if (!decision::is_success(s.result.result)) {
             common::logger("agent")->warn("cloudwatch check {}: {}: {}", s.check_id,
@@ -182,7 +189,7 @@ struct agent::impl {
         }
         sender.add(to_observation(s));
       }
-      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(sampler->next_due() - clock.monotonic());
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(sampler.next_due() - clock.monotonic());
       lock.lock();
       bg_cv.wait_for(lock, std::clamp<std::chrono::milliseconds>(wait, 10ms, 60s), [this] { return bg_stop; });
     }
@@ -195,7 +202,9 @@ struct agent::impl {
     }
     bg_cv.notify_all();
     if (lag_thread.joinable()) lag_thread.join();
-    if (cw_thread.joinable()) cw_thread.join();
+    for (auto& t : cw_threads) {
+      if (t.joinable()) t.join();
+    }
   }
 
   impl(boost::asio::io_context& io, const common::config& cfg, agent_options o, const common::clock& clk,
@@ -243,10 +252,12 @@ void agent::start() {
   impl_->sender.start();
   impl_->sched->start();
   if (impl_->lag) impl_->lag_thread = std::thread([this] { impl_->lag_loop(); });
-  if (impl_->sampler) impl_->cw_thread = std::thread([this] { impl_->cw_loop(); });
+  for (auto& sp : impl_->samplers)
+    impl_->cw_threads.emplace_back([this, s = sp.get()] { impl_->cw_loop(*s); });
   common::logger("agent")->info("agent {} probing {} HTTP checks, sampling {} CloudWatch checks{}",
                                 impl_->options.vantage, impl_->sched->checks().size(),
-                                impl_->sampler ? impl_->cw_checks : 0, impl_->lag ? ", sampling replication lag" : "");
+                                impl_->samplers.empty() ? 0 : impl_->cw_checks,
+                                impl_->lag ? ", sampling replication lag" : "");
 }
 
 void agent::stop() {

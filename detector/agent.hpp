@@ -8,14 +8,14 @@
 //
 // CloudWatch checks are sampled off the io_context by the batched sampler
 // (detector/cloudwatch_sampler.hpp: one GetMetricData call per region per
-// interval) on the agent's own thread, so AWS latency, retries and throttling
-// backoff never stall HTTP probes; their samples join the same batches as
+// interval) on a thread per region called, so AWS latency, retries and
+// throttling backoff never stall HTTP probes nor the other region; their samples join the same batches as
 // observations with the same outcome vocabulary (condition_failed, no_data,
 // aws_error with the AWS error code and message as detail).
 //
 // Thread affinity: construct, start and stop on the io_context's thread (or
 // before it runs). Probing runs on the io_context; sending on the sender's thread;
-// CloudWatch sampling and replication lag on a thread each.
+// CloudWatch sampling (one per region) and replication lag on threads of their own.
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>

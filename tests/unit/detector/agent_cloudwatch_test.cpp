@@ -77,15 +77,22 @@ class fake_cloudwatch final : public metric_source {
   std::vector<std::pair<std::string, std::size_t>> calls;
 };
 
-/// CloudWatch that answers only after `delay` (a throttled, retrying or slow region).
+/// us-west-2 answers only after `delay`, and then throttles (a throttled,
+/// retrying or slow region); us-east-1 answers at once.
 class slow_cloudwatch final : public metric_source {
  public:
   explicit slow_cloudwatch(std::chrono::milliseconds d) : delay(d) {}
-  aws::result<std::vector<aws::metric_result>> get_metric_data(const std::string&,
-                                                               const std::vector<aws::metric_query>&, common::wall_time,
-                                                               common::wall_time) override {
-    std::this_thread::sleep_for(delay);
-    return aws::aws_error{"ThrottlingException", "Rate exceeded", "req-2", 400, true};
+  aws::result<std::vector<aws::metric_result>> get_metric_data(const std::string& region,
+                                                               const std::vector<aws::metric_query>& queries,
+                                                               common::wall_time, common::wall_time end) override {
+    if (region == "us-west-2") {
+      std::this_thread::sleep_for(delay);
+      return aws::aws_error{"ThrottlingException", "Rate exceeded", "req-2", 400, true};
+    }
+    std::vector<aws::metric_result> out;
+    for (const auto& q : queries)
+      out.push_back({q.id, q.metric, "Complete", {{end - 30s, 1.0}}});
+    return out;
   }
   std::chrono::milliseconds delay;
 };
@@ -203,14 +210,16 @@ TEST(agent_cloudwatch, samples_checks_into_batches_and_counts_aws_errors) {
   EXPECT_TRUE(agent_lag);
 }
 
-// CloudWatch runs off the io_context: a region that takes 1.5 s to answer
-// (throttled, retrying) does not delay HTTP probes, which keep their 200 ms pace.
-TEST(agent_cloudwatch, a_slow_cloudwatch_does_not_stall_http_probes) {
+// CloudWatch runs off the io_context, a thread per region: a region that takes
+// 1.5 s to answer (throttled, retrying) delays neither HTTP probes nor the other
+// region's checks, which keep their 200 ms pace.
+TEST(agent_cloudwatch, a_slow_region_stalls_neither_http_probes_nor_the_other_region) {
   const common::config cfg = load(config_yaml);
   ASSERT_FALSE(cfg.checks.empty());
   std::mutex mu;
   std::size_t http_ok = 0;
-  std::size_t cloudwatch = 0;
+  std::size_t east = 0;
+  std::size_t west = 0;
   auto post = [&](const std::string&, const std::string& body, const std::vector<std::string>&,
                   std::chrono::milliseconds, std::string& answer) {
     std::lock_guard lock(mu);
@@ -218,7 +227,8 @@ TEST(agent_cloudwatch, a_slow_cloudwatch_does_not_stall_http_probes) {
     for (const auto& o : batch.at("observations")) {
       const auto id = o.at("check").get<std::string>();
       if (id.rfind("api@", 0) == 0 && o.at("outcome") == "ok") ++http_ok;
-      if (id.rfind("api@", 0) != 0) ++cloudwatch;
+      if (id == "elb-5xx@us-east-1" && o.at("outcome") == "ok") ++east;
+      if (id == "elb-5xx@us-west-2") ++west;
     }
     answer = R"({"accepted":1})";
     return 202;
@@ -243,7 +253,8 @@ TEST(agent_cloudwatch, a_slow_cloudwatch_does_not_stall_http_probes) {
   EXPECT_GE(std::chrono::steady_clock::now() - started, 1000ms);
   std::lock_guard lock(mu);
   EXPECT_GE(http_ok, 6U) << "two HTTP checks every 200 ms for 1 s while CloudWatch hung";
-  EXPECT_EQ(cloudwatch, 0U) << "a throttled round casts no votes (cloudwatch_sampler.hpp)";
+  EXPECT_GE(east, 3U) << "us-east-1's checks every 200 ms for 1 s while us-west-2 hung";
+  EXPECT_EQ(west, 0U) << "a throttled round casts no votes (cloudwatch_sampler.hpp)";
 }
 
 }  // namespace
