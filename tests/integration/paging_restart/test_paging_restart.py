@@ -16,9 +16,15 @@ against the Events v2 schema and counts triggers per dedup key.
   3. SIGKILL, the region heals while the engine is down, restart: the incident
      is resolved exactly once under its id.
 
+A second sink, the HMAC-signed webhook (received by the same fake on /hook),
+is checked as a receiver would (signature over timestamp + "." + body) and
+must have seen exactly one trigger and one resolve of the incident.
+
 Environment: VIGIL_BIN (the vigil binary), VIGIL_SOURCE_DIR (the source tree),
 VIGIL_PYTHON (default: this interpreter). VIGIL_KEEP_TEST=1 keeps the files.
 """
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -40,6 +46,7 @@ PYTHON = os.environ.get("VIGIL_PYTHON", sys.executable)
 SERVICES = ("api-web", "checkout")
 REGIONS = ("us-east-1", "us-west-2")
 ROUTING_KEY = "R0123456789abcdef0123456789ABCDE"
+WEBHOOK_SECRET = "paging-restart-webhook-secret"
 DEPLOYMENT = "paging-restart"
 
 
@@ -129,9 +136,10 @@ class PagingRestart(unittest.TestCase):
         self.engine_port = free_port()
         self.engine_url = f"http://127.0.0.1:{self.engine_port}"
         self.state_dir = os.path.join(self.dir, "state")
-        with open(os.path.join(self.dir, "agent.key"), "w") as f:
-            f.write("paging-restart-agent-key\n")
-        os.chmod(os.path.join(self.dir, "agent.key"), 0o600)
+        for name, text in (("agent.key", "paging-restart-agent-key"), ("webhook.secret", WEBHOOK_SECRET)):
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(text + "\n")
+            os.chmod(os.path.join(self.dir, name), 0o600)
         lines = [
             f"deployment: {DEPLOYMENT}",
             "regions:", "  - {name: us-east-1, role: primary}", "  - {name: us-west-2, role: dr}",
@@ -153,6 +161,7 @@ class PagingRestart(unittest.TestCase):
             f"  state_dir: {self.state_dir}",
             "paging:",
             f"  - {{kind: pagerduty, name: pd, routing_key: {ROUTING_KEY}, url: '{self.pd}/v2/enqueue', timeout: 2s}}",
+            f"  - {{kind: webhook, name: hook, url: '{self.pd}/hook', secret_file: webhook.secret, timeout: 2s}}",
             "logging: {level: info}",
         ]
         self.config = os.path.join(self.dir, "vigil.yaml")
@@ -188,6 +197,20 @@ class PagingRestart(unittest.TestCase):
         trig = sum(1 for e in st["events"] if e["dedup_key"] == key and e["event_action"] == "trigger")
         res = sum(1 for e in st["events"] if e["dedup_key"] == key and e["event_action"] == "resolve")
         return trig, res
+
+    def hook_pages(self, st, key):
+        """The webhook sink's pages for incident `key`, each signature checked as a receiver would."""
+        out = []
+        for h in st["hooks"]:
+            ts, body = h["headers"].get("x-vigil-timestamp", ""), h["body"]
+            want = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), (ts + "." + body).encode(), hashlib.sha256).hexdigest()
+            self.assertTrue(hmac.compare_digest(want, h["headers"].get("x-vigil-signature", "")), h)
+            page = json.loads(body)
+            self.assertEqual(h["headers"]["x-vigil-idempotency-key"], page["idempotency_key"])
+            self.assertLess(abs(int(ts) - time.time()), 300, "X-Vigil-Timestamp is the page's time, in seconds")
+            if page["page"]["incident_id"] == key:
+                out.append(page["page"]["action"])
+        return out
 
     def test_restarts_mid_incident_lose_nothing_and_trigger_nothing_twice(self):
         t_start = time.monotonic()
@@ -246,6 +269,13 @@ class PagingRestart(unittest.TestCase):
         self.assertEqual(self.region_keys(st), [incident])
         self.assertEqual(self.counts(st, incident), (triggers_before, 1))
         self.assertEqual(st["open"], [])
+        # The signed webhook saw the whole life of the incident across three
+        # restarts: one trigger, one resolve, updates only in between.
+        actions = self.hook_pages(st, incident)
+        self.assertEqual(actions[0], "trigger", actions)
+        self.assertEqual(actions[-1], "resolve", actions)
+        self.assertEqual(actions.count("trigger"), 1, actions)
+        self.assertEqual(actions.count("resolve"), 1, actions)
         # One more restart when all is well: nothing is sent again.
         self.kill_engine()
         self.start_engine()
