@@ -27,6 +27,7 @@ GAUGES_AND_COUNTERS = {
     "vigil_plan_runs_total", "vigil_approvals_total", "vigil_pages_total", "vigil_outbox_pending",
     "vigil_probe_success", "vigil_probe_outcomes_total",
     "vigil_agent_batches_total", "vigil_agent_observations_dropped_total", "vigil_agent_batches_pending",
+    "vigil_aws_errors_total",
 }
 HISTOGRAMS = {
     "vigil_tick_duration_seconds", "vigil_plan_step_duration_seconds",
