@@ -20,10 +20,17 @@ result<nlohmann::json> arc_cluster::call(std::string_view action, const nlohmann
   }
   aws_error last_error;
   std::string tried;
-  for (const auto idx : order) {
+  // Two rounds: first one attempt per endpoint, so a dead regional endpoint
+  // costs one connect timeout instead of a full retry schedule before the
+  // next one is tried (in a regional outage one of five usually is dead);
+  // only when none answered, each again with the standard retries.
+  for (std::size_t k = 0; k < 2 * order.size(); ++k) {
+    const bool first_round = k < order.size();
+    const auto idx = order[k % order.size()];
     const auto& ep = endpoints_[idx];
     call_options opts;
     opts.endpoint = ep.url;
+    if (first_round) opts.max_attempts = 1;
     auto r =
         client_.json(service::arc_cluster, ep.region, "ToggleCustomerAPI." + std::string(action), "1.0", body, opts);
     if (r) {
@@ -37,7 +44,7 @@ result<nlohmann::json> arc_cluster::call(std::string_view action, const nlohmann
       return e;
     }
     last_error = e;
-    tried += (tried.empty() ? "" : ", ") + ep.region;
+    if (first_round) tried += (tried.empty() ? "" : ", ") + ep.region;
   }
   last_error.message = "no ARC cluster endpoint answered (tried " + tried + "); last: " + last_error.message;
   return last_error;

@@ -193,7 +193,7 @@ result<http_response> client::send(service s, const std::string& region, http_re
 
   const auto timeout = opts.timeout.value_or(options_.aws.call_timeout);
   const auto deadline = clock_.monotonic() + timeout;
-  const int max_attempts = std::max(1, options_.aws.max_attempts);
+  const int max_attempts = std::max(1, opts.max_attempts.value_or(options_.aws.max_attempts));
   int attempt = 0;
   int retry_tokens = 0;
   bool skew_corrected = false;

@@ -77,6 +77,7 @@ struct client_options {
 struct call_options {
   std::optional<std::string> endpoint;               ///< explicit URL (ARC cluster endpoints)
   std::optional<std::chrono::milliseconds> timeout;  ///< default aws.call_timeout
+  std::optional<int> max_attempts;                   ///< default aws.max_attempts (1: no retry)
 };
 
 struct call_stats {

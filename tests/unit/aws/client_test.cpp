@@ -287,6 +287,43 @@ TEST(arc, tries_cluster_endpoints_in_random_order_until_one_answers) {
             std::string::npos);
 }
 
+TEST(arc, a_dead_endpoint_costs_one_attempt_before_the_next_is_tried) {
+  rig r;
+  r.http.set_handler([](const http_request& req) {
+    http_response resp;
+    if (req.host == "good:1") {
+      resp.status = 200;
+      resp.body = R"({"RoutingControlArn":"arn:rc","RoutingControlState":"On","RoutingControlName":"east"})";
+    } else {
+      resp.transport_error = "Could not connect";
+    }
+    return resp;
+  });
+  common::aws_config cfg;
+  cfg.max_attempts = 3;  // the standard retry schedule is configured...
+  auto c = r.make(cfg);
+  // Fisher-Yates with 0.9s keeps [dead, good]: the dead endpoint is first.
+  arc_cluster arc(c, {{"http://dead:1", "us-east-1"}, {"http://good:1", "us-west-2"}}, [] { return 0.9; });
+  auto st = arc.get_state("arn:rc");
+  ASSERT_TRUE(st) << st.error().to_string();
+  const auto sent = r.http.sent();
+  ASSERT_EQ(sent.size(), 2u);  // ...but not spent on a dead endpoint while another may answer
+  EXPECT_EQ(sent[0].host, "dead:1");
+  EXPECT_EQ(sent[1].host, "good:1");
+
+  // None answers: a second round with the full schedule before giving up.
+  r.http.set_handler([](const http_request&) {
+    http_response resp;
+    resp.transport_error = "Could not connect";
+    return resp;
+  });
+  const auto before = r.http.sent().size();
+  auto none = arc.get_state("arn:rc");
+  ASSERT_FALSE(none);
+  EXPECT_EQ(r.http.sent().size() - before, 2u + 2u * 3u);
+  EXPECT_NE(none.error().message.find("tried us-east-1, us-west-2"), std::string::npos) << none.error().message;
+}
+
 TEST(arc, a_validation_error_is_final_and_all_down_is_reported) {
   rig r;
   r.http.set_handler([](const http_request&) {
