@@ -376,16 +376,19 @@ void engine::start() {
   auto& i = *impl_;
   i.open_files();
   if (i.hooks.open_incidents && !i.ticked) {
-    const auto incidents = i.hooks.open_incidents();
-    for (const auto& inc : incidents) {
-      if (!i.core.restore_incident(inc)) {
+    std::size_t continued = 0;
+    for (const auto& inc : i.hooks.open_incidents()) {
+      if (i.core.restore_incident(inc)) {
+        ++continued;
+      } else {
         common::logger("engine")->warn(
-            "open incident {} from the previous run names no configured {} '{}': resolving it", inc.incident_id,
-            inc.region.empty() ? "vantage" : "region", inc.region.empty() ? inc.vantage : inc.region);
+            "open incident {} from the previous run is not continued (no configured {} '{}', or a newer incident "
+            "there): resolving it",
+            inc.incident_id, inc.region.empty() ? "vantage" : "region", inc.region.empty() ? inc.vantage : inc.region);
       }
     }
-    if (!incidents.empty()) {
-      common::logger("engine")->info("continuing {} open incident(s) from the previous run", incidents.size());
+    if (continued > 0) {
+      common::logger("engine")->info("continuing {} open incident(s) from the previous run", continued);
     }
     i.drain();
   }

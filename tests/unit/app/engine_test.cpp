@@ -273,6 +273,44 @@ TEST_F(engine_test, approvals_without_approvers_are_refused_with_a_reason) {
   EXPECT_EQ(json::parse(r.body)["error"], "approvals_not_configured");
 }
 
+// The engine hands the incidents its previous run left open (hooks.open_incidents,
+// the outbox in production) to the core at start: they are continued under their
+// id and resolved under it, never triggered again.
+class engine_restore_test : public engine_test {
+ protected:
+  void add_hooks(engine_hooks& hooks) override {
+    hooks.open_incidents = [] {
+      const decision::time_point started{std::chrono::milliseconds{1'795'000'000'000}};
+      return std::vector<decision::open_incident>{
+          {"engine-test/us-east-1/20261122T000000Z", decision::page_kind::regional_outage, "us-east-1", "", started,
+           "regional_outage"},
+          {"engine-test/ap-south-1/20261122T000000Z", decision::page_kind::regional_outage, "ap-south-1", "", started,
+           ""}};
+    };
+  }
+};
+
+TEST_F(engine_restore_test, open_incidents_are_continued_and_resolved_under_their_id) {
+  round(all_, {});
+  json s = status();
+  ASSERT_TRUE(s["incident"].is_object()) << s.dump();
+  EXPECT_EQ(s["incident"]["id"], "engine-test/us-east-1/20261122T000000Z");
+  // The region no longer configured is resolved at the first tick, the other one stays open while unknown.
+  ASSERT_EQ(pages_.size(), 1U);
+  EXPECT_EQ(pages_[0].incident_id, "engine-test/ap-south-1/20261122T000000Z");
+  EXPECT_EQ(pages_[0].action, decision::page_action::resolve);
+  for (int i = 0; i < 5; ++i)
+    round(all_, {});
+  s = status();
+  EXPECT_EQ(s["regions"]["us-east-1"]["classification"], "healthy");
+  EXPECT_TRUE(s["incident"].is_null());
+  ASSERT_EQ(pages_.size(), 2U);
+  EXPECT_EQ(pages_[1].incident_id, "engine-test/us-east-1/20261122T000000Z");
+  EXPECT_EQ(pages_[1].action, decision::page_action::resolve);
+  const auto events = json::parse(call(port_, http::verb::get, "/v1/events").body);
+  EXPECT_NE(events.dump().find("continued from the previous run"), std::string::npos) << events.dump();
+}
+
 class engine_approval_test : public engine_test {
  protected:
   void SetUp() override {
