@@ -119,6 +119,18 @@ class coordinator {
   [[nodiscard]] virtual std::map<std::string, std::string> list(std::string_view prefix) = 0;
   /// The single-use approval ledger shared by every replica.
   [[nodiscard]] virtual jti_ledger& ledger() = 0;
+  /// Publishes the URL this replica serves its API on, so that followers can
+  /// forward operator requests (POST /v1/approvals) to the leader. Not fenced:
+  /// membership is not a side effect. False when it could not be written.
+  [[nodiscard]] virtual bool advertise(std::string_view url) {
+    (void)url;
+    return true;
+  }
+  /// The URL `replica_id` advertised; nullopt when unknown or unreadable.
+  [[nodiscard]] virtual std::optional<std::string> replica_url(std::string_view replica_id) {
+    (void)replica_id;
+    return std::nullopt;
+  }
 
   [[nodiscard]] write_result put_json_guarded(std::string_view key, const nlohmann::json& value,
                                               bool only_if_absent = false);

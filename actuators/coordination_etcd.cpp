@@ -378,6 +378,18 @@ std::optional<std::string> etcd_coordinator::get(std::string_view key) {
   return std::move(r.value.kvs.front().value);
 }
 
+bool etcd_coordinator::advertise(std::string_view url) {
+  auto r = client_.put(options_.prefix + "/members/" + options_.replica_id, url);
+  if (!r) metrics_->errors.Increment();
+  return static_cast<bool>(r);
+}
+
+std::optional<std::string> etcd_coordinator::replica_url(std::string_view replica_id) {
+  auto r = client_.range(options_.prefix + "/members/" + std::string(replica_id));
+  if (!r || r.value.kvs.empty()) return std::nullopt;
+  return std::move(r.value.kvs.front().value);
+}
+
 std::map<std::string, std::string> etcd_coordinator::list(std::string_view prefix) {
   auto r = client_.range_prefix(state_key(prefix));
   if (!r) throw coordination_unavailable("coordination list " + std::string(prefix) + ": " + r.error.message);

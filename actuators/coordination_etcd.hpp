@@ -91,6 +91,9 @@ class etcd_coordinator final : public coordinator {
   [[nodiscard]] std::optional<std::string> get(std::string_view key) override;
   [[nodiscard]] std::map<std::string, std::string> list(std::string_view prefix) override;
   [[nodiscard]] jti_ledger& ledger() override { return ledger_; }
+  /// <prefix>/members/<replica id> = url (a plain put).
+  [[nodiscard]] bool advertise(std::string_view url) override;
+  [[nodiscard]] std::optional<std::string> replica_url(std::string_view replica_id) override;
 
   /// Writes guarded by an explicit token (tests: a deposed leader replaying
   /// its old token). put_guarded uses fencing_token().

@@ -123,9 +123,14 @@ std::optional<milliseconds> page_dispatcher::run_once() {
                       to_string(e.p.action), e.p.incident_id, sink_name, st.attempts,
                       policy_.give_up_after.count() / 1000);
         outbox_.mark_done(e.seq, sink_name, "dropped");
+        if (guard_.done) guard_.done(e.p, sink_name, "dropped");
         if (metrics_) metrics_->count(sink_name, e.p.action, "dropped");
         attempts_.erase({e.seq, sink_name});
         blocked.erase({sink_name, e.p.incident_id});
+        continue;
+      }
+      if (guard_.may_deliver && !guard_.may_deliver(e.p)) {
+        due_in(milliseconds{1000});  // not the leader (now): look again, the page stays pending
         continue;
       }
       const auto started = clock_.monotonic();
@@ -151,6 +156,7 @@ std::optional<milliseconds> page_dispatcher::run_once() {
                       idempotency_key(e.p), r.detail);
       }
       outbox_.mark_done(e.seq, sink_name, to_string(r.status));
+      if (guard_.done) guard_.done(e.p, sink_name, to_string(r.status));
       attempts_.erase({e.seq, sink_name});
       // The next page of this incident for this sink may go in this same pass.
       blocked.erase({sink_name, e.p.incident_id});

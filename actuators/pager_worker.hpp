@@ -23,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -80,6 +81,15 @@ class pager_metrics {
   prometheus::Gauge* pending_;
 };
 
+/// High availability (docs/ha.md): only the leader delivers. may_deliver is
+/// asked right before each delivery (false: the page stays pending and is
+/// looked at again in a second); done is told when a sink is finished with a
+/// page (result: delivered, rejected or dropped). Both run on the worker thread.
+struct delivery_guard {
+  std::function<bool(const page&)> may_deliver;
+  std::function<void(const page&, const std::string& sink, std::string_view result)> done;
+};
+
 class page_dispatcher {
  public:
   /// All references must outlive the dispatcher. `sinks` must have the names
@@ -90,6 +100,10 @@ class page_dispatcher {
   page_dispatcher(const page_dispatcher&) = delete;
   page_dispatcher& operator=(const page_dispatcher&) = delete;
 
+  /// Call before start().
+  void set_guard(delivery_guard g) { guard_ = std::move(g); }
+  /// Wakes the worker (e.g. this replica just became the leader).
+  void wake() { wait_.notify(); }
   /// Records the page durably and wakes the worker; false for a duplicate.
   bool submit(const page& p);
   /// Tries every due delivery once. Returns how long until the next retry
@@ -113,6 +127,7 @@ class page_dispatcher {
   waiter& wait_;
   pager_metrics* metrics_;
   retry_policy policy_;
+  delivery_guard guard_;
   std::map<std::pair<std::uint64_t, std::string>, attempt_state> attempts_;  ///< worker thread only
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -367,6 +367,10 @@ plan_executor::step_record plan_executor::run_step(const common::plan_step_confi
     }
     step_outcome o = guarded([&] { return runner->precheck(sc); });
     if (o.kind == outcome_kind::done) {
+      if (may_act_ && !may_act_(ctx, index, step.name, attempt)) {
+        print("  " + step.name + ": not run: this replica may not act (not the leader); the leader resumes here");
+        return {"stopped", "not the leader", 0};
+      }
       journal_.intent(clock_.wall(), hash, step.name, index, attempt, calls);
       o = guarded([&] { return runner->run(sc); });
       if (o.kind == outcome_kind::failed && stop_) return {"stopped", o.detail, 0};

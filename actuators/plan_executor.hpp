@@ -111,6 +111,13 @@ struct executor_options {
   std::chrono::milliseconds backoff_max{30000};
 };
 
+/// High availability (docs/ha.md): asked right before a step's mutating
+/// call(s) are journaled and made. False: this replica must not act (not the
+/// leader, or its claim of the step was fenced); the plan stops there, begun
+/// and resumable, and the executor is not stopped for later plans.
+using may_act_fn =
+    std::function<bool(const plan_context& ctx, std::size_t index, const std::string& step, int attempt)>;
+
 class plan_executor {
  public:
   plan_executor(plan_journal& journal, step_factory factory, const common::clock& clock, waiter& wait,
@@ -127,6 +134,8 @@ class plan_executor {
 
   void stop();
   [[nodiscard]] bool stopping() const { return stop_.load(); }
+  /// Call before the first execute().
+  void set_may_act(may_act_fn f) { may_act_ = std::move(f); }
 
  private:
   struct step_record;
@@ -140,6 +149,7 @@ class plan_executor {
   waiter& wait_;
   plan_metrics* metrics_;
   executor_options options_;
+  may_act_fn may_act_;
   std::atomic<bool> stop_{false};
 };
 

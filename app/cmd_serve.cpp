@@ -1,10 +1,12 @@
 // `vigil engine`, `vigil agent` and `vigil run`: the long-running processes.
 #include <curl/curl.h>
 #include <prometheus/registry.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
+#include <filesystem>
 #include <ostream>
 
 #include "app/cli.hpp"
@@ -90,8 +92,45 @@ const std::vector<option_spec> common_specs{
     {"log-level", "LEVEL", "trace|debug|info|warn|error (overrides logging.level)"},
 };
 
+const option_spec replica_spec{"replica", "NAME",
+                               "this engine's replica id among those sharing coordination (default: the host "
+                               "name); its state goes to engine.state_dir/NAME"};
+
+/// The replica id (--replica, else the host name) and, with --replica, the
+/// replica's own state directory: several engines on one host stay apart.
+std::optional<std::string> replica_identity(common::config& cfg, const parsed_args& parsed, command_io& io,
+                                            const std::string& name) {
+  std::string id;
+  if (const auto r = parsed.get("replica")) {
+    id = *r;
+    const bool ok =
+        !id.empty() && id.size() <= 64 && id != "." && id != ".." &&
+        id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == std::string::npos;
+    if (!ok) {
+      io.err << "vigil " << name << ": --replica '" << id << "': use 1..64 of [A-Za-z0-9._-]\n";
+      return std::nullopt;
+    }
+    cfg.engine.state_dir = (std::filesystem::path(cfg.engine.state_dir) / id).string();
+    return id;
+  }
+  if (cfg.coordination.backend == common::coordination_backend::file) return std::string("local");
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return std::string("local");
+  return std::string(host);
+}
+
 std::string engine_url(const common::config& cfg, const std::string& listen) {
   return cfg.engine.public_url.empty() ? "http://" + listen : cfg.engine.public_url;
+}
+
+/// The URL other replicas reach this one on (followers forward approvals to
+/// it): the bound address, unless it is a wildcard, then engine.public_url.
+std::string replica_url(const common::config& cfg, const engine& e, const std::string& listen) {
+  const std::string bound = e.base_url();
+  if (bound.find("0.0.0.0") != std::string::npos || bound.find("[::]") != std::string::npos) {
+    return engine_url(cfg, listen);
+  }
+  return bound;
 }
 
 }  // namespace
@@ -99,26 +138,31 @@ std::string engine_url(const common::config& cfg, const std::string& listen) {
 int cmd_engine(const std::vector<std::string>& args, command_io& io) {
   auto specs = common_specs;
   specs.push_back({"listen", "ADDR", "override engine.listen (host:port)"});
+  specs.push_back(replica_spec);
   parsed_args parsed;
   auto s = load("engine", args, specs,
                 "Usage: vigil engine --config FILE\n\nIngests agent batches, decides, pages, verifies approvals and "
                 "runs approved plans.",
                 io, parsed);
   if (!s.cfg) return s.exit_code < 0 ? exit_ok : s.exit_code;
-  const common::config& cfg = *s.cfg;
+  common::config& cfg = *s.cfg;
+  const auto replica = replica_identity(cfg, parsed, io, "engine");
+  if (!replica) return exit_usage;
   curl_global_init(CURL_GLOBAL_DEFAULT);
   asio::io_context ctx;
   common::real_clock clock;
   prometheus::Registry registry;
   const std::string listen = parsed.get_or("listen", cfg.engine.listen);
   try {
-    engine_services services(ctx, cfg, clock, registry);
+    engine_services services(ctx, cfg, clock, registry, nullptr, *replica);
     engine_options opts;
     opts.listen_override = listen;
+    opts.leader = services.starts_as_leader();
     engine e(ctx, cfg, clock, registry, services.hooks(engine_url(cfg, listen)), opts);
     e.start();
-    services.start(e);
-    io.out << "vigil engine '" << cfg.deployment << "' listening on " << e.base_url() << std::endl;
+    services.start(e, replica_url(cfg, e, listen));
+    io.out << "vigil engine '" << cfg.deployment << "' replica " << *replica << " listening on " << e.base_url()
+           << std::endl;
     run_until_signal(ctx, [&] {
       e.stop();
       services.stop();
@@ -181,27 +225,31 @@ int cmd_run(const std::vector<std::string>& args, command_io& io) {
   auto specs = common_specs;
   specs.push_back({"vantage", "NAME", "the vantage of the local agent", true});
   specs.push_back({"listen", "ADDR", "override engine.listen (host:port)"});
+  specs.push_back(replica_spec);
   parsed_args parsed;
   auto s = load("run", args, specs,
                 "Usage: vigil run --config FILE --vantage NAME\n\nThe engine plus a local agent in one process, with "
                 "file-backed state: the single-node default and the sidecar mode.",
                 io, parsed);
   if (!s.cfg) return s.exit_code < 0 ? exit_ok : s.exit_code;
-  const common::config& cfg = *s.cfg;
+  common::config& cfg = *s.cfg;
   const std::string vantage = *parsed.get("vantage");
   if (!known_vantage(cfg, vantage, io, "run")) return exit_usage;
+  const auto replica = replica_identity(cfg, parsed, io, "run");
+  if (!replica) return exit_usage;
   curl_global_init(CURL_GLOBAL_DEFAULT);
   asio::io_context ctx;
   common::real_clock clock;
   prometheus::Registry registry;
   const std::string listen = parsed.get_or("listen", cfg.engine.listen);
   try {
-    engine_services services(ctx, cfg, clock, registry);
+    engine_services services(ctx, cfg, clock, registry, nullptr, *replica);
     engine_options opts;
     opts.listen_override = listen;
+    opts.leader = services.starts_as_leader();
     engine e(ctx, cfg, clock, registry, services.hooks(engine_url(cfg, listen)), opts);
     e.start();
-    services.start(e);
+    services.start(e, replica_url(cfg, e, listen));
     detector::agent_options ao;
     ao.vantage = vantage;
     ao.endpoints = {e.base_url()};

@@ -190,6 +190,9 @@ struct engine::impl {
       const json doc = json::parse(token, nullptr, false);
       if (doc.is_object() && doc.contains("token") && doc["token"].is_string()) token = doc["token"].get<std::string>();
     }
+    if (hooks.forward_approval) {
+      if (auto forwarded = hooks.forward_approval(r)) return std::move(*forwarded);
+    }
     if (!hooks.verify_token) {
       metrics.approval("rejected", "approvals_not_configured");
       return common::http_response::error(503, "approvals_not_configured",
@@ -330,7 +333,11 @@ struct engine::impl {
       json j = decision::to_json(ev);
       record_event(j);
       if (const auto* p = std::get_if<decision::page>(&ev)) {
-        if (leader && hooks.on_page) hooks.on_page(*p);
+        if (leader && hooks.on_page) {
+          hooks.on_page(*p);
+        } else if (!leader && hooks.on_follower_page) {
+          hooks.on_follower_page(*p);
+        }
       } else if (const auto* e = std::get_if<decision::execute_plan>(&ev)) {
         if (leader && hooks.on_execute) hooks.on_execute(*e);
       } else if (const auto* c = std::get_if<decision::classification_changed>(&ev)) {
@@ -339,21 +346,36 @@ struct engine::impl {
     }
   }
 
-  void tick() {
+  /// `at`: the tick's time; the timer passes its wall-clock grid point.
+  void tick(std::optional<common::wall_time> at = std::nullopt) {
     const auto start = clock.monotonic();
-    core.tick(to_decision(clock.wall()));
+    core.tick(to_decision(at ? *at : clock.wall()));
     drain();
     metrics.update(core.status());
     metrics.tick_took(clock.monotonic() - start);
     ticked = true;
   }
 
+  /// Ticks fall on multiples of decision.tick in wall-clock time and the core
+  /// is ticked with that grid point, not the moment the timer fired: replicas
+  /// with synchronised clocks that received the same batches then classify at
+  /// the same instants, so their incident ids, page keys and recommendation
+  /// ids agree (docs/ha.md) and a new leader continues the same incident.
+  [[nodiscard]] common::wall_time grid_point(common::wall_time t) const {
+    const auto tick_ms = std::max<std::int64_t>(1, cfg.decision.tick.count());
+    const auto ms = t.time_since_epoch().count();
+    return common::wall_time{std::chrono::milliseconds{ms - ms % tick_ms}};
+  }
+
   void schedule_tick() {
-    timer.expires_after(cfg.decision.tick);
+    const auto now = clock.wall();
+    const auto next = grid_point(now) + cfg.decision.tick;
+    timer.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(next - now) +
+                        std::chrono::milliseconds(2));
     timer.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopped) return;
       try {
-        tick();
+        tick(grid_point(clock.wall()));
       } catch (const std::exception& e) {
         // Unexpected inside the long-running loop: log with context, count, go on.
         common::logger("engine")->error("tick failed: {}", e.what());

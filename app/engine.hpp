@@ -20,6 +20,7 @@
 
 #include "common/clock.hpp"
 #include "common/config.hpp"
+#include "common/http_server.hpp"
 #include "decision/core.hpp"
 
 namespace prometheus {
@@ -57,6 +58,12 @@ struct engine_hooks {
   /// page outbox): start() hands them to the core before the first tick, so a
   /// restart mid-incident continues them instead of triggering new ones.
   std::function<std::vector<decision::open_incident>()> open_incidents;
+  /// Page intents while this replica is not the leader (HA: kept so that a
+  /// new leader can send what the old one never claimed). Absent: dropped.
+  page_hook on_follower_page;
+  /// POST /v1/approvals on a replica that does not lead (HA): returns the
+  /// answer to give (the leader's, forwarded), or nullopt to handle it here.
+  std::function<std::optional<common::http_response>(const common::http_request&)> forward_approval;
 };
 
 struct engine_options {

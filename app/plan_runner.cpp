@@ -88,6 +88,10 @@ void plan_runner::attach(engine& e) {
   if (options_.resume) post([this] { resume_unfinished(); });
 }
 
+void plan_runner::leadership_gained() {
+  if (options_.resume) post([this] { resume_unfinished(); });
+}
+
 void plan_runner::resume_unfinished() {
   bool any = false;
   for (const auto& p : journal_->plans())
@@ -102,7 +106,7 @@ void plan_runner::resume_unfinished() {
     return;
   }
   for (const auto& p : journal_->plans()) {
-    if (p.ended()) continue;
+    if (p.ended() || (running_ && p.hash() == hash_)) continue;
     job j;
     j.request = actuators::plan_executor::request_from(p);
     j.approval = actuators::plan_executor::approval_from(p);  // the journaled approval authorises the resume
@@ -235,7 +239,17 @@ void plan_runner::worker_loop() {
       out.detail = std::string("plan journal error, stopped: ") + e.what();
       common::logger("plan")->error("{}", out.detail);
     }
-    if (out.result == actuators::plan_result::stopped) return;
+    if (out.result == actuators::plan_result::stopped) {
+      if (executor_->stopping()) return;  // shutting down: the plan resumes on the next start
+      // Leadership lost mid-plan: the plan stays begun; the leader resumes it.
+      post([this, id, out] {
+        if (id != recommendation_id_) return;
+        running_ = false;
+        result_ = "stopped";
+        detail_ = out.detail;
+      });
+      continue;
+    }
     post([this, id, out] {
       if (id != recommendation_id_) return;
       running_ = false;
@@ -273,7 +287,7 @@ json plan_runner::status() const {
           {"hash", hash_},
           {"action", action_},
           {"dry_run", dry_run_},
-          {"state", running_ ? "executing" : (succeeded_ ? "done" : "failed")},
+          {"state", running_ ? "executing" : (succeeded_ ? "done" : (result_ == "stopped" ? "stopped" : "failed"))},
           {"result", running_ ? "" : result_},
           {"detail", detail_},
           {"resumed", resumed_},

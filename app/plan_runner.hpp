@@ -82,6 +82,10 @@ class plan_runner {
   void attach(engine& e);
   /// Queues the plan of `e.action` for the approved recommendation (io thread).
   void execute(const decision::execute_plan& e);
+  /// HA: who may make a step's mutating calls (plan_executor::set_may_act); before the first plan.
+  void set_may_act(actuators::may_act_fn f) { executor_->set_may_act(std::move(f)); }
+  /// This replica just became the leader: resume what the journal shows begun (io thread).
+  void leadership_gained();
   /// Engine events (JSON, as logged): page times for the RTO report.
   void observe(const nlohmann::json& event);
 

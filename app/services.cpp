@@ -1,8 +1,13 @@
 #include "app/services.hpp"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <filesystem>
 
 #include "actuators/approval.hpp"
+#include "actuators/coordination_runner.hpp"
+#include "actuators/http_client.hpp"
 #include "actuators/jti_ledger.hpp"
 #include "actuators/outbox.hpp"
 #include "actuators/pager.hpp"
@@ -64,7 +69,12 @@ struct engine_services::impl {
   boost::asio::io_context& io;
   const common::config& cfg;
   const common::clock& clock;
-  std::unique_ptr<actuators::file_jti_ledger> ledger;
+  std::string replica_id;
+  /// The coordinator (coordination.backend): who leads, the fencing-guarded
+  /// shared state and the shared jti ledger (docs/ha.md).
+  std::unique_ptr<actuators::coordinator> coord;
+  bool shared = false;                                 ///< etcd: several replicas share state; file: single node
+  std::unique_ptr<actuators::file_jti_ledger> ledger;  ///< file backend: the single node's ledger
   std::unique_ptr<actuators::approval_metrics> approval_metrics;
   std::unique_ptr<actuators::approval_verifier> verifier;
   std::vector<std::string> sinks;
@@ -73,23 +83,44 @@ struct engine_services::impl {
   actuators::cv_waiter waiter;
   std::unique_ptr<actuators::page_dispatcher> dispatcher;
   plan_runner runner;
+  std::unique_ptr<actuators::coordination_runner> coord_runner;
+  std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
+  // io thread
+  engine* eng = nullptr;
+  std::string url;            ///< this replica's API, for page links
+  std::string advertise_url;  ///< where the other replicas reach this one
+  bool advertised = false;
+  std::deque<actuators::page> held;  ///< pages seen while following, newest last
+  boost::asio::steady_timer health_timer;
+  std::optional<common::mono_time> lost_since;
+  bool lost_paged = false;
+
+  static constexpr std::size_t max_held = 256;
 
   impl(boost::asio::io_context& ctx, const common::config& c, const common::clock& clk, prometheus::Registry& reg,
-       plan_runner::line_fn print)
+       plan_runner::line_fn print, std::string replica)
       : io(ctx),
         cfg(c),
         clock(clk),
-        runner(ctx, c, std::chrono::milliseconds(200), std::move(print),
-               plan_runner_options{{}, {}, &reg, &clk, {}, true}) {
+        replica_id(std::move(replica)),
+        coord(make_coord(c, replica_id, clk, reg)),
+        shared(c.coordination.backend == common::coordination_backend::etcd),
+        runner(ctx, c, std::chrono::milliseconds(200), std::move(print), runner_options(reg, clk)),
+        health_timer(ctx) {
     const std::filesystem::path dir = cfg.engine.state_dir;
-    std::filesystem::create_directories(dir);
-    // Compacted at every start: expired entries go, an unexpired jti never does.
-    ledger = std::make_unique<actuators::file_jti_ledger>(
-        dir / "approvals.jti", actuators::forget_before_for(clock.wall(), cfg.approvals.max_skew));
+    runner.set_may_act([this](const actuators::plan_context& pc, std::size_t index, const std::string& step,
+                              int attempt) { return may_act(pc, index, step, attempt); });
+    if (!shared) {
+      // Compacted at every start: expired entries go, an unexpired jti never does.
+      ledger = std::make_unique<actuators::file_jti_ledger>(
+          dir / "approvals.jti", actuators::forget_before_for(clock.wall(), cfg.approvals.max_skew));
+    }
     approval_metrics = std::make_unique<actuators::approval_metrics>(actuators::approval_metrics::build_family(reg));
     if (!cfg.approvals.approvers.empty()) {
-      verifier = std::make_unique<actuators::approval_verifier>(cfg.deployment, cfg.approvals, *ledger,
-                                                                approval_metrics.get());
+      // With etcd, the coordinator's ledger: a jti is single-use across every replica.
+      actuators::jti_ledger& l = shared ? coord->ledger() : *ledger;
+      verifier =
+          std::make_unique<actuators::approval_verifier>(cfg.deployment, cfg.approvals, l, approval_metrics.get());
     }
     auto page_sinks = actuators::make_sinks(cfg.paging, common::logger("page"));
     sinks = sink_names(page_sinks);
@@ -97,6 +128,58 @@ struct engine_services::impl {
     pager_metrics = std::make_unique<actuators::pager_metrics>(reg, sinks);
     dispatcher = std::make_unique<actuators::page_dispatcher>(*outbox, std::move(page_sinks), clock, waiter,
                                                               pager_metrics.get());
+    if (shared) {
+      actuators::delivery_guard g;
+      // Checked right before each delivery: a deposed or paused leader sends nothing.
+      g.may_deliver = [this](const actuators::page& p) { return p.kind == "coordination_lost" || coord->is_leader(); };
+      g.done = [this](const actuators::page& p, const std::string& sink, std::string_view result) {
+        if (p.kind == "coordination_lost") return;
+        const auto r = coord->put_json_guarded(actuators::coordination_keys::outbox(actuators::idempotency_key(p)),
+                                               {{"state", "done"},
+                                                {"by", replica_id},
+                                                {"sink", sink},
+                                                {"result", result},
+                                                {"page", actuators::to_json(p)}});
+        if (r != actuators::write_result::ok) {
+          common::logger("page")->warn("page {}: could not record '{}' in the shared outbox: {}",
+                                       actuators::idempotency_key(p), result, actuators::to_string(r));
+        }
+      };
+      dispatcher->set_guard(std::move(g));
+    }
+  }
+
+  static std::unique_ptr<actuators::coordinator> make_coord(const common::config& c, const std::string& replica,
+                                                            const common::clock& clk, prometheus::Registry& reg) {
+    std::filesystem::create_directories(c.engine.state_dir);
+    return actuators::make_coordinator(c, replica, clk, reg);
+  }
+
+  plan_runner_options runner_options(prometheus::Registry& reg, const common::clock& clk) {
+    plan_runner_options o;
+    o.registry = &reg;
+    o.clock = &clk;
+    o.resume = true;
+    return o;
+  }
+
+  /// Right before a plan step's mutating calls (executor thread): only the
+  /// leader, and only once its claim of the step went through under its
+  /// fencing token — a paused ex-leader's claim comes back fenced.
+  bool may_act(const actuators::plan_context& ctx, std::size_t index, const std::string& step, int attempt) {
+    if (!coord->is_leader()) return false;
+    if (!shared) return true;
+    const auto r = coord->put_json_guarded(actuators::coordination_keys::plan_step(ctx.recommendation_id, index),
+                                           {{"step", step},
+                                            {"attempt", attempt},
+                                            {"hash", ctx.recommendation_hash},
+                                            {"replica", replica_id},
+                                            {"at", common::format_rfc3339(clock.wall())}});
+    if (r != actuators::write_result::ok) {
+      common::logger("plan")->warn("step {} of {} not run: its claim was {}", step, ctx.recommendation_id,
+                                   actuators::to_string(r));
+    }
+    return r == actuators::write_result::ok;
   }
 
   /// The outbox's open incidents, as the decision core's restore input.
@@ -123,7 +206,7 @@ struct engine_services::impl {
     return out;
   }
 
-  void page(const decision::page& p, const std::string& engine_url) {
+  actuators::page convert(const decision::page& p) const {
     actuators::page out;
     out.incident_id = p.incident_id;
     out.action = to_action(p.action);
@@ -136,22 +219,197 @@ struct engine_services::impl {
     out.region = p.region.empty() ? p.vantage : p.region;
     out.deployment = cfg.deployment;
     out.details = p.details;
-    for (const auto& l : page_links(cfg, engine_url))
+    for (const auto& l : page_links(cfg, url))
       out.links.push_back({l["href"], l["text"]});
     out.timestamp = common::wall_time{p.at.time_since_epoch()};
     out.incident_start = common::wall_time{p.incident_start.time_since_epoch()};
     out.content_key = p.content_key;
+    return out;
+  }
+
+  void hold(actuators::page p) {
+    held.push_back(std::move(p));
+    if (held.size() > max_held) held.pop_front();
+  }
+
+  void submit(const actuators::page& p) {
     try {
-      dispatcher->submit(out);
+      dispatcher->submit(p);
     } catch (const std::exception& e) {
       common::logger("page")->error("could not record page {} in the outbox: {}", p.incident_id, e.what());
     }
   }
-};
 
+  /// The leader's page: claimed in the shared outbox (only if absent, under
+  /// the fencing token) before it is queued, so that one page is sent by one
+  /// replica only. A page the claim could not settle is held for the next term.
+  void send(const actuators::page& p) {
+    if (!shared) return submit(p);
+    const std::string key = actuators::coordination_keys::outbox(actuators::idempotency_key(p));
+    const auto r = coord->put_json_guarded(
+        key, {{"state", "claimed"}, {"by", replica_id}, {"page", actuators::to_json(p)}}, /*only_if_absent=*/true);
+    switch (r) {
+      case actuators::write_result::ok:
+        return submit(p);
+      case actuators::write_result::exists:
+        common::logger("page")->info("page {} already claimed by another term: not sent again", key);
+        return;
+      case actuators::write_result::fenced:
+      case actuators::write_result::unavailable:
+        common::logger("page")->warn("page {} not claimed ({}): held for the next leader term", key,
+                                     actuators::to_string(r));
+        return hold(p);
+    }
+  }
+
+  void page(const decision::page& p) {
+    auto out = convert(p);
+    if (!coord->is_leader()) return hold(std::move(out));
+    send(out);
+  }
+
+  /// This replica just won: send what the previous leader never claimed
+  /// (pages this replica held while following) and re-queue what it claimed
+  /// but never finished (it crashed in between; the sinks' dedup keys merge a
+  /// repeat). Then resume the plans begun before.
+  void take_over() {
+    if (!coord->is_leader()) return;
+    runner.leadership_gained();
+    if (!shared) return;
+    std::map<std::string, std::string> claimed;
+    try {
+      claimed = coord->list(actuators::coordination_keys::outbox_prefix);
+    } catch (const std::exception& e) {
+      common::logger("page")->warn("take-over: cannot read the shared outbox ({}); held pages wait", e.what());
+      return;
+    }
+    auto mine = std::move(held);
+    held.clear();
+    std::size_t sent = 0;
+    std::size_t requeued = 0;
+    for (const auto& p : mine) {
+      if (claimed.contains(actuators::coordination_keys::outbox(actuators::idempotency_key(p)))) continue;
+      send(p);
+      ++sent;
+    }
+    for (const auto& [key, raw] : claimed) {
+      const auto j = nlohmann::json::parse(raw, nullptr, false);
+      if (!j.is_object() || j.value("state", std::string{}) != "claimed" || !j.contains("page")) continue;
+      try {
+        submit(actuators::page_from_json(j["page"]));  // the local outbox drops a page it already has
+        ++requeued;
+      } catch (const std::exception& e) {
+        common::logger("page")->warn("take-over: shared outbox entry {} unreadable: {}", key, e.what());
+      }
+    }
+    dispatcher->wake();
+    common::logger("page")->info("{} took over: {} held page(s) sent, {} unfinished claimed page(s) re-queued",
+                                 replica_id, sent, requeued);
+  }
+
+  void lost_page(actuators::page_action action) {
+    const auto st = coord->status();
+    actuators::page p;
+    p.incident_id = cfg.deployment + "/coordination-lost";  // one dedup key for every replica
+    p.action = action;
+    p.timestamp = clock.wall();
+    p.sequence = static_cast<std::uint64_t>(p.timestamp.time_since_epoch().count());
+    p.kind = "coordination_lost";
+    p.severity = actuators::page_severity::warning;
+    p.summary = action == actuators::page_action::resolve ? "coordination restored; a leader can act again"
+                                                          : "coordination lost; no replica can act (" + st.detail + ")";
+    p.deployment = cfg.deployment;
+    p.details = {
+        {"replica", replica_id}, {"health", std::string(actuators::to_string(st.health))}, {"detail", st.detail}};
+    for (const auto& l : page_links(cfg, url))
+      p.links.push_back({l["href"], l["text"]});
+    common::logger("coordination")->warn("{}: {}", replica_id, p.summary);
+    submit(p);
+  }
+
+  /// Every half step: the coordination-lost warning (after lease_ttl / 2 of
+  /// `lost`, so one failed request does not page), and advertising the URL.
+  void check_health() {
+    const auto now = clock.monotonic();
+    if (coord->health() == actuators::coordination_health::lost) {
+      if (!lost_since) lost_since = now;
+      if (!lost_paged && now - *lost_since >= cfg.coordination.lease_ttl / 2) {
+        lost_page(actuators::page_action::trigger);
+        lost_paged = true;
+      }
+    } else {
+      lost_since.reset();
+      if (lost_paged) {
+        lost_page(actuators::page_action::resolve);
+        lost_paged = false;
+      }
+      if (!advertised) advertised = coord->advertise(advertise_url.empty() ? url : advertise_url);
+    }
+    health_timer.expires_after(coord->step_interval());
+    health_timer.async_wait([this, a = alive](const boost::system::error_code& ec) {
+      if (!ec && *a) check_health();
+    });
+  }
+
+  /// POST /v1/approvals on a follower: forwarded to the leader, whose answer
+  /// is returned as is (docs/ha.md). nullopt: this replica leads, handle here.
+  std::optional<common::http_response> forward_approval(const common::http_request& r) {
+    if (!shared || coord->is_leader()) return std::nullopt;
+    const auto st = coord->status();
+    if (!r.header("x-vigil-forwarded-by").empty()) {
+      return common::http_response::error(503, "not_leader",
+                                          "forwarded here by " + r.header("x-vigil-forwarded-by") +
+                                              ", but this replica no longer leads; submit again in a few seconds");
+    }
+    if (st.health == actuators::coordination_health::lost) {
+      return common::http_response::error(503, "coordination_lost",
+                                          "coordination lost; no replica can act (" + st.detail + ")");
+    }
+    if (st.leader_id.empty()) {
+      return common::http_response::error(503, "no_leader",
+                                          "no replica leads right now (an election is under way); submit again "
+                                          "in a few seconds");
+    }
+    const auto leader_url = coord->replica_url(st.leader_id);
+    if (!leader_url) {
+      return common::http_response::error(503, "leader_unknown",
+                                          "the leader " + st.leader_id + " has not advertised its URL yet");
+    }
+    actuators::http_call c;
+    c.method = "POST";
+    c.url = *leader_url + "/v1/approvals";
+    const std::string ct = r.header("content-type");
+    c.headers = {{"Content-Type", ct.empty() ? "text/plain" : ct}, {"X-Vigil-Forwarded-By", replica_id}};
+    c.body = r.body;
+    c.timeout = std::chrono::milliseconds(5000);
+    c.connect_timeout = std::chrono::milliseconds(2000);
+    const auto reply = actuators::http_perform(c);
+    if (!reply.transport_ok()) {
+      return common::http_response::error(
+          502, "leader_unreachable",
+          "could not forward to the leader " + st.leader_id + " at " + *leader_url + ": " + reply.error);
+    }
+    common::http_response out;
+    out.status = static_cast<int>(reply.status);
+    out.body = reply.body;
+    out.headers["X-Vigil-Forwarded-To"] = st.leader_id;
+    return out;
+  }
+
+  void on_leadership(bool leader) {
+    // Runner thread: hand over to the io thread (the engine and core live there).
+    boost::asio::post(io, [this, leader, a = alive] {
+      if (!*a || eng == nullptr) return;
+      // is_leader() is the truth; the callback only tells us to look.
+      const bool now_leader = leader && coord->is_leader();
+      eng->set_leader(now_leader);
+      if (now_leader) take_over();
+    });
+  }
+};
 engine_services::engine_services(boost::asio::io_context& io, const common::config& cfg, const common::clock& clock,
-                                 prometheus::Registry& registry, plan_runner::line_fn print)
-    : impl_(std::make_unique<impl>(io, cfg, clock, registry, std::move(print))) {}
+                                 prometheus::Registry& registry, plan_runner::line_fn print, std::string replica_id)
+    : impl_(std::make_unique<impl>(io, cfg, clock, registry, std::move(print), std::move(replica_id))) {}
 
 engine_services::~engine_services() {
   stop();
@@ -159,22 +417,50 @@ engine_services::~engine_services() {
 
 engine_hooks engine_services::hooks(const std::string& engine_url) {
   engine_hooks h;
-  h.on_page = [this, engine_url](const decision::page& p) { impl_->page(p, engine_url); };
-  h.on_execute = [this](const decision::execute_plan& e) { impl_->runner.execute(e); };
+  impl_->url = engine_url;
+  h.on_page = [this](const decision::page& p) { impl_->page(p); };
+  h.on_follower_page = [this](const decision::page& p) { impl_->hold(impl_->convert(p)); };
+  h.on_execute = [this](const decision::execute_plan& e) {
+    if (impl_->coord->is_leader()) impl_->runner.execute(e);
+  };
   if (impl_->verifier) h.verify_token = make_token_verifier(*impl_->verifier);
-  h.extra_status = [this] { return nlohmann::json{{"plan", impl_->runner.status()}}; };
+  h.forward_approval = [this](const common::http_request& r) { return impl_->forward_approval(r); };
+  h.extra_status = [this] {
+    nlohmann::json s = impl_->coord->status_json();  // leader, fencing_token, coordination
+    s["plan"] = impl_->runner.status();
+    return s;
+  };
   h.on_event = [this](const nlohmann::json& ev) { impl_->runner.observe(ev); };  // page times for the RTO report
   h.open_incidents = [this] { return impl_->open_incidents(); };
   return h;
 }
 
-void engine_services::start(engine& e) {
+bool engine_services::starts_as_leader() const {
+  return !impl_->shared;
+}
+
+void engine_services::start(engine& e, std::string replica_url) {
+  impl_->eng = &e;
+  impl_->advertise_url = std::move(replica_url);
   impl_->runner.attach(e);
   impl_->dispatcher->start();
+  if (impl_->shared) {
+    impl_->coord_runner = std::make_unique<actuators::coordination_runner>(
+        *impl_->coord, impl_->clock, [this](bool leader) { impl_->on_leadership(leader); });
+    impl_->coord_runner->start();
+    impl_->check_health();
+  }
 }
 
 void engine_services::stop() {
-  if (impl_ && impl_->dispatcher) impl_->dispatcher->stop();
+  if (!impl_) return;
+  *impl_->alive = false;
+  impl_->health_timer.cancel();
+  if (impl_->coord_runner) {
+    impl_->coord_runner->stop();
+    impl_->coord->resign();  // the others may campaign at once
+  }
+  if (impl_->dispatcher) impl_->dispatcher->stop();
 }
 
 }  // namespace vigil::app

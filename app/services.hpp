@@ -24,17 +24,26 @@ namespace vigil::app {
 
 class engine_services {
  public:
-  /// Opens the state files (throws std::runtime_error naming the file).
+  /// Opens the state files (throws std::runtime_error naming the file) and
+  /// builds the configured coordinator (coordination.backend) for replica
+  /// `replica_id` (unique among the replicas; docs/ha.md).
   engine_services(boost::asio::io_context& io, const common::config& cfg, const common::clock& clock,
-                  prometheus::Registry& registry, plan_runner::line_fn print = nullptr);
+                  prometheus::Registry& registry, plan_runner::line_fn print = nullptr,
+                  std::string replica_id = "local");
   ~engine_services();
   engine_services(const engine_services&) = delete;
   engine_services& operator=(const engine_services&) = delete;
 
   /// Hooks for an engine whose public address is `engine_url`.
   [[nodiscard]] engine_hooks hooks(const std::string& engine_url);
-  /// Connects plan progress to the engine and starts the page worker.
-  void start(engine& e);
+  /// Connects plan progress to the engine, starts the page worker and the
+  /// coordination thread (which feeds leadership into the engine).
+  /// `replica_url`: where the other replicas reach this one (advertised in
+  /// etcd so that followers can forward approvals to the leader).
+  void start(engine& e, std::string replica_url = {});
+  /// Whether the engine should start as the leader (the file backend: yes;
+  /// etcd: no, until the election is won).
+  [[nodiscard]] bool starts_as_leader() const;
   void stop();
 
   struct impl;
