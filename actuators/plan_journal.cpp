@@ -49,6 +49,7 @@ plan_journal::plan_journal(std::filesystem::path file) : file_(std::move(file)) 
       continue;
     }
     apply(j);
+    ++records_[str(j, "hash")];
     ++lines_;
   }
 }
@@ -98,9 +99,28 @@ void plan_journal::apply(const json& r) {
 
 void plan_journal::append(json record) {
   std::lock_guard lock(mu_);
-  if (journal_) journal_->append(record.dump());  // fsync'd before it returns
+  const std::string hash = str(record, "hash");
+  if (mirror_) mirror_(hash, records_[hash], record);  // throws: nothing recorded anywhere
+  if (journal_) journal_->append(record.dump());       // fsync'd before it returns
   apply(record);
+  ++records_[hash];
   ++lines_;
+}
+
+void plan_journal::set_mirror(mirror_fn f) {
+  std::lock_guard lock(mu_);
+  mirror_ = std::move(f);
+}
+
+void plan_journal::adopt(const std::vector<json>& records) {
+  std::lock_guard lock(mu_);
+  plans_.clear();
+  records_.clear();
+  for (const auto& r : records) {
+    if (!r.is_object() || !r.contains("type")) continue;
+    apply(r);
+    ++records_[str(r, "hash")];
+  }
 }
 
 std::optional<journal_plan> plan_journal::find(const std::string& hash) const {

@@ -24,6 +24,8 @@
 // can only come from a hand edit: appends are whole lines).
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -66,6 +68,15 @@ class plan_journal {
   plan_journal(const plan_journal&) = delete;
   plan_journal& operator=(const plan_journal&) = delete;
 
+  /// High availability (docs/ha.md): every record is first written to the
+  /// shared state as record `n` (0, 1, ...) of its plan; a mirror that throws
+  /// fails the append (nothing is written locally either).
+  using mirror_fn = std::function<void(const std::string& hash, std::size_t n, const nlohmann::json& record)>;
+  void set_mirror(mirror_fn f);
+  /// Replaces what the journal knows with `records` (the shared journal, in
+  /// order per plan): a new leader continues the plans of the old one.
+  void adopt(const std::vector<nlohmann::json>& records);
+
   [[nodiscard]] std::optional<journal_plan> find(const std::string& hash) const;
   [[nodiscard]] std::vector<journal_plan> plans() const;  ///< in plan_begin order
   [[nodiscard]] const std::filesystem::path& path() const { return file_; }
@@ -88,6 +99,8 @@ class plan_journal {
   mutable std::mutex mu_;
   std::vector<journal_plan> plans_;
   std::size_t lines_ = 0;
+  mirror_fn mirror_;
+  std::map<std::string, std::size_t> records_;  ///< hash -> records of that plan so far
 };
 
 }  // namespace vigil::actuators

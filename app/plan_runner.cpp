@@ -85,10 +85,25 @@ void plan_runner::post(std::function<void()> f) {
 
 void plan_runner::attach(engine& e) {
   engine_ = &e;
-  if (options_.resume) post([this] { resume_unfinished(); });
+  if (options_.resume && !load_shared_) post([this] { resume_unfinished(); });
+}
+
+void plan_runner::set_shared_journal(actuators::plan_journal::mirror_fn mirror,
+                                     std::function<std::vector<json>()> load) {
+  journal_->set_mirror(std::move(mirror));
+  load_shared_ = std::move(load);
 }
 
 void plan_runner::leadership_gained() {
+  if (load_shared_ && !running_) {
+    // The shared journal is the truth: what the previous leader began, with every step's outcome.
+    try {
+      journal_->adopt(load_shared_());
+    } catch (const std::exception& e) {
+      common::logger("plan")->warn("cannot read the shared plan journal ({}): no plan resumed", e.what());
+      return;
+    }
+  }
   if (options_.resume) post([this] { resume_unfinished(); });
 }
 

@@ -84,6 +84,9 @@ class plan_runner {
   void execute(const decision::execute_plan& e);
   /// HA: who may make a step's mutating calls (plan_executor::set_may_act); before the first plan.
   void set_may_act(actuators::may_act_fn f) { executor_->set_may_act(std::move(f)); }
+  /// HA: the plan journal is shared (mirror each record, load them all on
+  /// taking over); plans are then resumed only on leadership_gained().
+  void set_shared_journal(actuators::plan_journal::mirror_fn mirror, std::function<std::vector<nlohmann::json>()> load);
   /// This replica just became the leader: resume what the journal shows begun (io thread).
   void leadership_gained();
   /// Engine events (JSON, as logged): page times for the RTO report.
@@ -116,6 +119,7 @@ class plan_runner {
   std::shared_ptr<std::atomic<bool>> alive_;
 
   std::unique_ptr<actuators::plan_journal> journal_;
+  std::function<std::vector<nlohmann::json>()> load_shared_;
   std::unique_ptr<actuators::plan_metrics> metrics_;
   actuators::cv_waiter waiter_;
   std::unique_ptr<aws::aws_stack> aws_;

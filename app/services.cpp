@@ -96,6 +96,8 @@ struct engine_services::impl {
   bool lost_paged = false;
 
   static constexpr std::size_t max_held = 256;
+  /// The shared plan journal: journal/<hash>/<record, 6 digits>.
+  static constexpr std::string_view journal_prefix = "journal/";
 
   impl(boost::asio::io_context& ctx, const common::config& c, const common::clock& clk, prometheus::Registry& reg,
        plan_runner::line_fn print, std::string replica)
@@ -108,6 +110,24 @@ struct engine_services::impl {
         runner(ctx, c, std::chrono::milliseconds(200), std::move(print), runner_options(reg, clk)),
         health_timer(ctx) {
     const std::filesystem::path dir = cfg.engine.state_dir;
+    if (shared) {
+      runner.set_shared_journal(
+          [this](const std::string& hash, std::size_t n, const nlohmann::json& record) {
+            std::string idx = std::to_string(n);
+            if (idx.size() < 6) idx.insert(0, 6 - idx.size(), '0');
+            const auto r = coord->put_json_guarded(std::string(journal_prefix) + hash + "/" + idx, record, true);
+            if (r != actuators::write_result::ok) {
+              throw std::runtime_error("shared plan journal: record " + idx + " of " + hash + " " +
+                                       std::string(actuators::to_string(r)));
+            }
+          },
+          [this] {
+            std::vector<nlohmann::json> out;
+            for (const auto& [key, raw] : coord->list(journal_prefix))  // keys sort by plan, then record
+              out.push_back(nlohmann::json::parse(raw, nullptr, false));
+            return out;
+          });
+    }
     runner.set_may_act([this](const actuators::plan_context& pc, std::size_t index, const std::string& step,
                               int attempt) { return may_act(pc, index, step, attempt); });
     if (!shared) {

@@ -12,6 +12,7 @@ Cases:
   test_b_leader_killed_during_incident
   test_c_paused_leader_is_fenced
   test_d_etcd_quorum_lost_and_back
+  test_e_plan_resumes_on_the_new_leader
 
 Environment: VIGIL_BIN, VIGIL_SOURCE_DIR, VIGIL_ETCD (default /usr/bin/etcd),
 VIGIL_KEEP_HA=1 keeps the temporary directory.
@@ -41,6 +42,25 @@ VANTAGES = ("us-east-1", "us-west-2", "eu-west-1")
 LEASE_TTL = 2.0
 TICK = 0.25
 ROUTING_KEY = "R" * 32
+
+
+def descendants(pid):
+    """Every process below `pid` (from /proc)."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
 
 
 class Health(BaseHTTPRequestHandler):
@@ -217,7 +237,7 @@ class HA(unittest.TestCase):
 
     # --- setup helpers ------------------------------------------------------------
 
-    def write_config(self, plan_steps=None):
+    def write_config(self):
         hp = self.health.server_address[1]
         endpoints = ", ".join(self.etcd.url(i) for i in range(3))
         urls = ", ".join(self.url(r) for r in self.ports)
@@ -254,9 +274,11 @@ class HA(unittest.TestCase):
             "    steps:",
         ]
         self.steps_file = os.path.join(self.case, "steps.txt")
-        for n in plan_steps or ("one", "two", "three"):
-            lines.append(f"      - {{name: {n}, kind: exec, command: [/bin/sh, -c, 'echo {n} $VIGIL_RECOMMENDATION_HASH"
-                         f" >> {self.steps_file}'], timeout: 10s}}")
+        # Step three first waits 3 s (case e kills the leader in that window).
+        for n in ("one", "two", "three"):
+            wait = "sleep 3; " if n == "three" else ""
+            lines.append(f"      - {{name: {n}, kind: exec, command: [/bin/sh, -c, '{wait}echo {n}"
+                         f" $VIGIL_RECOMMENDATION_HASH >> {self.steps_file}'], timeout: 10s}}")
         lines.append("logging: {level: info}")
         self.config = os.path.join(self.case, "vigil.yaml")
         with open(self.config, "w") as f:
@@ -389,6 +411,43 @@ class HA(unittest.TestCase):
         wait_until(lambda: len(self.steps_run()) >= 3, 30, "the plan's three steps")
         time.sleep(1)
         self.assertEqual(self.steps_run(), ["one", "two", "three"])
+
+    def approve_on(self, leader):
+        rec = wait_until(lambda: (lambda r: r if r and r.get("state") == "pending_approval" else None)(
+            self.status(leader).get("recommendation")), 30, "a recommendation pending approval")
+        done = subprocess.run([VIGIL, "approve", "--yes", "--allow-data-loss", "--key",
+                               os.path.join(self.dir, "alice.key"), "--approver", "alice", "--engine",
+                               self.url(leader)], capture_output=True, text=True, timeout=60)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        return rec
+
+    def test_e_plan_resumes_on_the_new_leader(self):
+        leader = self.start_all()
+        self.outage()
+        rec = self.approve_on(leader)
+        wait_until(lambda: self.steps_run() == ["one", "two"], 30, "steps one and two")
+        time.sleep(0.5)  # step three has been claimed and journaled (intent) and waits in its sleep
+        # The host dies: the engine and the step it is running (exec steps run in their own process group).
+        victims = descendants(self.engines[leader].p.pid)
+        self.engines[leader].kill9()
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        others = [r for r in self.ports if r != leader]
+        new = self.leader(among=others, timeout=LEASE_TTL + 10)
+        plan = wait_until(lambda: (lambda p: p if p and p.get("state") == "done" else None)(
+            self.status(new).get("plan")), 40, "the plan finished by the new leader")
+        self.assertTrue(plan["resumed"], plan)
+        self.assertEqual(plan["recommendation_id"], rec["id"])
+        time.sleep(1)
+        self.assertEqual(self.steps_run(), ["one", "two", "three"])  # resumed at the third, none twice
+        journal = self.etcd.range_prefix(self.prefix + "/state/journal/")
+        types = [json.loads(v[0])["type"] for _, v in sorted(journal.items())]
+        self.assertEqual(types[0], "plan_begin")
+        self.assertEqual(types[-1], "plan_end")
+        self.assertEqual(types.count("intent"), 4, types)  # one, two, three (old leader), three (new leader)
 
     def test_b_leader_killed_during_incident(self):
         leader = self.start_all()
