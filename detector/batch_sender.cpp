@@ -11,9 +11,15 @@
 
 namespace vigil::detector {
 
+/// One cut batch, serialized once and shared by every endpoint's queue.
+struct batch_sender::queued_batch {
+  std::string body;       ///< what is signed and sent
+  std::string timestamp;  ///< X-Vigil-Timestamp: the body's sent_at
+};
+
 struct batch_sender::endpoint_queue {
   std::string url;
-  std::deque<std::string> batches;  ///< serialized, oldest first
+  std::deque<std::shared_ptr<const queued_batch>> batches;  ///< oldest first
   int failures = 0;
   common::mono_time next_attempt{};
 };
@@ -112,34 +118,35 @@ void batch_sender::cut_batch_locked() {
   b.sent_at_ms = clock_.wall().time_since_epoch().count();
   b.observations.swap(buffer_);
   b.lag.swap(lag_buffer_);
-  const std::string body = common::serialize_batch(b);
+  auto cut = std::make_shared<queued_batch>();
+  cut->body = common::serialize_batch(b);
+  cut->timestamp = std::to_string(b.sent_at_ms);
+  buffer_.reserve(b.observations.size());  // the next second brings about as many
   for (auto& q : queues_) {
     if (q->batches.size() >= options_.max_pending_batches) {
       q->batches.pop_front();
       ++stats_.dropped_batches;
       if (metrics_) metrics_->dropped->Increment();
     }
-    q->batches.push_back(body);
+    q->batches.push_back(cut);
   }
 }
 
 void batch_sender::deliver(endpoint_queue& q) {
   // Called without the lock held; takes it only to touch shared state.
   while (true) {
-    std::string body;
+    std::shared_ptr<const queued_batch> b;
     {
       std::lock_guard lock(mutex_);
       if (q.batches.empty() || clock_.monotonic() < q.next_attempt) return;
-      body = q.batches.front();
+      b = q.batches.front();
     }
-    // Re-stamp nothing: the body (with its sent_at) is what was signed. The
-    // timestamp header must equal the body's sent_at, which parse gives back.
-    const auto parsed = common::parse_batch(body);
-    const std::string ts = parsed.value ? std::to_string(parsed.value->sent_at_ms) : "0";
-    const std::vector<std::string> headers{"Content-Type: application/json", "X-Vigil-Timestamp: " + ts,
-                                           "X-Vigil-Signature: " + common::sign_batch(options_.key, body)};
+    // Re-stamp nothing: the body (with its sent_at) is what was signed, and the
+    // timestamp header equals the body's sent_at, kept from when it was cut.
+    const std::vector<std::string> headers{"Content-Type: application/json", "X-Vigil-Timestamp: " + b->timestamp,
+                                           "X-Vigil-Signature: " + common::sign_batch(options_.key, b->body)};
     std::string answer;
-    const int status = post_(q.url, body, headers, options_.request_timeout, answer);
+    const int status = post_(q.url, b->body, headers, options_.request_timeout, answer);
     std::lock_guard lock(mutex_);
     if (status >= 200 && status < 300) {
       q.batches.pop_front();

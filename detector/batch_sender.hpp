@@ -83,6 +83,7 @@ class batch_sender {
   [[nodiscard]] batch_sender_stats stats() const;
 
  private:
+  struct queued_batch;
   struct endpoint_queue;
   struct metrics;
 

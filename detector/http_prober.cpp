@@ -96,9 +96,52 @@ std::variant<compiled_check, std::vector<std::string>> compile_check(const commo
   return c;
 }
 
+/// Easy handles of finished probes, reset and kept for the next ones. A fresh
+/// handle per probe (curl_easy_init + curl_easy_cleanup) costs an allocation
+/// of the handle, of its download buffer on first connect, and every option
+/// copied again; at thousands of probes a second that was a measurable share
+/// of the CPU per probe and a steady churn of ~20 KiB blocks in the heap
+/// (bench/RESULTS.md, HTTP probing). curl_easy_reset restores every option to
+/// its default; what it keeps (DNS cache, connections: both live in the multi
+/// handle anyway; the TLS session cache, which configure() switches off) does
+/// not change what a probe measures. At most `max_idle` handles are kept: the
+/// pool follows the concurrency of the probes, not the number of checks.
+class easy_pool {
+ public:
+  explicit easy_pool(std::size_t max_idle) : max_idle_(max_idle) { idle_.reserve(max_idle); }
+  ~easy_pool() {
+    for (CURL* h : idle_)
+      curl_easy_cleanup(h);
+  }
+  easy_pool(const easy_pool&) = delete;
+  easy_pool& operator=(const easy_pool&) = delete;
+
+  [[nodiscard]] CURL* take() {
+    if (idle_.empty()) return curl_easy_init();
+    CURL* h = idle_.back();
+    idle_.pop_back();
+    return h;
+  }
+
+  /// `h` must not be in a multi handle any more.
+  void give(CURL* h) {
+    if (idle_.size() >= max_idle_) {
+      curl_easy_cleanup(h);
+      return;
+    }
+    curl_easy_reset(h);  // drops the pointers into the finished transfer (PRIVATE, ERRORBUFFER, ...)
+    idle_.push_back(h);
+  }
+
+ private:
+  std::vector<CURL*> idle_;
+  std::size_t max_idle_;
+};
+
 /// One probe in flight. Owned by http_prober::impl; curl's CURLOPT_PRIVATE
 /// points here.
 struct transfer {
+  easy_pool* pool = nullptr;  ///< where `easy` goes back to
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   const compiled_check* check = nullptr;
@@ -118,7 +161,7 @@ struct transfer {
   transfer(const transfer&) = delete;
   transfer& operator=(const transfer&) = delete;
   ~transfer() {
-    if (easy != nullptr) curl_easy_cleanup(easy);
+    if (easy != nullptr) pool->give(easy);
     if (headers != nullptr) curl_slist_free_all(headers);
   }
 
@@ -181,7 +224,8 @@ class http_prober::impl {
     t->keep_body = check.expect.needs_body();
     t->keep_headers = check.expect.needs_headers();
     t->want_cert = check.url.starts_with("https://");
-    t->easy = curl_easy_init();
+    t->pool = &pool_;
+    t->easy = pool_.take();
     if (t->easy == nullptr) return fail_early(std::move(t), "curl_easy_init failed");
     if (const CURLcode rc = configure(*t); rc != CURLE_OK) {
       return fail_early(std::move(t), std::string("cannot configure the probe: ") + curl_easy_strerror(rc));
@@ -242,6 +286,9 @@ class http_prober::impl {
       set(curl::set(h, CURLOPT_FRESH_CONNECT, 1L));
       set(curl::set(h, CURLOPT_FORBID_REUSE, 1L));
     }
+    // Every new connection makes a full TLS handshake, as with a fresh handle per
+    // probe: a resumed session would send no certificate to read the expiry from.
+    set(curl::set(h, CURLOPT_SSL_SESSIONID_CACHE, 0L));
     // Only an explicit proxy is set: otherwise libcurl applies http_proxy,
     // https_proxy and no_proxy from the environment, which operators rely on.
     if (!c.proxy.empty()) set(curl::set(h, CURLOPT_PROXY, c.proxy));
@@ -344,6 +391,7 @@ class http_prober::impl {
   probe_metrics* metrics_;
   std::shared_ptr<char> alive_;  ///< posted callbacks check it: none runs after destruction
   std::shared_ptr<curl::multi_loop> loop_;
+  easy_pool pool_{64};  ///< before running_: transfers give their handles back here
   std::unordered_map<CURL*, std::unique_ptr<transfer>> running_;
 };
 

@@ -6,7 +6,8 @@
 //
 //   vigil_probe_success{check,region,vantage}                 gauge: 1 ok/degraded, 0 otherwise
 //   vigil_probe_duration_seconds{check,region,vantage}        histogram of total probe time
-//   vigil_probe_outcomes_total{check,region,vantage,outcome}  counter per HTTP outcome
+//   vigil_probe_outcomes_total{check,region,vantage,outcome}  counter per HTTP outcome the
+//                                                             check can produce (see add_check)
 //   vigil_probe_phase_seconds{check,region,vantage,phase}     gauge: last probe's dns, connect,
 //                                                             tls, first_byte, total
 //   vigil_probe_cert_expiry_seconds{check,region,vantage}     gauge: seconds until the earliest
@@ -43,7 +44,9 @@ class probe_metrics {
  public:
   probe_metrics(prometheus::Registry& registry, const std::string& vantage);
 
-  /// Pre-builds the check's children. Idempotent.
+  /// Pre-builds the check's children: one outcome counter per outcome its
+  /// settings allow (no tls_error series for a plain http:// check, ...; an
+  /// outcome ruled out that happens anyway gets its series then). Idempotent.
   void add_check(const compiled_check& check);
 
   /// Records one finished probe; a check that was never added is ignored.
@@ -56,6 +59,7 @@ class probe_metrics {
 
  private:
   struct children {
+    std::string region;
     prometheus::Gauge* success = nullptr;
     prometheus::Histogram* duration = nullptr;
     std::array<prometheus::Counter*, decision::outcome_count> outcomes{};  ///< null: not an HTTP outcome

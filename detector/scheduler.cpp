@@ -75,7 +75,10 @@ struct scheduler::state : std::enable_shared_from_this<scheduler::state> {
 
   void arm() {
     if (stopped_ || heap_.empty()) return;
-    const auto wait = heap_.top().due - clock_.monotonic();
+    // Not before the next due time, and not sooner than min_wake_gap after the
+    // last wake-up (see scheduler_options).
+    const auto at = std::max(heap_.top().due, last_wake_ + options_.min_wake_gap);
+    const auto wait = at - clock_.monotonic();
     timer_.expires_after(std::max(wait, common::mono_time::duration::zero()));
     timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
       if (ec) return;  // operation_aborted: stopped_ or destroyed_
@@ -86,6 +89,8 @@ struct scheduler::state : std::enable_shared_from_this<scheduler::state> {
   void on_timer() {
     if (stopped_) return;
     const auto now = clock_.monotonic();
+    last_wake_ = now;
+    ++stats_.wakeups;
     while (!heap_.empty() && heap_.top().due <= now) {
       const std::size_t i = heap_.top().index;
       heap_.pop();
@@ -152,6 +157,7 @@ struct scheduler::state : std::enable_shared_from_this<scheduler::state> {
   std::priority_queue<heap_entry, std::vector<heap_entry>, std::greater<>> heap_;
   std::deque<std::pair<std::size_t, common::mono_time>> waiting_;
   std::size_t in_flight_ = 0;
+  common::mono_time last_wake_{};  ///< when on_timer last ran
   bool stopped_ = true;
   bool destroyed_ = false;  ///< the scheduler object is gone: report nothing more
   scheduler_stats stats_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace vigil::common {
@@ -36,6 +37,39 @@ TEST(batch, round_trips_through_json) {
   EXPECT_EQ(b.lag[0].lag_ms, 420);
   EXPECT_FALSE(b.lag[1].lag_ms.has_value());
   EXPECT_EQ(b.lag[1].error, "connection refused");
+}
+
+// serialize_batch writes item by item; the bytes must stay those of the whole
+// document dumped at once (the signature covers them, agents and engines of
+// different versions exchange them).
+TEST(batch, streamed_bytes_equal_the_document_dump) {
+  auto b = sample();
+  b.observations.push_back({"quote\"and\\slash@us-east-1", 1795000000102, decision::outcome::timeout, 0.125, 0,
+                            std::nullopt, "caf\u00e9 \x01 \u2028 timed out"});
+  batch empty;
+  empty.vantage = "us-west-2";
+  for (const batch* x : {&b, &empty}) {
+    nlohmann::json obs = nlohmann::json::array();
+    for (const auto& o : x->observations) {
+      obs.push_back({{"check", o.check},
+                     {"at", o.at_ms},
+                     {"outcome", decision::to_string(o.result)},
+                     {"latency_ms", o.latency_ms},
+                     {"status", o.http_status},
+                     {"value", o.value ? nlohmann::json(*o.value) : nlohmann::json(nullptr)},
+                     {"detail", o.detail}});
+    }
+    nlohmann::json lag = nlohmann::json::array();
+    for (const auto& l : x->lag) {
+      lag.push_back({{"at", l.at_ms},
+                     {"lag_ms", l.lag_ms ? nlohmann::json(*l.lag_ms) : nlohmann::json(nullptr)},
+                     {"error", l.error}});
+    }
+    const nlohmann::json doc{
+        {"v", 1},    {"vantage", x->vantage}, {"seq", x->seq}, {"sent_at", x->sent_at_ms}, {"observations", obs},
+        {"lag", lag}};
+    EXPECT_EQ(serialize_batch(*x), doc.dump());
+  }
 }
 
 struct bad_case {

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <optional>
+#include <stdexcept>
 
 #include "http_prober_test_support.hpp"
 
@@ -228,6 +230,45 @@ TEST_F(http_prober_faults, fresh_connection_by_default_reuse_with_keep_alive) {
   ASSERT_EQ(results.size(), 2U);
   EXPECT_EQ(results[1].result, outcome::ok) << results[1].detail;
   EXPECT_TRUE(results[1].reused_connection);
+}
+
+// The prober hands finished easy handles to the next probes (reset, from a
+// pool): nothing of one check's options may leak into the next, and every new
+// TLS connection still shows the certificate (no session resumption).
+TEST_F(http_prober_faults, pooled_handles_forget_the_previous_probe) {
+  boost::asio::io_context io;
+  common::real_clock clock;
+  http_prober prober(io, clock);
+  auto one = [&](const compiled_check& check) {
+    std::optional<probe_result> out;
+    prober.probe(check, [&](probe_result r) { out = std::move(r); });
+    io.restart();
+    io.run();
+    if (!out) throw std::runtime_error("the probe never finished");
+    return *out;
+  };
+  auto put =
+      make_check(server().http("/echo"), {R"(body.json("/method") == "PUT")", R"(body.json("/body") == "ping")"});
+  put.method = "PUT";
+  put.headers = {"X-Probe: vigil"};
+  put.body = "ping";
+  auto get = make_check(server().http("/echo"), {R"(body.json("/method") == "GET")", R"(body.json("/body") == "")",
+                                                 R"(body.json("/headers/user-agent") == "vigil-probe/1")"});
+  auto tls = make_check(server().https("good", "/ok"), {"cert_expiry > 7d"});
+  tls.ca_file = server().ca_file();
+  auto untrusted = make_check(server().https("good", "/ok"));  // the CA file must not carry over
+  for (int round = 0; round < 2; ++round) {
+    const auto a = one(put);
+    EXPECT_EQ(a.result, outcome::ok) << a.detail;
+    const auto b = one(get);
+    EXPECT_EQ(b.result, outcome::ok) << b.detail;
+    const auto c = one(tls);
+    EXPECT_EQ(c.result, outcome::ok) << c.detail;
+    ASSERT_TRUE(c.cert_left.has_value()) << "round " << round;
+    EXPECT_GT(c.phases.tls_ms, 0.0) << "round " << round << ": a full handshake every time";
+    const auto d = one(untrusted);
+    EXPECT_EQ(d.result, outcome::tls_error) << d.detail;
+  }
 }
 
 TEST_F(http_prober_faults, destroying_the_prober_abandons_probes_in_flight) {

@@ -4,6 +4,11 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <cstdlib>
+#include <set>
+#include <variant>
+
+#include "detector/expect.hpp"
 #include "detector/http_prober.hpp"
 
 namespace vigil::detector {
@@ -44,7 +49,25 @@ compiled_check check(const std::string& id, const std::string& url) {
   return c;
 }
 
+/// No proxy from the environment: which outcomes a check can produce depends on it.
+void no_proxy_env() {
+  for (const char* v : {"http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"})
+    ::unsetenv(v);
+}
+
+std::set<std::string> outcome_series(const prometheus::Registry& registry, const std::string& check_id) {
+  std::set<std::string> out;
+  for (const auto& f : registry.Collect()) {
+    if (f.name != "vigil_probe_outcomes_total") continue;
+    for (const auto& m : f.metric) {
+      if (label(m, "check") == check_id) out.insert(label(m, "outcome"));
+    }
+  }
+  return out;
+}
+
 TEST(probe_metrics, children_are_prebuilt_and_updated_per_probe) {
+  no_proxy_env();
   prometheus::Registry registry;
   probe_metrics m(registry, "eu-west-1");
   m.add_check(check("api@us-east-1", "https://api.example/health"));
@@ -55,7 +78,9 @@ TEST(probe_metrics, children_are_prebuilt_and_updated_per_probe) {
   auto all = registry.Collect();
   const auto* outcomes = family(all, "vigil_probe_outcomes_total");
   ASSERT_NE(outcomes, nullptr);
-  EXPECT_EQ(outcomes->metric.size(), 2U * 14U);  // 14 HTTP outcomes per check
+  // The outcomes each check can produce: api (https, a host name) 10 of the 14
+  // HTTP outcomes, web (plain http) 9; see the next test.
+  EXPECT_EQ(outcomes->metric.size(), 10U + 9U);
   const auto* cert = family(all, "vigil_probe_cert_expiry_seconds");
   ASSERT_NE(cert, nullptr);
   EXPECT_EQ(cert->metric.size(), 1U);  // https checks only
@@ -82,7 +107,7 @@ TEST(probe_metrics, children_are_prebuilt_and_updated_per_probe) {
   EXPECT_EQ(label(*api, "region"), "us-east-1");
 
   outcomes = family(all, "vigil_probe_outcomes_total");
-  EXPECT_EQ(outcomes->metric.size(), 2U * 14U);
+  EXPECT_EQ(outcomes->metric.size(), 10U + 9U + 1U);  // degraded was not expected (no degraded_after): built then
   EXPECT_EQ(find(*outcomes, {{"check", "api@us-east-1"}, {"outcome", "http_status"}})->counter.value, 1.0);
   EXPECT_EQ(find(*outcomes, {{"check", "api@us-east-1"}, {"outcome", "degraded"}})->counter.value, 1.0);
   EXPECT_EQ(find(*outcomes, {{"check", "web@us-east-1"}, {"outcome", "ok"}})->counter.value, 0.0);
@@ -102,6 +127,45 @@ TEST(probe_metrics, children_are_prebuilt_and_updated_per_probe) {
   const std::string text = prometheus::TextSerializer().Serialize(all);
   EXPECT_NE(text.find("vigil_probe_success{"), std::string::npos);
   EXPECT_NE(text.find("# TYPE vigil_probe_outcomes_total counter"), std::string::npos);
+}
+
+// Series for outcomes a check's settings rule out are not pre-built (about
+// 0.5 KB each, 14 per check: the agent's largest heap share at 1,000 checks).
+TEST(probe_metrics, prebuilds_only_the_outcomes_a_check_can_produce) {
+  no_proxy_env();
+  prometheus::Registry registry;
+  probe_metrics m(registry, "eu-west-1");
+  m.add_check(check("ip@us-east-1", "http://127.0.0.1:8080/health"));
+  auto full = check("full@us-east-1", "https://api.example/health");
+  full.follow_redirects = true;
+  full.degraded_after = std::chrono::milliseconds(200);
+  full.expect = expect_set({std::get<expectation>(parse_expect("cert_expiry > 7d"))});
+  m.add_check(full);
+  auto proxied = check("proxied@us-east-1", "http://10.0.0.1/health");
+  proxied.proxy = "http://127.0.0.1:3128";
+  m.add_check(proxied);
+
+  const std::set<std::string> always{
+      "ok",      "http_status", "timeout", "connect_refused", "connect_error", "body_mismatch", "body_too_large",
+      "internal"};
+  EXPECT_EQ(outcome_series(registry, "ip@us-east-1"), always);
+  EXPECT_EQ(outcome_series(registry, "full@us-east-1").size(), 14U);
+  auto with_proxy = always;
+  with_proxy.insert({"proxy_error", "dns_error"});
+  EXPECT_EQ(outcome_series(registry, "proxied@us-east-1"), with_proxy);
+
+  // What was ruled out still counts when it happens: its series appears then.
+  probe_result r;
+  r.result = outcome::tls_error;
+  m.record("ip@us-east-1", r);
+  m.record("ip@us-east-1", r);
+  const auto all = registry.Collect();
+  const auto* tls =
+      find(*family(all, "vigil_probe_outcomes_total"), {{"check", "ip@us-east-1"}, {"outcome", "tls_error"}});
+  ASSERT_NE(tls, nullptr);
+  EXPECT_EQ(tls->counter.value, 2.0);
+  EXPECT_EQ(label(*tls, "region"), "us-east-1");
+  EXPECT_EQ(label(*tls, "vantage"), "eu-west-1");
 }
 
 }  // namespace

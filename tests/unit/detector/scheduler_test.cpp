@@ -134,6 +134,31 @@ TEST(scheduler, probes_every_check_once_per_interval_with_small_lag) {
   EXPECT_EQ(lag_count, st.started);
 }
 
+// 1,000 checks at 100 ms are due every 100 us: the timer must not wake the loop
+// for each of them (min_wake_gap, 1 ms by default), and still never start a
+// probe before its due time.
+TEST(scheduler, coalesces_wakeups_and_never_starts_early) {
+  boost::asio::io_context io;
+  common::real_clock clock;
+  fake_prober fake(io, /*hold=*/false);
+  std::vector<compiled_check> checks;
+  for (int i = 0; i < 1000; ++i)
+    checks.push_back(check_named("c" + std::to_string(i) + "@test-1", 100ms, 0.0));
+  std::uint64_t early = 0;
+  scheduler s(io, clock, fake, checks, {}, [&](const compiled_check&, const probe_result&, const probe_timing& t) {
+    if (t.started < t.due) ++early;
+  });
+  s.start();
+  io.run_for(300ms);
+  s.stop();
+  const auto st = s.stats();
+  EXPECT_GE(st.started, 1000U);
+  EXPECT_EQ(early, 0U);
+  // At most one wake-up per millisecond (plus the late ones of a busy machine).
+  EXPECT_LE(st.wakeups, 330U) << st.started << " probes started";
+  EXPECT_LT(st.wakeups * 3, st.started) << "not coalesced";
+}
+
 TEST(scheduler, bounded_concurrency_queues_then_skips_overrunning_checks) {
   boost::asio::io_context io;
   common::real_clock clock;
