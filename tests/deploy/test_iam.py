@@ -153,7 +153,7 @@ class PlanMatchesPolicyTest(unittest.TestCase):
                     need += [("ecs:UpdateService", arn), ("ecs:DescribeServices", arn)]
                 elif kind == "ssm_parameter":
                     need.append(("ssm:PutParameter",
-                                 f"arn:aws:ssm:{step['region']}:{acct}:parameter/{step['name'].lstrip('/')}"))
+                                 f"arn:aws:ssm:{step['region']}:{acct}:parameter/{step['parameter'].lstrip('/')}"))
                 for action, arn in need:
                     n += 1
                     with self.subTest(step=step["name"], action=action):
