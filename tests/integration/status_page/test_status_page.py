@@ -38,7 +38,8 @@ return {
   vantage_headers: q("#checks thead th[data-vantage]").map(e => e.dataset.vantage),
   checks: q("#checks tr[data-check]").map(e => ({
     id: e.dataset.check, state: e.dataset.state, votes: e.children[1].dataset.votes, state_class: e.children[1].className,
-    cells: q("td[data-vantage]", e).map(c => ({vantage: c.dataset.vantage, verdict: c.dataset.verdict, classes: c.className}))})),
+    cells: q("td[data-vantage]", e).map(c => ({vantage: c.dataset.vantage, verdict: c.dataset.verdict, classes: c.className,
+                                                outcome: c.dataset.outcome, title: c.title}))})),
   lag: txt(document.getElementById("lag")),
   rec_summary: txt(document.getElementById("rec-summary")),
   rec_state: txt(document.getElementById("rec-state")),
@@ -157,8 +158,15 @@ class StatusPageTest(unittest.TestCase):
             self.assertEqual(row["votes"], f'{v["up"]}/{v["down"]}/{v["unknown"]}', c["id"])
             self.assertIn("by_vantage", c, "/v1/status checks[] carry per-vantage verdicts")
             self.assertEqual({x["vantage"]: x["verdict"] for x in row["cells"]}, c["by_vantage"], c["id"])
+            failures = c.get("last_failure", {})
             for x in row["cells"]:
                 self.assertIn("v-" + x["verdict"], x["classes"].split())
+                # Each cell shows the vantage's last failed probe of the check, as /v1/status has it.
+                lf = failures.get(x["vantage"])
+                self.assertEqual(x["outcome"], lf["outcome"] if lf else "", (c["id"], x))
+                if lf:
+                    self.assertIn(lf["outcome"], x["title"])
+                    self.assertIn(lf["detail"], x["title"])
                 abstains = s["vantages"][x["vantage"]]["state"] != "present"
                 self.assertEqual("abstain" in x["classes"].split(), abstains, (c["id"], x))
 
@@ -195,6 +203,8 @@ class StatusPageTest(unittest.TestCase):
         checks = {c["id"]: c for c in dom["checks"]}
         self.assertEqual(checks["webapp@us-east-1"]["state"], "down")
         self.assertEqual([x["verdict"] for x in checks["webapp@us-east-1"]["cells"]], ["down"] * 3)
+        self.assertEqual([x["outcome"] for x in checks["webapp@us-east-1"]["cells"]], ["http_status"] * 3)
+        self.assertTrue(all("HTTP 503" in x["title"] for x in checks["webapp@us-east-1"]["cells"]))
         self.assertEqual(checks["webapp@us-east-1"]["votes"], "0/3/0")
         self.assertEqual(checks["api-web@us-east-1"]["state"], "up")
         self.assertIsNone(dom["rec_summary"], "a service outage recommends nothing")
