@@ -114,6 +114,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
         if path == "/ok":
             self.send_json(200, {"status": "UP", "db": "ok"})
+        elif path == "/ok-then-drop":
+            # Answers as if the connection stayed open (no "Connection: close"),
+            # then closes it: the client finds out only when it reuses it.
+            self.send_json(200, {"status": "UP", "db": "ok"})
+            self.wfile.flush()
+            self.close_connection = True
         elif path.startswith("/status/"):
             code = int(path.rsplit("/", 1)[1])
             self.send_json(code, {"status": "DOWN" if code >= 500 else "UP"})

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <iterator>
 #include <optional>
 #include <stdexcept>
 
@@ -18,6 +20,17 @@ using namespace std::chrono_literals;
 using decision::outcome;
 using testing::make_check;
 using testing::probe_once;
+
+/// One probe on a long-lived prober (its connection cache and handle pool
+/// carry over between calls): runs `io` until the probe finished.
+probe_result probe_on(boost::asio::io_context& io, http_prober& prober, const compiled_check& check) {
+  std::optional<probe_result> out;
+  prober.probe(check, [&](probe_result r) { out = std::move(r); });
+  io.restart();
+  io.run();
+  if (!out) throw std::runtime_error("the probe never finished");
+  return *out;
+}
 
 class http_prober_faults : public ::testing::Test {
  protected:
@@ -232,6 +245,46 @@ TEST_F(http_prober_faults, fresh_connection_by_default_reuse_with_keep_alive) {
   EXPECT_TRUE(results[1].reused_connection);
 }
 
+// Kept-alive sockets stay registered with the event loop while idle
+// (detector/curl_multi.hpp): a long chain of reuses works, a connection the
+// server dropped while idle is replaced by a fresh one, and every socket is
+// closed exactly once (the fd table is back where it started).
+TEST_F(http_prober_faults, idle_kept_alive_sockets_are_reused_and_closed_once) {
+  auto open_fds = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"), std::filesystem::directory_iterator{});
+  };
+  server();  // the fault server's pipes exist before the baseline
+  const auto before = open_fds();
+  {
+    boost::asio::io_context io;
+    common::real_clock clock;
+    http_prober prober(io, clock);
+    auto one = [&](const compiled_check& check) { return probe_on(io, prober, check); };
+    auto ok = make_check(server().http("/ok"));
+    ok.keep_alive = true;
+    auto drop = make_check(server().http("/ok-then-drop"));
+    drop.keep_alive = true;
+    for (int i = 0; i < 20; ++i) {
+      const auto r = one(ok);
+      ASSERT_EQ(r.result, outcome::ok) << "probe " << i << ": " << r.detail;
+      EXPECT_EQ(r.reused_connection, i > 0) << "probe " << i;
+    }
+    for (int round = 0; round < 3; ++round) {
+      const auto d = one(drop);
+      ASSERT_EQ(d.result, outcome::ok) << d.detail;
+      io.restart();
+      io.run_for(50ms);  // the server closes the idle connection meanwhile
+      const auto r = one(ok);
+      ASSERT_EQ(r.result, outcome::ok) << "round " << round << ": " << r.detail;
+      EXPECT_FALSE(r.reused_connection) << "round " << round << ": the dropped connection was replaced";
+      const auto again = one(ok);
+      ASSERT_EQ(again.result, outcome::ok) << again.detail;
+      EXPECT_TRUE(again.reused_connection) << "round " << round;
+    }
+  }
+  EXPECT_EQ(open_fds(), before) << "a socket leaked or was closed twice";
+}
+
 // The prober hands finished easy handles to the next probes (reset, from a
 // pool): nothing of one check's options may leak into the next, and every new
 // TLS connection still shows the certificate (no session resumption).
@@ -239,14 +292,7 @@ TEST_F(http_prober_faults, pooled_handles_forget_the_previous_probe) {
   boost::asio::io_context io;
   common::real_clock clock;
   http_prober prober(io, clock);
-  auto one = [&](const compiled_check& check) {
-    std::optional<probe_result> out;
-    prober.probe(check, [&](probe_result r) { out = std::move(r); });
-    io.restart();
-    io.run();
-    if (!out) throw std::runtime_error("the probe never finished");
-    return *out;
-  };
+  auto one = [&](const compiled_check& check) { return probe_on(io, prober, check); };
   auto put =
       make_check(server().http("/echo"), {R"(body.json("/method") == "PUT")", R"(body.json("/body") == "ping")"});
   put.method = "PUT";

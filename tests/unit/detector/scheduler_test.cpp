@@ -102,7 +102,7 @@ TEST(scheduler, probes_every_check_once_per_interval_with_small_lag) {
   probe_metrics metrics(registry, "vantage-a");
   std::vector<compiled_check> checks;
   for (int i = 0; i < 4; ++i)
-    checks.push_back(check_named("c" + std::to_string(i) + "@test-1", 40ms));
+    checks.push_back(check_named("c" + std::to_string(i) + "@test-1", 100ms));
   std::map<std::string, int> results;
   std::chrono::microseconds worst{0};
   scheduler s(
@@ -115,14 +115,17 @@ TEST(scheduler, probes_every_check_once_per_interval_with_small_lag) {
       },
       &metrics);
   s.start();
-  io.run_for(400ms);
+  // 100 ms rounds rather than shorter ones: CI runs this beside other tests on
+  // 2 cores, and a round only counts as missed when its start lags by a whole
+  // interval. The latency figures themselves are benchmarks (bench/RESULTS.md).
+  io.run_for(1000ms);
   s.stop();
-  // 400 ms / 40 ms = 10 rounds; the first starts within the first interval.
+  // 1000 ms / 100 ms = 10 rounds; the first starts within the first interval.
   for (const auto& c : checks) {
     EXPECT_GE(results[c.id], 9) << c.id;
     EXPECT_LE(results[c.id], 11) << c.id;
   }
-  EXPECT_LT(worst, std::chrono::microseconds(40000)) << "lag above an interval on an idle loop";
+  EXPECT_LT(worst, std::chrono::microseconds(100000)) << "a start lagged by a whole interval";
   const auto st = s.stats();
   EXPECT_EQ(st.started, st.completed);
   EXPECT_EQ(st.skipped, 0U);
