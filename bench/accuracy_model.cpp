@@ -52,6 +52,8 @@ bool world::reporting(std::size_t v, duration t) const {
       return v != victim_vantage_;
     case run_class::minority_reporting:
       return v != victim_vantage_ && v != second_absent_;
+    case run_class::lone_blackholed:
+      return v == victim_vantage_;
     case run_class::regional_vantage_gone:
       return v != primary_vantage;
     default:
@@ -78,6 +80,7 @@ outcome world::probe(std::size_t v, std::size_t c, duration t, float& latency_ms
         if (v == victim_vantage_) return outcome::timeout;
         break;
       case run_class::blackholed:
+      case run_class::lone_blackholed:
         if (v == victim_vantage_ && primary_check) return outcome::timeout;
         break;
       case run_class::flapping:

@@ -79,8 +79,9 @@ enum class run_class : std::uint8_t {
   regional,               ///< every primary check fails from every vantage
   regional_vantage_gone,  ///< ... and the primary's own vantage stops reporting
   regional_partitioned,   ///< ... the primary's own vantage still sees its region up, and the dr down
+  lone_blackholed,        ///< two vantages stop reporting and the one left cannot reach the primary
 };
-inline constexpr std::size_t run_class_count = 12;
+inline constexpr std::size_t run_class_count = 13;
 inline constexpr std::array<std::string_view, run_class_count> run_class_names{"noise",
                                                                                "flapping",
                                                                                "isolated",
@@ -92,7 +93,8 @@ inline constexpr std::array<std::string_view, run_class_count> run_class_names{"
                                                                                "service_outage",
                                                                                "regional",
                                                                                "regional_vantage_gone",
-                                                                               "regional_partitioned"};
+                                                                               "regional_partitioned",
+                                                                               "lone_blackholed"};
 [[nodiscard]] constexpr bool is_regional(run_class c) {
   return c == run_class::regional || c == run_class::regional_vantage_gone || c == run_class::regional_partitioned;
 }
@@ -125,7 +127,7 @@ class world {
   splitmix64 rng_;
   std::array<duration, vantage_count> phase_{};
   std::size_t victim_vantage_ = 0;  ///< isolated / blackholed / absent
-  std::size_t second_absent_ = 0;   ///< minority_reporting
+  std::size_t second_absent_ = 0;   ///< minority_reporting / lone_blackholed
   std::size_t victim_check_ = 0;    ///< flapping / service outage
   duration flap_period_{20000};
   duration slow_latency_{1500};
