@@ -105,7 +105,9 @@ bool core::restore_incident(const open_incident& inc) {
   if (vantage_kind) {
     for (std::size_t v = 0; v < s.n_vantages; ++v) {
       auto& vr = s.vantages[v];
-      if (s.topo.vantages[v] != inc.vantage || (vr.paged && vr.paged_since >= inc.started)) continue;
+      if (s.topo.vantages[v] != inc.vantage) continue;
+      if (vr.paged && vr.incident_id == inc.incident_id) return true;
+      if (vr.paged && vr.paged_since >= inc.started) continue;
       if (vr.paged) {
         s.orphans.push_back({vr.incident_id, vr.paged_kind, {}, inc.vantage, vr.paged_since, {}});
       }
@@ -119,7 +121,14 @@ bool core::restore_incident(const open_incident& inc) {
   } else {
     for (std::size_t r = 0; r < s.regions.size(); ++r) {
       auto& rr = s.regions[r];
-      if (s.topo.regions[r].name != inc.region || (rr.incident_open && rr.incident_start >= inc.started)) continue;
+      if (s.topo.regions[r].name != inc.region) continue;
+      if (rr.incident_open && rr.incident_id == inc.incident_id) {  // adopted already: the outbox has its last page
+        rr.page_sent = true;
+        rr.sent_kind = inc.kind;
+        if (!inc.content_key.empty()) rr.sent_key = inc.content_key;
+        return true;
+      }
+      if (rr.incident_open && rr.incident_start >= inc.started) continue;
       if (rr.incident_open) {
         s.orphans.push_back({rr.incident_id, rr.sent_kind, inc.region, {}, rr.incident_start, {}});
       }
@@ -150,6 +159,7 @@ void core::tick(time_point now) {
   s.evaluate_vantages();
   s.evaluate_checks();
   s.evaluate_regions();
+  s.close_adopted_incidents();
   s.update_recommendation();
   s.resolve_orphans();
   s.update_region_pages();

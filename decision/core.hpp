@@ -26,6 +26,8 @@
 
 namespace vigil::decision {
 
+struct continuity;  // decision/continuity.hpp
+
 struct approval_result {
   bool accepted = false;
   approval_reason reason = approval_reason::accepted;
@@ -80,6 +82,19 @@ class core {
   /// than another restored one of the same region, is resolved at the first
   /// tick. Returns false in that case.
   bool restore_incident(const open_incident& inc);
+  /// Adopts the decision state another core shared (decision/continuity.hpp):
+  /// the leader's on a follower, the previous run's at start, the last
+  /// leader's on a new one. Its open incidents replace this core's incident
+  /// of the same region or vantage (same id from now on, no page: the leader
+  /// sent them); an incident it lists as resolved is closed here without a
+  /// page; its recommendation replaces this core's (same id and hash, so a
+  /// token signed for it verifies here) and, while this core follows, is not
+  /// revised here; the cooldown and its acknowledgement are taken as they are.
+  /// An adopted incident whose region stays healthy for clear_for after this
+  /// core leads is resolved by it.
+  void adopt(const continuity& c);
+  /// What this core would hand to a successor (adopt()).
+  [[nodiscard]] continuity continuity_state() const;
 
   /// Re-evaluates everything as of `now` (monotonic non-decreasing; an older
   /// `now` is treated as the last one). Emits events for what changed.

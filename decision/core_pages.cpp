@@ -127,6 +127,7 @@ void core::state::update_region_pages() {
     auto& rr = regions[i];
     if (!rr.incident_open) {
       if (rr.page_sent) {
+        note_resolved(rr.incident_id);
         out.emplace_back(page{now,
                               rr.sent_kind,
                               page_action::resolve,
@@ -154,7 +155,9 @@ void core::state::update_region_pages() {
       rr.restored = false;
     }
     std::optional<page_kind> want = kind_for(rr.h.declared());
-    if (!want && rr.page_sent) want = rr.sent_kind;  // unknown during an incident: keep what was said
+    // Unknown during an incident: keep what was said. Healthy with the incident
+    // still open (taken over from another core): say nothing until it is resolved.
+    if (!want && rr.page_sent && rr.h.declared() == classification::unknown) want = rr.sent_kind;
     if (!want) continue;
     if (*want == page_kind::service_degraded && !rr.page_sent) {
       // Source-side inhibition: give a regional classification of the same
@@ -212,6 +215,7 @@ void core::state::update_vantage_pages() {
     if (vr.state == vantage_state::impaired) want = page_kind::vantage_impaired;
     if (vr.state == vantage_state::absent && settled) want = page_kind::vantage_absent;
     if (vr.paged && (!want || *want != vr.paged_kind)) {
+      note_resolved(vr.incident_id);
       out.emplace_back(page{now,
                             vr.paged_kind,
                             page_action::resolve,
@@ -255,6 +259,7 @@ void core::state::update_vantage_pages() {
 
 void core::state::resolve_orphans() {
   for (auto& o : orphans) {
+    note_resolved(o.incident_id);
     const std::string& name = o.region.empty() ? o.vantage : o.region;
     out.emplace_back(page{now,
                           o.kind,

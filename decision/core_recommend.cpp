@@ -127,12 +127,29 @@ void core::state::create_recommendation(action_kind a, const std::string& incide
   fill_content(r, gates_for(a), why);
   rec = std::move(r);
   execute_emitted = false;
+  rec_adopted = false;
   emit_rec(rec->reason);
+}
+
+void core::state::refresh_details(std::optional<gate_evaluation> ge) {
+  if (!ge) ge = gates_for(rec->action);
+  for (auto& g : rec->gates) {
+    for (auto& mine : ge->gates) {
+      if (mine.name == g.name) g.detail = std::move(mine.detail);
+    }
+  }
+  rec->expected_data_loss_ms = ge->expected_data_loss_ms;
+  rec->data_loss_bound = std::move(ge->data_loss_bound);
 }
 
 void core::state::update_recommendation() {
   const auto& pr = regions[topo.primary()];
-  if (rec && is_open(rec->state)) {
+  // A follower shows the leader's recommendation as adopted (the leader
+  // revises it); a primary continued from elsewhere is judged once classified.
+  const bool hands_off = (rec_adopted && !leader) || pr.restored;
+  if (rec && is_open(rec->state) && hands_off) {
+    refresh_details();
+  } else if (rec && is_open(rec->state)) {
     const bool failover = rec->action == action_kind::failover;
     if (now >= rec->expires_at) {
       set_rec_state(recommendation_state::expired, "not approved within " + format_seconds(topo.p.recommendation_ttl));
@@ -158,13 +175,10 @@ void core::state::update_recommendation() {
         r.used_jti.clear();
         fill_content(r, std::move(ge), "supersedes " + old_id + ": " + what);
         rec = std::move(r);
+        rec_adopted = false;
         emit_rec(rec->reason);
       } else {
-        // Same material content: refresh what is shown, not what is hashed.
-        for (std::size_t i = 0; i < ge.gates.size(); ++i)
-          rec->gates[i].detail = std::move(ge.gates[i].detail);
-        rec->expected_data_loss_ms = ge.expected_data_loss_ms;
-        rec->data_loss_bound = std::move(ge.data_loss_bound);
+        refresh_details(std::move(ge));  // same material content: refresh what is shown, not what is hashed
       }
     }
   }
@@ -266,6 +280,10 @@ approval_result core::approve(const verified_approval& a, time_point now) {
   }
   if (std::find(rec.approvers.begin(), rec.approvers.end(), a.approver) != rec.approvers.end()) {
     return decide(approval_reason::duplicate_approver, a.approver + " already approved");
+  }
+  if (rec.action == action_kind::failover && s.regions[s.topo.primary()].restored) {
+    return decide(approval_reason::blocked,
+                  "the primary has not been classified since this engine took the recommendation over; retry shortly");
   }
   // Gates are re-evaluated at this moment: the approval binds the content the
   // operator saw; if it has changed materially since, a new revision is due.

@@ -57,7 +57,8 @@ struct region_rt {
   page_kind sent_kind = page_kind::service_degraded;
   std::string sent_key;  ///< kind + recommendation id/state when last sent
   bool service_page_held = false;
-  bool restored = false;  ///< continued from a previous run: its page is held until the region is classified
+  bool restored = false;    ///< continued from a previous run: its page is held until the region is classified
+  time_point adopted_at{};  ///< when its incident was taken from another core (adopt)
 };
 
 struct past_recommendation {
@@ -96,6 +97,9 @@ struct core::state {
   std::optional<recommendation> rec;
   std::deque<past_recommendation> past;  ///< the last 64 ids, for precise refusal reasons
   bool execute_emitted = false;
+  bool rec_adopted = false;  ///< rec came from the leader (adopt): a follower does not revise it
+
+  std::deque<std::string> resolved;  ///< ids of the incidents lately resolved (continuity::resolved_kept)
 
   std::optional<time_point> last_failover;
   bool cooldown_acknowledged = false;
@@ -122,6 +126,8 @@ struct core::state {
   // core_recommend.cpp
   gate_evaluation gates_for(action_kind a) const;
   void update_recommendation();
+  /// What is shown but not hashed (gate details, data loss numbers), from `ge` or this core's gates now.
+  void refresh_details(std::optional<gate_evaluation> ge = std::nullopt);
   void create_recommendation(action_kind a, const std::string& incident_id, time_point incident_start,
                              const std::string& why);
   /// Gates, data loss, evidence, times, state and hash of a new (revision of a) recommendation.
@@ -134,6 +140,9 @@ struct core::state {
   void update_region_pages();
   void update_vantage_pages();
   void resolve_orphans();
+  void note_resolved(const std::string& incident_id);
+  // core_continuity.cpp
+  void close_adopted_incidents();
   std::string region_summary(region_index r) const;
   nlohmann::json page_details(region_index r) const;
 
