@@ -133,9 +133,6 @@ std::string plan_step(std::string_view recommendation_id, std::size_t step_index
 std::string outbox(std::string_view dedup_key) {
   return std::string(outbox_prefix) + std::string(dedup_key);
 }
-std::string ack(std::string_view id) {
-  return std::string(ack_prefix) + std::string(id);
-}
 }  // namespace coordination_keys
 
 write_result coordinator::put_json_guarded(std::string_view key, const nlohmann::json& value, bool only_if_absent) {

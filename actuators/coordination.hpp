@@ -65,14 +65,14 @@ class coordination_unavailable : public std::runtime_error {
 
 /// The keys the engine and executor share (relative to the backend's root).
 namespace coordination_keys {
-inline constexpr std::string_view recommendation = "recommendation";  ///< current recommendation JSON
-inline constexpr std::string_view cooldown = "cooldown";              ///< last executed failover JSON
-inline constexpr std::string_view ack_prefix = "ack/";                ///< ack/<incident or recommendation id>
-inline constexpr std::string_view outbox_prefix = "outbox/";          ///< outbox/<page dedup key>
-inline constexpr std::string_view plan_prefix = "plan/";              ///< plan/<recommendation id>/<step index>
+/// The leader's decision state (decision/continuity.hpp): open and lately
+/// resolved incidents, the current recommendation, the cooldown and its
+/// acknowledgement, in one JSON document so that they change together.
+inline constexpr std::string_view decision_state = "decision";
+inline constexpr std::string_view outbox_prefix = "outbox/";  ///< outbox/<page dedup key>
+inline constexpr std::string_view plan_prefix = "plan/";      ///< plan/<recommendation id>/<step index>
 [[nodiscard]] std::string plan_step(std::string_view recommendation_id, std::size_t step_index);
 [[nodiscard]] std::string outbox(std::string_view dedup_key);
-[[nodiscard]] std::string ack(std::string_view id);
 }  // namespace coordination_keys
 
 struct coordination_status {

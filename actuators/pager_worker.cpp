@@ -133,6 +133,13 @@ std::optional<milliseconds> page_dispatcher::run_once() {
         due_in(milliseconds{1000});  // not the leader (now): look again, the page stays pending
         continue;
       }
+      if (guard_.delivered_elsewhere && guard_.delivered_elsewhere(e.p, sink_name)) {
+        outbox_.mark_done(e.seq, sink_name, "delivered_elsewhere");
+        attempts_.erase({e.seq, sink_name});
+        blocked.erase({sink_name, e.p.incident_id});
+        due_in(milliseconds{0});
+        continue;
+      }
       const auto started = clock_.monotonic();
       const auto r = sink->deliver(e.p);
       if (metrics_) {

@@ -88,6 +88,12 @@ class pager_metrics {
 struct delivery_guard {
   std::function<bool(const page&)> may_deliver;
   std::function<void(const page&, const std::string& sink, std::string_view result)> done;
+  /// Checked after may_deliver: true when `sink` has had the page already (HA:
+  /// another replica delivered it, as the shared outbox records). The page is
+  /// then marked done here, result "delivered_elsewhere", without a delivery:
+  /// a replica leading again never sends what it left pending in an earlier
+  /// term and a later leader sent (or followed with a resolve).
+  std::function<bool(const page&, const std::string& sink)> delivered_elsewhere;
 };
 
 class page_dispatcher {

@@ -16,6 +16,7 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "common/topology.hpp"
+#include "decision/continuity.hpp"
 #include "decision/time_format.hpp"
 
 namespace vigil::app {
@@ -65,6 +66,7 @@ struct engine::impl {
   bool ticked = false;
   bool stopped = false;
   bool leader = true;
+  std::string published;  ///< the decision state last stored through hooks.on_continuity
 
   impl(asio::io_context& ctx, const common::config& c, const common::clock& clk, prometheus::Registry& reg,
        engine_hooks h, engine_options o)
@@ -190,8 +192,8 @@ struct engine::impl {
       const json doc = json::parse(token, nullptr, false);
       if (doc.is_object() && doc.contains("token") && doc["token"].is_string()) token = doc["token"].get<std::string>();
     }
-    if (hooks.forward_approval) {
-      if (auto forwarded = hooks.forward_approval(r)) return std::move(*forwarded);
+    if (hooks.forward_to_leader) {
+      if (auto forwarded = hooks.forward_to_leader(r)) return std::move(*forwarded);
     }
     if (!hooks.verify_token) {
       metrics.approval("rejected", "approvals_not_configured");
@@ -269,6 +271,9 @@ struct engine::impl {
     }
     if (r.path == "/v1/propose") {  // `vigil propose` (issue 7): a recommendation on operator request
       if (r.method != "POST") return method_not_allowed();
+      if (hooks.forward_to_leader) {  // HA: only the leader's core creates the recommendation everyone adopts
+        if (auto forwarded = hooks.forward_to_leader(r)) return std::move(*forwarded);
+      }
       const json body = json::parse(r.body, nullptr, false);
       const auto field = [&](const char* k) {
         return body.is_object() && body.contains(k) && body[k].is_string() ? body[k].get<std::string>() : std::string{};
@@ -344,6 +349,30 @@ struct engine::impl {
         metrics.classification_detected(c->region, c->to);
       }
     }
+    publish();
+  }
+
+  /// The leader stores its decision state after its pages went to the hooks
+  /// (claimed in the shared outbox, or in the local one): a successor that
+  /// reads a state finds the pages it implies claimed (docs/ha.md).
+  void publish() {
+    if (!leader || !hooks.on_continuity) return;
+    const json state = decision::to_json(core.continuity_state());
+    std::string text = state.dump();
+    if (text == published) return;
+    if (hooks.on_continuity(state)) published = std::move(text);
+  }
+
+  bool adopt(const json& state) {
+    try {
+      core.adopt(decision::continuity_from_json(state));
+    } catch (const std::exception& e) {
+      common::logger("engine")->error("decision state not adopted: {}", e.what());
+      metrics.internal_error("adopt_state");
+      return false;
+    }
+    drain();
+    return true;
   }
 
   /// `at`: the tick's time; the timer passes its wall-clock grid point.
@@ -397,6 +426,12 @@ engine::~engine() {
 void engine::start() {
   auto& i = *impl_;
   i.open_files();
+  if (i.hooks.load_continuity && !i.ticked) {
+    if (const auto state = i.hooks.load_continuity()) {
+      if (i.adopt(*state))
+        common::logger("engine")->info("decision state adopted (incidents, recommendation, cooldown)");
+    }
+  }
   if (i.hooks.open_incidents && !i.ticked) {
     std::size_t continued = 0;
     for (const auto& inc : i.hooks.open_incidents()) {
@@ -465,8 +500,20 @@ void engine::plan_finished(const std::string& id, bool ok, const std::string& de
 }
 
 void engine::set_leader(bool leader) {
+  if (leader && !impl_->leader) impl_->published.clear();  // a new term stores its state once at least
   impl_->leader = leader;
   impl_->core.set_leader(leader);
+}
+
+bool engine::adopt_continuity(const nlohmann::json& state) {
+  return impl_->adopt(state);
+}
+
+std::set<std::string> engine::open_incident_ids() const {
+  std::set<std::string> out;
+  for (const auto& inc : impl_->core.continuity_state().incidents)
+    out.insert(inc.incident_id);
+  return out;
 }
 
 void engine::tick_now() {

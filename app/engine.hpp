@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "common/clock.hpp"
@@ -61,9 +62,17 @@ struct engine_hooks {
   /// Page intents while this replica is not the leader (HA: kept so that a
   /// new leader can send what the old one never claimed). Absent: dropped.
   page_hook on_follower_page;
-  /// POST /v1/approvals on a replica that does not lead (HA): returns the
-  /// answer to give (the leader's, forwarded), or nullopt to handle it here.
-  std::function<std::optional<common::http_response>(const common::http_request&)> forward_approval;
+  /// POST /v1/approvals and POST /v1/propose on a replica that does not lead
+  /// (HA): returns the answer to give (the leader's, forwarded), or nullopt to
+  /// handle it here.
+  std::function<std::optional<common::http_response>(const common::http_request&)> forward_to_leader;
+  /// Decision state continuity (decision/continuity.hpp, docs/ha.md). At
+  /// start() the engine adopts what load_continuity returns (before the
+  /// open_incidents); while it leads it hands its state to on_continuity after
+  /// each batch of outputs went to the hooks, when it changed. on_continuity
+  /// returns false when it could not store it (offered again next time).
+  std::function<std::optional<nlohmann::json>()> load_continuity;
+  std::function<bool(const nlohmann::json&)> on_continuity;
 };
 
 struct engine_options {
@@ -94,6 +103,11 @@ class engine {
   void plan_step(const std::string& recommendation_id, const std::string& step, const std::string& status);
   void plan_finished(const std::string& recommendation_id, bool ok, const std::string& detail);
   void set_leader(bool leader);
+  /// Adopts another replica's decision state (io thread; core::adopt). False
+  /// when it does not parse (logged and counted, nothing changed).
+  bool adopt_continuity(const nlohmann::json& state);
+  /// Ids of the incidents (regions and vantages) the core has open (io thread).
+  [[nodiscard]] std::set<std::string> open_incident_ids() const;
   /// One decision tick now (io thread). The timer calls it every decision.tick;
   /// tests call it directly with a manual clock.
   void tick_now();

@@ -2,8 +2,10 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <thread>
 
 #include "actuators/approval.hpp"
 #include "actuators/coordination_runner.hpp"
@@ -13,6 +15,7 @@
 #include "actuators/pager.hpp"
 #include "actuators/pager_worker.hpp"
 #include "app/approval_hook.hpp"
+#include "app/shared_sweep.hpp"
 #include "common/log.hpp"
 #include "decision/time_format.hpp"
 
@@ -94,6 +97,12 @@ struct engine_services::impl {
   boost::asio::steady_timer health_timer;
   std::optional<common::mono_time> lost_since;
   bool lost_paged = false;
+  std::optional<actuators::write_result> last_store;  ///< the last decision state write's outcome, for logs
+  // follower: the thread that reads the leader's decision state
+  std::thread state_thread;
+  std::mutex state_mu;
+  std::condition_variable state_cv;
+  bool state_stop = false;
 
   static constexpr std::size_t max_held = 256;
   /// The shared plan journal: journal/<hash>/<record, 6 digits>.
@@ -165,6 +174,16 @@ struct engine_services::impl {
                                        actuators::idempotency_key(p), result, actuators::to_string(r));
         }
       };
+      g.delivered_elsewhere = [this](const actuators::page& p, const std::string& sink) {
+        if (p.kind == "coordination_lost") return false;
+        try {
+          const auto j = coord->get_json(actuators::coordination_keys::outbox(actuators::idempotency_key(p)));
+          return j && j->is_object() && j->value("state", std::string{}) == "done" &&
+                 j->value("sink", std::string{}) == sink;
+        } catch (const std::exception&) {
+          return false;  // unreadable: the claim made before queueing stands
+        }
+      };
       dispatcher->set_guard(std::move(g));
     }
   }
@@ -205,6 +224,9 @@ struct engine_services::impl {
   /// The outbox's open incidents, as the decision core's restore input.
   std::vector<decision::open_incident> open_incidents() const {
     std::vector<decision::open_incident> out;
+    // Replicas: the leader's shared decision state is the record, not this
+    // replica's outbox (it misses the resolves sent while it followed).
+    if (shared) return out;
     for (const auto& p : outbox->open_incidents()) {
       const auto kind = decision::from_string<decision::page_kind>(p.kind);
       if (!kind) {
@@ -288,6 +310,159 @@ struct engine_services::impl {
     send(out);
   }
 
+  /// The decision state at start (the single node's previous run, or the
+  /// leader's): nullopt when there is none or it cannot be read yet (a
+  /// replica then adopts it from its follower loop).
+  std::optional<nlohmann::json> load_state() {
+    try {
+      return coord->get_json(actuators::coordination_keys::decision_state);
+    } catch (const std::exception& e) {
+      common::logger("engine")->warn("decision state not read at start: {}", e.what());
+      return std::nullopt;
+    }
+  }
+
+  /// The leader's decision state, stored under its fencing token.
+  bool store_state(const nlohmann::json& state) {
+    const auto r = coord->put_json_guarded(actuators::coordination_keys::decision_state, state);
+    if (r != actuators::write_result::ok && last_store != r) {
+      common::logger("engine")->warn("decision state not stored: {}", actuators::to_string(r));
+    }
+    last_store = r;
+    return r == actuators::write_result::ok;
+  }
+
+  /// Leader: the retention sweep of the shared outbox and journal (state
+  /// thread), every 10 minutes of leadership.
+  void sweep(std::optional<common::mono_time>& next) {
+    const auto now = clock.monotonic();
+    if (!next) next = now + std::chrono::minutes(10);  // not at once: a new leader has more urgent work
+    if (now < *next) return;
+    next = now + std::chrono::minutes(10);
+    try {
+      const auto r = sweep_shared(*coord, clock.wall());
+      if (r.outbox + r.journal + r.steps > 0) {
+        common::logger("coordination")
+            ->info("retention sweep: {} page claim(s), {} journal record(s), {} step claim(s) erased", r.outbox,
+                   r.journal, r.steps);
+      }
+    } catch (const std::exception& e) {
+      common::logger("coordination")->warn("retention sweep failed: {}", e.what());
+    }
+  }
+
+  /// Follower loop (its own thread: reads block): every decision tick, the
+  /// leader's decision state; a changed one is adopted on the io thread. The
+  /// leader runs its retention sweep here.
+  void follow_state() {
+    const auto every = std::max<std::chrono::milliseconds>(cfg.decision.tick, std::chrono::milliseconds(100));
+    std::string seen;
+    std::optional<common::mono_time> next_sweep;
+    std::unique_lock lock(state_mu);
+    while (!state_stop) {
+      lock.unlock();
+      if (coord->is_leader()) {
+        seen.clear();
+        sweep(next_sweep);
+      } else {
+        next_sweep.reset();
+        try {
+          auto raw = coord->get(actuators::coordination_keys::decision_state);
+          if (raw && *raw != seen) {
+            seen = *raw;
+            boost::asio::post(io, [this, j = nlohmann::json::parse(*raw, nullptr, false), a = alive] {
+              if (!*a || eng == nullptr || coord->is_leader()) return;  // a leader adopted it in take_over
+              (void)eng->adopt_continuity(j);
+            });
+          }
+        } catch (const std::exception& e) {
+          common::logger("engine")->debug("decision state not read: {}", e.what());
+        }
+      }
+      lock.lock();
+      state_cv.wait_for(lock, every, [this] { return state_stop; });
+    }
+  }
+
+  /// New leader: adopt the last leader's decision state, then continue what
+  /// its claims show it paged after it last stored that state (it crashed in
+  /// between): per region or vantage the state has no open incident for, the
+  /// newest claimed incident whose last page is not a resolve.
+  void adopt_on_take_over(const std::map<std::string, std::string>& claimed) {
+    nlohmann::json state;
+    try {
+      auto got = coord->get_json(actuators::coordination_keys::decision_state);
+      if (!got) return;
+      state = std::move(*got);
+    } catch (const std::exception& e) {
+      common::logger("engine")->warn("take-over: decision state not read ({}); continuing with this core's", e.what());
+      return;
+    }
+    if (!state.is_object() || !state.contains("incidents") || !state["incidents"].is_array()) {
+      (void)eng->adopt_continuity(state);  // logged as not adopted
+      return;
+    }
+    std::map<std::string, actuators::page> last;  // incident -> its newest claimed page
+    for (const auto& [key, raw] : claimed) {
+      const auto j = nlohmann::json::parse(raw, nullptr, false);
+      if (!j.is_object() || !j.contains("page")) continue;
+      try {
+        auto p = actuators::page_from_json(j["page"]);
+        if (p.kind == "coordination_lost") continue;
+        auto& slot = last[p.incident_id];
+        if (slot.incident_id.empty() || p.sequence > slot.sequence) slot = std::move(p);
+      } catch (const std::exception&) {
+        continue;  // reported by take_over
+      }
+    }
+    const auto resolved_last = [&](const std::string& id) {
+      const auto it = last.find(id);
+      return it != last.end() && it->second.action == actuators::page_action::resolve;
+    };
+    std::set<std::string> known;
+    std::set<std::string> taken;  // regions / vantages with an open incident in the state
+    nlohmann::json still_open = nlohmann::json::array();
+    if (!state.contains("resolved") || !state["resolved"].is_array()) state["resolved"] = nlohmann::json::array();
+    for (auto& i : state["incidents"]) {
+      const std::string id = i.value("incident_id", std::string{});
+      known.insert(id);
+      if (resolved_last(id)) {  // its resolve was claimed after the state was stored
+        state["resolved"].push_back(id);
+        continue;
+      }
+      taken.insert(i.value("region", std::string{}) + "|" + i.value("vantage", std::string{}));
+      still_open.push_back(std::move(i));
+    }
+    state["incidents"] = std::move(still_open);
+    for (const auto& id : state["resolved"])
+      if (id.is_string()) known.insert(id.get<std::string>());
+    std::map<std::string, nlohmann::json> newest;  // region|vantage -> incident
+    for (const auto& [id, p] : last) {
+      if (known.contains(id) || p.action == actuators::page_action::resolve) continue;
+      const auto kind = decision::from_string<decision::page_kind>(p.kind);
+      if (!kind) continue;
+      const bool vantage =
+          *kind == decision::page_kind::vantage_absent || *kind == decision::page_kind::vantage_impaired;
+      const std::string where = vantage ? "|" + p.region : p.region + "|";
+      if (taken.contains(where)) continue;
+      const auto start = p.incident_start.time_since_epoch().count() > 0 ? p.incident_start : p.timestamp;
+      nlohmann::json inc{{"incident_id", id},
+                         {"kind", p.kind},
+                         {"region", vantage ? "" : p.region},
+                         {"vantage", vantage ? p.region : ""},
+                         {"started_ms", start.time_since_epoch().count()},
+                         {"content_key", p.content_key}};
+      auto& slot = newest[where];
+      if (slot.is_null() || slot["started_ms"].get<std::int64_t>() < inc["started_ms"].get<std::int64_t>()) slot = inc;
+    }
+    for (auto& [where, inc] : newest) {
+      common::logger("page")->info("take-over: incident {} claimed after the last stored decision state: continued",
+                                   inc["incident_id"].get<std::string>());
+      state["incidents"].push_back(std::move(inc));
+    }
+    if (eng->adopt_continuity(state)) common::logger("engine")->info("take-over: decision state adopted");
+  }
+
   /// This replica just won: send what the previous leader never claimed
   /// (pages this replica held while following) and re-queue what it claimed
   /// but never finished (it crashed in between; the sinks' dedup keys merge a
@@ -303,12 +478,24 @@ struct engine_services::impl {
       common::logger("page")->warn("take-over: cannot read the shared outbox ({}); held pages wait", e.what());
       return;
     }
+    if (eng != nullptr) adopt_on_take_over(claimed);
+    // A held page goes out only if it fits the incidents as adopted: an update
+    // of one still open, a resolve of one no longer open. The rest were this
+    // replica's own view (another id for the same outage, or an incident the
+    // leader resolved) and would open a second incident.
+    const auto open = eng != nullptr ? eng->open_incident_ids() : std::set<std::string>{};
     auto mine = std::move(held);
     held.clear();
     std::size_t sent = 0;
+    std::size_t dropped = 0;
     std::size_t requeued = 0;
     for (const auto& p : mine) {
       if (claimed.contains(actuators::coordination_keys::outbox(actuators::idempotency_key(p)))) continue;
+      const bool resolve = p.action == actuators::page_action::resolve;
+      if (p.kind != "coordination_lost" && resolve == open.contains(p.incident_id)) {
+        ++dropped;
+        continue;
+      }
       send(p);
       ++sent;
     }
@@ -323,8 +510,10 @@ struct engine_services::impl {
       }
     }
     dispatcher->wake();
-    common::logger("page")->info("{} took over: {} held page(s) sent, {} unfinished claimed page(s) re-queued",
-                                 replica_id, sent, requeued);
+    common::logger("page")->info(
+        "{} took over: {} held page(s) sent, {} dropped (not the adopted incidents), {} unfinished claimed page(s) "
+        "re-queued",
+        replica_id, sent, dropped, requeued);
   }
 
   void lost_page(actuators::page_action action) {
@@ -371,9 +560,10 @@ struct engine_services::impl {
     });
   }
 
-  /// POST /v1/approvals on a follower: forwarded to the leader, whose answer
-  /// is returned as is (docs/ha.md). nullopt: this replica leads, handle here.
-  std::optional<common::http_response> forward_approval(const common::http_request& r) {
+  /// POST /v1/approvals or /v1/propose on a follower: forwarded to the leader
+  /// (same path and body), whose answer is returned as is (docs/ha.md).
+  /// nullopt: this replica leads, handle here.
+  std::optional<common::http_response> forward_to_leader(const common::http_request& r) {
     if (!shared || coord->is_leader()) return std::nullopt;
     const auto st = coord->status();
     if (!r.header("x-vigil-forwarded-by").empty()) {
@@ -397,7 +587,7 @@ struct engine_services::impl {
     }
     actuators::http_call c;
     c.method = "POST";
-    c.url = *leader_url + "/v1/approvals";
+    c.url = *leader_url + r.path;
     const std::string ct = r.header("content-type");
     c.headers = {{"Content-Type", ct.empty() ? "text/plain" : ct}, {"X-Vigil-Forwarded-By", replica_id}};
     c.body = r.body;
@@ -444,7 +634,7 @@ engine_hooks engine_services::hooks(const std::string& engine_url) {
     if (impl_->coord->is_leader()) impl_->runner.execute(e);
   };
   if (impl_->verifier) h.verify_token = make_token_verifier(*impl_->verifier);
-  h.forward_approval = [this](const common::http_request& r) { return impl_->forward_approval(r); };
+  h.forward_to_leader = [this](const common::http_request& r) { return impl_->forward_to_leader(r); };
   h.extra_status = [this] {
     nlohmann::json s = impl_->coord->status_json();  // leader, fencing_token, coordination
     s["plan"] = impl_->runner.status();
@@ -452,6 +642,8 @@ engine_hooks engine_services::hooks(const std::string& engine_url) {
   };
   h.on_event = [this](const nlohmann::json& ev) { impl_->runner.observe(ev); };  // page times for the RTO report
   h.open_incidents = [this] { return impl_->open_incidents(); };
+  h.load_continuity = [this] { return impl_->load_state(); };
+  h.on_continuity = [this](const nlohmann::json& state) { return impl_->store_state(state); };
   return h;
 }
 
@@ -469,6 +661,7 @@ void engine_services::start(engine& e, std::string replica_url) {
         *impl_->coord, impl_->clock, [this](bool leader) { impl_->on_leadership(leader); });
     impl_->coord_runner->start();
     impl_->check_health();
+    impl_->state_thread = std::thread([this] { impl_->follow_state(); });
   }
 }
 
@@ -476,6 +669,12 @@ void engine_services::stop() {
   if (!impl_) return;
   *impl_->alive = false;
   impl_->health_timer.cancel();
+  {
+    const std::lock_guard lock(impl_->state_mu);
+    impl_->state_stop = true;
+  }
+  impl_->state_cv.notify_all();
+  if (impl_->state_thread.joinable()) impl_->state_thread.join();
   if (impl_->coord_runner) {
     impl_->coord_runner->stop();
     impl_->coord->resign();  // the others may campaign at once

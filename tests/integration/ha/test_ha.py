@@ -13,7 +13,8 @@ Cases:
   test_c_paused_leader_is_fenced
   test_d_etcd_quorum_lost_and_back
   test_e_plan_resumes_on_the_new_leader
-  test_f_soak (not in ctest: VIGIL_HA_SOAK_S seconds, default 40; bench/ha_soak.sh runs 600; fails at 120 s, see docs/ha.md)
+  test_g_propose_on_a_follower_is_forwarded_and_adopted
+  test_f_soak (ctest integration.ha_soak: 60 s; VIGIL_HA_SOAK_S seconds, default 40; bench/ha_soak.sh runs 600)
 
 Environment: VIGIL_BIN, VIGIL_SOURCE_DIR, VIGIL_ETCD (default /usr/bin/etcd),
 VIGIL_KEEP_HA=1 keeps the temporary directory.
@@ -461,6 +462,7 @@ class HA(unittest.TestCase):
         end = time.monotonic() + length
         next_flip = time.monotonic() + 4
         kills = 0
+        windows = []  # [failed at, healed at] in wall-clock seconds
         dead = {}
         while time.monotonic() < end:
             now = time.monotonic()
@@ -470,6 +472,10 @@ class HA(unittest.TestCase):
                     del dead[r]
             if now >= next_flip:
                 Health.failed = set() if Health.failed else {"us-east-1"}
+                if Health.failed:
+                    windows.append([time.time(), None])
+                else:
+                    windows[-1][1] = time.time()
                 next_flip = now + rnd.uniform(5, 9)
             alive = [r for r in self.ports if r not in dead]
             if len(alive) == 3 and rnd.random() < 0.15:
@@ -480,18 +486,50 @@ class HA(unittest.TestCase):
             time.sleep(0.5)
         for r in list(dead):
             self.start_engine(r)
+        if Health.failed:
+            windows[-1][1] = time.time()
         Health.failed = set()
         self.leader(timeout=20)
         wait_until(lambda: not [k for k in self.pd_stats()["open"] if "/coordination-lost" not in k], 40,
                    "every incident resolved")
-        print(f"\n  soak {length:.0f} s: {kills} engine kills, {len(self.pd_stats()['events'])} events",
-              file=sys.stderr)
+        stats = self.pd_stats()
+        with open(os.path.join(self.case, "pd_stats.json"), "w") as f:
+            json.dump(stats, f, indent=1)
+        opened = {k: n for k, n in stats["incidents_opened"].items() if "/coordination-lost" not in k}
+        print(f"\n  soak {length:.0f} s: {kills} engine kills, {len(windows)} outages, {len(opened)} incidents opened, "
+              f"{len(stats['events'])} events", file=sys.stderr)
         triggers = self.trigger_keys()
         self.assertTrue(triggers)
         self.assertTrue(all(n == 1 for n in triggers.values()), {k: n for k, n in triggers.items() if n > 1})
         opened = {k: n for k, n in self.pd_stats()["incidents_opened"].items() if "/coordination-lost" not in k}
         self.assertTrue(all(n == 1 for n in opened.values()), opened)
         self.assertEqual(self.pd_stats()["invalid"], 0)
+        # Nothing missed: every outage of 5 s or more was triggered while it lasted (or just after).
+        from datetime import datetime
+        trigger_times = [datetime.fromisoformat(e["payload"]["timestamp"].replace("Z", "+00:00")).timestamp()
+                         for e in stats["events"] if e["event_action"] == "trigger"
+                         and "/coordination-lost" not in e["dedup_key"]]
+        missed = [w for w in windows if w[1] - w[0] >= 5
+                  and not any(w[0] <= t <= w[1] + 3 for t in trigger_times)]
+        self.assertEqual(missed, [], "outages without a trigger")
+
+    def test_g_propose_on_a_follower_is_forwarded_and_adopted(self):
+        leader = self.start_all()
+        follower = next(r for r in self.ports if r != leader)
+        st, body = http("POST", self.url(follower) + "/v1/propose", json.dumps({"action": "failback", "by": "alice"}),
+                        headers={"Content-Type": "application/json"}, timeout=10)
+        self.assertEqual(st, 201, body)
+        rec_id = json.loads(body)["recommendation_id"]
+        rec = self.status(leader)["recommendation"]
+        self.assertEqual(rec["id"], rec_id)
+        # Every replica shows the leader's recommendation, same id and hash (adopted from the decision state).
+        for r in self.ports:
+            wait_until(lambda: (lambda x: x and (x["id"], x["hash"]) == (rec["id"], rec["hash"]))(
+                self.status(r).get("recommendation")), 10, f"{r} shows the leader's recommendation")
+        # A second proposal while it is open is refused by the leader, whichever replica receives it.
+        st, body = http("POST", self.url(follower) + "/v1/propose", json.dumps({"action": "failback", "by": "bob"}),
+                        headers={"Content-Type": "application/json"}, timeout=10)
+        self.assertEqual(st, 409, body)
 
     def test_b_leader_killed_during_incident(self):
         leader = self.start_all()

@@ -20,6 +20,11 @@ A second sink, the HMAC-signed webhook (received by the same fake on /hook),
 is checked as a receiver would (signature over timestamp + "." + body) and
 must have seen exactly one trigger and one resolve of the incident.
 
+A second case (issue 6's leftover): the recommendation and the cooldown
+survive a restart. An approval token signed before a SIGKILL is accepted
+after the restart (same recommendation id and hash, state_dir/shared/decision),
+and the cooldown its plan started is still there after one more restart.
+
 Environment: VIGIL_BIN (the vigil binary), VIGIL_SOURCE_DIR (the source tree),
 VIGIL_PYTHON (default: this interpreter). VIGIL_KEEP_TEST=1 keeps the files.
 """
@@ -131,7 +136,7 @@ class PagingRestart(unittest.TestCase):
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
 
-    def write_config(self):
+    def write_config(self, approvals=False):
         hp = self.health.server_address[1]
         self.engine_port = free_port()
         self.engine_url = f"http://127.0.0.1:{self.engine_port}"
@@ -164,6 +169,13 @@ class PagingRestart(unittest.TestCase):
             f"  - {{kind: webhook, name: hook, url: '{self.pd}/hook', secret_file: webhook.secret, timeout: 2s}}",
             "logging: {level: info}",
         ]
+        if approvals:
+            subprocess.run([VIGIL, "keygen", "--out", os.path.join(self.dir, "alice")], check=True,
+                           stdout=subprocess.DEVNULL)
+            lines += ["approvals:", "  required: 1", "  max_ttl: 15m", "  approvers:",
+                      "    - {id: alice, public_key_file: alice.pub}",
+                      "plan:", "  failover:", "    dry_run: false", "    steps:",
+                      "      - {name: note, kind: exec, command: [/bin/true], timeout: 10s}"]
         self.config = os.path.join(self.dir, "vigil.yaml")
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -283,6 +295,48 @@ class PagingRestart(unittest.TestCase):
         time.sleep(1)
         self.assertEqual(len(self.pd_stats()["events"]), len(st["events"]))
         print(f"paging_restart: {time.monotonic() - t_start:.1f}s", file=sys.stderr)
+
+    def test_recommendation_and_cooldown_survive_a_restart(self):
+        self.write_config(approvals=True)
+        self.start_engine()
+        for v in ("us-east-1", "us-west-2", "eu-west-1"):
+            self.procs.append(Proc([VIGIL, "agent", "--config", self.config, "--vantage", v],
+                                   os.path.join(self.dir, f"agent-{v}.log"), cwd=self.dir))
+        wait_until(lambda: all(self.classification(r) == "healthy" for r in REGIONS), 40, "both regions healthy")
+        Health.failed = {"us-east-1"}
+        rec = wait_until(lambda: (lambda r: r if r and r.get("state") == "pending_approval" else None)(
+            self.status().get("recommendation")), 30, "a recommendation pending approval")
+        printed = subprocess.run([VIGIL, "approve", "--print", "--yes", "--allow-data-loss", "--key",
+                                  os.path.join(self.dir, "alice.key"), "--approver", "alice", "--engine",
+                                  self.engine_url], capture_output=True, text=True, timeout=60)
+        self.assertEqual(printed.returncode, 0, printed.stdout + printed.stderr)
+        token = next(w for w in printed.stdout.split() if w.startswith("v4.public."))
+
+        # Restarted between the recommendation and the approval: same id, same hash, the token is accepted.
+        self.kill_engine()
+        self.start_engine()
+        wait_until(lambda: self.classification("us-east-1") == "regional_outage", 30, "regional_outage after restart")
+        after = self.status()["recommendation"]
+        self.assertEqual((after["id"], after["hash"]), (rec["id"], rec["hash"]), after)
+        self.assertEqual(after["state"], "pending_approval")
+        st, body = http("POST", self.engine_url + "/v1/approvals", token, {"Content-Type": "text/plain"}, timeout=10)
+        self.assertEqual(st, 202, body)
+        cooldown = wait_until(lambda: self.status()["cooldown"]["last_failover_at"], 30, "the cooldown started")
+
+        # Restarted again: the cooldown (and the finished recommendation) are still there.
+        wait_until(lambda: self.status()["recommendation"]["state"] == "done", 30, "the plan done")
+        self.kill_engine()
+        self.start_engine()
+        st = self.status()
+        self.assertEqual(st["cooldown"]["last_failover_at"], cooldown, st["cooldown"])
+        self.assertEqual(st["recommendation"]["id"], rec["id"])
+        self.assertEqual(st["recommendation"]["state"], "done")
+        wait_until(lambda: self.classification("us-east-1") == "regional_outage", 30, "regional_outage again")
+        self.assertEqual(self.status()["cooldown"]["last_failover_at"], cooldown)
+        # Nothing was triggered twice across the restarts.
+        stats = self.pd_stats()
+        self.assertEqual(stats["invalid"], 0, stats["errors"])
+        self.assertTrue(all(n == 1 for n in stats["incidents_opened"].values()), stats["incidents_opened"])
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ TEST(CoordinationNames, AreStable) {
   EXPECT_EQ(to_string(coordination_health::degraded), "degraded");
   EXPECT_EQ(to_string(write_result::fenced), "fenced");
   EXPECT_EQ(coordination_keys::plan_step("r", 3), "plan/r/0003");
-  EXPECT_EQ(coordination_keys::ack("inc-1"), "ack/inc-1");
+  EXPECT_EQ(coordination_keys::decision_state, "decision");
 }
 
 }  // namespace
