@@ -1,13 +1,10 @@
 #include "detector/curl_multi.hpp"
 
 #include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
-#include <cstdint>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -26,18 +23,7 @@ struct multi_loop::watched {
   void release() {
     if (gone) return;
     gone = true;
-    ++epoch;
     if (desc.is_open()) (void)desc.release();  // aborts pending waits
-  }
-
-  /// Stops waiting but stays registered with the reactor (no epoll_ctl): the
-  /// socket is idle in curl's connection cache and may be wanted again.
-  void park() {
-    ++epoch;  // completions of the cancelled waits are stale from now on
-    read_armed = write_armed = false;
-    want = 0;
-    boost::system::error_code ignored;
-    if (desc.is_open()) desc.cancel(ignored);
   }
 
   asio::posix::stream_descriptor desc;
@@ -46,8 +32,6 @@ struct multi_loop::watched {
   bool read_armed = false;
   bool write_armed = false;
   bool gone = false;
-  bool owned = false;       ///< opened by open_socket: its close goes through close_socket
-  std::uint64_t epoch = 0;  ///< bumped by park/release; a wait of an older epoch is ignored
 };
 
 std::shared_ptr<multi_loop> multi_loop::create(asio::io_context& io, completion_fn on_done) {
@@ -70,45 +54,7 @@ multi_loop::~multi_loop() {
 }
 
 bool multi_loop::add(CURL* easy) {
-  if (multi_ == nullptr) return false;
-  // Set per transfer: curl_easy_reset (the prober's handle pool) clears them.
-  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &multi_loop::open_socket);
-  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, static_cast<void*>(this));
-  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &multi_loop::close_socket);
-  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, static_cast<void*>(this));
-  return curl_multi_add_handle(multi_, easy) == CURLM_OK;
-}
-
-curl_socket_t multi_loop::open_socket(void* clientp, curlsocktype /*purpose*/, curl_sockaddr* addr) {
-  auto* self = static_cast<multi_loop*>(clientp);
-  const curl_socket_t s = ::socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
-  if (s == CURL_SOCKET_BAD) return s;
-  // An entry under this number is stale (its fd was closed behind our back):
-  // forget its registration so that the new socket is registered afresh.
-  if (auto it = self->sockets_.find(s); it != self->sockets_.end()) {
-    it->second->release();
-    self->sockets_.erase(it);
-  }
-  self->owned_.insert(s);
-  return s;
-}
-
-int multi_loop::close_socket(void* clientp, curl_socket_t s) {
-  auto* self = static_cast<multi_loop*>(clientp);
-  self->owned_.erase(s);
-  if (auto it = self->sockets_.find(s); it != self->sockets_.end()) {
-    auto w = it->second;
-    self->sockets_.erase(it);
-    w->gone = true;
-    ++w->epoch;
-    if (w->desc.is_open()) {
-      // asio closes the fd; closing drops it from epoll without an epoll_ctl.
-      boost::system::error_code ec;
-      w->desc.close(ec);
-      return ec ? 1 : 0;
-    }
-  }
-  return ::close(s);
+  return multi_ != nullptr && curl_multi_add_handle(multi_, easy) == CURLM_OK;
 }
 
 void multi_loop::remove(CURL* easy) {
@@ -171,22 +117,14 @@ int multi_loop::on_timer(CURLM* /*multi*/, long timeout_ms, void* userp) {
 void multi_loop::update_socket(curl_socket_t s, int what) {
   if (what == CURL_POLL_REMOVE) {
     if (auto it = sockets_.find(s); it != sockets_.end()) {
-      if (it->second->owned) {
-        // A kept-alive connection going idle (or about to be closed): stay
-        // registered until close_socket, so reusing it costs no epoll_ctl
-        // pair (bench/RESULTS.md, HTTP probing, 5,000 checks keep-alive).
-        it->second->park();
-      } else {
-        it->second->release();  // e.g. the resolver's socketpair, closed without close_socket
-        sockets_.erase(it);
-      }
+      it->second->release();
+      sockets_.erase(it);
     }
     return;
   }
   auto& w = sockets_[s];
   if (!w) {
     w = std::make_shared<watched>(io_, s);
-    w->owned = owned_.count(s) != 0;
     error_code ec;
     w->desc.assign(s, ec);
     if (ec) {
@@ -221,22 +159,20 @@ void multi_loop::arm(const std::shared_ptr<watched>& w) {
 
   auto start = [this, &w](int direction, bool ready_now) {
     auto weak = weak_from_this();
-    const std::uint64_t epoch = w->epoch;
     if (ready_now) {
-      asio::post(io_, [weak, w, direction, epoch] {
-        if (auto loop = weak.lock()) loop->ready(w, direction, epoch, false);
+      asio::post(io_, [weak, w, direction] {
+        if (auto loop = weak.lock()) loop->ready(w, direction, false);
       });
       return;
     }
     const auto kind = direction == CURL_CSELECT_IN ? asio::posix::stream_descriptor::wait_read
                                                    : asio::posix::stream_descriptor::wait_write;
-    w->desc.async_wait(kind, [weak, w, direction, epoch](const error_code& ec) {
-      if (w->epoch != epoch) return;  // parked, released or closed since: not ours to clear
+    w->desc.async_wait(kind, [weak, w, direction](const error_code& ec) {
       if (ec == asio::error::operation_aborted) {
         (direction == CURL_CSELECT_IN ? w->read_armed : w->write_armed) = false;
         return;
       }
-      if (auto loop = weak.lock()) loop->ready(w, direction, epoch, static_cast<bool>(ec));
+      if (auto loop = weak.lock()) loop->ready(w, direction, static_cast<bool>(ec));
     });
   };
   if (need_in) {
@@ -249,8 +185,7 @@ void multi_loop::arm(const std::shared_ptr<watched>& w) {
   }
 }
 
-void multi_loop::ready(const std::shared_ptr<watched>& w, int direction, std::uint64_t epoch, bool error) {
-  if (w->epoch != epoch) return;  // a wait from before the socket was parked
+void multi_loop::ready(const std::shared_ptr<watched>& w, int direction, bool error) {
   (direction == CURL_CSELECT_IN ? w->read_armed : w->write_armed) = false;
   if (w->gone || multi_ == nullptr) return;
   action(w->fd, direction | (error ? CURL_CSELECT_ERR : 0));

@@ -2,16 +2,15 @@
 // libcurl's multi "socket action" interface on a Boost.Asio io_context.
 //
 // curl says which sockets it wants watched (CURLMOPT_SOCKETFUNCTION) and when
-// to call it back (CURLMOPT_TIMERFUNCTION). Each socket gets a
-// posix::stream_descriptor, and one steady_timer serves the whole multi handle.
-// curl opens and closes connection sockets through our open/close-socket
-// callbacks, so we know when an fd really goes away: on CURL_POLL_REMOVE (a
-// kept-alive connection going idle) its descriptor only stops waiting and stays
-// registered with epoll, and reusing the connection costs no epoll_ctl; the
-// close callback closes it through asio. Sockets curl did not open through us
-// (the threaded resolver's socketpair) are released on CURL_POLL_REMOVE.
-// A wait carries the socket's epoch, so completions of waits cancelled by a
-// park are ignored instead of clearing a newer wait's state.
+// to call it back (CURLMOPT_TIMERFUNCTION). Each socket gets a non-owning
+// posix::stream_descriptor (curl opens and closes the fd; we release it on
+// CURL_POLL_REMOVE, which curl issues before it closes), and one steady_timer
+// serves the whole multi handle.
+//
+// Keeping an idle kept-alive socket registered instead (parking it until
+// curl's close-socket callback) was measured and reverted: fewer epoll_ctl,
+// but more epoll_wait wake-ups from the idle sockets' edges and more CPU per
+// probe (bench/RESULTS.md, HTTP probing).
 //
 // Readiness is level-triggered for curl but asio's epoll reactor is
 // edge-triggered: a wait started after an edge was consumed (curl left bytes
@@ -26,11 +25,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cstdint>
 #include <functional>
 #include <memory>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace vigil::detector::curl {
 
@@ -66,9 +63,7 @@ class multi_loop : public std::enable_shared_from_this<multi_loop> {
 
   void update_socket(curl_socket_t s, int what);
   void arm(const std::shared_ptr<watched>& w);
-  void ready(const std::shared_ptr<watched>& w, int direction, std::uint64_t epoch, bool error);
-  static curl_socket_t open_socket(void* clientp, curlsocktype purpose, curl_sockaddr* addr);
-  static int close_socket(void* clientp, curl_socket_t s);
+  void ready(const std::shared_ptr<watched>& w, int direction, bool error);
   void action(curl_socket_t s, int mask);
   void drain_done();
 
@@ -78,7 +73,6 @@ class multi_loop : public std::enable_shared_from_this<multi_loop> {
   CURLM* multi_ = nullptr;
   bool zero_timeout_posted_ = false;  ///< a 0 ms timeout action is queued on io_
   std::unordered_map<curl_socket_t, std::shared_ptr<watched>> sockets_;
-  std::unordered_set<curl_socket_t> owned_;  ///< opened by open_socket and not closed yet
 };
 
 }  // namespace vigil::detector::curl
