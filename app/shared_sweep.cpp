@@ -35,8 +35,8 @@ sweep_result sweep_shared(actuators::coordinator& coord, common::wall_time now, 
   }
 
   std::map<std::string, std::vector<std::string>> records;  // plan hash -> its keys
-  std::map<std::string, std::string> recommendation_of;      // plan hash -> recommendation id
-  std::set<std::string> ended_before;                        // plans whose plan_end is older than the cutoff
+  std::map<std::string, std::string> recommendation_of;     // plan hash -> recommendation id
+  std::set<std::string> ended_before;                       // plans whose plan_end is older than the cutoff
   for (const auto& [key, raw] : coord.list(journal_prefix)) {
     const auto slash = key.find('/', journal_prefix.size());
     if (slash == std::string::npos) continue;

@@ -103,8 +103,10 @@ recommendation recommendation_from_continuity(const json& j) {
   const json& gates = need(j, "gates", w);
   if (!gates.is_array()) bad(w + "gates", "expected an array");
   for (const auto& g : gates) {
-    r.gates.push_back({named<gate_name>(g, "name", w + "gates[]."), boolean(g, "ok", w + "gates[]."),
-                       boolean(g, "blocking", w + "gates[]."), {}});
+    r.gates.push_back({named<gate_name>(g, "name", w + "gates[]."),
+                       boolean(g, "ok", w + "gates[]."),
+                       boolean(g, "blocking", w + "gates[]."),
+                       {}});
   }
   r.allow_data_loss_required = boolean(j, "allow_data_loss_required", w);
   r.evidence_digest = str(j, "evidence_digest", w);

@@ -86,7 +86,8 @@ void core::adopt(const continuity& c) {
     if (const auto* inc = find(false, name)) {
       if (!rr.incident_open || rr.incident_id != inc->incident_id) {
         if (rr.incident_open) {
-          s.audit("page", "incident " + rr.incident_id + " of " + name + " continues as the leader's " + inc->incident_id,
+          s.audit("page",
+                  "incident " + rr.incident_id + " of " + name + " continues as the leader's " + inc->incident_id,
                   {{"incident_id", inc->incident_id}, {"was", rr.incident_id}});
         }
         rr.incident_open = true;

@@ -15,7 +15,9 @@ using namespace std::chrono_literals;
 const common::wall_time now{std::chrono::milliseconds{1'795'000'000'000}};
 
 json page_claim(const std::string& state, common::wall_time at) {
-  return {{"state", state}, {"by", "r0"}, {"page", {{"incident_id", "x"}, {"timestamp_ms", at.time_since_epoch().count()}}}};
+  return {{"state", state},
+          {"by", "r0"},
+          {"page", {{"incident_id", "x"}, {"timestamp_ms", at.time_since_epoch().count()}}}};
 }
 
 TEST(SharedSweep, ErasesOldDonePagesAndFinishedPlansOnly) {
@@ -30,9 +32,10 @@ TEST(SharedSweep, ErasesOldDonePagesAndFinishedPlansOnly) {
   ASSERT_EQ(c.put_json_guarded("outbox/y/trigger/1", page_claim("claimed", old)), actuators::write_result::ok);
   // Plan A ended 26 h ago, plan B 1 h ago, plan C never ended.
   const auto plan = [&](const std::string& hash, const std::string& rec, std::optional<common::wall_time> end) {
-    ASSERT_EQ(c.put_json_guarded("journal/" + hash + "/000000",
-                                 {{"type", "plan_begin"}, {"hash", hash}, {"recommendation_id", rec},
-                                  {"at", common::format_rfc3339(old - 1h)}}),
+    ASSERT_EQ(c.put_json_guarded("journal/" + hash + "/000000", {{"type", "plan_begin"},
+                                                                 {"hash", hash},
+                                                                 {"recommendation_id", rec},
+                                                                 {"at", common::format_rfc3339(old - 1h)}}),
               actuators::write_result::ok);
     ASSERT_EQ(c.put_json_guarded(actuators::coordination_keys::plan_step(rec, 0), {{"step", "one"}}),
               actuators::write_result::ok);

@@ -3,9 +3,10 @@
 // token signed before the restart is accepted after it) and the cooldown; a
 // follower continues the leader's incident id, closes what the leader
 // resolved without paging, and never revises the leader's recommendation.
+#include "decision/continuity.hpp"
+
 #include <gtest/gtest.h>
 
-#include "decision/continuity.hpp"
 #include "harness.hpp"
 
 namespace vigil::decision::testing {
