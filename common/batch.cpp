@@ -1,5 +1,7 @@
 #include "common/batch.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -142,7 +144,7 @@ batch_parse_result parse_batch(std::string_view body, const batch_limits& limits
       w.at_ms = get_int(o, "at", path);
       const auto name = get_string(o, "outcome", path, 64);
       const auto oc = decision::outcome_from_string(name);
-      if (!oc) throw schema_error{path + ".outcome: unknown outcome '" + name + "'"};
+      if (!oc) throw schema_error{fmt::format("{}.outcome: unknown outcome '{}'", path, name)};
       w.result = *oc;
       w.latency_ms = get_finite(o, "latency_ms", path);
       if (const auto st = o.find("status"); st != o.end() && !st->is_null()) {

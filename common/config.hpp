@@ -79,7 +79,7 @@ struct http_check_config {
   int max_redirects = 0;    ///< bound when follow_redirects (default 5 then)
   std::string ca_file;      ///< extra CA bundle; TLS verification is always on
   bool keep_alive = false;  ///< default: a new connection per probe, as Route 53 does
-  std::size_t body_limit = 64 * 1024;
+  std::size_t body_limit = std::size_t{64} * 1024;
   duration connect_timeout{0};       ///< 0 = the check's timeout
   std::int64_t low_speed_limit = 1;  ///< bytes/s below which...
   duration low_speed_time{0};        ///< ...for this long the probe times out (0 = timeout)
@@ -142,7 +142,7 @@ struct engine_config {
   std::string record;             ///< JSONL path of all observations; empty = off
   std::string public_url;         ///< used in page links; default http://<listen>
   duration batch_max_age{30000};  ///< X-Vigil-Timestamp window
-  std::size_t max_batch_bytes = 4 * 1024 * 1024;
+  std::size_t max_batch_bytes = std::size_t{4} * 1024 * 1024;
 };
 
 enum class coordination_backend : std::uint8_t { file, etcd };

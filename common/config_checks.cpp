@@ -131,8 +131,8 @@ void read_check_body(map_reader& m, check_config& c, const probe_defaults_config
   }
 }
 
-const std::vector<std::string_view> check_keys{"region",         "role", "interval",  "timeout",
-                                               "degraded_after", "http", "cloudwatch"};
+constexpr std::array<std::string_view, 7> check_keys{"region",         "role", "interval",  "timeout",
+                                                     "degraded_after", "http", "cloudwatch"};
 
 }  // namespace
 
@@ -158,7 +158,7 @@ void read_checks(map_reader& top, config& cfg) {
       return;
     }
     for_each_item(sm, "checks", [&](const YAML::Node& cn, const std::string& cpath) {
-      map_reader cm(ctx, cn, cpath, check_keys);
+      map_reader cm(ctx, cn, cpath, std::vector<std::string_view>(check_keys.begin(), check_keys.end()));
       if (!cm.valid()) return;
       check_config c;
       c.pos = cm.pos();
@@ -173,8 +173,8 @@ void read_checks(map_reader& top, config& cfg) {
     cfg.services.push_back(std::move(svc));
   });
   for_each_item(top, "region_checks", [&](const YAML::Node& n, const std::string& path) {
-    std::vector<std::string_view> keys = check_keys;
-    keys.push_back("name");
+    std::vector<std::string_view> keys(check_keys.begin(), check_keys.end());
+    keys.emplace_back("name");
     map_reader cm(ctx, n, path, keys);
     if (!cm.valid()) return;
     check_config c;

@@ -112,7 +112,7 @@ const std::vector<kind_spec>& kinds() {
   return table;
 }
 
-const std::vector<std::string_view> step_common_keys{"name", "kind", "timeout", "retries", "on_failure"};
+constexpr std::array<std::string_view, 5> step_common_keys{"name", "kind", "timeout", "retries", "on_failure"};
 
 /// Reads one kind-specific key into `params`; false when bad or missing.
 bool read_param(map_reader& m, const param_spec& p, const config& cfg, nlohmann::json& params) {

@@ -317,9 +317,9 @@ std::string got(const scalar_value& s, bool secret = false) {
 
 // --- map_reader -------------------------------------------------------------
 
-map_reader::map_reader(load_context& ctx, YAML::Node node, std::string path, std::vector<std::string_view> allowed,
-                       bool any_key)
-    : ctx_(ctx), node_(std::move(node)), path_(std::move(path)) {
+map_reader::map_reader(load_context& ctx, const YAML::Node& node, std::string path,
+                       std::vector<std::string_view> allowed, bool any_key)
+    : ctx_(ctx), node_(node), path_(std::move(path)) {
   if (!node_.IsMap()) {
     ctx_.error(node_, path_.empty() ? "(top level)" : path_,
                "expected a map (key: value pairs), got " + std::string(node_kind(node_)));

@@ -86,7 +86,7 @@ struct scalar_value {
 class map_reader {
  public:
   /// `any_key`: every key is allowed (maps keyed by free-form names).
-  map_reader(load_context& ctx, YAML::Node node, std::string path, std::vector<std::string_view> allowed,
+  map_reader(load_context& ctx, const YAML::Node& node, std::string path, std::vector<std::string_view> allowed,
              bool any_key = false);
 
   [[nodiscard]] bool valid() const { return valid_; }

@@ -1,6 +1,8 @@
 // Reading the plain sections of a config file: deployment, regions, vantages,
 // decision, probe_defaults, replication_lag, engine, coordination, paging,
 // approvals, aws, logging. Checks and plans have their own files.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -238,8 +240,9 @@ void read_aws(map_reader& top, aws_config& a) {
   const auto check_urls = [&](const std::map<std::string, std::string>& urls, const std::string& path) {
     for (const auto& [service, u] : urls) {
       if (const std::string why = check_url(u); !why.empty()) {
-        top.ctx().error_at(top.ctx().at(path + "." + service),
-                           "expected an http:// or https:// URL with a host: " + why + ", got " + quote_value(u));
+        top.ctx().error_at(
+            top.ctx().at(fmt::format("{}.{}", path, service)),
+            fmt::format("expected an http:// or https:// URL with a host: {}, got {}", why, quote_value(u)));
       }
     }
   };
@@ -313,6 +316,7 @@ void read_paging(map_reader& top, config& cfg) {
                   "webhook_url_file", "secret", "secret_file"});
     if (!m.valid()) return;
     std::vector<std::string_view> kinds;
+    kinds.reserve(table.size());
     for (const auto& k : table)
       kinds.push_back(k.kind);
     const auto kind = m.choice("kind", kinds, true);

@@ -1,4 +1,6 @@
 // Cross checks over a whole config, and the defaults that depend on other keys.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 
@@ -89,10 +91,11 @@ void validate_quorum(load_context& ctx, config& cfg) {
     if (static_cast<int>(vs.size()) < q) continue;
     std::string names;
     for (const auto& v : vs)
-      names += (names.empty() ? "" : ", ") + v;
-    ctx.warning_at(ctx.at("vantages"), "region " + region + " hosts " + std::to_string(vs.size()) + " vantages (" +
-                                           names + "), enough for the quorum of " + std::to_string(q) +
-                                           " alone: an outage of that region can outvote the others");
+      names.append(names.empty() ? "" : ", ").append(v);
+    ctx.warning_at(ctx.at("vantages"),
+                   fmt::format("region {} hosts {} vantages ({}), enough for the quorum of {} alone: "
+                               "an outage of that region can outvote the others",
+                               region, vs.size(), names, q));
   }
 }
 

@@ -49,7 +49,7 @@ struct http_response {
 using http_handler = std::function<http_response(const http_request&)>;
 
 struct http_server_options {
-  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_body_bytes = std::size_t{4} * 1024 * 1024;
   std::chrono::milliseconds read_timeout{10000};
   std::size_t max_connections = 512;
 };

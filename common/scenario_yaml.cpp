@@ -1,5 +1,6 @@
 #include "common/scenario_yaml.hpp"
 
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -59,8 +60,8 @@ void only_keys(const YAML::Node& n, const std::set<std::string>& allowed, const 
     if (!allowed.contains(k)) {
       std::string list;
       for (const auto& a : allowed)
-        list += (list.empty() ? "" : ", ") + a;
-      fail(kv.first, what + ": unknown key '" + k + "' (expected one of: " + list + ")");
+        list.append(list.empty() ? "" : ", ").append(a);
+      fail(kv.first, fmt::format("{}: unknown key '{}' (expected one of: {})", what, k, list));
     }
   }
 }
@@ -104,7 +105,7 @@ d::scenario_event event(const YAML::Node& n) {
   for (const auto& kv : n) {
     const auto k = kv.first.as<std::string>();
     if (k == "at") continue;
-    if (!action.empty()) fail(kv.first, "events[]: one action per event, got '" + action + "' and '" + k + "'");
+    if (!action.empty()) fail(kv.first, fmt::format("events[]: one action per event, got '{}' and '{}'", action, k));
     action = k;
     body = kv.second;
   }
