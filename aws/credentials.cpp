@@ -180,7 +180,7 @@ std::unique_ptr<credentials_provider> make_environment_provider(provider_context
   return std::make_unique<environment_provider>(std::move(ctx));
 }
 
-std::unique_ptr<credentials_provider> make_default_chain(provider_context ctx) {
+std::unique_ptr<credentials_provider> make_default_chain(const provider_context& ctx) {
   std::vector<std::unique_ptr<credentials_provider>> ps;
   ps.push_back(make_environment_provider(ctx));
   ps.push_back(make_profile_provider(ctx));

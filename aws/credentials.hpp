@@ -109,7 +109,7 @@ using profile_settings = std::map<std::string, std::string>;
 [[nodiscard]] std::unique_ptr<credentials_provider> make_imds_provider(provider_context ctx);
 
 /// The five above, in order.
-[[nodiscard]] std::unique_ptr<credentials_provider> make_default_chain(provider_context ctx);
+[[nodiscard]] std::unique_ptr<credentials_provider> make_default_chain(const provider_context& ctx);
 
 /// Keeps the first provider that answers; see the header comment.
 class chain_provider final : public credentials_provider {

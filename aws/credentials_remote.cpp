@@ -15,7 +15,7 @@ aws_error absent(std::string why) {
 
 std::string env_or(const provider_context& ctx, const char* name, std::string fallback = {}) {
   auto v = ctx.env(name);
-  return v && !v->empty() ? *v : fallback;
+  return v && !v->empty() ? *v : std::move(fallback);
 }
 
 std::string sts_region(const provider_context& ctx, const profile_settings* s) {
@@ -127,7 +127,7 @@ bool loopback_or_ecs(std::string host) {
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "169.254.170.2" || host == "169.254.170.23";
 }
 
-http_request request_for(const endpoint_url& ep, std::string method, std::string path) {
+http_request request_for(const endpoint_url& ep, std::string method, const std::string& path) {
   http_request r;
   r.method = std::move(method);
   r.scheme = ep.scheme;

@@ -103,7 +103,9 @@ class curl_transport final : public http_transport {
     const std::string url = req.url();
     curl_slist* list = nullptr;
     for (const auto& [name, value] : req.headers) {
-      const std::string line = value.empty() ? name + ";" : name + ": " + value;
+      // "Name;" sends an empty header; "Name:" alone would remove curl's own.
+      std::string line = name;
+      line.append(value.empty() ? ";" : ": ").append(value);
       list = curl_slist_append(list, line.c_str());
     }
     // libcurl adds "Expect: 100-continue" to large POSTs and a default

@@ -57,7 +57,7 @@ class http_transport {
 };
 
 struct curl_transport_options {
-  std::size_t max_body_bytes = 16 * 1024 * 1024;  ///< answers above this are cut and fail
+  std::size_t max_body_bytes = std::size_t{16} * 1024 * 1024;  ///< answers above this are cut and fail
   std::chrono::milliseconds connect_timeout{3000};
   std::string ca_file;  ///< extra CA bundle; TLS verification is always on
 };
