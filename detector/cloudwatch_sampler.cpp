@@ -79,6 +79,7 @@ std::vector<cloudwatch_sample> cloudwatch_sampler::poll() {
     if (st.due <= now) due.emplace_back(&region, &st);
   }
   std::vector<std::future<std::vector<cloudwatch_sample>>> running;
+  running.reserve(due.size());
   for (auto& [region, st] : due) {
     // One thread per due region: a slow or throttled region never holds up the others.
     running.push_back(

@@ -60,7 +60,7 @@ std::variant<compiled_check, std::vector<std::string>> compile_check(const commo
   c.url = h.url;
   c.method = h.method;
   for (const auto& [name, value] : h.headers)
-    c.headers.push_back(name + ": " + value);
+    c.headers.emplace_back(name).append(": ").append(value);
   c.body = h.body;
   c.timeout = check.timeout;
   c.connect_timeout = h.connect_timeout.count() > 0 ? std::min(h.connect_timeout, check.timeout) : check.timeout;

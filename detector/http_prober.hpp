@@ -49,7 +49,7 @@ struct compiled_check {
   std::chrono::milliseconds connect_timeout{2000};  ///< TCP (+ proxy) connect
   std::int64_t low_speed_limit = 1;                 ///< bytes/s ...
   std::chrono::milliseconds low_speed_time{2000};   ///< ... sustained this long: timeout (curl: whole seconds, min 1 s)
-  std::size_t body_limit = 64 * 1024;               ///< bytes; more is body_too_large
+  std::size_t body_limit = std::size_t{64} * 1024;  ///< bytes; more is body_too_large
   bool follow_redirects = false;
   long max_redirects = 0;                       ///< only when follow_redirects
   std::string ca_file;                          ///< replaces the CA bundle for this check
