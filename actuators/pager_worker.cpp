@@ -122,8 +122,8 @@ std::optional<milliseconds> page_dispatcher::run_once() {
         spdlog::error("paging: dropping {} page for incident {} to sink {} after {} attempts: older than {} s",
                       to_string(e.p.action), e.p.incident_id, sink_name, st.attempts,
                       policy_.give_up_after.count() / 1000);
-        outbox_.mark_done(e.seq, sink_name, "dropped");
         if (guard_.done) guard_.done(e.p, sink_name, "dropped");
+        outbox_.mark_done(e.seq, sink_name, "dropped");
         if (metrics_) metrics_->count(sink_name, e.p.action, "dropped");
         attempts_.erase({e.seq, sink_name});
         blocked.erase({sink_name, e.p.incident_id});
@@ -162,8 +162,11 @@ std::optional<milliseconds> page_dispatcher::run_once() {
         spdlog::error("paging: sink {} rejected {}: {} (not retried: fix the sink's configuration)", sink_name,
                       idempotency_key(e.p), r.detail);
       }
-      outbox_.mark_done(e.seq, sink_name, to_string(r.status));
+      // The shared record first (HA: what a next leader reads to know the page
+      // went out), the local one (fdatasync) after: the window in which a
+      // crash leaves a delivered page looking undelivered is one etcd write.
       if (guard_.done) guard_.done(e.p, sink_name, to_string(r.status));
+      outbox_.mark_done(e.seq, sink_name, to_string(r.status));
       attempts_.erase({e.seq, sink_name});
       // The next page of this incident for this sink may go in this same pass.
       blocked.erase({sink_name, e.p.incident_id});

@@ -189,6 +189,11 @@ void plan_runner::execute(const decision::execute_plan& e) {
     common::logger("plan")->warn("ignoring execute for {}: the journal shows it executed ({})", e.recommendation_id,
                                  done->end->value("result", std::string{}));
     return;
+  } else if (done) {
+    // Begun by a previous run or leader: resumed from the journal, not begun again.
+    common::logger("plan")->info("execute for {}: the journal shows it begun; resuming it", e.recommendation_id);
+    post([this] { resume_unfinished(); });
+    return;
   }
   start_job(j);
 }

@@ -143,8 +143,10 @@ void core::adopt(const continuity& c) {
     }
     s.refresh_details();
     s.rec_adopted = true;
-    // Approved or further: its plan is (or was) the leader's to run.
-    s.execute_emitted = !is_open(s.rec->state);
+    // Executing or further: its plan is (or was) run. Approved: the leader
+    // that accepted the approval may die before its plan begins; a core that
+    // leads then runs it (update_recommendation).
+    s.execute_emitted = !is_open(s.rec->state) && s.rec->state != recommendation_state::approved;
     auto& pr = s.regions[s.topo.primary()];
     if (pr.incident_open && pr.incident_id == s.rec->incident_id) pr.recommended = true;
   } else if (s.rec && s.rec_adopted) {

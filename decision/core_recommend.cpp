@@ -190,6 +190,15 @@ void core::state::update_recommendation() {
                                                                           : approval_reason::not_pending);
     rec.reset();
   }
+  if (leader && rec && rec->state == recommendation_state::approved && !execute_emitted && !pr.restored) {
+    // Approved under a leader that lost its lease before the plan began: this
+    // leader runs it (the plan runner resumes instead a plan its journal shows begun).
+    execute_emitted = true;
+    audit("plan", "recommendation " + rec->id + " was approved under the previous leader: executing it",
+          {{"recommendation_id", rec->id}, {"hash", rec->hash}});
+    out.emplace_back(execute_plan{now, rec->id, rec->hash, rec->action, rec->from, rec->to,
+                                  rec->allow_data_loss_required, rec->approvers});
+  }
   const bool busy = rec && !is_final(rec->state);
   if (!busy && pr.incident_open && !pr.recommended && pr.h.declared() == classification::regional_outage) {
     regions[topo.primary()].recommended = true;

@@ -494,7 +494,7 @@ class HA(unittest.TestCase):
                    "every incident resolved")
         stats = self.pd_stats()
         with open(os.path.join(self.case, "pd_stats.json"), "w") as f:
-            json.dump(stats, f, indent=1)
+            json.dump(dict(stats, outage_windows=windows, kills=kills), f, indent=1)
         opened = {k: n for k, n in stats["incidents_opened"].items() if "/coordination-lost" not in k}
         print(f"\n  soak {length:.0f} s: {kills} engine kills, {len(windows)} outages, {len(opened)} incidents opened, "
               f"{len(stats['events'])} events", file=sys.stderr)

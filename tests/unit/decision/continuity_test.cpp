@@ -233,3 +233,40 @@ TEST(Continuity, NewLeaderResolvesAnAdoptedIncidentItSeesHealthy) {
 }
 
 }  // namespace vigil::decision::testing
+
+namespace vigil::decision::testing {
+
+TEST(Continuity, ApprovalAcceptedByALeaderThatDiedBeforeThePlanIsExecutedByTheNextOnce) {
+  const auto topo = make_test_topology();
+  harness leader = in_outage(topo);
+  harness follower = in_outage(topo, /*leader=*/false);
+  const auto res = leader.c.approve(leader.approval_for("alice", true), leader.now);
+  ASSERT_TRUE(res.accepted) << to_string(res.reason);
+  const continuity c = wire(leader.c);
+  ASSERT_TRUE(c.rec);
+  ASSERT_EQ(c.rec->state, recommendation_state::approved);
+
+  follower.c.adopt(c);
+  follower.run(duration{5000});
+  EXPECT_TRUE(follower.all<execute_plan>().empty()) << "a follower never executes";
+  // The leader died before its plan began: the follower leads and runs the approved plan, once.
+  follower.c.set_leader(true);
+  follower.run(duration{5000});
+  const auto runs = follower.all<execute_plan>();
+  ASSERT_EQ(runs.size(), 1U);
+  EXPECT_EQ(runs[0].recommendation_id, c.rec->id);
+  EXPECT_EQ(runs[0].recommendation_hash, c.rec->hash);
+  EXPECT_EQ(runs[0].approvers, std::vector<std::string>{"alice"});
+  follower.c.plan_started(c.rec->id, follower.now);
+  follower.run(duration{5000});
+  EXPECT_EQ(follower.all<execute_plan>().size(), 1U);
+
+  // A plan the old leader had started is not started again by the next one.
+  harness third = in_outage(topo, /*leader=*/false);
+  third.c.adopt(wire(follower.c));
+  third.c.set_leader(true);
+  third.run(duration{5000});
+  EXPECT_TRUE(third.all<execute_plan>().empty());
+}
+
+}  // namespace vigil::decision::testing
