@@ -166,7 +166,7 @@ approval_verifier::approval_verifier(std::string deployment, const common::appro
 
 approval_verifier::~approval_verifier() = default;
 
-approval_result approval_verifier::reject(approval_reason r, std::string detail) {
+approval_result approval_verifier::reject(approval_reason r, const std::string& detail) {
   if (metrics_) metrics_->count(r);
   return {std::nullopt, rejection(r, detail)};
 }

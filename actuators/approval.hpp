@@ -194,7 +194,7 @@ class approval_verifier {
                                        const approval_binding* binding = nullptr);
 
  private:
-  approval_result reject(approval_reason r, std::string detail);
+  approval_result reject(approval_reason r, const std::string& detail);
   struct approver_key {
     std::string id;
     std::unique_ptr<ed25519_key> key;

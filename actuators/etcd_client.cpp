@@ -152,7 +152,7 @@ etcd_result<json> parse_body(std::string_view path, const std::string& body) {
 }
 
 template <class T>
-etcd_result<T> fail(etcd_error e) {
+etcd_result<T> fail(etcd_error&& e) {
   etcd_result<T> r;
   r.error = std::move(e);
   return r;
@@ -324,7 +324,9 @@ etcd_result<std::string> etcd_client::post(std::string_view path, const std::str
       } else if (code == grpc_deadline_exceeded || message.find("timed out") != std::string::npos) {
         kind = etcd_errc::timeout;
       }
-      err = make_error(kind, ep + std::string(path) + ": " + message);
+      std::string what = ep;
+      what.append(path).append(": ").append(message);
+      err = make_error(kind, std::move(what));
     }
     if (err.code == etcd_errc::rejected) return fail<std::string>(std::move(err));
     down_[idx].store(true);

@@ -74,7 +74,8 @@ http_reply http_perform(const http_call& call) {
   }
   std::unique_ptr<curl_slist, slist_deleter> headers;
   for (const auto& [k, v] : call.headers) {
-    const std::string line = k + ": " + v;
+    std::string line = k;
+    line.append(": ").append(v);
     curl_slist* next = curl_slist_append(headers.get(), line.c_str());
     if (!next) {
       reply.error = "out of memory building headers";

@@ -26,7 +26,7 @@ struct http_call {
   std::string body;
   std::chrono::milliseconds timeout{5000};
   std::chrono::milliseconds connect_timeout{3000};
-  std::size_t max_response_bytes = 1024 * 1024;
+  std::size_t max_response_bytes = std::size_t{1024} * 1024;
 };
 
 struct http_reply {

@@ -60,6 +60,8 @@ class ed25519_key {
   ed25519_key(evp_pkey_st* pkey, bool is_private) : pkey_(pkey), private_(is_private) {}
   /// Takes ownership of `pkey` (may be null: then parse_error is reported).
   static key_result wrap(evp_pkey_st* pkey, bool is_private, std::string_view parse_error);
+  /// Takes ownership of a non-null `pkey` of type ED25519.
+  static key_result owning(evp_pkey_st* pkey, bool is_private);
   evp_pkey_st* pkey_;
   bool private_;
 };

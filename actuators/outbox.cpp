@@ -77,6 +77,7 @@ std::vector<page> page_outbox::open_incidents() const {
     by_seq.emplace_back(last.first, &last.second);
   std::sort(by_seq.begin(), by_seq.end());
   std::vector<page> out;
+  out.reserve(by_seq.size());
   for (const auto& [seq, p] : by_seq)
     out.push_back(*p);
   return out;

@@ -97,8 +97,8 @@ class page_sink {
 /// One sink per paging config entry. `logger` is used by the log sink (null:
 /// spdlog's default logger). Throws std::invalid_argument for a sink whose
 /// required settings are missing (routing_key, url, webhook_url, secret).
-[[nodiscard]] std::vector<std::unique_ptr<page_sink>> make_sinks(const std::vector<common::paging_sink_config>& cfg,
-                                                                 std::shared_ptr<spdlog::logger> logger = nullptr);
+[[nodiscard]] std::vector<std::unique_ptr<page_sink>> make_sinks(
+    const std::vector<common::paging_sink_config>& cfg, const std::shared_ptr<spdlog::logger>& logger = nullptr);
 
 // The individual sinks (exposed for tests and for the engine's `log` default).
 [[nodiscard]] std::unique_ptr<page_sink> make_pagerduty_sink(const common::paging_sink_config& cfg);

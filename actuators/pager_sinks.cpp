@@ -61,7 +61,7 @@ delivery_result post_json(const std::string& url, const json& body, std::chrono:
   call.body = body.dump();
   call.timeout = timeout;
   call.connect_timeout = std::min<std::chrono::milliseconds>(timeout, 3s);
-  call.max_response_bytes = 64 * 1024;
+  call.max_response_bytes = std::size_t{64} * 1024;
   call.headers = {{"Content-Type", "application/json"}};
   for (auto& h : extra_headers)
     call.headers.push_back(std::move(h));
@@ -306,7 +306,7 @@ std::unique_ptr<page_sink> make_log_sink(const common::paging_sink_config& cfg,
 }
 
 std::vector<std::unique_ptr<page_sink>> make_sinks(const std::vector<common::paging_sink_config>& cfg,
-                                                   std::shared_ptr<spdlog::logger> logger) {
+                                                   const std::shared_ptr<spdlog::logger>& logger) {
   std::vector<std::unique_ptr<page_sink>> out;
   std::set<std::string> names;
   for (const auto& c : cfg) {

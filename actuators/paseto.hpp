@@ -26,7 +26,7 @@
 namespace vigil::actuators {
 
 inline constexpr std::string_view paseto_v4_public_header = "v4.public.";
-inline constexpr std::size_t paseto_max_token_bytes = 8 * 1024;
+inline constexpr std::size_t paseto_max_token_bytes = std::size_t{8} * 1024;
 inline constexpr std::size_t paseto_signature_bytes = 64;
 
 enum class paseto_error : std::uint8_t {
