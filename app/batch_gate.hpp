@@ -23,7 +23,7 @@ struct batch_gate_options {
   std::string key;                              ///< HMAC key shared with the agents
   std::chrono::milliseconds max_age{30000};     ///< X-Vigil-Timestamp older than this: stale
   std::chrono::milliseconds max_future{30000};  ///< ...newer than now + this: future
-  std::size_t max_body_bytes = 4 * 1024 * 1024;
+  std::size_t max_body_bytes = std::size_t{4} * 1024 * 1024;
   common::batch_limits limits;
 };
 

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <prometheus/registry.h>
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -47,8 +48,8 @@ using nlohmann::json;
 
 namespace {
 
-const std::vector<std::string> demo_services{"api-web", "webapp", "partner-dashboard", "notifications"};
-const std::vector<std::string> demo_regions{"us-east-1", "us-west-2"};
+constexpr std::array<const char*, 4> demo_services{"api-web", "webapp", "partner-dashboard", "notifications"};
+constexpr std::array<const char*, 2> demo_regions{"us-east-1", "us-west-2"};
 
 /// The two regions' services: 200 {"status":"UP","db":"ok"} unless failed.
 class fake_services {

@@ -15,19 +15,14 @@
 
 namespace vigil::app {
 
-namespace {
-
-const std::vector<option_spec> drill_options{
-    {"config", "FILE", "the configuration whose plan to rehearse", true},
-    {"action", "ACTION", "failover (default) or failback"},
-    {"prechecks", "", "also make the read-only pre-checks (Describe*/Get* calls) and show their answers"},
-    {"allow-data-loss", "", "rehearse an approval that allows data loss (FailoverGlobalCluster AllowDataLoss=true)"},
-    {"json", "", "print the described plan and the outcome as JSON"},
-};
-
-}  // namespace
-
 int cmd_drill(const std::vector<std::string>& args, command_io& io) {
+  const std::vector<option_spec> drill_options{
+      {"config", "FILE", "the configuration whose plan to rehearse", true},
+      {"action", "ACTION", "failover (default) or failback"},
+      {"prechecks", "", "also make the read-only pre-checks (Describe*/Get* calls) and show their answers"},
+      {"allow-data-loss", "", "rehearse an approval that allows data loss (FailoverGlobalCluster AllowDataLoss=true)"},
+      {"json", "", "print the described plan and the outcome as JSON"},
+  };
   const auto parsed = parse_args(args, drill_options);
   if (!parsed.args) {
     io.err << "vigil drill: " << parsed.error << "\n";

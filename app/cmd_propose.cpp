@@ -13,16 +13,11 @@
 
 namespace vigil::app {
 
-namespace {
-
-const std::vector<option_spec> propose_options{
-    {"engine", "URL", "the engine's base URL (http://127.0.0.1:9470)", true},
-    {"by", "NAME", "who proposes (default: $USER)"},
-};
-
-}  // namespace
-
 int cmd_propose(const std::vector<std::string>& args, command_io& io) {
+  const std::vector<option_spec> propose_options{
+      {"engine", "URL", "the engine's base URL (http://127.0.0.1:9470)", true},
+      {"by", "NAME", "who proposes (default: $USER)"},
+  };
   const auto parsed = parse_args(args, propose_options, 1);
   if (!parsed.args) {
     io.err << "vigil propose: " << parsed.error << "\n";

@@ -87,14 +87,18 @@ void run_until_signal(asio::io_context& io, const std::function<void()>& shutdow
   io.run();
 }
 
-const std::vector<option_spec> common_specs{
-    {"config", "FILE", "configuration file (YAML)", true},
-    {"log-level", "LEVEL", "trace|debug|info|warn|error (overrides logging.level)"},
-};
+std::vector<option_spec> common_specs() {
+  return {
+      {"config", "FILE", "configuration file (YAML)", true},
+      {"log-level", "LEVEL", "trace|debug|info|warn|error (overrides logging.level)"},
+  };
+}
 
-const option_spec replica_spec{"replica", "NAME",
-                               "this engine's replica id among those sharing coordination (default: the host "
-                               "name); its state goes to engine.state_dir/NAME"};
+option_spec replica_spec() {
+  return {"replica", "NAME",
+          "this engine's replica id among those sharing coordination (default: the host "
+          "name); its state goes to engine.state_dir/NAME"};
+}
 
 /// The replica id (--replica, else the host name) and, with --replica, the
 /// replica's own state directory: several engines on one host stay apart.
@@ -126,7 +130,7 @@ std::string engine_url(const common::config& cfg, const std::string& listen) {
 /// The URL other replicas reach this one on (followers forward approvals to
 /// it): the bound address, unless it is a wildcard, then engine.public_url.
 std::string replica_url(const common::config& cfg, const engine& e, const std::string& listen) {
-  const std::string bound = e.base_url();
+  std::string bound = e.base_url();
   if (bound.find("0.0.0.0") != std::string::npos || bound.find("[::]") != std::string::npos) {
     return engine_url(cfg, listen);
   }
@@ -136,9 +140,9 @@ std::string replica_url(const common::config& cfg, const engine& e, const std::s
 }  // namespace
 
 int cmd_engine(const std::vector<std::string>& args, command_io& io) {
-  auto specs = common_specs;
+  auto specs = common_specs();
   specs.push_back({"listen", "ADDR", "override engine.listen (host:port)"});
-  specs.push_back(replica_spec);
+  specs.push_back(replica_spec());
   parsed_args parsed;
   auto s = load("engine", args, specs,
                 "Usage: vigil engine --config FILE\n\nIngests agent batches, decides, pages, verifies approvals and "
@@ -175,7 +179,7 @@ int cmd_engine(const std::vector<std::string>& args, command_io& io) {
 }
 
 int cmd_agent(const std::vector<std::string>& args, command_io& io) {
-  auto specs = common_specs;
+  auto specs = common_specs();
   specs.push_back({"vantage", "NAME", "the vantage this agent probes from", true});
   specs.push_back({"metrics-listen", "ADDR", "serve /metrics, /healthz and /readyz on host:port"});
   specs.push_back({"engine", "URL", "send batches here instead of engine.endpoints (repeatable)", false, true});
@@ -222,10 +226,10 @@ int cmd_agent(const std::vector<std::string>& args, command_io& io) {
 }
 
 int cmd_run(const std::vector<std::string>& args, command_io& io) {
-  auto specs = common_specs;
+  auto specs = common_specs();
   specs.push_back({"vantage", "NAME", "the vantage of the local agent", true});
   specs.push_back({"listen", "ADDR", "override engine.listen (host:port)"});
-  specs.push_back(replica_spec);
+  specs.push_back(replica_spec());
   parsed_args parsed;
   auto s = load("run", args, specs,
                 "Usage: vigil run --config FILE --vantage NAME\n\nThe engine plus a local agent in one process, with "

@@ -34,7 +34,7 @@ decision::time_point from_ms(std::int64_t ms) {
   return decision::time_point{std::chrono::milliseconds{ms}};
 }
 
-std::string trim(std::string s) {
+std::string trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
   const auto last = s.find_last_not_of(" \t\r\n");
@@ -327,7 +327,7 @@ struct engine::impl {
 
   // --- tick and outputs ----------------------------------------------------
 
-  void record_event(json j) {
+  void record_event(const json& j) {
     if (audit.is_open()) audit << j.dump() << '\n' << std::flush;
     events.append(j);
     if (hooks.on_event) hooks.on_event(j);

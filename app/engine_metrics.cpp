@@ -15,7 +15,7 @@ constexpr std::size_t rejection_count = 10;
 
 template <typename E, std::size_t N>
 std::vector<prometheus::Gauge*> one_hot(prometheus::Family<prometheus::Gauge>& fam,
-                                        std::map<std::string, std::string> labels, const char* state_label,
+                                        const std::map<std::string, std::string>& labels, const char* state_label,
                                         const std::array<std::string_view, N>& names) {
   std::vector<prometheus::Gauge*> out;
   for (const auto name : names) {

@@ -51,6 +51,7 @@ actuators::page_action to_action(decision::page_action a) {
 
 std::vector<std::string> sink_names(const std::vector<std::unique_ptr<actuators::page_sink>>& sinks) {
   std::vector<std::string> out;
+  out.reserve(sinks.size());
   for (const auto& s : sinks)
     out.push_back(s->name());
   return out;
