@@ -14,7 +14,10 @@ namespace {
 
 // Step durations: a routing control flips in ~1 s, an Aurora promotion takes
 // about a minute, an ECS service can need 10 minutes to come up.
-const prometheus::Histogram::BucketBoundaries step_buckets{0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800};
+const prometheus::Histogram::BucketBoundaries& step_buckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets{0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800};
+  return buckets;
+}
 
 constexpr std::array<std::string_view, 3> run_results{"done", "failed", "aborted"};
 constexpr std::array<std::string_view, 5> step_results{"done", "already_done", "failed", "unexpected_state", "dry_run"};
@@ -81,7 +84,7 @@ plan_metrics::plan_metrics(prometheus::Registry& registry, const common::config*
   for (const auto* plan : {&cfg->failover, &cfg->failback}) {
     for (const auto& s : plan->steps) {
       for (const auto r : step_results)
-        steps_.Add({{"step", s.name}, {"result", std::string(r)}}, step_buckets);
+        steps_.Add({{"step", s.name}, {"result", std::string(r)}}, step_buckets());
     }
   }
 }
@@ -93,7 +96,7 @@ void plan_metrics::run(const std::string& action, const std::string& result) {
 
 void plan_metrics::step(const std::string& step, const std::string& result, double seconds) {
   std::lock_guard lock(mu_);
-  steps_.Add({{"step", step}, {"result", result}}, step_buckets).Observe(seconds);
+  steps_.Add({{"step", step}, {"result", result}}, step_buckets()).Observe(seconds);
 }
 
 // --- executor ------------------------------------------------------------------
@@ -435,7 +438,7 @@ std::vector<std::string> rto_lines(const json& rto) {
     const auto it = rto.find(k);
     return it != rto.end() && it->is_number() ? fmt_s(it->get<double>()) : std::string("unknown");
   };
-  out.push_back("RTO report:");
+  out.emplace_back("RTO report:");
   out.push_back("  first evidence -> classification  " + val("detection_s"));
   out.push_back("  classification -> page           " + val("classification_to_page_s"));
   out.push_back("  page -> approval                 " + val("page_to_approval_s"));

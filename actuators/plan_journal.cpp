@@ -97,7 +97,7 @@ void plan_journal::apply(const json& r) {
   }
 }
 
-void plan_journal::append(json record) {
+void plan_journal::append(const json& record) {
   std::lock_guard lock(mu_);
   const std::string hash = str(record, "hash");
   if (mirror_) mirror_(hash, records_[hash], record);  // throws: nothing recorded anywhere
@@ -145,7 +145,7 @@ void plan_journal::begin(common::wall_time at, const std::string& hash, json fie
   json r{{"type", "plan_begin"}, {"at", common::format_rfc3339(at)}, {"hash", hash}};
   for (auto& [k, v] : fields.items())
     r[k] = v;
-  append(std::move(r));
+  append(r);
 }
 
 void plan_journal::intent(common::wall_time at, const std::string& hash, const std::string& step, std::size_t index,

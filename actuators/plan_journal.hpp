@@ -91,7 +91,7 @@ class plan_journal {
            nlohmann::json rto);
 
  private:
-  void append(nlohmann::json record);
+  void append(const nlohmann::json& record);
   void apply(const nlohmann::json& record);
 
   std::filesystem::path file_;

@@ -65,7 +65,7 @@ std::vector<std::string> exec_environment(const step_context& c) {
     if (!overridden) out.push_back(kv);
   }
   for (const auto& [k, v] : ours)
-    out.push_back(k + "=" + v);
+    out.emplace_back(k).append("=").append(v);
   return out;
 }
 
@@ -106,7 +106,7 @@ std::string resolve(const std::string& cmd) {
   while (start <= dirs.size()) {
     const auto colon = dirs.find(':', start);
     const std::string dir = dirs.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + cmd;
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + cmd;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     if (colon == std::string::npos) break;
     start = colon + 1;
@@ -138,6 +138,7 @@ class exec_step final : public step_runner {
       args.push_back(a.data());
     args.push_back(nullptr);
     std::vector<char*> envp;
+    envp.reserve(env.size() + 1);
     for (auto& e : env)
       envp.push_back(e.data());
     envp.push_back(nullptr);
