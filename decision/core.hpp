@@ -90,8 +90,8 @@ class core {
   /// page; its recommendation replaces this core's (same id and hash, so a
   /// token signed for it verifies here) and, while this core follows, is not
   /// revised here; the cooldown and its acknowledgement are taken as they are.
-  /// An adopted incident whose region stays healthy for clear_for after this
-  /// core leads is resolved by it.
+  /// An adopted incident of a region this core has seen healthy for
+  /// clear_for is resolved by it once it leads.
   void adopt(const continuity& c);
   /// What this core would hand to a successor (adopt()).
   [[nodiscard]] continuity continuity_state() const;

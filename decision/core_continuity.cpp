@@ -38,7 +38,10 @@ void core::state::close_adopted_incidents() {
     if (!rr.incident_open || rr.h.declared() != classification::healthy || rr.raw != classification::healthy) {
       continue;
     }
-    if (now - std::max(rr.h.since(), rr.adopted_at) < topo.p.clear_for) continue;
+    // Healthy for clear_for in this core's own view: the old leader's outage
+    // view is not this one's (a new leader takes over lease_ttl after the old
+    // one's last act, so it has classified what the old one saw by then).
+    if (now - rr.h.since() < topo.p.clear_for) continue;
     rr.incident_open = false;  // update_region_pages resolves it under its id
     audit("page",
           "incident " + rr.incident_id + " taken over as open, but " + topo.regions[r].name + " has been healthy for " +
@@ -95,7 +98,6 @@ void core::adopt(const continuity& c) {
         rr.incident_start = inc->started;
         rr.recommended = c.rec && c.rec->incident_id == inc->incident_id;
         rr.restored = true;  // what the leader said stands until this core classifies the region
-        rr.adopted_at = s.now;
       }
       rr.page_sent = true;
       rr.sent_kind = inc->kind;

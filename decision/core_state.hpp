@@ -57,8 +57,7 @@ struct region_rt {
   page_kind sent_kind = page_kind::service_degraded;
   std::string sent_key;  ///< kind + recommendation id/state when last sent
   bool service_page_held = false;
-  bool restored = false;    ///< continued from a previous run: its page is held until the region is classified
-  time_point adopted_at{};  ///< when its incident was taken from another core (adopt)
+  bool restored = false;  ///< continued from a previous run: its page is held until the region is classified
 };
 
 struct past_recommendation {
