@@ -4,7 +4,7 @@ namespace vigil::aws {
 namespace {
 
 // "/hostedzone/Z123" and "Z123" both name a zone.
-std::string bare_id(std::string id) {
+std::string bare_id(const std::string& id) {
   const auto slash = id.rfind('/');
   return slash == std::string::npos ? id : id.substr(slash + 1);
 }

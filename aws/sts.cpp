@@ -84,12 +84,13 @@ result<credentials> client_sts::assume_role_with_web_identity(const web_identity
   return aws::assume_role_with_web_identity(http_, clock_, options_, r);
 }
 
-aws_stack make_aws_stack(const common::aws_config& cfg, const common::clock& clock, env_fn env, read_file_fn files) {
+aws_stack make_aws_stack(const common::aws_config& cfg, const common::clock& clock, const env_fn& env,
+                         read_file_fn files) {
   aws_stack st;
   st.http = make_curl_transport();
   provider_context ctx;
   ctx.env = env;
-  ctx.read_file = files;
+  ctx.read_file = std::move(files);
   ctx.clock = &clock;
   ctx.http = st.http.get();
   ctx.profile = cfg.profile;

@@ -49,7 +49,7 @@ struct aws_stack {
   std::unique_ptr<aws::client> client;
 };
 [[nodiscard]] aws_stack make_aws_stack(const common::aws_config& cfg, const common::clock& clock,
-                                       env_fn env = process_env(), read_file_fn files = real_files());
+                                       const env_fn& env = process_env(), read_file_fn files = real_files());
 
 struct region_identity {
   std::string region;

@@ -127,7 +127,7 @@ class parser {
   }
 
  private:
-  std::optional<xml_node> fail(std::string* error, std::string msg) {
+  std::optional<xml_node> fail(std::string* error, const std::string& msg) {
     if (error != nullptr) *error = "XML at byte " + std::to_string(pos_) + ": " + msg;
     return std::nullopt;
   }
@@ -196,7 +196,7 @@ const xml_node* xml_node::descendant(std::string_view n) const {
   return nullptr;
 }
 
-std::string xml_node::text_at(std::string_view p, std::string fallback) const {
+std::string xml_node::text_at(std::string_view p, const std::string& fallback) const {
   const auto* n = path(p);
   return n != nullptr ? n->text : fallback;
 }

@@ -25,7 +25,7 @@ struct xml_node {
   /// First element with this name anywhere below (depth first), or nullptr.
   [[nodiscard]] const xml_node* descendant(std::string_view n) const;
   /// Text of path(p), or `fallback` when absent.
-  [[nodiscard]] std::string text_at(std::string_view p, std::string fallback = {}) const;
+  [[nodiscard]] std::string text_at(std::string_view p, const std::string& fallback = {}) const;
   /// Direct children with this name ("member" lists).
   [[nodiscard]] std::vector<const xml_node*> all(std::string_view n) const;
 };

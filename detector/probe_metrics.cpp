@@ -16,11 +16,17 @@ namespace {
 using decision::outcome;
 
 // Probe durations: 5 ms (loopback) to 10 s (the longest sensible timeout).
-const prometheus::Histogram::BucketBoundaries duration_buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+const prometheus::Histogram::BucketBoundaries& duration_buckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                                0.5,   1.0,  2.5,   5.0,  10.0};
+  return buckets;
+}
 // Scheduling lag: the target is p99 < 50 ms (issue 4), so resolve below and around it.
-const prometheus::Histogram::BucketBoundaries lag_buckets{0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
-                                                          0.1,   0.25,  0.5,   1.0,  2.5};
+const prometheus::Histogram::BucketBoundaries& lag_buckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets{0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
+                                                               0.1,   0.25,  0.5,   1.0,  2.5};
+  return buckets;
+}
 
 /// Outcomes an HTTP probe can produce (the CloudWatch ones get no series here).
 constexpr bool http_outcome(outcome o) {
@@ -112,7 +118,7 @@ probe_metrics::probe_metrics(prometheus::Registry& registry, const std::string& 
                   .Help("How late probes started against their due time")
                   .Labels({{"vantage", vantage}})
                   .Register(registry);
-  lag_ = &lag.Add({}, lag_buckets);
+  lag_ = &lag.Add({}, lag_buckets());
 }
 
 void probe_metrics::add_check(const compiled_check& check) {
@@ -121,7 +127,7 @@ void probe_metrics::add_check(const compiled_check& check) {
   children c;
   c.region = check.region;
   c.success = &success_.Add(labels);
-  c.duration = &duration_.Add(labels, duration_buckets);
+  c.duration = &duration_.Add(labels, duration_buckets());
   for (std::size_t i = 0; i < decision::outcome_count; ++i) {
     const auto o = static_cast<outcome>(i);
     if (!can_produce(check, o)) continue;

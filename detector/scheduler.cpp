@@ -128,7 +128,7 @@ struct scheduler::state : std::enable_shared_from_this<scheduler::state> {
     if (metrics_ != nullptr) metrics_->record_lag(t.lag);
     // A strong reference: the prober holds &checks_[i] until it calls back,
     // so the checks_ must outlive the probe_ even if the scheduler goes away.
-    probe_.probe(checks_[i], [self = shared_from_this(), i, t](probe_result r) { self->finished(i, r, t); });
+    probe_.probe(checks_[i], [self = shared_from_this(), i, t](const probe_result& r) { self->finished(i, r, t); });
   }
 
   void finished(std::size_t i, const probe_result& r, const probe_timing& t) {

@@ -21,8 +21,8 @@ echo "== build (RelWithDebInfo) in build/"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_BUILD_BENCH=ON
 cmake --build build -j "$jobs"
 
-echo "== clang-tidy over the decision core (scripts/tidy.sh; any folder on demand)"
-bash scripts/tidy.sh --build build decision
+echo "== clang-tidy over the library folders (scripts/tidy.sh; tests/ and bench/ on demand)"
+bash scripts/tidy.sh --build build decision common aws detector actuators app
 
 echo "== test suite"
 ctest --test-dir build --output-on-failure --timeout 900 -j "$jobs" ${label:+-L "$label"}
