@@ -516,6 +516,10 @@ std::set<std::string> engine::open_incident_ids() const {
   return out;
 }
 
+bool engine::mark_unpaged(const std::string& incident_id) {
+  return impl_->core.mark_unpaged(incident_id);
+}
+
 void engine::tick_now() {
   impl_->tick();
 }

@@ -108,6 +108,9 @@ class engine {
   bool adopt_continuity(const nlohmann::json& state);
   /// Ids of the incidents (regions and vantages) the core has open (io thread).
   [[nodiscard]] std::set<std::string> open_incident_ids() const;
+  /// A new leader found no page of this open incident in the shared outbox:
+  /// the core pages it again (decision::core::mark_unpaged; io thread).
+  bool mark_unpaged(const std::string& incident_id);
   /// One decision tick now (io thread). The timer calls it every decision.tick;
   /// tests call it directly with a manual clock.
   void tick_now();

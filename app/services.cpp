@@ -15,6 +15,7 @@
 #include "actuators/pager.hpp"
 #include "actuators/pager_worker.hpp"
 #include "app/approval_hook.hpp"
+#include "app/page_claims.hpp"
 #include "app/shared_sweep.hpp"
 #include "common/log.hpp"
 #include "decision/time_format.hpp"
@@ -94,7 +95,8 @@ struct engine_services::impl {
   std::string url;            ///< this replica's API, for page links
   std::string advertise_url;  ///< where the other replicas reach this one
   bool advertised = false;
-  std::deque<actuators::page> held;  ///< pages seen while following, newest last
+  /// The leader's claims in the shared outbox; pages held while following.
+  std::unique_ptr<page_claimer> claims;
   boost::asio::steady_timer health_timer;
   std::optional<common::mono_time> lost_since;
   bool lost_paged = false;
@@ -105,7 +107,6 @@ struct engine_services::impl {
   std::condition_variable state_cv;
   bool state_stop = false;
 
-  static constexpr std::size_t max_held = 256;
   /// The shared plan journal: journal/<hash>/<record, 6 digits>.
   static constexpr std::string_view journal_prefix = "journal/";
 
@@ -159,17 +160,20 @@ struct engine_services::impl {
     dispatcher = std::make_unique<actuators::page_dispatcher>(*outbox, std::move(page_sinks), clock, waiter,
                                                               pager_metrics.get());
     if (shared) {
+      claims = std::make_unique<page_claimer>(*coord, replica_id, [this](const actuators::page& p) { submit(p); });
       actuators::delivery_guard g;
       // Checked right before each delivery: a deposed or paused leader sends nothing.
       g.may_deliver = [this](const actuators::page& p) { return p.kind == "coordination_lost" || coord->is_leader(); };
       g.done = [this](const actuators::page& p, const std::string& sink, std::string_view result) {
         if (p.kind == "coordination_lost") return;
-        const auto r = coord->put_json_guarded(actuators::coordination_keys::outbox(actuators::idempotency_key(p)),
-                                               {{"state", "done"},
-                                                {"by", replica_id},
-                                                {"sink", sink},
-                                                {"result", result},
-                                                {"page", actuators::to_json(p)}});
+        const nlohmann::json record{
+            {"state", "done"}, {"by", replica_id}, {"sink", sink}, {"result", result}, {"page", actuators::to_json(p)}};
+        const auto key = actuators::coordination_keys::outbox(actuators::idempotency_key(p));
+        // A claim left "claimed" is sent again by the next leader: try a lost
+        // answer twice more (the write is idempotent) before giving up.
+        auto r = coord->put_json_guarded(key, record);
+        for (int i = 0; i < 2 && r == actuators::write_result::unavailable; ++i)
+          r = coord->put_json_guarded(key, record);
         if (r != actuators::write_result::ok) {
           common::logger("page")->warn("page {}: could not record '{}' in the shared outbox: {}",
                                        actuators::idempotency_key(p), result, actuators::to_string(r));
@@ -270,11 +274,6 @@ struct engine_services::impl {
     return out;
   }
 
-  void hold(actuators::page p) {
-    held.push_back(std::move(p));
-    if (held.size() > max_held) held.pop_front();
-  }
-
   void submit(const actuators::page& p) {
     try {
       dispatcher->submit(p);
@@ -285,29 +284,16 @@ struct engine_services::impl {
 
   /// The leader's page: claimed in the shared outbox (only if absent, under
   /// the fencing token) before it is queued, so that one page is sent by one
-  /// replica only. A page the claim could not settle is held for the next term.
+  /// replica only (app/page_claims.hpp: a claim etcd left unknown is settled
+  /// while the term lasts, a fenced one is held for the next term).
   void send(const actuators::page& p) {
     if (!shared) return submit(p);
-    const std::string key = actuators::coordination_keys::outbox(actuators::idempotency_key(p));
-    const auto r = coord->put_json_guarded(
-        key, {{"state", "claimed"}, {"by", replica_id}, {"page", actuators::to_json(p)}}, /*only_if_absent=*/true);
-    switch (r) {
-      case actuators::write_result::ok:
-        return submit(p);
-      case actuators::write_result::exists:
-        common::logger("page")->info("page {} already claimed by another term: not sent again", key);
-        return;
-      case actuators::write_result::fenced:
-      case actuators::write_result::unavailable:
-        common::logger("page")->warn("page {} not claimed ({}): held for the next leader term", key,
-                                     actuators::to_string(r));
-        return hold(p);
-    }
+    (void)claims->send(p);
   }
 
   void page(const decision::page& p) {
     auto out = convert(p);
-    if (!coord->is_leader()) return hold(std::move(out));
+    if (shared && !coord->is_leader()) return claims->hold(std::move(out));
     send(out);
   }
 
@@ -485,11 +471,11 @@ struct engine_services::impl {
     // replica's own view (another id for the same outage, or an incident the
     // leader resolved) and would open a second incident.
     const auto open = eng != nullptr ? eng->open_incident_ids() : std::set<std::string>{};
-    auto mine = std::move(held);
-    held.clear();
+    const auto mine = claims->take_held();
     std::size_t sent = 0;
     std::size_t dropped = 0;
     std::size_t requeued = 0;
+    std::vector<actuators::page> just_claimed;
     for (const auto& p : mine) {
       if (claimed.contains(actuators::coordination_keys::outbox(actuators::idempotency_key(p)))) continue;
       const bool resolve = p.action == actuators::page_action::resolve;
@@ -497,8 +483,17 @@ struct engine_services::impl {
         ++dropped;
         continue;
       }
-      send(p);
+      if (claims->send(p) != page_claimer::outcome::already_claimed) just_claimed.push_back(p);
       ++sent;
+    }
+    // An open incident nobody ever paged (the old leader's claim failed, then
+    // it died): this core pages it again at its next tick.
+    std::size_t repaged = 0;
+    if (eng != nullptr) {
+      for (const auto& id : unpaged_incidents(open, claimed, just_claimed)) {
+        if (eng->mark_unpaged(id)) ++repaged;
+        common::logger("page")->warn("take-over: incident {} has no page in the shared outbox: paging it", id);
+      }
     }
     for (const auto& [key, raw] : claimed) {
       const auto j = nlohmann::json::parse(raw, nullptr, false);
@@ -513,8 +508,8 @@ struct engine_services::impl {
     dispatcher->wake();
     common::logger("page")->info(
         "{} took over: {} held page(s) sent, {} dropped (not the adopted incidents), {} unfinished claimed page(s) "
-        "re-queued",
-        replica_id, sent, dropped, requeued);
+        "re-queued, {} unpaged incident(s) paged again",
+        replica_id, sent, dropped, requeued, repaged);
   }
 
   void lost_page(actuators::page_action action) {
@@ -555,6 +550,7 @@ struct engine_services::impl {
       }
       if (!advertised) advertised = coord->advertise(advertise_url.empty() ? url : advertise_url);
     }
+    if (shared) claims->retry_pending();
     health_timer.expires_after(coord->step_interval());
     health_timer.async_wait([this, a = alive](const boost::system::error_code& ec) {
       if (!ec && *a) check_health();
@@ -630,7 +626,9 @@ engine_hooks engine_services::hooks(const std::string& engine_url) {
   engine_hooks h;
   impl_->url = engine_url;
   h.on_page = [this](const decision::page& p) { impl_->page(p); };
-  h.on_follower_page = [this](const decision::page& p) { impl_->hold(impl_->convert(p)); };
+  h.on_follower_page = [this](const decision::page& p) {
+    if (impl_->claims) impl_->claims->hold(impl_->convert(p));
+  };
   h.on_execute = [this](const decision::execute_plan& e) {
     if (impl_->coord->is_leader()) impl_->runner.execute(e);
   };

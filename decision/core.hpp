@@ -95,6 +95,13 @@ class core {
   void adopt(const continuity& c);
   /// What this core would hand to a successor (adopt()).
   [[nodiscard]] continuity continuity_state() const;
+  /// An open incident no page of which reached any sink (a new leader found
+  /// none claimed in the shared outbox: the old leader stored the state that
+  /// lists it, then its claim failed and it died). Its next page is a
+  /// trigger: a region's when the region is classified again (nothing if it
+  /// is healthy by then), a vantage's under a new id if the vantage is still
+  /// absent or impaired. False when no open incident has that id.
+  bool mark_unpaged(const std::string& incident_id);
 
   /// Re-evaluates everything as of `now` (monotonic non-decreasing; an older
   /// `now` is treated as the last one). Emits events for what changed.

@@ -72,6 +72,28 @@ continuity core::continuity_state() const {
   return c;
 }
 
+bool core::mark_unpaged(const std::string& incident_id) {
+  state& s = *s_;
+  for (auto& rr : s.regions) {
+    if (!rr.incident_open || rr.incident_id != incident_id) continue;
+    rr.page_sent = false;
+    rr.restored = false;
+    rr.service_page_held = false;
+    s.audit("page", "incident " + incident_id + " was never paged (no claim in the shared outbox): paging it again",
+            {{"incident_id", incident_id}});
+    return true;
+  }
+  for (auto& vr : s.vantages) {
+    if (!vr.paged || vr.incident_id != incident_id) continue;
+    vr.paged = false;
+    vr.restored = false;
+    s.audit("page", "incident " + incident_id + " was never paged (no claim in the shared outbox): paging it again",
+            {{"incident_id", incident_id}});
+    return true;
+  }
+  return false;
+}
+
 void core::adopt(const continuity& c) {
   state& s = *s_;
   const auto find = [&](bool vantage, const std::string& name) -> const open_incident* {

@@ -232,6 +232,59 @@ TEST(Continuity, NewLeaderResolvesAnAdoptedIncidentItSeesHealthy) {
   EXPECT_TRUE(incident_of(h).empty());
 }
 
+// The old leader stored a state listing its incident, then its trigger's
+// claim failed and it died: the new leader, told the incident was never
+// paged, triggers it (same id) once it classifies the region, and only once.
+TEST(Continuity, NewLeaderPagesAnAdoptedIncidentNobodyPaged) {
+  const auto topo = make_test_topology();
+  harness old = in_outage(topo);
+  const std::string x = incident_of(old);
+  harness h(topo);
+  h.run(duration{20000});
+  h.probe = region_down(topo, 0);
+  h.run(duration{30000});
+  ASSERT_EQ(h.now, old.now);
+  h.c.adopt(wire(old.c));
+  ASSERT_EQ(incident_of(h), x);
+  EXPECT_FALSE(h.c.mark_unpaged("no-such-incident"));
+  h.events.clear();
+  h.run(duration{5000});
+  ASSERT_TRUE(h.all<page>().empty());  // adopted as paged: nothing to say
+  ASSERT_TRUE(h.c.mark_unpaged(x));
+  h.run(duration{20000});
+  const auto pages = h.all<page>();
+  ASSERT_EQ(pages.size(), 1U);
+  EXPECT_EQ(pages[0].incident_id, x);
+  EXPECT_EQ(pages[0].action, page_action::trigger);
+  EXPECT_EQ(pages[0].kind, page_kind::regional_outage);
+  // Listed again in the state it hands on, and resolved once when the region heals.
+  const continuity c = wire(h.c);
+  ASSERT_EQ(c.incidents.size(), 1U);
+  EXPECT_EQ(c.incidents[0].incident_id, x);
+  h.events.clear();
+  h.probe = all_ok();
+  h.run(duration{40000});
+  const auto after = h.all<page>();
+  ASSERT_EQ(after.size(), 1U);
+  EXPECT_EQ(after[0].action, page_action::resolve);
+  EXPECT_EQ(after[0].incident_id, x);
+}
+
+// Unpaged, but the new leader sees the region healthy: no trigger and no resolve.
+TEST(Continuity, AnUnpagedIncidentOfAHealthyRegionClosesSilently) {
+  const auto topo = make_test_topology();
+  harness old = in_outage(topo);
+  const std::string x = incident_of(old);
+  harness h(topo);
+  h.run(duration{50000});
+  h.c.adopt(wire(old.c));
+  ASSERT_TRUE(h.c.mark_unpaged(x));
+  h.events.clear();
+  h.run(duration{40000});
+  EXPECT_TRUE(h.all<page>().empty());
+  EXPECT_TRUE(incident_of(h).empty());
+}
+
 }  // namespace vigil::decision::testing
 
 namespace vigil::decision::testing {
