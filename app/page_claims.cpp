@@ -22,12 +22,10 @@ std::deque<actuators::page> page_claimer::take_held() {
 
 page_claimer::outcome page_claimer::send(const actuators::page& p) {
   const std::string key = actuators::coordination_keys::outbox(actuators::idempotency_key(p));
-  const auto r = coord_.put_json_guarded(key,
-                                         {{"state", "claimed"},
-                                          {"by", replica_id_},
-                                          {"token", coord_.fencing_token()},
-                                          {"page", actuators::to_json(p)}},
-                                         /*only_if_absent=*/true);
+  const auto r = coord_.put_json_guarded(
+      key,
+      {{"state", "claimed"}, {"by", replica_id_}, {"token", coord_.fencing_token()}, {"page", actuators::to_json(p)}},
+      /*only_if_absent=*/true);
   switch (r) {
     case actuators::write_result::ok:
       submit_(p);

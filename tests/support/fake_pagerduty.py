@@ -7,8 +7,8 @@ answers 400 {"status": "invalid event", "errors": [...]} and is counted.
 Valid events answer 202 {"status": "success", "dedup_key": ...}.
 
 Control endpoints (tests only):
-  GET  /_stats   {"events": [...], "triggers": {key: n}, "incidents_opened": {key: n},
-                  "open": [keys], "invalid": n, "errors": [...], "received": n}
+  GET  /_stats   {"events": [...], "received_at": [unix seconds, one per event], "triggers": {key: n},
+                  "incidents_opened": {key: n}, "open": [keys], "invalid": n, "errors": [...], "received": n}
   POST /_hang    {"n": k}: the k-th enqueue request (1-based, counting all) is processed
                  and recorded, then its answer is held until /_release (a lost answer)
   POST /_release
@@ -24,6 +24,7 @@ import json
 import re
 import sys
 import threading
+import time
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -34,7 +35,7 @@ PAYLOAD_KEYS = {"summary", "source", "severity", "timestamp", "component", "grou
 ROUTING_KEY = re.compile(r"^[A-Za-z0-9]{32}$")
 
 lock = threading.Lock()
-state = {"events": [], "triggers": {}, "incidents_opened": {}, "open": set(), "invalid": 0, "errors": [],
+state = {"events": [], "received_at": [], "triggers": {}, "incidents_opened": {}, "open": set(), "invalid": 0, "errors": [],
          "received": 0, "hang_at": 0, "fail": None, "slack": [], "hooks": []}
 release = threading.Event()
 
@@ -172,6 +173,7 @@ class Handler(BaseHTTPRequestHandler):
         key = ev.get("dedup_key") or f"generated-{n}"
         with lock:
             state["events"].append(ev)
+            state["received_at"].append(time.time())
             if ev["event_action"] == "trigger":
                 state["triggers"][key] = state["triggers"].get(key, 0) + 1
                 if key not in state["open"]:

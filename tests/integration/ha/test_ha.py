@@ -454,8 +454,12 @@ class HA(unittest.TestCase):
 
     def test_f_soak(self):
         """Random engine kills (-9) and restarts while incidents come and go, then the invariants over what
-        PagerDuty received: no page delivered twice, no incident opened twice, nothing invalid, and exactly
-        one leader at the end. VIGIL_HA_SOAK_S sets the length (default 40 s; bench/ha_soak.sh runs 600)."""
+        PagerDuty received: no incident triggered twice (opened at PagerDuty once per dedup key), no page
+        delivered twice except through the one at-least-once window (the leader killed right after the sink
+        answered, before its shared `done` record: PagerDuty merges the repeat, the incident stays open and
+        triggered once), every outage paged while it lasted, nothing invalid, every incident resolved, and
+        exactly one leader at the end. VIGIL_HA_SOAK_S sets the length (default 40 s; bench/ha_soak.sh runs
+        600)."""
         import random
         rnd = random.Random(int(os.environ.get("VIGIL_HA_SOAK_SEED", "8")))
         length = float(os.environ.get("VIGIL_HA_SOAK_S", "40"))
@@ -463,6 +467,12 @@ class HA(unittest.TestCase):
         end = time.monotonic() + length
         next_flip = time.monotonic() + 4
         kills = 0
+        kill_log = []  # (wall-clock seconds, replica, whether it led)
+        # VIGIL_HA_SOAK_ETCD_STALLS=1: now and then one etcd member is paused (SIGSTOP) for 1-3 s, so that
+        # requests to it time out: guarded writes whose outcome is unknown, endpoint failover, lease churn.
+        stalls_on = os.environ.get("VIGIL_HA_SOAK_ETCD_STALLS", "") == "1"
+        stalled = {}  # member -> when to resume it
+        stalls = 0
         windows = []  # [failed at, healed at] in wall-clock seconds
         dead = {}
         while time.monotonic() < end:
@@ -478,13 +488,26 @@ class HA(unittest.TestCase):
                 else:
                     windows[-1][1] = time.time()
                 next_flip = now + rnd.uniform(5, 9)
+            for i, back in list(stalled.items()):
+                if now >= back:
+                    os.kill(self.etcd.procs[i].p.pid, signal.SIGCONT)
+                    del stalled[i]
+            if stalls_on and not stalled and rnd.random() < 0.05:
+                i = rnd.randrange(3)
+                os.kill(self.etcd.procs[i].p.pid, signal.SIGSTOP)
+                stalled[i] = now + rnd.uniform(1, 3)
+                stalls += 1
             alive = [r for r in self.ports if r not in dead]
             if len(alive) == 3 and rnd.random() < 0.15:
-                victim = rnd.choice(self.leaders() or alive) if rnd.random() < 0.7 else rnd.choice(alive)
+                leaders = self.leaders()
+                victim = rnd.choice(leaders or alive) if rnd.random() < 0.7 else rnd.choice(alive)
                 self.engines[victim].kill9()
+                kill_log.append((time.time(), victim, victim in leaders))
                 dead[victim] = now + rnd.uniform(1, 4)
                 kills += 1
             time.sleep(0.5)
+        for i in stalled:
+            os.kill(self.etcd.procs[i].p.pid, signal.SIGCONT)
         for r in list(dead):
             self.start_engine(r)
         if Health.failed:
@@ -495,23 +518,57 @@ class HA(unittest.TestCase):
                    "every incident resolved")
         stats = self.pd_stats()
         with open(os.path.join(self.case, "pd_stats.json"), "w") as f:
-            json.dump(dict(stats, outage_windows=windows, kills=kills), f, indent=1)
+            json.dump(dict(stats, outage_windows=windows, kills=kills, kill_log=kill_log, etcd_stalls=stalls), f,
+                      indent=1)
         opened = {k: n for k, n in stats["incidents_opened"].items() if "/coordination-lost" not in k}
-        print(f"\n  soak {length:.0f} s: {kills} engine kills, {len(windows)} outages, {len(opened)} incidents opened, "
+        print(f"\n  soak {length:.0f} s: {kills} engine kills, {stalls} etcd member stalls, {len(windows)} outages, {len(opened)} incidents opened, "
               f"{len(stats['events'])} events", file=sys.stderr)
         triggers = self.trigger_keys()
         self.assertTrue(triggers)
-        self.assertTrue(all(n == 1 for n in triggers.values()), {k: n for k, n in triggers.items() if n > 1})
+        # A page delivered twice is allowed only through the at-least-once window: twice at most, and a
+        # leader was killed within 1 s after PagerDuty received the first copy (it had delivered and died
+        # before its shared `done` record; the next leader re-sent the unfinished claim).
+        unexplained = {}
+        for (key, seq), n in triggers.items():
+            if n == 1:
+                continue
+            first = min(t for e, t in zip(stats["events"], stats["received_at"])
+                        if e["event_action"] == "trigger" and e["dedup_key"] == key
+                        and e["payload"]["custom_details"]["sequence"] == seq)
+            if n > 2 or not any(led and first - 0.2 <= k <= first + 1.0 for k, _, led in kill_log):
+                unexplained[(key, seq)] = n
+        self.assertEqual(unexplained, {}, "pages delivered twice without a leader killed in the window")
+        redelivered = sum(n - 1 for n in triggers.values())
+        print(f"  {redelivered} page(s) delivered a second time through the at-least-once window "
+              f"(merged by dedup key)", file=sys.stderr)
         opened = {k: n for k, n in self.pd_stats()["incidents_opened"].items() if "/coordination-lost" not in k}
         self.assertTrue(all(n == 1 for n in opened.values()), opened)
         self.assertEqual(self.pd_stats()["invalid"], 0)
-        # Nothing missed: every outage of 5 s or more was triggered while it lasted (or just after).
+        # Nothing missed: every outage of 5 s or more was triggered while it lasted (or just after), or ran
+        # wholly inside a region incident still open at PagerDuty (the heal before it was too short, under
+        # controller churn, for a leader to see the region healthy for clear_for: the incident went on).
         from datetime import datetime
+
+        def region_key(k):
+            return "/coordination-lost" not in k and "/vantage/" not in k
+
         trigger_times = [datetime.fromisoformat(e["payload"]["timestamp"].replace("Z", "+00:00")).timestamp()
-                         for e in stats["events"] if e["event_action"] == "trigger"
-                         and "/coordination-lost" not in e["dedup_key"]]
-        missed = [w for w in windows if w[1] - w[0] >= 5
-                  and not any(w[0] <= t <= w[1] + 3 for t in trigger_times)]
+                         for e in stats["events"] if e["event_action"] == "trigger" and region_key(e["dedup_key"])]
+        open_since, open_spans = {}, []  # region incidents open at PagerDuty, from what it received
+        for e, t in zip(stats["events"], stats["received_at"]):
+            if not region_key(e["dedup_key"]):
+                continue
+            if e["event_action"] == "trigger":
+                open_since.setdefault(e["dedup_key"], t)
+            elif e["event_action"] == "resolve" and e["dedup_key"] in open_since:
+                open_spans.append((open_since.pop(e["dedup_key"]), t))
+        open_spans += [(t, float("inf")) for t in open_since.values()]
+        long_outages = [w for w in windows if w[1] - w[0] >= 5]
+        triggered = [w for w in long_outages if any(w[0] <= t <= w[1] + 3 for t in trigger_times)]
+        carried = [w for w in long_outages if w not in triggered and any(a <= w[0] and w[1] <= b for a, b in open_spans)]
+        missed = [w for w in long_outages if w not in triggered and w not in carried]
+        print(f"  outages of 5 s or more: {len(triggered)} triggered, {len(carried)} inside an incident still open, "
+              f"{len(missed)} missed", file=sys.stderr)
         self.assertEqual(missed, [], "outages without a trigger")
 
     def test_g_propose_on_a_follower_is_forwarded_and_adopted(self):

@@ -20,9 +20,9 @@ class flaky_coordinator final : public actuators::coordinator {
   explicit flaky_coordinator(const std::filesystem::path& dir) : inner_(dir / "shared", dir / "jti", "r0") {}
 
   bool leader = true;
-  int lose_answer = 0;                      ///< next writes applied, answered unavailable
-  std::optional<write_result> refuse;       ///< next writes answered this, not applied
-  bool reads_fail = false;                  ///< get() throws coordination_unavailable
+  int lose_answer = 0;                 ///< next writes applied, answered unavailable
+  std::optional<write_result> refuse;  ///< next writes answered this, not applied
+  bool reads_fail = false;             ///< get() throws coordination_unavailable
   int writes = 0;
 
   void step(common::mono_time now) override { inner_.step(now); }
@@ -78,9 +78,8 @@ class page_claims_test : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     coord_ = std::make_unique<flaky_coordinator>(dir_);
-    claimer_ = std::make_unique<page_claimer>(*coord_, "r0", [this](const actuators::page& p) {
-      submitted_.push_back(actuators::idempotency_key(p));
-    });
+    claimer_ = std::make_unique<page_claimer>(
+        *coord_, "r0", [this](const actuators::page& p) { submitted_.push_back(actuators::idempotency_key(p)); });
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -199,8 +198,7 @@ TEST(UnpagedIncidents, OpenIncidentsWithoutATriggerOrUpdateClaimed) {
   };
   const std::vector<actuators::page> just{make_page("d", actuators::page_action::trigger, 1),
                                           make_page("e", actuators::page_action::resolve, 1)};
-  EXPECT_EQ(unpaged_incidents({"a", "b", "c", "d", "e", "f"}, claimed, just),
-            (std::set<std::string>{"c", "e", "f"}));
+  EXPECT_EQ(unpaged_incidents({"a", "b", "c", "d", "e", "f"}, claimed, just), (std::set<std::string>{"c", "e", "f"}));
   EXPECT_TRUE(unpaged_incidents({}, claimed, just).empty());
 }
 
