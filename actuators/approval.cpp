@@ -87,6 +87,20 @@ int http_status(approval_reason r) {
 }
 
 std::optional<approval_rejection> check_binding(const verified_approval& a, const approval_binding& b) {
+  if (a.action == acknowledge_cooldown_action) {
+    if (a.recommendation_id != b.recommendation_id || a.recommendation_hash != b.recommendation_hash) {
+      return rejection(approval_reason::wrong_hash, "the token acknowledges the cooldown for " + a.recommendation_id +
+                                                        " (hash " + a.recommendation_hash +
+                                                        ") but the current recommendation is " + b.recommendation_id +
+                                                        " (hash " + b.recommendation_hash + ")");
+    }
+    if (!b.cooldown_blocks) {
+      return rejection(approval_reason::not_approvable, "the cooldown gate does not block recommendation " +
+                                                            b.recommendation_id +
+                                                            ": there is no cooldown to acknowledge");
+    }
+    return std::nullopt;
+  }
   if (a.recommendation_id != b.recommendation_id || a.recommendation_hash != b.recommendation_hash ||
       a.action != b.action) {
     return rejection(approval_reason::wrong_hash,

@@ -6,7 +6,9 @@
 // Claims (JSON object, every key required unless marked):
 //   rid              recommendation id                  1..128 of [A-Za-z0-9._:-]
 //   rhash            recommendation content hash        1..128 of [A-Za-z0-9._:-]
-//   action           "failover" | "failback"
+//   action           "failover" | "failback" | "acknowledge_cooldown" (the
+//                    operator acknowledges the cooldown that blocks the bound
+//                    recommendation; docs/approvals.md)
 //   allow_data_loss  bool
 //   aud              the deployment name                1..256 printable ASCII
 //   sub              approver id                        1..64 of [A-Za-z0-9._@-]
@@ -43,6 +45,9 @@ class Family;
 namespace vigil::actuators {
 
 inline constexpr std::size_t max_claims_bytes = 4096;
+/// The `action` of a token that acknowledges the cooldown blocking the
+/// recommendation it names (it approves nothing).
+inline constexpr std::string_view acknowledge_cooldown_action = "acknowledge_cooldown";
 
 /// Stable names (metrics label `reason`, API `error`, audit log, docs).
 enum class approval_reason : std::uint8_t {
@@ -139,6 +144,8 @@ struct approval_binding {
   std::string not_approvable_detail;  ///< e.g. "expired at 03:30:00Z; wait for a new recommendation"
   bool allow_data_loss_required = false;
   std::vector<std::string> approved_by;  ///< approvers already counted for this hash
+  /// The cooldown gate fails for it (an acknowledge_cooldown token may clear it).
+  bool cooldown_blocks = false;
 };
 
 /// The engine-side checks, usable on their own: nullopt when `a` fits `b`.

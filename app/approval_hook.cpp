@@ -1,5 +1,7 @@
 #include "app/approval_hook.hpp"
 
+#include <algorithm>
+
 namespace vigil::app {
 
 actuators::approval_binding binding_for(const decision::recommendation& rec) {
@@ -9,6 +11,10 @@ actuators::approval_binding binding_for(const decision::recommendation& rec) {
   b.action = std::string(decision::to_string(rec.action));
   b.allow_data_loss_required = rec.allow_data_loss_required;
   b.approved_by = rec.approvers;
+  b.cooldown_blocks = rec.state == decision::recommendation_state::blocked &&
+                      std::any_of(rec.gates.begin(), rec.gates.end(), [](const decision::gate_result& g) {
+                        return g.name == decision::gate_name::cooldown && !g.ok;
+                      });
   if (rec.state == decision::recommendation_state::pending_approval) {
     b.approvable = true;
   } else if (rec.state == decision::recommendation_state::blocked) {
@@ -37,6 +43,7 @@ token_verifier make_token_verifier(actuators::approval_verifier& verifier) {
     if (!r.ok()) {
       out.reason = std::string(actuators::to_string(r.rejection.reason));
       out.message = r.rejection.message;
+      out.status = actuators::http_status(r.rejection.reason);
       return out;
     }
     const auto& a = *r.approval;
@@ -48,6 +55,7 @@ token_verifier make_token_verifier(actuators::approval_verifier& verifier) {
     v.allow_data_loss = a.allow_data_loss;
     v.issued_at = decision::time_point{a.issued_at.time_since_epoch()};
     v.expires_at = decision::time_point{a.expires_at.time_since_epoch()};
+    out.acknowledge_cooldown = a.action == actuators::acknowledge_cooldown_action;
     out.approval = std::move(v);
     return out;
   };

@@ -99,6 +99,15 @@ void show(const json& rec, const std::string& deployment, std::ostream& os) {
   }
 }
 
+/// The recommendation's cooldown gate fails (the /v1/recommendation shape:
+/// gates [{name, ok, blocking, detail}]).
+bool cooldown_blocks(const json& rec) {
+  if (!rec.contains("gates") || !rec["gates"].is_array()) return false;
+  return std::any_of(rec["gates"].begin(), rec["gates"].end(), [](const json& g) {
+    return g.is_object() && g.value("name", std::string{}) == "cooldown" && !g.value("ok", true);
+  });
+}
+
 }  // namespace
 
 int cmd_approve(const std::vector<std::string>& args, command_io& io) {
@@ -109,6 +118,8 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
       {"yes", "", "do not ask for confirmation"},
       {"print", "", "print the token instead of submitting it"},
       {"allow-data-loss", "", "approve although the failover may lose data"},
+      {"acknowledge-cooldown", "",
+       "acknowledge the cooldown that blocks the recommendation (approves nothing; approve the new one after)"},
       {"ttl", "DURATION", "token lifetime (default 10m; at most the engine's approvals.max_ttl)"},
       {"recommendation-file", "FILE", "read the recommendation JSON from FILE instead of the engine"},
       {"deployment", "NAME", "the deployment, when the recommendation does not name it"},
@@ -120,9 +131,13 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
   }
   const auto& a = *parsed.args;
   if (a.help) {
-    io.out << "Usage: vigil approve --key FILE --engine URL [--yes] [--print] [--allow-data-loss] [--ttl 10m]\n\n"
+    io.out << "Usage: vigil approve --key FILE --engine URL [--yes] [--print] [--allow-data-loss] [--ttl 10m]\n"
+              "       vigil approve --key FILE --engine URL --acknowledge-cooldown [--yes]\n\n"
               "Shows the engine's current recommendation, asks for confirmation, signs an approval\n"
               "bound to exactly that recommendation and submits it to URL/v1/approvals.\n"
+              "--acknowledge-cooldown signs instead an acknowledgement of the cooldown that blocks it\n"
+              "(a failover was executed less than decision.cooldown ago); the engine then issues a\n"
+              "new recommendation without that block, to approve as usual.\n"
               "Exit codes: 0 accepted (or printed), 1 refused, 2 usage or bad input.\n\n"
            << format_options(specs);
     return exit_ok;
@@ -208,13 +223,18 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
 
   // 2. Refuse locally what the engine would refuse anyway, with the reason.
   const std::string state = str(rec, "state");
-  if (!state.empty() && state != "pending_approval") {
+  const bool ack = a.has("acknowledge-cooldown");
+  if (ack && !cooldown_blocks(rec)) {
+    io.err << "vigil approve: refused: the cooldown gate does not block this recommendation; nothing to acknowledge\n";
+    return exit_failed;
+  }
+  if (!ack && !state.empty() && state != "pending_approval") {
     io.err << "vigil approve: refused: the recommendation is " << state
            << (state == "blocked" ? " (a blocking gate fails; it cannot be approved until the gates pass)" : "")
            << "\n";
     return exit_failed;
   }
-  if (rec.value("allow_data_loss_required", false) && !a.has("allow-data-loss")) {
+  if (!ack && rec.value("allow_data_loss_required", false) && !a.has("allow-data-loss")) {
     io.err << "vigil approve: refused: this failover may lose data (replication lag unknown or above the bound); "
               "if you accept that, run again with --allow-data-loss\n";
     return exit_failed;
@@ -239,8 +259,13 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
 
   // 3. Confirmation.
   if (!a.has("yes")) {
-    view << "\nApprove " << str(rec, "action") << " " << str(rec, "from") << " -> " << str(rec, "to") << " as '"
-         << approver << "'" << (a.has("allow-data-loss") ? ", ALLOWING DATA LOSS" : "") << "? [y/N] " << std::flush;
+    if (ack) {
+      view << "\nAcknowledge the cooldown blocking " << str(rec, "action") << " " << str(rec, "from") << " -> "
+           << str(rec, "to") << " as '" << approver << "'? [y/N] " << std::flush;
+    } else {
+      view << "\nApprove " << str(rec, "action") << " " << str(rec, "from") << " -> " << str(rec, "to") << " as '"
+           << approver << "'" << (a.has("allow-data-loss") ? ", ALLOWING DATA LOSS" : "") << "? [y/N] " << std::flush;
+    }
     std::string answer;
     std::getline(io.in, answer);
     std::transform(answer.begin(), answer.end(), answer.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -254,8 +279,8 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
   actuators::approval_claims c;
   c.recommendation_id = str(rec, "id");
   c.recommendation_hash = str(rec, "hash");
-  c.action = str(rec, "action");
-  c.allow_data_loss = a.has("allow-data-loss");
+  c.action = ack ? std::string(actuators::acknowledge_cooldown_action) : str(rec, "action");
+  c.allow_data_loss = !ack && a.has("allow-data-loss");
   c.audience = deployment;
   c.subject = approver;
   c.issued_at = now;
@@ -287,7 +312,9 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
   if (r.status == 202 || r.status == 200) {
     io.out << "accepted";
     if (answer.is_object()) {
-      if (answer.contains("approvals"))
+      if (ack)
+        io.out << ": cooldown acknowledged; approve the new recommendation (vigil approve) once it is shown";
+      else if (answer.contains("approvals"))
         io.out << ": " << answer["approvals"].dump();
       else if (answer.contains("message"))
         io.out << ": " << str(answer, "message");

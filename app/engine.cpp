@@ -208,9 +208,10 @@ struct engine::impl {
                         {"accepted", false},
                         {"reason", checked.reason},
                         {"hint", checked.message}});
-      const int status = checked.reason == "replay" ? 409 : (checked.reason == "bad_format" ? 400 : 401);
+      const int status = checked.status != 0 ? checked.status : 401;
       return common::http_response::error(status, checked.reason, checked.message);
     }
+    if (checked.acknowledge_cooldown) return acknowledge_cooldown(*checked.approval, now);
     const auto result = core.approve(*checked.approval, to_decision(now));
     metrics.approval(result.accepted ? "accepted" : "rejected", decision::to_string(result.reason));
     drain();  // the approval_decided / execute_plan events go out now, not at the next tick
@@ -224,6 +225,29 @@ struct engine::impl {
       body["message"] = result.hint + (result.detail.empty() ? "" : " (" + result.detail + ")");
       return common::http_response::json(409, body.dump());
     }
+    return common::http_response::json(202, body.dump());
+  }
+
+  /// A verified acknowledge_cooldown token (its jti spent): the cooldown is
+  /// acknowledged; at the next tick the gates pass it and the blocked
+  /// recommendation is superseded by one its approvers can approve (the gate
+  /// results are part of its hash). Not ticked here: ticks stay on the grid
+  /// every replica shares.
+  common::http_response acknowledge_cooldown(const decision::verified_approval& a, common::wall_time now) {
+    core.acknowledge_cooldown(a.approver, to_decision(now));
+    drain();
+    metrics.approval("accepted", "cooldown_acknowledged");
+    record_event(json{{"type", "approval"},
+                      {"at", common::format_rfc3339(now)},
+                      {"accepted", true},
+                      {"reason", "cooldown_acknowledged"},
+                      {"approver", a.approver},
+                      {"recommendation_id", a.recommendation_id}});
+    const json body{{"accepted", true},
+                    {"reason", "cooldown_acknowledged"},
+                    {"acknowledged_by", a.approver},
+                    {"acknowledged_for", a.recommendation_id},
+                    {"next", "the recommendation is re-evaluated at the next tick: fetch it and approve it"}};
     return common::http_response::json(202, body.dump());
   }
 

@@ -36,6 +36,10 @@ struct token_check {
   std::optional<decision::verified_approval> approval;
   std::string reason;   ///< stable name when refused (bad_signature, expired, replay, ...)
   std::string message;  ///< what the operator should do
+  int status = 0;       ///< HTTP status of the refusal (docs/approvals.md); 0: 401
+  /// The token acknowledges the cooldown blocking the recommendation (action
+  /// acknowledge_cooldown) instead of approving it.
+  bool acknowledge_cooldown = false;
 };
 
 /// Checks a token against the configured approvers and the recommendation

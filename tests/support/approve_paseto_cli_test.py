@@ -76,7 +76,8 @@ class Engine(BaseHTTPRequestHandler):
         if claims is None:
             return self.reply(403, {"error": "bad_signature", "message": "does not verify"})
         rec = state["rec"]
-        if claims["rid"] != rec["id"] or claims["rhash"] != rec["hash"] or claims["action"] != rec["action"]:
+        action = rec["action"] if claims["action"] != "acknowledge_cooldown" else "acknowledge_cooldown"
+        if claims["rid"] != rec["id"] or claims["rhash"] != rec["hash"] or claims["action"] != action:
             return self.reply(409, {"error": "wrong_hash", "message": "not the current recommendation"})
         if claims["jti"] in state["jtis"]:
             return self.reply(409, {"error": "replay", "message": "token already used"})
@@ -148,6 +149,17 @@ try:
     state["rec"] = dict(REC, state="blocked")
     r = vigil_run("approve", "--key", "alice.key", "--engine", url, "--yes")
     check(r.returncode == 1 and "blocked" in r.stderr, "a blocked recommendation is refused")
+    r = vigil_run("approve", "--key", "alice.key", "--engine", url, "--yes", "--acknowledge-cooldown")
+    check(r.returncode == 1 and "does not block" in r.stderr, "no failing cooldown gate: nothing to acknowledge")
+    state["rec"] = dict(REC, state="blocked", allow_data_loss_required=True,
+                        gates=REC["gates"] + [{"name": "cooldown", "ok": False, "blocking": True,
+                                               "detail": "failover executed 600 s ago, cooldown 3600 s"}])
+    r = vigil_run("approve", "--key", "alice.key", "--engine", url, "--acknowledge-cooldown", stdin="y\n")
+    check(r.returncode == 0 and "cooldown acknowledged" in r.stdout and "Acknowledge the cooldown" in r.stdout,
+          f"--acknowledge-cooldown signs and submits an acknowledgement ({r.returncode} {r.stderr})")
+    claims = npm_verify(os.path.join(work, "alice.pub"), state["tokens"][-1], "prod")
+    check(claims and claims["action"] == "acknowledge_cooldown" and claims["rid"] == "rec-7"
+          and claims["allow_data_loss"] is False, "the acknowledgement is bound to the blocked recommendation")
     state["rec"] = None
     r = vigil_run("approve", "--key", "alice.key", "--engine", url, "--yes")
     check(r.returncode == 1 and "no current recommendation" in r.stderr, "no recommendation: exit 1")

@@ -405,9 +405,9 @@ class HA(unittest.TestCase):
         refused = [r for r in results if r[1] != 202]
         # Refused as a replay (the jti is spent) or because the recommendation is no longer approvable (it is
         # executing: the binding is checked before the jti); never accepted, never a server error.
-        self.assertTrue(all((r[1], r[2].get("error")) in ((409, "replay"), (401, "not_approvable"))
+        self.assertTrue(all((r[1], r[2].get("error")) in ((409, "replay"), (409, "not_approvable"))
                             for r in refused), refused)
-        self.assertTrue(any(r[0] != leader for r in results if r[1] in (202, 409, 401)), "followers forwarded")
+        self.assertTrue(any(r[0] != leader for r in results if r[1] in (202, 409)), "followers forwarded")
         # The shared ledger holds the jti once; the plan ran once, on the leader.
         jtis = self.etcd.range_prefix(self.prefix + "/jti/")
         self.assertEqual(len(jtis), 1, jtis)

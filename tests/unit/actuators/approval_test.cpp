@@ -243,6 +243,34 @@ TEST_F(approval_test, missing_allow_data_loss_when_required) {
   EXPECT_EQ(verify_reason(sign_approval(*alice_, c), &b), approval_reason::ok);
 }
 
+// action acknowledge_cooldown: bound to the recommendation by id and hash,
+// accepted only while the cooldown gate blocks it, whatever its state, its
+// data-loss requirement or who approved it; the jti is spent only then.
+TEST_F(approval_test, acknowledge_cooldown_binds_to_a_recommendation_the_cooldown_blocks) {
+  auto c = claims("bob");
+  c.action = std::string(acknowledge_cooldown_action);
+  const auto token = sign_approval(*bob_, c);
+  auto b = binding();
+  b.approvable = false;  // blocked
+  b.allow_data_loss_required = true;
+  b.approved_by = {"bob"};
+  const auto r = verifier_->verify(token, clock_.wall(), &b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.rejection.reason, approval_reason::not_approvable);
+  EXPECT_NE(r.rejection.message.find("no cooldown to acknowledge"), std::string::npos) << r.rejection.message;
+  b.cooldown_blocks = true;
+  auto other = b;
+  other.recommendation_hash = "other";
+  EXPECT_EQ(verify_reason(token, &other), approval_reason::wrong_hash);
+  const auto ok = verifier_->verify(token, clock_.wall(), &b);
+  ASSERT_TRUE(ok.ok()) << ok.rejection.message;
+  EXPECT_EQ(ok.approval->action, acknowledge_cooldown_action);
+  EXPECT_EQ(verify_reason(token, &b), approval_reason::replay);
+  // A failover token is not an acknowledgement, and an acknowledgement approves nothing.
+  auto f = claims("bob");
+  EXPECT_EQ(verify_reason(sign_approval(*bob_, f), &b), approval_reason::not_approvable);
+}
+
 TEST_F(approval_test, same_approver_twice_towards_required_two) {
   approval_tally tally(binding().recommendation_hash, cfg_.required);
   const auto a1 = verifier_->verify(sign_approval(*alice_, claims()), clock_.wall());
@@ -303,6 +331,8 @@ TEST_F(approval_test, claims_schema_is_strict) {
   EXPECT_EQ(verify_reason(with("exp", 1795000600)), approval_reason::bad_claims);
   EXPECT_EQ(verify_reason(with("exp", "2026-11-22T03:00:00")), approval_reason::bad_claims);  // no zone
   EXPECT_EQ(verify_reason(with("action", "delete-everything")), approval_reason::bad_claims);
+  EXPECT_EQ(verify_reason(with("action", "acknowledge")), approval_reason::bad_claims);
+  EXPECT_EQ(verify_reason(with("action", "acknowledge_cooldown")), approval_reason::ok);
   EXPECT_EQ(verify_reason(with("role", "admin")), approval_reason::bad_claims);
   EXPECT_EQ(verify_reason(paseto_v4_sign(*alice_, "[1,2]")), approval_reason::bad_claims);
   EXPECT_EQ(verify_reason(paseto_v4_sign(*alice_, "not json")), approval_reason::bad_claims);

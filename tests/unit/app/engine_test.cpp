@@ -407,5 +407,70 @@ TEST_F(engine_approval_test, a_signed_token_bound_to_the_recommendation_starts_t
       << metrics;
 }
 
+// Inside the cooldown after an executed failover, the next recommendation is
+// blocked; an acknowledge_cooldown token bound to it clears the block, once,
+// and the recommendation that follows is approved as usual.
+TEST_F(engine_approval_test, an_acknowledge_cooldown_token_unblocks_the_next_failover_once) {
+  json rec = drive_to_recommendation();
+  ASSERT_EQ(rec["state"], "pending_approval") << rec.dump();
+  const auto ack_token = [&](const actuators::ed25519_key& key, const std::string& who, const json& r) {
+    json a = r;
+    a["action"] = "acknowledge_cooldown";
+    return token(key, who, a, false);
+  };
+  // No cooldown yet: nothing to acknowledge, and the token is not spent.
+  const auto early = call(port_, http::verb::post, "/v1/approvals", ack_token(*alice_, "alice", rec));
+  EXPECT_EQ(early.status, 409U) << early.body;
+  EXPECT_EQ(json::parse(early.body)["error"], "not_approvable") << early.body;
+
+  ASSERT_EQ(call(port_, http::verb::post, "/v1/approvals", token(*alice_, "alice", rec, true)).status, 202U);
+  ASSERT_EQ(executed_.size(), 1U);
+  on_io([&] {
+    engine_->plan_started(rec["id"]);
+    engine_->plan_finished(rec["id"], true, "done");
+    return 0;
+  });
+  // The region heals, then fails again inside the cooldown (1 h by default).
+  for (int i = 0; i < 20; ++i)
+    round(all_, {});
+  ASSERT_TRUE(status()["incident"].is_null()) << status().dump();
+  rec = drive_to_recommendation();
+  ASSERT_EQ(rec["state"], "blocked") << rec.dump();
+  const auto gate = [](const json& r) {
+    for (const auto& g : r["gates"])
+      if (g["name"] == "cooldown") return g;
+    return json();
+  };
+  ASSERT_FALSE(gate(rec)["ok"].get<bool>()) << rec.dump();
+
+  const auto refused = call(port_, http::verb::post, "/v1/approvals", token(*bob_, "bob", rec, true));
+  EXPECT_EQ(json::parse(refused.body)["error"], "not_approvable") << refused.body;
+  json other = rec;
+  other["hash"] = std::string(64, 'b');
+  const auto wrong = call(port_, http::verb::post, "/v1/approvals", ack_token(*bob_, "bob", other));
+  EXPECT_EQ(json::parse(wrong.body)["error"], "wrong_hash") << wrong.body;
+
+  const std::string ack = ack_token(*bob_, "bob", rec);
+  const auto ok = call(port_, http::verb::post, "/v1/approvals", ack);
+  ASSERT_EQ(ok.status, 202U) << ok.body;
+  EXPECT_EQ(json::parse(ok.body)["reason"], "cooldown_acknowledged");
+  EXPECT_EQ(executed_.size(), 1U);  // it approves nothing
+  const auto replay = call(port_, http::verb::post, "/v1/approvals", ack);
+  EXPECT_EQ(json::parse(replay.body)["error"], "replay") << replay.body;
+
+  round({"us-west-2", "eu-west-1"}, {"api-web@us-east-1", "webapp@us-east-1", "notifications@us-east-1"});
+  const json next = json::parse(call(port_, http::verb::get, "/v1/recommendation").body);
+  EXPECT_EQ(next["state"], "pending_approval") << next.dump();
+  EXPECT_NE(next["hash"], rec["hash"]);  // the gate results are part of the hash
+  EXPECT_TRUE(gate(next)["ok"].get<bool>());
+  EXPECT_NE(gate(next)["detail"].get<std::string>().find("acknowledged by bob"), std::string::npos) << next.dump();
+  ASSERT_EQ(call(port_, http::verb::post, "/v1/approvals", token(*bob_, "bob", next, true)).status, 202U);
+  EXPECT_EQ(executed_.size(), 2U);
+  const auto metrics = call(port_, http::verb::get, "/metrics").body;
+  EXPECT_NE(metrics.find(R"(vigil_approval_decisions_total{reason="cooldown_acknowledged",result="accepted"} 1)"),
+            std::string::npos)
+      << metrics;
+}
+
 }  // namespace
 }  // namespace vigil::app
