@@ -108,7 +108,7 @@ class scorer {
 /// Reads the core's output into the same view the baselines produce.
 class vigil_reader {
  public:
-  detector_view read(std::vector<vigil::decision::event> out) {
+  detector_view read(const std::vector<vigil::decision::event>& out) {
     detector_view v;
     for (const auto& e : out) {
       if (const auto* c = std::get_if<vigil::decision::classification_changed>(&e)) {

@@ -38,6 +38,7 @@ class counting_source final : public detector::metric_source {
     ++calls;
     queries_seen += queries.size();
     std::vector<aws::metric_result> out;
+    out.reserve(queries.size());
     for (const auto& q : queries)
       out.push_back({q.id, q.metric, "Complete", {{end - 30s, 1.0}}});
     return out;
@@ -77,6 +78,7 @@ counted run_virtual(std::vector<std::vector<detector::cloudwatch_check>> groups,
   std::vector<std::unique_ptr<detector::cloudwatch_sampler>> samplers;
   detector::cloudwatch_sampler_options opts;
   opts.random = [] { return 0.5; };
+  samplers.reserve(groups.size());
   for (auto& g : groups)
     samplers.push_back(std::make_unique<detector::cloudwatch_sampler>(std::move(g), src, clock, opts));
   std::size_t samples = 0;

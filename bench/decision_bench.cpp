@@ -35,7 +35,8 @@ topology big_topology(std::size_t services_per_region, std::size_t vantages) {
 const time_point start{std::chrono::milliseconds{1'795'000'000'000}};
 
 void warm(core& c, const topology& t, time_point now) {
-  for (vantage_index v = 0; v < t.vantages.size(); ++v) {
+  for (std::size_t vi = 0; vi < t.vantages.size(); ++vi) {
+    const auto v = static_cast<vantage_index>(vi);
     for (int k = 0; k < 3; ++k) {
       for (check_index i = 0; i < t.checks.size(); ++i)
         c.ingest(observation{v, i, now, outcome::ok, 10.0F});
@@ -46,13 +47,13 @@ void warm(core& c, const topology& t, time_point now) {
   (void)c.take_output();
 }
 
-void BM_ingest(benchmark::State& state) {
+void bm_ingest(benchmark::State& state) {
   const auto t = big_topology(500, 5);
   core c(t);
   warm(c, t, start);
   const auto checks = static_cast<check_index>(t.checks.size());
   std::uint64_t n = 0;
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     const auto v = static_cast<vantage_index>(n % 5);
     const auto k = static_cast<check_index>((n / 5) % checks);
     // one failure in 16: the hysteresis counters move
@@ -61,14 +62,14 @@ void BM_ingest(benchmark::State& state) {
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
-BENCHMARK(BM_ingest);
+BENCHMARK(bm_ingest);
 
-void BM_tick_1000_checks_5_vantages(benchmark::State& state) {
+void bm_tick_1000_checks_5_vantages(benchmark::State& state) {
   const auto t = big_topology(500, 5);  // 2 regions x 500 = 1,000 checks
   core c(t);
   warm(c, t, start);
   time_point now = start;
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     now += duration{1000};
     for (vantage_index v = 0; v < 5; ++v)
       c.vantage_report(v, now);
@@ -76,7 +77,7 @@ void BM_tick_1000_checks_5_vantages(benchmark::State& state) {
     benchmark::DoNotOptimize(c.take_output());
   }
 }
-BENCHMARK(BM_tick_1000_checks_5_vantages)->Unit(benchmark::kMicrosecond);
+BENCHMARK(bm_tick_1000_checks_5_vantages)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "aws/sigv4.hpp"
 
@@ -28,12 +29,22 @@ http_request metric_request() {
   r.body =
       "Action=GetMetricData&Version=2010-08-01&StartTime=2026-11-22T03%3A00%3A00Z&EndTime=2026-11-22T03%3A05%3A00Z";
   for (int i = 1; i <= 100; ++i) {
-    const std::string m = "&MetricDataQueries.member." + std::to_string(i) + ".";
-    r.body += m + "Id=m" + std::to_string(i) + m + "MetricStat.Metric.Namespace=AWS%2FApplicationELB" + m +
-              "MetricStat.Metric.MetricName=HTTPCode_ELB_5XX_Count" + m +
-              "MetricStat.Metric.Dimensions.member.1.Name=LoadBalancer" + m +
-              "MetricStat.Metric.Dimensions.member.1.Value=app%2Fprod%2F" + std::to_string(i) + m +
-              "MetricStat.Period=60" + m + "MetricStat.Stat=Sum";
+    const std::string n = std::to_string(i);
+    std::string m = "&MetricDataQueries.member.";
+    m += n;
+    m += '.';
+    const auto add = [&](std::string_view field, std::string_view value = {}) {
+      r.body += m;
+      r.body += field;
+      r.body += value;
+    };
+    add("Id=m", n);
+    add("MetricStat.Metric.Namespace=AWS%2FApplicationELB");
+    add("MetricStat.Metric.MetricName=HTTPCode_ELB_5XX_Count");
+    add("MetricStat.Metric.Dimensions.member.1.Name=LoadBalancer");
+    add("MetricStat.Metric.Dimensions.member.1.Value=app%2Fprod%2F", n);
+    add("MetricStat.Period=60");
+    add("MetricStat.Stat=Sum");
   }
   return r;
 }
@@ -53,7 +64,7 @@ const credentials creds{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYE
 const vigil::common::wall_time at{std::chrono::milliseconds{1'795'000'000'000}};
 
 void sign_loop(benchmark::State& state, const http_request& base, const char* service) {
-  for (auto _ : state) {
+  for ([[maybe_unused]] auto _ : state) {
     http_request r = base;
     auto s = sign(r, creds, {service, "us-east-1", at});
     benchmark::DoNotOptimize(s.signature);
@@ -78,7 +89,8 @@ double botocore_us(const http_request& r, const char* service, int n) {
                            {"access_key", creds.access_key_id},
                            {"secret_key", creds.secret_access_key},
                            {"token", creds.session_token}};
-  const std::string src = std::getenv("VIGIL_SOURCE_DIR") != nullptr ? std::getenv("VIGIL_SOURCE_DIR") : ".";
+  const char* const source_dir = std::getenv("VIGIL_SOURCE_DIR");
+  const std::string src = source_dir != nullptr ? source_dir : ".";
   const std::string cmd =
       "echo '" + req.dump() + "' | python3 " + src + "/tests/support/botocore_sign.py --bench " + std::to_string(n);
   FILE* p = ::popen(cmd.c_str(), "r");
@@ -90,33 +102,33 @@ double botocore_us(const http_request& r, const char* service, int n) {
   return j.is_object() ? j.value("seconds_per_signature", -1.0) * 1e6 : -1;
 }
 
-void BM_vigil_sign_get_metric_data_100(benchmark::State& state) {
+void bm_vigil_sign_get_metric_data_100(benchmark::State& state) {
   const auto r = metric_request();
   sign_loop(state, r, "monitoring");
   state.counters["body_bytes"] = static_cast<double>(r.body.size());
 }
-BENCHMARK(BM_vigil_sign_get_metric_data_100);
+BENCHMARK(bm_vigil_sign_get_metric_data_100);
 
-void BM_vigil_sign_ecs_json(benchmark::State& state) {
+void bm_vigil_sign_ecs_json(benchmark::State& state) {
   sign_loop(state, json_request(), "ecs");
 }
-BENCHMARK(BM_vigil_sign_ecs_json);
+BENCHMARK(bm_vigil_sign_ecs_json);
 
-void BM_botocore_sign_get_metric_data_100(benchmark::State& state) {
+void bm_botocore_sign_get_metric_data_100(benchmark::State& state) {
   double us = 0;
-  for (auto _ : state)
+  for ([[maybe_unused]] auto _ : state)
     us = botocore_us(metric_request(), "monitoring", 2000);
   state.counters["botocore_us_per_sign"] = us;
 }
-BENCHMARK(BM_botocore_sign_get_metric_data_100)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_botocore_sign_get_metric_data_100)->Iterations(1)->Unit(benchmark::kMillisecond);
 
-void BM_botocore_sign_ecs_json(benchmark::State& state) {
+void bm_botocore_sign_ecs_json(benchmark::State& state) {
   double us = 0;
-  for (auto _ : state)
+  for ([[maybe_unused]] auto _ : state)
     us = botocore_us(json_request(), "ecs", 5000);
   state.counters["botocore_us_per_sign"] = us;
 }
-BENCHMARK(BM_botocore_sign_ecs_json)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_botocore_sign_ecs_json)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
