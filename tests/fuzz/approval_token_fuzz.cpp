@@ -46,6 +46,7 @@ struct fixture {
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming) // libFuzzer's entry point: the name is its ABI
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static fixture f;
   if (size == 0) return 0;

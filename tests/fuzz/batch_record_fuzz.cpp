@@ -123,6 +123,7 @@ void record_case(std::string_view text) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming) // libFuzzer's entry point: the name is its ABI
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1 || size > 65536) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);

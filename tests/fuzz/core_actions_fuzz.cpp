@@ -256,7 +256,8 @@ struct harness {
       case 2: {  // a probe round: every vantage, every check, failure pattern from the bits
         const std::uint8_t fail_mask = in.byte();  // bit v: vantage v fails the primary; bit 3+v: the dr
         const std::uint8_t absent = in.byte();
-        for (vantage_index v = 0; v < topo.vantages.size(); ++v) {
+        for (std::size_t vi = 0; vi < topo.vantages.size(); ++vi) {
+          const auto v = static_cast<vantage_index>(vi);
           if ((absent >> v) & 1U) continue;
           for (check_index k = 0; k < topo.checks.size(); ++k) {
             const unsigned bit = topo.checks[k].region == topo.primary() ? v : 3U + v;
@@ -356,6 +357,7 @@ struct harness {
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming) // libFuzzer's entry point: the name is its ABI
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1 || size > 4096) return 0;
   reader in(data, size);

@@ -38,6 +38,7 @@ topology make_topology() {
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming) // libFuzzer's entry point: the name is its ABI
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size > 16384) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
