@@ -346,7 +346,7 @@ TEST_F(approval_test, claims_schema_is_strict) {
 // counted under another reason, nothing under ok).
 TEST_F(approval_test, every_rejection_is_counted_by_its_reason) {
   const auto good = binding();
-  const auto signed_with = [&](const ed25519_key& k, approval_claims c) { return sign_approval(k, c); };
+  const auto signed_with = [&](const ed25519_key& k, const approval_claims& c) { return sign_approval(k, c); };
   const auto with = [&](auto change) {
     auto c = claims();
     change(c);

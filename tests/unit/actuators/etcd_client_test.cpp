@@ -46,7 +46,7 @@ TEST(EtcdClient, NeedsEndpoints) {
 TEST(EtcdClient, PutRangeAndDeleteWithBinaryValues) {
   auto c = make_client();
   const std::string key = unique("kv");
-  const std::string value("bin\0\xff\x01 value", 13);
+  const std::string value("bin\0\xff\x01 value\0", 13);  // embedded and trailing NUL bytes
   auto put = c.put(key, value);
   ASSERT_TRUE(put) << put.error.message;
   EXPECT_GT(put.value, 0);

@@ -238,6 +238,7 @@ TEST(EtcdJtiLedger, FiftyConcurrentConsumesFromThreeReplicasSucceedOnce) {
   std::atomic<int> refused{0};
   std::atomic<int> errors{0};
   std::vector<std::thread> threads;
+  threads.reserve(50);
   for (int i = 0; i < 50; ++i) {
     threads.emplace_back([&, i] {
       try {

@@ -50,7 +50,7 @@ inline std::string fresh_prefix(std::string_view what) {
 /// Steps every replica with the real clock every `every` until `done()` or
 /// `limit` passes (real etcd moves on its own time: leases expire for real).
 /// Returns the time waited.
-inline std::chrono::milliseconds drive_until(const common::clock& clock, std::vector<etcd_coordinator*> cs,
+inline std::chrono::milliseconds drive_until(const common::clock& clock, const std::vector<etcd_coordinator*>& cs,
                                              const std::function<bool()>& done, std::chrono::milliseconds limit,
                                              std::chrono::milliseconds every = std::chrono::milliseconds(100)) {
   const auto start = clock.monotonic();

@@ -53,7 +53,7 @@ page make_page(std::string incident, page_action action, std::uint64_t seq, comm
 }
 
 json get_json(const std::string& url) {
-  const auto r = http_perform({"GET", url, {}, {}, 5s, 2s, 16 * 1024 * 1024});
+  const auto r = http_perform({"GET", url, {}, {}, 5s, 2s, std::size_t{16} * 1024 * 1024});
   EXPECT_TRUE(r.success()) << url << ": " << r.error << " " << r.status;
   return json::parse(r.body);
 }

@@ -52,11 +52,11 @@ class paseto_interop : public ::testing::Test {
     const char* bin = std::getenv("VIGIL_BINARY_DIR");
     const std::string cache = std::string(bin ? bin : VIGIL_BINARY_DIR) + "/node-deps";
     const auto r = run(testing::source_dir() + "/scripts/install-node-deps.sh " + shell_quote(cache));
-    node_path_ = r.status == 0 ? r.out : std::string{};
+    node_path = r.status == 0 ? r.out : std::string{};
   }
 
   void SetUp() override {
-    ASSERT_FALSE(node_path_.empty()) << "scripts/install-node-deps.sh failed: node, npm or the npm registry missing";
+    ASSERT_FALSE(node_path.empty()) << "scripts/install-node-deps.sh failed: node, npm or the npm registry missing";
     dir_ = fs::temp_directory_path() / ("vigil-interop-" + std::to_string(::getpid()));
     fs::create_directories(dir_);
     ASSERT_EQ(write_key_pair(*alice_, dir_ / "alice.key", dir_ / "alice.pub", true), "");
@@ -64,7 +64,7 @@ class paseto_interop : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   run_result node(const std::string& cmd, const fs::path& key, const std::string& arg, const std::string& aud = {}) {
-    return run("NODE_PATH=" + shell_quote(node_path_) + " node " +
+    return run("NODE_PATH=" + shell_quote(node_path) + " node " +
                shell_quote(testing::source_dir() + "/tests/support/paseto_interop.js") + " " + cmd + " " +
                shell_quote(key.string()) + " " + shell_quote(arg) + (aud.empty() ? "" : " " + shell_quote(aud)) +
                " 2>&1");
@@ -79,7 +79,7 @@ class paseto_interop : public ::testing::Test {
             {}};
   }
 
-  static inline std::string node_path_;
+  static inline std::string node_path;
   fs::path dir_;
   std::unique_ptr<ed25519_key> alice_ = ed25519_key::generate();
   common::real_clock clock_;  // npm's verifier checks exp against the real time

@@ -73,7 +73,7 @@ TEST(plan_steps, arc_routing_control_with_one_endpoint_down) {
   // Several orders: whichever comes first, the dead endpoint never stops the step.
   for (int round = 0; round < 3; ++round) {
     exec_rig r(a.client.get());
-    r.deps.random = aws::default_random(static_cast<std::uint64_t>(round + 1));
+    r.deps.random = aws::default_random(static_cast<std::uint64_t>(round) + 1);
     const auto out = r.run(
         {step("fence", "arc_routing_control", arc_params(*arc, test_support::rc_arn_a, round % 2 == 0 ? "Off" : "On"))},
         req(false, "h-arc-" + std::to_string(round)));

@@ -5,10 +5,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace vigil::actuators::testing {
@@ -27,6 +30,7 @@ class child_process {
       ::close(fds[1]);
       ::setpgid(0, 0);
       std::vector<char*> args;
+      args.reserve(argv.size() + 1);
       for (const auto& a : argv)
         args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
@@ -38,8 +42,10 @@ class child_process {
     if (read_port) {
       char line[256];
       while (std::fgets(line, sizeof line, out_)) {
+        const std::string_view l(line);
+        constexpr std::string_view tag = "PORT ";
         int p = 0;
-        if (std::sscanf(line, "PORT %d", &p) == 1) {
+        if (l.starts_with(tag) && std::from_chars(l.data() + tag.size(), l.data() + l.size(), p).ec == std::errc{}) {
           port_ = p;
           break;
         }

@@ -14,7 +14,7 @@ class batch_gate_test : public ::testing::Test {
   static batch_gate_options make_options() {
     batch_gate_options o;
     o.key = "secret";
-    o.max_body_bytes = 64 * 1024;
+    o.max_body_bytes = std::size_t{64} * 1024;
     return o;
   }
 
@@ -60,7 +60,7 @@ TEST_F(batch_gate_test, refuses_each_fault_with_its_reason) {
   EXPECT_EQ(send(b, now_ms() + 1).reason, batch_rejection::bad_timestamp);  // header != sent_at
   EXPECT_EQ(send(body(13, now_ms(), "ap-south-1"), now_ms()).reason, batch_rejection::unknown_vantage);
   EXPECT_EQ(send("{\"v\":1}", now_ms()).reason, batch_rejection::bad_schema);
-  EXPECT_EQ(send(std::string(70 * 1024, ' '), now_ms()).reason, batch_rejection::too_large);
+  EXPECT_EQ(send(std::string(std::size_t{70} * 1024, ' '), now_ms()).reason, batch_rejection::too_large);
   EXPECT_FALSE(gate_.last_seq("eu-west-1"));  // nothing was accepted
 }
 

@@ -342,7 +342,7 @@ class engine_approval_test : public engine_test {
   }
 
   std::string token(const actuators::ed25519_key& key, const std::string& who, const json& rec, bool allow_loss,
-                    std::string hash = {}) {
+                    const std::string& hash = {}) {
     actuators::approval_claims c;
     c.recommendation_id = rec["id"];
     c.recommendation_hash = hash.empty() ? rec["hash"].get<std::string>() : hash;

@@ -205,6 +205,7 @@ std::vector<suite_case> suite_cases() {
   };
 }
 
+// NOLINTNEXTLINE(readability-identifier-naming) // GoogleTest finds the printer by this exact name
 void PrintTo(const suite_case& c, std::ostream* os) {
   *os << c.name;
 }
