@@ -23,6 +23,7 @@ std::vector<open_incident> open_after(const harness& h) {
     }
   }
   std::vector<open_incident> out;
+  out.reserve(last.size());
   for (const auto& [id, p] : last)
     out.push_back({id, p.kind, p.region, p.vantage, p.incident_start, p.content_key});
   return out;

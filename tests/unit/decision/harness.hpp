@@ -58,7 +58,8 @@ struct harness {
     const time_point end = now + d;
     while (now < end) {
       if ((now - t0) % interval == duration{0}) {
-        for (vantage_index v = 0; v < c.topo().vantages.size(); ++v) {
+        for (std::size_t vi = 0; vi < c.topo().vantages.size(); ++vi) {
+          const auto v = static_cast<vantage_index>(vi);
           bool reported = false;
           for (check_index k = 0; k < c.topo().checks.size(); ++k) {
             if (auto o = probe(v, k, now)) {
@@ -110,7 +111,7 @@ struct harness {
 };
 
 /// A probe that fails every check of `region` (index) from the vantages in `from` (empty = all).
-inline probe_fn region_down(const topology& t, region_index region, std::set<vantage_index> from = {}) {
+inline probe_fn region_down(const topology& t, region_index region, const std::set<vantage_index>& from = {}) {
   return [&t, region, from](vantage_index v, check_index k, time_point) -> std::optional<outcome> {
     const bool hit = t.checks[k].region == region && (from.empty() || from.contains(v));
     return hit ? outcome::timeout : outcome::ok;

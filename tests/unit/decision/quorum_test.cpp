@@ -31,43 +31,43 @@ std::vector<std::uint8_t> run(const impairment_case& c, double fraction = 0.5) {
   find_impaired({c.verdicts, c.present, regions, 3, 4, 2, fraction}, up, down, agree, impaired);
   return impaired;
 }
-constexpr auto U = verdict::up;
-constexpr auto D = verdict::down;
-constexpr auto X = verdict::unknown;
+constexpr auto u = verdict::up;
+constexpr auto d = verdict::down;
+constexpr auto x = verdict::unknown;
 }  // namespace
 
 TEST(Impairment, IsolatedVantageSeesEverythingFail) {
-  EXPECT_EQ(run({{U, U, U, U, /**/ U, U, U, U, /**/ D, D, D, D}}), (std::vector<std::uint8_t>{0, 0, 1}));
+  EXPECT_EQ(run({{u, u, u, u, /**/ u, u, u, u, /**/ d, d, d, d}}), (std::vector<std::uint8_t>{0, 0, 1}));
 }
 
 TEST(Impairment, ASingleVantageWitnessingOneRegionIsNotImpaired) {
-  EXPECT_EQ(run({{U, U, U, U, /**/ U, U, U, U, /**/ D, D, U, U}}), (std::vector<std::uint8_t>{0, 0, 0}));
+  EXPECT_EQ(run({{u, u, u, u, /**/ u, u, u, u, /**/ d, d, u, u}}), (std::vector<std::uint8_t>{0, 0, 0}));
 }
 
 TEST(Impairment, RealRegionalOutageNobodyImpaired) {
-  EXPECT_EQ(run({{D, D, U, U, /**/ D, D, U, U, /**/ D, D, U, U}}), (std::vector<std::uint8_t>{0, 0, 0}));
+  EXPECT_EQ(run({{d, d, u, u, /**/ d, d, u, u, /**/ d, d, u, u}}), (std::vector<std::uint8_t>{0, 0, 0}));
 }
 
 TEST(Impairment, VantageInsideFailedRegionSeeingItUpAndDrDown) {
   // vantage 0 lives in region 0: sees its own region up (internal path) and
   // region 1 down (cross-region links cut) while the others see the opposite.
-  EXPECT_EQ(run({{U, U, D, D, /**/ D, D, U, U, /**/ D, D, U, U}}), (std::vector<std::uint8_t>{1, 0, 0}));
+  EXPECT_EQ(run({{u, u, d, d, /**/ d, d, u, u, /**/ d, d, u, u}}), (std::vector<std::uint8_t>{1, 0, 0}));
 }
 
 TEST(Impairment, AbsentVantagesNeitherVoteNorGetJudged) {
-  impairment_case c{{U, U, U, U, /**/ D, D, D, D, /**/ D, D, D, D}, {1, 0, 1}};
+  impairment_case c{{u, u, u, u, /**/ d, d, d, d, /**/ d, d, d, d}, {1, 0, 1}};
   // with vantage 1 absent, vantage 0 and 2 are each other's only comparison:
   // one other vantage is no majority, so nobody is impaired.
   EXPECT_EQ(run(c), (std::vector<std::uint8_t>{0, 0, 0}));
 }
 
 TEST(Impairment, UnknownVerdictsAreNotCompared) {
-  EXPECT_EQ(run({{U, U, U, U, /**/ U, U, U, U, /**/ D, D, X, X}}), (std::vector<std::uint8_t>{0, 0, 0}));
+  EXPECT_EQ(run({{u, u, u, u, /**/ u, u, u, u, /**/ d, d, x, x}}), (std::vector<std::uint8_t>{0, 0, 0}));
 }
 
 TEST(Impairment, FractionThreshold) {
   // disagrees on 1 of 2 checks in each region: 50% >= 0.5 -> impaired; not at 0.6
-  const impairment_case c{{U, U, U, U, /**/ U, U, U, U, /**/ D, U, D, U}};
+  const impairment_case c{{u, u, u, u, /**/ u, u, u, u, /**/ d, u, d, u}};
   EXPECT_EQ(run(c, 0.5), (std::vector<std::uint8_t>{0, 0, 1}));
   EXPECT_EQ(run(c, 0.6), (std::vector<std::uint8_t>{0, 0, 0}));
 }

@@ -125,7 +125,8 @@ TEST(DecisionAlloc, IngestInSteadyStateAllocatesNothing) {
   c.set_leader(true);
   time_point now = start;
   for (int round = 0; round < 4; ++round) {
-    for (vantage_index v = 0; v < t.vantages.size(); ++v) {
+    for (std::size_t vi = 0; vi < t.vantages.size(); ++vi) {
+      const auto v = static_cast<vantage_index>(vi);
       for (check_index k = 0; k < t.checks.size(); ++k)
         c.ingest(observation{v, k, now, outcome::ok, 10.0F});
       c.vantage_report(v, now);
@@ -138,7 +139,8 @@ TEST(DecisionAlloc, IngestInSteadyStateAllocatesNothing) {
   std::uint64_t i = 0;
   for (int round = 0; round < 200; ++round) {
     now += duration{500};
-    for (vantage_index v = 0; v < t.vantages.size(); ++v) {
+    for (std::size_t vi = 0; vi < t.vantages.size(); ++vi) {
+      const auto v = static_cast<vantage_index>(vi);
       for (check_index k = 0; k < t.checks.size(); ++k, ++i) {
         // Failures and recoveries move the hysteresis both ways; a few
         // out-of-range observations take the drop path.
