@@ -59,7 +59,7 @@ class fake_cloudwatch final : public metric_source {
                                                                const std::vector<aws::metric_query>& queries,
                                                                common::wall_time, common::wall_time end) override {
     std::lock_guard lock(mu);
-    calls.push_back({region, queries.size()});
+    calls.emplace_back(region, queries.size());
     if (region == "us-west-2" && queries.front().metric == "Errors") {
       return aws::aws_error{"SignatureDoesNotMatch", "The request signature we calculated does not match", "req-1", 403,
                             false};
@@ -90,6 +90,7 @@ class slow_cloudwatch final : public metric_source {
       return aws::aws_error{"ThrottlingException", "Rate exceeded", "req-2", 400, true};
     }
     std::vector<aws::metric_result> out;
+    out.reserve(queries.size());
     for (const auto& q : queries)
       out.push_back({q.id, q.metric, "Complete", {{end - 30s, 1.0}}});
     return out;

@@ -40,7 +40,7 @@ class fake_source final : public metric_source {
                                                                const std::vector<aws::metric_query>& queries,
                                                                common::wall_time, common::wall_time end) override {
     std::lock_guard lock(mu);
-    calls.push_back({region, queries.size()});
+    calls.emplace_back(region, queries.size());
     if (auto it = errors.find(region); it != errors.end()) return it->second;
     std::vector<aws::metric_result> out;
     for (const auto& q : queries) {
@@ -57,7 +57,7 @@ class fake_source final : public metric_source {
   std::map<std::string, aws::aws_error> errors;
 };
 
-cloudwatch_check check(std::string id, std::string region, std::string metric, std::string cond,
+cloudwatch_check check(std::string id, const std::string& region, std::string metric, const std::string& cond,
                        common::missing_data missing = common::missing_data::ignore) {
   cloudwatch_check c;
   c.id = std::move(id);
@@ -106,6 +106,7 @@ TEST(cloudwatch_sampler, one_call_per_region_per_interval_and_500_per_call) {
   fake_source src;
   src.values = {{"M", 1}};
   std::vector<cloudwatch_check> checks;
+  checks.reserve(1250);
   for (int i = 0; i < 1200; ++i)
     checks.push_back(check("a" + std::to_string(i), "us-east-1", "M", "< 5"));
   for (int i = 0; i < 50; ++i)
@@ -122,6 +123,7 @@ TEST(cloudwatch_sampler, one_call_per_region_per_interval_and_500_per_call) {
   // 100 checks over two regions at 60 s: 2 calls a minute (ISSUE 5 benchmark figure).
   fake_source src2;
   std::vector<cloudwatch_check> hundred;
+  hundred.reserve(100);
   for (int i = 0; i < 100; ++i)
     hundred.push_back(check("c" + std::to_string(i), i % 2 ? "us-east-1" : "us-west-2", "M", "< 5"));
   cloudwatch_sampler s2(std::move(hundred), src2, clock);

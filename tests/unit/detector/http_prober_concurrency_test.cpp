@@ -29,7 +29,7 @@ TEST(http_prober_concurrency, five_hundred_probes_in_flight_on_one_io_context) {
   std::map<outcome, std::size_t> outcomes;
   std::size_t done = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    prober.probe(check, [&](probe_result r) {
+    prober.probe(check, [&](const probe_result& r) {
       ++outcomes[r.result];
       ++done;
       if (r.result != outcome::ok) ADD_FAILURE() << decision::to_string(r.result) << ": " << r.detail;

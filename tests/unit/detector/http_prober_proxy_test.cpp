@@ -20,15 +20,15 @@ using testing::probe_once;
 class http_prober_proxy : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new testing::fault_server();
-    proxy_ = new testing::fault_proxy();
+    shared_server = new testing::fault_server();
+    shared_proxy = new testing::fault_proxy();
   }
   static void TearDownTestSuite() {
-    delete proxy_;
-    delete server_;
+    delete shared_proxy;
+    delete shared_server;
   }
-  static testing::fault_server& server() { return *server_; }
-  static testing::fault_proxy& proxy() { return *proxy_; }
+  static testing::fault_server& server() { return *shared_server; }
+  static testing::fault_proxy& proxy() { return *shared_proxy; }
 
   /// How many CONNECT tunnels the forward proxy opened so far (read with the prober itself).
   static long tunnels_opened() {
@@ -44,12 +44,12 @@ class http_prober_proxy : public ::testing::Test {
   testing::no_proxy_env clean_env_;
 
  private:
-  static testing::fault_server* server_;
-  static testing::fault_proxy* proxy_;
+  static testing::fault_server* shared_server;
+  static testing::fault_proxy* shared_proxy;
 };
 
-testing::fault_server* http_prober_proxy::server_ = nullptr;
-testing::fault_proxy* http_prober_proxy::proxy_ = nullptr;
+testing::fault_server* http_prober_proxy::shared_server = nullptr;
+testing::fault_proxy* http_prober_proxy::shared_proxy = nullptr;
 
 TEST_F(http_prober_proxy, http_proxy_from_the_environment_is_used) {
   env_guard env("http_proxy", proxy().url("forward"));

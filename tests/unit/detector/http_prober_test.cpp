@@ -34,20 +34,20 @@ probe_result probe_on(boost::asio::io_context& io, http_prober& prober, const co
 
 class http_prober_faults : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server_ = new testing::fault_server(); }
+  static void SetUpTestSuite() { shared_server = new testing::fault_server(); }
   static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
+    delete shared_server;
+    shared_server = nullptr;
   }
-  static testing::fault_server& server() { return *server_; }
+  static testing::fault_server& server() { return *shared_server; }
 
   testing::no_proxy_env no_proxy_;  // an ambient proxy must not route loopback probes
 
  private:
-  static testing::fault_server* server_;
+  static testing::fault_server* shared_server;
 };
 
-testing::fault_server* http_prober_faults::server_ = nullptr;
+testing::fault_server* http_prober_faults::shared_server = nullptr;
 
 TEST_F(http_prober_faults, healthy_endpoint_is_ok_with_phases) {
   const auto check = make_check(server().http("/ok"), {R"(body.json("/status") == "UP")", "status == 200"});
@@ -325,7 +325,7 @@ TEST_F(http_prober_faults, destroying_the_prober_abandons_probes_in_flight) {
   {
     http_prober prober(io, clock);
     for (int i = 0; i < 3; ++i)
-      prober.probe(check, [&called](probe_result) { ++called; });
+      prober.probe(check, [&called](const probe_result&) { ++called; });
     EXPECT_EQ(prober.in_flight(), 3U);
     io.run_for(100ms);  // connections are up and waiting for headers
   }

@@ -101,6 +101,7 @@ TEST(scheduler, probes_every_check_once_per_interval_with_small_lag) {
   prometheus::Registry registry;
   probe_metrics metrics(registry, "vantage-a");
   std::vector<compiled_check> checks;
+  checks.reserve(4);
   for (int i = 0; i < 4; ++i)
     checks.push_back(check_named("c" + std::to_string(i) + "@test-1", 100ms));
   std::map<std::string, int> results;
@@ -145,6 +146,7 @@ TEST(scheduler, coalesces_wakeups_and_never_starts_early) {
   common::real_clock clock;
   fake_prober fake(io, /*hold=*/false);
   std::vector<compiled_check> checks;
+  checks.reserve(1000);
   for (int i = 0; i < 1000; ++i)
     checks.push_back(check_named("c" + std::to_string(i) + "@test-1", 100ms, 0.0));
   std::uint64_t early = 0;
@@ -167,6 +169,7 @@ TEST(scheduler, bounded_concurrency_queues_then_skips_overrunning_checks) {
   common::real_clock clock;
   fake_prober fake(io, /*hold=*/true);
   std::vector<compiled_check> checks;
+  checks.reserve(10);
   for (int i = 0; i < 10; ++i)
     checks.push_back(check_named("c" + std::to_string(i) + "@test-1", 200ms, 0.0));
   std::vector<probe_timing> timings;
