@@ -27,6 +27,16 @@ folders=("$@")
 [[ -f "$build/compile_commands.json" ]] || { echo "tidy: no $build/compile_commands.json (configure first)" >&2; exit 2; }
 mapfile -t files < <(git ls-files "${folders[@]/%//*.cpp}")
 echo "tidy: ${#files[@]} files in ${folders[*]}"
+# A file without a compile command would be parsed with guessed flags (or
+# not at all, its error hidden below): refuse the tree instead.
+missing=()
+for f in "${files[@]}"; do
+  grep -qF "/$f\"" "$build/compile_commands.json" || missing+=("$f")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "tidy: no compile command in $build for: ${missing[*]} (configure that tree with the options that build them)" >&2
+  exit 2
+fi
 # GCC-only warning flags from the build are unknown to clang: not our code's problem.
 printf '%s\n' "${files[@]}" |
   xargs -P "$(nproc)" -n 4 clang-tidy -p "$build" --quiet --extra-arg=-Wno-unknown-warning-option 2>/dev/null |
