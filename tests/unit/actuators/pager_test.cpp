@@ -122,8 +122,12 @@ TEST(pager_format, utf8_truncation_never_splits_a_character) {
   for (std::size_t max = 3; max < s.size(); ++max) {
     const auto t = truncate_utf8(s, max);
     EXPECT_LE(t.size(), max);
-    EXPECT_TRUE(t.ends_with("\xe2\x80\xa6"));
-    EXPECT_NE(static_cast<unsigned char>(t[t.size() - 4]) & 0xc0, 0xc0U) << max;  // no dangling lead byte
+    ASSERT_TRUE(t.ends_with("\xe2\x80\xa6")) << max;
+    // What precedes the ellipsis is a prefix of s that ends on a character
+    // boundary: no dangling lead byte, no split sequence.
+    const auto kept = t.substr(0, t.size() - 3);
+    EXPECT_TRUE(s.starts_with(kept)) << max;
+    EXPECT_NE(static_cast<unsigned char>(s[kept.size()]) & 0xc0, 0x80U) << max;
   }
   EXPECT_EQ(truncate_utf8("short", 1024), "short");
 }
