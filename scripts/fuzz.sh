@@ -3,6 +3,8 @@
 # N seconds (default 30) over its seed corpus in tests/fuzz/corpus/<name>/.
 # New inputs are kept in build-fuzz/tests/fuzz/corpus/<name>/ (never in the
 # sources); a crash leaves crash-* / leak-* / timeout-* in build-fuzz/artifacts/.
+# For campaigns: CI (scripts/test.sh) only smoke-runs the fuzzers for 20 s each
+# from its clang ASan tree (build-asan/, -O0) with ctest -L fuzz.
 #
 #   scripts/fuzz.sh [SECONDS] [NAME...]    NAME: scenario_yaml batch_record core_actions approval_token
 # Exit 0 when every fuzzer ran clean, 1 when one found something, 2 on usage.
