@@ -629,10 +629,16 @@ class HA(unittest.TestCase):
         events_before = len(self.pd_stats()["events"])
         new_token = self.status(new)["fencing_token"]
         os.kill(paused.p.pid, signal.SIGCONT)
+        # It stops claiming leadership as soon as it runs (leader and token come
+        # from its local lease deadline); the step-down itself, with its reason,
+        # follows at its coordinator's next step, so wait for both.
         st = wait_until(lambda: (lambda s: s if not s["leader"] else None)(self.status(leader)), 10,
                         "the paused leader to report it is not leader")
         self.assertEqual(st["fencing_token"], 0)
-        self.assertIn("stepped down", st["coordination"]["last_transition"])
+        st = wait_until(lambda: (lambda s: s if "stepped down" in s["coordination"]["last_transition"] else None)(
+            self.status(leader)), 5, "the paused leader to record that it stepped down")
+        self.assertFalse(st["leader"])
+        self.assertEqual(st["fencing_token"], 0)
         time.sleep(3)
         self.assertEqual(self.leaders(), [new])
         # Nothing it held reached PagerDuty twice, and no shared key was written under its old token later.
