@@ -7,8 +7,8 @@
 #
 # CI (scripts/test.sh) runs the default, at nice 19 beside the test suite
 # (which leaves most of the CPU idle): every library folder is clean and
-# stays so. The 104 library files took 13 min 19 s on this 2-core machine
-# (21 min CPU, load ~4 from other builds; ~11 min on idle cores).
+# stays so. The 105 library files take 10 min 24 s on 2 idle cores (~21
+# CPU-min); in CI, beside the test suite, 12 min 42 s (bench/RESULTS.md).
 # tests/ and bench/ (63 files, gtest-heavy) are clean too (issue 2), with
 # their own .clang-tidy (root checks less cert-err58-cpp for TEST()/BENCHMARK()),
 # but not in CI: they took another 12 min 53 s (20 min CPU, load ~2.5).
