@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "common/log.hpp"
+#include "common/waiter.hpp"
 
 namespace vigil::actuators {
 
@@ -107,8 +108,8 @@ struct plan_executor::step_record {
   double duration_s = 0;
 };
 
-plan_executor::plan_executor(plan_journal& journal, step_factory factory, const common::clock& clock, waiter& wait,
-                             plan_metrics* metrics, executor_options options)
+plan_executor::plan_executor(plan_journal& journal, step_factory factory, const common::clock& clock,
+                             common::waiter& wait, plan_metrics* metrics, executor_options options)
     : journal_(journal),
       factory_(std::move(factory)),
       clock_(clock),

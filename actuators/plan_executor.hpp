@@ -41,12 +41,12 @@
 #include <string>
 #include <vector>
 
-#include "actuators/pager_worker.hpp"
 #include "actuators/plan_describe.hpp"
 #include "actuators/plan_journal.hpp"
 #include "actuators/plan_steps.hpp"
 #include "common/clock.hpp"
 #include "common/config.hpp"
+#include "common/waiter.hpp"
 
 namespace vigil::actuators {
 
@@ -120,7 +120,7 @@ using may_act_fn =
 
 class plan_executor {
  public:
-  plan_executor(plan_journal& journal, step_factory factory, const common::clock& clock, waiter& wait,
+  plan_executor(plan_journal& journal, step_factory factory, const common::clock& clock, common::waiter& wait,
                 plan_metrics* metrics = nullptr, executor_options options = {});
 
   /// Runs or resumes `plan` for `req`, approved by `approval` (blocking).
@@ -146,7 +146,7 @@ class plan_executor {
   plan_journal& journal_;
   step_factory factory_;
   const common::clock& clock_;
-  waiter& wait_;
+  common::waiter& wait_;
   plan_metrics* metrics_;
   executor_options options_;
   may_act_fn may_act_;

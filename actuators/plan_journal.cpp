@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "actuators/outbox_journal.hpp"
+#include "common/append_journal.hpp"
 #include "common/log.hpp"
 
 namespace vigil::actuators {
@@ -35,7 +35,7 @@ const journal_step* journal_plan::step(const std::string& name) const {
 plan_journal::plan_journal(std::filesystem::path file) : file_(std::move(file)) {
   if (file_.empty()) return;
   if (file_.has_parent_path()) std::filesystem::create_directories(file_.parent_path());
-  journal_ = std::make_unique<append_journal>(file_);
+  journal_ = std::make_unique<common::append_journal>(file_);
   if (journal_->torn_bytes() > 0) {
     common::logger("plan")->warn("{}: cut a torn tail of {} bytes (a crash during an append)", file_.string(),
                                  journal_->torn_bytes());

@@ -1,6 +1,6 @@
 #pragma once
 // The plan executor's write-ahead journal: <state_dir>/plan.jsonl, one JSON
-// object per line, fsync'd before append returns (actuators/outbox_journal:
+// object per line, fsync'd before append returns (common/append_journal:
 // torn tails are cut on open, an exclusive flock keeps a second engine out).
 //
 // Records (every one carries "type", "at" (RFC 3339) and the approved
@@ -33,11 +33,10 @@
 #include <string>
 #include <vector>
 
+#include "common/append_journal.hpp"
 #include "common/clock.hpp"
 
 namespace vigil::actuators {
-
-class append_journal;
 
 struct journal_step {
   std::string name;
@@ -95,7 +94,7 @@ class plan_journal {
   void apply(const nlohmann::json& record);
 
   std::filesystem::path file_;
-  std::unique_ptr<append_journal> journal_;
+  std::unique_ptr<common::append_journal> journal_;
   mutable std::mutex mu_;
   std::vector<journal_plan> plans_;
   std::size_t lines_ = 0;

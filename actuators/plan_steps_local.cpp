@@ -11,9 +11,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "actuators/http_client.hpp"
-#include "actuators/pager.hpp"
 #include "actuators/plan_steps.hpp"
+#include "common/crypto.hpp"
+#include "common/http_client.hpp"
+#include "common/utf8.hpp"
 #include "detector/expect.hpp"
 
 extern char** environ;  // NOLINT: POSIX
@@ -247,7 +248,7 @@ class webhook_step final : public step_runner {
   step_outcome precheck(const step_context&) override { return step_outcome::done(); }
 
   step_outcome run(const step_context& c) override {
-    http_call call;
+    common::http_call call;
     call.method = method_;
     call.url = url_;
     call.body = body_.empty() ? webhook_body(c).dump() : body_;
@@ -259,11 +260,11 @@ class webhook_step final : public step_runner {
       const std::string ts =
           std::to_string(std::chrono::floor<std::chrono::seconds>(c.clock.wall()).time_since_epoch().count());
       call.headers.emplace_back("X-Vigil-Timestamp", ts);
-      call.headers.emplace_back("X-Vigil-Signature", webhook_signature(secret_, ts, call.body));
+      call.headers.emplace_back("X-Vigil-Signature", common::webhook_signature(secret_, ts, call.body));
     }
     for (const auto& h : headers_)
       call.headers.push_back(h);
-    const http_reply r = http_perform(call);
+    const common::http_reply r = common::http_perform(call);
     if (!r.transport_ok()) return step_outcome::failed(method_ + " " + url_ + ": " + r.error);
     if (!r.success()) {
       return step_outcome::failed(method_ + " " + url_ + " answered " + std::to_string(r.status) + ": " +
@@ -367,10 +368,10 @@ class verify_step final : public step_runner {
         detail = p.bad;
         return false;
       }
-      http_call call;
+      common::http_call call;
       call.url = p.url;
       call.timeout = 5s;
-      const http_reply r = http_perform(call);
+      const common::http_reply r = common::http_perform(call);
       if (!r.transport_ok()) {
         detail += "; GET " + p.url + ": " + r.error;
         return false;

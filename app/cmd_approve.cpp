@@ -8,13 +8,13 @@
 #include <ostream>
 #include <sstream>
 
-#include "actuators/approval.hpp"
-#include "actuators/http_client.hpp"
-#include "actuators/keys.hpp"
 #include "app/cli.hpp"
 #include "app/commands.hpp"
+#include "approvals/approval.hpp"
+#include "approvals/keys.hpp"
 #include "common/clock.hpp"
 #include "common/duration.hpp"
+#include "common/http_client.hpp"
 
 namespace vigil::app {
 
@@ -167,7 +167,7 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
     timeout = *d;
   }
   const std::filesystem::path key_file = *a.get("key");
-  auto key = actuators::load_private_key_file(key_file);
+  auto key = approvals::load_private_key_file(key_file);
   if (!key.key) {
     io.err << "vigil approve: " << key.error << "\n";
     return exit_usage;
@@ -186,12 +186,12 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
     ss << in.rdbuf();
     body = ss.str();
   } else {
-    const auto r = actuators::http_perform({"GET",
-                                            engine + "/v1/recommendation",
-                                            {{"Accept", "application/json"}},
-                                            {},
-                                            timeout,
-                                            std::min<std::chrono::milliseconds>(timeout, 5s)});
+    const auto r = common::http_perform({"GET",
+                                         engine + "/v1/recommendation",
+                                         {{"Accept", "application/json"}},
+                                         {},
+                                         timeout,
+                                         std::min<std::chrono::milliseconds>(timeout, 5s)});
     if (!r.transport_ok()) {
       io.err << "vigil approve: GET " << engine << "/v1/recommendation: " << r.error << "\n";
       return exit_failed;
@@ -248,7 +248,7 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
   const common::real_clock clock;
   const auto now = clock.wall();
   auto expires = now + ttl;
-  if (const auto rexp = actuators::parse_rfc3339(str(rec, "expires_at"))) {
+  if (const auto rexp = approvals::parse_rfc3339(str(rec, "expires_at"))) {
     if (*rexp <= now) {
       io.err << "vigil approve: refused: the recommendation expired at " << str(rec, "expires_at")
              << "; wait for the engine to issue a new one\n";
@@ -276,19 +276,19 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
   }
 
   // 4. Sign and submit.
-  actuators::approval_claims c;
+  approvals::approval_claims c;
   c.recommendation_id = str(rec, "id");
   c.recommendation_hash = str(rec, "hash");
-  c.action = ack ? std::string(actuators::acknowledge_cooldown_action) : str(rec, "action");
+  c.action = ack ? std::string(approvals::acknowledge_cooldown_action) : str(rec, "action");
   c.allow_data_loss = !ack && a.has("allow-data-loss");
   c.audience = deployment;
   c.subject = approver;
   c.issued_at = now;
   c.expires_at = expires;
-  c.jti = actuators::new_jti();
+  c.jti = approvals::new_jti();
   std::string token;
   try {
-    token = actuators::sign_approval(*key.key, c);
+    token = approvals::sign_approval(*key.key, c);
   } catch (const std::exception& e) {
     io.err << "vigil approve: cannot sign: " << e.what() << "\n";
     return exit_usage;
@@ -297,12 +297,12 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
     io.out << token << "\n";
     return exit_ok;
   }
-  const auto r = actuators::http_perform({"POST",
-                                          engine + "/v1/approvals",
-                                          {{"Content-Type", "text/plain"}},
-                                          token,
-                                          timeout,
-                                          std::min<std::chrono::milliseconds>(timeout, 5s)});
+  const auto r = common::http_perform({"POST",
+                                       engine + "/v1/approvals",
+                                       {{"Content-Type", "text/plain"}},
+                                       token,
+                                       timeout,
+                                       std::min<std::chrono::milliseconds>(timeout, 5s)});
   if (!r.transport_ok()) {
     io.err << "vigil approve: POST " << engine << "/v1/approvals: " << r.error
            << " (the token was not accepted; run again)\n";

@@ -26,17 +26,17 @@
 #include <sstream>
 #include <thread>
 
-#include "actuators/approval.hpp"
-#include "actuators/http_client.hpp"
-#include "actuators/jti_ledger.hpp"
-#include "actuators/keys.hpp"
-#include "app/approval_hook.hpp"
+#include "actuators/plan_runner.hpp"
 #include "app/cli.hpp"
 #include "app/commands.hpp"
 #include "app/engine.hpp"
-#include "app/plan_runner.hpp"
+#include "approvals/approval.hpp"
+#include "approvals/approval_hook.hpp"
+#include "approvals/jti_ledger.hpp"
+#include "approvals/keys.hpp"
 #include "common/config_load.hpp"
 #include "common/crypto.hpp"
+#include "common/http_client.hpp"
 #include "common/http_server.hpp"
 #include "common/log.hpp"
 #include "detector/agent.hpp"
@@ -238,7 +238,7 @@ class demo {
   int run_phases() {
     start_ = clock_.monotonic();
     services_ = std::make_unique<fake_services>(io_ctx_);
-    approver_key_ = actuators::ed25519_key::generate();
+    approver_key_ = approvals::ed25519_key::generate();
     const std::string agent_key = common::random_hex(32);
     const std::string pub = approver_key_->public_pem();
     auto loaded = common::load_config_text(
@@ -257,10 +257,10 @@ class demo {
     }
     cfg_ = std::move(*loaded.value);
 
-    ledger_ = std::make_unique<actuators::file_jti_ledger>(state_dir_ / "approvals.jti");
-    verifier_ = std::make_unique<actuators::approval_verifier>(cfg_.deployment, cfg_.approvals, *ledger_);
-    runner_ = std::make_unique<plan_runner>(io_ctx_, cfg_, std::chrono::milliseconds(250),
-                                            [this](const std::string& l) { say(l); });
+    ledger_ = std::make_unique<approvals::file_jti_ledger>(state_dir_ / "approvals.jti");
+    verifier_ = std::make_unique<approvals::approval_verifier>(cfg_.deployment, cfg_.approvals, *ledger_);
+    runner_ = std::make_unique<actuators::plan_runner>(io_ctx_, cfg_, std::chrono::milliseconds(250),
+                                                       [this](const std::string& l) { say(l); });
     engine_hooks hooks;
     hooks.on_event = [this](const json& e) { on_event(e); };
     hooks.verify_token = make_token_verifier(*verifier_);
@@ -341,7 +341,7 @@ class demo {
 
     say("phase 4: on-call approves with a signed token bound to recommendation " +
         rec["hash"].get<std::string>().substr(0, 12) + "…");
-    actuators::approval_claims c;
+    approvals::approval_claims c;
     c.recommendation_id = rec["id"];
     c.recommendation_hash = rec["hash"];
     c.action = rec["action"];
@@ -350,16 +350,16 @@ class demo {
     c.subject = "demo-oncall";
     c.issued_at = clock_.wall();
     c.expires_at = clock_.wall() + std::chrono::minutes(10);
-    c.jti = actuators::new_jti();
-    const std::string token = actuators::sign_approval(*approver_key_, c);
-    actuators::http_call call;
+    c.jti = approvals::new_jti();
+    const std::string token = approvals::sign_approval(*approver_key_, c);
+    common::http_call call;
     call.method = "POST";
     call.url = engine_->base_url() + "/v1/approvals";
     call.body = token;
-    const auto reply = actuators::http_perform(call);
+    const auto reply = common::http_perform(call);
     say("  POST /v1/approvals -> HTTP " + std::to_string(reply.status) + " " + reply.body);
     if (!reply.success()) return exit_failed;
-    const auto replay = actuators::http_perform(call);
+    const auto replay = common::http_perform(call);
     say("  the same token again -> HTTP " + std::to_string(replay.status) + " (" +
         json::parse(replay.body, nullptr, false).value("error", "?") + ": an approval drives one execution)");
 
@@ -453,10 +453,10 @@ class demo {
   std::vector<std::unique_ptr<prometheus::Registry>> agent_registries_;
   common::config cfg_;
   std::unique_ptr<fake_services> services_;
-  std::unique_ptr<actuators::ed25519_key> approver_key_;
-  std::unique_ptr<actuators::file_jti_ledger> ledger_;
-  std::unique_ptr<actuators::approval_verifier> verifier_;
-  std::unique_ptr<plan_runner> runner_;
+  std::unique_ptr<approvals::ed25519_key> approver_key_;
+  std::unique_ptr<approvals::file_jti_ledger> ledger_;
+  std::unique_ptr<approvals::approval_verifier> verifier_;
+  std::unique_ptr<actuators::plan_runner> runner_;
   std::unique_ptr<engine> engine_;
   std::vector<std::unique_ptr<detector::agent>> agents_;
   std::thread io_thread_;

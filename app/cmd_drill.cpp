@@ -67,7 +67,7 @@ int cmd_drill(const std::vector<std::string>& args, command_io& io) {
   req.ctx.allow_data_loss = a.has("allow-data-loss");
 
   common::real_clock clock;
-  actuators::cv_waiter wait;
+  common::cv_waiter wait;
   actuators::plan_journal journal{std::filesystem::path{}};  // in memory: a drill leaves no record to resume
   std::unique_ptr<aws::aws_stack> stack;
   actuators::step_factory factory = [&](const common::plan_step_config& s) {

@@ -2,9 +2,9 @@
 #include <filesystem>
 #include <ostream>
 
-#include "actuators/keys.hpp"
 #include "app/cli.hpp"
 #include "app/commands.hpp"
+#include "approvals/keys.hpp"
 
 namespace vigil::app {
 
@@ -31,8 +31,8 @@ int cmd_keygen(const std::vector<std::string>& args, command_io& io) {
   }
   const std::filesystem::path priv = prefix + ".key";
   const std::filesystem::path pub = prefix + ".pub";
-  const auto key = actuators::ed25519_key::generate();
-  if (const auto err = actuators::write_key_pair(*key, priv, pub, parsed.args->has("force")); !err.empty()) {
+  const auto key = approvals::ed25519_key::generate();
+  if (const auto err = approvals::write_key_pair(*key, priv, pub, parsed.args->has("force")); !err.empty()) {
     io.err << "vigil keygen: " << err << "\n";
     return exit_failed;
   }

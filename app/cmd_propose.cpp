@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "actuators/http_client.hpp"
 #include "app/cli.hpp"
 #include "app/commands.hpp"
+#include "common/http_client.hpp"
 
 namespace vigil::app {
 
@@ -41,13 +41,13 @@ int cmd_propose(const std::vector<std::string>& args, command_io& io) {
     url.pop_back();
   const char* user = std::getenv("USER");
   const std::string by = a.get_or("by", user != nullptr && *user != '\0' ? user : "operator");
-  actuators::http_call call;
+  common::http_call call;
   call.method = "POST";
   call.url = url + "/v1/propose";
   call.headers = {{"Content-Type", "application/json"}};
   call.body = nlohmann::json{{"action", a.positional[0]}, {"by", by}}.dump();
   call.timeout = std::chrono::seconds(10);
-  const auto r = actuators::http_perform(call);
+  const auto r = common::http_perform(call);
   if (!r.transport_ok()) {
     io.err << "vigil propose: " << call.url << ": " << r.error << "\n";
     return exit_failed;

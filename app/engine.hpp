@@ -19,6 +19,8 @@
 #include <set>
 #include <string>
 
+#include "actuators/plan_runner.hpp"
+#include "approvals/approval_hook.hpp"
 #include "common/clock.hpp"
 #include "common/config.hpp"
 #include "common/http_server.hpp"
@@ -30,24 +32,8 @@ class Registry;
 
 namespace vigil::app {
 
-/// The outcome of checking an approval token outside the core (signature,
-/// approver key, audience, expiry, lifetime, single-use jti).
-struct token_check {
-  std::optional<decision::verified_approval> approval;
-  std::string reason;   ///< stable name when refused (bad_signature, expired, replay, ...)
-  std::string message;  ///< what the operator should do
-  int status = 0;       ///< HTTP status of the refusal (docs/approvals.md); 0: 401
-  /// The token acknowledges the cooldown blocking the recommendation (action
-  /// acknowledge_cooldown) instead of approving it.
-  bool acknowledge_cooldown = false;
-};
-
-/// Checks a token against the configured approvers and the recommendation
-/// shown right now (so a token bound to something else is refused before its
-/// single-use jti is spent). `approved_by`: approvers already counted.
-using token_verifier =
-    std::function<token_check(const std::string& token, common::wall_time now,
-                              const std::optional<decision::recommendation>& current, int approvals_required)>;
+using token_check = approvals::token_check;
+using token_verifier = approvals::token_verifier;
 using page_hook = std::function<void(const decision::page&)>;
 using execute_hook = std::function<void(const decision::execute_plan&)>;
 using event_hook = std::function<void(const nlohmann::json&)>;
@@ -85,11 +71,11 @@ struct engine_options {
   bool tick_timer = true;       ///< false: only tick_now() ticks (tests)
 };
 
-class engine {
+class engine final : public actuators::plan_host {
  public:
   engine(boost::asio::io_context& io, const common::config& cfg, const common::clock& clock,
          prometheus::Registry& registry, engine_hooks hooks, engine_options options = {});
-  ~engine();
+  ~engine() override;
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
@@ -103,9 +89,9 @@ class engine {
   [[nodiscard]] std::string metrics_url() const;
 
   /// Run on the engine's io thread: reports from the plan executor.
-  void plan_started(const std::string& recommendation_id);
-  void plan_step(const std::string& recommendation_id, const std::string& step, const std::string& status);
-  void plan_finished(const std::string& recommendation_id, bool ok, const std::string& detail);
+  void plan_started(const std::string& recommendation_id) override;
+  void plan_step(const std::string& recommendation_id, const std::string& step, const std::string& status) override;
+  void plan_finished(const std::string& recommendation_id, bool ok, const std::string& detail) override;
   void set_leader(bool leader);
   /// Adopts another replica's decision state (io thread; core::adopt). False
   /// when it does not parse (logged and counted, nothing changed).
@@ -120,7 +106,7 @@ class engine {
   void tick_now();
 
   /// The current /v1/status document (io thread only).
-  [[nodiscard]] nlohmann::json status_json() const;
+  [[nodiscard]] nlohmann::json status_json() const override;
 
   struct impl;
 

@@ -7,50 +7,51 @@
 #include <filesystem>
 #include <thread>
 
-#include "actuators/approval.hpp"
-#include "actuators/coordination_runner.hpp"
-#include "actuators/http_client.hpp"
-#include "actuators/jti_ledger.hpp"
-#include "actuators/outbox.hpp"
-#include "actuators/pager.hpp"
-#include "actuators/pager_worker.hpp"
-#include "app/approval_hook.hpp"
-#include "app/page_claims.hpp"
-#include "app/shared_sweep.hpp"
+#include "approvals/approval.hpp"
+#include "approvals/approval_hook.hpp"
+#include "approvals/jti_ledger.hpp"
+#include "common/http_client.hpp"
 #include "common/log.hpp"
+#include "common/waiter.hpp"
+#include "coordination/coordination_runner.hpp"
+#include "coordination/page_claims.hpp"
+#include "coordination/shared_sweep.hpp"
 #include "decision/time_format.hpp"
+#include "paging/outbox.hpp"
+#include "paging/pager.hpp"
+#include "paging/pager_worker.hpp"
 
 namespace vigil::app {
 
 namespace {
 
-actuators::page_severity to_severity(decision::severity s) {
+paging::page_severity to_severity(decision::severity s) {
   switch (s) {
     case decision::severity::critical:
-      return actuators::page_severity::critical;
+      return paging::page_severity::critical;
     case decision::severity::error:
-      return actuators::page_severity::error;
+      return paging::page_severity::error;
     case decision::severity::warning:
-      return actuators::page_severity::warning;
+      return paging::page_severity::warning;
     case decision::severity::info:
-      return actuators::page_severity::info;
+      return paging::page_severity::info;
   }
-  return actuators::page_severity::error;
+  return paging::page_severity::error;
 }
 
-actuators::page_action to_action(decision::page_action a) {
+paging::page_action to_action(decision::page_action a) {
   switch (a) {
     case decision::page_action::trigger:
-      return actuators::page_action::trigger;
+      return paging::page_action::trigger;
     case decision::page_action::update:
-      return actuators::page_action::update;
+      return paging::page_action::update;
     case decision::page_action::resolve:
-      return actuators::page_action::resolve;
+      return paging::page_action::resolve;
   }
-  return actuators::page_action::trigger;
+  return paging::page_action::trigger;
 }
 
-std::vector<std::string> sink_names(const std::vector<std::unique_ptr<actuators::page_sink>>& sinks) {
+std::vector<std::string> sink_names(const std::vector<std::unique_ptr<paging::page_sink>>& sinks) {
   std::vector<std::string> out;
   out.reserve(sinks.size());
   for (const auto& s : sinks)
@@ -77,18 +78,18 @@ struct engine_services::impl {
   std::string replica_id;
   /// The coordinator (coordination.backend): who leads, the fencing-guarded
   /// shared state and the shared jti ledger (docs/ha.md).
-  std::unique_ptr<actuators::coordinator> coord;
+  std::unique_ptr<coordination::coordinator> coord;
   bool shared = false;                                 ///< etcd: several replicas share state; file: single node
-  std::unique_ptr<actuators::file_jti_ledger> ledger;  ///< file backend: the single node's ledger
-  std::unique_ptr<actuators::approval_metrics> approval_metrics;
-  std::unique_ptr<actuators::approval_verifier> verifier;
+  std::unique_ptr<approvals::file_jti_ledger> ledger;  ///< file backend: the single node's ledger
+  std::unique_ptr<approvals::approval_metrics> approval_metrics;
+  std::unique_ptr<approvals::approval_verifier> verifier;
   std::vector<std::string> sinks;
-  std::unique_ptr<actuators::page_outbox> outbox;
-  std::unique_ptr<actuators::pager_metrics> pager_metrics;
-  actuators::cv_waiter waiter;
-  std::unique_ptr<actuators::page_dispatcher> dispatcher;
-  plan_runner runner;
-  std::unique_ptr<actuators::coordination_runner> coord_runner;
+  std::unique_ptr<paging::page_outbox> outbox;
+  std::unique_ptr<paging::pager_metrics> pager_metrics;
+  common::cv_waiter waiter;
+  std::unique_ptr<paging::page_dispatcher> dispatcher;
+  actuators::plan_runner runner;
+  std::unique_ptr<coordination::coordination_runner> coord_runner;
   std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
   // io thread
   engine* eng = nullptr;
@@ -96,11 +97,11 @@ struct engine_services::impl {
   std::string advertise_url;  ///< where the other replicas reach this one
   bool advertised = false;
   /// The leader's claims in the shared outbox; pages held while following.
-  std::unique_ptr<page_claimer> claims;
+  std::unique_ptr<coordination::page_claimer> claims;
   boost::asio::steady_timer health_timer;
   std::optional<common::mono_time> lost_since;
   bool lost_paged = false;
-  std::optional<actuators::write_result> last_store;  ///< the last decision state write's outcome, for logs
+  std::optional<coordination::write_result> last_store;  ///< the last decision state write's outcome, for logs
   // follower: the thread that reads the leader's decision state
   std::thread state_thread;
   std::mutex state_mu;
@@ -111,7 +112,7 @@ struct engine_services::impl {
   static constexpr std::string_view journal_prefix = "journal/";
 
   impl(boost::asio::io_context& ctx, const common::config& c, const common::clock& clk, prometheus::Registry& reg,
-       plan_runner::line_fn print, std::string replica)
+       actuators::plan_runner::line_fn print, std::string replica)
       : io(ctx),
         cfg(c),
         clock(clk),
@@ -127,9 +128,9 @@ struct engine_services::impl {
             std::string idx = std::to_string(n);
             if (idx.size() < 6) idx.insert(0, 6 - idx.size(), '0');
             const auto r = coord->put_json_guarded(std::string(journal_prefix) + hash + "/" + idx, record, true);
-            if (r != actuators::write_result::ok) {
+            if (r != coordination::write_result::ok) {
               throw std::runtime_error("shared plan journal: record " + idx + " of " + hash + " " +
-                                       std::string(actuators::to_string(r)));
+                                       std::string(coordination::to_string(r)));
             }
           },
           [this] {
@@ -143,46 +144,47 @@ struct engine_services::impl {
                               int attempt) { return may_act(pc, index, step, attempt); });
     if (!shared) {
       // Compacted at every start: expired entries go, an unexpired jti never does.
-      ledger = std::make_unique<actuators::file_jti_ledger>(
-          dir / "approvals.jti", actuators::forget_before_for(clock.wall(), cfg.approvals.max_skew));
+      ledger = std::make_unique<approvals::file_jti_ledger>(
+          dir / "approvals.jti", approvals::forget_before_for(clock.wall(), cfg.approvals.max_skew));
     }
-    approval_metrics = std::make_unique<actuators::approval_metrics>(actuators::approval_metrics::build_family(reg));
+    approval_metrics = std::make_unique<approvals::approval_metrics>(approvals::approval_metrics::build_family(reg));
     if (!cfg.approvals.approvers.empty()) {
       // With etcd, the coordinator's ledger: a jti is single-use across every replica.
-      actuators::jti_ledger& l = shared ? coord->ledger() : *ledger;
+      approvals::jti_ledger& l = shared ? coord->ledger() : *ledger;
       verifier =
-          std::make_unique<actuators::approval_verifier>(cfg.deployment, cfg.approvals, l, approval_metrics.get());
+          std::make_unique<approvals::approval_verifier>(cfg.deployment, cfg.approvals, l, approval_metrics.get());
     }
-    auto page_sinks = actuators::make_sinks(cfg.paging, common::logger("page"));
+    auto page_sinks = paging::make_sinks(cfg.paging, common::logger("page"));
     sinks = sink_names(page_sinks);
-    outbox = std::make_unique<actuators::page_outbox>(dir / "outbox.jsonl", sinks);
-    pager_metrics = std::make_unique<actuators::pager_metrics>(reg, sinks);
-    dispatcher = std::make_unique<actuators::page_dispatcher>(*outbox, std::move(page_sinks), clock, waiter,
-                                                              pager_metrics.get());
+    outbox = std::make_unique<paging::page_outbox>(dir / "outbox.jsonl", sinks);
+    pager_metrics = std::make_unique<paging::pager_metrics>(reg, sinks);
+    dispatcher =
+        std::make_unique<paging::page_dispatcher>(*outbox, std::move(page_sinks), clock, waiter, pager_metrics.get());
     if (shared) {
-      claims = std::make_unique<page_claimer>(*coord, replica_id, [this](const actuators::page& p) { submit(p); });
-      actuators::delivery_guard g;
+      claims = std::make_unique<coordination::page_claimer>(*coord, replica_id,
+                                                            [this](const paging::page& p) { submit(p); });
+      paging::delivery_guard g;
       // Checked right before each delivery: a deposed or paused leader sends nothing.
-      g.may_deliver = [this](const actuators::page& p) { return p.kind == "coordination_lost" || coord->is_leader(); };
-      g.done = [this](const actuators::page& p, const std::string& sink, std::string_view result) {
+      g.may_deliver = [this](const paging::page& p) { return p.kind == "coordination_lost" || coord->is_leader(); };
+      g.done = [this](const paging::page& p, const std::string& sink, std::string_view result) {
         if (p.kind == "coordination_lost") return;
         const nlohmann::json record{
-            {"state", "done"}, {"by", replica_id}, {"sink", sink}, {"result", result}, {"page", actuators::to_json(p)}};
-        const auto key = actuators::coordination_keys::outbox(actuators::idempotency_key(p));
+            {"state", "done"}, {"by", replica_id}, {"sink", sink}, {"result", result}, {"page", paging::to_json(p)}};
+        const auto key = coordination::coordination_keys::outbox(paging::idempotency_key(p));
         // A claim left "claimed" is sent again by the next leader: try a lost
         // answer twice more (the write is idempotent) before giving up.
         auto r = coord->put_json_guarded(key, record);
-        for (int i = 0; i < 2 && r == actuators::write_result::unavailable; ++i)
+        for (int i = 0; i < 2 && r == coordination::write_result::unavailable; ++i)
           r = coord->put_json_guarded(key, record);
-        if (r != actuators::write_result::ok) {
+        if (r != coordination::write_result::ok) {
           common::logger("page")->warn("page {}: could not record '{}' in the shared outbox: {}",
-                                       actuators::idempotency_key(p), result, actuators::to_string(r));
+                                       paging::idempotency_key(p), result, coordination::to_string(r));
         }
       };
-      g.delivered_elsewhere = [this](const actuators::page& p, const std::string& sink) {
+      g.delivered_elsewhere = [this](const paging::page& p, const std::string& sink) {
         if (p.kind == "coordination_lost") return false;
         try {
-          const auto j = coord->get_json(actuators::coordination_keys::outbox(actuators::idempotency_key(p)));
+          const auto j = coord->get_json(coordination::coordination_keys::outbox(paging::idempotency_key(p)));
           return j && j->is_object() && j->value("state", std::string{}) == "done" &&
                  j->value("sink", std::string{}) == sink;
         } catch (const std::exception&) {
@@ -193,14 +195,14 @@ struct engine_services::impl {
     }
   }
 
-  static std::unique_ptr<actuators::coordinator> make_coord(const common::config& c, const std::string& replica,
-                                                            const common::clock& clk, prometheus::Registry& reg) {
+  static std::unique_ptr<coordination::coordinator> make_coord(const common::config& c, const std::string& replica,
+                                                               const common::clock& clk, prometheus::Registry& reg) {
     std::filesystem::create_directories(c.engine.state_dir);
-    return actuators::make_coordinator(c, replica, clk, reg);
+    return coordination::make_coordinator(c, replica, clk, reg);
   }
 
-  plan_runner_options runner_options(prometheus::Registry& reg, const common::clock& clk) {
-    plan_runner_options o;
+  actuators::plan_runner_options runner_options(prometheus::Registry& reg, const common::clock& clk) {
+    actuators::plan_runner_options o;
     o.registry = &reg;
     o.clock = &clk;
     o.resume = true;
@@ -213,17 +215,17 @@ struct engine_services::impl {
   bool may_act(const actuators::plan_context& ctx, std::size_t index, const std::string& step, int attempt) {
     if (!coord->is_leader()) return false;
     if (!shared) return true;
-    const auto r = coord->put_json_guarded(actuators::coordination_keys::plan_step(ctx.recommendation_id, index),
+    const auto r = coord->put_json_guarded(coordination::coordination_keys::plan_step(ctx.recommendation_id, index),
                                            {{"step", step},
                                             {"attempt", attempt},
                                             {"hash", ctx.recommendation_hash},
                                             {"replica", replica_id},
                                             {"at", common::format_rfc3339(clock.wall())}});
-    if (r != actuators::write_result::ok) {
+    if (r != coordination::write_result::ok) {
       common::logger("plan")->warn("step {} of {} not run: its claim was {}", step, ctx.recommendation_id,
-                                   actuators::to_string(r));
+                                   coordination::to_string(r));
     }
-    return r == actuators::write_result::ok;
+    return r == coordination::write_result::ok;
   }
 
   /// The outbox's open incidents, as the decision core's restore input.
@@ -253,8 +255,8 @@ struct engine_services::impl {
     return out;
   }
 
-  actuators::page convert(const decision::page& p) const {
-    actuators::page out;
+  paging::page convert(const decision::page& p) const {
+    paging::page out;
     out.incident_id = p.incident_id;
     out.action = to_action(p.action);
     // Page times increase within an incident, so they order its updates and,
@@ -274,7 +276,7 @@ struct engine_services::impl {
     return out;
   }
 
-  void submit(const actuators::page& p) {
+  void submit(const paging::page& p) {
     try {
       dispatcher->submit(p);
     } catch (const std::exception& e) {
@@ -284,9 +286,9 @@ struct engine_services::impl {
 
   /// The leader's page: claimed in the shared outbox (only if absent, under
   /// the fencing token) before it is queued, so that one page is sent by one
-  /// replica only (app/page_claims.hpp: a claim etcd left unknown is settled
+  /// replica only (coordination/page_claims.hpp: a claim etcd left unknown is settled
   /// while the term lasts, a fenced one is held for the next term).
-  void send(const actuators::page& p) {
+  void send(const paging::page& p) {
     if (!shared) return submit(p);
     (void)claims->send(p);
   }
@@ -302,7 +304,7 @@ struct engine_services::impl {
   /// replica then adopts it from its follower loop).
   std::optional<nlohmann::json> load_state() {
     try {
-      return coord->get_json(actuators::coordination_keys::decision_state);
+      return coord->get_json(coordination::coordination_keys::decision_state);
     } catch (const std::exception& e) {
       common::logger("engine")->warn("decision state not read at start: {}", e.what());
       return std::nullopt;
@@ -311,12 +313,12 @@ struct engine_services::impl {
 
   /// The leader's decision state, stored under its fencing token.
   bool store_state(const nlohmann::json& state) {
-    const auto r = coord->put_json_guarded(actuators::coordination_keys::decision_state, state);
-    if (r != actuators::write_result::ok && last_store != r) {
-      common::logger("engine")->warn("decision state not stored: {}", actuators::to_string(r));
+    const auto r = coord->put_json_guarded(coordination::coordination_keys::decision_state, state);
+    if (r != coordination::write_result::ok && last_store != r) {
+      common::logger("engine")->warn("decision state not stored: {}", coordination::to_string(r));
     }
     last_store = r;
-    return r == actuators::write_result::ok;
+    return r == coordination::write_result::ok;
   }
 
   /// Leader: the retention sweep of the shared outbox and journal (state
@@ -327,7 +329,7 @@ struct engine_services::impl {
     if (now < *next) return;
     next = now + std::chrono::minutes(10);
     try {
-      const auto r = sweep_shared(*coord, clock.wall());
+      const auto r = coordination::sweep_shared(*coord, clock.wall());
       if (r.outbox + r.journal + r.steps > 0) {
         common::logger("coordination")
             ->info("retention sweep: {} page claim(s), {} journal record(s), {} step claim(s) erased", r.outbox,
@@ -354,7 +356,7 @@ struct engine_services::impl {
       } else {
         next_sweep.reset();
         try {
-          auto raw = coord->get(actuators::coordination_keys::decision_state);
+          auto raw = coord->get(coordination::coordination_keys::decision_state);
           if (raw && *raw != seen) {
             seen = *raw;
             boost::asio::post(io, [this, j = nlohmann::json::parse(*raw, nullptr, false), a = alive] {
@@ -378,7 +380,7 @@ struct engine_services::impl {
   void adopt_on_take_over(const std::map<std::string, std::string>& claimed) {
     nlohmann::json state;
     try {
-      auto got = coord->get_json(actuators::coordination_keys::decision_state);
+      auto got = coord->get_json(coordination::coordination_keys::decision_state);
       if (!got) return;
       state = std::move(*got);
     } catch (const std::exception& e) {
@@ -389,12 +391,12 @@ struct engine_services::impl {
       (void)eng->adopt_continuity(state);  // logged as not adopted
       return;
     }
-    std::map<std::string, actuators::page> last;  // incident -> its newest claimed page
+    std::map<std::string, paging::page> last;  // incident -> its newest claimed page
     for (const auto& [key, raw] : claimed) {
       const auto j = nlohmann::json::parse(raw, nullptr, false);
       if (!j.is_object() || !j.contains("page")) continue;
       try {
-        auto p = actuators::page_from_json(j["page"]);
+        auto p = paging::page_from_json(j["page"]);
         if (p.kind == "coordination_lost") continue;
         auto& slot = last[p.incident_id];
         if (slot.incident_id.empty() || p.sequence > slot.sequence) slot = std::move(p);
@@ -404,7 +406,7 @@ struct engine_services::impl {
     }
     const auto resolved_last = [&](const std::string& id) {
       const auto it = last.find(id);
-      return it != last.end() && it->second.action == actuators::page_action::resolve;
+      return it != last.end() && it->second.action == paging::page_action::resolve;
     };
     std::set<std::string> known;
     std::set<std::string> taken;  // regions / vantages with an open incident in the state
@@ -425,7 +427,7 @@ struct engine_services::impl {
       if (id.is_string()) known.insert(id.get<std::string>());
     std::map<std::string, nlohmann::json> newest;  // region|vantage -> incident
     for (const auto& [id, p] : last) {
-      if (known.contains(id) || p.action == actuators::page_action::resolve) continue;
+      if (known.contains(id) || p.action == paging::page_action::resolve) continue;
       const auto kind = decision::from_string<decision::page_kind>(p.kind);
       if (!kind) continue;
       const bool vantage =
@@ -460,7 +462,7 @@ struct engine_services::impl {
     if (!shared) return;
     std::map<std::string, std::string> claimed;
     try {
-      claimed = coord->list(actuators::coordination_keys::outbox_prefix);
+      claimed = coord->list(coordination::coordination_keys::outbox_prefix);
     } catch (const std::exception& e) {
       common::logger("page")->warn("take-over: cannot read the shared outbox ({}); held pages wait", e.what());
       return;
@@ -475,22 +477,22 @@ struct engine_services::impl {
     std::size_t sent = 0;
     std::size_t dropped = 0;
     std::size_t requeued = 0;
-    std::vector<actuators::page> just_claimed;
+    std::vector<paging::page> just_claimed;
     for (const auto& p : mine) {
-      if (claimed.contains(actuators::coordination_keys::outbox(actuators::idempotency_key(p)))) continue;
-      const bool resolve = p.action == actuators::page_action::resolve;
+      if (claimed.contains(coordination::coordination_keys::outbox(paging::idempotency_key(p)))) continue;
+      const bool resolve = p.action == paging::page_action::resolve;
       if (p.kind != "coordination_lost" && resolve == open.contains(p.incident_id)) {
         ++dropped;
         continue;
       }
-      if (claims->send(p) != page_claimer::outcome::already_claimed) just_claimed.push_back(p);
+      if (claims->send(p) != coordination::page_claimer::outcome::already_claimed) just_claimed.push_back(p);
       ++sent;
     }
     // An open incident nobody ever paged (the old leader's claim failed, then
     // it died): this core pages it again at its next tick.
     std::size_t repaged = 0;
     if (eng != nullptr) {
-      for (const auto& id : unpaged_incidents(open, claimed, just_claimed)) {
+      for (const auto& id : coordination::unpaged_incidents(open, claimed, just_claimed)) {
         if (eng->mark_unpaged(id)) ++repaged;
         common::logger("page")->warn("take-over: incident {} has no page in the shared outbox: paging it", id);
       }
@@ -499,7 +501,7 @@ struct engine_services::impl {
       const auto j = nlohmann::json::parse(raw, nullptr, false);
       if (!j.is_object() || j.value("state", std::string{}) != "claimed" || !j.contains("page")) continue;
       try {
-        submit(actuators::page_from_json(j["page"]));  // the local outbox drops a page it already has
+        submit(paging::page_from_json(j["page"]));  // the local outbox drops a page it already has
         ++requeued;
       } catch (const std::exception& e) {
         common::logger("page")->warn("take-over: shared outbox entry {} unreadable: {}", key, e.what());
@@ -512,20 +514,20 @@ struct engine_services::impl {
         replica_id, sent, dropped, requeued, repaged);
   }
 
-  void lost_page(actuators::page_action action) {
+  void lost_page(paging::page_action action) {
     const auto st = coord->status();
-    actuators::page p;
+    paging::page p;
     p.incident_id = cfg.deployment + "/coordination-lost";  // one dedup key for every replica
     p.action = action;
     p.timestamp = clock.wall();
     p.sequence = static_cast<std::uint64_t>(p.timestamp.time_since_epoch().count());
     p.kind = "coordination_lost";
-    p.severity = actuators::page_severity::warning;
-    p.summary = action == actuators::page_action::resolve ? "coordination restored; a leader can act again"
-                                                          : "coordination lost; no replica can act (" + st.detail + ")";
+    p.severity = paging::page_severity::warning;
+    p.summary = action == paging::page_action::resolve ? "coordination restored; a leader can act again"
+                                                       : "coordination lost; no replica can act (" + st.detail + ")";
     p.deployment = cfg.deployment;
     p.details = {
-        {"replica", replica_id}, {"health", std::string(actuators::to_string(st.health))}, {"detail", st.detail}};
+        {"replica", replica_id}, {"health", std::string(coordination::to_string(st.health))}, {"detail", st.detail}};
     for (const auto& l : page_links(cfg, url))
       p.links.push_back({l["href"], l["text"]});
     common::logger("coordination")->warn("{}: {}", replica_id, p.summary);
@@ -536,16 +538,16 @@ struct engine_services::impl {
   /// `lost`, so one failed request does not page), and advertising the URL.
   void check_health() {
     const auto now = clock.monotonic();
-    if (coord->health() == actuators::coordination_health::lost) {
+    if (coord->health() == coordination::coordination_health::lost) {
       if (!lost_since) lost_since = now;
       if (!lost_paged && now - *lost_since >= cfg.coordination.lease_ttl / 2) {
-        lost_page(actuators::page_action::trigger);
+        lost_page(paging::page_action::trigger);
         lost_paged = true;
       }
     } else {
       lost_since.reset();
       if (lost_paged) {
-        lost_page(actuators::page_action::resolve);
+        lost_page(paging::page_action::resolve);
         lost_paged = false;
       }
       if (!advertised) advertised = coord->advertise(advertise_url.empty() ? url : advertise_url);
@@ -568,7 +570,7 @@ struct engine_services::impl {
                                           "forwarded here by " + r.header("x-vigil-forwarded-by") +
                                               ", but this replica no longer leads; submit again in a few seconds");
     }
-    if (st.health == actuators::coordination_health::lost) {
+    if (st.health == coordination::coordination_health::lost) {
       return common::http_response::error(503, "coordination_lost",
                                           "coordination lost; no replica can act (" + st.detail + ")");
     }
@@ -582,7 +584,7 @@ struct engine_services::impl {
       return common::http_response::error(503, "leader_unknown",
                                           "the leader " + st.leader_id + " has not advertised its URL yet");
     }
-    actuators::http_call c;
+    common::http_call c;
     c.method = "POST";
     c.url = *leader_url + r.path;
     const std::string ct = r.header("content-type");
@@ -590,7 +592,7 @@ struct engine_services::impl {
     c.body = r.body;
     c.timeout = std::chrono::milliseconds(5000);
     c.connect_timeout = std::chrono::milliseconds(2000);
-    const auto reply = actuators::http_perform(c);
+    const auto reply = common::http_perform(c);
     if (!reply.transport_ok()) {
       return common::http_response::error(
           502, "leader_unreachable",
@@ -615,7 +617,8 @@ struct engine_services::impl {
   }
 };
 engine_services::engine_services(boost::asio::io_context& io, const common::config& cfg, const common::clock& clock,
-                                 prometheus::Registry& registry, plan_runner::line_fn print, std::string replica_id)
+                                 prometheus::Registry& registry, actuators::plan_runner::line_fn print,
+                                 std::string replica_id)
     : impl_(std::make_unique<impl>(io, cfg, clock, registry, std::move(print), std::move(replica_id))) {}
 
 engine_services::~engine_services() {
@@ -656,7 +659,7 @@ void engine_services::start(engine& e, std::string replica_url) {
   impl_->runner.attach(e);
   impl_->dispatcher->start();
   if (impl_->shared) {
-    impl_->coord_runner = std::make_unique<actuators::coordination_runner>(
+    impl_->coord_runner = std::make_unique<coordination::coordination_runner>(
         *impl_->coord, impl_->clock, [this](bool leader) { impl_->on_leadership(leader); });
     impl_->coord_runner->start();
     impl_->check_health();

@@ -7,8 +7,8 @@
 #include <boost/asio/io_context.hpp>
 #include <memory>
 
+#include "actuators/plan_runner.hpp"
 #include "app/engine.hpp"
-#include "app/plan_runner.hpp"
 #include "common/clock.hpp"
 #include "common/config.hpp"
 
@@ -28,7 +28,7 @@ class engine_services {
   /// builds the configured coordinator (coordination.backend) for replica
   /// `replica_id` (unique among the replicas; docs/ha.md).
   engine_services(boost::asio::io_context& io, const common::config& cfg, const common::clock& clock,
-                  prometheus::Registry& registry, plan_runner::line_fn print = nullptr,
+                  prometheus::Registry& registry, actuators::plan_runner::line_fn print = nullptr,
                   std::string replica_id = "local");
   ~engine_services();
   engine_services(const engine_services&) = delete;

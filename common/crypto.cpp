@@ -68,4 +68,11 @@ std::string random_hex(std::size_t bytes) {
   return to_hex(raw);
 }
 
+std::string webhook_signature(std::string_view secret, std::string_view timestamp, std::string_view body) {
+  std::string signed_text(timestamp);
+  signed_text += '.';
+  signed_text += body;
+  return "sha256=" + hmac_sha256_hex(secret, signed_text);
+}
+
 }  // namespace vigil::common

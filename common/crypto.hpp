@@ -16,6 +16,9 @@ namespace vigil::common {
 /// Raw 32-byte HMAC-SHA256.
 [[nodiscard]] std::string hmac_sha256(std::string_view key, std::string_view data);
 [[nodiscard]] std::string hmac_sha256_hex(std::string_view key, std::string_view data);
+/// X-Vigil-Signature value of webhooks (pages and plan `webhook` steps):
+/// "sha256=" hex HMAC-SHA256(secret, timestamp "." body).
+[[nodiscard]] std::string webhook_signature(std::string_view secret, std::string_view timestamp, std::string_view body);
 [[nodiscard]] std::string to_hex(std::string_view bytes);
 /// Comparison whose time does not depend on where the inputs differ.
 [[nodiscard]] bool constant_time_equal(std::string_view a, std::string_view b);

@@ -27,7 +27,7 @@ cmake --build build -j "$jobs"
 # the tests keep the CPU whenever they want it, and its report follows theirs.
 echo "== clang-tidy over the library folders (scripts/tidy.sh; tests/ and bench/ on demand): in the background"
 tidy_log=$(mktemp)
-setsid nice -n 19 bash scripts/tidy.sh --build build decision common aws detector actuators app >"$tidy_log" 2>&1 &
+setsid nice -n 19 bash scripts/tidy.sh --build build decision common aws detector paging approvals coordination actuators app >"$tidy_log" 2>&1 &
 tidy_pid=$!
 trap 'kill -- -"$tidy_pid" 2>/dev/null || true; rm -f "$tidy_log"' EXIT
 

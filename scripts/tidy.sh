@@ -3,7 +3,7 @@
 # sources of the given folders, using a build tree's compile_commands.json.
 #
 #   scripts/tidy.sh [--build DIR] [FOLDER...]
-#       default: build/ and the library folders (decision common aws detector actuators app)
+#       default: build/ and the library folders (decision common aws detector paging approvals coordination actuators app)
 #
 # CI (scripts/test.sh) runs the default, at nice 19 beside the test suite
 # (which leaves most of the CPU idle): every library folder is clean and
@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 build=build
 if [[ "${1:-}" == "--build" ]]; then build=$2; shift 2; fi
 folders=("$@")
-[[ ${#folders[@]} -gt 0 ]] || folders=(decision common aws detector actuators app)
+[[ ${#folders[@]} -gt 0 ]] || folders=(decision common aws detector paging approvals coordination actuators app)
 [[ -f "$build/compile_commands.json" ]] || { echo "tidy: no $build/compile_commands.json (configure first)" >&2; exit 2; }
 mapfile -t files < <(git ls-files "${folders[@]/%//*.cpp}")
 echo "tidy: ${#files[@]} files in ${folders[*]}"

@@ -1,5 +1,5 @@
 // libFuzzer target: the approval token parser and verifier
-// (actuators/paseto.cpp, approval.cpp, approval_claims.cpp).
+// (approvals/paseto.cpp, approval.cpp, approval_claims.cpp).
 //
 // Two modes, chosen by the first byte:
 //   even: the input is a token, verified as the engine would (any outcome is
@@ -13,12 +13,13 @@
 #include <set>
 #include <string>
 
-#include "actuators/approval.hpp"
-#include "actuators/paseto.hpp"
+#include "approvals/approval.hpp"
+#include "approvals/paseto.hpp"
+#include "common/base64.hpp"
 
 namespace {
 
-using namespace vigil::actuators;
+using namespace vigil::approvals;
 
 struct memory_ledger final : jti_ledger {
   std::set<std::string> seen;
@@ -55,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string token;
   if ((data[0] & 1) == 0) {
     token = std::string(rest);
-    (void)base64url_decode(rest);
+    (void)vigil::common::base64url_decode(rest);
   } else {
     if (rest.size() > 6000) return 0;
     token = paseto_v4_sign(*f.key, rest);

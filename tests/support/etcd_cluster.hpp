@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "actuators/http_client.hpp"
+#include "common/http_client.hpp"
 
 namespace vigil::testing {
 
@@ -178,11 +178,11 @@ class etcd_cluster {
 
   /// True when member i answers GET /health with {"health":"true"}.
   [[nodiscard]] bool healthy(std::size_t i) const {
-    actuators::http_call c;
+    common::http_call c;
     c.url = members_.at(i).client_url() + "/health";
     c.timeout = std::chrono::milliseconds(1000);
     c.connect_timeout = std::chrono::milliseconds(500);
-    const auto r = actuators::http_perform(c);
+    const auto r = common::http_perform(c);
     return r.success() && r.body.find("\"true\"") != std::string::npos;
   }
 

@@ -10,6 +10,7 @@
 #include <map>
 
 #include "common/metrics.hpp"
+#include "common/waiter.hpp"
 #include "tests/support/aws_test_support.hpp"
 
 namespace vigil::actuators {
@@ -19,7 +20,7 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 /// Advances the manual clock instead of sleeping.
-class clock_waiter final : public waiter {
+class clock_waiter final : public common::waiter {
  public:
   explicit clock_waiter(common::manual_clock& c) : c_(c) {}
   void wait_for(std::chrono::milliseconds d) override {

@@ -12,6 +12,7 @@
 
 #include "actuators/plan_executor.hpp"
 #include "aws/ecs_ssm.hpp"
+#include "common/waiter.hpp"
 #include "tests/support/aws_moto.hpp"
 #include "tests/unit/actuators/plan_test_support.hpp"
 
@@ -35,7 +36,7 @@ plan_request req(bool allow_data_loss = false, const std::string& hash = "hash-1
 struct exec_rig {
   test_support::temp_dir dir{"plan-steps"};
   common::real_clock clock;
-  cv_waiter wait;
+  common::cv_waiter wait;
   std::unique_ptr<plan_journal> journal;
   std::unique_ptr<plan_executor> exec;
   step_deps deps;
@@ -292,7 +293,7 @@ struct crash_rig {
       ::close(fds[0]);
       test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
       plan_journal journal(dir.path() / "plan.jsonl");
-      cv_waiter wait;
+      common::cv_waiter wait;
       step_deps deps;
       deps.aws = c.client.get();
       auto real = make_step_factory(deps);
@@ -343,7 +344,7 @@ struct crash_rig {
   plan_outcome restart() {
     test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
     plan_journal journal(dir.path() / "plan.jsonl");
-    cv_waiter wait;
+    common::cv_waiter wait;
     step_deps deps;
     deps.aws = c.client.get();
     plan_executor exec(journal, make_step_factory(deps), c.clock, wait, nullptr,

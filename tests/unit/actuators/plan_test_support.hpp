@@ -11,11 +11,11 @@
 #include <thread>
 #include <vector>
 
-#include "actuators/http_client.hpp"
 #include "aws/client.hpp"
 #include "aws/credentials.hpp"
 #include "aws/http.hpp"
 #include "common/config.hpp"
+#include "common/http_client.hpp"
 #include "tests/support/aws_test_support.hpp"
 
 namespace vigil::test_support {
@@ -49,17 +49,17 @@ class python_fake {
   [[nodiscard]] std::string url(std::size_t i = 0) const { return "http://127.0.0.1:" + std::to_string(ports_.at(i)); }
   [[nodiscard]] std::size_t endpoints() const { return ports_.size(); }
   [[nodiscard]] nlohmann::json state() const {
-    actuators::http_call c;
+    common::http_call c;
     c.url = url() + "/_fake/state";
-    const auto r = actuators::http_perform(c);
+    const auto r = common::http_perform(c);
     return r.success() ? nlohmann::json::parse(r.body) : nlohmann::json(nullptr);
   }
   void post(const std::string& path, const nlohmann::json& body) const {
-    actuators::http_call c;
+    common::http_call c;
     c.method = "POST";
     c.url = url() + path;
     c.body = body.dump();
-    (void)actuators::http_perform(c);
+    (void)common::http_perform(c);
   }
   [[nodiscard]] int calls(const std::string& action) const { return state()["calls"].value(action, 0); }
   [[nodiscard]] std::string log() const { return read_file(dir_.path() / "log.txt"); }

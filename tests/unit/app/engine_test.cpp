@@ -12,10 +12,10 @@
 #include <future>
 #include <thread>
 
-#include "actuators/approval.hpp"
-#include "actuators/jti_ledger.hpp"
-#include "actuators/keys.hpp"
-#include "app/approval_hook.hpp"
+#include "approvals/approval.hpp"
+#include "approvals/approval_hook.hpp"
+#include "approvals/jti_ledger.hpp"
+#include "approvals/keys.hpp"
 #include "common/batch.hpp"
 #include "common/config_load.hpp"
 
@@ -314,8 +314,8 @@ TEST_F(engine_restore_test, open_incidents_are_continued_and_resolved_under_thei
 class engine_approval_test : public engine_test {
  protected:
   void SetUp() override {
-    alice_ = actuators::ed25519_key::generate();
-    bob_ = actuators::ed25519_key::generate();
+    alice_ = approvals::ed25519_key::generate();
+    bob_ = approvals::ed25519_key::generate();
     files_["alice.pub"] = alice_->public_pem();
     files_["bob.pub"] = bob_->public_pem();
     engine_test::SetUp();
@@ -326,8 +326,8 @@ class engine_approval_test : public engine_test {
   }
   void add_hooks(engine_hooks& hooks) override {
     std::filesystem::create_directories(state_dir_);
-    ledger_ = std::make_unique<actuators::file_jti_ledger>(state_dir_ / "jti-test.ledger");
-    verifier_ = std::make_unique<actuators::approval_verifier>("engine-test", cfg_approvals(), *ledger_);
+    ledger_ = std::make_unique<approvals::file_jti_ledger>(state_dir_ / "jti-test.ledger");
+    verifier_ = std::make_unique<approvals::approval_verifier>("engine-test", cfg_approvals(), *ledger_);
     hooks.verify_token = make_token_verifier(*verifier_);
     hooks.on_execute = [this](const decision::execute_plan& e) { executed_.push_back(e); };
   }
@@ -341,9 +341,9 @@ class engine_approval_test : public engine_test {
     return a;
   }
 
-  std::string token(const actuators::ed25519_key& key, const std::string& who, const json& rec, bool allow_loss,
+  std::string token(const approvals::ed25519_key& key, const std::string& who, const json& rec, bool allow_loss,
                     const std::string& hash = {}) {
-    actuators::approval_claims c;
+    approvals::approval_claims c;
     c.recommendation_id = rec["id"];
     c.recommendation_hash = hash.empty() ? rec["hash"].get<std::string>() : hash;
     c.action = rec["action"];
@@ -352,8 +352,8 @@ class engine_approval_test : public engine_test {
     c.subject = who;
     c.issued_at = clock_.wall();
     c.expires_at = clock_.wall() + std::chrono::minutes(10);
-    c.jti = actuators::new_jti();
-    return actuators::sign_approval(key, c);
+    c.jti = approvals::new_jti();
+    return approvals::sign_approval(key, c);
   }
 
   json drive_to_recommendation() {
@@ -366,9 +366,9 @@ class engine_approval_test : public engine_test {
     return json::parse(r.body);
   }
 
-  std::unique_ptr<actuators::ed25519_key> alice_, bob_;
-  std::unique_ptr<actuators::file_jti_ledger> ledger_;
-  std::unique_ptr<actuators::approval_verifier> verifier_;
+  std::unique_ptr<approvals::ed25519_key> alice_, bob_;
+  std::unique_ptr<approvals::file_jti_ledger> ledger_;
+  std::unique_ptr<approvals::approval_verifier> verifier_;
   std::vector<decision::execute_plan> executed_;
 };
 
@@ -413,7 +413,7 @@ TEST_F(engine_approval_test, a_signed_token_bound_to_the_recommendation_starts_t
 TEST_F(engine_approval_test, an_acknowledge_cooldown_token_unblocks_the_next_failover_once) {
   json rec = drive_to_recommendation();
   ASSERT_EQ(rec["state"], "pending_approval") << rec.dump();
-  const auto ack_token = [&](const actuators::ed25519_key& key, const std::string& who, const json& r) {
+  const auto ack_token = [&](const approvals::ed25519_key& key, const std::string& who, const json& r) {
     json a = r;
     a["action"] = "acknowledge_cooldown";
     return token(key, who, a, false);

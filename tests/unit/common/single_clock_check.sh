@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$1
 hits=$(grep -rnE '(steady_clock|system_clock|high_resolution_clock)::now|clock_gettime|gettimeofday' \
-  "$root"/{common,aws,detector,decision,actuators,app} --include='*.cpp' --include='*.hpp' \
+  "$root"/{common,aws,detector,decision,paging,approvals,coordination,actuators,app} --include='*.cpp' --include='*.hpp' \
   | grep -v "^$root/common/clock.cpp:" || true)
 if [[ -n "$hits" ]]; then
   echo "FAIL: clock reads outside common/clock.cpp:" >&2
