@@ -1,5 +1,5 @@
 #pragma once
-// Pages and the sinks that deliver them (FACTS.md "Paging").
+// Pages and the sinks that deliver them (docs/aws-notes.md, "Paging services").
 //
 // A page is one step of an incident's lifecycle: trigger, update (same
 // incident id, new content), resolve. The incident id is the dedup key every

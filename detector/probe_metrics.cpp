@@ -153,7 +153,7 @@ void probe_metrics::record(std::string_view check_id, const probe_result& r) {
   const auto oi = static_cast<std::size_t>(r.result);
   if (oi < c.outcomes.size() && c.outcomes[oi] == nullptr && http_outcome(r.result)) {
     // An outcome can_produce() ruled out: count it anyway. Once per (check,
-    // outcome) at most, so not a hot-path Family::Add (STYLE.md 9).
+    // outcome) at most, so not a hot-path Family::Add.
     c.outcomes[oi] = &outcomes_.Add(
         {{"check", it->first}, {"region", c.region}, {"outcome", std::string(decision::to_string(r.result))}});
   }
