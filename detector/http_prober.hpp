@@ -1,5 +1,5 @@
 #pragma once
-// HTTP deep probes (issue 4): libcurl's multi interface driven by Boost.Asio.
+// HTTP deep probes: libcurl's multi interface driven by Boost.Asio.
 //
 // One http_prober runs any number of probes concurrently on one io_context:
 // curl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to

@@ -21,7 +21,7 @@ const prometheus::Histogram::BucketBoundaries& duration_buckets() {
                                                                0.5,   1.0,  2.5,   5.0,  10.0};
   return buckets;
 }
-// Scheduling lag: the target is p99 < 50 ms (issue 4), so resolve below and around it.
+// Scheduling lag: the target is p99 < 50 ms (bench/RESULTS.md), so resolve below and around it.
 const prometheus::Histogram::BucketBoundaries& lag_buckets() {
   static const prometheus::Histogram::BucketBoundaries buckets{0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
                                                                0.1,   0.25,  0.5,   1.0,  2.5};
