@@ -1,5 +1,5 @@
-// vigil_bench_accuracy: the accuracy corpus (figures in bench/RESULTS.md,
-// "Accuracy corpus"). Generates runs from seeds (accuracy_model.hpp), drives the real
+// vigil_bench_accuracy: the accuracy corpus (its figures are in
+// bench/RESULTS.md). Generates runs from seeds (accuracy_model.hpp), drives the real
 // decision::core on virtual time with virtual agents, and feeds the very same
 // probe streams to three baseline detectors. Prints a markdown report (or
 // JSON with --json). Deterministic for its seeds: runs are independent and
