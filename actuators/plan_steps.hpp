@@ -1,5 +1,5 @@
 #pragma once
-// The narrow seam between the plan executor and the world (STYLE.md 7): one
+// The narrow seam between the plan executor and the world (docs/design.md, "I/O seams"): one
 // step_runner per configured step, made by a step_factory. Production
 // runners call AWS through aws::client (plan_steps_aws.cpp) or act locally
 // (exec, webhook, verify: plan_steps_local.cpp); tests substitute their own

@@ -1,4 +1,4 @@
-// `vigil demo`: the self-contained showcase on loopback (ARCHITECTURE.md s. 2).
+// `vigil demo`: the self-contained showcase on loopback (docs/design.md, "Processes and exit codes").
 //
 // Everything real but the services: fake health endpoints for two regions on
 // 127.0.0.1, three agents (one per vantage) probing them over HTTP with the

@@ -1,5 +1,5 @@
-// `vigil simulate --config FILE --scenario FILE [--json]` (ARCHITECTURE.md
-// section 5): the decision core on virtual time. Exit 0 when every expect
+// `vigil simulate --config FILE --scenario FILE [--json]` (docs/design.md,
+// "Scenario files"): the decision core on virtual time. Exit 0 when every expect
 // holds, 1 when one fails (each failure says why), 2 on bad input.
 #include <ostream>
 #include <stdexcept>

@@ -1,5 +1,5 @@
 #pragma once
-// The subcommands of the `vigil` binary (ARCHITECTURE.md section 2).
+// The subcommands of the `vigil` binary (docs/design.md, "Processes and exit codes").
 // Each lives in app/cmd_<name>.cpp and is listed once in commands.cpp.
 // Exit codes everywhere: 0 ok, 1 the thing checked failed, 2 bad input or usage.
 

@@ -293,7 +293,7 @@ struct engine::impl {
       if (r.method != "POST") return method_not_allowed();
       return post_approval(r);
     }
-    if (r.path == "/v1/propose") {  // `vigil propose` (issue 7): a recommendation on operator request
+    if (r.path == "/v1/propose") {  // `vigil propose`: a recommendation on operator request
       if (r.method != "POST") return method_not_allowed();
       if (hooks.forward_to_leader) {  // HA: only the leader's core creates the recommendation everyone adopts
         if (auto forwarded = hooks.forward_to_leader(r)) return std::move(*forwarded);

@@ -1,13 +1,13 @@
 #pragma once
 // `vigil engine`: ingest → decision core → pager → approvals → plan
-// (ARCHITECTURE.md sections 2 and 4).
+// (docs/design.md, "Contracts between components" and "HTTP API").
 //
 // Threading: everything the engine does runs on the io_context it is given
 // (HTTP handlers, the tick timer, the decision core); the core is therefore
 // never touched from two threads. Hooks (pager, plan executor) are called on
 // that thread too and must hand slow work to their own threads.
 //
-// I/O seams (STYLE.md 7): paging, approval verification and plan execution
+// I/O seams (docs/design.md, "I/O seams"): paging, approval verification and plan execution
 // come in as small function objects so that tests and `vigil demo` can plug
 // in their own, and the engine never knows which sink or actuator it drives.
 

@@ -1,7 +1,7 @@
 #pragma once
 // The engine's Prometheus metrics (docs/metrics.md lists them all). Families
 // are registered once at construction; every child is pre-built from the
-// topology, so nothing calls Family::Add on the hot path (STYLE.md 9).
+// topology, so nothing calls Family::Add on the hot path (docs/design.md, "Metrics registered once").
 // "Detected" (vigil_classifications_total) is counted apart from "acted on"
 // (vigil_plan_runs_total), as orchestrator does.
 

@@ -1,7 +1,7 @@
 #pragma once
 // Signed approvals: PASETO v4.public tokens whose claims bind one operator's
-// consent to exactly one recommendation (ARCHITECTURE.md section 1, FACTS.md
-// "Approval tokens", docs/approvals.md).
+// consent to exactly one recommendation (docs/approvals.md; docs/aws-notes.md,
+// "PASETO v4.public and Ed25519").
 //
 // Claims (JSON object, every key required unless marked):
 //   rid              recommendation id                  1..128 of [A-Za-z0-9._:-]

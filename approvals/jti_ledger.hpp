@@ -1,10 +1,10 @@
 #pragma once
-// The single-use ledger of approval token ids (FACTS.md: PASETO does not stop
-// replay by itself). An approval is accepted only after try_consume(jti)
+// The single-use ledger of approval token ids (PASETO does not stop replay by
+// itself: docs/aws-notes.md, "PASETO v4.public and Ed25519"). An approval is accepted only after try_consume(jti)
 // returned true, and never again for the same jti — across restarts too.
 //
 // Implementations: file_jti_ledger here (embedded single node); an etcd one
-// (txn "create_revision(/nonce/<jti>) == 0 then put" with a lease) elsewhere.
+// (txn "create_revision(<prefix>/jti/<jti>) == 0 then put" with a lease) elsewhere.
 
 #include <cstdint>
 #include <filesystem>

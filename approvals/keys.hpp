@@ -1,5 +1,5 @@
 #pragma once
-// Ed25519 keys for approval tokens (FACTS.md "Approval tokens").
+// Ed25519 keys for approval tokens (docs/aws-notes.md, "PASETO v4.public and Ed25519").
 //
 // On disk: the private key is PKCS#8 PEM ("BEGIN PRIVATE KEY"), written with
 // mode 0600 and refused on load when group or others may read it (as ssh

@@ -1,5 +1,5 @@
 #pragma once
-// The credential chain, in the SDKs' order (FACTS.md):
+// The credential chain, in the SDKs' order (docs/aws-notes.md, "Credential chain"):
 //   1. environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
 //   2. shared files: the profile (aws.profile, else AWS_PROFILE, else "default")
 //      in AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials) and AWS_CONFIG_FILE

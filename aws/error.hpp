@@ -1,5 +1,5 @@
 #pragma once
-// AWS call failures as values (STYLE.md 7): an expected failure (throttling,
+// AWS call failures as values (docs/design.md, "I/O seams"): an expected failure (throttling,
 // a bad signature, a 5xx, a transport error) never throws.
 //
 // `code` is the AWS error code ("SignatureDoesNotMatch", "ThrottlingException")

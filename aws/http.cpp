@@ -56,7 +56,7 @@ struct receive_state {
 size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto* st = static_cast<receive_state*>(user);
   const std::size_t len = size * n;
-  // CURLOPT_MAXFILESIZE does not stop a chunked body (FACTS.md): cap it here.
+  // CURLOPT_MAXFILESIZE does not stop a chunked body (docs/aws-notes.md, "libcurl"): cap it here.
   if (st->resp->body.size() + len > st->limit) {
     st->too_large = true;
     return 0;

@@ -1,5 +1,5 @@
 #pragma once
-// The HTTP seam under every AWS call (STYLE.md 7): a request/response pair and
+// The HTTP seam under every AWS call (docs/design.md, "I/O seams"): a request/response pair and
 // a transport interface, so the client, the credential providers and their
 // tests can substitute a fake. curl_transport is the production one.
 //

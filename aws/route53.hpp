@@ -1,7 +1,7 @@
 #pragma once
 // Route 53 (REST-XML, API 2013-04-01): ChangeResourceRecordSets and GetChange.
 // Its control plane lives in us-east-1: keep it out of the recovery path
-// when an ARC routing control can do the job (FACTS.md).
+// when an ARC routing control can do the job (docs/aws-notes.md, "RDS, ECS, SSM and Route 53 APIs").
 
 #include <optional>
 #include <string>

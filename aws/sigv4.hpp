@@ -5,7 +5,7 @@
 // published vectors and botocore:
 //   canonical_request -> string_to_sign -> signing_key -> signature.
 //
-// Canonicalisation (FACTS.md "AWS request signing"):
+// Canonicalisation (docs/aws-notes.md, "SigV4 signing"):
 // - URI: the wire path, dot segments removed and empty segments collapsed,
 //   then URI-encoded once more ("double encoding") — except for S3, where the
 //   path is used as sent.

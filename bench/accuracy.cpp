@@ -1,5 +1,5 @@
-// vigil_bench_accuracy: the accuracy corpus of issue 3 ("Performance and
-// accuracy"). Generates runs from seeds (accuracy_model.hpp), drives the real
+// vigil_bench_accuracy: the accuracy corpus (its figures are in
+// bench/RESULTS.md). Generates runs from seeds (accuracy_model.hpp), drives the real
 // decision::core on virtual time with virtual agents, and feeds the very same
 // probe streams to three baseline detectors. Prints a markdown report (or
 // JSON with --json). Deterministic for its seeds: runs are independent and
@@ -357,7 +357,7 @@ void print_markdown(const std::array<summary, detector_count>& s, const options&
       "region is declared anything but `healthy`.\n"
       "- T_D: regional fault start -> the primary declared `regional_outage`; recommendation time: fault "
       "start -> the failover recommendation.\n\n");
-  std::printf("Bound (issue 3): fall x interval + confirm_for + 2 ticks = 3 x 2s + 2s + 2 x 1s = %.0f s\n\n", bound_s);
+  std::printf("Bound (target): fall x interval + confirm_for + 2 ticks = 3 x 2s + 2s + 2 x 1s = %.0f s\n\n", bound_s);
 
   std::printf("## Summary\n\n");
   std::printf(

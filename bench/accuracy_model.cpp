@@ -28,7 +28,7 @@ decision::topology corpus_topology() {
       t.checks.push_back(decision::check_info{id, r, name, 0, false, decision::check_role::classify, probe_interval});
     }
   }
-  t.p = decision::params{};  // the defaults of ARCHITECTURE.md section 3
+  t.p = decision::params{};  // docs/design.md, "Decision defaults"
   t.index();
   return t;
 }

@@ -1,6 +1,6 @@
 #pragma once
-// The accuracy corpus of bench/accuracy.cpp (issue 3, "Performance and
-// accuracy"): the generated runs, the virtual world that answers probes, and
+// The accuracy corpus of bench/accuracy.cpp (figures in
+// bench/RESULTS.md): the generated runs, the virtual world that answers probes, and
 // the baseline detectors. Everything here is a pure function of a run's seed.
 //
 // Topology: primary us-east-1 and dr us-west-2 with `services_per_region`

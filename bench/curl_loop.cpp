@@ -1,4 +1,4 @@
-// vigil_bench_curl_loop: the bare libcurl baseline of issue 4's probe
+// vigil_bench_curl_loop: the bare libcurl baseline of the probe
 // benchmark, and the load generator that drives blackbox_exporter
 // (bench/probe_peer_bench.sh).
 //

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The long form of issue 8's soak: random engine kills and restarts for
+# The long form of the HA soak test: random engine kills and restarts for
 # VIGIL_HA_SOAK_S seconds (default 600) against a real 3-member etcd, then
 # the invariant checks of tests/integration/ha/test_ha.py (test_f_soak).
 # Usage: bench/ha_soak.sh BUILD_DIR   (keeps its temporary directory - PagerDuty's

@@ -1,5 +1,5 @@
 // vigil_bench_probe: vigil's HTTP prober driven by its scheduler on one
-// io_context, as the agent runs it (issue 4 benchmarks; bench/probe_peer_bench.sh).
+// io_context, as the agent runs it (bench/probe_peer_bench.sh).
 //
 //   vigil_bench_probe --url http://127.0.0.1:PORT/health --checks N
 //                     [--interval 1s] [--duration 30s] [--keep-alive on|off]

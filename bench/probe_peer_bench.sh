@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4's probe benchmark, side by side in one run: vigil's prober (under
+# The HTTP probe benchmark, side by side in one run: vigil's prober (under
 # its scheduler), prometheus-blackbox-exporter 0.23 and a bare libcurl loop,
 # all probing the same nginx on 127.0.0.1. Figures go to bench/RESULTS.md
 # ("HTTP probing"). Loopback only; every load is bounded in count and time.

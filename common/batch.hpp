@@ -1,5 +1,5 @@
 #pragma once
-// The agent → engine wire format: POST /v1/observations (ARCHITECTURE.md s. 4).
+// The agent → engine wire format: POST /v1/observations (docs/design.md, "Agent to engine: batches").
 //
 //   {"v":1, "vantage":"eu-west-1", "seq":1795000000001, "sent_at":1795000000123,
 //    "observations":[{"check":"api-web@us-east-1","at":1795000000100,"outcome":"ok",

@@ -1,5 +1,5 @@
 #pragma once
-// Time is injected (STYLE.md 2). common/clock.cpp is the only file that reads
+// Time is injected (docs/design.md, "Injected time"). common/clock.cpp is the only file that reads
 // the system clocks (enforced by tests/unit/common/single_clock_check.sh);
 // everything else takes `now` or a `const clock&`.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// vigil's configuration as typed structs (ARCHITECTURE.md section 8).
+// vigil's configuration as typed structs (docs/configuration.md lists every key).
 //
 // Produced by common::load_config() (config_load.cpp) from YAML, after
 // ${ENV_VAR} substitution, *_file secret resolution, defaulting and validation.
@@ -40,7 +40,7 @@ struct region_config {
   source_pos pos;
 };
 
-/// decision: every key optional; defaults are ARCHITECTURE.md section 3.
+/// decision: every key optional; defaults in docs/design.md, "Decision defaults".
 struct decision_config {
   duration tick{1000};
   int quorum = 0;  ///< 0 in the file means "not set"; load_config() fills in the strict majority

@@ -1,8 +1,8 @@
 #pragma once
-// Loading and validating configuration files (ARCHITECTURE.md section 8).
+// Loading and validating configuration files (docs/design.md, "Configuration").
 //
 // load_config() reads YAML, substitutes ${ENV_VAR} in scalars, resolves
-// `*_file` secrets, applies the defaults of section 3, validates everything and
+// `*_file` secrets, applies the decision defaults, validates everything and
 // collects *all* problems (not only the first). Each diagnostic names the file,
 // line:column (1-based), the key path and what was expected, e.g.
 //   examples/x.yaml:12:7: error: decision.fall: expected an integer in [1, 100], got "three"

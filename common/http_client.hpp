@@ -3,7 +3,7 @@
 // actuators make (paging sinks, `vigil approve`). Not for probes (detector/
 // has its own multi-handle prober).
 //
-// Behaviour (FACTS.md "libcurl pitfalls"): an HTTP error status is a normal
+// Behaviour (docs/aws-notes.md, "libcurl"): an HTTP error status is a normal
 // reply (check `status`); the body is capped in the write callback; no
 // redirects are followed; connect and total timeouts always apply; libcurl's
 // proxy environment (http_proxy, https_proxy, no_proxy) is honoured; TLS

@@ -1,11 +1,11 @@
 #pragma once
 // A small HTTP/1.1 server on Boost.Beast for the engine's API, status page and
-// /metrics (ARCHITECTURE.md section 4).
+// /metrics (docs/design.md, "HTTP API").
 //
 // Threading: everything runs on the io_context the server is given; handlers
 // are called on that io_context's thread and must not block. Each connection
 // is a session that owns its socket and buffers and keeps itself alive with
-// shared_from_this (STYLE.md 8). Limits: request bodies above
+// shared_from_this (docs/design.md, "Asio discipline"). Limits: request bodies above
 // `max_body_bytes` are answered 413; a request must arrive within
 // `read_timeout`; at most `max_connections` sessions at once (further accepts
 // are closed at once and counted).

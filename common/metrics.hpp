@@ -2,7 +2,7 @@
 // Prometheus exposition of a prometheus-cpp registry, served by vigil's own
 // HTTP server (so /metrics needs no second web server). main() owns the
 // registry; components receive it at construction and build their metric
-// children once (STYLE.md 9).
+// children once (docs/design.md, "Metrics registered once").
 
 #include <prometheus/registry.h>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Scenario files for `vigil simulate` (ARCHITECTURE.md section 5): YAML ->
+// Scenario files for `vigil simulate` (docs/design.md, "Scenario files"): YAML ->
 // decision::scenario. Malformed input gives "file:line:column: reason"
 // (1-based); names of regions, vantages and checks are checked later against
 // the config by decision::simulate().

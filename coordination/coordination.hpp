@@ -1,5 +1,5 @@
 #pragma once
-// Coordination between engine replicas (issue 8): who leads, with which
+// Coordination between engine replicas (docs/ha.md): who leads, with which
 // fencing token, how healthy the coordination service is, and the shared
 // state every replica can read and only the current leader can write.
 //

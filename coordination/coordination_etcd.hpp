@@ -1,5 +1,5 @@
 #pragma once
-// etcd-backed coordination (issue 8; FACTS.md "etcd 3.4").
+// etcd-backed coordination (docs/ha.md; docs/aws-notes.md, "etcd 3.4 JSON gateway").
 //
 // Election (the create-revision recipe, not /v3/election):
 //   grant a lease of lease_ttl; txn "if create_revision(<prefix>/leader) == 0

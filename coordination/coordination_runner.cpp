@@ -49,7 +49,7 @@ void coordination_runner::run() {
     try {
       c_.step(clock_.monotonic());
     } catch (const std::exception& e) {
-      // A long-running loop logs and goes on (STYLE.md); is_leader() stays safe.
+      // A long-running loop logs and goes on (docs/design.md, "Errors and bounds"); is_leader() stays safe.
       common::logger("coordination")->error("coordination step failed: {}", e.what());
     }
     const bool now_leader = c_.is_leader();

@@ -1,5 +1,5 @@
 #pragma once
-// A small client for etcd 3.4's JSON gateway (FACTS.md "etcd 3.4"): POST
+// A small client for etcd 3.4's JSON gateway (docs/aws-notes.md, "etcd 3.4 JSON gateway"): POST
 // /v3/kv/range|put|deleterange|txn and /v3/lease/grant|revoke|keepalive|
 // timetolive, one blocking libcurl request per call (common/http_client).
 //

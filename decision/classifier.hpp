@@ -1,5 +1,5 @@
 #pragma once
-// Service state and region classification (ARCHITECTURE.md 3.4 and 3.5),
+// Service state and region classification (docs/design.md, "Service state", "Region classification"),
 // from the quorum states of the region's checks.
 //
 // A region "meets the outage condition" when the share of its services that

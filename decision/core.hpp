@@ -1,5 +1,5 @@
 #pragma once
-// The decision core (ARCHITECTURE.md section 3; STYLE.md 1): a pure state
+// The decision core (docs/design.md, "Decision semantics", "Pure decision core"): a pure state
 // machine. Feed it observations, batch heartbeats and lag samples as they
 // arrive, call tick(now) every `params.tick`, and drain take_output(). It
 // never does I/O, never reads a clock, never starts a thread; the same core

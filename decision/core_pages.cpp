@@ -1,6 +1,6 @@
 // Paging decisions: one page per incident (dedup key = incident id) whose kind
 // follows the classification; source-side inhibition of service pages
-// (ARCHITECTURE.md 3.7); vantage pages.
+// (docs/design.md, "Service page grace"); vantage pages.
 #include "decision/core_state.hpp"
 #include "decision/time_format.hpp"
 

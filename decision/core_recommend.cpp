@@ -1,4 +1,4 @@
-// Recommendations (ARCHITECTURE.md 3.9): creation once per incident, gates,
+// Recommendations (docs/design.md, "Recommendations"): creation once per incident, gates,
 // supersession, expiry, withdrawal, approvals.
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 #pragma once
 // What the core asks the world to do, returned by core::take_output() in the
-// order decided. Plain intent structs (STYLE.md 1): the engine pages, records
+// order decided. Plain intent structs (docs/design.md, "Pure decision core"): the engine pages, records
 // and executes; the simulator builds its timeline from them.
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// Promotion gates (ARCHITECTURE.md 3.8; STYLE.md 6), evaluated every tick and
+// Promotion gates (docs/design.md, "Promotion gates", "Gates in a fixed order"), evaluated every tick and
 // again at approval time, reported by name in a fixed order.
 //
 // failover (primary -> dr):

@@ -1,5 +1,5 @@
 #pragma once
-// Hysteresis as types (STYLE.md 3; Envoy's health checker).
+// Hysteresis as types (docs/design.md, "Hysteresis as a type"; Envoy's health checker).
 //
 // probe_hysteresis: one (vantage, check) verdict. `down` after `fall`
 // consecutive failures, `up` after `rise` consecutive successes; the two

@@ -1,6 +1,6 @@
 #pragma once
-// The closed vocabulary of probe outcomes (ARCHITECTURE.md section 1,
-// "observation"). Shared by the detector (which produces them), the wire
+// The closed vocabulary of probe outcomes (docs/design.md, "Vocabulary":
+// observation). Shared by the detector (which produces them), the wire
 // format of agent batches, the decision core (which votes on them), metrics
 // labels and docs: the string names below are stable.
 

@@ -1,5 +1,6 @@
 #pragma once
-// Quorum (ARCHITECTURE.md 3.3; STYLE.md 4) and vantage impairment (3.2).
+// Quorum and vantage impairment (docs/design.md, "Check quorum", "Quorum answers unknown",
+// "Vantage presence and impairment").
 //
 // A check's state has three answers: `down` if at least `quorum`
 // non-abstaining vantages say down, `up` if at least `quorum` say up,

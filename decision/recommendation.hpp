@@ -1,5 +1,5 @@
 #pragma once
-// A recommendation (ARCHITECTURE.md 3.9): a proposed failover (primary -> dr)
+// A recommendation (docs/design.md, "Recommendations"): a proposed failover (primary -> dr)
 // or failback (dr -> primary) with its gate results, evidence digest and a
 // content hash. The hash is SHA-256 (hex) over the canonical JSON (sorted
 // keys, no whitespace) of exactly:

@@ -1,5 +1,5 @@
 #pragma once
-// A simulation scenario (ARCHITECTURE.md section 5), as parsed from YAML by
+// A simulation scenario (docs/design.md, "Scenario files"), as parsed from YAML by
 // common/scenario_yaml.cpp. Times are offsets from the start of the run.
 // Every filter field left empty matches everything.
 

@@ -1,6 +1,6 @@
 #pragma once
 // SHA-256 (FIPS 180-4), implemented here because decision/ links no crypto
-// library (ARCHITECTURE.md section 3). Used for recommendation content hashes
+// library (docs/design.md, "Pure decision core"). Used for recommendation content hashes
 // and evidence digests, not for secrets: no constant-time guarantees needed.
 
 #include <array>

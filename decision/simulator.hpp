@@ -1,6 +1,6 @@
 #pragma once
-// `vigil simulate`: runs the decision core on virtual time (ARCHITECTURE.md
-// section 5). Virtual agents in every vantage probe every check every probe
+// `vigil simulate`: runs the decision core on virtual time (docs/design.md,
+// "Scenario files"). Virtual agents in every vantage probe every check every probe
 // interval (vantages staggered by 100ms), send a batch each round, replication
 // lag is sampled every lag interval, and the core ticks every params.tick.
 // Deterministic for a seed: the noise RNG is splitmix64 seeded from it.

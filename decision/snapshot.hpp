@@ -1,5 +1,5 @@
 #pragma once
-// core::status(): everything GET /v1/status shows (ARCHITECTURE.md section 4),
+// core::status(): everything GET /v1/status shows (docs/design.md, "GET /v1/status"),
 // as of the last tick.
 
 #include <cstdint>
@@ -81,7 +81,7 @@ struct snapshot {
   int quorum = 0;
 };
 
-/// The /v1/status JSON (keys as in ARCHITECTURE.md section 4; ages relative to `at`).
+/// The /v1/status JSON (keys in docs/design.md, "GET /v1/status"; ages relative to `at`).
 [[nodiscard]] nlohmann::json to_json(const snapshot& s);
 
 }  // namespace vigil::decision

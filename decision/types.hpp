@@ -1,7 +1,7 @@
 #pragma once
 // The inputs of the decision core: the topology it decides about (interned:
 // observations name vantages and checks by index so ingest allocates nothing),
-// its parameters (ARCHITECTURE.md section 3, defaults in brackets there), and
+// its parameters (defaults in docs/design.md, "Decision defaults"), and
 // the input records. Built from config by common::make_topology()
 // (common/topology.hpp); tests build them by hand.
 //

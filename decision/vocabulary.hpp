@@ -1,5 +1,5 @@
 #pragma once
-// The closed vocabularies of the decision core (STYLE.md 5). Every enum has
+// The closed vocabularies of the decision core (docs/design.md, "Closed vocabulary"). Every enum has
 // stable string names, used identically in JSON, metrics labels, logs and
 // docs/failure-detection.md. Adding a value means adding its name here; the
 // names never change once released.
@@ -12,7 +12,7 @@
 
 namespace vigil::decision {
 
-/// Per region, after quorum and classification hysteresis (ARCHITECTURE.md 3.5).
+/// Per region, after quorum and classification hysteresis (docs/design.md, "Region classification").
 enum class classification : std::uint8_t { healthy, service_degraded, regional_outage, global_outage, unknown };
 /// One vantage's opinion of one check after hysteresis; also a check's quorum state.
 enum class verdict : std::uint8_t { up, down, unknown };
@@ -40,7 +40,7 @@ enum class recommendation_state : std::uint8_t {
   expired,
   withdrawn
 };
-/// Outcome of feeding one more input to a hysteresis (STYLE.md 3).
+/// Outcome of feeding one more input to a hysteresis (docs/design.md, "Hysteresis as a type").
 enum class transition : std::uint8_t { unchanged, pending, changed };
 enum class action_kind : std::uint8_t { failover, failback };
 enum class region_role : std::uint8_t { primary, dr };

@@ -1,6 +1,6 @@
 #pragma once
 // `vigil agent`: probes every check of both regions from one vantage and sends
-// the results to every engine as signed batches (ARCHITECTURE.md section 2).
+// the results to every engine as signed batches (docs/design.md, "Agent to engine: batches").
 //
 //   scheduler (spread, jitter, bounded concurrency)
 //     -> prober (libcurl multi on the io_context)

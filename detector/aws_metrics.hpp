@@ -1,6 +1,6 @@
 #pragma once
 // Prometheus metrics of the agent's AWS calls and CloudWatch checks, registered
-// once (STYLE.md 9):
+// once (docs/design.md, "Metrics registered once"):
 //
 //   vigil_aws_calls_total{service,region}           counter: AWS API calls (after retries)
 //   vigil_aws_errors_total{service,region,code}     counter: calls that failed, by AWS error code

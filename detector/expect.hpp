@@ -1,5 +1,5 @@
 #pragma once
-// `expect` expressions of HTTP checks (ARCHITECTURE.md section 8), parsed once
+// `expect` expressions of HTTP checks (docs/configuration.md), parsed once
 // at config time into a compiled form and evaluated against every response.
 //
 // Grammar (whitespace between tokens is free):

@@ -1,5 +1,5 @@
 #pragma once
-// HTTP deep probes (issue 4): libcurl's multi interface driven by Boost.Asio.
+// HTTP deep probes: libcurl's multi interface driven by Boost.Asio.
 //
 // One http_prober runs any number of probes concurrently on one io_context:
 // curl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to
@@ -8,7 +8,7 @@
 // (curl's threaded resolver may run a short-lived thread per uncached name;
 // IP literals and cached names need none.)
 //
-// An expected failure is a value, never an exception (STYLE.md 7): every probe
+// An expected failure is a value, never an exception (docs/design.md, "I/O seams"): every probe
 // ends with exactly one call of its `done` callback carrying a probe_result.
 //
 // Thread affinity: construct, call probe() and destroy on the io_context's
@@ -90,7 +90,7 @@ struct probe_result {
   common::mono_time started{};                      ///< clock.monotonic() when the probe began
 };
 
-/// The seam the scheduler and the agent depend on (STYLE.md 7).
+/// The seam the scheduler and the agent depend on (docs/design.md, "I/O seams").
 class prober {
  public:
   using done_fn = std::function<void(probe_result)>;

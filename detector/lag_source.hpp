@@ -1,5 +1,5 @@
 #pragma once
-// Replication-lag sources feeding the `replication_lag` gate (FACTS.md):
+// Replication-lag sources feeding the `replication_lag` gate (docs/aws-notes.md, "Replication lag sources"):
 //
 // - cloudwatch: AWS/RDS AuroraGlobalDBRPOLag (or AuroraGlobalDBReplicationLag),
 //   milliseconds, dimension DBClusterIdentifier = the secondary cluster, in the
@@ -67,7 +67,7 @@ class lag_source {
 
 /// The agent's own view: vigil_agent_replication_lag_seconds{vantage} (NaN
 /// while unknown) and vigil_agent_replication_lag_sample_age_seconds{vantage},
-/// registered once (STYLE.md 9). Distinct from the engine's
+/// registered once (docs/design.md, "Metrics registered once"). Distinct from the engine's
 /// vigil_replication_lag_seconds (the sample the gate uses): in `vigil run`
 /// both live in one registry and must not be confused or merged.
 class lag_metrics {

@@ -21,7 +21,7 @@ const prometheus::Histogram::BucketBoundaries& duration_buckets() {
                                                                0.5,   1.0,  2.5,   5.0,  10.0};
   return buckets;
 }
-// Scheduling lag: the target is p99 < 50 ms (issue 4), so resolve below and around it.
+// Scheduling lag: the target is p99 < 50 ms (bench/RESULTS.md), so resolve below and around it.
 const prometheus::Histogram::BucketBoundaries& lag_buckets() {
   static const prometheus::Histogram::BucketBoundaries buckets{0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
                                                                0.1,   0.25,  0.5,   1.0,  2.5};
@@ -153,7 +153,7 @@ void probe_metrics::record(std::string_view check_id, const probe_result& r) {
   const auto oi = static_cast<std::size_t>(r.result);
   if (oi < c.outcomes.size() && c.outcomes[oi] == nullptr && http_outcome(r.result)) {
     // An outcome can_produce() ruled out: count it anyway. Once per (check,
-    // outcome) at most, so not a hot-path Family::Add (STYLE.md 9).
+    // outcome) at most, so not a hot-path Family::Add.
     c.outcomes[oi] = &outcomes_.Add(
         {{"check", it->first}, {"region", c.region}, {"outcome", std::string(decision::to_string(r.result))}});
   }

@@ -1,6 +1,6 @@
 #pragma once
-// Prometheus metrics of the HTTP prober and the scheduler (issue 4), registered
-// once (STYLE.md 9): the constructor registers the families, add_check() builds
+// Prometheus metrics of the HTTP prober and the scheduler, registered
+// once (docs/design.md, "Metrics registered once"): the constructor registers the families, add_check() builds
 // every child a check will ever need, and the hot path (record, record_lag)
 // only looks children up and updates them: it never calls Family::Add.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// The durable page outbox (issue 6: pages survive an engine restart — none
+// The durable page outbox (pages survive an engine restart — none
 // lost, none triggered twice).
 //
 // A JSON-lines journal in the state directory (outbox_journal.hpp):

@@ -1,5 +1,5 @@
 #pragma once
-// Pages and the sinks that deliver them (FACTS.md "Paging").
+// Pages and the sinks that deliver them (docs/aws-notes.md, "Paging services").
 //
 // A page is one step of an incident's lifecycle: trigger, update (same
 // incident id, new content), resolve. The incident id is the dedup key every
@@ -60,7 +60,7 @@ struct page {
   std::string content_key;             ///< the decision core's "what this page said", handed back after a restart
 };
 
-/// Severity by incident kind (issue 6): regional_outage and global_outage
+/// Severity by incident kind: regional_outage and global_outage
 /// critical, service_degraded error, vantage_impaired and coordination
 /// problems (and anything else) warning.
 [[nodiscard]] page_severity default_severity(std::string_view kind);

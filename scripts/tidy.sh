@@ -9,7 +9,7 @@
 # (which leaves most of the CPU idle): every library folder is clean and
 # stays so. The 105 library files take 10 min 24 s on 2 idle cores (~21
 # CPU-min); in CI, beside the test suite, 12 min 42 s (bench/RESULTS.md).
-# tests/ and bench/ (63 files, gtest-heavy) are clean too (issue 2), with
+# tests/ and bench/ (63 files, gtest-heavy) are clean too, with
 # their own .clang-tidy (root checks less cert-err58-cpp for TEST()/BENCHMARK()),
 # but not in CI: they took another 12 min 53 s (20 min CPU, load ~2.5).
 # Run them on demand from a clang-configured tree, the only one whose

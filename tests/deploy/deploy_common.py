@@ -16,7 +16,7 @@ import yaml
 SOURCE_DIR = pathlib.Path(os.environ.get("VIGIL_SOURCE_DIR") or pathlib.Path(__file__).resolve().parents[2])
 DEPLOY = SOURCE_DIR / "deploy"
 
-# The metric names vigil exports (engine and agents), as agreed in issue 9 and
+# The metric names vigil exports (engine and agents), as listed in
 # docs/metrics.md. Histograms also expose _bucket, _sum and _count series.
 GAUGES_AND_COUNTERS = {
     "vigil_region_classification", "vigil_check_state", "vigil_vantage_state",

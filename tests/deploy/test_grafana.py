@@ -9,7 +9,7 @@ from deploy_common import ALLOWED_SERIES, DEPLOY, run, tool
 
 DASH = DEPLOY / "grafana" / "vigil-dashboard.json"
 
-# What the dashboard must show (issue 9 / deploy brief): metric -> why.
+# What the dashboard must show: metric -> why.
 MUST_SHOW = {
     "vigil_region_classification": "region classification state timeline",
     "vigil_check_state": "check states",

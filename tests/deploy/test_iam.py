@@ -12,7 +12,7 @@ from deploy_common import DEPLOY, run
 IAM = DEPLOY / "iam"
 CONFIG = DEPLOY / "kubernetes" / "common" / "vigil.yaml"
 
-# Plan step kind -> the AWS actions it calls (issue 7). The actuator policy
+# Plan step kind -> the AWS actions it calls. The actuator policy
 # must allow exactly the union of these: no more (least privilege), no less
 # (a failover that dies on AccessDenied at 3 a.m.).
 STEP_ACTIONS = {

@@ -12,7 +12,7 @@ CONFIG = K8S / "common" / "vigil.yaml"
 VIGIL_CONFIGS = {CONFIG, K8S / "sidecar" / "vigil-sidecar.yaml"}
 VANTAGES = ["us-east-1", "us-west-2", "eu-west-1"]
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet"}
-# Expected minimum requests per vigil subcommand (issue 9 / deploy brief).
+# Expected minimum requests per vigil subcommand.
 REQUESTS = {"agent": ("50m", "64Mi"), "engine": ("100m", "128Mi"), "run": ("50m", "64Mi")}
 
 

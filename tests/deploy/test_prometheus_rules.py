@@ -13,7 +13,7 @@ PROM = DEPLOY / "prometheus"
 RULES = PROM / "vigil.rules.yml"
 RULES_TEST = PROM / "tests" / "vigil.rules.test.yml"
 
-# The alerts issue 9 and the deploy brief ask for; more may exist, none may go.
+# The alerts deploy/README.md lists; more may exist, none may go.
 REQUIRED_ALERTS = {
     "VigilAgentDown", "VigilEngineDown", "VigilVantageAbsent", "VigilVantageImpaired",
     "VigilCoordinationLost", "VigilNoLeader", "VigilMultipleLeaders",

@@ -1,4 +1,4 @@
-// libFuzzer target: an action-sequence fuzzer of decision::core (issue 3).
+// libFuzzer target: an action-sequence fuzzer of decision::core.
 // The input is decoded as a sequence of operations (ingest with any vantage,
 // check and outcome, vantage_report, lag, tick with increasing time, approve
 // with arbitrary fields, acknowledge, silence, leadership, propose, plan

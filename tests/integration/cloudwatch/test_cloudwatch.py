@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 5, end to end on 127.0.0.1 (python3 stdlib + boto3/botocore, moto_server, promtool):
+"""CloudWatch checks end to end on 127.0.0.1 (python3 stdlib + boto3/botocore, moto_server, promtool):
 
   moto_server started with INITIAL_NO_AUTH_ACTION_COUNT=3 (the seeding requests
   that create vigil's IAM user and key), so every later request has its SigV4

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 8's engine-level HA tests on 127.0.0.1 (python3 stdlib only).
+"""Engine-level HA tests on 127.0.0.1 (python3 stdlib only).
 
 A real 3-member etcd (Debian's etcd-server, free ports), three real
 `vigil engine --replica rN` processes sharing it (coordination.backend etcd,

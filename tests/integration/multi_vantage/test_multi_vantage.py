@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 4's multi-vantage test, with real processes on 127.0.0.1 (python3 stdlib only):
+"""The multi-vantage test, with real processes on 127.0.0.1 (python3 stdlib only):
 
 one `vigil engine` and three `vigil agent` processes (us-east-1, us-west-2,
 eu-west-1) probe a fault-injecting HTTP/HTTPS target (tests/support/fault_server.py,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 6: pages survive an engine restart, none lost and none triggered twice.
+"""Pages survive an engine restart, none lost and none triggered twice.
 
 Real processes on 127.0.0.1 (python3 stdlib only): `vigil engine`, three
 `vigil agent`s probing a fault-injecting health server, and the strict fake
@@ -20,7 +20,7 @@ A second sink, the HMAC-signed webhook (received by the same fake on /hook),
 is checked as a receiver would (signature over timestamp + "." + body) and
 must have seen exactly one trigger and one resolve of the incident.
 
-A second case (issue 6's leftover): the recommendation and the cooldown
+A second case: the recommendation and the cooldown
 survive a restart. An approval token signed before a SIGKILL is accepted
 after the restart (same recommendation id and hash, state_dir/shared/decision),
 and the cooldown its plan started is still there after one more restart.

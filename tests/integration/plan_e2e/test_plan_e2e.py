@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 7's acceptance test, end to end on 127.0.0.1 (python3 stdlib + boto3):
+"""The failover plan's acceptance test, end to end on 127.0.0.1 (python3 stdlib + boto3):
 
   injected regional outage (a fault-injecting health server, probed by three
   `vigil agent` processes) -> classification and page (a webhook paging sink

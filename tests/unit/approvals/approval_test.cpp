@@ -342,7 +342,7 @@ TEST_F(approval_test, claims_schema_is_strict) {
   EXPECT_EQ(verify_reason(paseto_v4_sign(*alice_, dup)), approval_reason::bad_claims);
 }
 
-// Issue 6: every rejection is asserted by its reason and counted by reason in
+// Every rejection is asserted by its reason and counted by reason in
 // vigil_approvals_total{result="rejected",reason} (one increment each, nothing
 // counted under another reason, nothing under ok).
 TEST_F(approval_test, every_rejection_is_counted_by_its_reason) {

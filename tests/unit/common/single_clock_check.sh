@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# STYLE.md 2: only one adapter reads std::chrono clocks; everything else takes
+# docs/design.md, "Injected time": only one adapter reads std::chrono clocks; everything else takes
 # `now` or a common::clock&. Fails listing every other place that reads one.
 set -euo pipefail
 root=$1

@@ -14,7 +14,7 @@ namespace vigil::decision::testing {
 inline const time_point t0{std::chrono::milliseconds{1'795'000'000'000}};
 
 /// us-east-1 (primary) and us-west-2 (dr), services api-web, checkout, search,
-/// auth in both, vantages use1, usw2, euw1; defaults of ARCHITECTURE.md 3.
+/// auth in both, vantages use1, usw2, euw1; the decision defaults (docs/design.md).
 inline topology make_test_topology(int services = 4, bool region_check = false) {
   topology t;
   t.deployment = "shop-test";

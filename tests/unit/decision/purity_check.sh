@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# decision/ must be pure (ARCHITECTURE.md section 3): no I/O library, no clock.
+# decision/ must be pure (docs/design.md, "Pure decision core"): no I/O library, no clock.
 # $1: an executable linking only vigil::decision; $2: libvigil_decision.a
 set -euo pipefail
 probe=$1 lib=$2

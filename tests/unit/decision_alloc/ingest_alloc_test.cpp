@@ -1,4 +1,4 @@
-// Issue 3: "no heap allocation per observation in steady state". This binary
+// Target: "no heap allocation per observation in steady state". This binary
 // replaces the global operator new/delete with counting versions, which is
 // why it is its own executable (registered in bench/CMakeLists.txt) and not
 // part of vigil_unit_decision: the replacement must not leak into others.

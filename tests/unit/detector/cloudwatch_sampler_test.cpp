@@ -120,7 +120,7 @@ TEST(cloudwatch_sampler, one_call_per_region_per_interval_and_500_per_call) {
   clock.advance(1s);
   EXPECT_EQ(s.poll().size(), 1250u);
   EXPECT_EQ(src.calls.size(), 8u);
-  // 100 checks over two regions at 60 s: 2 calls a minute (ISSUE 5 benchmark figure).
+  // 100 checks over two regions at 60 s: 2 calls a minute (the benchmark figure in bench/RESULTS.md).
   fake_source src2;
   std::vector<cloudwatch_check> hundred;
   hundred.reserve(100);

@@ -1,4 +1,4 @@
-// The probe fault catalogue of issue 4, each fault asserted by its outcome,
+// The probe fault catalogue, each fault asserted by its outcome,
 // against tests/support/fault_server.py on 127.0.0.1 (real sockets, real TLS).
 
 #include "detector/http_prober.hpp"
