@@ -405,7 +405,7 @@ struct engine::impl {
     core.tick(to_decision(at ? *at : clock.wall()));
     drain();
     metrics.update(core.status());
-    metrics.tick_took(clock.monotonic() - start);
+    metrics.tick_took(clock.monotonic() - start, clock.wall());
     ticked = true;
   }
 
