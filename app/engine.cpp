@@ -258,6 +258,10 @@ struct engine::impl {
     s["deployment"] = cfg.deployment;
     s["leader"] = leader;
     s["ready"] = ticked;
+    // What the status page links to (absent: not configured).
+    s["links"] = json::object();
+    if (!cfg.engine.runbook_url.empty()) s["links"]["runbook"] = cfg.engine.runbook_url;
+    if (!cfg.engine.dashboard_url.empty()) s["links"]["dashboard"] = cfg.engine.dashboard_url;
     for (auto& c : s["checks"]) {
       const auto it = last_failures.find(c["id"].get<std::string>());
       c["last_failure"] = it == last_failures.end() ? json::object() : it->second;
@@ -405,7 +409,7 @@ struct engine::impl {
     core.tick(to_decision(at ? *at : clock.wall()));
     drain();
     metrics.update(core.status());
-    metrics.tick_took(clock.monotonic() - start);
+    metrics.tick_took(clock.monotonic() - start, clock.wall());
     ticked = true;
   }
 

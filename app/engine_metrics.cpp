@@ -69,12 +69,20 @@ engine_metrics::engine_metrics(prometheus::Registry& r, const decision::topology
                          .Help("Observations skipped because they named a check this engine does not know")
                          .Register(r)
                          .Add({});
-  tick_duration_ = &BuildHistogram()
-                        .Name("vigil_tick_duration_seconds")
-                        .Help("Time one decision tick took, including output handling")
-                        .Register(r)
-                        .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                                                         0.01, 0.025, 0.05, 0.1});
+  tick_duration_ =
+      &BuildHistogram()
+           .Name("vigil_tick_duration_seconds")
+           .Help("Time one decision tick took, including output handling")
+           .Register(r)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                            0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+  // Up to 10 s: a tick slower than the alert threshold (0.5 s) must land in a
+  // bucket below +Inf, or histogram_quantile cannot report it.
+  last_tick_ = &BuildGauge()
+                    .Name("vigil_last_tick_timestamp_seconds")
+                    .Help("Unix time the last decision tick finished (a stalled tick loop stops moving it)")
+                    .Register(r)
+                    .Add({});
   auto& region_fam = BuildGauge()
                          .Name("vigil_region_classification")
                          .Help("1 for each region's current declared classification, 0 for the others")
@@ -160,8 +168,9 @@ void engine_metrics::internal_error(const std::string& where) {
   errors_.Add({{"where", where}}).Increment();
 }
 
-void engine_metrics::tick_took(std::chrono::steady_clock::duration d) {
+void engine_metrics::tick_took(std::chrono::steady_clock::duration d, common::wall_time finished) {
   tick_duration_->Observe(std::chrono::duration<double>(d).count());
+  last_tick_->Set(std::chrono::duration<double>(finished.time_since_epoch()).count());
 }
 
 void engine_metrics::update(const decision::snapshot& s) {

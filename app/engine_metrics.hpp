@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/batch.hpp"
+#include "common/clock.hpp"
 #include "decision/snapshot.hpp"
 #include "decision/types.hpp"
 
@@ -32,7 +33,9 @@ class engine_metrics {
   void approval(const std::string& result, std::string_view reason);
   void classification_detected(const std::string& region, decision::classification c);
   void internal_error(const std::string& where);
-  void tick_took(std::chrono::steady_clock::duration d);
+  /// One decision tick took `d` and finished at `finished` (wall clock): the
+  /// duration histogram, and the timestamp that shows a stalled loop.
+  void tick_took(std::chrono::steady_clock::duration d, common::wall_time finished);
   /// Sets every state gauge from the snapshot of the last tick.
   void update(const decision::snapshot& s);
 
@@ -45,6 +48,7 @@ class engine_metrics {
   std::vector<prometheus::Counter*> rejected_by_reason_;
   prometheus::Counter* unknown_checks_;
   prometheus::Histogram* tick_duration_;
+  prometheus::Gauge* last_tick_;
   // [index][state] = gauge set to 1 for the current state, 0 otherwise
   std::vector<std::vector<prometheus::Gauge*>> region_class_;
   std::vector<std::vector<prometheus::Gauge*>> check_state_;

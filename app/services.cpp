@@ -61,14 +61,17 @@ std::vector<std::string> sink_names(const std::vector<std::unique_ptr<paging::pa
 
 }  // namespace
 
-nlohmann::json page_links(const common::config& cfg, const std::string& engine_url) {
+nlohmann::json page_links(const common::config& cfg, const std::string& engine_url, bool with_recommendation) {
   const std::string base = cfg.engine.public_url.empty() ? engine_url : cfg.engine.public_url;
-  return nlohmann::json::array({
-      {{"href", base + "/"}, {"text", "vigil status page"}},
-      {{"href", base + "/v1/recommendation"}, {"text", "current recommendation (JSON)"}},
-      {{"href", base + "/docs/runbook.md"}, {"text", "runbook: failover and failback"}},
-      {{"href", base + "/v1/recommendation"}, {"text", "approve: vigil approve --key YOU.key --engine " + base}},
-  });
+  auto links = nlohmann::json::array({{{"href", base + "/"}, {"text", "vigil status page"}}});
+  if (with_recommendation) {
+    links.push_back({{"href", base + "/v1/recommendation"}, {"text", "current recommendation (JSON)"}});
+    links.push_back(
+        {{"href", base + "/v1/recommendation"}, {"text", "approve: vigil approve --key YOU.key --engine " + base}});
+  }
+  if (!cfg.engine.runbook_url.empty()) links.push_back({{"href", cfg.engine.runbook_url}, {"text", "runbook"}});
+  if (!cfg.engine.dashboard_url.empty()) links.push_back({{"href", cfg.engine.dashboard_url}, {"text", "dashboard"}});
+  return links;
 }
 
 struct engine_services::impl {
@@ -268,7 +271,8 @@ struct engine_services::impl {
     out.region = p.region.empty() ? p.vantage : p.region;
     out.deployment = cfg.deployment;
     out.details = p.details;
-    for (const auto& l : page_links(cfg, url))
+    const bool about_recommendation = p.details.is_object() && p.details.contains("recommendation");
+    for (const auto& l : page_links(cfg, url, about_recommendation))
       out.links.push_back({l["href"], l["text"]});
     out.timestamp = common::wall_time{p.at.time_since_epoch()};
     out.incident_start = common::wall_time{p.incident_start.time_since_epoch()};
@@ -528,7 +532,7 @@ struct engine_services::impl {
     p.deployment = cfg.deployment;
     p.details = {
         {"replica", replica_id}, {"health", std::string(coordination::to_string(st.health))}, {"detail", st.detail}};
-    for (const auto& l : page_links(cfg, url))
+    for (const auto& l : page_links(cfg, url, false))
       p.links.push_back({l["href"], l["text"]});
     common::logger("coordination")->warn("{}: {}", replica_id, p.summary);
     submit(p);

@@ -20,7 +20,11 @@ namespace vigil::app {
 
 /// decision::page → the pager's page, with the links on-call needs: status
 /// page, recommendation, runbook and the exact `vigil approve` command.
-[[nodiscard]] nlohmann::json page_links(const common::config& cfg, const std::string& engine_url);
+/// The recommendation links only when the page is about one (`with_recommendation`),
+/// the runbook and dashboard only when engine.runbook_url / dashboard_url are set:
+/// every link a page carries answers 200.
+[[nodiscard]] nlohmann::json page_links(const common::config& cfg, const std::string& engine_url,
+                                        bool with_recommendation);
 
 class engine_services {
  public:

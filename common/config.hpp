@@ -141,6 +141,8 @@ struct engine_config {
   std::string state_dir = "/var/lib/vigil";
   std::string record;             ///< JSONL path of all observations; empty = off
   std::string public_url;         ///< used in page links; default http://<listen>
+  std::string runbook_url;        ///< linked from pages and the status page; empty: no runbook link
+  std::string dashboard_url;      ///< linked from pages and the status page; empty: no dashboard link
   duration batch_max_age{30000};  ///< X-Vigil-Timestamp window
   std::size_t max_batch_bytes = std::size_t{4} * 1024 * 1024;
 };

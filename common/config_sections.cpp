@@ -127,7 +127,7 @@ void read_engine(map_reader& top, config& cfg) {
   if (!top.has("engine")) return;
   map_reader m(top.ctx(), top.child("engine"), "engine",
                {"listen", "metrics_listen", "endpoints", "agent_key", "agent_key_file", "state_dir", "record",
-                "public_url", "batch_max_age", "max_batch_bytes"});
+                "public_url", "runbook_url", "dashboard_url", "batch_max_age", "max_batch_bytes"});
   if (!m.valid()) return;
   for (const std::string_view key : {"listen", "metrics_listen"}) {
     std::string v;
@@ -152,6 +152,8 @@ void read_engine(map_reader& top, config& cfg) {
   m.string("state_dir", e.state_dir);
   m.string("record", e.record);
   m.url("public_url", e.public_url);
+  m.url("runbook_url", e.runbook_url);
+  m.url("dashboard_url", e.dashboard_url);
   m.duration("batch_max_age", e.batch_max_age, common::duration{1000});
   std::int64_t bytes = static_cast<std::int64_t>(e.max_batch_bytes);
   if (m.integer64("max_batch_bytes", bytes, 1024, 256LL * 1024 * 1024))

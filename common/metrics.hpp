@@ -12,7 +12,10 @@ namespace vigil::common {
 
 inline constexpr const char* metrics_content_type = "text/plain; version=0.0.4; charset=utf-8";
 
-/// The text exposition format of every family in the registry.
+/// The text exposition format of every family in the registry, followed by
+/// what every vigil process exports: vigil_build_info{version,revision,
+/// build_type} and the process_* families (CPU, memory, file descriptors,
+/// start time; read at each call).
 [[nodiscard]] std::string serialize_metrics(prometheus::Registry& registry);
 
 }  // namespace vigil::common

@@ -16,24 +16,22 @@ import yaml
 SOURCE_DIR = pathlib.Path(os.environ.get("VIGIL_SOURCE_DIR") or pathlib.Path(__file__).resolve().parents[2])
 DEPLOY = SOURCE_DIR / "deploy"
 
-# The metric names vigil exports (engine and agents), as listed in
-# docs/metrics.md. Histograms also expose _bucket, _sum and _count series.
-GAUGES_AND_COUNTERS = {
-    "vigil_region_classification", "vigil_check_state", "vigil_vantage_state",
-    "vigil_batches_received_total", "vigil_batches_rejected_total", "vigil_observations_total",
-    "vigil_recommendation_state", "vigil_recommendation_age_seconds", "vigil_gate_ok",
-    "vigil_leader", "vigil_coordination_healthy",
-    "vigil_replication_lag_seconds", "vigil_replication_lag_sample_age_seconds",
-    "vigil_plan_runs_total", "vigil_approvals_total", "vigil_pages_total", "vigil_outbox_pending",
-    "vigil_probe_success", "vigil_probe_outcomes_total",
-    "vigil_agent_batches_total", "vigil_agent_observations_dropped_total", "vigil_agent_batches_pending",
-    "vigil_aws_errors_total",
-}
-HISTOGRAMS = {
-    "vigil_tick_duration_seconds", "vigil_plan_step_duration_seconds",
-    "vigil_probe_duration_seconds", "vigil_scheduler_lag_seconds",
-}
-ALLOWED_SERIES = (GAUGES_AND_COUNTERS | HISTOGRAMS | {"up"}
+def documented_metrics() -> dict[str, str]:
+    """{name: type} of every metric row in docs/metrics.md. That document is
+    checked against the real engine and agent expositions by
+    tests/integration/docs_check, and deploy.rules_exported checks the rules'
+    label values against a real exposition too."""
+    out = {}
+    text = (SOURCE_DIR / "docs" / "metrics.md").read_text(encoding="utf-8")
+    for m in re.finditer(r"^\|\s*`((?:vigil|process)_[a-z0-9_]+)`\s*\|\s*([a-z]+)\s*\|", text, re.M):
+        out[m.group(1)] = m.group(2)
+    return out
+
+
+_DOCUMENTED = documented_metrics()
+HISTOGRAMS = {n for n, kind in _DOCUMENTED.items() if kind == "histogram"}
+# Histograms also expose _bucket, _sum and _count series; `up` is Prometheus's.
+ALLOWED_SERIES = (set(_DOCUMENTED) | {"up"}
                   | {h + s for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")})
 
 _PROMQL_WORDS = {

@@ -9,8 +9,9 @@ from deploy_common import DEPLOY, SOURCE_DIR, run, tool
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 # The shared libraries the vigil binary links (CMakeLists.txt find_package list;
 # Boost.Asio/Beast and nlohmann-json are header-only) and CA certificates.
+# deploy.docker_runtime checks this against `ldd` of the built binary.
 REQUIRED_RUNTIME = {"libcurl4", "libssl3", "libspdlog1.10", "libfmt9", "libyaml-cpp0.7",
-                    "libprometheus-cpp-core1.0", "libprometheus-cpp-pull1.0", "libpq5", "ca-certificates"}
+                    "libprometheus-cpp-core1.0", "libpq5", "ca-certificates"}
 NOT_IN_RUNTIME = re.compile(r"(-dev$|^build-essential$|^cmake$|^ninja-build$|^clang|^g\+\+|^gcc)")
 
 
@@ -99,14 +100,77 @@ class DockerfileTest(unittest.TestCase):
         instr = dict(self.runtime["instructions"])  # last of each kind
         self.assertIn("9470", instr.get("EXPOSE", "").split())
         self.assertIn("HEALTHCHECK", instr)
-        self.assertIn("/healthz", instr["HEALTHCHECK"])
         self.assertRegex(instr["HEALTHCHECK"], r"--interval=\d+s")
+        cmd = json.loads(instr["HEALTHCHECK"].split("CMD", 1)[1])
+        copies = [a.split() for i, a in self.runtime["instructions"] if i == "COPY"]
+        self.assertIn(["deploy/docker/healthcheck.sh", cmd[0]], copies, "the HEALTHCHECK script is copied in")
+        self.assertIn("/healthz", (DEPLOY / "docker" / "healthcheck.sh").read_text())
         self.assertEqual(json.loads(instr["ENTRYPOINT"]), ["vigil"])
 
     def test_parser_rejects_a_bad_file(self):
         bad = parse("FROM ubuntu:22.04 AS b\nRUN true\nFROM ubuntu:22.04\nUSER root\n")
         self.assertNotRegex(bad[0]["from"], r"^debian:bookworm")
         self.assertEqual([a for i, a in bad[-1]["instructions"] if i == "USER"], ["root"])
+
+
+
+class HealthcheckScriptTest(unittest.TestCase):
+    """deploy/docker/healthcheck.sh against a real HTTP server on 127.0.0.1,
+    with PID 1's command line faked through VIGIL_HEALTHCHECK_CMDLINE."""
+
+    @classmethod
+    def setUpClass(cls):
+        import http.server
+        import socketserver
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200 if self.path == "/healthz" else 404)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+        cls.server = socketserver.TCPServer(("127.0.0.1", 0), Handler)
+        cls.port = cls.server.server_address[1]
+        threading.Thread(target=cls.server.serve_forever, daemon=True).start()
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        cls.closed = s.getsockname()[1]
+        s.close()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.shutdown()
+        cls.server.server_close()
+
+    def check(self, *argv, env=None):
+        import os
+        import tempfile
+        with tempfile.NamedTemporaryFile("wb") as f:
+            f.write(b"\0".join(a.encode() for a in ("vigil",) + argv) + b"\0")
+            f.flush()
+            e = dict(os.environ, VIGIL_HEALTHCHECK_CMDLINE=f.name, **(env or {}))
+            return run(["bash", str(DEPLOY / "docker" / "healthcheck.sh")], env=e, timeout=20).returncode
+
+    def test_engine_probes_its_listen_address(self):
+        self.assertEqual(self.check("engine", "--config", "/etc/vigil/vigil.yaml", "--listen",
+                                    f"0.0.0.0:{self.port}"), 0)
+        self.assertNotEqual(self.check("engine", "--config", "x", "--listen", f"127.0.0.1:{self.closed}"), 0)
+
+    def test_agent_probes_its_metrics_listener_not_9470(self):
+        self.assertEqual(self.check("agent", "--config", "c", "--vantage", "eu-west-1", "--metrics-listen",
+                                    f"0.0.0.0:{self.port}"), 0)
+        self.assertNotEqual(self.check("agent", "--config", "c", "--vantage", "eu-west-1",
+                                       f"--metrics-listen=127.0.0.1:{self.closed}"), 0)
+        # No metrics listener: nothing to probe, healthy while it runs.
+        self.assertEqual(self.check("agent", "--config", "c", "--vantage", "eu-west-1"), 0)
+
+    def test_override_address(self):
+        self.assertEqual(self.check("run", "--config", "c", env={"VIGIL_HEALTHCHECK_ADDR": f"127.0.0.1:{self.port}"}), 0)
+        self.assertNotEqual(self.check("engine", "--config", "c",
+                                       env={"VIGIL_HEALTHCHECK_ADDR": f"127.0.0.1:{self.closed}"}), 0)
 
 
 if __name__ == "__main__":

@@ -335,5 +335,284 @@ class EngineTopologyTest(unittest.TestCase):
         self.assertIn(c["args"][c["args"].index("--vantage") + 1], side["vantages"])
 
 
+
+# --- What Prometheus would scrape, and what the NetworkPolicies let through --
+
+def selector_matches(selector, labels):
+    """A LabelSelector (matchLabels + matchExpressions) against a label map."""
+    if selector is None:
+        return False
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in selector.get("matchExpressions") or []:
+        op, key, values = e["operator"], e["key"], e.get("values", [])
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def pods_of(objects):
+    """The pods the workloads create: {name, namespace, labels, annotations, ports {name: number}}."""
+    pods = []
+    for o in objects:
+        if o["kind"] not in WORKLOADS:
+            continue
+        tmpl = o["spec"]["template"]
+        ports = {p.get("name", str(p["containerPort"])): p["containerPort"]
+                 for c in tmpl["spec"]["containers"] for p in c.get("ports", [])}
+        for i in range(o["spec"].get("replicas", 1)):
+            pods.append({"name": f"{o['metadata']['name']}-{i}", "namespace": o["metadata"]["namespace"],
+                         "labels": tmpl["metadata"]["labels"], "annotations": tmpl["metadata"].get("annotations", {}),
+                         "ports": ports})
+    return pods
+
+
+def operator_targets(objects, pods):
+    """(job, pod name, port) per scrape the Prometheus Operator generates from
+    the ServiceMonitors (one per selected Service endpoint: a pod behind two
+    selected Services is scraped twice) and the PodMonitors."""
+    targets = []
+    services = [o for o in objects if o["kind"] == "Service"]
+    for m in (o for o in objects if o["kind"] in ("ServiceMonitor", "PodMonitor")):
+        ns = m["spec"].get("namespaceSelector", {}).get("matchNames") or [m["metadata"]["namespace"]]
+        if m["kind"] == "ServiceMonitor":
+            for svc in services:
+                if svc["metadata"]["namespace"] not in ns:
+                    continue
+                if not selector_matches(m["spec"]["selector"], svc["metadata"].get("labels", {})):
+                    continue
+                job = svc["metadata"]["labels"].get(m["spec"].get("jobLabel"), svc["metadata"]["name"])
+                for ep in m["spec"]["endpoints"]:
+                    (sport,) = [p for p in svc["spec"]["ports"] if p["name"] == ep["port"]]
+                    for pod in pods:
+                        if (pod["namespace"] == svc["metadata"]["namespace"]
+                                and selector_matches({"matchLabels": svc["spec"]["selector"]}, pod["labels"])):
+                            targets.append((job, pod["name"], pod["ports"].get(sport["targetPort"], sport["targetPort"])))
+        else:
+            for pod in pods:
+                if pod["namespace"] in ns and selector_matches(m["spec"]["selector"], pod["labels"]):
+                    job = pod["labels"].get(m["spec"].get("jobLabel"), m["metadata"]["name"])
+                    for ep in m["spec"]["podMetricsEndpoints"]:
+                        if ep["port"] in pod["ports"]:
+                            targets.append((job, pod["name"], pod["ports"][ep["port"]]))
+    return targets
+
+
+def relabel(labels, configs):
+    """Prometheus relabelling (keep, drop, replace); None when the target is dropped."""
+    labels = dict(labels)
+    for rc in configs:
+        action = rc.get("action", "replace")
+        value = rc.get("separator", ";").join(labels.get(s, "") for s in rc.get("source_labels", []))
+        m = re.fullmatch(rc.get("regex", "(.*)"), value)
+        if action == "keep" and not m:
+            return None
+        if action == "drop" and m:
+            return None
+        if action == "replace" and m:
+            repl = re.sub(r"\$(\d+)", lambda g: m.group(int(g.group(1))) or "", rc.get("replacement", "$1"))
+            labels[rc["target_label"]] = repl
+    return labels
+
+
+def kubernetes_sd_targets(pods, scrape_configs):
+    """(job, pod name, port) per target of role=pod scrape configs: one per
+    declared container port, deduplicated on the labels left after relabelling
+    (as Prometheus does within a scrape pool)."""
+    out = []
+    for job in scrape_configs:
+        sd = job["kubernetes_sd_configs"][0]
+        assert sd["role"] == "pod"
+        names = sd.get("namespaces", {}).get("names")
+        seen = set()
+        for pod in pods:
+            if names and pod["namespace"] not in names:
+                continue
+            for pname, port in pod["ports"].items():
+                meta = {"__address__": f"10.0.0.1:{port}", "__meta_kubernetes_pod_name": pod["name"],
+                        "__meta_kubernetes_namespace": pod["namespace"],
+                        "__meta_kubernetes_pod_container_port_name": pname}
+                for k, v in pod["labels"].items():
+                    meta["__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", k)] = v
+                for k, v in pod["annotations"].items():
+                    meta["__meta_kubernetes_pod_annotation_" + re.sub(r"[^a-zA-Z0-9_]", "_", k)] = v
+                final = relabel(meta, job.get("relabel_configs", []))
+                if final is None:
+                    continue
+                key = tuple(sorted((k, v) for k, v in final.items() if not k.startswith("__meta_")))
+                if key not in seen:
+                    seen.add(key)
+                    out.append((job["job_name"], pod["name"], int(final["__address__"].rsplit(":", 1)[1])))
+    return out
+
+
+class ScrapeTopologyTest(unittest.TestCase):
+    """Every engine and agent is scraped exactly once, so sum by (job)
+    (vigil_leader) counts replicas and VigilMultipleLeaders means what it says."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.objects = [doc for _, doc in all_objects()]
+        cls.pods = pods_of(cls.objects)
+
+    def assert_once_each(self, targets):
+        for app, job in (("vigil-engine", "vigil-engine"), ("vigil-agent", "vigil-agent")):
+            pods = [p["name"] for p in self.pods if p["labels"]["app.kubernetes.io/name"] == app]
+            self.assertTrue(pods, app)
+            for pod in pods:
+                with self.subTest(pod=pod):
+                    self.assertEqual([t for t in targets if t[1] == pod], [(job, pod, pod_port(self.pods, pod))],
+                                     f"{pod} must be scraped exactly once, by job {job}")
+
+    def test_operator_monitors_scrape_each_pod_once(self):
+        targets = operator_targets(self.objects, self.pods)
+        self.assertEqual(len([t for t in targets if t[0] == "vigil-engine"]), 3)
+        self.assert_once_each(targets)
+
+    def test_double_selection_is_detected(self):
+        """The check can fail: with the headless Service selected too, each engine counts twice."""
+        objects = yaml.safe_load(yaml.safe_dump(self.objects))
+        for o in objects:
+            if o["kind"] == "Service" and o["metadata"]["name"] == "vigil-engine-headless":
+                o["metadata"]["labels"]["vigil.dev/metrics"] = "true"
+        targets = operator_targets(objects, self.pods)
+        self.assertEqual(len([t for t in targets if t[0] == "vigil-engine"]), 6)
+
+    def test_kubernetes_sd_config_scrapes_each_pod_once(self):
+        doc = load_yaml_docs(DEPLOY / "prometheus" / "prometheus-kubernetes.yml")[0]
+        targets = kubernetes_sd_targets(self.pods, doc["scrape_configs"])
+        self.assert_once_each(targets)
+        sidecars = [t for t in targets if t[0] == "vigil-sidecar"]
+        self.assertEqual(len(sidecars), len([p for p in self.pods if p["labels"].get("vigil.dev/mode") == "sidecar"]))
+
+    def test_monitors_and_rules_carry_the_release_label(self):
+        kinds = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
+        found = {o["kind"] for o in self.objects if o["kind"] in kinds}
+        self.assertEqual(found, kinds)
+        for o in self.objects:
+            if o["kind"] in kinds:
+                self.assertEqual(o["metadata"]["labels"].get("release"), "kube-prometheus-stack", o["metadata"]["name"])
+
+    def test_prometheusrule_is_the_rules_file(self):
+        rules = yaml.safe_load((DEPLOY / "prometheus" / "vigil.rules.yml").read_text())
+        (pr,) = [o for o in self.objects if o["kind"] == "PrometheusRule"]
+        self.assertEqual(pr["spec"]["groups"], rules["groups"])
+        r = run(["python3", str(DEPLOY / "prometheus" / "render-prometheusrule.py"), "--check"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
+def pod_port(pods, name):
+    (pod,) = [p for p in pods if p["name"] == name]
+    return pod["ports"]["http" if "http" in pod["ports"] else "metrics"]
+
+
+def peer_allowed(peers, pod, namespace_labels):
+    """Does a NetworkPolicy peer list (from / to) admit `pod`?"""
+    for peer in peers:
+        if "ipBlock" in peer:
+            if pod.get("external"):
+                return True
+            continue
+        if pod.get("external"):
+            continue
+        ns_ok = (selector_matches(peer["namespaceSelector"], namespace_labels[pod["namespace"]])
+                 if "namespaceSelector" in peer else pod["namespace"] == peer.get("_own_namespace"))
+        pod_ok = selector_matches(peer["podSelector"], pod["labels"]) if "podSelector" in peer else True
+        if ns_ok and pod_ok:
+            return True
+    return False
+
+
+def policy_allows(policies, namespace_labels, src, dst, port, direction):
+    """Does the set of policies let `src` reach `dst` on TCP `port`, seen from
+    one side (`direction` Ingress: dst's policies; Egress: src's)?"""
+    subject, other = (dst, src) if direction == "Ingress" else (src, dst)
+    if subject.get("external"):
+        return True
+    applying = [p for p in policies if p["metadata"]["namespace"] == subject["namespace"]
+                and selector_matches(p["spec"]["podSelector"], subject["labels"])
+                and direction in p["spec"].get("policyTypes", ["Ingress"])]
+    if not applying:
+        return True
+    key, peers_key = direction.lower(), "from" if direction == "Ingress" else "to"
+    for p in applying:
+        for rule in p["spec"].get(key, []):
+            peers = [dict(x, _own_namespace=p["metadata"]["namespace"]) for x in rule.get(peers_key, [])]
+            ports = [x["port"] for x in rule.get("ports", [])]
+            if (not peers or peer_allowed(peers, other, namespace_labels)) and (not ports or port in ports):
+                return True
+    return False
+
+
+class NetworkPolicyTest(unittest.TestCase):
+    """The flows vigil needs pass the policies of both ends; others do not."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.objects = [doc for _, doc in all_objects()]
+        cls.policies = [o for o in cls.objects if o["kind"] == "NetworkPolicy"]
+        pods = pods_of(cls.objects)
+
+        def one(app):
+            return next(p for p in pods if p["labels"].get("app.kubernetes.io/name") == app)
+        cls.engine, cls.agent, cls.etcd = one("vigil-engine"), one("vigil-agent"), one("vigil-etcd")
+        cls.etcd2 = [p for p in pods if p["labels"].get("app.kubernetes.io/name") == "vigil-etcd"][1]
+        cls.engine2 = [p for p in pods if p["labels"].get("app.kubernetes.io/name") == "vigil-engine"][1]
+        cls.prometheus = {"namespace": "monitoring", "labels": {"app.kubernetes.io/name": "prometheus"}}
+        cls.ingress = {"namespace": "ingress-nginx", "labels": {"app.kubernetes.io/name": "ingress-nginx"}}
+        cls.dns = {"namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}}
+        cls.stranger = {"namespace": "default", "labels": {"app": "shop"}}
+        cls.internet = {"external": True, "namespace": "", "labels": {}}
+        cls.ns_labels = {ns: {"kubernetes.io/metadata.name": ns}
+                         for ns in ("vigil", "monitoring", "ingress-nginx", "kube-system", "default")}
+
+    def allowed(self, src, dst, port):
+        return (policy_allows(self.policies, self.ns_labels, src, dst, port, "Egress")
+                and policy_allows(self.policies, self.ns_labels, src, dst, port, "Ingress"))
+
+    def test_every_vigil_workload_has_a_policy(self):
+        names = {p["metadata"]["name"] for p in self.policies}
+        self.assertEqual(names, {"vigil-engine", "vigil-agent", "vigil-etcd"})
+        for p in self.policies:
+            self.assertEqual(p["apiVersion"], "networking.k8s.io/v1")
+            self.assertEqual(sorted(p["spec"]["policyTypes"]), ["Egress", "Ingress"])
+
+    def test_needed_flows_pass(self):
+        flows = [("agent -> engine", self.agent, self.engine, 9470),
+                 ("engine -> engine", self.engine, self.engine2, 9470),
+                 ("engine -> etcd", self.engine, self.etcd, 2379),
+                 ("etcd -> etcd peer", self.etcd, self.etcd2, 2380),
+                 ("prometheus -> engine", self.prometheus, self.engine, 9470),
+                 ("prometheus -> agent", self.prometheus, self.agent, 9472),
+                 ("ingress -> engine", self.ingress, self.engine, 9470),
+                 ("agent -> dns", self.agent, self.dns, 53),
+                 ("engine -> dns", self.engine, self.dns, 53),
+                 ("etcd -> dns", self.etcd, self.dns, 53),
+                 ("agent -> checked URL", self.agent, self.internet, 443),
+                 ("engine -> paging sink / AWS", self.engine, self.internet, 443)]
+        for what, src, dst, port in flows:
+            with self.subTest(flow=what):
+                self.assertTrue(self.allowed(src, dst, port), what)
+
+    def test_other_flows_are_denied(self):
+        flows = [("agent -> etcd", self.agent, self.etcd, 2379),
+                 ("stranger -> engine", self.stranger, self.engine, 9470),
+                 ("stranger -> etcd", self.stranger, self.etcd, 2379),
+                 ("engine -> etcd peer port", self.engine, self.etcd, 2380),
+                 ("stranger -> agent", self.stranger, self.agent, 9472),
+                 ("internet -> engine", self.internet, self.engine, 9470),
+                 ("etcd -> internet", self.etcd, self.internet, 443)]
+        for what, src, dst, port in flows:
+            with self.subTest(flow=what):
+                self.assertFalse(self.allowed(src, dst, port), what)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -53,6 +53,15 @@ class RuleFileTest(unittest.TestCase):
                 self.assertRegex(ann["runbook_url"], r"^https?://\S+/docs/runbook\.md#[a-z0-9-]+$")
                 self.assertTrue(ann["runbook_url"].endswith(anchor), f"runbook anchor should be {anchor}")
 
+    def test_runbook_anchors_exist(self):
+        """Each runbook_url anchor is a heading of docs/runbook.md (GitHub-style anchor)."""
+        runbook = (DEPLOY.parent / "docs" / "runbook.md").read_text()
+        anchors = {re.sub(r"[^a-z0-9 -]", "", h.strip().lower()).replace(" ", "-")
+                   for h in re.findall(r"^#+ (.+)$", runbook, re.M)}
+        for a in alerts():
+            with self.subTest(alert=a["alert"]):
+                self.assertIn(a["annotations"]["runbook_url"].rsplit("#", 1)[1], anchors)
+
     def test_alerts_use_only_known_metrics(self):
         for a in alerts():
             with self.subTest(alert=a["alert"]):

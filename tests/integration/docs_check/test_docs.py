@@ -59,7 +59,7 @@ def parse_exposition(text):
 def parse_metrics_doc(text):
     """{name: {"type", "labels", "conditional"}} from the tables of docs/metrics.md.
 
-    A row is `| `vigil_x` | type | `label`, `label` (or —) | meaning |`; rows under
+    A row is `| `vigil_x` (or `process_x`) | type | `label`, `label` (or —) | meaning |`; rows under
     a `## Conditional ...` heading are conditional."""
     out = {}
     section = ""
@@ -67,7 +67,7 @@ def parse_metrics_doc(text):
         if line.startswith("## "):
             section = line[3:].strip()
             continue
-        m = re.match(r"\|\s*`(vigil_[a-z0-9_]+)`\s*\|\s*([a-z]+)\s*\|([^|]*)\|", line)
+        m = re.match(r"\|\s*`((?:vigil|process)_[a-z0-9_]+)`\s*\|\s*([a-z]+)\s*\|([^|]*)\|", line)
         if m:
             out[m.group(1)] = {"type": m.group(2), "labels": set(re.findall(r"`([a-z_]+)`", m.group(3))),
                                "conditional": section.lower().startswith("conditional")}
@@ -79,36 +79,13 @@ class DocsCheck(unittest.TestCase):
     def setUpClass(cls):
         cls.expositions = {}
         engine = h.Engine(with_approver=True)
-        feeder = None
         agent = None
         try:
-            feeder = h.Feeder(engine)
-            h.wait_until(lambda: all(r["classification"] == "healthy" for r in engine.status()["regions"].values()),
-                         30, "healthy")
-            feeder.set(["us-west-2", "eu-west-1"], {f"{s}@us-east-1" for s in h.SERVICES})
-            h.wait_until(lambda: (engine.status().get("recommendation") or {}).get("state") == "pending_approval",
-                         45, "a failover recommendation")
-            r = h.approve(engine)
-            assert r.returncode == 0, r.stdout + r.stderr
-            h.wait_until(lambda: engine.status()["recommendation"]["state"] == "done", 60, "the plan done")
-            # One refused batch, so the rejection counters have moved too.
-            h.http("POST", engine.url + "/v1/observations", "{}", {"X-Vigil-Signature": "sha256=00",
-                                                                  "X-Vigil-Timestamp": "1"})
-            feeder.stop()
-            feeder = None
-            agent = h.Agent(engine, "us-east-1")
-            h.wait_until(lambda: 'vigil_agent_batches_total{result="sent"} 0' not in
-                         h.http("GET", agent.metrics_url + "/metrics")[1].decode()
-                         and "vigil_probe_success" in h.http("GET", agent.metrics_url + "/metrics")[1].decode(),
-                         30, "the agent probing and sending")
-            cls.expositions["engine"] = h.http("GET", engine.url + "/metrics")[1].decode()
-            cls.expositions["agent"] = h.http("GET", agent.metrics_url + "/metrics")[1].decode()
+            agent, cls.expositions = h.drive_and_scrape(engine, lambda: h.Agent(engine, "us-east-1"))
         except BaseException:
             print(engine.log()[-4000:], file=sys.stderr)
             raise
         finally:
-            if feeder:
-                feeder.stop()
             if agent:
                 agent.stop()
             engine.stop()

@@ -125,6 +125,73 @@ class PrometheusScrape(unittest.TestCase):
         self.assertEqual(len(sent), 1)
         # Histograms work end to end.
         self.assertTrue(self.query('histogram_quantile(0.5, sum by (le) (rate(vigil_tick_duration_seconds_bucket[30s])))'))
+        # The engine's decision loop moves its last-tick timestamp.
+        stalled = self.query('time() - vigil_last_tick_timestamp_seconds{job="vigil-engine"}')
+        self.assertEqual(len(stalled), 1)
+        self.assertLess(float(stalled[0]["value"][1]), 10)
+
+    def test_build_info_and_process_metrics_on_both_jobs(self):
+        h.wait_until(lambda: len(self.query("vigil_build_info == 1")) == 2, 60, "vigil_build_info from both jobs")
+        info = self.query("vigil_build_info")
+        self.assertEqual({r["metric"]["job"] for r in info}, {"vigil-engine", "vigil-agent"})
+        for r in info:
+            self.assertTrue(r["metric"]["version"], r)
+            self.assertIn("revision", r["metric"])
+        for name in PROCESS_METRICS:
+            with self.subTest(metric=name):
+                rows = self.query(name)
+                self.assertEqual({r["metric"]["job"] for r in rows}, {"vigil-engine", "vigil-agent"}, name)
+                for r in rows:
+                    check_process_value(self, name, float(r["value"][1]))
+
+
+PROCESS_METRICS = ("process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes",
+                   "process_open_fds", "process_max_fds", "process_start_time_seconds")
+
+
+def check_process_value(test, name, v):
+    """Plausible values, not just presence: a started process, some memory, a few fds."""
+    import time
+    if name == "process_start_time_seconds":
+        test.assertLess(abs(time.time() - v), 3600, "start time is not about now")
+    elif name == "process_cpu_seconds_total":
+        test.assertGreaterEqual(v, 0)
+    elif name == "process_open_fds":
+        test.assertGreaterEqual(v, 3)
+    else:
+        test.assertGreater(v, 1 if name == "process_max_fds" else 1 << 20, name)
+
+
+class RunProcessMetrics(unittest.TestCase):
+    """`vigil run` (engine and agent in one process) exports them once, too."""
+
+    def test_vigil_run_exports_build_info_and_process_metrics(self):
+        d = tempfile.mkdtemp(prefix="vigil-run-metrics-")
+        proc = None
+        try:
+            port = h.free_port()
+            key = os.path.join(d, "agent.key")
+            with open(key, "w") as f:
+                f.write(h.AGENT_KEY + "\n")
+            os.chmod(key, 0o600)
+            config = os.path.join(d, "vigil.yaml")
+            with open(config, "w") as f:
+                f.write(h.config_yaml(f"127.0.0.1:{port}", os.path.join(d, "state"), key))
+            log = open(os.path.join(d, "run.log"), "w")
+            proc = subprocess.Popen([h.vigil_bin(), "run", "--config", config, "--vantage", "us-east-1"],
+                                    stdout=log, stderr=subprocess.STDOUT)
+            text = h.wait_until(lambda: h.http("GET", f"http://127.0.0.1:{port}/metrics", timeout=1)[1].decode(),
+                                30, "vigil run /metrics")
+            self.assertEqual(len([x for x in text.splitlines() if x.startswith("vigil_build_info{")]), 1, text[:500])
+            for name in PROCESS_METRICS:
+                with self.subTest(metric=name):
+                    (line,) = [x for x in text.splitlines() if x.startswith(name + " ")]
+                    check_process_value(self, name, float(line.split()[1]))
+        finally:
+            if proc and proc.poll() is None:
+                proc.terminate()
+                proc.wait(20)
+            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -83,7 +83,8 @@ def check_ids():
     return [f"{s}@{r}" for s in SERVICES for r in REGIONS]
 
 
-def config_yaml(listen, state_dir, key_file, approver_pub=None, extra="", dsn_file=None):
+def config_yaml(listen, state_dir, key_file, approver_pub=None, extra="", dsn_file=None,
+                coordination="{backend: file}", engine_extra=(), paging="[{kind: log}]"):
     """A loopback config: three services in two regions, three vantages, fast timing.
 
     With `dsn_file`, a replication-lag source sampled from eu-west-1 is
@@ -116,8 +117,9 @@ def config_yaml(listen, state_dir, key_file, approver_pub=None, extra="", dsn_fi
         f"  endpoints: [http://{listen}]",
         f"  agent_key_file: {key_file}",
         f"  state_dir: {state_dir}",
-        "coordination: {backend: file}",
-        "paging: [{kind: log}]",
+        *(f"  {line}" for line in engine_extra),
+        f"coordination: {coordination}",
+        f"paging: {paging}",
     ]
     if approver_pub:
         lines += [
@@ -142,7 +144,8 @@ def config_yaml(listen, state_dir, key_file, approver_pub=None, extra="", dsn_fi
 class Engine:
     """A `vigil engine` process on a free 127.0.0.1 port with its own config and state dir."""
 
-    def __init__(self, with_approver=False, extra_yaml=""):
+    def __init__(self, with_approver=False, extra_yaml="", coordination="{backend: file}", engine_extra=(),
+                 paging="[{kind: log}]"):
         self.dir = tempfile.mkdtemp(prefix="vigil-it-")
         self.port = free_port()
         self.listen = f"127.0.0.1:{self.port}"
@@ -165,7 +168,7 @@ class Engine:
         self.config = os.path.join(self.dir, "vigil.yaml")
         with open(self.config, "w") as f:
             f.write(config_yaml(self.listen, os.path.join(self.dir, "state"), self.key_file, pub, extra_yaml,
-                                dsn_file))
+                                dsn_file, coordination, engine_extra, paging))
         self.log_path = os.path.join(self.dir, "engine.log")
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen([vigil_bin(), "engine", "--config", self.config], stdout=self._log,
@@ -271,15 +274,50 @@ def approve(engine):
                           capture_output=True, text=True, timeout=60)
 
 
+def drive_and_scrape(engine, agent_factory):
+    """Drives `engine` (made with_approver) through healthy -> regional outage
+    of us-east-1 -> approved dry-run plan done, plus one refused batch; then
+    starts the agent `agent_factory()` returns and waits until it probes and
+    sends. Returns {"engine": exposition, "agent": exposition} (both /metrics
+    texts), the agent still running (the caller stops it)."""
+    feeder = Feeder(engine)
+    try:
+        wait_until(lambda: all(r["classification"] == "healthy" for r in engine.status()["regions"].values()),
+                   30, "healthy")
+        feeder.set(["us-west-2", "eu-west-1"], {f"{s}@us-east-1" for s in SERVICES})
+        wait_until(lambda: (engine.status().get("recommendation") or {}).get("state") == "pending_approval",
+                   45, "a failover recommendation")
+        r = approve(engine)
+        assert r.returncode == 0, r.stdout + r.stderr
+        wait_until(lambda: engine.status()["recommendation"]["state"] == "done", 60, "the plan done")
+        # One refused batch, so the rejection counters have moved too.
+        http("POST", engine.url + "/v1/observations", "{}", {"X-Vigil-Signature": "sha256=00",
+                                                             "X-Vigil-Timestamp": "1"})
+    finally:
+        feeder.stop()
+    agent = agent_factory()
+
+    def agent_text():
+        return http("GET", agent.metrics_url + "/metrics")[1].decode()
+    try:
+        wait_until(lambda: 'vigil_agent_batches_total{result="sent"} 0' not in agent_text()
+                   and "vigil_probe_success" in agent_text(), 30, "the agent probing and sending")
+        return agent, {"engine": http("GET", engine.url + "/metrics")[1].decode(), "agent": agent_text()}
+    except BaseException:
+        agent.stop()
+        raise
+
+
 class Agent:
     """A `vigil agent` process with --metrics-listen on a free port, sending to `engine`."""
 
-    def __init__(self, engine, vantage="eu-west-1"):
+    def __init__(self, engine, vantage="eu-west-1", config=None):
+        """`config`: a config file of its own (default: the engine's)."""
         self.metrics_port = free_port()
         self.metrics_url = f"http://127.0.0.1:{self.metrics_port}"
         self.log_path = os.path.join(engine.dir, f"agent-{vantage}.log")
         self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([vigil_bin(), "agent", "--config", engine.config, "--vantage", vantage,
+        self.proc = subprocess.Popen([vigil_bin(), "agent", "--config", config or engine.config, "--vantage", vantage,
                                       "--metrics-listen", f"127.0.0.1:{self.metrics_port}"],
                                      stdout=self._log, stderr=subprocess.STDOUT)
         try:
