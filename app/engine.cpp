@@ -149,20 +149,21 @@ struct engine::impl {
       obs.check = *c;
       obs.at = from_ms(o.at_ms);
       obs.result = o.result;
+      obs.warning = o.warning;
       obs.latency_ms = static_cast<float>(o.latency_ms);
       if (o.value) obs.value = *o.value;
       core.ingest(obs);
       note_failure(o, b.vantage);
       if (record.is_open()) {
-        record << json{{"type", "observation"},
-                       {"t", o.at_ms},
-                       {"vantage", b.vantage},
-                       {"check", o.check},
-                       {"outcome", decision::to_string(o.result)},
-                       {"latency_ms", o.latency_ms},
-                       {"value", o.value ? json(*o.value) : json(nullptr)}}
-                      .dump()
-               << '\n';
+        json line{{"type", "observation"},
+                  {"t", o.at_ms},
+                  {"vantage", b.vantage},
+                  {"check", o.check},
+                  {"outcome", decision::to_string(o.result)},
+                  {"latency_ms", o.latency_ms},
+                  {"value", o.value ? json(*o.value) : json(nullptr)}};
+        if (o.warning != decision::outcome::ok) line["warning"] = decision::to_string(o.warning);
+        record << line.dump() << '\n';
       }
     }
     for (const auto& l : b.lag) {

@@ -423,7 +423,9 @@ struct engine_services::impl {
         state["resolved"].push_back(id);
         continue;
       }
-      taken.insert(i.value("region", std::string{}) + "|" + i.value("vantage", std::string{}));
+      // A check warning is keyed by its id: it shares its region with the region's own incident.
+      const bool check_warning = i.value("kind", std::string{}) == "check_warning";
+      taken.insert(check_warning ? id : i.value("region", std::string{}) + "|" + i.value("vantage", std::string{}));
       still_open.push_back(std::move(i));
     }
     state["incidents"] = std::move(still_open);
@@ -436,7 +438,9 @@ struct engine_services::impl {
       if (!kind) continue;
       const bool vantage =
           *kind == decision::page_kind::vantage_absent || *kind == decision::page_kind::vantage_impaired;
-      const std::string where = vantage ? "|" + p.region : p.region + "|";
+      const std::string where = vantage                                       ? "|" + p.region
+                                : *kind == decision::page_kind::check_warning ? id
+                                                                              : p.region + "|";
       if (taken.contains(where)) continue;
       const auto start = p.incident_start.time_since_epoch().count() > 0 ? p.incident_start : p.timestamp;
       nlohmann::json inc{{"incident_id", id},

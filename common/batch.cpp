@@ -55,14 +55,11 @@ std::string serialize_batch(const batch& b) {
   for (std::size_t i = 0; i < b.observations.size(); ++i) {
     const auto& o = b.observations[i];
     if (i > 0) out += ',';
-    out += json{{"check", o.check},
-                {"at", o.at_ms},
-                {"outcome", decision::to_string(o.result)},
-                {"latency_ms", o.latency_ms},
-                {"status", o.http_status},
-                {"value", o.value ? json(*o.value) : json(nullptr)},
-                {"detail", o.detail}}
-               .dump();
+    json j{{"check", o.check},           {"at", o.at_ms},           {"outcome", decision::to_string(o.result)},
+           {"latency_ms", o.latency_ms}, {"status", o.http_status}, {"value", o.value ? json(*o.value) : json(nullptr)},
+           {"detail", o.detail}};
+    if (o.warning != decision::outcome::ok) j["warning"] = decision::to_string(o.warning);
+    out += j.dump();
   }
   out += R"(],"sent_at":)";
   out += json(b.sent_at_ms).dump();
@@ -158,6 +155,11 @@ batch_parse_result parse_batch(std::string_view body, const batch_limits& limits
       if (const auto d = o.find("detail"); d != o.end() && !d->is_null()) {
         if (!d->is_string()) throw schema_error{path + ".detail: expected a string"};
         w.detail = d->get<std::string>().substr(0, limits.max_detail_bytes);
+      }
+      if (const auto x = o.find("warning"); x != o.end() && !x->is_null()) {
+        const auto warned = x->is_string() ? decision::outcome_from_string(x->get<std::string>()) : std::nullopt;
+        if (!warned) throw schema_error{path + ".warning: expected an outcome name"};
+        w.warning = *warned;
       }
       b.observations.push_back(std::move(w));
     }

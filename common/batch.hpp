@@ -4,6 +4,7 @@
 //   {"v":1, "vantage":"eu-west-1", "seq":1795000000001, "sent_at":1795000000123,
 //    "observations":[{"check":"api-web@us-east-1","at":1795000000100,"outcome":"ok",
 //                     "latency_ms":12.5,"status":200,"value":null,"detail":""}],
+//    (an observation degraded by a `warn` condition also has "warning":"cert_expiring")
 //    "lag":[{"at":1795000000050,"lag_ms":420}]}
 //
 // Times are Unix epoch milliseconds. Headers: X-Vigil-Timestamp = sent_at and
@@ -30,6 +31,9 @@ struct wire_observation {
   int http_status = 0;
   std::optional<double> value;
   std::string detail;
+  /// result `degraded` by a failed `warn` condition: the outcome it maps to
+  /// (sent as "warning" only when not ok).
+  decision::outcome warning = decision::outcome::ok;
 };
 
 struct wire_lag {

@@ -48,6 +48,7 @@ struct decision_config {
   int rise = 3;
   duration stale_after{0};  ///< 0 = not set; load_config() fills 3 x probe_defaults.interval
   double impaired_fraction = 0.5;
+  std::optional<duration> impaired_after;  ///< not set: load_config() fills probe_defaults.interval + tick
   duration partition_after{60000};
   double regional_fraction = 0.5;
   duration confirm_for{2000};

@@ -70,10 +70,10 @@ void read_vantages(map_reader& top, config& cfg) {
 
 void read_decision(map_reader& top, decision_config& d) {
   if (!top.has("decision")) return;
-  map_reader m(
-      top.ctx(), top.child("decision"), "decision",
-      {"tick", "quorum", "fall", "rise", "stale_after", "impaired_fraction", "partition_after", "regional_fraction",
-       "confirm_for", "clear_for", "service_page_grace", "max_lag", "lag_max_age", "cooldown", "recommendation_ttl"});
+  map_reader m(top.ctx(), top.child("decision"), "decision",
+               {"tick", "quorum", "fall", "rise", "stale_after", "impaired_fraction", "impaired_after",
+                "partition_after", "regional_fraction", "confirm_for", "clear_for", "service_page_grace", "max_lag",
+                "lag_max_age", "cooldown", "recommendation_ttl"});
   if (!m.valid()) return;
   m.duration("tick", d.tick, common::duration{10});
   m.integer("quorum", d.quorum, 1, 100);
@@ -81,6 +81,11 @@ void read_decision(map_reader& top, decision_config& d) {
   m.integer("rise", d.rise, 1, 100);
   m.duration("stale_after", d.stale_after, one_ms);
   m.number("impaired_fraction", d.impaired_fraction, 0, 1, true);
+  if (m.has("impaired_after")) {
+    common::duration after{0};
+    m.duration("impaired_after", after, zero);
+    d.impaired_after = after;
+  }
   m.duration("partition_after", d.partition_after, zero);
   m.number("regional_fraction", d.regional_fraction, 0, 1, true);
   m.duration("confirm_for", d.confirm_for, zero);

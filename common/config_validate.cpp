@@ -107,6 +107,7 @@ void validate_decision(load_context& ctx, config& cfg) {
                      format_duration(d.confirm_for) + ") so that a flapping region does not clear and re-page");
   }
   if (d.stale_after.count() == 0) d.stale_after = 3 * cfg.probe_defaults.interval;
+  if (!d.impaired_after) d.impaired_after = cfg.probe_defaults.interval + d.tick;
   if (cfg.probe_defaults.timeout > cfg.probe_defaults.interval) {
     ctx.error_at(ctx.at("probe_defaults.timeout"), "timeout (" + format_duration(cfg.probe_defaults.timeout) +
                                                        ") must not exceed interval (" +

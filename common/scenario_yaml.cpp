@@ -110,8 +110,10 @@ d::scenario_event event(const YAML::Node& n) {
     body = kv.second;
   }
   if (action.empty()) fail(n, "events[]: missing the action (fail, heal, slow, flap, vantage_down, ...)");
-  if (action == "fail" || action == "heal") {
-    e.what = action == "fail" ? d::scenario_action::fail : d::scenario_action::heal;
+  if (action == "fail" || action == "heal" || action == "cert_expiring") {
+    e.what = action == "fail"   ? d::scenario_action::fail
+             : action == "heal" ? d::scenario_action::heal
+                                : d::scenario_action::cert_expiring;
     e.filter = filter(body, action, {});
   } else if (action == "slow") {
     e.what = d::scenario_action::slow;
@@ -173,7 +175,8 @@ d::scenario_event event(const YAML::Node& n) {
     e.action = vocab<d::action_kind>(body, "propose");
   } else {
     fail(n, "events[]: unknown action '" + action +
-                "' (expected fail, heal, slow, flap, vantage_down, vantage_up, isolate, unisolate, lag, noise, "
+                "' (expected fail, heal, slow, flap, cert_expiring, vantage_down, vantage_up, isolate, unisolate, lag, "
+                "noise, "
                 "approve, acknowledge, silence, unsilence, leader, propose)");
   }
   return e;
@@ -220,11 +223,24 @@ d::scenario_expect expect_body(const YAML::Node& n, bool never) {
     x.action = vocab<d::action_kind>(n["recommendation"], "recommendation");
     if (n["state"]) x.state = vocab<d::recommendation_state>(n["state"], "state");
   } else if (n["page"]) {
-    only_keys(n, keys({"page", "region", "vantage"}), "page");
+    only_keys(n,
+              never ? keys({"page", "region", "vantage", "action", "summary"})
+                    : keys({"page", "region", "vantage", "action", "summary", "count"}),
+              "page");
     x.kind = never ? d::expect_kind::never_page : d::expect_kind::page;
     x.page = vocab<d::page_kind>(n["page"], "page");
     if (n["region"]) x.region = scalar(n["region"], "region");
     if (n["vantage"]) x.vantage = scalar(n["vantage"], "vantage");
+    if (n["action"]) x.action_of_page = vocab<d::page_action>(n["action"], "action");
+    if (n["summary"]) x.summary = scalar(n["summary"], "summary");
+    if (n["count"]) {
+      const auto c = scalar(n["count"], "count");
+      if (c.empty() || c.size() > 4 ||
+          !std::all_of(c.begin(), c.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+        fail(n["count"], "count: expected an integer from 0 to 9999, got '" + c + "'");
+      }
+      x.count = std::stoi(c);
+    }
   } else if (n["approval"]) {
     only_keys(n, keys({"approval", "reason"}), "approval");
     x.kind = never ? d::expect_kind::never_approval : d::expect_kind::approval;
@@ -269,7 +285,7 @@ d::scenario_expect expectation(const YAML::Node& n) {
 }
 
 d::scenario parse(const YAML::Node& root, const std::string& file) {
-  only_keys(root, {"duration", "seed", "events", "expect", "description"}, "scenario");
+  only_keys(root, {"duration", "seed", "stagger", "events", "expect", "description"}, "scenario");
   d::scenario sc;
   sc.file = file;
   if (!root["duration"]) fail(root, "scenario: missing 'duration'");
@@ -280,6 +296,12 @@ d::scenario parse(const YAML::Node& root, const std::string& file) {
       sc.seed = root["seed"].as<std::uint64_t>();
     } catch (const YAML::Exception&) {
       fail(root["seed"], "seed: expected a non-negative integer");
+    }
+  }
+  if (root["stagger"]) {
+    sc.stagger = dur(root["stagger"], "stagger");
+    if (sc.stagger.count() % 100 != 0 || sc.stagger > d::duration{60000}) {
+      fail(root["stagger"], "stagger: expected a multiple of 100ms up to 1m (the simulation step is 100ms)");
     }
   }
   if (root["events"]) {

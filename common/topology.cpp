@@ -32,6 +32,7 @@ decision::topology make_topology(const config& cfg) {
   p.rise = d.rise;
   p.stale_after = d.stale_after.count() > 0 ? d.stale_after : 3 * cfg.probe_defaults.interval;
   p.impaired_fraction = d.impaired_fraction;
+  p.impaired_after = d.impaired_after.value_or(cfg.probe_defaults.interval + d.tick);
   p.partition_after = d.partition_after;
   p.regional_fraction = d.regional_fraction;
   p.confirm_for = d.confirm_for;

@@ -35,6 +35,7 @@ core::state::state(topology t) : topo(checked(std::move(t))) {
   cells.resize(n_vantages * n_checks);
   vantages.resize(n_vantages);
   regions.resize(topo.regions.size());
+  warnings.resize(n_checks);
   cell_verdict.resize(n_vantages * n_checks, verdict::unknown);
   present.resize(n_vantages);
   impaired.resize(n_vantages);
@@ -67,6 +68,7 @@ void core::ingest(const observation& obs) {
   }
   cell& x = s.cells[std::size_t{obs.vantage} * s.n_checks + obs.check];
   x.h.observe(is_success(obs.result), s.topo.p.fall, s.topo.p.rise);
+  if (obs.at >= x.last_obs) x.warning = is_success(obs.result) ? obs.warning : outcome::ok;
   if (obs.at > x.last_obs) x.last_obs = obs.at;
   auto& v = s.vantages[obs.vantage];
   if (!v.ever || obs.at > v.last_report) v.last_report = obs.at;
@@ -102,7 +104,18 @@ bool core::restore_incident(const open_incident& inc) {
     return true;
   };
   const bool vantage_kind = inc.kind == page_kind::vantage_impaired || inc.kind == page_kind::vantage_absent;
-  if (vantage_kind) {
+  if (inc.kind == page_kind::check_warning) {
+    if (const auto c = s.warning_check(inc.incident_id)) {
+      auto& w = s.warnings[*c];
+      if (w.paged && w.incident_id != inc.incident_id) {
+        s.orphans.push_back({w.incident_id, page_kind::check_warning, inc.region, {}, w.paged_since, {}});
+      }
+      w.paged = true;
+      w.incident_id = inc.incident_id;
+      w.paged_since = inc.started;
+      return restored("check " + s.topo.checks[*c].id);
+    }
+  } else if (vantage_kind) {
     for (std::size_t v = 0; v < s.n_vantages; ++v) {
       auto& vr = s.vantages[v];
       if (s.topo.vantages[v] != inc.vantage) continue;
@@ -162,8 +175,10 @@ void core::tick(time_point now) {
   s.close_adopted_incidents();
   s.update_recommendation();
   s.resolve_orphans();
+  s.evaluate_warnings();
   s.update_region_pages();
   s.update_vantage_pages();
+  s.update_warning_pages();
 }
 
 std::vector<event> core::take_output() {

@@ -64,6 +64,16 @@ continuity core::continuity_state() const {
     c.incidents.push_back(
         {vr.incident_id, vr.paged_kind, {}, s.topo.vantages[v], vr.paged_since, std::string(to_string(vr.paged_kind))});
   }
+  for (std::size_t k = 0; k < s.n_checks; ++k) {
+    const auto& w = s.warnings[k];
+    if (!w.paged) continue;
+    c.incidents.push_back({w.incident_id,
+                           page_kind::check_warning,
+                           s.topo.regions[s.topo.checks[k].region].name,
+                           {},
+                           w.paged_since,
+                           std::string(to_string(page_kind::check_warning))});
+  }
   c.resolved.assign(s.resolved.begin(), s.resolved.end());
   c.rec = s.rec;
   c.last_failover = s.last_failover;
@@ -74,22 +84,28 @@ continuity core::continuity_state() const {
 
 bool core::mark_unpaged(const std::string& incident_id) {
   state& s = *s_;
+  const auto repage = [&] {
+    s.audit("page", "incident " + incident_id + " was never paged (no claim in the shared outbox): paging it again",
+            {{"incident_id", incident_id}});
+    return true;
+  };
   for (auto& rr : s.regions) {
     if (!rr.incident_open || rr.incident_id != incident_id) continue;
     rr.page_sent = false;
     rr.restored = false;
     rr.service_page_held = false;
-    s.audit("page", "incident " + incident_id + " was never paged (no claim in the shared outbox): paging it again",
-            {{"incident_id", incident_id}});
-    return true;
+    return repage();
   }
   for (auto& vr : s.vantages) {
     if (!vr.paged || vr.incident_id != incident_id) continue;
     vr.paged = false;
     vr.restored = false;
-    s.audit("page", "incident " + incident_id + " was never paged (no claim in the shared outbox): paging it again",
-            {{"incident_id", incident_id}});
-    return true;
+    return repage();
+  }
+  for (auto& w : s.warnings) {
+    if (!w.paged || w.incident_id != incident_id) continue;
+    w.paged = false;  // paged again (a new id) while the warning holds
+    return repage();
   }
   return false;
 }
@@ -98,6 +114,7 @@ void core::adopt(const continuity& c) {
   state& s = *s_;
   const auto find = [&](bool vantage, const std::string& name) -> const open_incident* {
     for (const auto& i : c.incidents) {
+      if (i.kind == page_kind::check_warning) continue;
       if (vantage_kind(i.kind) == vantage && (vantage ? i.vantage : i.region) == name) return &i;
     }
     return nullptr;
@@ -146,6 +163,21 @@ void core::adopt(const continuity& c) {
     } else if (vr.paged && listed(c.resolved, vr.incident_id)) {
       vr.paged = false;
       vr.restored = false;
+    }
+  }
+
+  for (std::size_t k = 0; k < s.n_checks; ++k) {
+    auto& w = s.warnings[k];
+    const open_incident* inc = nullptr;
+    for (const auto& i : c.incidents) {
+      if (i.kind == page_kind::check_warning && s.warning_check(i.incident_id) == k) inc = &i;
+    }
+    if (inc) {
+      w.paged = true;
+      w.incident_id = inc->incident_id;
+      w.paged_since = inc->started;
+    } else if (w.paged && listed(c.resolved, w.incident_id)) {
+      w.paged = false;
     }
   }
 

@@ -27,9 +27,18 @@ void core::state::evaluate_vantages() {
 
   for (std::size_t v = 0; v < n_vantages; ++v) {
     auto& vr = vantages[v];
-    const vantage_state next = present[v] == 0    ? vantage_state::absent
-                               : impaired[v] != 0 ? vantage_state::impaired
-                                                  : vantage_state::present;
+    // Only a lasting disagreement impairs: the vantage whose probes run first
+    // disagrees with everyone for up to a probe interval at the onset and the
+    // end of a global outage, while it is the one that is right.
+    if (present[v] != 0 && impaired[v] != 0) {
+      if (!vr.disagree_since) vr.disagree_since = now;
+    } else {
+      vr.disagree_since.reset();
+    }
+    const bool lasting = vr.disagree_since && now - *vr.disagree_since >= topo.p.impaired_after;
+    const vantage_state next = present[v] == 0 ? vantage_state::absent
+                               : lasting       ? vantage_state::impaired
+                                               : vantage_state::present;
     if (next == vr.state) continue;
     nlohmann::json regions_j = nlohmann::json::object();
     for (std::size_t r = 0; r < topo.regions.size(); ++r) {
@@ -45,7 +54,7 @@ void core::state::evaluate_vantages() {
                       : next == vantage_state::impaired
                           ? "disagrees with the other vantages on >= " +
                                 std::to_string(static_cast<int>(topo.p.impaired_fraction * 100.0)) +
-                                "% of comparable checks in every region"
+                                "% of comparable checks in every region, for " + format_seconds(topo.p.impaired_after)
                           : "reporting and agreeing";
     audit("vantage",
           "vantage " + topo.vantages[v] + " " + std::string(to_string(vr.state)) + " -> " +
@@ -207,6 +216,13 @@ void core::state::evaluate_regions() {
       rr.recommended = false;
     } else if (after == classification::healthy && rr.incident_open) {
       rr.incident_open = false;  // pages resolve it, recommendations withdraw
+    }
+  }
+  for (auto& rr : regions) {
+    if (!rr.incident_open) {
+      rr.incident_view = down_view{};
+    } else if (rr.counts.services_down > 0 || rr.counts.region_checks_down > 0) {
+      rr.incident_view = down_view{rr.counts, rr.down_services, rr.down_voters};
     }
   }
 }

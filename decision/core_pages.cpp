@@ -32,6 +32,7 @@ severity severity_for(page_kind k) {
       return severity::error;
     case page_kind::vantage_impaired:
     case page_kind::vantage_absent:
+    case page_kind::check_warning:
       return severity::warning;
   }
   return severity::error;
@@ -46,31 +47,40 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
+down_view core::state::shown(region_index r) const {
+  const auto& rr = regions[r];
+  if (rr.incident_open && rr.incident_view.any_down()) return rr.incident_view;
+  return down_view{rr.counts, rr.down_services, rr.down_voters};
+}
+
 std::string core::state::region_summary(region_index r) const {
   const auto& rr = regions[r];
   const auto& name = topo.regions[r].name;
+  const down_view d = shown(r);
   const std::string services =
-      std::to_string(rr.counts.services_down) + "/" + std::to_string(rr.counts.services) + " services down";
-  const std::string from = " from " + std::to_string(rr.down_voters) + "/" + std::to_string(n_vantages) + " vantages";
+      std::to_string(d.counts.services_down) + "/" + std::to_string(d.counts.services) + " services down";
+  const std::string from = " from " + std::to_string(d.down_voters) + "/" + std::to_string(n_vantages) + " vantages";
   switch (rr.h.declared()) {
     case classification::service_degraded:
-      return name + " service degraded: " + join(rr.down_services) + " down (" + services + ")" + from;
+      return name + " service degraded: " + join(d.down_services) + " down (" + services + ")" + from;
     case classification::global_outage: {
-      const auto& o = regions[1 - r];
+      const down_view o = shown(static_cast<region_index>(1 - r));
       return "global outage: " + name + " " + services + ", " + topo.regions[1 - r].name + " " +
              std::to_string(o.counts.services_down) + "/" + std::to_string(o.counts.services) +
              " services down; no failover possible";
     }
     case classification::unknown:
-      return name + " state unknown: quorum of " + std::to_string(quorum) + " vantages not reached (" + services + ")";
+      return name + " state unknown: quorum of " + std::to_string(quorum) + " vantages not reached (" +
+             std::to_string(rr.counts.services_unknown) + "/" + std::to_string(rr.counts.services) +
+             " services unknown)";
     case classification::healthy:
       return name + " healthy";
     case classification::regional_outage:
       break;
   }
   std::string s = name + " regional outage: " + services + from;
-  if (rr.down_services.empty() == false && rr.counts.region_checks_down > 0 && rr.counts.services_down == 0) {
-    s = name + " regional outage: region check " + join(rr.down_services) + " down" + from;
+  if (!d.down_services.empty() && d.counts.region_checks_down > 0 && d.counts.services_down == 0) {
+    s = name + " regional outage: region check " + join(d.down_services) + " down" + from;
   }
   if (!rec || rec->incident_id != rr.incident_id || topo.primary() != r) {
     return s + (topo.primary() == r ? "" : " (dr region: no failover applies)");
@@ -107,7 +117,7 @@ nlohmann::json core::state::page_details(region_index r) const {
                    {"role", to_string(topo.regions[r].role)},
                    {"classification", to_string(rr.h.declared())},
                    {"since", format_time(rr.h.since())},
-                   {"down_services", rr.down_services},
+                   {"down_services", shown(r).down_services},
                    {"evidence", region_evidence(r, true)}};
   if (rec && rec->incident_id == rr.incident_id) {
     j["recommendation"] = to_json(*rec, topo.p.approvals_required);
@@ -214,19 +224,39 @@ void core::state::update_vantage_pages() {
     std::optional<page_kind> want;
     if (vr.state == vantage_state::impaired) want = page_kind::vantage_impaired;
     if (vr.state == vantage_state::absent && settled) want = page_kind::vantage_absent;
-    if (vr.paged && (!want || *want != vr.paged_kind)) {
-      note_resolved(vr.incident_id);
+    if (vr.paged && want && *want != vr.paged_kind) {
+      // Still a problem, another kind: the same incident, updated.
+      vr.paged_kind = *want;
       out.emplace_back(page{now,
-                            vr.paged_kind,
-                            page_action::resolve,
+                            *want,
+                            page_action::update,
                             vr.incident_id,
                             severity::warning,
                             {},
                             name,
-                            "vantage " + name + " is " + std::string(to_string(vr.state)) + " again",
-                            {},
+                            vantage_summary(v),
+                            vantage_details(v),
                             vr.paged_since,
-                            {}});
+                            std::string(to_string(*want))});
+      continue;
+    }
+    // Damped like a region: a vantage whose link flaps keeps one incident; it
+    // is resolved once the vantage has been present for clear_for.
+    if (vr.paged && !want && (vr.state != vantage_state::present || now - vr.state_since >= topo.p.clear_for)) {
+      note_resolved(vr.incident_id);
+      out.emplace_back(
+          page{now,
+               vr.paged_kind,
+               page_action::resolve,
+               vr.incident_id,
+               severity::warning,
+               {},
+               name,
+               "vantage " + name + " is " + std::string(to_string(vr.state)) + " again" +
+                   (vr.state == vantage_state::present ? " (steady for " + format_seconds(topo.p.clear_for) + ")" : ""),
+               {},
+               vr.paged_since,
+               {}});
       vr.paged = false;
     }
     if (!want || vr.paged) continue;
@@ -234,15 +264,6 @@ void core::state::update_vantage_pages() {
     vr.paged_kind = *want;
     vr.incident_id = topo.deployment + "/vantage/" + name + "/" + format_compact(now);
     vr.paged_since = now;
-    std::string summary =
-        *want == page_kind::vantage_impaired
-            ? "vantage " + name +
-                  " impaired: it disagrees with the other vantages in every region; its votes are ignored"
-            : "vantage " + name + " absent: no batch for more than " + format_seconds(topo.p.stale_after) +
-                  "; it abstains";
-    nlohmann::json details{{"vantage", name},
-                           {"state", to_string(vr.state)},
-                           {"last_report", vr.ever ? nlohmann::json(format_time(vr.last_report)) : nlohmann::json()}};
     out.emplace_back(page{now,
                           *want,
                           page_action::trigger,
@@ -250,11 +271,28 @@ void core::state::update_vantage_pages() {
                           severity::warning,
                           {},
                           name,
-                          std::move(summary),
-                          std::move(details),
+                          vantage_summary(v),
+                          vantage_details(v),
                           now,
                           std::string(to_string(*want))});
   }
+}
+
+std::string core::state::vantage_summary(std::size_t v) const {
+  const auto& vr = vantages[v];
+  const auto& name = topo.vantages[v];
+  return vr.paged_kind == page_kind::vantage_impaired
+             ? "vantage " + name +
+                   " impaired: it disagrees with the other vantages in every region; its votes are ignored"
+             : "vantage " + name + " absent: no batch for more than " + format_seconds(topo.p.stale_after) +
+                   "; it abstains";
+}
+
+nlohmann::json core::state::vantage_details(std::size_t v) const {
+  const auto& vr = vantages[v];
+  return {{"vantage", topo.vantages[v]},
+          {"state", to_string(vr.state)},
+          {"last_report", vr.ever ? nlohmann::json(format_time(vr.last_report)) : nlohmann::json()}};
 }
 
 void core::state::resolve_orphans() {

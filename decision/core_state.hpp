@@ -21,6 +21,19 @@ namespace vigil::decision {
 struct cell {
   time_point last_obs{};
   probe_hysteresis h;
+  outcome warning = outcome::ok;  ///< of the newest observation
+};
+
+/// A check's warning (a `warn` condition failing from a quorum of vantages)
+/// and its page: raised after confirm_for, resolved after clear_for without.
+struct check_warning_rt {
+  std::optional<time_point> since;  ///< warning continuously since
+  std::optional<time_point> clear_since;
+  outcome reason = outcome::ok;
+  int voters = 0;
+  bool paged = false;
+  std::string incident_id;
+  time_point paged_since{};
 };
 
 struct vantage_rt {
@@ -33,11 +46,21 @@ struct vantage_rt {
   time_point paged_since{};
   bool restored = false;  ///< paged by a previous run: held until the vantages had stale_after to report
   time_point state_since{};
+  std::optional<time_point>
+      disagree_since;  ///< raw impairment (find_impaired) held since; impaired after impaired_after
   /// Per region (exactly two): since when this vantage has been the lone
   /// "down" against an "up" majority there, and whether that lasted
   /// partition_after (then its votes on that region abstain).
   std::array<std::optional<time_point>, 2> alarm_since{};
   std::array<bool, 2> partitioned{};
+};
+
+/// What a region's page says is down: counts, names and voters.
+struct down_view {
+  region_counts counts;
+  std::vector<std::string> down_services;
+  int down_voters = 0;  ///< distinct non-abstaining vantages voting down on a down check
+  [[nodiscard]] bool any_down() const { return counts.services_down > 0 || counts.region_checks_down > 0; }
 };
 
 struct region_rt {
@@ -47,6 +70,10 @@ struct region_rt {
   std::vector<std::string> down_services;
   int gate_checks_not_up = 0;
   int down_voters = 0;  ///< distinct non-abstaining vantages voting down on a down check
+  /// The open incident's evidence: as declared, then the latest tick on which
+  /// something was down. A flapping service may be up on the tick a page goes
+  /// out; the page still describes the incident, never an empty list.
+  down_view incident_view;
   // incident
   bool incident_open = false;
   std::string incident_id;
@@ -78,6 +105,7 @@ struct core::state {
   std::vector<cell> cells;  ///< [vantage * n_checks + check]
   std::vector<vantage_rt> vantages;
   std::vector<region_rt> regions;
+  std::vector<check_warning_rt> warnings;  ///< [check]
 
   // per-tick results and scratch (sized once)
   std::vector<verdict> cell_verdict;
@@ -138,11 +166,19 @@ struct core::state {
   // core_pages.cpp
   void update_region_pages();
   void update_vantage_pages();
+  void evaluate_warnings();
+  void update_warning_pages();
+  /// The check a check_warning incident id (<deployment>/check/<check id>/<start>) names.
+  [[nodiscard]] std::optional<check_index> warning_check(const std::string& incident_id) const;
+  [[nodiscard]] std::string vantage_summary(std::size_t v) const;  ///< from its paged_kind
+  [[nodiscard]] nlohmann::json vantage_details(std::size_t v) const;
   void resolve_orphans();
   void note_resolved(const std::string& incident_id);
   // core_continuity.cpp
   void close_adopted_incidents();
   std::string region_summary(region_index r) const;
+  /// The evidence a region's page shows (incident_view while it has some).
+  [[nodiscard]] down_view shown(region_index r) const;
   nlohmann::json page_details(region_index r) const;
 
   void audit(std::string kind, std::string message, nlohmann::json details);

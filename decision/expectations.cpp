@@ -71,9 +71,13 @@ bool fields_match(const timeline_entry& e, const nlohmann::json& fields) {
 }
 
 bool page_matches(const timeline_entry& e, const scenario_expect& x) {
-  if (e.type != "page" || str(e.fields, "kind") != to_string(x.page)) return false;
+  // Without `action`, trigger and update pages match; `action: resolve` matches resolutions.
+  const bool resolve = x.action_of_page == page_action::resolve;
+  if (e.type != (resolve ? "resolve" : "page") || str(e.fields, "kind") != to_string(x.page)) return false;
   if (!x.region.empty() && str(e.fields, "region") != x.region) return false;
   if (!x.vantage.empty() && str(e.fields, "vantage") != x.vantage) return false;
+  if (x.action_of_page && str(e.fields, "action") != to_string(*x.action_of_page)) return false;
+  if (!x.summary.empty() && str(e.fields, "summary").find(x.summary) == std::string::npos) return false;
   return true;
 }
 
@@ -122,6 +126,19 @@ expect_result check_one(const timeline& tl, const scenario_expect& x) {
       break;
     }
     case expect_kind::page: {
+      if (x.count) {
+        int n = 0;
+        std::string seen;
+        for (const auto& y : tl) {
+          if (!w.contains(y.t) || !page_matches(y, x)) continue;
+          ++n;
+          seen += " " + str(y.fields, "action") + "@" + format_seconds(y.t);
+        }
+        r.ok = n == *x.count;
+        r.why = std::to_string(n) + " matching pages " + w.text() + " (expected " + std::to_string(*x.count) +
+                "):" + (seen.empty() ? " none" : seen);
+        break;
+      }
       const auto* e = first_in_window([&](const timeline_entry& y) { return page_matches(y, x); });
       r.ok = e != nullptr;
       r.why = r.ok ? "paged at " + format_seconds(e->t) + ": " + str(e->fields, "summary")

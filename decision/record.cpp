@@ -103,6 +103,14 @@ record_parse_result parse_record_line(std::string_view line, const topology& top
   observation obs{*v, *check, *at, *o, 0.0F};
   if (j.contains("latency_ms") && j["latency_ms"].is_number()) obs.latency_ms = j["latency_ms"].get<float>();
   if (j.contains("value") && j["value"].is_number()) obs.value = j["value"].get<double>();
+  if (j.contains("warning") && j["warning"].is_string()) {
+    const auto w = outcome_from_string(j["warning"].get<std::string>());
+    if (!w) {
+      r.error = "unknown warning outcome \"" + j["warning"].get<std::string>() + "\"";
+      return r;
+    }
+    obs.warning = *w;
+  }
   r.value = obs;
   return r;
 }
@@ -119,6 +127,7 @@ std::string to_record_line(const observation& o, const topology& topo) {
                    {"latency_ms", o.latency_ms},
                    {"value", nullptr}};
   if (!std::isnan(o.value)) j["value"] = o.value;
+  if (o.warning != outcome::ok) j["warning"] = to_string(o.warning);
   return j.dump();
 }
 

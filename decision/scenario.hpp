@@ -22,10 +22,13 @@ struct scenario_filter {
 };
 
 enum class scenario_action : std::uint8_t {
-  fail,          ///< matching probes fail (connect_error; condition_failed for region checks)
-  heal,          ///< removes fail/slow/flap faults whose fields the filter matches
-  slow,          ///< matching probes take `latency` (>= timeout: timeout; > degraded_after: degraded)
-  flap,          ///< matching probes fail during the first half of each `period`
+  fail,  ///< matching probes fail (connect_error; condition_failed for region checks)
+  heal,  ///< removes fail/slow/flap faults whose fields the filter matches
+  slow,  ///< matching probes take `latency` (>= timeout: timeout; > degraded_after: degraded)
+  flap,  ///< matching probes fail during the first half of each `period`
+  /// matching probes answer, but their certificate expires inside the window
+  /// of a `cert_expiry` expectation (warn by default): degraded, warning cert_expiring
+  cert_expiring,
   vantage_down,  ///< that vantage stops reporting
   vantage_up,
   isolate,  ///< that vantage sees every check fail
@@ -79,6 +82,9 @@ struct scenario_expect {
   std::optional<action_kind> action;
   std::optional<recommendation_state> state;
   page_kind page = page_kind::service_degraded;
+  std::optional<page_action> action_of_page;         ///< page: only this action matches (default: trigger or update)
+  std::string summary;                               ///< page: the summary must contain this text
+  std::optional<int> count;                          ///< page: exactly this many match inside the window
   nlohmann::json fields = nlohmann::json::object();  ///< recommendation_field
   std::optional<bool> accepted;                      ///< approval
   std::optional<approval_reason> reason;             ///< approval
@@ -92,6 +98,7 @@ struct scenario {
   std::string file;
   duration length{300000};
   std::uint64_t seed = 1;
+  duration stagger{100};  ///< probe phase offset between consecutive vantages (agents are not in phase)
   std::vector<scenario_event> events;
   std::vector<scenario_expect> expects;
 };

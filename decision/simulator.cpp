@@ -119,21 +119,24 @@ class sim {
     for (std::size_t vi = 0; vi < topo_.vantages.size(); ++vi) {
       const auto v = static_cast<vantage_index>(vi);  // topology::validate bounds the vantage count
       if (down_[v]) continue;
-      const duration offset{static_cast<std::int64_t>(v) * 100};
+      const duration offset = static_cast<std::int64_t>(v) * sc_.stagger;
       bool sent = false;
       for (check_index c = 0; c < topo_.checks.size(); ++c) {
         const duration interval = topo_.checks[c].interval;
         if ((t - offset) % interval != duration{0} || t < offset) continue;
         float latency = 0.0F;
-        const outcome o = probe(v, c, t, latency);
-        core_.ingest(observation{v, c, now, o, latency});
+        outcome warning = outcome::ok;
+        const outcome o = probe(v, c, t, latency, warning);
+        observation obs{v, c, now, o, latency};
+        obs.warning = warning;
+        core_.ingest(obs);
         sent = true;
       }
       if (sent) core_.vantage_report(v, now);
     }
   }
 
-  outcome probe(vantage_index v, check_index c, duration t, float& latency_ms) {
+  outcome probe(vantage_index v, check_index c, duration t, float& latency_ms, outcome& warning) {
     const bool region_check = topo_.checks[c].region_scope;
     const outcome failed = region_check ? outcome::condition_failed : outcome::connect_error;
     // Draw for noise on every probe so the sequence does not depend on faults.
@@ -144,6 +147,7 @@ class sim {
       return outcome::timeout;
     }
     duration slow{0};
+    bool expiring = false;
     for (const auto& f : faults_) {
       if (!matches(f.filter, topo_, c, v)) continue;
       switch (f.kind) {
@@ -154,6 +158,9 @@ class sim {
           break;
         case scenario_action::slow:
           slow = std::max(slow, f.latency);
+          break;
+        case scenario_action::cert_expiring:
+          expiring = true;
           break;
         default:
           break;
@@ -168,6 +175,10 @@ class sim {
       if (slow >= st_.timeout) return outcome::timeout;
       if (st_.degraded_after > duration{0} && slow > st_.degraded_after) return outcome::degraded;
     }
+    if (expiring) {
+      warning = outcome::cert_expiring;
+      return outcome::degraded;
+    }
     return outcome::ok;
   }
 
@@ -177,6 +188,7 @@ class sim {
       case scenario_action::fail:
       case scenario_action::slow:
       case scenario_action::flap:
+      case scenario_action::cert_expiring:
         faults_.push_back(fault{e.what, e.filter, e.latency, e.period, t});
         break;
       case scenario_action::heal:
@@ -297,6 +309,9 @@ bool sim_result::ok() const {
 sim_result simulate(const topology& topo, const sim_settings& settings, const scenario& sc) {
   validate(topo, sc);
   if (sc.length.count() <= 0) throw std::invalid_argument(sc.file + ": duration must be > 0");
+  if (sc.stagger.count() < 0 || sc.stagger.count() % 100 != 0) {
+    throw std::invalid_argument(sc.file + ": stagger must be a non-negative multiple of 100ms (the simulation step)");
+  }
   return sim(topo, settings, sc).run();
 }
 

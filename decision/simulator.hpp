@@ -1,7 +1,8 @@
 #pragma once
 // `vigil simulate`: runs the decision core on virtual time (docs/design.md,
-// "Scenario files"). Virtual agents in every vantage probe every check every probe
-// interval (vantages staggered by 100ms), send a batch each round, replication
+// "Scenario files"). Virtual agents in every vantage probe every check every
+// probe interval (vantages staggered by the scenario's `stagger`, 100ms by
+// default), send a batch each round, replication
 // lag is sampled every lag interval, and the core ticks every params.tick.
 // Deterministic for a seed: the noise RNG is splitmix64 seeded from it.
 // Approvals are pre-verified (no crypto) and an approved recommendation is

@@ -42,6 +42,12 @@ struct params {
   int rise = 3;                    ///< consecutive successes before it is up
   duration stale_after{6000};      ///< a vantage without a batch for longer is absent
   double impaired_fraction = 0.5;  ///< disagreement share (in every region) that marks a vantage impaired
+  /// The disagreement must last this long before the vantage is impaired:
+  /// vantages out of phase reach `fall` (or `rise`) at different moments, so
+  /// at the onset and the end of a global outage the first one briefly
+  /// disagrees with everyone while it is the one that is right. Config
+  /// default: probe_defaults.interval + tick.
+  duration impaired_after{3000};
   /// A vantage that alone sees a region's checks down (on >= impaired_fraction
   /// of the comparable ones) while the others agree they are up, for this
   /// long, is partitioned from that region: its votes there abstain until it
@@ -109,6 +115,9 @@ struct observation {
   outcome result = outcome::ok;
   float latency_ms = 0.0F;
   double value = std::numeric_limits<double>::quiet_NaN();
+  /// `degraded` because a `warn` condition failed: the outcome that condition
+  /// maps to (cert_expiring, timeout); ok otherwise.
+  outcome warning = outcome::ok;
 };
 
 /// One replication-lag reading. lag == nullopt: the source was unreachable.

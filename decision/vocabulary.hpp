@@ -50,7 +50,8 @@ enum class page_kind : std::uint8_t {
   regional_outage,
   global_outage,
   vantage_impaired,
-  vantage_absent
+  vantage_absent,
+  check_warning  ///< a `warn` condition fails on a check (it still counts as up)
 };
 enum class page_action : std::uint8_t { trigger, update, resolve };
 enum class severity : std::uint8_t { critical, error, warning, info };
@@ -86,8 +87,8 @@ inline constexpr std::array<std::string_view, 3> transition_names{"unchanged", "
 inline constexpr std::array<std::string_view, 2> action_names{"failover", "failback"};
 inline constexpr std::array<std::string_view, 2> region_role_names{"primary", "dr"};
 inline constexpr std::array<std::string_view, 2> check_role_names{"classify", "gate"};
-inline constexpr std::array<std::string_view, 5> page_kind_names{"service_degraded", "regional_outage", "global_outage",
-                                                                 "vantage_impaired", "vantage_absent"};
+inline constexpr std::array<std::string_view, 6> page_kind_names{
+    "service_degraded", "regional_outage", "global_outage", "vantage_impaired", "vantage_absent", "check_warning"};
 inline constexpr std::array<std::string_view, 3> page_action_names{"trigger", "update", "resolve"};
 inline constexpr std::array<std::string_view, 4> severity_names{"critical", "error", "warning", "info"};
 inline constexpr std::array<std::string_view, 13> approval_reason_names{"accepted",

@@ -236,6 +236,7 @@ struct agent::impl {
     w.latency_ms = r.latency_ms;
     w.http_status = static_cast<int>(r.http_status);
     w.detail = r.detail;
+    w.warning = r.warning;
     sender.add(std::move(w));
   }
 };

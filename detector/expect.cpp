@@ -138,6 +138,15 @@ class parser {
     if (auto err = op(e)) return *err;
     if (auto err = check_op(e, op_tok)) return *err;
     if (auto err = value(e)) return *err;
+    if (e.subject == expect_subject::cert_expiry) e.severity = expect_severity::warn;
+    if (peek().kind == tok::ident && (peek().text == "warn" || peek().text == "fail")) {
+      const token sev = next();
+      const bool may_warn = e.subject == expect_subject::latency || e.subject == expect_subject::cert_expiry;
+      if (sev.text == "warn" && !may_warn) {
+        return expect_error{sev.column, "only latency and cert_expiry expectations can be 'warn'"};
+      }
+      e.severity = sev.text == "warn" ? expect_severity::warn : expect_severity::fail;
+    }
     if (peek().kind != tok::end) {
       if (peek().kind == tok::error) return unexpected(peek(), "");
       return expect_error{peek().column, "unexpected " + describe(peek()) + " after the value"};
@@ -588,11 +597,13 @@ expect_set::expect_set(std::vector<expectation> items) : items_(std::move(items)
     needs_body_ = needs_body_ || e.subject == expect_subject::body || e.subject == expect_subject::json;
     needs_headers_ = needs_headers_ || e.subject == expect_subject::header;
     needs_cert_ = needs_cert_ || e.subject == expect_subject::cert_expiry;
+    warns_ = warns_ || e.severity == expect_severity::warn;
   }
 }
 
 expect_verdict expect_set::evaluate(const response_view& r) const {
   std::optional<failure> worst;
+  std::optional<failure> warned;
   int worst_rank = 0;
   int failed = 0;
   if (!has_status_ && (r.status < 200 || r.status >= 400)) {
@@ -603,6 +614,10 @@ expect_verdict expect_set::evaluate(const response_view& r) const {
   for (const auto& e : items_) {
     auto f = eval(e);
     if (!f) continue;
+    if (e.severity == expect_severity::warn && f->result != outcome::internal) {
+      if (!warned) warned = std::move(f);
+      continue;
+    }
     ++failed;
     const int k = rank(e.subject);
     if (!worst || k < worst_rank) {
@@ -610,6 +625,7 @@ expect_verdict expect_set::evaluate(const response_view& r) const {
       worst_rank = k;
     }
   }
+  if (!worst && warned) return {outcome::degraded, warned->detail + " (warn)", warned->result};
   if (!worst) return {};
   if (failed > 1) worst->detail += " (+" + std::to_string(failed - 1) + " more failed)";
   return {worst->result, std::move(worst->detail)};

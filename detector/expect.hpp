@@ -29,6 +29,15 @@
 //   cert_expiry              -> cert_expiring (the certificate is valid, see tls_error)
 // When several fail, the first in that order wins (status before content, since
 // a 503 page rarely holds the expected JSON), and the detail names it.
+//
+// Severity: an expression may end with `warn` or `fail`. A `fail` expectation
+// that fails makes the probe fail as above (it votes the check down). A `warn`
+// one only warns: when nothing else failed the outcome is `degraded` (which
+// counts as up), `warning` names the outcome it would have been and the
+// detail names the expression. `cert_expiry` is `warn` unless it says `fail`
+// (an expiring certificate still serves: it is no reason to fail a region
+// over); `latency` is `fail` unless it says `warn`; other subjects are always
+// `fail`.
 // Without any status expectation a 2xx or 3xx status passes (as Route 53 does).
 //
 // A missing header fails every operator except `!=` and `not contains`.
@@ -50,6 +59,7 @@ namespace vigil::detector {
 
 enum class expect_subject : std::uint8_t { status, body, json, header, latency, cert_expiry };
 enum class expect_op : std::uint8_t { eq, ne, lt, le, gt, ge, in, not_in, contains, not_contains };
+enum class expect_severity : std::uint8_t { fail, warn };
 
 [[nodiscard]] std::string_view to_string(expect_subject s);
 [[nodiscard]] std::string_view to_string(expect_op o);
@@ -64,6 +74,7 @@ struct expectation {
   std::string text;                                     ///< body / header operand
   nlohmann::json literal;                               ///< body.json operand
   std::chrono::milliseconds span{0};                    ///< latency / cert_expiry operand
+  expect_severity severity = expect_severity::fail;     ///< cert_expiry defaults to warn
   std::string source;                                   ///< the expression as written, for details
 };
 
@@ -87,6 +98,8 @@ struct response_view {
 struct expect_verdict {
   decision::outcome result = decision::outcome::ok;
   std::string detail;  ///< empty when ok; otherwise names the failed expression and the value seen
+  /// result degraded because a `warn` expectation failed: the outcome it maps to (else ok).
+  decision::outcome warning = decision::outcome::ok;
 };
 
 /// All expectations of one check.
@@ -99,6 +112,8 @@ class expect_set {
   [[nodiscard]] bool needs_body() const { return needs_body_; }
   [[nodiscard]] bool needs_headers() const { return needs_headers_; }
   [[nodiscard]] bool needs_cert() const { return needs_cert_; }
+  /// Some expectation is `warn`: a probe can be `degraded` by it.
+  [[nodiscard]] bool warns() const { return warns_; }
 
   [[nodiscard]] expect_verdict evaluate(const response_view& r) const;
 
@@ -108,6 +123,7 @@ class expect_set {
   bool needs_body_ = false;
   bool needs_headers_ = false;
   bool needs_cert_ = false;
+  bool warns_ = false;
 };
 
 }  // namespace vigil::detector

@@ -336,6 +336,7 @@ class http_prober::impl {
       auto verdict = c.expect.evaluate(v);
       r.result = verdict.result;
       r.detail = std::move(verdict.detail);
+      r.warning = verdict.warning;
       if (r.result == outcome::ok && c.degraded_after.count() > 0 &&
           r.latency_ms > static_cast<double>(c.degraded_after.count())) {
         r.result = outcome::degraded;

@@ -79,8 +79,9 @@ struct phase_timings {
 
 struct probe_result {
   decision::outcome result = decision::outcome::internal;
-  long http_status = 0;  ///< 0 when no response was read
-  std::string detail;    ///< human-readable; empty when ok
+  long http_status = 0;                               ///< 0 when no response was read
+  std::string detail;                                 ///< human-readable; empty when ok
+  decision::outcome warning = decision::outcome::ok;  ///< result degraded by a `warn` expectation: what failed
   phase_timings phases;
   double latency_ms = 0;                            ///< total time as curl measured it
   std::size_t body_bytes = 0;                       ///< bytes of body received (stops at the cap)

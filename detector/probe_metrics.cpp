@@ -60,7 +60,7 @@ bool ip_literal_host(std::string_view url) {
 /// checks (bench/RESULTS.md). Only what the check's own settings rule out is
 /// left out: TLS outcomes without https (and without redirects that could
 /// lead there), cert_expiring without a cert_expiry expectation, degraded
-/// without degraded_after, too_many_redirects without following redirects,
+/// without degraded_after or a `warn` expectation, too_many_redirects without following redirects,
 /// proxy_error when no proxy applies, dns_error for an IP literal. record()
 /// still counts anything else, building the child on that first occurrence.
 bool can_produce(const compiled_check& c, outcome o) {
@@ -72,7 +72,7 @@ bool can_produce(const compiled_check& c, outcome o) {
     case outcome::cert_expiring:
       return c.expect.needs_cert();
     case outcome::degraded:
-      return c.degraded_after.count() > 0;
+      return c.degraded_after.count() > 0 || c.expect.warns();
     case outcome::too_many_redirects:
       return redirects;
     case outcome::proxy_error:

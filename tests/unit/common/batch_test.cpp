@@ -39,6 +39,25 @@ TEST(batch, round_trips_through_json) {
   EXPECT_EQ(b.lag[1].error, "connection refused");
 }
 
+TEST(batch, a_warning_travels_only_when_there_is_one) {
+  auto b = sample();
+  b.observations[0].result = decision::outcome::degraded;
+  b.observations[0].warning = decision::outcome::cert_expiring;
+  const auto body = serialize_batch(b);
+  EXPECT_EQ(nlohmann::json::parse(body)["observations"][0]["warning"], "cert_expiring");
+  EXPECT_FALSE(nlohmann::json::parse(body)["observations"][1].contains("warning"));
+  const auto parsed = parse_batch(body);
+  ASSERT_TRUE(parsed.value) << parsed.message;
+  EXPECT_EQ(parsed.value->observations[0].warning, decision::outcome::cert_expiring);
+  EXPECT_EQ(parsed.value->observations[1].warning, decision::outcome::ok);
+
+  auto doc = nlohmann::json::parse(body);
+  doc["observations"][0]["warning"] = "soon";
+  const auto bad = parse_batch(doc.dump());
+  EXPECT_FALSE(bad.value);
+  EXPECT_NE(bad.message.find(".warning: expected an outcome name"), std::string::npos) << bad.message;
+}
+
 // serialize_batch writes item by item; the bytes must stay those of the whole
 // document dumped at once (the signature covers them, agents and engines of
 // different versions exchange them).

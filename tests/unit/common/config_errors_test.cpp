@@ -76,6 +76,11 @@ TEST(config_errors, fraction_zero_is_out_of_range) {
                         "expected a number in (0, 1]"));
 }
 
+TEST(config_errors, impaired_after_is_a_duration) {
+  EXPECT_TRUE(
+      has_error(load(base_yaml + "decision:\n  impaired_after: 10x\n"), "14:19", "decision.impaired_after", "10x"));
+}
+
 TEST(config_errors, partition_after_is_a_duration) {
   EXPECT_TRUE(
       has_error(load(base_yaml + "decision:\n  partition_after: 10x\n"), "14:20", "decision.partition_after", "10x"));

@@ -140,7 +140,8 @@ TEST(config_load, local_example_loads) {
     EXPECT_EQ(chk.http->url.rfind("http://127.0.0.1:", 0), 0U) << chk.http->url;
   }
   EXPECT_EQ(c.decision.tick, duration{500});
-  EXPECT_EQ(c.decision.stale_after, duration{3000});  // 3 x probe_defaults.interval
+  EXPECT_EQ(c.decision.stale_after, duration{3000});     // 3 x probe_defaults.interval
+  EXPECT_EQ(c.decision.impaired_after, duration{1500});  // probe_defaults.interval + tick
 }
 
 TEST(config_load, defaults_of_section_3) {
@@ -153,6 +154,7 @@ TEST(config_load, defaults_of_section_3) {
   EXPECT_EQ(c.decision.rise, 3);
   EXPECT_EQ(c.decision.stale_after, duration{6000});
   EXPECT_DOUBLE_EQ(c.decision.impaired_fraction, 0.5);
+  EXPECT_EQ(c.decision.impaired_after, duration{3000});  // probe_defaults.interval 2s + tick 1s
   EXPECT_EQ(c.decision.partition_after, duration{60000});
   EXPECT_DOUBLE_EQ(c.decision.regional_fraction, 0.5);
   EXPECT_EQ(c.decision.confirm_for, duration{2000});

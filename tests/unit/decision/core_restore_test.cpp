@@ -178,9 +178,9 @@ TEST(CoreRestore, VantagePageIsHeldUntilTheVantagesCouldReport) {
   h.probe = [](vantage_index v, check_index, time_point) {
     return v == 2 ? std::nullopt : std::optional(outcome::ok);  // euw1 is still silent
   };
-  h.run(duration{30000});
+  h.run(duration{40000});
   const auto pages = h.all<page>();
-  ASSERT_EQ(pages.size(), 1U) << "euw1 still absent: no new trigger; usw2 reports: resolved";
+  ASSERT_EQ(pages.size(), 1U) << "euw1 still absent: no new trigger; usw2 reports: resolved after clear_for";
   EXPECT_EQ(pages[0].incident_id, back.incident_id);
   EXPECT_EQ(pages[0].action, page_action::resolve);
 }

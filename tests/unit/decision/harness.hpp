@@ -49,6 +49,8 @@ struct harness {
   core c;
   time_point now = t0;
   probe_fn probe;
+  /// The warning a `degraded` probe carries (a failed warn condition); none when unset.
+  std::function<outcome(vantage_index, check_index)> warning;
   std::optional<duration> lag = duration{300};
   std::vector<event> events;
   duration interval{2000};
@@ -63,7 +65,9 @@ struct harness {
           bool reported = false;
           for (check_index k = 0; k < c.topo().checks.size(); ++k) {
             if (auto o = probe(v, k, now)) {
-              c.ingest(observation{v, k, now, *o, 20.0F});
+              observation obs{v, k, now, *o, 20.0F};
+              if (warning && *o == outcome::degraded) obs.warning = warning(v, k);
+              c.ingest(obs);
               reported = true;
             }
           }

@@ -96,10 +96,15 @@ TEST(expect_parse, body_json_header_latency_cert) {
   EXPECT_EQ(e.subject, expect_subject::latency);
   EXPECT_EQ(e.span, 300ms);
 
+  EXPECT_EQ(e.severity, expect_severity::fail);
+  EXPECT_EQ(parse_ok("latency < 300ms warn").severity, expect_severity::warn);
+
   e = parse_ok("cert_expiry > 7d");
   EXPECT_EQ(e.subject, expect_subject::cert_expiry);
   EXPECT_EQ(e.op, expect_op::gt);
   EXPECT_EQ(e.span, std::chrono::hours(24 * 7));
+  EXPECT_EQ(e.severity, expect_severity::warn);
+  EXPECT_EQ(parse_ok("cert_expiry > 7d fail").severity, expect_severity::fail);
 
   e = parse_ok(R"(body not contains "error \"x\"")");
   EXPECT_EQ(e.op, expect_op::not_contains);
@@ -134,6 +139,8 @@ TEST(expect_parse, errors_name_the_column) {
       {"latency < 3 parsecs", 11, "expected a duration"},
       {"latency == 300ms", 9, "does not apply to latency"},
       {"cert_expiry > 7d extra", 18, "after the value"},
+      {"cert_expiry > 7d warn fail", 23, "after the value"},
+      {"status == 200 warn", 15, "only latency and cert_expiry expectations can be 'warn'"},
       {"status not 200", 12, "expected 'in' or 'contains'"},
       {"status == 200 $", 15, "unexpected character '$'"},
   };
@@ -193,11 +200,38 @@ TEST(expect_eval, latency_and_cert) {
   EXPECT_EQ(s.evaluate(resp(200, {}, nullptr, 299ms)).result, outcome::ok);
   EXPECT_EQ(s.evaluate(resp(200, {}, nullptr, 300ms)).result, outcome::timeout);
 
-  const auto c = set_of({"cert_expiry > 7d"});
+  const auto c = set_of({"cert_expiry > 7d fail"});
   EXPECT_TRUE(c.needs_cert());
+  EXPECT_FALSE(c.warns());
   EXPECT_EQ(c.evaluate(resp(200, {}, nullptr, 0ms, std::chrono::hours(24 * 30))).result, outcome::ok);
   EXPECT_EQ(c.evaluate(resp(200, {}, nullptr, 0ms, std::chrono::hours(48))).result, outcome::cert_expiring);
   EXPECT_EQ(c.evaluate(resp(200)).result, outcome::internal);
+}
+
+TEST(expect_eval, cert_expiry_only_warns_unless_it_says_fail) {
+  const auto c = set_of({"cert_expiry > 7d"});
+  EXPECT_TRUE(c.warns());
+  const auto v = c.evaluate(resp(200, {}, nullptr, 0ms, std::chrono::hours(72)));
+  EXPECT_EQ(v.result, outcome::degraded);
+  EXPECT_EQ(v.warning, outcome::cert_expiring);
+  EXPECT_NE(v.detail.find("cert_expiry > 7d: certificate expires in 259200s (warn)"), std::string::npos) << v.detail;
+  const auto fine = c.evaluate(resp(200, {}, nullptr, 0ms, std::chrono::hours(24 * 30)));
+  EXPECT_EQ(fine.result, outcome::ok);
+  EXPECT_EQ(fine.warning, outcome::ok);
+  // A real failure wins over a warning; the warning is not reported then.
+  const auto both =
+      set_of({"cert_expiry > 7d", "status == 200"}).evaluate(resp(503, {}, nullptr, 0ms, std::chrono::hours(72)));
+  EXPECT_EQ(both.result, outcome::http_status);
+  EXPECT_EQ(both.warning, outcome::ok);
+}
+
+TEST(expect_eval, latency_warns_when_it_says_so) {
+  const auto s = set_of({"latency < 300ms warn"});
+  EXPECT_EQ(s.evaluate(resp(200, {}, nullptr, 299ms)).result, outcome::ok);
+  const auto v = s.evaluate(resp(200, {}, nullptr, 400ms));
+  EXPECT_EQ(v.result, outcome::degraded);
+  EXPECT_EQ(v.warning, outcome::timeout);
+  EXPECT_EQ(set_of({"latency < 300ms fail"}).evaluate(resp(200, {}, nullptr, 400ms)).result, outcome::timeout);
 }
 
 TEST(expect_eval, status_failure_wins_over_content_and_counts_the_rest) {

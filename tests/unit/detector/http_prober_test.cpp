@@ -128,8 +128,17 @@ TEST_F(http_prober_faults, expired_certificate_is_tls_error) {
   EXPECT_NE(r.detail.find("expired"), std::string::npos) << r.detail;
 }
 
-TEST_F(http_prober_faults, certificate_expiring_inside_the_window_is_cert_expiring) {
+TEST_F(http_prober_faults, certificate_expiring_inside_the_window_only_warns) {
   auto check = make_check(server().https("expiring", "/ok"), {"cert_expiry > 7d"});
+  check.ca_file = server().ca_file();
+  const auto r = probe_once(check);
+  EXPECT_EQ(r.result, outcome::degraded) << r.detail;
+  EXPECT_EQ(r.warning, outcome::cert_expiring) << r.detail;
+  EXPECT_NE(r.detail.find("(warn)"), std::string::npos) << r.detail;
+}
+
+TEST_F(http_prober_faults, certificate_expiring_inside_the_window_is_cert_expiring_when_it_fails) {
+  auto check = make_check(server().https("expiring", "/ok"), {"cert_expiry > 7d fail"});
   check.ca_file = server().ca_file();
   const auto r = probe_once(check);
   EXPECT_EQ(r.result, outcome::cert_expiring) << r.detail;
