@@ -47,6 +47,10 @@ struct region_rt {
   std::vector<std::string> down_services;
   int gate_checks_not_up = 0;
   int down_voters = 0;  ///< distinct non-abstaining vantages voting down on a down check
+  /// Since when the region has met the outage condition on thin evidence
+  /// (thin_outage) while not declared an outage; counts as service_degraded
+  /// until clear_for has passed.
+  std::optional<time_point> thin_since;
   // incident
   bool incident_open = false;
   std::string incident_id;
