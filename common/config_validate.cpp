@@ -180,13 +180,20 @@ void warn_thin_regions(load_context& ctx, const config& cfg) {
     if (k > 2) continue;
     const std::string enough =
         k == 1 ? "a single failing service is enough" : "one service outage plus one more failing service is enough";
+    // Above 2/n three services must fail; with fewer than three services no
+    // fraction asks for three.
+    const std::string raise = n >= 3
+                                  ? fmt::format(", or raise decision.regional_fraction above {:.2g} (3 of {} services)",
+                                                2.0 / static_cast<double>(n), n)
+                                  : std::string();
     ctx.warning_at(
         ctx.at(ctx.seen.count("decision.regional_fraction") != 0 ? "decision.regional_fraction" : "services"),
         fmt::format("{} region {}: {} of its {} services down is a regional outage (regional_fraction {}): {}; "
                     "vigil then waits clear_for ({}) instead of confirm_for before declaring it. Add a "
                     "`scope: region` check for {} (region_checks: an HTTP or CloudWatch check of the whole region), "
-                    "or checks for more services, or raise decision.regional_fraction",
-                    to_string(r.role), r.name, k, n, f, enough, format_duration(cfg.decision.clear_for), r.name));
+                    "or checks for more services{}",
+                    to_string(r.role), r.name, k, n, f, enough, format_duration(cfg.decision.clear_for), r.name,
+                    raise));
   }
 }
 

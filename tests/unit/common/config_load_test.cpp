@@ -300,6 +300,9 @@ TEST(config_load, few_services_without_a_region_check_warn_about_thin_evidence) 
                                            "outage plus one more failing service is enough"),
             std::string::npos)
       << test::all_diagnostics(r4);
+  EXPECT_NE(test::all_diagnostics(r4).find("or raise decision.regional_fraction above 0.5 (3 of 4 services)"),
+            std::string::npos)
+      << test::all_diagnostics(r4);
   // 0.75 of 4 is 3 services: no warning.
   const auto r3 = fake_world{}.load(four + "decision: {regional_fraction: 0.75}\n");
   ASSERT_TRUE(r3.ok()) << test::all_diagnostics(r3);
