@@ -12,8 +12,10 @@
 // gets the same per-(vantage, check) fall/rise hysteresis, the same freshness
 // rule (a vantage without a batch for stale_after abstains), the same region
 // rule (classify_region) and the same confirm_for/clear_for hysteresis and
-// incident logic as the core; only the vote that turns per-vantage verdicts
-// into a check state differs:
+// incident logic as the core, without the core's hold on thin evidence (a
+// regional outage with no service to spare waits clear_for; the tools these
+// baselines model classify by the fraction alone); only that and the vote
+// that turns per-vantage verdicts into a check state differ:
 //   single_vantage: the neutral vantage (eu-west-1) alone;
 //   route53:        healthy when > 18% of the reporting checkers say healthy
 //                   (a checker reports when it is fresh and past its first

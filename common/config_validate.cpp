@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "common/config_reader.hpp"
 #include "common/duration.hpp"
@@ -154,6 +155,49 @@ void validate_checks(load_context& ctx, const config& cfg) {
   }
 }
 
+// With few services a regional outage is a small count: at 4 services and
+// regional_fraction 0.5 it is 2, so one real service outage plus one more
+// service failing `fall` times from a quorum reaches it. The core holds such
+// thin evidence for clear_for (docs/failure-detection.md); a `scope: region`
+// check in the region is evidence that needs no hold.
+void warn_thin_regions(load_context& ctx, const config& cfg) {
+  const double f = cfg.decision.regional_fraction;
+  for (const auto& r : cfg.regions) {
+    std::set<std::string> services;
+    bool region_check = false;
+    for (const auto& c : cfg.checks) {
+      if (c.region != r.name || c.role != check_role::classify) continue;
+      if (c.region_scope) {
+        region_check = true;
+      } else {
+        services.insert(c.service);
+      }
+    }
+    const auto n = static_cast<int>(services.size());
+    if (region_check || n == 0) continue;
+    int k = 1;  // the fewest services down that meet the fraction
+    while (k < n && static_cast<double>(k) < f * static_cast<double>(n))
+      ++k;
+    if (k > 2) continue;
+    const std::string enough =
+        k == 1 ? "a single failing service is enough" : "one service outage plus one more failing service is enough";
+    // Above 2/n three services must fail; with fewer than three services no
+    // fraction asks for three.
+    const std::string raise = n >= 3
+                                  ? fmt::format(", or raise decision.regional_fraction above {:.2g} (3 of {} services)",
+                                                2.0 / static_cast<double>(n), n)
+                                  : std::string();
+    ctx.warning_at(
+        ctx.at(ctx.seen.count("decision.regional_fraction") != 0 ? "decision.regional_fraction" : "services"),
+        fmt::format("{} region {}: {} of its {} services down is a regional outage (regional_fraction {}): {}; "
+                    "vigil then waits clear_for ({}) instead of confirm_for before declaring it. Add a "
+                    "`scope: region` check for {} (region_checks: an HTTP or CloudWatch check of the whole region), "
+                    "or checks for more services{}",
+                    to_string(r.role), r.name, k, n, f, enough, format_duration(cfg.decision.clear_for), r.name,
+                    raise));
+  }
+}
+
 void validate_lag(load_context& ctx, config& cfg) {
   auto& lag = cfg.replication_lag;
   if (lag.source == lag_source::none) return;
@@ -206,6 +250,7 @@ void validate(load_context& ctx, config& cfg) {
   validate_quorum(ctx, cfg);
   validate_decision(ctx, cfg);
   validate_checks(ctx, cfg);
+  warn_thin_regions(ctx, cfg);
   validate_lag(ctx, cfg);
   validate_rest(ctx, cfg);
 }

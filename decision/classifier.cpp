@@ -14,6 +14,13 @@ bool meets_outage(const region_counts& r, double regional_fraction) {
   return static_cast<double>(r.services_down) >= regional_fraction * static_cast<double>(r.services);
 }
 
+bool thin_outage(const region_counts& r, double regional_fraction) {
+  if (r.region_checks_down > 0 || !meets_outage(r, regional_fraction)) return false;
+  region_counts one_fewer = r;
+  --one_fewer.services_down;
+  return !meets_outage(one_fewer, regional_fraction);
+}
+
 bool could_meet_outage(const region_counts& r, double regional_fraction) {
   if (r.region_checks_down > 0 || r.region_checks_unknown > 0) return true;
   const int worst = r.services_down + r.services_unknown;

@@ -32,6 +32,12 @@ struct region_counts {
 [[nodiscard]] verdict combine_service(verdict so_far, verdict check);
 
 [[nodiscard]] bool meets_outage(const region_counts& r, double regional_fraction);
+/// The region meets the outage condition on its services alone, and with one
+/// service fewer down it would not (no `scope: region` check is down): one
+/// service outage plus one more service briefly down from a quorum is enough.
+/// Worked numbers, regional_fraction 0.5: 4 services, 2 down -> thin; 3 down
+/// -> not; 2 services, 1 down -> thin; 1 service, 1 down -> thin.
+[[nodiscard]] bool thin_outage(const region_counts& r, double regional_fraction);
 /// Could the unknowns make it an outage?
 [[nodiscard]] bool could_meet_outage(const region_counts& r, double regional_fraction);
 [[nodiscard]] classification classify_region(const region_counts& self, const region_counts& other,

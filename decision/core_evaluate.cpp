@@ -191,7 +191,22 @@ void core::state::evaluate_regions() {
   }
   for (std::size_t r = 0; r < topo.regions.size(); ++r) {
     const std::size_t other = 1 - r;
-    regions[r].raw = classify_region(regions[r].counts, regions[other].counts, topo.p.regional_fraction);
+    auto& rr = regions[r];
+    rr.raw = classify_region(rr.counts, regions[other].counts, topo.p.regional_fraction);
+    // Thin evidence (thin_outage: the outage condition met with no service to
+    // spare and no `scope: region` check down) counts as service_degraded
+    // until it has held clear_for; then it is an outage candidate that needs
+    // confirm_for like any other. One real service outage plus a second
+    // service whose checks noise fails `fall` times from a quorum would
+    // otherwise make a regional outage in confirm_for. A region already
+    // declared an outage is not held back.
+    if (severity_rank(rr.raw) == 2 && severity_rank(rr.h.declared()) < 2 &&
+        thin_outage(rr.counts, topo.p.regional_fraction)) {
+      if (!rr.thin_since) rr.thin_since = now;
+      if (now - *rr.thin_since < topo.p.clear_for) rr.raw = classification::service_degraded;
+    } else {
+      rr.thin_since.reset();
+    }
   }
   for (std::size_t r = 0; r < topo.regions.size(); ++r) {
     auto& rr = regions[r];
@@ -203,7 +218,7 @@ void core::state::evaluate_regions() {
           topo.regions[r].name + " " + std::string(to_string(before)) + " -> " + std::string(to_string(after)) + " (" +
               std::to_string(rr.counts.services_down) + "/" + std::to_string(rr.counts.services) + " services down, " +
               std::to_string(rr.counts.region_checks_down) + " region checks down, quorum " + std::to_string(quorum) +
-              ")",
+              (rr.thin_since ? ", thin evidence since " + format_time(*rr.thin_since) : std::string()) + ")",
           evidence);
     out.emplace_back(
         classification_changed{now, topo.regions[r].name, before, after, rr.down_services, std::move(evidence)});
@@ -258,6 +273,7 @@ nlohmann::json core::state::region_evidence(region_index r, bool only_not_up) co
           {"services_unknown", rr.counts.services_unknown},
           {"region_checks_down", rr.counts.region_checks_down},
           {"down_voters", rr.down_voters},
+          {"thin_since", rr.thin_since ? nlohmann::json(format_time(*rr.thin_since)) : nlohmann::json()},
           {"checks", std::move(checks)}};
 }
 

@@ -74,6 +74,10 @@ struct region_rt {
   /// something was down. A flapping service may be up on the tick a page goes
   /// out; the page still describes the incident, never an empty list.
   down_view incident_view;
+  /// Since when the region has met the outage condition on thin evidence
+  /// (thin_outage) while not declared an outage; counts as service_degraded
+  /// until clear_for has passed.
+  std::optional<time_point> thin_since;
   // incident
   bool incident_open = false;
   std::string incident_id;

@@ -276,6 +276,50 @@ TEST(config_load, vantages_named_after_one_region_warn_too) {
       << test::all_diagnostics(r);
 }
 
+TEST(config_load, few_services_without_a_region_check_warn_about_thin_evidence) {
+  // base_yaml: one service per region, no region check: a single failing
+  // service is a regional outage in each region.
+  const auto one = fake_world{}.load(base_yaml);
+  ASSERT_TRUE(one.ok()) << test::all_diagnostics(one);
+  const std::string all = test::all_diagnostics(one);
+  EXPECT_NE(all.find("warning: services: primary region us-east-1: 1 of its 1 services down is a regional outage "
+                     "(regional_fraction 0.5): a single failing service is enough; vigil then waits clear_for (30s)"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("dr region us-west-2: 1 of its 1 services"), std::string::npos) << all;
+  EXPECT_NE(all.find("Add a `scope: region` check for us-east-1"), std::string::npos) << all;
+
+  std::string four = base_yaml;
+  for (const char* name : {"cart", "pay", "auth"}) {
+    four += std::string("  - name: ") + name +
+            "\n    checks: [{region: us-east-1, http: {url: 'http://a:1/'}}, {region: us-west-2, http: {url: "
+            "'http://b:1/'}}]\n";
+  }
+  const auto r4 = fake_world{}.load(four + "decision: {regional_fraction: 0.5}\n");
+  ASSERT_TRUE(r4.ok()) << test::all_diagnostics(r4);
+  EXPECT_NE(test::all_diagnostics(r4).find("warning: decision.regional_fraction: primary region us-east-1: 2 of its 4 "
+                                           "services down is a regional outage (regional_fraction 0.5): one service "
+                                           "outage plus one more failing service is enough"),
+            std::string::npos)
+      << test::all_diagnostics(r4);
+  EXPECT_NE(test::all_diagnostics(r4).find("or raise decision.regional_fraction above 0.5 (3 of 4 services)"),
+            std::string::npos)
+      << test::all_diagnostics(r4);
+  // 0.75 of 4 is 3 services: no warning.
+  const auto r3 = fake_world{}.load(four + "decision: {regional_fraction: 0.75}\n");
+  ASSERT_TRUE(r3.ok()) << test::all_diagnostics(r3);
+  EXPECT_EQ(test::all_diagnostics(r3).find("is a regional outage"), std::string::npos) << test::all_diagnostics(r3);
+  // A region check in us-east-1 silences that region only.
+  const auto rc = fake_world{}.load(base_yaml +
+                                    "region_checks:\n"
+                                    "  - {name: edge, region: us-east-1, http: {url: 'http://a:1/edge'}}\n");
+  ASSERT_TRUE(rc.ok()) << test::all_diagnostics(rc);
+  EXPECT_EQ(test::all_diagnostics(rc).find("region us-east-1: 1 of its"), std::string::npos)
+      << test::all_diagnostics(rc);
+  EXPECT_NE(test::all_diagnostics(rc).find("dr region us-west-2: 1 of its 1 services"), std::string::npos)
+      << test::all_diagnostics(rc);
+}
+
 TEST(config_load, three_regions_vantages_do_not_warn) {
   const auto r = fake_world{}.load(base_yaml);
   ASSERT_TRUE(r.ok());

@@ -88,6 +88,82 @@ TEST(Core, RegionalOutageRecommendsFailoverInBoundedTime) {
   EXPECT_FALSE(service);
 }
 
+namespace {
+
+/// A probe failing the checks `ids` of us-east-1 (from every vantage except
+/// `spared`) and answering everything else.
+probe_fn failing(const topology& t, const std::vector<std::string>& ids, std::optional<vantage_index> spared = {}) {
+  std::set<check_index> hit;
+  for (const auto& id : ids)
+    hit.insert(*t.find_check(id + "@us-east-1"));
+  return [hit, spared](vantage_index v, check_index c, time_point) {
+    return std::optional(hit.contains(c) && v != spared ? outcome::connect_error : outcome::ok);
+  };
+}
+
+/// 20s healthy, then api-web@us-east-1 down from everywhere for 60s.
+void api_web_down_for_a_minute(harness& h, const topology& t) {
+  h.run(duration{20000});
+  h.probe = failing(t, {"api-web"});
+  h.run(duration{60000});
+  ASSERT_EQ(h.declared(e1), classification::service_degraded);
+}
+
+}  // namespace
+
+// One service really down and a second one failing from two vantages for a
+// few probes (noise): 2 of 4 services down is a regional outage by the
+// fraction, but on thin evidence, which must hold clear_for first.
+TEST(Core, ThinOutageOfBriefSecondServiceIsNoRegionalOutage) {
+  const auto topo = make_test_topology();
+  harness h(topo);
+  api_web_down_for_a_minute(h, topo);
+  h.probe = failing(topo, {"api-web", "checkout"}, vantage_index{0});
+  h.run(duration{10000});
+  EXPECT_EQ(h.c.status().regions[0].raw, classification::service_degraded);  // thin: still held back
+  h.probe = failing(topo, {"api-web"});
+  h.run(duration{50000});
+  EXPECT_EQ(h.declared(e1), classification::service_degraded);
+  for (const auto& c : h.all<classification_changed>())
+    EXPECT_NE(c.to, classification::regional_outage);
+  EXPECT_FALSE(h.c.current_recommendation());
+}
+
+// The same two services staying down: the thin evidence held clear_for, then
+// confirm_for, and the region is a regional outage.
+TEST(Core, ThinOutageThatHoldsClearForIsARegionalOutage) {
+  const auto topo = make_test_topology();
+  harness h(topo);
+  h.run(duration{20000});
+  const time_point fault = h.now;
+  h.probe = failing(topo, {"api-web", "checkout"});
+  const auto& p = topo.p;
+  h.run(p.fall * h.interval + p.clear_for - duration{2000});  // not yet: thin for less than clear_for
+  EXPECT_EQ(h.declared(e1), classification::service_degraded);
+  h.run(duration{30000});
+  EXPECT_EQ(h.declared(e1), classification::regional_outage);
+  const auto rec = h.c.current_recommendation();
+  ASSERT_TRUE(rec);
+  // fall x interval + clear_for + confirm_for + 2 ticks (+ probe phase 2s)
+  EXPECT_LE(rec->created_at - fault, p.fall * h.interval + p.clear_for + p.confirm_for + 2 * p.tick + h.interval);
+}
+
+// One service down for a minute, then two more at once: 3 of 4 is not thin,
+// the usual confirm_for applies.
+TEST(Core, ThreeOfFourServicesDownIsNotThin) {
+  const auto topo = make_test_topology();
+  harness h(topo);
+  api_web_down_for_a_minute(h, topo);
+  const time_point fault = h.now;
+  h.probe = failing(topo, {"api-web", "checkout", "search"});
+  h.run(duration{15000});
+  EXPECT_EQ(h.declared(e1), classification::regional_outage);
+  const auto rec = h.c.current_recommendation();
+  ASSERT_TRUE(rec);
+  const auto& p = topo.p;
+  EXPECT_LE(rec->created_at - fault, p.fall * h.interval + p.confirm_for + 2 * p.tick + h.interval);
+}
+
 TEST(Core, OneVantageSeeingARegionDownChangesNothing) {
   const auto topo = make_test_topology();
   harness h(topo);

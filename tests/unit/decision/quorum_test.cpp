@@ -87,6 +87,22 @@ TEST(Classifier, Regions) {
   EXPECT_EQ(classify_region({4, 0, 0, 0, 1}, healthy, rf), classification::unknown);
 }
 
+TEST(Classifier, ThinOutageHasNoServiceToSpare) {
+  const double rf = 0.5;
+  EXPECT_FALSE(thin_outage({4, 1, 0, 0, 0}, rf));  // no outage at all
+  EXPECT_TRUE(thin_outage({4, 2, 0, 0, 0}, rf));   // 1 of 4 would not be one
+  EXPECT_FALSE(thin_outage({4, 3, 0, 0, 0}, rf));
+  EXPECT_FALSE(thin_outage({4, 4, 0, 0, 0}, rf));
+  EXPECT_TRUE(thin_outage({3, 2, 0, 0, 0}, rf));
+  EXPECT_TRUE(thin_outage({2, 1, 0, 0, 0}, rf));
+  EXPECT_FALSE(thin_outage({2, 2, 0, 0, 0}, rf));
+  EXPECT_TRUE(thin_outage({1, 1, 0, 0, 0}, rf));
+  EXPECT_FALSE(thin_outage({4, 2, 0, 1, 0}, rf));  // a region check is down: region-wide evidence
+  EXPECT_FALSE(thin_outage({4, 0, 0, 1, 0}, rf));
+  EXPECT_TRUE(thin_outage({4, 3, 0, 0, 0}, 0.75));  // 2 of 4 would not reach 0.75
+  EXPECT_FALSE(thin_outage({6, 3, 0, 0, 0}, 0.25));
+}
+
 TEST(Classifier, ServiceCombination) {
   EXPECT_EQ(combine_service(verdict::up, verdict::down), verdict::down);
   EXPECT_EQ(combine_service(verdict::unknown, verdict::down), verdict::down);
