@@ -164,14 +164,14 @@ void read_dns(map_reader& parent, check_config& c) {
   if (m.string("name", d.name, true)) {
     std::string_view n = d.name;
     if (n.ends_with(".")) n.remove_suffix(1);
-    bool ok = !n.empty() && n.size() <= 253;
+    bool ok = !n.empty() && n.size() <= 253 && !n.starts_with(".") && n.find("..") == std::string_view::npos;
     std::size_t label = 0;
     for (const char ch : n) {
       label = ch == '.' ? 0 : label + 1;
-      ok = ok && (ch != '.' || label == 0) && label <= 63 &&
+      ok = ok && label <= 63 &&
            (std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '-' || ch == '_' || ch == '.');
     }
-    if (!ok || n.find("..") != std::string_view::npos) {
+    if (!ok) {
       m.error("name",
               "expected a domain name (labels of letters, digits, '-' or '_', at most 63 characters each, "
               "253 in all), got " +

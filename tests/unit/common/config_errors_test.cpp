@@ -333,6 +333,13 @@ TEST(config_errors, socket_check_keys_are_validated) {
   EXPECT_TRUE(has_error(r, "16:20", "region_checks[0].tcp.address", "expected host:port: no port"));
   EXPECT_TRUE(has_error(r, "16:35", "region_checks[0].tcp.server_name", "only used with tls: true"));
   EXPECT_TRUE(has_error(r, "19:17", "region_checks[1].dns.name", "expected a domain name"));
+  for (const std::string& bad :
+       {std::string(".lead.example"), std::string(64, 'a') + ".example", std::string("sp ace.example")}) {
+    EXPECT_TRUE(has_error(load(base_yaml + "region_checks:\n  - {name: d, region: us-east-1, dns: {name: '" + bad +
+                               "', resolver: '127.0.0.1:53'}}\n"),
+                          "14:46", "region_checks[0].dns.name", "expected a domain name"))
+        << bad;
+  }
   EXPECT_TRUE(has_error(r, "19:31", "region_checks[1].dns.type", "SRV"));
   EXPECT_TRUE(has_error(r, "19:46", "region_checks[1].dns.resolver", "expected an IP address and port"));
   EXPECT_TRUE(has_error(r, "22:15", "region_checks[2].postgres.dsn", "missing required key"));
