@@ -69,7 +69,7 @@ nlohmann::json summary_json(const common::config& cfg, const std::vector<common:
                       {"service", c.service},
                       {"scope", c.region_scope ? "region" : "service"},
                       {"role", common::to_string(c.role)},
-                      {"type", c.http ? "http" : "cloudwatch"},
+                      {"type", std::string(c.kind())},
                       {"interval_ms", c.interval.count()}});
   }
   nlohmann::json paging = nlohmann::json::array();

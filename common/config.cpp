@@ -29,6 +29,15 @@ const check_config* config::find_check(std::string_view id) const {
   return it == checks.end() ? nullptr : &*it;
 }
 
+std::string_view check_config::kind() const {
+  if (cloudwatch) return "cloudwatch";
+  if (tcp) return "tcp";
+  if (dns) return "dns";
+  if (postgres) return "postgres";
+  if (grpc) return "grpc";
+  return "http";
+}
+
 std::string_view to_string(region_role r) {
   switch (r) {
     case region_role::primary:

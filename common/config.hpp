@@ -86,6 +86,44 @@ struct http_check_config {
   duration low_speed_time{0};        ///< ...for this long the probe times out (0 = timeout)
 };
 
+/// A TCP check: connect (optionally TLS), optionally send a payload and wait
+/// for a reply containing `expect`.
+struct tcp_check_config {
+  std::string address;  ///< host:port
+  bool tls = false;
+  std::string server_name;  ///< TLS SNI and name verified; default the host of `address`
+  std::string ca_file;      ///< extra CA bundle; verification is always on
+  std::string send;         ///< bytes written after connecting (YAML "\r\n" escapes apply)
+  std::string expect;       ///< the reply must contain it; empty = connecting is enough
+  std::size_t read_limit = std::size_t{64} * 1024;
+  duration connect_timeout{0};  ///< 0 = the check's timeout
+};
+
+/// A DNS check: one query to a chosen resolver; the answers must contain
+/// every `expect` value.
+struct dns_check_config {
+  std::string name;                 ///< the name queried
+  std::string type = "A";           ///< A, AAAA, CNAME, TXT, MX, NS
+  std::string resolver;             ///< host:port of the resolver (an IP literal)
+  std::vector<std::string> expect;  ///< each must equal one answer (A/AAAA/CNAME...) or be contained in it (TXT)
+};
+
+/// A PostgreSQL check: connect with a libpq DSN, run `query`, compare the
+/// first column of the first row with `expect`.
+struct postgres_check_config {
+  std::string dsn;  ///< secret
+  std::string query = "SELECT 1";
+  std::optional<std::string> expect;  ///< nullopt: the query succeeding is enough
+};
+
+/// A gRPC health check: grpc.health.v1.Health/Check over HTTP/2.
+struct grpc_check_config {
+  std::string address;  ///< host:port
+  std::string service;  ///< HealthCheckRequest.service; empty = the whole server
+  bool tls = false;     ///< false: h2c with prior knowledge
+  std::string ca_file;
+};
+
 enum class missing_data : std::uint8_t { ok, fail, ignore };
 
 struct cloudwatch_check_config {
@@ -99,7 +137,8 @@ struct cloudwatch_check_config {
   std::string aws_region;  ///< region to call; default the check's region
 };
 
-/// One check: an HTTP deep health check or a CloudWatch metric condition.
+/// One check: an HTTP deep health check, a TCP, DNS, PostgreSQL or gRPC health
+/// probe, or a CloudWatch metric condition.
 /// id = <service>@<region> for service checks, <name>@<region> for region checks.
 struct check_config {
   std::string id;
@@ -112,7 +151,14 @@ struct check_config {
   duration degraded_after{0};
   std::optional<http_check_config> http;
   std::optional<cloudwatch_check_config> cloudwatch;
+  std::optional<tcp_check_config> tcp;
+  std::optional<dns_check_config> dns;
+  std::optional<postgres_check_config> postgres;
+  std::optional<grpc_check_config> grpc;
   source_pos pos;
+
+  /// "http", "cloudwatch", "tcp", "dns", "postgres" or "grpc".
+  [[nodiscard]] std::string_view kind() const;
 };
 
 struct service_config {

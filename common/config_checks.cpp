@@ -41,6 +41,14 @@ bool valid_stat(std::string_view s) {
   return n && *n >= 0 && *n <= 100 && std::isdigit(static_cast<unsigned char>(s[1])) != 0;
 }
 
+void read_ca_file(map_reader& m, std::string& out) {
+  if (!m.file_path("ca_file", out)) return;
+  std::string err;
+  if (!m.ctx().files || !m.ctx().files(out, err)) {
+    m.error("ca_file", "cannot read CA bundle " + quote_value(out) + (err.empty() ? "" : ": " + err));
+  }
+}
+
 void read_http(map_reader& parent, check_config& c) {
   map_reader m(parent.ctx(), parent.child("http"), parent.key_path("http"),
                {"url", "method", "headers", "body", "expect", "follow_redirects", "max_redirects", "ca_file",
@@ -66,12 +74,7 @@ void read_http(map_reader& parent, check_config& c) {
   if (m.has("max_redirects") && !h.follow_redirects) {
     m.key_error("max_redirects", "only used with follow_redirects: true");
   }
-  if (m.file_path("ca_file", h.ca_file)) {
-    std::string err;
-    if (!m.ctx().files || !m.ctx().files(h.ca_file, err)) {
-      m.error("ca_file", "cannot read CA bundle " + quote_value(h.ca_file) + (err.empty() ? "" : ": " + err));
-    }
-  }
+  read_ca_file(m, h.ca_file);
   m.boolean("keep_alive", h.keep_alive);
   std::int64_t limit = static_cast<std::int64_t>(h.body_limit);
   if (m.integer64("body_limit", limit, 1, 64LL * 1024 * 1024)) h.body_limit = static_cast<std::size_t>(limit);
@@ -109,7 +112,108 @@ void read_cloudwatch(map_reader& parent, check_config& c) {
   c.cloudwatch = std::move(w);
 }
 
-/// The keys every check has, then exactly one of http / cloudwatch.
+/// `addr` is host:port; reports at `key` when not.
+bool valid_address(map_reader& m, std::string_view key, const std::string& addr) {
+  if (const std::string why = check_listen(addr); !why.empty()) {
+    m.error(key, "expected host:port: " + why + ", got " + quote_value(addr));
+    return false;
+  }
+  return true;
+}
+
+/// An IPv4 literal or a bracketed IPv6 literal, then :port.
+bool ip_literal_address(std::string_view addr) {
+  if (addr.starts_with("[")) return true;  // check_listen() checked the brackets
+  const std::string_view host = addr.substr(0, addr.rfind(':'));
+  int dots = 0;
+  for (const char c : host) {
+    if (c == '.') {
+      ++dots;
+    } else if (std::isdigit(static_cast<unsigned char>(c)) == 0) {
+      return false;
+    }
+  }
+  return dots == 3;
+}
+
+void read_tcp(map_reader& parent, check_config& c) {
+  map_reader m(parent.ctx(), parent.child("tcp"), parent.key_path("tcp"),
+               {"address", "tls", "server_name", "ca_file", "send", "expect", "read_limit", "connect_timeout"});
+  if (!m.valid()) return;
+  tcp_check_config t;
+  if (m.string("address", t.address, true)) valid_address(m, "address", t.address);
+  m.boolean("tls", t.tls);
+  m.string("server_name", t.server_name);
+  read_ca_file(m, t.ca_file);
+  for (const std::string_view key : {"server_name", "ca_file"}) {
+    if (m.has(key) && !t.tls) m.key_error(key, "only used with tls: true");
+  }
+  m.string("send", t.send);
+  m.string("expect", t.expect);
+  std::int64_t limit = static_cast<std::int64_t>(t.read_limit);
+  if (m.integer64("read_limit", limit, 1, 16LL * 1024 * 1024)) t.read_limit = static_cast<std::size_t>(limit);
+  if (t.expect.size() > t.read_limit) m.error("expect", "longer than read_limit");
+  m.duration("connect_timeout", t.connect_timeout, zero);
+  c.tcp = std::move(t);
+}
+
+void read_dns(map_reader& parent, check_config& c) {
+  map_reader m(parent.ctx(), parent.child("dns"), parent.key_path("dns"), {"name", "type", "resolver", "expect"});
+  if (!m.valid()) return;
+  dns_check_config d;
+  if (m.string("name", d.name, true)) {
+    std::string_view n = d.name;
+    if (n.ends_with(".")) n.remove_suffix(1);
+    bool ok = !n.empty() && n.size() <= 253 && !n.starts_with(".") && n.find("..") == std::string_view::npos;
+    std::size_t label = 0;
+    for (const char ch : n) {
+      label = ch == '.' ? 0 : label + 1;
+      ok = ok && label <= 63 &&
+           (std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '-' || ch == '_' || ch == '.');
+    }
+    if (!ok) {
+      m.error("name",
+              "expected a domain name (labels of letters, digits, '-' or '_', at most 63 characters each, "
+              "253 in all), got " +
+                  quote_value(d.name));
+    }
+  }
+  static const std::vector<std::string_view> types{"A", "AAAA", "CNAME", "TXT", "MX", "NS"};
+  if (const auto t = m.choice("type", types)) d.type = std::string(types.at(*t));
+  if (m.string("resolver", d.resolver, true) && valid_address(m, "resolver", d.resolver) &&
+      !ip_literal_address(d.resolver)) {
+    m.error("resolver", "expected an IP address and port such as 10.0.0.2:53, got " + quote_value(d.resolver));
+  }
+  m.string_list("expect", d.expect);
+  c.dns = std::move(d);
+}
+
+void read_postgres(map_reader& parent, check_config& c) {
+  map_reader m(parent.ctx(), parent.child("postgres"), parent.key_path("postgres"),
+               {"dsn", "dsn_file", "query", "expect"});
+  if (!m.valid()) return;
+  postgres_check_config p;
+  m.secret("dsn", p.dsn, true);
+  m.string("query", p.query);
+  std::string expect;
+  if (m.string("expect", expect, false, true)) p.expect = std::move(expect);
+  c.postgres = std::move(p);
+}
+
+void read_grpc(map_reader& parent, check_config& c) {
+  map_reader m(parent.ctx(), parent.child("grpc"), parent.key_path("grpc"), {"address", "service", "tls", "ca_file"});
+  if (!m.valid()) return;
+  grpc_check_config g;
+  if (m.string("address", g.address, true)) valid_address(m, "address", g.address);
+  m.string("service", g.service);
+  m.boolean("tls", g.tls);
+  read_ca_file(m, g.ca_file);
+  if (m.has("ca_file") && !g.tls) m.key_error("ca_file", "only used with tls: true");
+  c.grpc = std::move(g);
+}
+
+/// The keys every check has, then exactly one probe: http, tcp, dns, postgres,
+/// grpc or cloudwatch.
 void read_check_body(map_reader& m, check_config& c, const probe_defaults_config& d) {
   if (const auto role = m.choice("role", {"classify", "gate"})) c.role = static_cast<check_role>(*role);
   c.interval = d.interval;
@@ -118,21 +222,34 @@ void read_check_body(map_reader& m, check_config& c, const probe_defaults_config
   m.duration("interval", c.interval, common::duration{100});
   m.duration("timeout", c.timeout, common::duration{10});
   m.duration("degraded_after", c.degraded_after, zero);
-  const bool http = m.has("http");
-  const bool cw = m.has("cloudwatch");
-  if (http && cw) {
-    m.error("cloudwatch", "a check is either http or cloudwatch, not both: split it into two checks");
-  } else if (!http && !cw) {
-    m.ctx().error(m.node(), m.path(), "missing the probe: expected an http or a cloudwatch key");
-  } else if (http) {
+  static constexpr std::array<std::string_view, 6> probes{"http", "tcp", "dns", "postgres", "grpc", "cloudwatch"};
+  std::vector<std::string_view> present;
+  for (const std::string_view p : probes) {
+    if (m.has(p)) present.push_back(p);
+  }
+  if (present.size() > 1) {
+    m.error(present[1], "a check has one probe, got both " + std::string(present[0]) + " and " +
+                            std::string(present[1]) + ": split it into two checks");
+  } else if (present.empty()) {
+    m.ctx().error(m.node(), m.path(),
+                  "missing the probe: expected one of the keys http, tcp, dns, postgres, grpc, cloudwatch");
+  } else if (present[0] == "http") {
     read_http(m, c);
+  } else if (present[0] == "tcp") {
+    read_tcp(m, c);
+  } else if (present[0] == "dns") {
+    read_dns(m, c);
+  } else if (present[0] == "postgres") {
+    read_postgres(m, c);
+  } else if (present[0] == "grpc") {
+    read_grpc(m, c);
   } else {
     read_cloudwatch(m, c);
   }
 }
 
-constexpr std::array<std::string_view, 7> check_keys{"region",         "role", "interval",  "timeout",
-                                                     "degraded_after", "http", "cloudwatch"};
+constexpr std::array<std::string_view, 11> check_keys{"region", "role", "interval", "timeout", "degraded_after", "http",
+                                                      "tcp",    "dns",  "postgres", "grpc",    "cloudwatch"};
 
 }  // namespace
 

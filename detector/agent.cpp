@@ -15,6 +15,7 @@
 #include "detector/lag_source.hpp"
 #include "detector/probe_metrics.hpp"
 #include "detector/scheduler.hpp"
+#include "detector/socket_probers.hpp"
 
 namespace vigil::detector {
 
@@ -24,7 +25,7 @@ std::vector<compiled_check> compile_all(const common::config& cfg) {
   std::vector<compiled_check> out;
   std::string errors;
   for (const auto& c : cfg.checks) {
-    if (!c.http) continue;  // CloudWatch checks are sampled by the cloudwatch sampler
+    if (c.cloudwatch) continue;  // CloudWatch checks are sampled by the cloudwatch sampler
     auto r = compile_check(c, cfg.probe_defaults);
     if (auto* ok = std::get_if<compiled_check>(&r)) {
       out.push_back(std::move(*ok));
@@ -81,7 +82,7 @@ struct agent::impl {
   const common::clock& clock;
   agent_options options;
   probe_metrics metrics;
-  std::unique_ptr<http_prober> own_prober;
+  std::unique_ptr<check_prober> own_prober;
   prober* probe;
   batch_sender sender;
   std::unique_ptr<scheduler> sched;
@@ -212,7 +213,7 @@ struct agent::impl {
       : clock(clk),
         options(std::move(o)),
         metrics(registry, options.vantage),
-        own_prober(p == nullptr ? std::make_unique<http_prober>(io, clk, &metrics) : nullptr),
+        own_prober(p == nullptr ? std::make_unique<check_prober>(io, clk, &metrics) : nullptr),
         probe(p == nullptr ? own_prober.get() : p),
         sender(sender_options(cfg, options), clk, std::move(post), &registry) {
     auto checks = compile_all(cfg);
@@ -255,10 +256,10 @@ void agent::start() {
   if (impl_->lag) impl_->lag_thread = std::thread([this] { impl_->lag_loop(); });
   for (auto& sp : impl_->samplers)
     impl_->cw_threads.emplace_back([this, s = sp.get()] { impl_->cw_loop(*s); });
-  common::logger("agent")->info("agent {} probing {} HTTP checks, sampling {} CloudWatch checks{}",
-                                impl_->options.vantage, impl_->sched->checks().size(),
-                                impl_->samplers.empty() ? 0 : impl_->cw_checks,
-                                impl_->lag ? ", sampling replication lag" : "");
+  common::logger("agent")->info(
+      "agent {} probing {} checks (http, tcp, dns, postgres, grpc), sampling {} CloudWatch checks{}",
+      impl_->options.vantage, impl_->sched->checks().size(), impl_->samplers.empty() ? 0 : impl_->cw_checks,
+      impl_->lag ? ", sampling replication lag" : "");
 }
 
 void agent::stop() {

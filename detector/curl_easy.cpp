@@ -208,7 +208,11 @@ std::optional<common::wall_time> peer_cert_not_after(CURL* h) {
       info->backend != CURLSSLBACKEND_OPENSSL || info->internals == nullptr) {
     return std::nullopt;
   }
-  const SSL* ssl = static_cast<const SSL*>(info->internals);
+  return ssl_chain_not_after(static_cast<const SSL*>(info->internals));
+}
+
+std::optional<common::wall_time> ssl_chain_not_after(const SSL* ssl) {
+  if (ssl == nullptr) return std::nullopt;
   std::optional<std::time_t> earliest;
   auto consider = [&](const X509* cert) {
     std::tm tm{};

@@ -15,6 +15,8 @@
 #include "common/clock.hpp"
 #include "decision/outcome.hpp"
 
+struct ssl_st;  // OpenSSL's SSL
+
 namespace vigil::detector::curl {
 
 /// Calls curl_global_init once per process (thread-safe, idempotent).
@@ -63,5 +65,8 @@ struct failure_facts {
 /// no TLS session or no certificate. Call it while the transfer runs (e.g. in
 /// the header callback): the connection may be gone afterwards.
 [[nodiscard]] std::optional<common::wall_time> peer_cert_not_after(CURL* h);
+
+/// The same for an OpenSSL connection of our own (the TCP prober's).
+[[nodiscard]] std::optional<common::wall_time> ssl_chain_not_after(const ssl_st* ssl);
 
 }  // namespace vigil::detector::curl

@@ -44,19 +44,76 @@ double us_to_ms(curl_off_t us) {
   return static_cast<double>(us) / 1000.0;
 }
 
+/// The fields every kind of check has.
+compiled_check common_fields(const common::check_config& check, const common::probe_defaults_config& defaults) {
+  compiled_check c;
+  c.id = check.id;
+  c.region = check.region;
+  c.timeout = check.timeout;
+  c.connect_timeout = check.timeout;
+  c.degraded_after = check.degraded_after;
+  c.interval = check.interval;
+  c.jitter = defaults.jitter;
+  return c;
+}
+
+/// gRPC's length-prefixed framing of one uncompressed HealthCheckRequest
+/// message: field 1 (service, a string) when set.
+std::string grpc_health_request(const std::string& service) {
+  std::string msg;
+  if (!service.empty()) {
+    msg.push_back('\x0a');  // field 1, length-delimited
+    std::size_t n = service.size();
+    do {  // varint length
+      msg.push_back(static_cast<char>((n & 0x7F) | (n > 0x7F ? 0x80 : 0)));
+      n >>= 7;
+    } while (n != 0);
+    msg += service;
+  }
+  std::string framed(5, '\0');  // compressed flag 0, 4-byte big-endian length
+  for (int i = 0; i < 4; ++i)
+    framed[static_cast<std::size_t>(1 + i)] = static_cast<char>((msg.size() >> (8 * (3 - i))) & 0xFF);
+  return framed + msg;
+}
+
+compiled_check compile_socket_check(const common::check_config& check, const common::probe_defaults_config& defaults) {
+  compiled_check c = common_fields(check, defaults);
+  if (check.tcp) {
+    c.kind = check_kind::tcp;
+    c.tcp = check.tcp;
+    if (check.tcp->connect_timeout.count() > 0) c.connect_timeout = std::min(check.tcp->connect_timeout, c.timeout);
+  } else if (check.dns) {
+    c.kind = check_kind::dns;
+    c.dns = check.dns;
+  } else if (check.postgres) {
+    c.kind = check_kind::postgres;
+    c.postgres = check.postgres;
+  } else {
+    const common::grpc_check_config& g = *check.grpc;
+    c.kind = check_kind::grpc;
+    c.url = (g.tls ? "https://" : "http://") + g.address + "/grpc.health.v1.Health/Check";
+    c.method = "POST";
+    c.headers = {"Content-Type: application/grpc", "TE: trailers"};
+    c.body = grpc_health_request(g.service);
+    c.ca_file = g.ca_file;
+    c.low_speed_limit = 0;
+    c.low_speed_time = c.timeout;
+  }
+  return c;
+}
+
 }  // namespace
 
 std::variant<compiled_check, std::vector<std::string>> compile_check(const common::check_config& check,
                                                                      const common::probe_defaults_config& defaults) {
   std::vector<std::string> errors;
+  if (check.tcp || check.dns || check.postgres || check.grpc) return compile_socket_check(check, defaults);
   if (!check.http) {
     errors.push_back(where(check.pos) + "check " + check.id + " has no http probe");
     return errors;
   }
   const common::http_check_config& h = *check.http;
-  compiled_check c;
-  c.id = check.id;
-  c.region = check.region;
+  compiled_check c = common_fields(check, defaults);
   c.url = h.url;
   c.method = h.method;
   for (const auto& [name, value] : h.headers)
@@ -71,9 +128,6 @@ std::variant<compiled_check, std::vector<std::string>> compile_check(const commo
   c.max_redirects = h.follow_redirects ? (h.max_redirects > 0 ? h.max_redirects : 5) : 0;
   c.ca_file = h.ca_file;
   c.keep_alive = h.keep_alive;
-  c.degraded_after = check.degraded_after;
-  c.interval = check.interval;
-  c.jitter = defaults.jitter;
 
   std::vector<expectation> items;
   for (std::size_t i = 0; i < h.expect.size(); ++i) {
@@ -94,6 +148,38 @@ std::variant<compiled_check, std::vector<std::string>> compile_check(const commo
   if (!errors.empty()) return errors;
   c.expect = expect_set(std::move(items));
   return c;
+}
+
+/// The answer to grpc.health.v1.Health/Check: HTTP 200, grpc-status 0 (a
+/// trailer, or a header in a trailers-only response) and a HealthCheckResponse
+/// whose status (field 1) is SERVING (1).
+expect_verdict grpc_health_verdict(const response_view& v) {
+  static constexpr std::array<std::string_view, 4> statuses{"UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"};
+  if (v.status != 200) return {outcome::http_status, "HTTP status " + std::to_string(v.status) + ", expected 200"};
+  const auto gs = v.headers->find("grpc-status");
+  if (gs == v.headers->end()) return {outcome::body_mismatch, "no grpc-status in the response"};
+  if (gs->second != "0") {
+    const auto msg = v.headers->find("grpc-message");
+    return {outcome::http_status,
+            "grpc-status " + gs->second + (msg == v.headers->end() ? std::string() : ": " + msg->second)};
+  }
+  const std::string_view b = v.body;
+  if (b.size() < 5 || b[0] != 0) return {outcome::body_mismatch, "not an uncompressed gRPC message"};
+  std::size_t len = 0;
+  for (std::size_t i = 1; i < 5; ++i)
+    len = (len << 8) | static_cast<unsigned char>(b[i]);
+  const std::string_view msg = b.substr(5);
+  if (msg.size() != len) return {outcome::body_mismatch, "truncated gRPC message"};
+  // HealthCheckResponse is one optional enum field; an empty message is UNKNOWN (0).
+  std::size_t status = 0;
+  if (!msg.empty()) {
+    if (msg.size() != 2 || msg[0] != '\x08' || (static_cast<unsigned char>(msg[1]) & 0x80) != 0)
+      return {outcome::body_mismatch, "unexpected HealthCheckResponse encoding"};
+    status = static_cast<unsigned char>(msg[1]);
+  }
+  if (status == 1) return {outcome::ok, {}};
+  return {outcome::body_mismatch,
+          "health status " + (status < statuses.size() ? std::string(statuses.at(status)) : std::to_string(status))};
 }
 
 /// Easy handles of finished probes, reset and kept for the next ones. A fresh
@@ -221,8 +307,9 @@ class http_prober::impl {
     t->check = &check;
     t->done = std::move(done);
     t->started = clock_.monotonic();
-    t->keep_body = check.expect.needs_body();
-    t->keep_headers = check.expect.needs_headers();
+    const bool grpc = check.kind == check_kind::grpc;
+    t->keep_body = grpc || check.expect.needs_body();
+    t->keep_headers = grpc || check.expect.needs_headers();
     t->want_cert = check.url.starts_with("https://");
     t->pool = &pool_;
     t->easy = pool_.take();
@@ -293,6 +380,12 @@ class http_prober::impl {
     // https_proxy and no_proxy from the environment, which operators rely on.
     if (!c.proxy.empty()) set(curl::set(h, CURLOPT_PROXY, c.proxy));
     set(curl::set(h, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L));
+    if (c.kind == check_kind::grpc) {
+      // gRPC needs HTTP/2: negotiated by ALPN over TLS, else h2c with prior knowledge.
+      const bool tls = c.url.starts_with("https://");
+      set(curl::set(h, CURLOPT_HTTP_VERSION,
+                    tls ? long{CURL_HTTP_VERSION_2TLS} : long{CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE}));
+    }
     return rc;
   }
 
@@ -333,7 +426,7 @@ class http_prober::impl {
       v.headers = &t->response_headers;
       v.latency = milliseconds(static_cast<std::int64_t>(r.latency_ms));
       v.cert_left = r.cert_left;
-      auto verdict = c.expect.evaluate(v);
+      auto verdict = c.kind == check_kind::grpc ? grpc_health_verdict(v) : c.expect.evaluate(v);
       r.result = verdict.result;
       r.detail = std::move(verdict.detail);
       r.warning = verdict.warning;

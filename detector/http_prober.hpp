@@ -35,9 +35,15 @@ namespace vigil::detector {
 
 class probe_metrics;
 
-/// An HTTP check ready to probe: config resolved against the defaults, expect
-/// expressions compiled. Build it with compile_check().
+/// What a compiled_check probes. grpc runs on the HTTP prober (HTTP/2).
+enum class check_kind : std::uint8_t { http, tcp, dns, postgres, grpc };
+
+/// A check ready to probe: config resolved against the defaults, expect
+/// expressions compiled. Build it with compile_check(). The HTTP fields below
+/// serve http and grpc checks; tcp, dns and postgres checks carry their own
+/// settings in the optional member of their kind.
 struct compiled_check {
+  check_kind kind = check_kind::http;
   std::string id;
   std::string region;
   std::string url;
@@ -58,11 +64,14 @@ struct compiled_check {
   std::string proxy;  ///< explicit proxy URL; empty = libcurl's default (http_proxy, https_proxy, no_proxy)
   std::chrono::milliseconds interval{2000};  ///< for the scheduler
   double jitter = 0.1;                       ///< fraction of interval, for the scheduler
+  std::optional<common::tcp_check_config> tcp;
+  std::optional<common::dns_check_config> dns;
+  std::optional<common::postgres_check_config> postgres;
 };
 
 /// Builds a compiled_check from a loaded config. Errors (one per bad expect
 /// expression, "file:line:col: key_path: message (expression column N)") come
-/// back instead of a check; a check without `http` is an error too.
+/// back instead of a check; a CloudWatch check is an error too.
 [[nodiscard]] std::variant<compiled_check, std::vector<std::string>> compile_check(
     const common::check_config& check, const common::probe_defaults_config& defaults);
 

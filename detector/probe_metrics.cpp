@@ -54,6 +54,25 @@ bool ip_literal_host(std::string_view url) {
   return dots == 3;
 }
 
+/// The outcomes of tcp, dns and postgres checks (socket_probers.hpp).
+bool socket_outcome(const compiled_check& c, outcome o) {
+  switch (o) {
+    case outcome::http_status:
+    case outcome::too_many_redirects:
+    case outcome::proxy_error:
+    case outcome::cert_expiring:
+      return false;
+    case outcome::degraded:
+      return c.degraded_after.count() > 0;
+    case outcome::tls_error:
+      return c.kind == check_kind::postgres || (c.tcp && c.tcp->tls);
+    case outcome::body_too_large:
+      return c.kind == check_kind::tcp;
+    default:
+      return http_outcome(o);
+  }
+}
+
 /// Can a probe of `c` end with `o`? Series for outcomes a check cannot produce
 /// are not pre-built: each costs about 0.5 KB (a labels map per child), and
 /// 14 per check were the largest single share of the agent's heap at 1,000
@@ -64,6 +83,9 @@ bool ip_literal_host(std::string_view url) {
 /// proxy_error when no proxy applies, dns_error for an IP literal. record()
 /// still counts anything else, building the child on that first occurrence.
 bool can_produce(const compiled_check& c, outcome o) {
+  if (c.kind == check_kind::tcp || c.kind == check_kind::dns || c.kind == check_kind::postgres) {
+    return socket_outcome(c, o);
+  }
   const bool https = c.url.starts_with("https://");
   const bool redirects = c.follow_redirects;
   switch (o) {
@@ -140,7 +162,7 @@ void probe_metrics::add_check(const compiled_check& check) {
     l.emplace("phase", std::string(phase_names[i]));
     c.phases[i] = &phases_.Add(l);
   }
-  if (check.url.starts_with("https://")) c.cert_expiry = &cert_expiry_.Add(labels);
+  if (check.url.starts_with("https://") || (check.tcp && check.tcp->tls)) c.cert_expiry = &cert_expiry_.Add(labels);
   checks_.emplace(check.id, c);
 }
 

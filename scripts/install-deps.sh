@@ -14,7 +14,8 @@ build_pkgs=(
   libspdlog-dev libfmt-dev prometheus-cpp-dev nlohmann-json3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libpq-dev
 )
-# Real servers the integration tests and benchmarks start on 127.0.0.1.
+# Real servers the integration tests and benchmarks start on 127.0.0.1
+# (dnsmasq-base: the dns check's resolver; python3-grpcio: the grpc check's server).
 server_pkgs=(
   postgresql-15 postgresql-client-15
   etcd-server etcd-client
@@ -22,6 +23,7 @@ server_pkgs=(
   nginx-light
   chromium chromium-driver
   iproute2 procps psmisc curl python3 python3-yaml
+  dnsmasq-base python3-grpcio
 )
 
 pkgs=("${build_pkgs[@]}")

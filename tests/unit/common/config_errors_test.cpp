@@ -308,7 +308,48 @@ TEST(config_errors, duplicate_key) {
 
 TEST(config_errors, check_needs_exactly_one_probe) {
   const auto r = load(replace(base_yaml, "        http: {url: \"http://127.0.0.1:2/\"}\n", ""));
-  EXPECT_TRUE(has_error(r, "11:9", "services[0].checks[1]", "missing the probe: expected an http or a cloudwatch key"));
+  EXPECT_TRUE(has_error(r, "11:9", "services[0].checks[1]",
+                        "missing the probe: expected one of the keys http, tcp, dns, postgres, grpc, cloudwatch"));
+}
+
+TEST(config_errors, check_with_two_probes_names_both) {
+  const auto r =
+      load(replace(base_yaml, "        http: {url: \"http://127.0.0.1:2/\"}\n",
+                   "        http: {url: \"http://127.0.0.1:2/\"}\n        tcp: {address: \"127.0.0.1:5432\"}\n"));
+  EXPECT_TRUE(has_error(r, "13:14", "services[0].checks[1].tcp", "a check has one probe, got both http and tcp"));
+}
+
+TEST(config_errors, socket_check_keys_are_validated) {
+  const std::string checks =
+      "region_checks:\n"
+      "  - name: db\n"                                                        // 14
+      "    region: us-east-1\n"                                               // 15
+      "    tcp: {address: \"db.internal\", server_name: x}\n"                 // 16
+      "  - name: dns\n"                                                       // 17
+      "    region: us-east-1\n"                                               // 18
+      "    dns: {name: \"a..b\", type: SRV, resolver: \"ns.internal:53\"}\n"  // 19
+      "  - name: pg\n"                                                        // 20
+      "    region: us-east-1\n"                                               // 21
+      "    postgres: {query: \"SELECT 1\"}\n"                                 // 22
+      "  - name: grpc\n"                                                      // 23
+      "    region: us-east-1\n"                                               // 24
+      "    grpc: {address: \"127.0.0.1:99999\", ca_file: ca.pem}\n";          // 25
+  const auto r = load(base_yaml + checks);
+  EXPECT_TRUE(has_error(r, "16:20", "region_checks[0].tcp.address", "expected host:port: no port"));
+  EXPECT_TRUE(has_error(r, "16:35", "region_checks[0].tcp.server_name", "only used with tls: true"));
+  EXPECT_TRUE(has_error(r, "19:17", "region_checks[1].dns.name", "expected a domain name"));
+  for (const std::string& bad :
+       {std::string(".lead.example"), std::string(64, 'a') + ".example", std::string("sp ace.example")}) {
+    EXPECT_TRUE(has_error(load(base_yaml + "region_checks:\n  - {name: d, region: us-east-1, dns: {name: '" + bad +
+                               "', resolver: '127.0.0.1:53'}}\n"),
+                          "14:46", "region_checks[0].dns.name", "expected a domain name"))
+        << bad;
+  }
+  EXPECT_TRUE(has_error(r, "19:31", "region_checks[1].dns.type", "SRV"));
+  EXPECT_TRUE(has_error(r, "19:46", "region_checks[1].dns.resolver", "expected an IP address and port"));
+  EXPECT_TRUE(has_error(r, "22:15", "region_checks[2].postgres.dsn", "missing required key"));
+  EXPECT_TRUE(has_error(r, "25:21", "region_checks[3].grpc.address", "port \"99999\""));
+  EXPECT_TRUE(has_error(r, "25:40", "region_checks[3].grpc.ca_file", "only used with tls: true"));
 }
 
 TEST(config_errors, check_timeout_above_interval) {

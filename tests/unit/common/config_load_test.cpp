@@ -196,6 +196,59 @@ TEST(config_load, follow_redirects_bounds_redirects_by_default) {
   EXPECT_EQ(edge->role, check_role::gate);
 }
 
+TEST(config_load, tcp_dns_postgres_and_grpc_checks) {
+  fake_world w;
+  w.env["PG_DSN"] = "host=10.0.0.9 user=vigil dbname=app";
+  const auto r =
+      w.load(base_yaml +
+             "region_checks:\n"
+             "  - name: smtp\n"
+             "    region: us-east-1\n"
+             "    tcp: {address: \"mail.internal:25\", expect: \"220 \", read_limit: 512}\n"
+             "  - name: tls\n"
+             "    region: us-east-1\n"
+             "    tcp: {address: \"10.0.0.1:443\", tls: true, server_name: api.example.com,"
+             " send: \"PING\\r\\n\", connect_timeout: 300ms}\n"
+             "  - name: dns\n"
+             "    region: us-east-1\n"
+             "    dns: {name: api.example.com, type: AAAA, resolver: \"[fd00::2]:53\", expect: [\"fd00::10\"]}\n"
+             "  - name: writer\n"
+             "    region: us-west-2\n"
+             "    postgres: {dsn: \"${PG_DSN}\", query: \"SELECT NOT pg_is_in_recovery()\", expect: \"t\"}\n"
+             "  - name: health\n"
+             "    region: us-west-2\n"
+             "    grpc: {address: \"api.internal:50051\", service: shop.Api}\n");
+  ASSERT_TRUE(r.ok()) << test::all_diagnostics(r);
+  const check_config* smtp = r.value->find_check("smtp@us-east-1");
+  ASSERT_TRUE(smtp && smtp->tcp);
+  EXPECT_EQ(smtp->kind(), "tcp");
+  EXPECT_EQ(smtp->tcp->expect, "220 ");
+  EXPECT_EQ(smtp->tcp->read_limit, 512U);
+  EXPECT_FALSE(smtp->tcp->tls);
+  const check_config* tls = r.value->find_check("tls@us-east-1");
+  ASSERT_TRUE(tls && tls->tcp);
+  EXPECT_TRUE(tls->tcp->tls);
+  EXPECT_EQ(tls->tcp->server_name, "api.example.com");
+  EXPECT_EQ(tls->tcp->send, "PING\r\n");
+  EXPECT_EQ(tls->tcp->connect_timeout, duration{300});
+  const check_config* dns = r.value->find_check("dns@us-east-1");
+  ASSERT_TRUE(dns && dns->dns);
+  EXPECT_EQ(dns->kind(), "dns");
+  EXPECT_EQ(dns->dns->type, "AAAA");
+  EXPECT_EQ(dns->dns->resolver, "[fd00::2]:53");
+  EXPECT_EQ(dns->dns->expect, std::vector<std::string>{"fd00::10"});
+  const check_config* writer = r.value->find_check("writer@us-west-2");
+  ASSERT_TRUE(writer && writer->postgres);
+  EXPECT_EQ(writer->kind(), "postgres");
+  EXPECT_EQ(writer->postgres->dsn, "host=10.0.0.9 user=vigil dbname=app");
+  EXPECT_EQ(writer->postgres->expect, std::optional<std::string>("t"));
+  const check_config* health = r.value->find_check("health@us-west-2");
+  ASSERT_TRUE(health && health->grpc);
+  EXPECT_EQ(health->kind(), "grpc");
+  EXPECT_EQ(health->grpc->service, "shop.Api");
+  EXPECT_FALSE(health->grpc->tls);
+}
+
 TEST(config_load, env_substitution_defaults_and_escapes) {
   fake_world w;
   w.env["STATE"] = "/srv/vigil";

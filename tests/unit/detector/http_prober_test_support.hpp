@@ -67,6 +67,12 @@ class child_process {
     ::close(stdout_);
   }
 
+  /// Writes one line to the child's stdin.
+  void write_line(const std::string& line) {
+    const std::string l = line + "\n";
+    if (::write(stdin_, l.data(), l.size()) != static_cast<ssize_t>(l.size())) throw std::runtime_error("write");
+  }
+
   /// One line of the child's stdout, or throws after `timeout_ms`.
   std::string read_line(int timeout_ms) {
     std::string line;
@@ -190,6 +196,15 @@ class no_proxy_env {
   std::vector<std::unique_ptr<env_guard>> guards_;
 };
 
+/// compile_check() of a test's config; a bad one throws.
+inline compiled_check compile_or_throw(const common::check_config& cfg) {
+  auto compiled = compile_check(cfg, common::probe_defaults_config{});
+  if (auto* errors = std::get_if<std::vector<std::string>>(&compiled)) {
+    throw std::runtime_error("bad test check: " + errors->front());
+  }
+  return std::get<compiled_check>(std::move(compiled));
+}
+
 /// A check with small timeouts, so that failing probes end quickly.
 inline compiled_check make_check(const std::string& url, std::vector<std::string> expect = {},
                                  std::chrono::milliseconds timeout = std::chrono::milliseconds(800)) {
@@ -201,18 +216,15 @@ inline compiled_check make_check(const std::string& url, std::vector<std::string
   h.url = url;
   h.expect = std::move(expect);
   cfg.http = h;
-  auto compiled = compile_check(cfg, common::probe_defaults_config{});
-  if (auto* errors = std::get_if<std::vector<std::string>>(&compiled)) {
-    throw std::runtime_error("bad test check: " + errors->front());
-  }
-  return std::get<compiled_check>(std::move(compiled));
+  return compile_or_throw(cfg);
 }
 
 /// Runs one probe on a fresh io_context and returns its result.
-inline probe_result probe_once(const compiled_check& check, probe_metrics* metrics = nullptr) {
+template <typename Prober = http_prober>
+probe_result probe_once(const compiled_check& check, probe_metrics* metrics = nullptr) {
   boost::asio::io_context io;
   common::real_clock clock;
-  http_prober prober(io, clock, metrics);
+  Prober prober(io, clock, metrics);
   std::optional<probe_result> out;
   prober.probe(check, [&out](probe_result r) { out = std::move(r); });
   io.run();
