@@ -199,8 +199,12 @@ void core::state::evaluate_regions() {
     // confirm_for like any other. One real service outage plus a second
     // service whose checks noise fails `fall` times from a quorum would
     // otherwise make a regional outage in confirm_for. A region already
-    // declared an outage is not held back.
-    if (severity_rank(rr.raw) == 2 && severity_rank(rr.h.declared()) < 2 &&
+    // declared an outage is not held back, and neither is one whose outage
+    // incident a previous run (or the previous leader) declared and this core
+    // continues: a restart must not withdraw the recommendation it adopted.
+    const bool outage_incident =
+        rr.incident_open && (rr.sent_kind == page_kind::regional_outage || rr.sent_kind == page_kind::global_outage);
+    if (severity_rank(rr.raw) == 2 && severity_rank(rr.h.declared()) < 2 && !outage_incident &&
         thin_outage(rr.counts, topo.p.regional_fraction)) {
       if (!rr.thin_since) rr.thin_since = now;
       if (now - *rr.thin_since < topo.p.clear_for) rr.raw = classification::service_degraded;

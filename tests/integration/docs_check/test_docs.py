@@ -120,7 +120,7 @@ class DocsCheck(unittest.TestCase):
         for text in self.expositions.values():
             exposed |= set(parse_exposition(text))
         sources = []
-        for d in ("app", "common", "detector", "actuators", "aws", "decision"):
+        for d in ("app", "common", "detector", "paging", "approvals", "coordination", "actuators", "aws", "decision"):
             for p in glob.glob(os.path.join(ROOT, d, "*.cpp")):
                 with open(p, encoding="utf-8") as f:
                     sources.append(f.read())

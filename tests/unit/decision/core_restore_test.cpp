@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "decision/continuity.hpp"
 #include "harness.hpp"
 
 namespace vigil::decision::testing {
@@ -183,6 +184,45 @@ TEST(CoreRestore, VantagePageIsHeldUntilTheVantagesCouldReport) {
   ASSERT_EQ(pages.size(), 1U) << "euw1 still absent: no new trigger; usw2 reports: resolved after clear_for";
   EXPECT_EQ(pages[0].incident_id, back.incident_id);
   EXPECT_EQ(pages[0].action, page_action::resolve);
+}
+
+}  // namespace vigil::decision::testing
+
+namespace vigil::decision::testing {
+
+// An outage declared on thin evidence (2 of 4 services, held clear_for) and
+// continued by a restarted core (adopted state and restored incident, as the
+// engine does at start) is not held back again: the restart must not withdraw
+// the recommendation on-call may be signing.
+TEST(CoreRestore, ThinOutageDeclaredBeforeRestartIsNotHeldAgain) {
+  const auto topo = make_test_topology();
+  harness h(topo);
+  h.run(duration{20000});
+  std::set<check_index> hit{*topo.find_check("api-web@us-east-1"), *topo.find_check("checkout@us-east-1")};
+  h.probe = [hit](vantage_index, check_index c, time_point) {
+    return std::optional(hit.contains(c) ? outcome::connect_error : outcome::ok);
+  };
+  h.run(duration{60000});
+  ASSERT_EQ(h.declared(e1), classification::regional_outage);
+  const auto rec = h.c.current_recommendation();
+  ASSERT_TRUE(rec);
+  const auto open = open_after(h);
+  ASSERT_EQ(open.size(), 1U);
+
+  harness h2 = restarted(h);
+  h2.c.adopt(h.c.continuity_state());
+  EXPECT_TRUE(h2.c.restore_incident(open[0]));
+  const auto& p = topo.p;
+  // Well inside clear_for: a fresh thin hold would still say service_degraded.
+  ASSERT_LT(p.fall * h.interval + p.confirm_for + 2 * p.tick + h.interval, p.clear_for);
+  h2.run(p.fall * h.interval + p.confirm_for + 2 * p.tick + h.interval);
+  EXPECT_EQ(h2.declared(e1), classification::regional_outage);
+  for (const auto& c : h2.all<classification_changed>())
+    EXPECT_NE(c.to, classification::service_degraded);
+  const auto rec2 = h2.c.current_recommendation();
+  ASSERT_TRUE(rec2);
+  EXPECT_EQ(rec2->id, rec->id);
+  EXPECT_NE(rec2->state, recommendation_state::withdrawn);
 }
 
 }  // namespace vigil::decision::testing
