@@ -108,6 +108,43 @@ bool cooldown_blocks(const json& rec) {
   });
 }
 
+/// The recommendation's JSON text, from --recommendation-file or GET
+/// URL/v1/recommendation; exit_ok or the exit code after printing why not.
+int read_recommendation(const parsed_args& a, const std::string& engine, std::chrono::milliseconds timeout,
+                        command_io& io, std::string& body) {
+  if (const auto f = a.get("recommendation-file")) {
+    std::ifstream in(*f);
+    if (!in) {
+      io.err << "vigil approve: cannot read " << *f << "\n";
+      return exit_usage;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    body = ss.str();
+  } else {
+    const auto r = common::http_perform({"GET",
+                                         engine + "/v1/recommendation",
+                                         {{"Accept", "application/json"}},
+                                         {},
+                                         timeout,
+                                         std::min<std::chrono::milliseconds>(timeout, 5s)});
+    if (!r.transport_ok()) {
+      io.err << "vigil approve: GET " << engine << "/v1/recommendation: " << r.error << "\n";
+      return exit_failed;
+    }
+    if (r.status == 404) {
+      io.err << "vigil approve: the engine has no current recommendation; nothing to approve\n";
+      return exit_failed;
+    }
+    if (r.status != 200) {
+      io.err << "vigil approve: GET " << engine << "/v1/recommendation answered " << r.status << ": " << r.body << "\n";
+      return exit_failed;
+    }
+    body = r.body;
+  }
+  return exit_ok;
+}
+
 }  // namespace
 
 int cmd_approve(const std::vector<std::string>& args, command_io& io) {
@@ -176,36 +213,7 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
 
   // 1. The recommendation, exactly as the engine states it.
   std::string body;
-  if (const auto f = a.get("recommendation-file")) {
-    std::ifstream in(*f);
-    if (!in) {
-      io.err << "vigil approve: cannot read " << *f << "\n";
-      return exit_usage;
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    body = ss.str();
-  } else {
-    const auto r = common::http_perform({"GET",
-                                         engine + "/v1/recommendation",
-                                         {{"Accept", "application/json"}},
-                                         {},
-                                         timeout,
-                                         std::min<std::chrono::milliseconds>(timeout, 5s)});
-    if (!r.transport_ok()) {
-      io.err << "vigil approve: GET " << engine << "/v1/recommendation: " << r.error << "\n";
-      return exit_failed;
-    }
-    if (r.status == 404) {
-      io.err << "vigil approve: the engine has no current recommendation; nothing to approve\n";
-      return exit_failed;
-    }
-    if (r.status != 200) {
-      io.err << "vigil approve: GET " << engine << "/v1/recommendation answered " << r.status << ": " << r.body << "\n";
-      return exit_failed;
-    }
-    body = r.body;
-  }
+  if (const int rc = read_recommendation(a, engine, timeout, io, body); rc != exit_ok) return rc;
   json rec = json::parse(body, nullptr, false);
   if (rec.is_object() && rec.contains("recommendation") && rec["recommendation"].is_object())
     rec = rec["recommendation"];

@@ -207,10 +207,6 @@ etcd_op op_put(std::string key, std::string value, std::int64_t lease) {
 etcd_op op_get(std::string key) {
   return {etcd_op::kind::range, std::move(key), {}, {}, 0};
 }
-etcd_op op_get_prefix(std::string prefix) {
-  std::string end = etcd_prefix_end(prefix);
-  return {etcd_op::kind::range, std::move(prefix), std::move(end), {}, 0};
-}
 etcd_op op_delete(std::string key) {
   return {etcd_op::kind::delete_range, std::move(key), {}, {}, 0};
 }

@@ -95,7 +95,6 @@ struct etcd_op {
 };
 [[nodiscard]] etcd_op op_put(std::string key, std::string value, std::int64_t lease = 0);
 [[nodiscard]] etcd_op op_get(std::string key);
-[[nodiscard]] etcd_op op_get_prefix(std::string prefix);
 [[nodiscard]] etcd_op op_delete(std::string key);
 
 struct etcd_txn_response {
@@ -160,7 +159,6 @@ class etcd_client {
   /// Endpoints whose last request failed at the transport level or who said
   /// they had no leader.
   [[nodiscard]] std::size_t endpoints_down() const;
-  [[nodiscard]] std::size_t endpoint_count() const { return options_.endpoints.size(); }
   [[nodiscard]] const etcd_client_options& options() const { return options_; }
 
   /// One request as the client sends it (exposed for tests): POST `path` with

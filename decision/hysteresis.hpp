@@ -43,7 +43,6 @@ class classification_hysteresis {
 
   [[nodiscard]] classification declared() const { return declared_; }
   [[nodiscard]] time_point since() const { return since_; }
-  [[nodiscard]] bool ever_declared() const { return ever_declared_; }
   [[nodiscard]] classification candidate() const { return candidate_; }
   [[nodiscard]] bool pending() const { return pending_; }
 

@@ -55,12 +55,6 @@ curl_off_t info_off(CURL* h, CURLINFO i) {
   return v;
 }
 
-void* info_private(CURL* h) {
-  char* p = nullptr;
-  if (curl_easy_getinfo(h, CURLINFO_PRIVATE, &p) != CURLE_OK) return nullptr;
-  return p;
-}
-
 CURLMcode multi_set(CURLM* m, CURLMoption o, long v) {
   return curl_multi_setopt(m, o, v);
 }

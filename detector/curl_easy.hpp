@@ -34,7 +34,6 @@ CURLcode set(CURL* h, CURLoption o, curl_write_callback v);  ///< WRITEFUNCTION,
 // getinfo wrappers: missing values read as 0 / empty.
 [[nodiscard]] long info_long(CURL* h, CURLINFO i);
 [[nodiscard]] curl_off_t info_off(CURL* h, CURLINFO i);
-[[nodiscard]] void* info_private(CURL* h);
 
 CURLMcode multi_set(CURLM* m, CURLMoption o, long v);
 CURLMcode multi_set(CURLM* m, CURLMoption o, void* v);
