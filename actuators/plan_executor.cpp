@@ -150,6 +150,63 @@ approval_ref plan_executor::approval_from(const journal_plan& p) {
   return {p.hash(), p.begin.value("approvers", std::vector<std::string>{})};
 }
 
+namespace {
+
+/// Why a plan must not start at all (nothing is journaled then), or nullopt.
+std::optional<std::string> refusal(const common::plan_config& plan, const plan_context& ctx,
+                                   const std::optional<approval_ref>& approval) {
+  if (!approval) return "refused: no approval - a plan runs only for an accepted approval of its recommendation";
+  if (ctx.recommendation_hash.empty() || approval->recommendation_hash != ctx.recommendation_hash) {
+    return "refused: the approval is bound to hash " + approval->recommendation_hash +
+           ", not to the recommendation to execute (" + ctx.recommendation_hash + ")";
+  }
+  if (plan.steps.empty()) return "refused: plan." + ctx.action + " has no steps";
+  return std::nullopt;
+}
+
+/// The journal's begin record: what runs, for whom, and the RTO marks so far.
+json begin_record(const common::plan_config& plan, const plan_request& req, const approval_ref& approval, bool dry_run,
+                  common::wall_time started) {
+  const plan_context& ctx = req.ctx;
+  json names = json::array();
+  for (const auto& s : plan.steps)
+    names.push_back(s.name);
+  json timeline = json::object();
+  const std::pair<const char*, const std::optional<common::wall_time>*> marks[] = {
+      {"first_evidence", &req.marks.first_evidence},
+      {"classified", &req.marks.classified},
+      {"paged", &req.marks.paged},
+      {"approved", &req.marks.approved}};
+  for (const auto& [k, v] : marks) {
+    if (const auto ms = ms_of(*v)) {
+      timeline[std::string(k) + "_ms"] = *ms;
+      timeline[k] = mark_json(*v);
+    }
+  }
+  return {{"at_ms", started.time_since_epoch().count()},
+          {"recommendation_id", ctx.recommendation_id},
+          {"action", ctx.action},
+          {"from", ctx.from},
+          {"to", ctx.to},
+          {"approvers", approval.approvers},
+          {"allow_data_loss", ctx.allow_data_loss},
+          {"dry_run", dry_run},
+          {"steps", names},
+          {"timeline", timeline}};
+}
+
+/// The one-line result a finished plan reports.
+std::string outcome_detail(plan_result result, bool dry_run, const json& rto, const std::string& first_problem) {
+  if (result == plan_result::done) {
+    return dry_run ? "dry run: every step described, nothing changed"
+                   : "every step done; total " + fmt_s(rto["plan_s"].get<double>());
+  }
+  if (result == plan_result::aborted) return "aborted: " + first_problem + " - take over by hand (docs/runbook.md)";
+  return "finished with failures: " + first_problem;
+}
+
+}  // namespace
+
 plan_outcome plan_executor::execute(const common::plan_config& plan, const plan_request& req,
                                     const std::optional<approval_ref>& approval, const executor_events& ev) {
   const auto print = [&](const std::string& line) {
@@ -157,17 +214,8 @@ plan_outcome plan_executor::execute(const common::plan_config& plan, const plan_
   };
   const plan_context& ctx = req.ctx;
   plan_outcome out;
-  if (!approval) {
-    out.detail = "refused: no approval - a plan runs only for an accepted approval of its recommendation";
-    return out;
-  }
-  if (ctx.recommendation_hash.empty() || approval->recommendation_hash != ctx.recommendation_hash) {
-    out.detail = "refused: the approval is bound to hash " + approval->recommendation_hash +
-                 ", not to the recommendation to execute (" + ctx.recommendation_hash + ")";
-    return out;
-  }
-  if (plan.steps.empty()) {
-    out.detail = "refused: plan." + ctx.action + " has no steps";
+  if (auto why = refusal(plan, ctx, approval)) {
+    out.detail = std::move(*why);
     return out;
   }
   const auto existing = journal_.find(ctx.recommendation_hash);
@@ -190,32 +238,7 @@ plan_outcome plan_executor::execute(const common::plan_config& plan, const plan_
     if (t > 0) begun_at = common::wall_time{milliseconds{t}};
     print("resuming plan " + ctx.recommendation_id + " (" + ctx.action + ") from the journal");
   } else {
-    json names = json::array();
-    for (const auto& s : plan.steps)
-      names.push_back(s.name);
-    json timeline = json::object();
-    const std::pair<const char*, const std::optional<common::wall_time>*> marks[] = {
-        {"first_evidence", &req.marks.first_evidence},
-        {"classified", &req.marks.classified},
-        {"paged", &req.marks.paged},
-        {"approved", &req.marks.approved}};
-    for (const auto& [k, v] : marks) {
-      if (const auto ms = ms_of(*v)) {
-        timeline[std::string(k) + "_ms"] = *ms;
-        timeline[k] = mark_json(*v);
-      }
-    }
-    journal_.begin(started_wall, ctx.recommendation_hash,
-                   {{"at_ms", started_wall.time_since_epoch().count()},
-                    {"recommendation_id", ctx.recommendation_id},
-                    {"action", ctx.action},
-                    {"from", ctx.from},
-                    {"to", ctx.to},
-                    {"approvers", approval->approvers},
-                    {"allow_data_loss", ctx.allow_data_loss},
-                    {"dry_run", dry_run},
-                    {"steps", names},
-                    {"timeline", timeline}});
+    journal_.begin(started_wall, ctx.recommendation_hash, begin_record(plan, req, *approval, dry_run, started_wall));
     print(std::string(dry_run ? "dry run of " : "executing ") + "plan " + ctx.recommendation_id + " (" + ctx.action +
           " " + ctx.from + " -> " + ctx.to + (ctx.allow_data_loss ? ", data loss allowed" : "") + ")");
   }
@@ -271,14 +294,7 @@ plan_outcome plan_executor::execute(const common::plan_config& plan, const plan_
   out.result = result;
   out.rto = rto_report(req.marks, begun_at, finished, steps);
   out.rto["dry_run"] = dry_run;
-  if (result == plan_result::done) {
-    out.detail = dry_run ? "dry run: every step described, nothing changed"
-                         : "every step done; total " + fmt_s(out.rto["plan_s"].get<double>());
-  } else if (result == plan_result::aborted) {
-    out.detail = "aborted: " + first_problem + " - take over by hand (docs/runbook.md)";
-  } else {
-    out.detail = "finished with failures: " + first_problem;
-  }
+  out.detail = outcome_detail(result, dry_run, out.rto, first_problem);
   journal_.end(finished, ctx.recommendation_hash, out.ok(), std::string(to_string(result)), out.detail, out.rto);
   if (metrics_ && !dry_run) metrics_->run(ctx.action, std::string(to_string(result)));
   print("plan " + std::string(to_string(result)) + ": " + out.detail);
