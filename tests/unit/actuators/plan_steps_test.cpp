@@ -1,9 +1,9 @@
 // The production plan steps against the strict fakes (ARC data plane, RDS
-// global failover: signatures verified, calls counted) and moto_server with
-// signature verification on (RDS detach/describe, ECS, Route 53, SSM); dry
-// run; and crash safety: a 6-step plan killed with SIGKILL after its second
-// step (and, separately, while a call is in flight) completes on restart with
-// every mutating call received exactly once.
+// global failover: signatures verified, calls counted) and crash safety: a
+// 6-step plan killed with SIGKILL after its second step (and, separately,
+// while a call is in flight) completes on restart with every mutating call
+// received exactly once. The steps against moto_server (RDS detach, ECS,
+// Route 53, SSM; dry run): servers/plan_steps_moto_test.cpp.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -13,60 +13,17 @@
 #include "actuators/plan_executor.hpp"
 #include "aws/ecs_ssm.hpp"
 #include "common/waiter.hpp"
-#include "tests/support/aws_moto.hpp"
+#include "tests/unit/actuators/plan_steps_rig.hpp"
 #include "tests/unit/actuators/plan_test_support.hpp"
 
 namespace vigil::actuators {
 namespace {
 
 using nlohmann::json;
-using test_support::moto;
 using test_support::step;
 using namespace std::chrono_literals;
 
-const auto* moto_env = ::testing::AddGlobalTestEnvironment(new test_support::moto_environment);
-
-plan_request req(bool allow_data_loss = false, const std::string& hash = "hash-1") {
-  plan_request r;
-  r.ctx = {
-      "failover-us-east-1-20261122T030000Z-r1", hash, "failover", "us-east-1", "us-west-2", allow_data_loss, {"alice"}};
-  return r;
-}
-
-struct exec_rig {
-  test_support::temp_dir dir{"plan-steps"};
-  common::real_clock clock;
-  common::cv_waiter wait;
-  std::unique_ptr<plan_journal> journal;
-  std::unique_ptr<plan_executor> exec;
-  step_deps deps;
-
-  explicit exec_rig(aws::client* c, executor_options o = {false, 0ms, 10ms, 50ms}) {
-    deps.aws = c;
-    deps.random = aws::default_random(7);
-    journal = std::make_unique<plan_journal>(dir.path() / "plan.jsonl");
-    exec = std::make_unique<plan_executor>(*journal, make_step_factory(deps), clock, wait, nullptr, o);
-  }
-  plan_outcome run(const std::vector<common::plan_step_config>& steps, const plan_request& r = req(),
-                   bool dry_run = false) {
-    common::plan_config p;
-    p.dry_run = dry_run;
-    p.steps = steps;
-    return exec->execute(p, r, approval_ref{r.ctx.recommendation_hash, r.ctx.approvers});
-  }
-};
-
-json arc_params(const test_support::python_fake& arc, const char* arn, const char* state, bool with_dead = true) {
-  json eps = json::array();
-  if (with_dead) eps.push_back(test_support::dead_url());
-  for (std::size_t i = 0; i < arc.endpoints(); ++i)
-    eps.push_back(arc.url(i));
-  return {{"routing_control_arn", arn}, {"state", state}, {"cluster_endpoints", eps}, {"region", "us-west-2"}};
-}
-
-json failover_params() {
-  return {{"global_cluster", "shop-global"}, {"target_cluster_arn", test_support::west_arn}, {"region", "us-west-2"}};
-}
+using namespace plan_rig;
 
 TEST(plan_steps, arc_routing_control_with_one_endpoint_down) {
   auto arc = test_support::start_fake_arc(2);
@@ -175,86 +132,6 @@ TEST(plan_steps, planned_switchover) {
   ASSERT_TRUE(r.run({step("switch", "aurora_switchover", failover_params())}).ok());
   EXPECT_EQ(rds->calls("SwitchoverGlobalCluster"), 1);
   EXPECT_EQ(rds->calls("FailoverGlobalCluster"), 0);
-}
-
-#define REQUIRE_MOTO()                                              \
-  do {                                                              \
-    if (!moto::instance().ok()) FAIL() << moto::instance().error(); \
-  } while (false)
-
-TEST(plan_steps, moto_detach_ecs_route53_ssm) {
-  REQUIRE_MOTO();
-  auto& m = moto::instance();
-  const auto arns =
-      m.seed("rds_global", {{"global", "plan-global"}, {"primary", "plan-east"}, {"secondary", "plan-west"}});
-  m.seed("ecs", {{"cluster", "plan-shop"}, {"service", "api"}, {"desired", 1}, {"region", "us-west-2"}});
-  const auto zone = m.seed("route53_zone", {{"name", "plan.example."}});
-  test_support::plan_aws c(m.access_key(), m.secret_key(), {}, m.endpoint());
-  exec_rig r(c.client.get());
-  const std::vector<common::plan_step_config> steps{
-      step("detach", "aurora_detach",
-           {{"global_cluster", "plan-global"}, {"db_cluster_arn", arns["secondary_arn"]}, {"region", "us-west-2"}}),
-      step("scale", "ecs_scale",
-           {{"cluster", "plan-shop"}, {"service", "api"}, {"desired_count", 4}, {"region", "us-west-2"}}),
-      step("dns", "route53_upsert",
-           {{"hosted_zone_id", zone["zone_id"]},
-            {"record_name", "api.plan.example."},
-            {"record_type", "CNAME"},
-            {"value", "api.usw2.plan.example."},
-            {"ttl", 60}}),
-      step("flag", "ssm_parameter",
-           {{"parameter", "/plan/active-region"}, {"value", "us-west-2"}, {"region", "us-west-2"}}),
-  };
-  const auto out = r.run(steps);
-  ASSERT_TRUE(out.ok()) << out.detail;
-  for (const auto& s : out.rto["steps"])
-    EXPECT_EQ(s["outcome"], "done") << s.dump();
-  auto d = aws::describe_services(*c.client, "us-west-2", "plan-shop", {"api"});
-  ASSERT_TRUE(d);
-  EXPECT_EQ(d->services.at(0).desired_count, 4);
-  EXPECT_EQ(d->services.at(0).running_count, 4);
-  // The same plan for another approval: ECS and SSM are in place already.
-  exec_rig again(c.client.get());
-  const auto out2 = again.run({steps[1], steps[3]}, req(false, "hash-moto-2"));
-  ASSERT_TRUE(out2.ok()) << out2.detail;
-  EXPECT_EQ(out2.rto["steps"][0]["outcome"], "already_done");
-  EXPECT_EQ(out2.rto["steps"][1]["outcome"], "already_done");
-}
-
-TEST(plan_steps, dry_run_sends_no_mutating_call) {
-  REQUIRE_MOTO();
-  auto& m = moto::instance();
-  m.seed("ecs", {{"cluster", "dry-shop"}, {"service", "api"}, {"desired", 2}, {"region", "us-west-2"}});
-  auto arc = test_support::start_fake_arc(1, m.access_key(), m.secret_key());
-  auto rds = test_support::start_fake_rds(m.access_key(), m.secret_key());
-  test_support::plan_aws c(m.access_key(), m.secret_key(), {{"rds", rds->url()}}, m.endpoint());
-  const std::vector<common::plan_step_config> steps{
-      step("fence", "arc_routing_control", arc_params(*arc, test_support::rc_arn_a, "Off")),
-      step("promote", "aurora_global_failover", failover_params()),
-      step("scale", "ecs_scale",
-           {{"cluster", "dry-shop"}, {"service", "api"}, {"desired_count", 9}, {"region", "us-west-2"}}),
-      step("flag", "ssm_parameter",
-           {{"parameter", "/dry/active-region"}, {"value", "us-west-2"}, {"region", "us-west-2"}}),
-      step("announce", "exec",
-           {{"command",
-             {"/bin/sh", "-c", "touch " + (std::filesystem::temp_directory_path() / "vigil-dry-ran").string()}}}),
-  };
-  for (const bool prechecks : {false, true}) {
-    exec_rig r(c.client.get(), executor_options{prechecks, 0ms, 10ms, 50ms});
-    const auto out = r.run(steps, req(false, prechecks ? "dry-2" : "dry-1"), true);
-    ASSERT_TRUE(out.ok()) << out.detail;
-  }
-  EXPECT_EQ(arc->calls("UpdateRoutingControlState"), 0);
-  EXPECT_EQ(arc->calls("GetRoutingControlState"), 1);  // only with --prechecks, read-only
-  EXPECT_EQ(rds->calls("FailoverGlobalCluster"), 0);
-  auto d = aws::describe_services(*c.client, "us-west-2", "dry-shop", {"api"});
-  ASSERT_TRUE(d);
-  EXPECT_EQ(d->services.at(0).desired_count, 2);
-  auto p =
-      c.client->json(aws::service::ssm, "us-west-2", "AmazonSSM.GetParameter", "1.1", {{"Name", "/dry/active-region"}});
-  ASSERT_FALSE(p);
-  EXPECT_EQ(p.error().code, "ParameterNotFound");
-  EXPECT_FALSE(std::filesystem::exists(std::filesystem::temp_directory_path() / "vigil-dry-ran"));
 }
 
 // --- crash safety ---------------------------------------------------------------

@@ -1,8 +1,7 @@
 // CloudWatch checks: conditions, missing-data treatments, batching (one call
 // per region per interval, 500 queries per call), throttling back-off that
-// does not stall other regions; then end to end against moto (PutMetricData
-// through botocore, sampled by vigil; a wrong secret surfaces as aws_error
-// with SignatureDoesNotMatch).
+// does not stall other regions. End to end against moto_server:
+// servers/cloudwatch_moto_test.cpp.
 
 #include "detector/cloudwatch_sampler.hpp"
 
@@ -10,12 +9,14 @@
 
 #include <mutex>
 
-#include "tests/support/aws_moto.hpp"
+#include "tests/unit/detector/cloudwatch_test_support.hpp"
 
 namespace vigil::detector {
 namespace {
 
 using namespace std::chrono_literals;
+using cloudwatch_test::check;
+using cloudwatch_test::find;
 using decision::outcome;
 
 TEST(condition, parses_and_evaluates) {
@@ -56,26 +57,6 @@ class fake_source final : public metric_source {
   std::map<std::string, double> values;
   std::map<std::string, aws::aws_error> errors;
 };
-
-cloudwatch_check check(std::string id, const std::string& region, std::string metric, const std::string& cond,
-                       common::missing_data missing = common::missing_data::ignore) {
-  cloudwatch_check c;
-  c.id = std::move(id);
-  c.region = region;
-  c.call_region = region;
-  c.query = {"", "AWS/ApplicationELB", std::move(metric), {{"LoadBalancer", "app/x"}}, "Sum", 60};
-  c.cond = *parse_condition(cond);
-  c.on_missing = missing;
-  c.interval = 60s;
-  return c;
-}
-
-const cloudwatch_sample* find(const std::vector<cloudwatch_sample>& v, const std::string& id) {
-  for (const auto& s : v) {
-    if (s.check_id == id) return &s;
-  }
-  return nullptr;
-}
 
 TEST(cloudwatch_sampler, conditions_and_missing_data) {
   common::manual_clock clock;
@@ -186,68 +167,6 @@ TEST(cloudwatch_sampler, compiles_config_checks) {
   EXPECT_EQ(cc.query.period_s, 60);
   c.cloudwatch->condition = "about 50";
   EXPECT_TRUE(std::holds_alternative<std::string>(compile_cloudwatch_check(c)));
-}
-
-// --- end to end against moto ------------------------------------------------
-
-using test_support::moto;
-const auto* moto_env = ::testing::AddGlobalTestEnvironment(new test_support::moto_environment);
-
-struct moto_rig {
-  common::real_clock clock;
-  std::unique_ptr<aws::http_transport> http = aws::make_curl_transport();
-  std::unique_ptr<aws::credentials_provider> creds;
-  std::unique_ptr<aws::client> client;
-  std::unique_ptr<aws_metric_source> source;
-
-  explicit moto_rig(std::string secret) {
-    creds = aws::make_static_provider({moto::instance().access_key(), std::move(secret), "", {}, "test"});
-    aws::client_options o;
-    o.env = aws::map_env({{"AWS_ENDPOINT_URL_CLOUDWATCH", moto::instance().endpoint()}});
-    o.sleep = [](std::chrono::milliseconds) {};
-    client = std::make_unique<aws::client>(o, *creds, *http, clock);
-    source = std::make_unique<aws_metric_source>(*client);
-  }
-};
-
-TEST(cloudwatch_moto, put_metric_data_then_sample_and_wrong_secret_is_aws_error) {
-  ASSERT_TRUE(moto::instance().ok()) << moto::instance().error();
-  moto::instance().seed("put_metric", {{"namespace", "AWS/ApplicationELB"},
-                                       {"metric", "HTTPCode_ELB_5XX_Count"},
-                                       {"dimensions", {{"LoadBalancer", "app/prod/123"}}},
-                                       {"value", 73}});
-  moto::instance().seed("put_metric", {{"namespace", "AWS/ApplicationELB"},
-                                       {"metric", "HealthyHostCount"},
-                                       {"dimensions", {{"LoadBalancer", "app/prod/123"}}},
-                                       {"value", 3}});
-  std::vector<cloudwatch_check> checks{
-      check("alb-5xx@us-east-1", "us-east-1", "HTTPCode_ELB_5XX_Count", "< 50"),
-      check("alb-hosts@us-east-1", "us-east-1", "HealthyHostCount", ">= 1"),
-      check("alb-none@us-east-1", "us-east-1", "NoSuchMetric", "< 1", common::missing_data::fail)};
-  checks[0].query.dimensions = checks[1].query.dimensions = {{"LoadBalancer", "app/prod/123"}};
-  checks[1].query.stat = "Minimum";
-  {
-    moto_rig good(moto::instance().secret_key());
-    cloudwatch_sampler s(checks, *good.source, good.clock);
-    const auto out = s.poll();
-    ASSERT_EQ(out.size(), 3u);
-    EXPECT_EQ(find(out, "alb-5xx@us-east-1")->result.result, outcome::condition_failed);
-    EXPECT_EQ(find(out, "alb-5xx@us-east-1")->value, 73.0);
-    EXPECT_EQ(find(out, "alb-hosts@us-east-1")->result.result, outcome::ok);
-    EXPECT_EQ(find(out, "alb-hosts@us-east-1")->value, 3.0);
-    EXPECT_EQ(find(out, "alb-none@us-east-1")->result.result, outcome::no_data);
-    EXPECT_EQ(good.client->stats().calls, 1u);  // three checks, one GetMetricData
-  }
-  moto_rig bad("wrong-secret");
-  cloudwatch_sampler s(checks, *bad.source, bad.clock);
-  const auto out = s.poll();
-  ASSERT_EQ(out.size(), 3u);
-  for (const auto& smp : out) {
-    EXPECT_EQ(smp.result.result, outcome::aws_error);
-    EXPECT_NE(smp.result.detail.find("SignatureDoesNotMatch"), std::string::npos) << smp.result.detail;
-    EXPECT_EQ(smp.result.http_status, 403);
-  }
-  EXPECT_EQ(s.stats()["us-east-1"].errors, 3u);
 }
 
 }  // namespace

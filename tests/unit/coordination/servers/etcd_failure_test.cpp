@@ -4,7 +4,7 @@
 
 #include "coordination/coordination_etcd.hpp"
 #include "tests/support/etcd_cluster.hpp"
-#include "tests/unit/coordination/etcd_test_util.hpp"
+#include "tests/unit/coordination/servers/etcd_test_util.hpp"
 
 namespace vigil::coordination {
 namespace {

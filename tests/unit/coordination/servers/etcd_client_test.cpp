@@ -1,5 +1,6 @@
 // The etcd JSON-gateway client against a real etcd 3.4 cluster (3 members on
-// 127.0.0.1, started by tests/support/etcd_cluster.hpp), plus its pure parts.
+// 127.0.0.1, started by tests/support/etcd_cluster.hpp). Its pure parts:
+// etcd_codec_test.cpp, one folder up.
 #include "coordination/etcd_client.hpp"
 
 #include <gtest/gtest.h>
@@ -19,28 +20,6 @@ std::string unique(std::string_view what) {
 
 etcd_client make_client() {
   return etcd_client(etcd_client_options{testing::shared_etcd_cluster().endpoints()});
-}
-
-TEST(EtcdCodec, StandardPaddedBase64RoundTrips) {
-  EXPECT_EQ(etcd_base64_encode("foo"), "Zm9v");
-  EXPECT_EQ(etcd_base64_encode("fo"), "Zm8=");
-  EXPECT_EQ(etcd_base64_encode("f"), "Zg==");
-  EXPECT_EQ(etcd_base64_encode("\xfb\xff"), "+/8=");
-  EXPECT_EQ(etcd_base64_decode("+/8=").value(), "\xfb\xff");
-  EXPECT_EQ(etcd_base64_decode("").value(), "");
-  EXPECT_FALSE(etcd_base64_decode("-_8=").has_value());  // base64url characters
-  EXPECT_FALSE(etcd_base64_decode("Zm9").has_value());   // not a multiple of 4
-  EXPECT_FALSE(etcd_base64_decode("Z===").has_value());
-}
-
-TEST(EtcdCodec, PrefixEndIncrementsTheLastByte) {
-  EXPECT_EQ(etcd_prefix_end("/a/"), "/a0");
-  EXPECT_EQ(etcd_prefix_end(std::string("a\xff", 2)), "b");
-  EXPECT_EQ(etcd_prefix_end(""), std::string(1, '\0'));
-}
-
-TEST(EtcdClient, NeedsEndpoints) {
-  EXPECT_THROW(etcd_client(etcd_client_options{}), std::invalid_argument);
 }
 
 TEST(EtcdClient, PutRangeAndDeleteWithBinaryValues) {
