@@ -61,14 +61,14 @@ std::string lag_line(const common::replication_lag_config& lag) {
 nlohmann::json summary_json(const common::config& cfg, const std::vector<common::config_diagnostic>& diags) {
   nlohmann::json regions = nlohmann::json::array();
   for (const auto& r : cfg.regions)
-    regions.push_back({{"name", r.name}, {"role", common::to_string(r.role)}});
+    regions.push_back({{"name", r.name}, {"role", decision::to_string(r.role)}});
   nlohmann::json checks = nlohmann::json::array();
   for (const auto& c : cfg.checks) {
     checks.push_back({{"id", c.id},
                       {"region", c.region},
                       {"service", c.service},
                       {"scope", c.region_scope ? "region" : "service"},
-                      {"role", common::to_string(c.role)},
+                      {"role", decision::to_string(c.role)},
                       {"type", std::string(c.kind())},
                       {"interval_ms", c.interval.count()}});
   }

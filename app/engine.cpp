@@ -17,6 +17,7 @@
 #include "common/metrics.hpp"
 #include "common/topology.hpp"
 #include "decision/continuity.hpp"
+#include "decision/record.hpp"
 #include "decision/time_format.hpp"
 
 namespace vigil::app {
@@ -154,30 +155,17 @@ struct engine::impl {
       if (o.value) obs.value = *o.value;
       core.ingest(obs);
       note_failure(o, b.vantage);
-      if (record.is_open()) {
-        json line{{"type", "observation"},
-                  {"t", o.at_ms},
-                  {"vantage", b.vantage},
-                  {"check", o.check},
-                  {"outcome", decision::to_string(o.result)},
-                  {"latency_ms", o.latency_ms},
-                  {"value", o.value ? json(*o.value) : json(nullptr)}};
-        if (o.warning != decision::outcome::ok) line["warning"] = decision::to_string(o.warning);
-        record << line.dump() << '\n';
-      }
+      if (record.is_open()) record << decision::to_record_line(obs, core.topo()) << '\n';
     }
     for (const auto& l : b.lag) {
       decision::lag_sample s;
       s.at = from_ms(l.at_ms);
       if (l.lag_ms) s.lag = std::chrono::milliseconds{*l.lag_ms};
       core.ingest_lag(s);
-      if (record.is_open()) {
-        record << json{{"type", "lag"}, {"t", l.at_ms}, {"lag_ms", l.lag_ms ? json(*l.lag_ms) : json(nullptr)}}.dump()
-               << '\n';
-      }
+      if (record.is_open()) record << decision::to_record_line(s) << '\n';
     }
     if (record.is_open()) {
-      record << json{{"type", "report"}, {"t", now.time_since_epoch().count()}, {"vantage", b.vantage}}.dump() << '\n';
+      record << decision::to_record_line(decision::report_record{*v, to_decision(now)}, core.topo()) << '\n';
       record.flush();
     }
     if (unknown > 0) metrics.observations_unknown(unknown);

@@ -21,32 +21,6 @@ namespace vigil::app {
 
 namespace {
 
-paging::page_severity to_severity(decision::severity s) {
-  switch (s) {
-    case decision::severity::critical:
-      return paging::page_severity::critical;
-    case decision::severity::error:
-      return paging::page_severity::error;
-    case decision::severity::warning:
-      return paging::page_severity::warning;
-    case decision::severity::info:
-      return paging::page_severity::info;
-  }
-  return paging::page_severity::error;
-}
-
-paging::page_action to_action(decision::page_action a) {
-  switch (a) {
-    case decision::page_action::trigger:
-      return paging::page_action::trigger;
-    case decision::page_action::update:
-      return paging::page_action::update;
-    case decision::page_action::resolve:
-      return paging::page_action::resolve;
-  }
-  return paging::page_action::trigger;
-}
-
 std::vector<std::string> sink_names(const std::vector<std::unique_ptr<paging::page_sink>>& sinks) {
   std::vector<std::string> out;
   out.reserve(sinks.size());
@@ -216,12 +190,12 @@ struct engine_services::impl {
   paging::page convert(const decision::page& p) const {
     paging::page out;
     out.incident_id = p.incident_id;
-    out.action = to_action(p.action);
+    out.action = p.action;
     // Page times increase within an incident, so they order its updates and,
     // being fixed per event, keep the outbox's idempotency key stable.
     out.sequence = static_cast<std::uint64_t>(p.at.time_since_epoch().count());
     out.kind = std::string(decision::to_string(p.kind));
-    out.severity = to_severity(p.sev);
+    out.severity = p.sev;
     out.summary = p.summary;
     out.region = p.region.empty() ? p.vantage : p.region;
     out.deployment = cfg.deployment;

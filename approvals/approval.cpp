@@ -16,7 +16,7 @@ namespace vigil::approvals {
 namespace {
 
 struct reason_info {
-  approval_reason reason;
+  verifier_reason reason;
   std::string_view name;
   int status;
   std::string_view remedy;
@@ -24,37 +24,37 @@ struct reason_info {
 
 // One row per reason: its stable name, the HTTP status the engine answers
 // with, and what the operator should do. docs/approvals.md repeats this table.
-constexpr std::array<reason_info, approval_reason_count> reasons{{
-    {approval_reason::ok, "ok", 202, "nothing: the approval was accepted"},
-    {approval_reason::bad_format, "bad_format", 400,
+constexpr std::array<reason_info, verifier_reason_count> reasons{{
+    {verifier_reason::ok, "ok", 202, "nothing: the approval was accepted"},
+    {verifier_reason::bad_format, "bad_format", 400,
      "send the token exactly as `vigil approve --print` printed it (one line, nothing added)"},
-    {approval_reason::unsupported_version, "unsupported_version", 400,
+    {verifier_reason::unsupported_version, "unsupported_version", 400,
      "sign with `vigil approve` (PASETO v4.public); v1-v3 and v4.local tokens are never accepted"},
-    {approval_reason::too_large, "too_large", 400, "tokens are at most 8 KiB; sign a fresh one with `vigil approve`"},
-    {approval_reason::bad_signature, "bad_signature", 403,
+    {verifier_reason::too_large, "too_large", 400, "tokens are at most 8 KiB; sign a fresh one with `vigil approve`"},
+    {verifier_reason::bad_signature, "bad_signature", 403,
      "sign with your own key (the one whose .pub is configured for you) and do not edit the token"},
-    {approval_reason::unknown_approver, "unknown_approver", 403,
+    {verifier_reason::unknown_approver, "unknown_approver", 403,
      "ask an administrator to add your public key under approvals.approvers, or use a configured approver's key"},
-    {approval_reason::subject_mismatch, "subject_mismatch", 403,
+    {verifier_reason::subject_mismatch, "subject_mismatch", 403,
      "pass your own approver id with `vigil approve --approver ID`"},
-    {approval_reason::wrong_audience, "wrong_audience", 403,
+    {verifier_reason::wrong_audience, "wrong_audience", 403,
      "approve against the engine of the deployment you mean; the token names another deployment"},
-    {approval_reason::expired, "expired", 400, "the token expired: run `vigil approve` again for a fresh one"},
-    {approval_reason::not_yet_valid, "not_yet_valid", 400,
+    {verifier_reason::expired, "expired", 400, "the token expired: run `vigil approve` again for a fresh one"},
+    {verifier_reason::not_yet_valid, "not_yet_valid", 400,
      "the token is from the future: check the clock of the machine that signed it (NTP) and sign again"},
-    {approval_reason::lifetime_too_long, "lifetime_too_long", 400,
+    {verifier_reason::lifetime_too_long, "lifetime_too_long", 400,
      "sign with a shorter --ttl (at most approvals.max_ttl)"},
-    {approval_reason::bad_claims, "bad_claims", 400, "sign with `vigil approve`; the claims do not fit the schema"},
-    {approval_reason::replay, "replay", 409, "each token is accepted once: run `vigil approve` again to approve again"},
-    {approval_reason::ledger_unavailable, "ledger_unavailable", 503,
+    {verifier_reason::bad_claims, "bad_claims", 400, "sign with `vigil approve`; the claims do not fit the schema"},
+    {verifier_reason::replay, "replay", 409, "each token is accepted once: run `vigil approve` again to approve again"},
+    {verifier_reason::ledger_unavailable, "ledger_unavailable", 503,
      "the engine could not record the token id; retry in a moment and check the engine's state directory"},
-    {approval_reason::wrong_hash, "wrong_hash", 409,
+    {verifier_reason::wrong_hash, "wrong_hash", 409,
      "the recommendation changed since you looked: review the current one and run `vigil approve` again"},
-    {approval_reason::not_approvable, "not_approvable", 409,
+    {verifier_reason::not_approvable, "not_approvable", 409,
      "the recommendation cannot be approved now (blocked, expired, withdrawn or done): check `GET /v1/status`"},
-    {approval_reason::data_loss_not_allowed, "data_loss_not_allowed", 409,
+    {verifier_reason::data_loss_not_allowed, "data_loss_not_allowed", 409,
      "this failover may lose data: if you accept that, approve with --allow-data-loss"},
-    {approval_reason::duplicate_approver, "duplicate_approver", 409,
+    {verifier_reason::duplicate_approver, "duplicate_approver", 409,
      "you already approved this recommendation: a second, different approver must approve"},
 }};
 
@@ -64,38 +64,38 @@ constexpr bool reasons_in_enum_order() {
   }
   return true;
 }
-static_assert(reasons_in_enum_order(), "one row per approval_reason, in enum order");
+static_assert(reasons_in_enum_order(), "one row per verifier_reason, in enum order");
 
-const reason_info& info(approval_reason r) {
+const reason_info& info(verifier_reason r) {
   return reasons.at(static_cast<std::size_t>(r));
 }
 
-approval_rejection rejection(approval_reason r, const std::string& detail) {
+approval_rejection rejection(verifier_reason r, const std::string& detail) {
   return {r, detail + "; " + std::string(info(r).remedy)};
 }
 
 }  // namespace
 
-std::string_view to_string(approval_reason r) {
+std::string_view to_string(verifier_reason r) {
   return info(r).name;
 }
-std::string_view remedy(approval_reason r) {
+std::string_view remedy(verifier_reason r) {
   return info(r).remedy;
 }
-int http_status(approval_reason r) {
+int http_status(verifier_reason r) {
   return info(r).status;
 }
 
 std::optional<approval_rejection> check_binding(const verified_approval& a, const approval_binding& b) {
   if (a.action == acknowledge_cooldown_action) {
     if (a.recommendation_id != b.recommendation_id || a.recommendation_hash != b.recommendation_hash) {
-      return rejection(approval_reason::wrong_hash, "the token acknowledges the cooldown for " + a.recommendation_id +
+      return rejection(verifier_reason::wrong_hash, "the token acknowledges the cooldown for " + a.recommendation_id +
                                                         " (hash " + a.recommendation_hash +
                                                         ") but the current recommendation is " + b.recommendation_id +
                                                         " (hash " + b.recommendation_hash + ")");
     }
     if (!b.cooldown_blocks) {
-      return rejection(approval_reason::not_approvable, "the cooldown gate does not block recommendation " +
+      return rejection(verifier_reason::not_approvable, "the cooldown gate does not block recommendation " +
                                                             b.recommendation_id +
                                                             ": there is no cooldown to acknowledge");
     }
@@ -103,24 +103,24 @@ std::optional<approval_rejection> check_binding(const verified_approval& a, cons
   }
   if (a.recommendation_id != b.recommendation_id || a.recommendation_hash != b.recommendation_hash ||
       a.action != b.action) {
-    return rejection(approval_reason::wrong_hash,
+    return rejection(verifier_reason::wrong_hash,
                      "the token approves " + a.action + " " + a.recommendation_id + " (hash " + a.recommendation_hash +
                          ") but the current "
                          "recommendation is " +
                          b.action + " " + b.recommendation_id + " (hash " + b.recommendation_hash + ")");
   }
   if (!b.approvable) {
-    return rejection(approval_reason::not_approvable,
+    return rejection(verifier_reason::not_approvable,
                      "recommendation " + b.recommendation_id + " is not approvable" +
                          (b.not_approvable_detail.empty() ? std::string{} : ": " + b.not_approvable_detail));
   }
   if (b.allow_data_loss_required && !a.allow_data_loss) {
-    return rejection(approval_reason::data_loss_not_allowed,
+    return rejection(verifier_reason::data_loss_not_allowed,
                      "recommendation " + b.recommendation_id +
                          " requires allow_data_loss (replication lag is unknown or above the bound)");
   }
   if (std::find(b.approved_by.begin(), b.approved_by.end(), a.approver) != b.approved_by.end()) {
-    return rejection(approval_reason::duplicate_approver,
+    return rejection(verifier_reason::duplicate_approver,
                      "approver '" + a.approver + "' already approved recommendation " + b.recommendation_id);
   }
   return std::nullopt;
@@ -131,11 +131,11 @@ approval_tally::approval_tally(std::string recommendation_hash, int required)
 
 std::optional<approval_rejection> approval_tally::add(const verified_approval& a) {
   if (a.recommendation_hash != hash_) {
-    return rejection(approval_reason::wrong_hash,
+    return rejection(verifier_reason::wrong_hash,
                      "the approval is for hash " + a.recommendation_hash + ", this tally counts " + hash_);
   }
   if (std::find(approvers_.begin(), approvers_.end(), a.approver) != approvers_.end()) {
-    return rejection(approval_reason::duplicate_approver, "approver '" + a.approver + "' is already counted (" +
+    return rejection(verifier_reason::duplicate_approver, "approver '" + a.approver + "' is already counted (" +
                                                               std::to_string(approvers_.size()) + " of " +
                                                               std::to_string(required_) + " distinct approvers)");
   }
@@ -154,11 +154,11 @@ prometheus::Family<prometheus::Counter>& approval_metrics::build_family(promethe
 approval_metrics::approval_metrics(prometheus::Family<prometheus::Counter>& family) {
   for (const auto& r : reasons) {
     counters_.push_back(&family.Add(
-        {{"result", r.reason == approval_reason::ok ? "accepted" : "rejected"}, {"reason", std::string(r.name)}}));
+        {{"result", r.reason == verifier_reason::ok ? "accepted" : "rejected"}, {"reason", std::string(r.name)}}));
   }
 }
 
-void approval_metrics::count(approval_reason r) {
+void approval_metrics::count(verifier_reason r) {
   counters_.at(static_cast<std::size_t>(r))->Increment();
 }
 
@@ -180,7 +180,7 @@ approval_verifier::approval_verifier(std::string deployment, const common::appro
 
 approval_verifier::~approval_verifier() = default;
 
-approval_result approval_verifier::reject(approval_reason r, const std::string& detail) {
+approval_result approval_verifier::reject(verifier_reason r, const std::string& detail) {
   if (metrics_) metrics_->count(r);
   return {std::nullopt, rejection(r, detail)};
 }
@@ -194,11 +194,11 @@ approval_result approval_verifier::verify(std::string_view token, common::wall_t
   if (!parsed.parts) {
     switch (parsed.error) {
       case paseto_error::unsupported_version:
-        return reject(approval_reason::unsupported_version, parsed.detail);
+        return reject(verifier_reason::unsupported_version, parsed.detail);
       case paseto_error::too_large:
-        return reject(approval_reason::too_large, parsed.detail);
+        return reject(verifier_reason::too_large, parsed.detail);
       default:
-        return reject(approval_reason::bad_format, parsed.detail);
+        return reject(verifier_reason::bad_format, parsed.detail);
     }
   }
   const approver_key* signer = nullptr;
@@ -215,36 +215,36 @@ approval_result approval_verifier::verify(std::string_view token, common::wall_t
         unverified.claims && std::any_of(approvers_.begin(), approvers_.end(),
                                          [&](const approver_key& a) { return a.id == unverified.claims->subject; });
     if (names_known) {
-      return reject(approval_reason::bad_signature, "the token claims to be from '" + unverified.claims->subject +
+      return reject(verifier_reason::bad_signature, "the token claims to be from '" + unverified.claims->subject +
                                                         "' but that approver's configured key does not verify it");
     }
-    return reject(approval_reason::unknown_approver, "no configured approver's key verifies this token");
+    return reject(verifier_reason::unknown_approver, "no configured approver's key verifies this token");
   }
   auto parsed_claims = parse_claims(parsed.parts->message);
-  if (!parsed_claims.claims) return reject(approval_reason::bad_claims, parsed_claims.error);
+  if (!parsed_claims.claims) return reject(verifier_reason::bad_claims, parsed_claims.error);
   const auto& c = *parsed_claims.claims;
   if (c.subject != signer->id) {
-    return reject(approval_reason::subject_mismatch,
+    return reject(verifier_reason::subject_mismatch,
                   "the token is signed with approver '" + signer->id + "''s key but names '" + c.subject + "'");
   }
   if (c.audience != deployment_) {
-    return reject(approval_reason::wrong_audience,
+    return reject(verifier_reason::wrong_audience,
                   "the token is for deployment '" + c.audience + "', this is '" + deployment_ + "'");
   }
   if (now > c.expires_at + max_skew_) {
-    return reject(approval_reason::expired, "the token expired at " + common::format_rfc3339(c.expires_at) + " (now " +
+    return reject(verifier_reason::expired, "the token expired at " + common::format_rfc3339(c.expires_at) + " (now " +
                                                 common::format_rfc3339(now) + ")");
   }
   if (c.not_before && now + max_skew_ < *c.not_before) {
-    return reject(approval_reason::not_yet_valid,
+    return reject(verifier_reason::not_yet_valid,
                   "the token is not valid before " + common::format_rfc3339(*c.not_before));
   }
   if (now + max_skew_ < c.issued_at) {
-    return reject(approval_reason::not_yet_valid, "the token was issued at " + common::format_rfc3339(c.issued_at) +
+    return reject(verifier_reason::not_yet_valid, "the token was issued at " + common::format_rfc3339(c.issued_at) +
                                                       ", after now (" + common::format_rfc3339(now) + ")");
   }
   if (c.expires_at - c.issued_at > max_ttl_) {
-    return reject(approval_reason::lifetime_too_long,
+    return reject(verifier_reason::lifetime_too_long,
                   "the token lives " + std::to_string((c.expires_at - c.issued_at).count() / 1000) + " s; at most " +
                       std::to_string(max_ttl_.count() / 1000) + " s (approvals.max_ttl) are accepted");
   }
@@ -258,12 +258,12 @@ approval_result approval_verifier::verify(std::string_view token, common::wall_t
   }
   try {
     if (!ledger_.try_consume(c.jti, c.expires_at)) {
-      return reject(approval_reason::replay, "token " + c.jti + " was already used");
+      return reject(verifier_reason::replay, "token " + c.jti + " was already used");
     }
   } catch (const std::exception& e) {
-    return reject(approval_reason::ledger_unavailable, e.what());
+    return reject(verifier_reason::ledger_unavailable, e.what());
   }
-  if (metrics_) metrics_->count(approval_reason::ok);
+  if (metrics_) metrics_->count(verifier_reason::ok);
   return {std::move(v), {}};
 }
 

@@ -49,8 +49,13 @@ inline constexpr std::size_t max_claims_bytes = 4096;
 /// recommendation it names (it approves nothing).
 inline constexpr std::string_view acknowledge_cooldown_action = "acknowledge_cooldown";
 
-/// Stable names (metrics label `reason`, API `error`, audit log, docs).
-enum class approval_reason : std::uint8_t {
+/// The engine's answer to one approval token: the verifier's own checks (format, signature,
+/// identity, time, claims, jti) and, for a verified token, the recommendation checks the
+/// engine reports over HTTP. Stable names (metrics label `reason`, API `error`, audit log,
+/// docs/approvals.md). Not decision::approval_reason: that is the decision core's own account
+/// of why it counted or refused an already verified approval (events, scenarios), a different
+/// vocabulary with its own names.
+enum class verifier_reason : std::uint8_t {
   ok,                     ///< accepted
   bad_format,             ///< not a well-formed PASETO v4.public token
   unsupported_version,    ///< another PASETO version or purpose
@@ -70,14 +75,14 @@ enum class approval_reason : std::uint8_t {
   data_loss_not_allowed,  ///< recommendation requires allow_data_loss, the token does not grant it
   duplicate_approver,     ///< this approver already approved this recommendation
 };
-inline constexpr std::size_t approval_reason_count = 18;
+inline constexpr std::size_t verifier_reason_count = 18;
 
-[[nodiscard]] std::string_view to_string(approval_reason r);
+[[nodiscard]] std::string_view to_string(verifier_reason r);
 /// What the operator should do about it (one sentence).
-[[nodiscard]] std::string_view remedy(approval_reason r);
+[[nodiscard]] std::string_view remedy(verifier_reason r);
 /// HTTP status the engine answers with: 202 ok, 409 replay/duplicate/wrong_hash/not_approvable,
 /// 503 ledger_unavailable, 403 for identity problems, 400 otherwise.
-[[nodiscard]] int http_status(approval_reason r);
+[[nodiscard]] int http_status(verifier_reason r);
 
 struct approval_claims {
   std::string recommendation_id;
@@ -123,7 +128,7 @@ struct verified_approval {
 };
 
 struct approval_rejection {
-  approval_reason reason = approval_reason::ok;
+  verifier_reason reason = verifier_reason::ok;
   std::string message;  ///< what is wrong and what to do, for the operator
 };
 
@@ -176,10 +181,10 @@ class approval_metrics {
  public:
   [[nodiscard]] static prometheus::Family<prometheus::Counter>& build_family(prometheus::Registry& registry);
   explicit approval_metrics(prometheus::Family<prometheus::Counter>& family);
-  void count(approval_reason r);
+  void count(verifier_reason r);
 
  private:
-  std::vector<prometheus::Counter*> counters_;  ///< indexed by approval_reason
+  std::vector<prometheus::Counter*> counters_;  ///< indexed by verifier_reason
 };
 
 class approval_verifier {
@@ -201,7 +206,7 @@ class approval_verifier {
                                        const approval_binding* binding = nullptr);
 
  private:
-  approval_result reject(approval_reason r, const std::string& detail);
+  approval_result reject(verifier_reason r, const std::string& detail);
   struct approver_key {
     std::string id;
     std::unique_ptr<ed25519_key> key;

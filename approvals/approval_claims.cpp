@@ -7,6 +7,7 @@
 #include "approvals/approval.hpp"
 #include "approvals/paseto.hpp"
 #include "common/crypto.hpp"
+#include "decision/time_format.hpp"
 
 namespace vigil::approvals {
 
@@ -72,50 +73,21 @@ int two(std::string_view s, std::size_t at) {
 }  // namespace
 
 std::optional<common::wall_time> parse_rfc3339(std::string_view s) {
-  using namespace std::chrono;
-  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':') {
-    return std::nullopt;
-  }
-  const int yh = two(s, 0);
-  const int yl = two(s, 2);
-  const int mo = two(s, 5);
-  const int d = two(s, 8);
-  const int h = two(s, 11);
-  const int mi = two(s, 14);
-  const int sec = two(s, 17);
-  if (yh < 0 || yl < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 || h > 23 || mi > 59 || sec > 60) {
-    return std::nullopt;
-  }
-  const year_month_day ymd{year{yh * 100 + yl}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-  if (!ymd.ok()) return std::nullopt;
+  // decision::parse_time, made strict where a signed claim needs it: 'T' only
+  // (no space), at most 9 fraction digits, offsets within 23:59.
+  if (s.size() < 20 || s[10] == ' ') return std::nullopt;
   std::size_t pos = 19;
-  int ms = 0;
   if (s[pos] == '.') {
-    int digits = 0;
-    for (++pos; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, ++digits) {
-      if (digits < 3) ms = ms * 10 + (s[pos] - '0');
-    }
-    if (digits == 0 || digits > 9) return std::nullopt;
-    for (int i = digits; i < 3; ++i)
-      ms *= 10;
+    const auto digits = s.find_first_not_of("0123456789", pos + 1);
+    const auto end = digits == std::string_view::npos ? s.size() : digits;
+    if (end - pos - 1 > 9) return std::nullopt;
+    pos = end;
   }
-  if (pos >= s.size()) return std::nullopt;  // RFC 3339 requires a zone
-  minutes offset{0};
-  if (s[pos] == 'Z' || s[pos] == 'z') {
-    if (pos + 1 != s.size()) return std::nullopt;
-  } else if ((s[pos] == '+' || s[pos] == '-') && pos + 6 == s.size() && s[pos + 3] == ':') {
-    const int oh = two(s, pos + 1);
-    const int om = two(s, pos + 4);
-    if (oh < 0 || om < 0 || oh > 23 || om > 59) return std::nullopt;
-    offset = hours{oh} + minutes{om};
-    if (s[pos] == '-') offset = -offset;
-  } else {
+  if (pos < s.size() && (s[pos] == '+' || s[pos] == '-') && (two(s, pos + 1) > 23 || two(s, pos + 4) > 59)) {
     return std::nullopt;
   }
   // A leap second (:60) is read as the next second's start.
-  const auto t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + milliseconds{ms} - offset;
-  return time_point_cast<milliseconds>(t);
+  return decision::parse_time(s);
 }
 
 std::string new_jti() {

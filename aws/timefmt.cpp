@@ -54,8 +54,10 @@ std::string format_amz_date(common::wall_time t) {
 }
 
 std::string format_iso8601(common::wall_time t) {
-  const auto c = to_civil(t);
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z", c.y, c.mo, c.d, c.h, c.mi, c.s);
+  // common::format_rfc3339 without the milliseconds: 2015-08-30T12:36:00.000Z -> ...:00Z.
+  auto out = common::format_rfc3339(floor<seconds>(t));
+  out.erase(out.size() - 5, 4);
+  return out;
 }
 
 std::optional<common::wall_time> parse_iso8601(std::string_view s) {

@@ -1,7 +1,6 @@
 #include "common/clock.hpp"
 
-#include <fmt/chrono.h>
-#include <fmt/format.h>
+#include "decision/time_format.hpp"
 
 namespace vigil::common {
 
@@ -28,9 +27,7 @@ void manual_clock::advance(std::chrono::milliseconds d) {
 }
 
 std::string format_rfc3339(wall_time t) {
-  const auto secs = std::chrono::floor<std::chrono::seconds>(t);
-  const auto ms = (t - secs).count();
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", secs, ms);
+  return decision::format_time(decision::time_point{t.time_since_epoch()});
 }
 
 }  // namespace vigil::common

@@ -38,26 +38,6 @@ std::string_view check_config::kind() const {
   return "http";
 }
 
-std::string_view to_string(region_role r) {
-  switch (r) {
-    case region_role::primary:
-      return "primary";
-    case region_role::dr:
-      return "dr";
-  }
-  return "unknown";
-}
-
-std::string_view to_string(check_role r) {
-  switch (r) {
-    case check_role::classify:
-      return "classify";
-    case check_role::gate:
-      return "gate";
-  }
-  return "unknown";
-}
-
 std::string_view to_string(lag_source s) {
   switch (s) {
     case lag_source::none:

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "decision/vocabulary.hpp"
+
 namespace vigil::common {
 
 using duration = std::chrono::milliseconds;
@@ -32,7 +34,8 @@ struct source_pos {
   std::string key_path;
 };
 
-enum class region_role : std::uint8_t { primary, dr };
+/// Defined once in the decision core; named here so configuration code reads naturally.
+using region_role = decision::region_role;
 
 struct region_config {
   std::string name;
@@ -67,7 +70,7 @@ struct probe_defaults_config {
   duration degraded_after{0};  ///< 0 = off; latency above it counts as degraded, not failed
 };
 
-enum class check_role : std::uint8_t { classify, gate };
+using check_role = decision::check_role;
 
 struct http_check_config {
   std::string url;
@@ -292,8 +295,6 @@ struct config {
   [[nodiscard]] const check_config* find_check(std::string_view id) const;
 };
 
-[[nodiscard]] std::string_view to_string(region_role r);
-[[nodiscard]] std::string_view to_string(check_role r);
 [[nodiscard]] std::string_view to_string(lag_source s);
 [[nodiscard]] std::string_view to_string(sink_kind k);
 [[nodiscard]] std::string_view to_string(missing_data m);

@@ -1,5 +1,7 @@
 #include "decision/record.hpp"
 
+#include <array>
+#include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -8,6 +10,16 @@
 namespace vigil::decision {
 
 namespace {
+
+// The float's shortest decimal form as a double: 41.53F is written "41.53",
+// not "41.529998779296875", and reads back as the same float.
+double shortest(float f) {
+  std::array<char, 32> buf{};
+  const auto end = std::to_chars(buf.data(), buf.data() + buf.size(), f).ptr;
+  double d = f;
+  std::from_chars(buf.data(), end, d);
+  return d;
+}
 
 std::optional<time_point> time_of(const nlohmann::json& j, std::string& error) {
   if (!j.contains("t")) {
@@ -120,12 +132,9 @@ time_point record_time(const record& r) {
 }
 
 std::string to_record_line(const observation& o, const topology& topo) {
-  nlohmann::json j{{"t", format_time(o.at)},
-                   {"vantage", topo.vantages.at(o.vantage)},
-                   {"check", topo.checks.at(o.check).id},
-                   {"outcome", to_string(o.result)},
-                   {"latency_ms", o.latency_ms},
-                   {"value", nullptr}};
+  nlohmann::json j{
+      {"t", format_time(o.at)},         {"vantage", topo.vantages.at(o.vantage)}, {"check", topo.checks.at(o.check).id},
+      {"outcome", to_string(o.result)}, {"latency_ms", shortest(o.latency_ms)},   {"value", nullptr}};
   if (!std::isnan(o.value)) j["value"] = o.value;
   if (o.warning != outcome::ok) j["warning"] = to_string(o.warning);
   return j.dump();

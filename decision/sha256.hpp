@@ -1,7 +1,11 @@
 #pragma once
-// SHA-256 (FIPS 180-4), implemented here because decision/ links no crypto
-// library (docs/design.md, "Pure decision core"). Used for recommendation content hashes
-// and evidence digests, not for secrets: no constant-time guarantees needed.
+// SHA-256 (FIPS 180-4), implemented here beside OpenSSL on purpose: decision/
+// links no I/O or crypto library (docs/design.md, "Pure decision core";
+// cmake/VigilPurity.cmake refuses OpenSSL), yet the core itself computes the
+// recommendation content hashes approvers sign. The rest of vigil uses OpenSSL
+// (common/crypto.hpp). Used for content hashes and evidence digests, not for
+// secrets: no constant-time guarantees needed. Checked against OpenSSL over many
+// inputs in tests/unit/common/sha256_openssl_test.cpp.
 
 #include <array>
 #include <cstdint>

@@ -56,7 +56,10 @@ enum class page_kind : std::uint8_t {
 enum class page_action : std::uint8_t { trigger, update, resolve };
 enum class severity : std::uint8_t { critical, error, warning, info };
 
-/// Why an approval was accepted or refused (approve()).
+/// Why the core counted or refused an approval that already passed token verification
+/// (core::approve(); events and scenario expectations). Not approvals::verifier_reason, the
+/// engine's HTTP/metrics answer to a token, which also covers signature, identity and time
+/// checks the core never sees.
 enum class approval_reason : std::uint8_t {
   accepted,                 ///< counted; maybe more approvers are still needed
   no_recommendation,        ///< nothing to approve right now

@@ -8,34 +8,6 @@
 
 namespace vigil::paging {
 
-namespace {
-
-constexpr std::array<std::string_view, 3> action_names{"trigger", "update", "resolve"};
-constexpr std::array<std::string_view, 4> severity_names{"critical", "error", "warning", "info"};
-
-template <typename E, std::size_t N>
-std::optional<E> parse_name(const std::array<std::string_view, N>& names, std::string_view s) {
-  for (std::size_t i = 0; i < N; ++i) {
-    if (names[i] == s) return static_cast<E>(i);
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
-std::string_view to_string(page_action a) {
-  return action_names.at(static_cast<std::size_t>(a));
-}
-std::string_view to_string(page_severity s) {
-  return severity_names.at(static_cast<std::size_t>(s));
-}
-std::optional<page_action> parse_page_action(std::string_view s) {
-  return parse_name<page_action>(action_names, s);
-}
-std::optional<page_severity> parse_page_severity(std::string_view s) {
-  return parse_name<page_severity>(severity_names, s);
-}
-
 std::string_view to_string(delivery_status s) {
   switch (s) {
     case delivery_status::delivered:
@@ -85,8 +57,8 @@ nlohmann::json to_json(const page& p) {
 page page_from_json(const nlohmann::json& j) {
   page p;
   p.incident_id = j.at("incident_id").get<std::string>();
-  const auto action = parse_page_action(j.at("action").get<std::string>());
-  const auto severity = parse_page_severity(j.at("severity").get<std::string>());
+  const auto action = decision::from_string<page_action>(j.at("action").get<std::string>());
+  const auto severity = decision::from_string<page_severity>(j.at("severity").get<std::string>());
   if (!action || !severity || p.incident_id.empty()) throw std::invalid_argument("malformed page");
   p.action = *action;
   p.severity = *severity;

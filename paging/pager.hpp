@@ -22,6 +22,7 @@
 
 #include "common/clock.hpp"
 #include "common/config.hpp"
+#include "decision/vocabulary.hpp"
 
 namespace spdlog {
 class logger;
@@ -29,13 +30,10 @@ class logger;
 
 namespace vigil::paging {
 
-enum class page_action : std::uint8_t { trigger, update, resolve };
-enum class page_severity : std::uint8_t { critical, error, warning, info };
-
-[[nodiscard]] std::string_view to_string(page_action a);
-[[nodiscard]] std::string_view to_string(page_severity s);
-[[nodiscard]] std::optional<page_action> parse_page_action(std::string_view s);
-[[nodiscard]] std::optional<page_severity> parse_page_severity(std::string_view s);
+// Defined once in the decision core, which decides what to page; their names (to_string,
+// from_string) are the wire strings of a page's JSON and of the pager metrics labels.
+using page_action = decision::page_action;
+using page_severity = decision::severity;
 
 struct page_link {
   std::string href;

@@ -58,9 +58,9 @@ class approval_test : public ::testing::Test {
             {}};
   }
 
-  approval_reason verify_reason(std::string_view token, const approval_binding* b = nullptr) {
+  verifier_reason verify_reason(std::string_view token, const approval_binding* b = nullptr) {
     const auto r = verifier_->verify(token, clock_.wall(), b);
-    if (r.ok()) return approval_reason::ok;
+    if (r.ok()) return verifier_reason::ok;
     EXPECT_FALSE(r.rejection.message.empty());
     return r.rejection.reason;
   }
@@ -110,17 +110,17 @@ TEST_F(approval_test, claims_round_trip) {
 }
 
 TEST_F(approval_test, wrong_key_is_bad_signature) {
-  EXPECT_EQ(verify_reason(sign_approval(*mallory_, claims("alice"))), approval_reason::bad_signature);
+  EXPECT_EQ(verify_reason(sign_approval(*mallory_, claims("alice"))), verifier_reason::bad_signature);
   EXPECT_EQ(counted("bad_signature"), 1);
 }
 
 TEST_F(approval_test, unknown_approver) {
-  EXPECT_EQ(verify_reason(sign_approval(*mallory_, claims("mallory"))), approval_reason::unknown_approver);
+  EXPECT_EQ(verify_reason(sign_approval(*mallory_, claims("mallory"))), verifier_reason::unknown_approver);
 }
 
 TEST_F(approval_test, sub_must_name_the_approver_whose_key_verified) {
   // Bob's key, Alice's name: bob cannot approve twice by impersonating alice.
-  EXPECT_EQ(verify_reason(sign_approval(*bob_, claims("alice"))), approval_reason::subject_mismatch);
+  EXPECT_EQ(verify_reason(sign_approval(*bob_, claims("alice"))), verifier_reason::subject_mismatch);
 }
 
 TEST_F(approval_test, tampered_claims_are_bad_signature) {
@@ -130,7 +130,7 @@ TEST_F(approval_test, tampered_claims_are_bad_signature) {
   c.allow_data_loss = true;  // the attacker wants data loss allowed
   const std::string forged =
       std::string(paseto_v4_public_header) + common::base64url_encode(claims_to_json(c) + parts.signature);
-  EXPECT_EQ(verify_reason(forged), approval_reason::bad_signature);
+  EXPECT_EQ(verify_reason(forged), verifier_reason::bad_signature);
 }
 
 TEST_F(approval_test, every_single_bit_flip_is_rejected) {
@@ -140,24 +140,24 @@ TEST_F(approval_test, every_single_bit_flip_is_rejected) {
       std::string t = token;
       t[pos] = static_cast<char>(static_cast<unsigned char>(t[pos]) ^ (1U << bit));
       const auto r = verify_reason(t);
-      ASSERT_NE(r, approval_reason::ok) << "bit " << bit << " at byte " << pos;
-      ASSERT_TRUE(r == approval_reason::bad_format || r == approval_reason::unsupported_version ||
-                  r == approval_reason::bad_signature || r == approval_reason::unknown_approver)
+      ASSERT_NE(r, verifier_reason::ok) << "bit " << bit << " at byte " << pos;
+      ASSERT_TRUE(r == verifier_reason::bad_format || r == verifier_reason::unsupported_version ||
+                  r == verifier_reason::bad_signature || r == verifier_reason::unknown_approver)
           << to_string(r) << " at byte " << pos;
     }
   }
   // ...and the untouched token still verifies (nothing above consumed its jti).
-  EXPECT_EQ(verify_reason(token), approval_reason::ok);
+  EXPECT_EQ(verify_reason(token), verifier_reason::ok);
 }
 
 TEST_F(approval_test, other_versions_and_purposes) {
   const auto token = sign_approval(*alice_, claims());
   const auto body = token.substr(paseto_v4_public_header.size());
   for (const std::string prefix : {"v2.public.", "v3.public.", "v4.local.", "v1.local."}) {
-    EXPECT_EQ(verify_reason(prefix + body), approval_reason::unsupported_version) << prefix;
+    EXPECT_EQ(verify_reason(prefix + body), verifier_reason::unsupported_version) << prefix;
   }
-  EXPECT_EQ(verify_reason("eyJhbGciOiJIUzI1NiJ9.e30.sig"), approval_reason::bad_format);  // a JWT
-  EXPECT_EQ(verify_reason(token + std::string(9000, 'A')), approval_reason::too_large);
+  EXPECT_EQ(verify_reason("eyJhbGciOiJIUzI1NiJ9.e30.sig"), verifier_reason::bad_format);  // a JWT
+  EXPECT_EQ(verify_reason(token + std::string(9000, 'A')), verifier_reason::too_large);
 }
 
 TEST_F(approval_test, expired_with_skew) {
@@ -166,50 +166,50 @@ TEST_F(approval_test, expired_with_skew) {
   auto c = claims();
   c.issued_at -= 11min;
   c.expires_at = c.issued_at + 10min;
-  EXPECT_EQ(verify_reason(sign_approval(*alice_, c)), approval_reason::ok);
+  EXPECT_EQ(verify_reason(sign_approval(*alice_, c)), verifier_reason::ok);
   clock_.advance(2s);
-  EXPECT_EQ(verify_reason(token), approval_reason::expired);
+  EXPECT_EQ(verify_reason(token), verifier_reason::expired);
 }
 
 TEST_F(approval_test, not_yet_valid) {
   auto c = claims();
   c.not_before = clock_.wall() + 5min;
-  EXPECT_EQ(verify_reason(sign_approval(*alice_, c)), approval_reason::not_yet_valid);
+  EXPECT_EQ(verify_reason(sign_approval(*alice_, c)), verifier_reason::not_yet_valid);
   auto future = claims();
   future.issued_at = clock_.wall() + 2min;  // beyond the 1 min skew
   future.expires_at = future.issued_at + 5min;
-  EXPECT_EQ(verify_reason(sign_approval(*alice_, future)), approval_reason::not_yet_valid);
+  EXPECT_EQ(verify_reason(sign_approval(*alice_, future)), verifier_reason::not_yet_valid);
   auto within = claims();
   within.issued_at = clock_.wall() + 30s;  // a signer clock 30 s fast is fine
   within.expires_at = within.issued_at + 5min;
-  EXPECT_EQ(verify_reason(sign_approval(*alice_, within)), approval_reason::ok);
+  EXPECT_EQ(verify_reason(sign_approval(*alice_, within)), verifier_reason::ok);
 }
 
 TEST_F(approval_test, lifetime_too_long) {
   auto c = claims();
   c.expires_at = c.issued_at + 15min + 1s;
-  EXPECT_EQ(verify_reason(sign_approval(*alice_, c)), approval_reason::lifetime_too_long);
+  EXPECT_EQ(verify_reason(sign_approval(*alice_, c)), verifier_reason::lifetime_too_long);
   c.expires_at = c.issued_at + 15min;
   c.jti = new_jti();
-  EXPECT_EQ(verify_reason(sign_approval(*alice_, c)), approval_reason::ok);
+  EXPECT_EQ(verify_reason(sign_approval(*alice_, c)), verifier_reason::ok);
 }
 
 TEST_F(approval_test, wrong_audience) {
   auto c = claims();
   c.audience = "staging";
-  EXPECT_EQ(verify_reason(sign_approval(*alice_, c)), approval_reason::wrong_audience);
+  EXPECT_EQ(verify_reason(sign_approval(*alice_, c)), verifier_reason::wrong_audience);
 }
 
 TEST_F(approval_test, replay_is_refused_also_after_restart) {
   const auto token = sign_approval(*alice_, claims());
-  EXPECT_EQ(verify_reason(token), approval_reason::ok);
-  EXPECT_EQ(verify_reason(token), approval_reason::replay);
+  EXPECT_EQ(verify_reason(token), verifier_reason::ok);
+  EXPECT_EQ(verify_reason(token), verifier_reason::replay);
   // Restart: a new ledger and verifier over the same state directory.
   verifier_.reset();
   ledger_.reset();
   ledger_ = std::make_unique<file_jti_ledger>(dir_ / "jti.ledger");
   verifier_ = std::make_unique<approval_verifier>("prod", cfg_, *ledger_, &metrics_);
-  EXPECT_EQ(verify_reason(token), approval_reason::replay);
+  EXPECT_EQ(verify_reason(token), verifier_reason::replay);
   EXPECT_EQ(counted("replay"), 2);
 }
 
@@ -217,9 +217,9 @@ TEST_F(approval_test, wrong_hash_does_not_burn_the_token) {
   const auto token = sign_approval(*alice_, claims());
   auto b = binding();
   b.recommendation_hash = "other";
-  EXPECT_EQ(verify_reason(token, &b), approval_reason::wrong_hash);
+  EXPECT_EQ(verify_reason(token, &b), verifier_reason::wrong_hash);
   const auto good = binding();
-  EXPECT_EQ(verify_reason(token, &good), approval_reason::ok);
+  EXPECT_EQ(verify_reason(token, &good), verifier_reason::ok);
 }
 
 TEST_F(approval_test, not_approvable) {
@@ -228,7 +228,7 @@ TEST_F(approval_test, not_approvable) {
   b.not_approvable_detail = "withdrawn: the primary recovered";
   const auto r = verifier_->verify(sign_approval(*alice_, claims()), clock_.wall(), &b);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.rejection.reason, approval_reason::not_approvable);
+  EXPECT_EQ(r.rejection.reason, verifier_reason::not_approvable);
   EXPECT_NE(r.rejection.message.find("withdrawn"), std::string::npos);
 }
 
@@ -237,11 +237,11 @@ TEST_F(approval_test, missing_allow_data_loss_when_required) {
   b.allow_data_loss_required = true;
   const auto r = verifier_->verify(sign_approval(*alice_, claims()), clock_.wall(), &b);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.rejection.reason, approval_reason::data_loss_not_allowed);
+  EXPECT_EQ(r.rejection.reason, verifier_reason::data_loss_not_allowed);
   EXPECT_NE(r.rejection.message.find("--allow-data-loss"), std::string::npos);
   auto c = claims();
   c.allow_data_loss = true;
-  EXPECT_EQ(verify_reason(sign_approval(*alice_, c), &b), approval_reason::ok);
+  EXPECT_EQ(verify_reason(sign_approval(*alice_, c), &b), verifier_reason::ok);
 }
 
 // action acknowledge_cooldown: bound to the recommendation by id and hash,
@@ -257,19 +257,19 @@ TEST_F(approval_test, acknowledge_cooldown_binds_to_a_recommendation_the_cooldow
   b.approved_by = {"bob"};
   const auto r = verifier_->verify(token, clock_.wall(), &b);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.rejection.reason, approval_reason::not_approvable);
+  EXPECT_EQ(r.rejection.reason, verifier_reason::not_approvable);
   EXPECT_NE(r.rejection.message.find("no cooldown to acknowledge"), std::string::npos) << r.rejection.message;
   b.cooldown_blocks = true;
   auto other = b;
   other.recommendation_hash = "other";
-  EXPECT_EQ(verify_reason(token, &other), approval_reason::wrong_hash);
+  EXPECT_EQ(verify_reason(token, &other), verifier_reason::wrong_hash);
   const auto ok = verifier_->verify(token, clock_.wall(), &b);
   ASSERT_TRUE(ok.ok()) << ok.rejection.message;
   EXPECT_EQ(ok.approval->action, acknowledge_cooldown_action);
-  EXPECT_EQ(verify_reason(token, &b), approval_reason::replay);
+  EXPECT_EQ(verify_reason(token, &b), verifier_reason::replay);
   // A failover token is not an acknowledgement, and an acknowledgement approves nothing.
   auto f = claims("bob");
-  EXPECT_EQ(verify_reason(sign_approval(*bob_, f), &b), approval_reason::not_approvable);
+  EXPECT_EQ(verify_reason(sign_approval(*bob_, f), &b), verifier_reason::not_approvable);
 }
 
 TEST_F(approval_test, same_approver_twice_towards_required_two) {
@@ -280,7 +280,7 @@ TEST_F(approval_test, same_approver_twice_towards_required_two) {
   EXPECT_FALSE(tally.add(*a1.approval));
   const auto dup = tally.add(*a2.approval);
   ASSERT_TRUE(dup);
-  EXPECT_EQ(dup->reason, approval_reason::duplicate_approver);
+  EXPECT_EQ(dup->reason, verifier_reason::duplicate_approver);
   EXPECT_FALSE(tally.complete());
   const auto b1 = verifier_->verify(sign_approval(*bob_, claims("bob")), clock_.wall());
   ASSERT_TRUE(b1.ok());
@@ -290,17 +290,17 @@ TEST_F(approval_test, same_approver_twice_towards_required_two) {
   // The engine-side binding check says the same before the jti is consumed.
   auto b = binding();
   b.approved_by = {"alice"};
-  EXPECT_EQ(verify_reason(sign_approval(*alice_, claims()), &b), approval_reason::duplicate_approver);
+  EXPECT_EQ(verify_reason(sign_approval(*alice_, claims()), &b), verifier_reason::duplicate_approver);
 }
 
 TEST_F(approval_test, oversized_claims) {
   auto c = claims();
   c.issuer = std::string(250, 'i');
   c.audience = std::string(3000, 'p');  // a signed, valid token whose claims exceed 4 KiB
-  EXPECT_EQ(verify_reason(sign_approval(*alice_, c)), approval_reason::bad_claims);
+  EXPECT_EQ(verify_reason(sign_approval(*alice_, c)), verifier_reason::bad_claims);
   auto long_id = claims();
   long_id.recommendation_id = std::string(129, 'r');
-  EXPECT_EQ(verify_reason(sign_approval(*alice_, long_id)), approval_reason::bad_claims);
+  EXPECT_EQ(verify_reason(sign_approval(*alice_, long_id)), verifier_reason::bad_claims);
 }
 
 TEST_F(approval_test, deeply_nested_claims) {
@@ -310,9 +310,9 @@ TEST_F(approval_test, deeply_nested_claims) {
   for (int i = 0; i < 200; ++i)
     nested += "]";
   nested += "}";
-  EXPECT_EQ(verify_reason(paseto_v4_sign(*alice_, nested)), approval_reason::bad_claims);
+  EXPECT_EQ(verify_reason(paseto_v4_sign(*alice_, nested)), verifier_reason::bad_claims);
   const auto shallow = paseto_v4_sign(*alice_, R"({"rid":{"a":"b"}})");
-  EXPECT_EQ(verify_reason(shallow), approval_reason::bad_claims);
+  EXPECT_EQ(verify_reason(shallow), verifier_reason::bad_claims);
 }
 
 TEST_F(approval_test, claims_schema_is_strict) {
@@ -325,21 +325,21 @@ TEST_F(approval_test, claims_schema_is_strict) {
       j[key] = value;
     return paseto_v4_sign(*alice_, j.dump());
   };
-  EXPECT_EQ(verify_reason(with("allow_data_loss", "true")), approval_reason::bad_claims);
-  EXPECT_EQ(verify_reason(with("allow_data_loss", nullptr)), approval_reason::bad_claims);
-  EXPECT_EQ(verify_reason(with("jti", nullptr)), approval_reason::bad_claims);
-  EXPECT_EQ(verify_reason(with("jti", "has space")), approval_reason::bad_claims);
-  EXPECT_EQ(verify_reason(with("exp", 1795000600)), approval_reason::bad_claims);
-  EXPECT_EQ(verify_reason(with("exp", "2026-11-22T03:00:00")), approval_reason::bad_claims);  // no zone
-  EXPECT_EQ(verify_reason(with("action", "delete-everything")), approval_reason::bad_claims);
-  EXPECT_EQ(verify_reason(with("action", "acknowledge")), approval_reason::bad_claims);
-  EXPECT_EQ(verify_reason(with("action", "acknowledge_cooldown")), approval_reason::ok);
-  EXPECT_EQ(verify_reason(with("role", "admin")), approval_reason::bad_claims);
-  EXPECT_EQ(verify_reason(paseto_v4_sign(*alice_, "[1,2]")), approval_reason::bad_claims);
-  EXPECT_EQ(verify_reason(paseto_v4_sign(*alice_, "not json")), approval_reason::bad_claims);
+  EXPECT_EQ(verify_reason(with("allow_data_loss", "true")), verifier_reason::bad_claims);
+  EXPECT_EQ(verify_reason(with("allow_data_loss", nullptr)), verifier_reason::bad_claims);
+  EXPECT_EQ(verify_reason(with("jti", nullptr)), verifier_reason::bad_claims);
+  EXPECT_EQ(verify_reason(with("jti", "has space")), verifier_reason::bad_claims);
+  EXPECT_EQ(verify_reason(with("exp", 1795000600)), verifier_reason::bad_claims);
+  EXPECT_EQ(verify_reason(with("exp", "2026-11-22T03:00:00")), verifier_reason::bad_claims);  // no zone
+  EXPECT_EQ(verify_reason(with("action", "delete-everything")), verifier_reason::bad_claims);
+  EXPECT_EQ(verify_reason(with("action", "acknowledge")), verifier_reason::bad_claims);
+  EXPECT_EQ(verify_reason(with("action", "acknowledge_cooldown")), verifier_reason::ok);
+  EXPECT_EQ(verify_reason(with("role", "admin")), verifier_reason::bad_claims);
+  EXPECT_EQ(verify_reason(paseto_v4_sign(*alice_, "[1,2]")), verifier_reason::bad_claims);
+  EXPECT_EQ(verify_reason(paseto_v4_sign(*alice_, "not json")), verifier_reason::bad_claims);
   std::string dup = claims_to_json(claims());
   dup.insert(1, R"("aud":"staging",)");
-  EXPECT_EQ(verify_reason(paseto_v4_sign(*alice_, dup)), approval_reason::bad_claims);
+  EXPECT_EQ(verify_reason(paseto_v4_sign(*alice_, dup)), verifier_reason::bad_claims);
 }
 
 // Every rejection is asserted by its reason and counted by reason in
@@ -372,49 +372,49 @@ TEST_F(approval_test, every_rejection_is_counted_by_its_reason) {
   withdrawn.approvable = false;
   withdrawn.not_approvable_detail = "withdrawn";
   const std::string used = sign_approval(*alice_, claims());
-  ASSERT_EQ(verify_reason(used, &good), approval_reason::ok);
+  ASSERT_EQ(verify_reason(used, &good), verifier_reason::ok);
 
   struct row {
     std::string what;
     std::string token;
     const approval_binding* binding;
-    approval_reason want;
+    verifier_reason want;
   };
   const std::vector<row> rows{
-      {"wrong key", signed_with(*mallory_, claims("alice")), &good, approval_reason::bad_signature},
-      {"unknown approver", signed_with(*mallory_, claims("mallory")), &good, approval_reason::unknown_approver},
-      {"bit flip", flipped, &good, approval_reason::bad_signature},
-      {"v2", "v2.public." + body, &good, approval_reason::unsupported_version},
-      {"v3", "v3.public." + body, &good, approval_reason::unsupported_version},
-      {"v4.local", "v4.local." + body, &good, approval_reason::unsupported_version},
-      {"not a token", "hello", &good, approval_reason::bad_format},
-      {"too large", sign_approval(*alice_, claims()) + std::string(9000, 'A'), &good, approval_reason::too_large},
-      {"subject mismatch", signed_with(*bob_, claims("alice")), &good, approval_reason::subject_mismatch},
+      {"wrong key", signed_with(*mallory_, claims("alice")), &good, verifier_reason::bad_signature},
+      {"unknown approver", signed_with(*mallory_, claims("mallory")), &good, verifier_reason::unknown_approver},
+      {"bit flip", flipped, &good, verifier_reason::bad_signature},
+      {"v2", "v2.public." + body, &good, verifier_reason::unsupported_version},
+      {"v3", "v3.public." + body, &good, verifier_reason::unsupported_version},
+      {"v4.local", "v4.local." + body, &good, verifier_reason::unsupported_version},
+      {"not a token", "hello", &good, verifier_reason::bad_format},
+      {"too large", sign_approval(*alice_, claims()) + std::string(9000, 'A'), &good, verifier_reason::too_large},
+      {"subject mismatch", signed_with(*bob_, claims("alice")), &good, verifier_reason::subject_mismatch},
       {"expired", with([&](approval_claims& c) {
          c.issued_at -= 20min;
          c.expires_at = c.issued_at + 10min;
        }),
-       &good, approval_reason::expired},
+       &good, verifier_reason::expired},
       {"not yet valid", with([&](approval_claims& c) { c.not_before = c.issued_at + 5min; }), &good,
-       approval_reason::not_yet_valid},
+       verifier_reason::not_yet_valid},
       {"lifetime too long", with([&](approval_claims& c) { c.expires_at = c.issued_at + 16min; }), &good,
-       approval_reason::lifetime_too_long},
+       verifier_reason::lifetime_too_long},
       {"wrong audience", with([&](approval_claims& c) { c.audience = "staging"; }), &good,
-       approval_reason::wrong_audience},
+       verifier_reason::wrong_audience},
       {"oversized claims", with([&](approval_claims& c) { c.audience = std::string(4200, 'p'); }), &good,
-       approval_reason::bad_claims},
-      {"deeply nested claims", paseto_v4_sign(*alice_, nested), &good, approval_reason::bad_claims},
-      {"wrong hash", sign_approval(*alice_, claims()), &wrong_hash, approval_reason::wrong_hash},
+       verifier_reason::bad_claims},
+      {"deeply nested claims", paseto_v4_sign(*alice_, nested), &good, verifier_reason::bad_claims},
+      {"wrong hash", sign_approval(*alice_, claims()), &wrong_hash, verifier_reason::wrong_hash},
       {"missing allow_data_loss", sign_approval(*alice_, claims()), &loss_required,
-       approval_reason::data_loss_not_allowed},
+       verifier_reason::data_loss_not_allowed},
       {"same approver twice", sign_approval(*alice_, claims()), &approved_by_alice,
-       approval_reason::duplicate_approver},
-      {"withdrawn", sign_approval(*alice_, claims()), &withdrawn, approval_reason::not_approvable},
-      {"replay", used, &good, approval_reason::replay},
+       verifier_reason::duplicate_approver},
+      {"withdrawn", sign_approval(*alice_, claims()), &withdrawn, verifier_reason::not_approvable},
+      {"replay", used, &good, verifier_reason::replay},
   };
   std::map<std::string, double> before;
-  for (std::size_t i = 0; i < approval_reason_count; ++i) {
-    const auto name = std::string(to_string(static_cast<approval_reason>(i)));
+  for (std::size_t i = 0; i < verifier_reason_count; ++i) {
+    const auto name = std::string(to_string(static_cast<verifier_reason>(i)));
     before[name] = counted(name);
     ASSERT_GE(before[name], 0) << "no counter child for " << name;
   }
@@ -431,7 +431,7 @@ TEST_F(approval_test, every_rejection_is_counted_by_its_reason) {
   ledger_.reset();
   ledger_ = std::make_unique<file_jti_ledger>(dir_ / "jti.ledger", forget_before_for(clock_.wall(), cfg_.max_skew));
   verifier_ = std::make_unique<approval_verifier>("prod", cfg_, *ledger_, &metrics_);
-  EXPECT_EQ(verify_reason(used, &good), approval_reason::replay);
+  EXPECT_EQ(verify_reason(used, &good), verifier_reason::replay);
   EXPECT_EQ(counted("replay"), want["replay"] + 1);
 }
 
@@ -440,19 +440,23 @@ TEST(approval_time, rfc3339) {
   EXPECT_EQ(format_rfc3339(*parse_rfc3339("2022-01-01T00:00:00+00:00")), "2022-01-01T00:00:00.000Z");
   EXPECT_EQ(format_rfc3339(*parse_rfc3339("2026-11-22T05:30:00.25+02:30")), "2026-11-22T03:00:00.250Z");
   EXPECT_EQ(format_rfc3339(*parse_rfc3339("2026-11-21T23:00:00.123456-04:00")), "2026-11-22T03:00:00.123Z");
-  for (const char* bad : {"2026-02-30T00:00:00Z", "2026-11-22 03:00:00Z", "2026-11-22T03:00:00", "2026-11-22T24:00:00Z",
-                          "2026-11-22T03:00:00.Z", "2026-11-22T03:00:00Zjunk", "2026-11-22T03:00:00+0200", ""}) {
+  EXPECT_EQ(format_rfc3339(*parse_rfc3339("2026-11-22T03:00:00.123456789z")), "2026-11-22T03:00:00.123Z");
+  EXPECT_EQ(format_rfc3339(*parse_rfc3339("2026-11-22T05:29:00+23:59")), "2026-11-21T05:30:00.000Z");
+  for (const char* bad :
+       {"2026-02-30T00:00:00Z", "2026-11-22 03:00:00Z", "2026-11-22T03:00:00", "2026-11-22T24:00:00Z",
+        "2026-11-22T03:00:00.Z", "2026-11-22T03:00:00Zjunk", "2026-11-22T03:00:00+0200", "",
+        "2026-11-22T03:00:00.1234567890Z", "2026-11-22T03:00:00+24:00", "2026-11-22T03:00:00+02:60"}) {
     EXPECT_FALSE(parse_rfc3339(bad)) << bad;
   }
 }
 
 TEST(approval_reasons, names_remedies_and_statuses) {
-  EXPECT_EQ(to_string(approval_reason::replay), "replay");
-  EXPECT_EQ(to_string(approval_reason::data_loss_not_allowed), "data_loss_not_allowed");
-  EXPECT_EQ(http_status(approval_reason::ok), 202);
-  EXPECT_EQ(http_status(approval_reason::ledger_unavailable), 503);
-  for (std::size_t i = 0; i < approval_reason_count; ++i) {
-    EXPECT_FALSE(remedy(static_cast<approval_reason>(i)).empty());
+  EXPECT_EQ(to_string(verifier_reason::replay), "replay");
+  EXPECT_EQ(to_string(verifier_reason::data_loss_not_allowed), "data_loss_not_allowed");
+  EXPECT_EQ(http_status(verifier_reason::ok), 202);
+  EXPECT_EQ(http_status(verifier_reason::ledger_unavailable), 503);
+  for (std::size_t i = 0; i < verifier_reason_count; ++i) {
+    EXPECT_FALSE(remedy(static_cast<verifier_reason>(i)).empty());
   }
 }
 

@@ -405,6 +405,7 @@ TEST(timefmt, formats_and_parses) {
   const auto t = suite_time();
   EXPECT_EQ(format_amz_date(t), "20150830T123600Z");
   EXPECT_EQ(format_iso8601(t), "2015-08-30T12:36:00Z");
+  EXPECT_EQ(format_iso8601(t + std::chrono::milliseconds(999)), "2015-08-30T12:36:00Z");
   EXPECT_EQ(parse_iso8601("2015-08-30T12:36:00.250Z"), t + std::chrono::milliseconds(250));
   EXPECT_EQ(parse_iso8601("2015-08-30T14:36:00+02:00"), t);
   EXPECT_EQ(parse_http_date("Sun, 30 Aug 2015 12:36:00 GMT"), t);

@@ -30,6 +30,31 @@ TEST(Record, ParsesEveryLineKindAndRoundTrips) {
             R"({"lag_ms":420,"t":"2026-11-18T11:06:40.000Z","type":"lag"})");
 }
 
+TEST(Record, ObservationLineIsTheEnginesRecordFormat) {
+  const auto topo = make_test_topology();
+  observation o;
+  o.vantage = 2;
+  o.check = 0;
+  o.at = t0 + duration{250};
+  o.result = outcome::ok;
+  o.warning = outcome::degraded;
+  o.latency_ms = 41.53F;
+  o.value = 3.25;
+  const auto line = to_record_line(o, topo);
+  EXPECT_EQ(
+      line,
+      R"({"check":")" + topo.checks.at(0).id +
+          R"(","latency_ms":41.53,"outcome":"ok","t":"2026-11-18T11:06:40.250Z","value":3.25,"vantage":"euw1","warning":"degraded"})");
+  const auto back = parse_record_line(line, topo);
+  ASSERT_TRUE(back.value) << back.error;
+  const auto& b = std::get<observation>(*back.value);
+  EXPECT_EQ(b.latency_ms, o.latency_ms);
+  EXPECT_EQ(b.value, o.value);
+  EXPECT_EQ(b.warning, o.warning);
+  EXPECT_EQ(to_record_line(report_record{2, t0}, topo),
+            R"({"t":"2026-11-18T11:06:40.000Z","type":"report","vantage":"euw1"})");
+}
+
 TEST(Record, RefusesBadLinesWithAReason) {
   const auto topo = make_test_topology();
   EXPECT_EQ(parse_record_line("not json", topo).error, "not a JSON object");

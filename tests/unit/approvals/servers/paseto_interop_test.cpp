@@ -100,7 +100,7 @@ TEST_F(paseto_interop, npm_signed_token_is_accepted_by_vigil) {
   EXPECT_EQ(r.approval->approver, "alice");
   EXPECT_EQ(r.approval->jti, c.jti);
   EXPECT_TRUE(r.approval->allow_data_loss);
-  EXPECT_EQ(verifier.verify(signed_by_npm.out, clock_.wall()).rejection.reason, approval_reason::replay);
+  EXPECT_EQ(verifier.verify(signed_by_npm.out, clock_.wall()).rejection.reason, verifier_reason::replay);
 }
 
 TEST_F(paseto_interop, vigil_signed_token_verifies_with_npm) {
