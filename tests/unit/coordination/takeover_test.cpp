@@ -127,7 +127,7 @@ takeover_options shared_options() {
 std::vector<std::string> ids(const std::vector<paging::page>& pages) {
   std::vector<std::string> out;
   for (const auto& p : pages)
-    out.push_back(p.incident_id + "/" + std::string(paging::to_string(p.action)));
+    out.push_back(p.incident_id + "/" + std::string(decision::to_string(p.action)));
   return out;
 }
 
