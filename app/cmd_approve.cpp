@@ -145,6 +145,61 @@ int read_recommendation(const parsed_args& a, const std::string& engine, std::ch
   return exit_ok;
 }
 
+/// Asks on `view` and reads the answer from stdin: true for y or yes.
+bool confirmed(const json& rec, const std::string& approver, bool ack, bool allow_data_loss, std::ostream& view,
+               command_io& io) {
+  if (ack) {
+    view << "\nAcknowledge the cooldown blocking " << str(rec, "action") << " " << str(rec, "from") << " -> "
+         << str(rec, "to") << " as '" << approver << "'? [y/N] " << std::flush;
+  } else {
+    view << "\nApprove " << str(rec, "action") << " " << str(rec, "from") << " -> " << str(rec, "to") << " as '"
+         << approver << "'" << (allow_data_loss ? ", ALLOWING DATA LOSS" : "") << "? [y/N] " << std::flush;
+  }
+  std::string answer;
+  std::getline(io.in, answer);
+  std::transform(answer.begin(), answer.end(), answer.begin(), [](unsigned char c) { return std::tolower(c); });
+  return answer == "y" || answer == "yes";
+}
+
+/// POSTs the token to ENGINE/v1/approvals and reports the engine's answer.
+int submit(const std::string& engine, const std::string& token, std::chrono::milliseconds timeout, bool ack,
+           command_io& io) {
+  const auto r = common::http_perform({"POST",
+                                       engine + "/v1/approvals",
+                                       {{"Content-Type", "text/plain"}},
+                                       token,
+                                       timeout,
+                                       std::min<std::chrono::milliseconds>(timeout, 5s)});
+  if (!r.transport_ok()) {
+    io.err << "vigil approve: POST " << engine << "/v1/approvals: " << r.error
+           << " (the token was not accepted; run again)\n";
+    return exit_failed;
+  }
+  const json answer = json::parse(r.body, nullptr, false);
+  if (r.status == 202 || r.status == 200) {
+    io.out << "accepted";
+    if (answer.is_object()) {
+      if (ack)
+        io.out << ": cooldown acknowledged; approve the new recommendation (vigil approve) once it is shown";
+      else if (answer.contains("approvals"))
+        io.out << ": " << answer["approvals"].dump();
+      else if (answer.contains("message"))
+        io.out << ": " << str(answer, "message");
+    }
+    io.out << "\n";
+    return exit_ok;
+  }
+  io.err << "vigil approve: refused (" << r.status << ")";
+  if (answer.is_object() && answer.contains("error")) {
+    io.err << ": " << str(answer, "error");
+    if (const auto m = str(answer, "message"); !m.empty()) io.err << ": " << m;
+  } else {
+    io.err << ": " << r.body;
+  }
+  io.err << "\n";
+  return exit_failed;
+}
+
 }  // namespace
 
 int cmd_approve(const std::vector<std::string>& args, command_io& io) {
@@ -266,21 +321,9 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
   }
 
   // 3. Confirmation.
-  if (!a.has("yes")) {
-    if (ack) {
-      view << "\nAcknowledge the cooldown blocking " << str(rec, "action") << " " << str(rec, "from") << " -> "
-           << str(rec, "to") << " as '" << approver << "'? [y/N] " << std::flush;
-    } else {
-      view << "\nApprove " << str(rec, "action") << " " << str(rec, "from") << " -> " << str(rec, "to") << " as '"
-           << approver << "'" << (a.has("allow-data-loss") ? ", ALLOWING DATA LOSS" : "") << "? [y/N] " << std::flush;
-    }
-    std::string answer;
-    std::getline(io.in, answer);
-    std::transform(answer.begin(), answer.end(), answer.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (answer != "y" && answer != "yes") {
-      io.err << "vigil approve: not approved\n";
-      return exit_failed;
-    }
+  if (!a.has("yes") && !confirmed(rec, approver, ack, a.has("allow-data-loss"), view, io)) {
+    io.err << "vigil approve: not approved\n";
+    return exit_failed;
   }
 
   // 4. Sign and submit.
@@ -305,40 +348,7 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
     io.out << token << "\n";
     return exit_ok;
   }
-  const auto r = common::http_perform({"POST",
-                                       engine + "/v1/approvals",
-                                       {{"Content-Type", "text/plain"}},
-                                       token,
-                                       timeout,
-                                       std::min<std::chrono::milliseconds>(timeout, 5s)});
-  if (!r.transport_ok()) {
-    io.err << "vigil approve: POST " << engine << "/v1/approvals: " << r.error
-           << " (the token was not accepted; run again)\n";
-    return exit_failed;
-  }
-  const json answer = json::parse(r.body, nullptr, false);
-  if (r.status == 202 || r.status == 200) {
-    io.out << "accepted";
-    if (answer.is_object()) {
-      if (ack)
-        io.out << ": cooldown acknowledged; approve the new recommendation (vigil approve) once it is shown";
-      else if (answer.contains("approvals"))
-        io.out << ": " << answer["approvals"].dump();
-      else if (answer.contains("message"))
-        io.out << ": " << str(answer, "message");
-    }
-    io.out << "\n";
-    return exit_ok;
-  }
-  io.err << "vigil approve: refused (" << r.status << ")";
-  if (answer.is_object() && answer.contains("error")) {
-    io.err << ": " << str(answer, "error");
-    if (const auto m = str(answer, "message"); !m.empty()) io.err << ": " << m;
-  } else {
-    io.err << ": " << r.body;
-  }
-  io.err << "\n";
-  return exit_failed;
+  return submit(engine, token, timeout, ack, io);
 }
 
 }  // namespace vigil::app
