@@ -255,10 +255,13 @@ class dns_probe final : public asio_probe {
       });
       if (!found) {
         std::string got;
-        for (const auto& a : answers)
-          got += (got.empty() ? "" : ", ") + a;
-        return finish(outcome::body_mismatch,
-                      cfg_.name + " " + cfg_.type + " answers [" + got + "] lack \"" + e + "\"");
+        for (const auto& a : answers) {
+          if (!got.empty()) got += ", ";
+          got += a;
+        }
+        std::string why = cfg_.name;
+        why.append(" ").append(cfg_.type).append(" answers [").append(got).append("] lack \"").append(e).append("\"");
+        return finish(outcome::body_mismatch, why);
       }
     }
     finish(outcome::ok, {});

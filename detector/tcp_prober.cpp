@@ -56,7 +56,7 @@ class tcp_probe final : public asio_probe {
     }
     phase_ = "resolving";
     resolver_.async_resolve(
-        host, port, [self = self()](const boost::system::error_code& e, tcp::resolver::results_type r) {
+        host, port, [self = self()](const boost::system::error_code& e, const tcp::resolver::results_type& r) {
           if (self->finished()) return;
           self->result_.phases.dns_ms = self->lap_ms();
           if (e) return self->finish(outcome::dns_error, "cannot resolve " + self->host_ + ": " + e.message());
@@ -78,7 +78,7 @@ class tcp_probe final : public asio_probe {
     return unused;
   }
 
-  void connect(std::vector<tcp::endpoint> eps) {
+  void connect(const std::vector<tcp::endpoint>& eps) {
     phase_ = "connecting";
     asio::async_connect(
         stream_.next_layer(), eps, [self = self()](const boost::system::error_code& ec, const tcp::endpoint&) {
