@@ -71,8 +71,8 @@ std::string grpc_health_request(const std::string& service) {
     msg += service;
   }
   std::string framed(5, '\0');  // compressed flag 0, 4-byte big-endian length
-  for (int i = 0; i < 4; ++i)
-    framed[static_cast<std::size_t>(1 + i)] = static_cast<char>((msg.size() >> (8 * (3 - i))) & 0xFF);
+  for (std::size_t i = 0; i < 4; ++i)
+    framed[1 + i] = static_cast<char>((msg.size() >> (8 * (3 - i))) & 0xFF);
   return framed + msg;
 }
 
