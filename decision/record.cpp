@@ -16,7 +16,7 @@ namespace {
 double shortest(float f) {
   std::array<char, 32> buf{};
   const auto end = std::to_chars(buf.data(), buf.data() + buf.size(), f).ptr;
-  double d = f;
+  double d = static_cast<double>(f);
   std::from_chars(buf.data(), end, d);
   return d;
 }
