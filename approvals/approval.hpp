@@ -9,6 +9,7 @@
 //   action           "failover" | "failback" | "acknowledge_cooldown" (the
 //                    operator acknowledges the cooldown that blocks the bound
 //                    recommendation; docs/approvals.md)
+//                    | an operator command (approvals/command_token.hpp)
 //   allow_data_loss  bool
 //   aud              the deployment name                1..256 printable ASCII
 //   sub              approver id                        1..64 of [A-Za-z0-9._@-]

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "approvals/approval.hpp"
+#include "approvals/command_token.hpp"
 #include "approvals/paseto.hpp"
 #include "common/crypto.hpp"
 #include "decision/time_format.hpp"
@@ -172,8 +173,9 @@ claims_result parse_claims(std::string_view text) {
 
   if (!valid_id(c.recommendation_id, 128)) return bad("claim 'rid' must be 1..128 of [A-Za-z0-9._:-]");
   if (!valid_id(c.recommendation_hash, 128)) return bad("claim 'rhash' must be 1..128 of [A-Za-z0-9._:-]");
-  if (c.action != "failover" && c.action != "failback" && c.action != acknowledge_cooldown_action) {
-    return bad("claim 'action' must be failover, failback or acknowledge_cooldown");
+  if (c.action != "failover" && c.action != "failback" && c.action != acknowledge_cooldown_action &&
+      !is_operator_action(c.action)) {
+    return bad("claim 'action' must be failover, failback, acknowledge_cooldown or an operator command");
   }
   if (!printable(c.audience, 256)) return bad("claim 'aud' must be 1..256 printable ASCII characters");
   if (!valid_id(c.subject, 64, true)) return bad("claim 'sub' must be 1..64 of [A-Za-z0-9._@-]");
