@@ -54,6 +54,12 @@ gate_evaluation core::state::gates_for(action_kind a) const {
   in.cooldown_acknowledged = cooldown_acknowledged;
   in.cooldown_acknowledged_by = cooldown_acknowledged_by;
   in.silences = silences;
+  std::vector<down_check> primary_down;
+  for (const check_index c : topo.regions[p].checks) {
+    const auto& ci = topo.checks[c];
+    if (ci.role == check_role::classify && check_state[c] == verdict::down) primary_down.push_back({ci.id, ci.service});
+  }
+  in.primary_down = primary_down;
   in.leader = leader;
   return evaluate_gates(in);
 }

@@ -1,5 +1,6 @@
 #include "decision/gates.hpp"
 
+#include "decision/silences.hpp"
 #include "decision/time_format.hpp"
 
 namespace vigil::decision {
@@ -105,14 +106,12 @@ gate_evaluation evaluate_gates(const gate_inputs& in) {
   }
   {
     gate_result g{gate_name::not_silenced, true, true, "no active silence"};
-    for (const auto& s : in.silences) {
-      if (s.until <= in.now) continue;
-      if (s.scope.empty() || s.scope == in.primary || s.scope == in.dr) {
-        g.ok = false;
-        g.detail = "silenced by " + s.by + " until " + format_time(s.until) +
-                   (s.scope.empty() ? "" : " (scope " + s.scope + ")") + (s.reason.empty() ? "" : ": " + s.reason);
-        break;
-      }
+    const silence_spec* s = covering_silence(in.silences, in.now, in.primary, in.primary_down);
+    if (s == nullptr) s = covering_silence(in.silences, in.now, in.dr, {});
+    if (s != nullptr) {
+      g.ok = false;
+      g.detail = "silenced by " + s->by + " until " + format_time(s->until) +
+                 (s->scope.empty() ? "" : " (scope " + s->scope + ")") + (s->reason.empty() ? "" : ": " + s->reason);
     }
     out.gates.push_back(std::move(g));
   }

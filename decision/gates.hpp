@@ -11,7 +11,7 @@
 //                     stale) allow_data_loss_required becomes true and the
 //                     detail states the bound
 //   cooldown          no failover executed within `cooldown`, or acknowledged
-//   not_silenced      no active silence covers either region
+//   not_silenced      no active silence covers either region (decision/silences.hpp)
 //   leader            this replica holds the lease
 // failback (dr -> primary): primary_healthy (declared healthy, gate checks
 // up), replication_lag (blocking: replication towards the old primary must be
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "decision/recommendation.hpp"
+#include "decision/silences.hpp"
 #include "decision/types.hpp"
 
 namespace vigil::decision {
@@ -45,6 +46,9 @@ struct gate_inputs {
   bool cooldown_acknowledged = false;
   std::string cooldown_acknowledged_by;
   std::span<const silence_spec> silences;
+  /// The primary's classify checks that are down (decision/silences.hpp: a
+  /// service or check silence covering all of them blocks too).
+  std::span<const down_check> primary_down;
   bool leader = false;
 };
 
