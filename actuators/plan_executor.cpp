@@ -345,8 +345,8 @@ plan_executor::step_record plan_executor::run_step(const common::plan_step_confi
     if (options_.dry_run_prechecks && !described.prechecks.empty()) {
       auto runner = factory_(step);
       const step_context sc{
-          ctx,           step, clock_, clock_.monotonic() + step.timeout, [this](milliseconds d) { return sleep(d); },
-          first_attempt, false};
+          ctx,           step,  clock_, clock_.monotonic() + step.timeout, [this](milliseconds d) { return sleep(d); },
+          first_attempt, false, {}};
       const step_outcome pc = guarded([&] { return runner->precheck(sc); });
       const std::string said = pc.kind == outcome_kind::done ? "would proceed" : std::string(to_string(pc.kind));
       detail += "; pre-check: " + said + (pc.detail.empty() ? "" : " (" + pc.detail + ")");
@@ -372,6 +372,14 @@ plan_executor::step_record plan_executor::run_step(const common::plan_step_confi
   for (const auto& c : described.calls) {
     if (c.mutating) calls.push_back({{"service", c.service}, {"operation", c.operation}, {"params", c.params}});
   }
+  if (resumed && before->pgid) {
+    // The dead run's process group may still be running the step: it goes
+    // before the step runs again, so the two never run side by side.
+    const std::string what =
+        kill_orphan_group(*before->pgid, before->boot_id, ctx.recommendation_hash + "/" + step.name);
+    journal_.process_kill(clock_.wall(), hash, step.name, index, *before->pgid, what);
+    print("  " + step.name + ": " + what);
+  }
   const int attempts = std::max(1, step.retries + 1);
   for (int a = 0; a < attempts; ++a) {
     const int attempt = first_attempt + a;
@@ -381,7 +389,10 @@ plan_executor::step_record plan_executor::run_step(const common::plan_step_confi
                           clock_.monotonic() + step.timeout,
                           [this](milliseconds d) { return sleep(d); },
                           attempt,
-                          resumed && a == 0};
+                          resumed && a == 0,
+                          [this, &hash, &step, index, attempt](int pgid) {
+                            journal_.process(clock_.wall(), hash, step.name, index, attempt, pgid, boot_id());
+                          }};
     if (resumed && a == 0) {
       print("  " + step.name + ": its call may have been in flight at the crash; re-checking before anything else");
     }

@@ -89,8 +89,14 @@ void plan_journal::apply(const json& r) {
   st->attempts = std::max(st->attempts, r.value("attempt", 0));
   if (type == "intent") {
     st->intent_open = true;
+  } else if (type == "process") {
+    st->pgid = r.value("pgid", 0);
+    st->boot_id = str(r, "boot_id");
+  } else if (type == "process_kill") {
+    st->pgid.reset();
   } else if (type == "result") {
     st->intent_open = false;
+    st->pgid.reset();
     st->detail = str(r, "detail");
     st->duration_s = r.value("duration_s", 0.0);
     if (r.value("final", true)) st->outcome = str(r, "outcome");
@@ -172,6 +178,29 @@ void plan_journal::result(common::wall_time at, const std::string& hash, const s
           {"detail", detail},
           {"duration_s", duration_s},
           {"final", final_result}});
+}
+
+void plan_journal::process(common::wall_time at, const std::string& hash, const std::string& step, std::size_t index,
+                           int attempt, int pgid, const std::string& boot_id) {
+  append({{"type", "process"},
+          {"at", common::format_rfc3339(at)},
+          {"hash", hash},
+          {"step", step},
+          {"index", index},
+          {"attempt", attempt},
+          {"pgid", pgid},
+          {"boot_id", boot_id}});
+}
+
+void plan_journal::process_kill(common::wall_time at, const std::string& hash, const std::string& step,
+                                std::size_t index, int pgid, const std::string& detail) {
+  append({{"type", "process_kill"},
+          {"at", common::format_rfc3339(at)},
+          {"hash", hash},
+          {"step", step},
+          {"index", index},
+          {"pgid", pgid},
+          {"detail", detail}});
 }
 
 void plan_journal::end(common::wall_time at, const std::string& hash, bool ok, const std::string& result,

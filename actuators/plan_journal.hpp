@@ -10,6 +10,8 @@
 //   intent     {step, index, attempt, calls: [...]}   BEFORE a step's mutating call(s)
 //   result     {step, index, attempt, outcome, detail, duration_s, final}
 //   plan_end   {ok, result: done|failed|aborted, detail, rto: {...}}
+//   process    {step, index, attempt, pgid, boot_id}  an exec step's process group, right after the fork
+//   process_kill {step, index, pgid, detail}          a resumed run killed (or left) that group first
 // `final: false` marks a failed attempt that will be retried; the step's
 // outcome is its final result. An intent with no result after it means the
 // process died while the call was in flight: it may or may not have reached
@@ -45,6 +47,10 @@ struct journal_step {
   std::optional<std::string> outcome;  ///< the final result's outcome, once there is one
   std::string detail;
   double duration_s = 0;
+  /// The process group of the attempt in flight (exec), until its result or
+  /// a process_kill record: a resumed run kills it before re-running the step.
+  std::optional<int> pgid;
+  std::string boot_id;  ///< where that group lives (actuators::boot_id())
 };
 
 struct journal_plan {
@@ -86,6 +92,10 @@ class plan_journal {
               nlohmann::json calls);
   void result(common::wall_time at, const std::string& hash, const std::string& step, std::size_t index, int attempt,
               const std::string& outcome, const std::string& detail, double duration_s, bool final_result);
+  void process(common::wall_time at, const std::string& hash, const std::string& step, std::size_t index, int attempt,
+               int pgid, const std::string& boot_id);
+  void process_kill(common::wall_time at, const std::string& hash, const std::string& step, std::size_t index, int pgid,
+                    const std::string& detail);
   void end(common::wall_time at, const std::string& hash, bool ok, const std::string& result, const std::string& detail,
            nlohmann::json rto);
 

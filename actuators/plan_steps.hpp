@@ -70,6 +70,10 @@ struct step_context {
   std::function<bool(std::chrono::milliseconds)> sleep;
   int attempt = 1;
   bool resumed = false;  ///< an earlier intent of this step has no result (crash while in flight)
+  /// An exec step calls this with its process group id right after the fork,
+  /// before waiting (the executor journals it: a restarted engine kills that
+  /// group before re-running the step). May be empty.
+  std::function<void(int pgid)> on_process;
 
   [[nodiscard]] std::chrono::milliseconds remaining() const;
   [[nodiscard]] bool expired() const { return remaining().count() <= 0; }
@@ -107,6 +111,19 @@ struct step_deps {
 /// VIGIL_RECOMMENDATION_HASH, VIGIL_ALLOW_DATA_LOSS, VIGIL_STEP,
 /// VIGIL_IDEMPOTENCY_KEY, VIGIL_RESUMED, then the step's `env`.
 [[nodiscard]] std::vector<std::string> exec_environment(const step_context& c);
+
+/// This boot of this host (/proc/sys/kernel/random/boot_id; "host:<name>"
+/// where /proc/sys is hidden): a journaled process group id means something
+/// only on the same host and boot.
+[[nodiscard]] std::string boot_id();
+
+/// Kills (SIGKILL) the process group `pgid` an exec step of a dead engine
+/// left behind, so that it does not run beside the step's re-run. Only when
+/// `boot` is this boot and a live member of the group carries
+/// VIGIL_IDEMPOTENCY_KEY=`idempotency_key` in its environment (a reused
+/// process group id is left alone). Waits up to 5 s for the group to go.
+/// Returns what it did, for the journal.
+[[nodiscard]] std::string kill_orphan_group(int pgid, const std::string& boot, const std::string& idempotency_key);
 
 /// The JSON body a webhook step posts (the plan context).
 [[nodiscard]] nlohmann::json webhook_body(const step_context& c);

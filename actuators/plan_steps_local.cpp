@@ -2,17 +2,23 @@
 // recommendation in its environment), webhook (POST the plan context,
 // HMAC-signed) and verify (the target region's checks are up by quorum), and
 // the production step factory.
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "actuators/plan_steps.hpp"
 #include "common/crypto.hpp"
+#include "common/descriptors.hpp"
 #include "common/http_client.hpp"
 #include "common/utf8.hpp"
 #include "detector/expect.hpp"
@@ -68,6 +74,72 @@ std::vector<std::string> exec_environment(const step_context& c) {
   for (const auto& [k, v] : ours)
     out.emplace_back(k).append("=").append(v);
   return out;
+}
+
+std::string boot_id() {
+  std::ifstream f("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(f, id);
+  if (!id.empty()) return id;
+  // Hidden (systemd ProcSubset=pid): the host name at least tells hosts
+  // apart; kill_orphan_group's environment check guards against a reboot.
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return std::string("host:") + host;
+}
+
+namespace {
+
+/// The live (not zombie) processes of process group `pgid`, and whether one
+/// of them has `env_entry` in its environment.
+struct group_members {
+  int live = 0;
+  bool ours = false;
+};
+
+group_members scan_group(int pgid, const std::string& env_entry) {
+  group_members m;
+  DIR* d = ::opendir("/proc");
+  if (d == nullptr) return m;
+  while (const dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    const std::string dir = std::string("/proc/") + e->d_name;
+    std::ifstream st(dir + "/stat");
+    const std::string stat((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
+    if (close == std::string::npos) continue;
+    char state = 0;
+    int ppid = 0;
+    int pgrp = 0;
+    if (std::sscanf(stat.c_str() + close + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != pgid) continue;
+    if (state == 'Z') continue;
+    ++m.live;
+    std::ifstream env(dir + "/environ", std::ios::binary);
+    std::string entry;
+    while (!m.ours && std::getline(env, entry, '\0'))
+      m.ours = entry == env_entry;
+  }
+  ::closedir(d);
+  return m;
+}
+
+}  // namespace
+
+std::string kill_orphan_group(int pgid, const std::string& boot, const std::string& idempotency_key) {
+  const std::string what = "process group " + std::to_string(pgid);
+  if (pgid <= 1) return what + ": not a step's group, left alone";
+  if (boot != boot_id()) return what + " was recorded on another host or boot: left alone";
+  const std::string entry = "VIGIL_IDEMPOTENCY_KEY=" + idempotency_key;
+  const group_members before = scan_group(pgid, entry);
+  if (before.live == 0) return what + " is gone";
+  if (!before.ours) return what + " has no process of this step (a reused id): left alone";
+  ::kill(-pgid, SIGKILL);
+  for (int i = 0; i < 250; ++i) {
+    if (scan_group(pgid, entry).live == 0)
+      return what + " killed (" + std::to_string(before.live) + " process(es) left by the previous run)";
+    std::this_thread::sleep_for(20ms);
+  }
+  return what + " sent SIGKILL, but " + std::to_string(scan_group(pgid, entry).live) + " process(es) remain";
 }
 
 json webhook_body(const step_context& c) {
@@ -145,6 +217,8 @@ class exec_step final : public step_runner {
     envp.push_back(nullptr);
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return step_outcome::failed(std::string("exec: pipe: ") + std::strerror(errno));
+    const pid_t parent = ::getpid();
+    const int max_fd = common::open_max();
     const pid_t pid = ::fork();
     if (pid < 0) {
       ::close(fds[0]);
@@ -152,17 +226,33 @@ class exec_step final : public step_runner {
       return step_outcome::failed(std::string("exec: fork: ") + std::strerror(errno));
     }
     if (pid == 0) {  // child: async-signal-safe calls only
+      // Its own process group, which the engine kills on timeout, on stop and,
+      // after a crash, when it resumes the plan (the pgid is journaled). The
+      // leader dies with the thread that forked it (PDEATHSIG).
       ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(125);  // the engine died before prctl
       ::dup2(fds[1], 1);
       ::dup2(fds[1], 2);
-      const int devnull = ::open("/dev/null", O_RDONLY);
+      const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
       if (devnull >= 0) ::dup2(devnull, 0);
+      common::close_fds_from(3, max_fd);  // stdio only: no socket, journal or audit file
       if (!working_dir_.empty() && ::chdir(working_dir_.c_str()) != 0) ::_exit(126);
       ::execve(exe.c_str(), args.data(), envp.data());
       ::_exit(127);
     }
     ::setpgid(pid, pid);
     ::close(fds[1]);
+    if (c.on_process) {
+      try {
+        c.on_process(pid);
+      } catch (const std::exception& e) {  // unjournaled, it must not run
+        ::kill(-pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        ::close(fds[0]);
+        return step_outcome::failed(std::string("exec: cannot journal the process group, killed it: ") + e.what());
+      }
+    }
     ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
     std::string output;
     int status = 0;

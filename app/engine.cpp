@@ -3,7 +3,6 @@
 #include <boost/asio/post.hpp>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -12,6 +11,7 @@
 #include "app/engine_metrics.hpp"
 #include "app/event_log.hpp"
 #include "app/status_page.hpp"
+#include "common/descriptors.hpp"
 #include "common/http_server.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
@@ -58,8 +58,8 @@ struct engine::impl {
   asio::steady_timer timer;
   std::unique_ptr<common::http_server> server;
   std::unique_ptr<common::http_server> metrics_server;
-  std::ofstream audit;   ///< state_dir/audit.jsonl: every event, durable record
-  std::ofstream record;  ///< engine.record: every observation, for `vigil replay`
+  common::append_file audit;   ///< state_dir/audit.jsonl: every event, durable record (close-on-exec)
+  common::append_file record;  ///< engine.record: every observation, for `vigil replay`
   /// check id -> vantage -> its newest failed observation ({outcome, detail, at}),
   /// erased when that vantage sees the check succeed: why a check is down
   /// (e.g. an AWS error code) is visible in /v1/status.
@@ -101,11 +101,11 @@ struct engine::impl {
       if (ec) {
         throw std::system_error(ec, "cannot create engine.state_dir '" + cfg.engine.state_dir + "'");
       }
-      audit.open(cfg.engine.state_dir + "/audit.jsonl", std::ios::app);
+      audit.open(cfg.engine.state_dir + "/audit.jsonl");
     }
     if (!cfg.engine.record.empty()) {
-      record.open(cfg.engine.record, std::ios::app);
-      if (!record) throw std::runtime_error("cannot open engine.record '" + cfg.engine.record + "' for appending");
+      if (!record.open(cfg.engine.record))
+        throw std::runtime_error("cannot open engine.record '" + cfg.engine.record + "' for appending");
     }
   }
 
@@ -155,17 +155,17 @@ struct engine::impl {
       if (o.value) obs.value = *o.value;
       core.ingest(obs);
       note_failure(o, b.vantage);
-      if (record.is_open()) record << decision::to_record_line(obs, core.topo()) << '\n';
+      if (record.is_open()) record.write_line(decision::to_record_line(obs, core.topo()));
     }
     for (const auto& l : b.lag) {
       decision::lag_sample s;
       s.at = from_ms(l.at_ms);
       if (l.lag_ms) s.lag = std::chrono::milliseconds{*l.lag_ms};
       core.ingest_lag(s);
-      if (record.is_open()) record << decision::to_record_line(s) << '\n';
+      if (record.is_open()) record.write_line(decision::to_record_line(s));
     }
     if (record.is_open()) {
-      record << decision::to_record_line(decision::report_record{*v, to_decision(now)}, core.topo()) << '\n';
+      record.write_line(decision::to_record_line(decision::report_record{*v, to_decision(now)}, core.topo()));
       record.flush();
     }
     if (unknown > 0) metrics.observations_unknown(unknown);
@@ -351,7 +351,10 @@ struct engine::impl {
   // --- tick and outputs ----------------------------------------------------
 
   void record_event(const json& j) {
-    if (audit.is_open()) audit << j.dump() << '\n' << std::flush;
+    if (audit.is_open()) {
+      audit.write_line(j.dump());
+      audit.flush();
+    }
     events.append(j);
     if (hooks.on_event) hooks.on_event(j);
   }

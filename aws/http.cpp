@@ -6,6 +6,8 @@
 #include <cctype>
 #include <mutex>
 
+#include "common/descriptors.hpp"
+
 namespace vigil::aws {
 namespace {
 
@@ -116,6 +118,7 @@ class curl_transport final : public http_transport {
 
     receive_state st{&resp, options_.max_body_bytes};
     set_str(h, CURLOPT_URL, url.c_str());
+    common::curl_sockets_cloexec(h);
     set_long(h, CURLOPT_NOSIGNAL, 1L);
     set_long(h, CURLOPT_TIMEOUT_MS, std::max(1L, static_cast<long>(timeout.count())));
     set_long(h, CURLOPT_CONNECTTIMEOUT_MS,

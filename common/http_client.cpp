@@ -7,6 +7,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "common/descriptors.hpp"
+
 namespace vigil::common {
 
 namespace {
@@ -92,6 +94,7 @@ http_reply http_perform(const http_call& call) {
   };
   CURL* e = h.get();
   step(set_str(e, CURLOPT_URL, call.url.c_str()));
+  curl_sockets_cloexec(e);
   step(set_ptr(e, CURLOPT_ERRORBUFFER, errbuf.data()));
   step(set_long(e, CURLOPT_NOSIGNAL, 1L));
   step(set_long(e, CURLOPT_FOLLOWLOCATION, 0L));

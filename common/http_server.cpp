@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "common/descriptors.hpp"
 #include "common/log.hpp"
 
 namespace vigil::common {
@@ -194,7 +195,7 @@ void do_accept(const std::shared_ptr<http_server::state>& st) {
     if (ec) {
       if (ec == asio::error::operation_aborted || st->stopped) return;
       logger("http")->warn("accept: {}", ec.message());
-    } else if (st->sessions.load() >= st->options.max_connections) {
+    } else if (!set_cloexec(socket.native_handle()) || st->sessions.load() >= st->options.max_connections) {
       beast::error_code ignored;
       socket.close(ignored);  // over the limit: shed at once rather than queue
     } else {
@@ -231,6 +232,7 @@ http_server::http_server(asio::io_context& io, const std::string& listen, http_h
   const tcp::endpoint ep{addr, port};
   auto& acc = state_->acceptor;
   acc.open(ep.protocol());
+  set_cloexec(acc.native_handle());  // an exec plan step must not inherit the listening socket
   acc.set_option(asio::socket_base::reuse_address(true));
   acc.bind(ep, ec);
   if (ec) throw std::system_error(ec, "cannot listen on " + listen);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "common/descriptors.hpp"
 #include "common/log.hpp"
 
 namespace vigil::detector {
@@ -233,6 +234,7 @@ http_post_fn curl_http_post() {
     for (const auto& hd : headers)
       list = curl_slist_append(list, hd.c_str());
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    common::curl_sockets_cloexec(h);
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));

@@ -7,6 +7,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <random>
 
+#include "common/descriptors.hpp"
 #include "detector/asio_probe.hpp"
 #include "detector/socket_probers.hpp"
 
@@ -176,6 +177,7 @@ class dns_probe final : public asio_probe {
     if (ec) return finish(outcome::internal, "resolver is not an IP address: " + cfg_.resolver);
     resolver_ = udp::endpoint(ip, static_cast<std::uint16_t>(std::stoi(port)));
     socket_.open(resolver_.protocol(), ec);
+    if (!ec) common::set_cloexec(socket_.native_handle());
     // connect(): only the resolver's datagrams are delivered, and an ICMP port
     // unreachable comes back as connection_refused.
     if (!ec) socket_.connect(resolver_, ec);

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/descriptors.hpp"
 #include "detector/curl_easy.hpp"
 #include "detector/curl_multi.hpp"
 #include "detector/probe_metrics.hpp"
@@ -342,6 +343,7 @@ class http_prober::impl {
     };
     set(curl::set(h, CURLOPT_PRIVATE, static_cast<void*>(&t)));
     set(curl::set(h, CURLOPT_URL, c.url));
+    common::curl_sockets_cloexec(h);
     set(curl::set(h, CURLOPT_NOSIGNAL, 1L));
     set(curl::set(h, CURLOPT_ERRORBUFFER, t.error.data()));
     set(curl::set(h, CURLOPT_USERAGENT, "vigil-probe/1"));

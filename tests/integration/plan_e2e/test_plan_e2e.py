@@ -10,6 +10,9 @@
   verify step passes -> the RTO report in /v1/status and the journal.
   Then `vigil drill` on the same config changes nothing, and a restarted
   engine does not run the plan again (one execution per approval).
+OrphanedStep: kill -9 of the engine mid exec step (the step left a background
+  child): the restarted engine listens at once and kills the orphaned process
+  group, journaled, before the step re-runs.
 
 Environment: VIGIL_BIN (the vigil binary), VIGIL_SOURCE_DIR (the source tree),
 VIGIL_MOTO_SERVER (default moto_server), VIGIL_PYTHON (default python3).
@@ -152,6 +155,28 @@ def start_fake(name, args, d):
         return p, json.load(f)["ports"]
 
 
+def config_head(deployment):
+    """The config up to `services:`: two regions, three vantages, fast decisions."""
+    return [
+        f"deployment: {deployment}",
+        "regions:", "  - {name: us-east-1, role: primary}", "  - {name: us-west-2, role: dr}",
+        "vantages: [us-east-1, us-west-2, eu-west-1]",
+        "decision: {tick: 250ms, fall: 2, rise: 2, stale_after: 3s, confirm_for: 1s, clear_for: 10s,",
+        "           service_page_grace: 1s, cooldown: 5m, recommendation_ttl: 10m}",
+        "probe_defaults: {interval: 400ms, timeout: 300ms}",
+        "services:",
+    ]
+
+
+def write_checked_config(test, path, lines):
+    """Writes the config and asserts that `vigil check-config` accepts it."""
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    r = subprocess.run([VIGIL, "check-config", path], capture_output=True, text=True)
+    test.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+    return path
+
+
 class PlanEndToEnd(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="vigil-plan-e2e-")
@@ -215,15 +240,7 @@ class PlanEndToEnd(unittest.TestCase):
                        stdout=subprocess.DEVNULL)
         self.announced = os.path.join(self.dir, "announced.txt")
         arc = ", ".join(self.arc_urls)
-        lines = [
-            "deployment: shop-e2e",
-            "regions:", "  - {name: us-east-1, role: primary}", "  - {name: us-west-2, role: dr}",
-            "vantages: [us-east-1, us-west-2, eu-west-1]",
-            "decision: {tick: 250ms, fall: 2, rise: 2, stale_after: 3s, confirm_for: 1s, clear_for: 10s,",
-            "           service_page_grace: 1s, cooldown: 5m, recommendation_ttl: 10m}",
-            "probe_defaults: {interval: 400ms, timeout: 300ms}",
-            "services:",
-        ]
+        lines = config_head("shop-e2e")
         for s in SERVICES:
             lines += [f"  - name: {s}", "    checks:"]
             for r in REGIONS:
@@ -267,11 +284,7 @@ class PlanEndToEnd(unittest.TestCase):
             f" $VIGIL_ALLOW_DATA_LOSS $VIGIL_RECOMMENDATION_HASH >> {self.announced}'], timeout: 10s}}",
             "logging: {level: info}",
         ]
-        self.config = os.path.join(self.dir, "vigil.yaml")
-        with open(self.config, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        r = subprocess.run([VIGIL, "check-config", self.config], capture_output=True, text=True)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.config = write_checked_config(self, os.path.join(self.dir, "vigil.yaml"), lines)
 
     def engine_env(self):
         return dict(os.environ, AWS_ACCESS_KEY_ID=self.key, AWS_SECRET_ACCESS_KEY=self.secret,
@@ -391,6 +404,139 @@ class PlanEndToEnd(unittest.TestCase):
         self.assertEqual(proposed.returncode, 0, proposed.stdout + proposed.stderr)
         rec = self.status()["recommendation"]
         self.assertEqual((rec["action"], rec["from"], rec["to"]), ("failback", "us-west-2", "us-east-1"))
+
+
+class OrphanedStep(unittest.TestCase):
+    """kill -9 of the engine while an exec step runs, the step having started a
+    background child: the restarted engine listens at once (the orphans hold
+    no engine descriptor) and kills the orphaned process group, journaling it,
+    before the resumed plan re-runs the step (the two never run side by side)."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="vigil-plan-orphan-")
+        self.procs = []
+        Health.failed = set()
+        self.health = serve(Health)
+        self.bg_pid = None
+
+    def tearDown(self):
+        for p in reversed(self.procs):
+            p.stop()
+        self.health.shutdown()
+        if self.bg_pid and alive(self.bg_pid):  # the test failed: take the whole orphaned group down
+            try:
+                os.killpg(os.getpgid(self.bg_pid), 9)
+            except OSError:
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write_config(self):
+        hp = self.health.server_address[1]
+        self.engine_url = f"http://127.0.0.1:{free_port()}"
+        self.state_dir = os.path.join(self.dir, "state")
+        with open(os.path.join(self.dir, "agent.key"), "w") as f:
+            f.write("orphan-agent-key\n")
+        os.chmod(os.path.join(self.dir, "agent.key"), 0o600)
+        subprocess.run([VIGIL, "keygen", "--out", os.path.join(self.dir, "alice")], check=True,
+                       stdout=subprocess.DEVNULL)
+        self.bg_file = os.path.join(self.dir, "bg.pid")
+        self.runs = os.path.join(self.dir, "runs")
+        script = (f"echo $VIGIL_RESUMED >> {self.runs}; if [ $VIGIL_RESUMED = 0 ]; then sleep 300 & "
+                  f"echo $! > {self.bg_file}; sleep 300; fi")
+        lines = config_head("orphan-e2e") + ["  - name: api", "    checks:"]
+        for r in REGIONS:
+            lines.append(f"      - {{region: {r}, http: {{url: 'http://127.0.0.1:{hp}/health/{r}/api'}}}}")
+        lines += [
+            "engine:",
+            f"  listen: {self.engine_url[len('http://'):]}",
+            f"  endpoints: [{self.engine_url}]",
+            "  agent_key_file: agent.key",
+            f"  state_dir: {self.state_dir}",
+            "coordination: {backend: file}",
+            "approvals:",
+            "  required: 1",
+            "  max_ttl: 15m",
+            "  approvers:",
+            "    - {id: alice, public_key_file: alice.pub}",
+            "plan:",
+            "  failover:",
+            "    dry_run: false",
+            "    steps:",
+            f"      - {{name: hold, kind: exec, command: [/bin/sh, -c, '{script}'], timeout: 10m}}",
+            "logging: {level: info}",
+        ]
+        self.config = write_checked_config(self, os.path.join(self.dir, "vigil.yaml"), lines)
+
+    def start_engine(self, tag, within):
+        p = Proc([VIGIL, "engine", "--config", self.config], os.path.join(self.dir, f"engine-{tag}.log"),
+                 cwd=self.dir)
+        self.procs.append(p)
+        wait_until(lambda: p.p.poll() is None and http("GET", self.engine_url + "/healthz", timeout=1)[0] == 200,
+                   within, f"engine {tag} /healthz (log: {p.log})")
+        return p
+
+    def status(self):
+        return json.loads(http("GET", self.engine_url + "/v1/status")[1])
+
+    def test_kill_9_mid_step_restart_listens_and_kills_the_orphan_group_first(self):
+        self.write_config()
+        engine = self.start_engine("1", 30)
+        for v in ("us-east-1", "us-west-2", "eu-west-1"):
+            self.procs.append(Proc([VIGIL, "agent", "--config", self.config, "--vantage", v],
+                                   os.path.join(self.dir, f"agent-{v}.log"), cwd=self.dir))
+        wait_until(lambda: all(self.status()["regions"][r]["classification"] == "healthy" for r in REGIONS), 60,
+                   "both regions healthy")
+        Health.failed = {"us-east-1"}
+        wait_until(lambda: (lambda r: r and r.get("state") == "pending_approval")(self.status().get("recommendation")),
+                   60, "a failover recommendation pending approval")
+        approved = subprocess.run([VIGIL, "approve", "--yes", "--allow-data-loss", "--key",
+                                   os.path.join(self.dir, "alice.key"), "--approver", "alice", "--engine",
+                                   self.engine_url], capture_output=True, text=True, timeout=60)
+        self.assertEqual(approved.returncode, 0, approved.stdout + approved.stderr)
+        self.bg_pid = int(wait_until(lambda: read_text(self.bg_file).strip(), 60, "the step's background child"))
+        engine.p.kill()  # kill -9 mid-step
+        engine.p.wait()
+        engine.stop()
+        self.procs.remove(engine)
+        self.assertTrue(alive(self.bg_pid), "the orphan outlives the engine (else this test proves nothing)")
+        with open(f"/proc/{self.bg_pid}/stat") as f:
+            pgid = int(f.read().rsplit(")", 1)[1].split()[2])  # state ppid pgrp
+
+        # No orphan holds the listening socket: the new engine binds at once.
+        engine2 = self.start_engine("2", 15)
+        plan = wait_until(lambda: (lambda p: p if p and p.get("state") != "executing" else None)(
+            self.status().get("plan")), 60, "the resumed plan to finish")
+        self.assertEqual(plan["result"], "done", json.dumps(plan) + engine2.text()[-3000:])
+        self.assertTrue(plan["resumed"])
+        self.assertNotIn("Address already in use", engine2.text())
+        self.assertFalse(alive(self.bg_pid), "the orphaned group was not killed")
+        with open(self.runs) as f:
+            self.assertEqual(f.read().split(), ["0", "1"])
+        with open(os.path.join(self.state_dir, "plan.jsonl")) as f:
+            journal = [json.loads(l) for l in f]
+        types = [r["type"] for r in journal]
+        self.assertEqual(types, ["plan_begin", "intent", "process", "process_kill", "intent", "process", "result",
+                                 "plan_end"])
+        self.assertEqual(journal[2]["pgid"], pgid)
+        self.assertEqual(journal[3]["pgid"], pgid)
+        self.assertIn("killed", journal[3]["detail"])
+
+
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def alive(pid):
+    """A live (not zombie) process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":
