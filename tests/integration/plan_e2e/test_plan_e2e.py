@@ -17,227 +17,49 @@ OrphanedStep: kill -9 of the engine mid exec step (the step left a background
 Environment: VIGIL_BIN (the vigil binary), VIGIL_SOURCE_DIR (the source tree),
 VIGIL_MOTO_SERVER (default moto_server), VIGIL_PYTHON (default python3).
 """
-import hashlib
-import hmac
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
-import urllib.error
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-VIGIL = os.environ.get("VIGIL_BIN", "vigil")
-SRC = os.environ.get("VIGIL_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")))
-PYTHON = os.environ.get("VIGIL_PYTHON", sys.executable)
-SUPPORT = os.path.join(SRC, "tests", "support")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+from e2e_rig import (VIGIL, AwsRig, Health, Pages, Proc, config_head, free_port, http, serve,  # noqa: E402
+                     wait_until, write_checked_config)
+
 RC_A = "arn:aws:route53-recovery-control::123456789012:controlpanel/abc123/routingcontrol/east01"
 RC_B = "arn:aws:route53-recovery-control::123456789012:controlpanel/abc123/routingcontrol/west01"
 EAST = "arn:aws:rds:us-east-1:123456789012:cluster:shop-east"
 WEST = "arn:aws:rds:us-west-2:123456789012:cluster:shop-west"
 SERVICES = ("api-web", "checkout", "search")
 REGIONS = ("us-east-1", "us-west-2")
-WEBHOOK_SECRET = "e2e-webhook-secret"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def http(method, url, body=None, headers=None, timeout=10):
-    data = body.encode() if isinstance(body, str) else body
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def wait_until(pred, timeout, what, interval=0.25):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = pred()
-            if last:
-                return last
-        except Exception as e:  # not up yet
-            last = e
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-class Health(BaseHTTPRequestHandler):
-    """GET /health/<region>/<service>: 200, or 503 while the region is failed."""
-    failed = set()
-
-    def log_message(self, *a):
-        pass
-
-    def do_GET(self):
-        parts = self.path.strip("/").split("/")
-        down = len(parts) == 3 and parts[1] in Health.failed
-        body = json.dumps({"status": "DOWN" if down else "UP"}).encode()
-        self.send_response(503 if down else 200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-class Pages(BaseHTTPRequestHandler):
-    """The webhook paging sink's receiver: checks the HMAC, keeps the pages."""
-    received = []
-    bad = []
-
-    def log_message(self, *a):
-        pass
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        ts = self.headers.get("X-Vigil-Timestamp", "")
-        want = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), (ts + ".").encode() + body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(want, self.headers.get("X-Vigil-Signature", "")):
-            Pages.bad.append(body)
-        else:
-            Pages.received.append(json.loads(body))
-        self.send_response(202)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
-def serve(handler):
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv
-
-
-class Proc:
-    def __init__(self, argv, log, env=None, cwd=None):
-        self.log = log
-        self._f = open(log, "w")
-        self.p = subprocess.Popen(argv, stdout=self._f, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                  start_new_session=True)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self._f.close()
-
-    def text(self):
-        with open(self.log) as f:
-            return f.read()
-
-
-def start_fake(name, args, d):
-    ready = os.path.join(d, f"{name}.ready")
-    p = Proc([PYTHON, os.path.join(SUPPORT, f"fake_{name}.py"), "--ready-file", ready] + args,
-             os.path.join(d, f"fake_{name}.log"))
-    wait_until(lambda: os.path.exists(ready), 20, f"fake {name}")
-    with open(ready) as f:
-        return p, json.load(f)["ports"]
-
-
-def config_head(deployment):
-    """The config up to `services:`: two regions, three vantages, fast decisions."""
-    return [
-        f"deployment: {deployment}",
-        "regions:", "  - {name: us-east-1, role: primary}", "  - {name: us-west-2, role: dr}",
-        "vantages: [us-east-1, us-west-2, eu-west-1]",
-        "decision: {tick: 250ms, fall: 2, rise: 2, stale_after: 3s, confirm_for: 1s, clear_for: 10s,",
-        "           service_page_grace: 1s, cooldown: 5m, recommendation_ttl: 10m}",
-        "probe_defaults: {interval: 400ms, timeout: 300ms}",
-        "services:",
-    ]
-
-
-def write_checked_config(test, path, lines):
-    """Writes the config and asserts that `vigil check-config` accepts it."""
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    r = subprocess.run([VIGIL, "check-config", path], capture_output=True, text=True)
-    test.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-    return path
-
-
-class PlanEndToEnd(unittest.TestCase):
+class PlanEndToEnd(AwsRig, unittest.TestCase):
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="vigil-plan-e2e-")
-        self.procs = []
-        self.servers = []
-        # moto with signature checks after the 3 seeding requests
-        self.moto_port = free_port()
-        self.moto_url = f"http://127.0.0.1:{self.moto_port}"
-        env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="3")
-        self.procs.append(Proc([os.environ.get("VIGIL_MOTO_SERVER", "moto_server"), "-H", "127.0.0.1", "-p",
-                                str(self.moto_port)], os.path.join(self.dir, "moto.log"), env=env))
-        wait_until(lambda: http("GET", self.moto_url + "/moto-api/", timeout=1)[0] < 500, 30, "moto_server")
-        ident = self.seed("identity")
-        self.key, self.secret = ident["access_key"], ident["secret_key"]
+        self.rig_up("vigil-plan-e2e-")
         self.seed("ecs", {"cluster": "shop", "service": "api", "desired": 1, "region": "us-west-2"})
         self.zone = self.seed("route53_zone", {"name": "shop.example."})["zone_id"]
         # strict fakes, verifying signatures made with the same key
-        p, self.arc_ports = start_fake("arc", ["--key", self.key, "--secret", self.secret, "--port", "0", "--port", "0",
-                                               "--controls", json.dumps({RC_A: "On", RC_B: "Off"})], self.dir)
-        self.procs.append(p)
+        self.arc_ports = self.start_fake("arc", ["--port", "0", "--port", "0",
+                                                 "--controls", json.dumps({RC_A: "On", RC_B: "Off"})])
         state = {"global": "shop-global", "members": [{"arn": EAST, "writer": True}, {"arn": WEST, "writer": False}]}
-        p, ports = start_fake("rds", ["--key", self.key, "--secret", self.secret, "--state", json.dumps(state),
-                                      "--settle", "2"], self.dir)
-        self.procs.append(p)
+        ports = self.start_fake("rds", ["--state", json.dumps(state), "--settle", "2"])
         self.rds_url = f"http://127.0.0.1:{ports[0]}"
         self.arc_urls = [f"http://127.0.0.1:{free_port()}"] + [f"http://127.0.0.1:{p}" for p in self.arc_ports]
-        Health.failed = set()
-        Pages.received, Pages.bad = [], []
-        self.health = serve(Health)
-        self.pages = serve(Pages)
-        self.servers += [self.health, self.pages]
 
     def tearDown(self):
-        for p in reversed(self.procs):
-            p.stop()
-        for s in self.servers:
-            s.shutdown()
-        if os.environ.get("VIGIL_KEEP_E2E"):
-            print("kept", self.dir)
-        else:
-            shutil.rmtree(self.dir, ignore_errors=True)
-
-    def seed(self, step, args=None):
-        argv = [PYTHON, os.path.join(SUPPORT, "aws_moto_seed.py"), self.moto_url]
-        argv += ["identity"] if step == "identity" else [self.key, self.secret, step, json.dumps(args or {})]
-        return json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
-
-    def fake_state(self, url):
-        return json.loads(http("GET", url + "/_fake/state")[1])
+        self.rig_down()
 
     def write_config(self):
         hp = self.health.server_address[1]
         self.engine_port = free_port()
         self.engine_url = f"http://127.0.0.1:{self.engine_port}"
         self.state_dir = os.path.join(self.dir, "state")
-        for name, text in (("agent.key", "e2e-agent-key"), ("webhook.secret", WEBHOOK_SECRET)):
-            with open(os.path.join(self.dir, name), "w") as f:
-                f.write(text + "\n")
-            os.chmod(os.path.join(self.dir, name), 0o600)
-        subprocess.run([VIGIL, "keygen", "--out", os.path.join(self.dir, "alice")], check=True,
-                       stdout=subprocess.DEVNULL)
+        self.write_secrets()
         self.announced = os.path.join(self.dir, "announced.txt")
         arc = ", ".join(self.arc_urls)
         lines = config_head("shop-e2e")
@@ -286,27 +108,10 @@ class PlanEndToEnd(unittest.TestCase):
         ]
         self.config = write_checked_config(self, os.path.join(self.dir, "vigil.yaml"), lines)
 
-    def engine_env(self):
-        return dict(os.environ, AWS_ACCESS_KEY_ID=self.key, AWS_SECRET_ACCESS_KEY=self.secret,
-                    AWS_EC2_METADATA_DISABLED="true", HOME=self.dir, AWS_CONFIG_FILE=os.path.join(self.dir, "none"),
-                    AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.dir, "none"))
-
-    def start_engine(self, tag):
-        p = Proc([VIGIL, "engine", "--config", self.config], os.path.join(self.dir, f"engine-{tag}.log"),
-                 env=self.engine_env(), cwd=self.dir)
-        self.procs.append(p)
-        wait_until(lambda: http("GET", self.engine_url + "/healthz", timeout=1)[0] == 200, 30, "engine /healthz")
-        return p
-
-    def status(self):
-        return json.loads(http("GET", self.engine_url + "/v1/status")[1])
-
     def test_outage_page_approve_execute_verify_rto(self):
         self.write_config()
         engine = self.start_engine("1")
-        for v in ("us-east-1", "us-west-2", "eu-west-1"):
-            self.procs.append(Proc([VIGIL, "agent", "--config", self.config, "--vantage", v],
-                                   os.path.join(self.dir, f"agent-{v}.log"), cwd=self.dir))
+        self.start_agents(("us-east-1", "us-west-2", "eu-west-1"))
         wait_until(lambda: all(self.status()["regions"][r]["classification"] == "healthy" for r in REGIONS), 60,
                    "both regions healthy")
 
