@@ -1,5 +1,9 @@
 #include "app/engine.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cmath>
 #include <filesystem>
@@ -35,6 +39,15 @@ decision::time_point from_ms(std::int64_t ms) {
   return decision::time_point{std::chrono::milliseconds{ms}};
 }
 
+/// fsync(2) of a file or directory (a crash after the rename keeps the new content).
+void fsync_path(const std::string& p, int flags) {
+  const int fd = ::open(p.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("cannot open " + p + " to fsync it");
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw std::runtime_error("fsync of " + p + " failed");
+}
+
 std::string trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
@@ -68,6 +81,18 @@ struct engine::impl {
   bool stopped = false;
   bool leader = true;
   std::string published;  ///< the decision state last stored through hooks.on_continuity
+  /// The active region as last written to state_dir/active.json.
+  std::string active_written;
+  /// The real (not dry-run) plan running now and its step results, for the
+  /// active region's failing_over / split detail.
+  struct running_plan {
+    std::string id;
+    decision::action_kind action = decision::action_kind::failover;
+    std::string from, to;
+    std::vector<std::string> approvers;
+    std::map<std::string, std::string> steps;  ///< step -> its last status
+  };
+  std::optional<running_plan> real_plan;
 
   impl(asio::io_context& ctx, const common::config& c, const common::clock& clk, prometheus::Registry& reg,
        engine_hooks h, engine_options o)
@@ -92,6 +117,116 @@ struct engine::impl {
     o.max_future = c.engine.batch_max_age;
     o.max_body_bytes = c.engine.max_batch_bytes;
     return o;
+  }
+
+  // --- the active region (docs/runbook.md, "The active region") ------------
+
+  [[nodiscard]] std::string active_path() const {
+    return cfg.engine.state_dir.empty() ? std::string{} : cfg.engine.state_dir + "/active.json";
+  }
+
+  /// Before the decision state is adopted: the newer of the two wins there.
+  void load_active() {
+    const std::string path = active_path();
+    if (path.empty() || !std::filesystem::exists(path)) return;
+    try {
+      std::ifstream in(path);
+      const json j = json::parse(in);
+      if (!core.restore_active(decision::active_region_from_json(j))) {
+        common::logger("engine")->error("{}: region '{}' is not configured: keeping the configured primary", path,
+                                        j.value("region", std::string{}));
+        return;
+      }
+      active_written = j.dump();
+      const auto a = core.active();
+      common::logger("engine")->info("active region {} ({}) restored from {}", a.region, decision::to_string(a.state),
+                                     path);
+    } catch (const std::exception& e) {
+      common::logger("engine")->error("{}: not read ({}): keeping the configured primary", path, e.what());
+      metrics.internal_error("active_state");
+    }
+  }
+
+  /// Writes state_dir/active.json when the core's active region changed
+  /// (here, or adopted from the leader): temporary file, fsync, rename.
+  void persist_active() {
+    const std::string path = active_path();
+    if (path.empty()) return;
+    const std::string text = decision::to_json(core.active()).dump();
+    if (text == active_written) return;
+    const std::string tmp = path + ".tmp";
+    try {
+      {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << text << '\n';
+        out.flush();
+        if (!out) throw std::runtime_error("cannot write " + tmp);
+      }
+      fsync_path(tmp, O_RDONLY);
+      std::filesystem::rename(tmp, path);
+      fsync_path(cfg.engine.state_dir, O_RDONLY | O_DIRECTORY);
+      active_written = text;
+    } catch (const std::exception& e) {
+      common::logger("engine")->error("active region not stored in {}: {}", path, e.what());
+      metrics.internal_error("active_state");
+    }
+  }
+
+  [[nodiscard]] const common::plan_config& plan_for(decision::action_kind a) const {
+    return a == decision::action_kind::failover ? cfg.failover : cfg.failback;
+  }
+
+  /// "promote-db done, shift-traffic failed, scale-up not run".
+  [[nodiscard]] std::string steps_text(const running_plan& p) const {
+    std::string s;
+    for (const auto& st : plan_for(p.action).steps) {
+      const auto it = p.steps.find(st.name);
+      const std::string status = it == p.steps.end() || it->second == "skipped" ? "not run" : it->second;
+      s += (s.empty() ? "" : ", ") + st.name + " " + status;
+    }
+    return s;
+  }
+
+  void on_plan_started(const std::string& id, decision::time_point now) {
+    const auto rec = core.current_recommendation();
+    if (!rec || rec->id != id || plan_for(rec->action).dry_run) return;
+    real_plan = running_plan{id, rec->action, rec->from, rec->to, rec->approvers, {}};
+    core.set_active_state(
+        decision::active_mode::failing_over,
+        std::string(decision::to_string(rec->action)) + " " + id + " from " + rec->from + " to " + rec->to + " running",
+        now);
+  }
+
+  void on_plan_step(const std::string& id, const std::string& step, const std::string& status,
+                    decision::time_point now) {
+    if (!real_plan || real_plan->id != id) return;
+    real_plan->steps[step] = status;
+    core.set_active_state(decision::active_mode::failing_over,
+                          std::string(decision::to_string(real_plan->action)) + " " + id + " from " + real_plan->from +
+                              " to " + real_plan->to + " running: " + steps_text(*real_plan),
+                          now);
+  }
+
+  void on_plan_finished(const std::string& id, bool ok, const std::string& detail, decision::time_point now) {
+    if (!real_plan || real_plan->id != id) return;
+    const running_plan p = std::move(*real_plan);
+    real_plan.reset();
+    if (ok) {
+      if (const auto r = core.topo().find_region(p.to)) core.set_active(*r, now, id, p.approvers);
+      return;
+    }
+    const bool any_ran = std::any_of(p.steps.begin(), p.steps.end(),
+                                     [](const auto& kv) { return kv.second != "skipped" && kv.second != "dry_run"; });
+    if (!any_ran) {  // refused, or failed before its first step acted: nothing moved
+      core.set_active_state(decision::active_mode::active, "plan " + id + " did not run: " + detail, now);
+      return;
+    }
+    core.set_active_state(decision::active_mode::split,
+                          "split: " + steps_text(p) + " (plan " + id + " from " + p.from + " to " + p.to + ": " +
+                              detail + "); finish or undo the remaining steps, then `vigil propose " +
+                              std::string(decision::to_string(p.action)) +
+                              "` (or the opposite action) to record where the system is",
+                          now);
   }
 
   void open_files() {
@@ -375,6 +510,7 @@ struct engine::impl {
         metrics.classification_detected(c->region, c->to);
       }
     }
+    persist_active();
     publish();
   }
 
@@ -452,6 +588,7 @@ engine::~engine() {
 void engine::start() {
   auto& i = *impl_;
   i.open_files();
+  if (!i.ticked) i.load_active();
   if (i.hooks.load_continuity && !i.ticked) {
     if (const auto state = i.hooks.load_continuity()) {
       if (i.adopt(*state))
@@ -511,17 +648,23 @@ std::string engine::metrics_url() const {
 }
 
 void engine::plan_started(const std::string& id) {
-  impl_->core.plan_started(id, to_decision(impl_->clock.wall()));
+  const auto now = to_decision(impl_->clock.wall());
+  impl_->core.plan_started(id, now);
+  impl_->on_plan_started(id, now);
   impl_->drain();
 }
 
 void engine::plan_step(const std::string& id, const std::string& step, const std::string& status) {
-  impl_->core.plan_step(id, step, status, to_decision(impl_->clock.wall()));
+  const auto now = to_decision(impl_->clock.wall());
+  impl_->core.plan_step(id, step, status, now);
+  impl_->on_plan_step(id, step, status, now);
   impl_->drain();
 }
 
 void engine::plan_finished(const std::string& id, bool ok, const std::string& detail) {
-  impl_->core.plan_finished(id, ok, detail, to_decision(impl_->clock.wall()));
+  const auto now = to_decision(impl_->clock.wall());
+  impl_->on_plan_finished(id, ok, detail, now);  // the active region first: the page of "done" names it
+  impl_->core.plan_finished(id, ok, detail, now);
   impl_->drain();
 }
 

@@ -140,6 +140,17 @@ engine_metrics::engine_metrics(prometheus::Registry& r, const decision::topology
                   .Register(r)
                   .Add({});
   quorum_ = &BuildGauge().Name("vigil_quorum").Help("Vantages that must agree on a check state").Register(r).Add({});
+  auto& active_fam = BuildGauge()
+                         .Name("vigil_active_region")
+                         .Help("1 for the region treated as the primary now (the active region), 0 for the other")
+                         .Register(r);
+  for (const auto& reg : topo.regions)
+    active_region_.push_back(&active_fam.Add({{"region", reg.name}}));
+  active_since_ = &BuildGauge()
+                       .Name("vigil_active_since_timestamp_seconds")
+                       .Help("Since when the active region is active (0: the configured primary, never moved)")
+                       .Register(r)
+                       .Add({});
 }
 
 void engine_metrics::batch_accepted(decision::vantage_index v, std::size_t observations) {
@@ -202,6 +213,9 @@ void engine_metrics::update(const decision::snapshot& s) {
   lag_->Set(s.lag.ms ? static_cast<double>(*s.lag.ms) / 1000.0 : nan);
   lag_age_->Set(s.lag.at ? std::chrono::duration<double>(s.at - *s.lag.at).count() : nan);
   quorum_->Set(s.quorum);
+  for (std::size_t i = 0; i < s.regions.size() && i < active_region_.size(); ++i)
+    active_region_[i]->Set(s.regions[i].name == s.active.region ? 1 : 0);
+  active_since_->Set(std::chrono::duration<double>(s.active.since.time_since_epoch()).count());
 }
 
 }  // namespace vigil::app

@@ -60,6 +60,8 @@ class engine_metrics {
   prometheus::Gauge* lag_;
   prometheus::Gauge* lag_age_;
   prometheus::Gauge* quorum_;
+  std::vector<prometheus::Gauge*> active_region_;  ///< [region index]: 1 for the active one
+  prometheus::Gauge* active_since_;
 };
 
 }  // namespace vigil::app

@@ -123,6 +123,30 @@ recommendation recommendation_from_continuity(const json& j) {
   return r;
 }
 
+json to_json(const active_region& a) {
+  return {{"region", a.region},
+          {"since_ms", ms(a.since)},
+          {"state", to_string(a.state)},
+          {"detail", a.detail},
+          {"recommendation_id", a.recommendation_id},
+          {"approved_by", a.approved_by},
+          {"changed_ms", ms(a.changed)}};
+}
+
+active_region active_region_from_json(const json& j) {
+  const std::string w = "active.";
+  active_region a;
+  a.region = str(j, "region", w);
+  if (a.region.empty()) bad(w + "region", "empty");
+  a.since = at_ms(j, "since_ms", w);
+  a.state = named<active_mode>(j, "state", w);
+  a.detail = str(j, "detail", w);
+  a.recommendation_id = str(j, "recommendation_id", w);
+  a.approved_by = strings(j, "approved_by", w);
+  a.changed = at_ms(j, "changed_ms", w);
+  return a;
+}
+
 json to_json(const continuity& c) {
   json incidents = json::array();
   for (const auto& i : c.incidents) {
@@ -135,10 +159,12 @@ json to_json(const continuity& c) {
   }
   json cooldown{{"acknowledged", c.cooldown_acknowledged}, {"acknowledged_by", c.cooldown_acknowledged_by}};
   cooldown["last_failover_ms"] = c.last_failover ? json(ms(*c.last_failover)) : json(nullptr);
-  return {{"incidents", std::move(incidents)},
-          {"resolved", c.resolved},
-          {"recommendation", c.rec ? continuity_json(*c.rec) : json(nullptr)},
-          {"cooldown", std::move(cooldown)}};
+  json out{{"incidents", std::move(incidents)},
+           {"resolved", c.resolved},
+           {"recommendation", c.rec ? continuity_json(*c.rec) : json(nullptr)},
+           {"cooldown", std::move(cooldown)}};
+  if (c.active) out["active"] = to_json(*c.active);
+  return out;
 }
 
 continuity continuity_from_json(const json& j) {
@@ -165,6 +191,7 @@ continuity continuity_from_json(const json& j) {
   if (!need(cd, "last_failover_ms", "cooldown.").is_null()) {
     c.last_failover = at_ms(cd, "last_failover_ms", "cooldown.");
   }
+  if (j.contains("active") && !j["active"].is_null()) c.active = active_region_from_json(j["active"]);
   return c;
 }
 

@@ -37,15 +37,23 @@ struct continuity {
   std::optional<time_point> last_failover;
   bool cooldown_acknowledged = false;
   std::string cooldown_acknowledged_by;
+  /// The active region (absent in a document written before it existed).
+  std::optional<active_region> active;
 
   static constexpr std::size_t resolved_kept = 64;
 };
 
-/// {"incidents": [...], "resolved": [...], "recommendation": {...}|null, "cooldown": {...}}.
+/// {"incidents": [...], "resolved": [...], "recommendation": {...}|null, "cooldown": {...}, "active": {...}}.
 [[nodiscard]] nlohmann::json to_json(const continuity& c);
 /// Throws std::invalid_argument naming the field when `j` is not what
 /// to_json(continuity) writes.
 [[nodiscard]] continuity continuity_from_json(const nlohmann::json& j);
+
+/// {"region", "since_ms", "state", "detail", "recommendation_id", "approved_by", "changed_ms"}: the
+/// active region as kept in state_dir/active.json and in the decision state.
+[[nodiscard]] nlohmann::json to_json(const active_region& a);
+/// Throws std::invalid_argument naming the field.
+[[nodiscard]] active_region active_region_from_json(const nlohmann::json& j);
 
 /// A recommendation's identity and hashed content, state and approvals, as
 /// carried in a continuity; parsed back exactly (the hash is kept and checked).

@@ -45,6 +45,8 @@ core::state::state(topology t) : topo(checked(std::move(t))) {
   votes.resize(n_checks);
   check_state.resize(n_checks, verdict::unknown);
   service_state.resize(topo.regions.size() * topo.services.size(), verdict::unknown);
+  active = topo.primary();
+  act.region = topo.regions[active].name;
 }
 
 void core::state::audit(std::string kind, std::string message, nlohmann::json details) {
@@ -234,8 +236,8 @@ void core::plan_started(const std::string& id, time_point at) {
     s.audit("plan", "plan start for unknown recommendation " + id + " ignored", {{"recommendation_id", id}});
     return;
   }
-  if (s.rec->action == action_kind::failover) {
-    s.last_failover = at;  // cooldown runs from the start of an executed failover
+  if (!s.planned(*s.rec)) {
+    s.last_failover = at;  // cooldown runs from the start of an executed failover (away from an outage)
     s.cooldown_acknowledged = false;
     s.cooldown_acknowledged_by.clear();
   }
@@ -269,9 +271,10 @@ snapshot core::status() const {
   out.approvals_required = s.topo.p.approvals_required;
   for (std::size_t r = 0; r < s.topo.regions.size(); ++r) {
     const auto& rr = s.regions[r];
-    out.regions.push_back(region_status{s.topo.regions[r].name, s.topo.regions[r].role, rr.h.declared(), rr.h.since(),
-                                        rr.raw, rr.h.pending() ? transition::pending : transition::unchanged,
-                                        rr.down_services, rr.incident_open ? rr.incident_id : std::string{}});
+    const region_role role = r == s.ap() ? region_role::primary : region_role::dr;  // effective role
+    out.regions.push_back(region_status{s.topo.regions[r].name, role, rr.h.declared(), rr.h.since(), rr.raw,
+                                        rr.h.pending() ? transition::pending : transition::unchanged, rr.down_services,
+                                        rr.incident_open ? rr.incident_id : std::string{}});
   }
   for (std::size_t v = 0; v < s.n_vantages; ++v) {
     const auto& vr = s.vantages[v];
@@ -307,7 +310,7 @@ snapshot core::status() const {
     out.lag.at = s.lag_last_value->at;
   }
   out.lag.reachable = s.lag_latest && s.lag_latest->lag.has_value();
-  for (const region_index r : {s.topo.primary(), s.topo.dr()}) {
+  for (const region_index r : {s.ap(), s.ad()}) {
     const auto& rr = s.regions[r];
     if (rr.incident_open && !out.incident) {
       out.incident = incident_status{rr.incident_id, s.topo.regions[r].name, rr.h.declared(), rr.incident_start};
@@ -316,6 +319,7 @@ snapshot core::status() const {
   out.rec = s.rec;
   out.cooldown = cooldown_status{s.last_failover, s.cooldown_acknowledged, s.cooldown_acknowledged_by};
   out.silences = s.silences;
+  out.active = s.act;
   return out;
 }
 

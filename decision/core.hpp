@@ -128,6 +128,23 @@ class core {
   /// (failover: primary in regional_outage; failback: always, gated).
   propose_result propose(action_kind action, const std::string& by, time_point now);
 
+  /// The active region (types.hpp, active_region): `r` becomes the region
+  /// treated as the primary from `since` (an outage of it recommends moving
+  /// to the other one: `failover` away from the configured primary, `failback`
+  /// away from the configured dr), state active. The engine calls it when a
+  /// real plan finished ok. A change of region forgets the lag samples (they
+  /// measured replication towards the other region).
+  void set_active(region_index r, time_point since, std::string recommendation_id = {},
+                  std::vector<std::string> approved_by = {});
+  /// failing_over (a real plan runs), split (it failed midway: no automatic
+  /// recommendation until an operator proposes one) or back to active; the
+  /// region stays. `detail` says which steps ran and what to do.
+  void set_active_state(active_mode m, std::string detail, time_point at);
+  /// Restores a saved state (engine start, state_dir/active.json). False, and
+  /// nothing changed, when its region is not configured.
+  bool restore_active(const active_region& a);
+  [[nodiscard]] active_region active() const;
+
   /// Execution progress, reported by the plan executor (or the simulator).
   /// An executed failover starts the cooldown at plan_started.
   void plan_started(const std::string& recommendation_id, time_point at);

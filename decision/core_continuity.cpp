@@ -79,6 +79,7 @@ continuity core::continuity_state() const {
   c.last_failover = s.last_failover;
   c.cooldown_acknowledged = s.cooldown_acknowledged;
   c.cooldown_acknowledged_by = s.cooldown_acknowledged_by;
+  c.active = s.act;
   return c;
 }
 
@@ -203,8 +204,9 @@ void core::adopt(const continuity& c) {
     // that accepted the approval may die before its plan begins; a core that
     // leads then runs it (update_recommendation).
     s.execute_emitted = !is_open(s.rec->state) && s.rec->state != recommendation_state::approved;
-    auto& pr = s.regions[s.topo.primary()];
-    if (pr.incident_open && pr.incident_id == s.rec->incident_id) pr.recommended = true;
+    for (auto& rr : s.regions) {
+      if (rr.incident_open && rr.incident_id == s.rec->incident_id) rr.recommended = true;
+    }
   } else if (s.rec && s.rec_adopted) {
     s.retire_recommendation(approval_reason::withdrawn);
     s.rec.reset();
@@ -214,6 +216,13 @@ void core::adopt(const continuity& c) {
   s.last_failover = c.last_failover;
   s.cooldown_acknowledged = c.cooldown_acknowledged;
   s.cooldown_acknowledged_by = c.cooldown_acknowledged_by;
+  // The active region: the newer copy wins (a restarted engine may hold a
+  // newer one in its state_dir than the shared state it reads at start).
+  if (c.active && c.active->changed >= s.act.changed &&
+      (c.active->region != s.act.region || c.active->state != s.act.state || c.active->detail != s.act.detail ||
+       c.active->since != s.act.since)) {
+    restore_active(*c.active);
+  }
 }
 
 }  // namespace vigil::decision

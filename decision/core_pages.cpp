@@ -55,7 +55,9 @@ down_view core::state::shown(region_index r) const {
 
 std::string core::state::region_summary(region_index r) const {
   const auto& rr = regions[r];
-  const auto& name = topo.regions[r].name;
+  // With the dr active the roles are swapped: the summary names the role the region has now.
+  const std::string name =
+      (active == topo.primary() ? "" : std::string(r == ap() ? "primary " : "dr ")) + topo.regions[r].name;
   const down_view d = shown(r);
   const std::string services =
       std::to_string(d.counts.services_down) + "/" + std::to_string(d.counts.services) + " services down";
@@ -82,10 +84,13 @@ std::string core::state::region_summary(region_index r) const {
   if (!d.down_services.empty() && d.counts.region_checks_down > 0 && d.counts.services_down == 0) {
     s = name + " regional outage: region check " + join(d.down_services) + " down" + from;
   }
-  if (!rec || rec->incident_id != rr.incident_id || topo.primary() != r) {
-    return s + (topo.primary() == r ? "" : " (dr region: no failover applies)");
+  if (r == ap() && act.state == active_mode::split && (!rec || rec->incident_id != rr.incident_id)) {
+    return s + "; active region split (" + act.detail + "): no recommendation until an operator proposes one";
   }
-  const std::string to = "failover to " + rec->to;
+  if (!rec || rec->incident_id != rr.incident_id || source_of(rec->action) != r) {
+    return s + (ap() == r ? "" : " (dr region: no failover applies)");
+  }
+  const std::string to = std::string(to_string(rec->action)) + " to " + rec->to;
   const std::string loss = rec->allow_data_loss_required ? "allow_data_loss required, data loss " + rec->data_loss_bound
                                                          : "expected data loss " + rec->data_loss_bound;
   switch (rec->state) {
@@ -114,7 +119,7 @@ std::string core::state::region_summary(region_index r) const {
 nlohmann::json core::state::page_details(region_index r) const {
   const auto& rr = regions[r];
   nlohmann::json j{{"region", topo.regions[r].name},
-                   {"role", to_string(topo.regions[r].role)},
+                   {"role", to_string(r == ap() ? region_role::primary : region_role::dr)},
                    {"classification", to_string(rr.h.declared())},
                    {"since", format_time(rr.h.since())},
                    {"down_services", shown(r).down_services},

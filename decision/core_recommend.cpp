@@ -33,11 +33,17 @@ std::string flips(const std::vector<gate_result>& before, bool loss_before, cons
 
 }  // namespace
 
-gate_evaluation core::state::gates_for(action_kind a) const {
-  const region_index p = topo.primary();
-  const region_index d = topo.dr();
+gate_evaluation core::state::gates_for(action_kind a, std::optional<bool> plan) const {
+  if (!plan) plan = a != away() || (rec && rec->action == a && planned(*rec));
+  // Outage gates judge the region left (as "primary") and the target (as
+  // "dr"); planned gates judge the target as "primary" (primary_healthy).
+  const region_index src = source_of(a);
+  const auto dst = static_cast<region_index>(1 - src);
+  const region_index p = *plan ? dst : src;
+  const region_index d = *plan ? src : dst;
   gate_inputs in;
   in.action = a;
+  in.planned = *plan;
   in.p = &topo.p;
   in.now = now;
   in.primary = topo.regions[p].name;
@@ -65,8 +71,8 @@ gate_evaluation core::state::gates_for(action_kind a) const {
 }
 
 nlohmann::json core::state::evidence_summary() const {
-  const region_index p = topo.primary();
-  const region_index d = topo.dr();
+  const region_index p = ap();
+  const region_index d = ad();
   auto one = [&](region_index r) {
     return nlohmann::json{{"name", topo.regions[r].name},
                           {"classification", to_string(regions[r].h.declared())},
@@ -130,7 +136,7 @@ void core::state::create_recommendation(action_kind a, const std::string& incide
   r.incident_id = incident_id;
   r.id = std::string(to_string(a)) + "-" + r.from + "-" + format_compact(incident_start) + "-r" +
          std::to_string(r.revision);
-  fill_content(r, gates_for(a), why);
+  fill_content(r, gates_for(a, planned(r) || a != away()), why);
   rec = std::move(r);
   execute_emitted = false;
   rec_adopted = false;
@@ -149,20 +155,22 @@ void core::state::refresh_details(std::optional<gate_evaluation> ge) {
 }
 
 void core::state::update_recommendation() {
-  const auto& pr = regions[topo.primary()];
+  const auto& pr = regions[ap()];
   // A follower shows the leader's recommendation as adopted (the leader
   // revises it); a primary continued from elsewhere is judged once classified.
   const bool hands_off = (rec_adopted && !leader) || pr.restored;
   if (rec && is_open(rec->state) && hands_off) {
     refresh_details();
   } else if (rec && is_open(rec->state)) {
-    const bool failover = rec->action == action_kind::failover;
+    const bool failover = !planned(*rec);  // away from an outage (failover, or failback with the dr active)
+    const auto& src = regions[source_of(rec->action)];
     if (now >= rec->expires_at) {
       set_rec_state(recommendation_state::expired, "not approved within " + format_seconds(topo.p.recommendation_ttl));
-    } else if (failover && (!pr.incident_open || pr.incident_id != rec->incident_id || !is_outage(pr.h.declared()))) {
-      const std::string why = pr.h.declared() == classification::healthy
+    } else if (failover &&
+               (!src.incident_open || src.incident_id != rec->incident_id || !is_outage(src.h.declared()))) {
+      const std::string why = src.h.declared() == classification::healthy
                                   ? std::string("primary recovered")
-                                  : "primary is now " + std::string(to_string(pr.h.declared()));
+                                  : "primary is now " + std::string(to_string(src.h.declared()));
       set_rec_state(recommendation_state::withdrawn, "condition cleared before approval: " + why);
     } else if (!failover && pr.incident_open && is_outage(pr.h.declared())) {
       set_rec_state(recommendation_state::withdrawn, "primary is in an outage again: failback no longer applies");
@@ -189,8 +197,9 @@ void core::state::update_recommendation() {
     }
   }
   // A finished failover recommendation stays visible until its incident closes.
-  if (rec && rec->action == action_kind::failover && is_final(rec->state) &&
-      (!pr.incident_open || pr.incident_id != rec->incident_id)) {
+  if (rec && !planned(*rec) && is_final(rec->state) &&
+      (!regions[source_of(rec->action)].incident_open ||
+       regions[source_of(rec->action)].incident_id != rec->incident_id)) {
     retire_recommendation(rec->state == recommendation_state::expired     ? approval_reason::recommendation_expired
                           : rec->state == recommendation_state::withdrawn ? approval_reason::withdrawn
                                                                           : approval_reason::not_pending);
@@ -206,10 +215,12 @@ void core::state::update_recommendation() {
                                   rec->allow_data_loss_required, rec->approvers});
   }
   const bool busy = rec && !is_final(rec->state);
-  if (!busy && pr.incident_open && !pr.recommended && pr.h.declared() == classification::regional_outage) {
-    regions[topo.primary()].recommended = true;
-    create_recommendation(action_kind::failover, pr.incident_id, pr.incident_start,
-                          topo.regions[topo.primary()].name + " regional outage confirmed");
+  // Split (a plan failed midway): nothing is recommended until an operator proposes.
+  if (!busy && act.state != active_mode::split && pr.incident_open && !pr.recommended &&
+      pr.h.declared() == classification::regional_outage) {
+    regions[ap()].recommended = true;
+    create_recommendation(away(), pr.incident_id, pr.incident_start,
+                          topo.regions[ap()].name + " regional outage confirmed");
   }
 }
 
@@ -219,8 +230,13 @@ propose_result core::propose(action_kind a, const std::string& by, time_point no
   if (s.rec && !is_final(s.rec->state)) {
     return {false, "recommendation " + s.rec->id + " is still " + std::string(to_string(s.rec->state))};
   }
-  auto& pr = s.regions[s.topo.primary()];
-  if (a == action_kind::failover) {
+  auto& pr = s.regions[s.ap()];
+  const bool split = s.act.state == active_mode::split;
+  if (a == action_kind::failover && !split && s.ap() != s.topo.primary()) {
+    return {false, s.act.region + " is already the active region (since " + format_time(s.act.since) +
+                       "): propose failback to move back to " + s.topo.regions[s.topo.primary()].name};
+  }
+  if (a == action_kind::failover && !split) {
     if (!pr.incident_open || pr.h.declared() != classification::regional_outage) {
       return {false, "the primary is " + std::string(to_string(pr.h.declared())) +
                          ": a failover needs a confirmed regional_outage"};
@@ -228,7 +244,9 @@ propose_result core::propose(action_kind a, const std::string& by, time_point no
     pr.recommended = true;
     s.create_recommendation(a, pr.incident_id, pr.incident_start, "proposed by " + by);
   } else {
-    s.create_recommendation(a, s.topo.deployment + "/failback/" + format_compact(s.now), s.now, "proposed by " + by);
+    // A failback (or, while split, either move) is planned: gated on the target's health and the lag.
+    s.create_recommendation(a, s.topo.deployment + "/" + std::string(to_string(a)) + "/" + format_compact(s.now), s.now,
+                            "proposed by " + by + (split ? " (active region split: " + s.act.detail + ")" : ""));
   }
   return {true, s.rec->id};
 }
@@ -296,7 +314,7 @@ approval_result core::approve(const verified_approval& a, time_point now) {
   if (std::find(rec.approvers.begin(), rec.approvers.end(), a.approver) != rec.approvers.end()) {
     return decide(approval_reason::duplicate_approver, a.approver + " already approved");
   }
-  if (rec.action == action_kind::failover && s.regions[s.topo.primary()].restored) {
+  if (!s.planned(rec) && s.regions[s.source_of(rec.action)].restored) {
     return decide(approval_reason::blocked,
                   "the primary has not been classified since this engine took the recommendation over; retry shortly");
   }

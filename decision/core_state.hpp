@@ -137,6 +137,27 @@ struct core::state {
   std::string cooldown_acknowledged_by;
   std::vector<silence_spec> silences;
 
+  /// The active region: index and what core::active() reports.
+  region_index active = 0;
+  active_region act;
+  /// The effective primary (the active region) and dr (the other one).
+  [[nodiscard]] region_index ap() const { return active; }
+  [[nodiscard]] region_index ad() const { return static_cast<region_index>(1 - active); }
+  /// The action that moves away from the active region.
+  [[nodiscard]] action_kind away() const {
+    return active == topo.primary() ? action_kind::failover : action_kind::failback;
+  }
+  /// Proposed without an outage (`vigil propose`): its incident id is
+  /// <deployment>/<action>/<time>, not a region's incident.
+  [[nodiscard]] bool planned(const recommendation& r) const {
+    return r.incident_id.rfind(topo.deployment + "/failback/", 0) == 0 ||
+           r.incident_id.rfind(topo.deployment + "/failover/", 0) == 0;
+  }
+  /// The region a recommendation moves away from.
+  [[nodiscard]] region_index source_of(action_kind a) const {
+    return a == action_kind::failover ? topo.primary() : topo.dr();
+  }
+
   std::vector<open_incident> orphans;  ///< restored incidents to resolve at the next tick
 
   std::vector<event> out;
@@ -155,7 +176,10 @@ struct core::state {
   void evaluate_regions();
   nlohmann::json region_evidence(region_index r, bool only_not_up) const;
   // core_recommend.cpp
-  gate_evaluation gates_for(action_kind a) const;
+  /// `planned`: the gates of a planned move (target healthy, lag blocking);
+  /// default: the current recommendation's kind for `a`, else planned unless
+  /// `a` moves away from the active region.
+  gate_evaluation gates_for(action_kind a, std::optional<bool> planned = std::nullopt) const;
   void update_recommendation();
   /// What is shown but not hashed (gate details, data loss numbers), from `ge` or this core's gates now.
   void refresh_details(std::optional<gate_evaluation> ge = std::nullopt);

@@ -73,7 +73,7 @@ void lag_gate(const gate_inputs& in, bool blocking, gate_evaluation& out) {
 gate_evaluation evaluate_gates(const gate_inputs& in) {
   const params& p = *in.p;
   gate_evaluation out;
-  if (in.action == action_kind::failover) {
+  if (!in.planned.value_or(in.action != action_kind::failover)) {
     gate_result g{gate_name::primary_regional, in.primary_declared == classification::regional_outage, true, {}};
     g.detail = in.primary + " is " + std::string(to_string(in.primary_declared)) +
                (g.ok ? " (confirmed for " + format_seconds(in.now - in.primary_since) + ")"

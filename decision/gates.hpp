@@ -13,7 +13,7 @@
 //   cooldown          no failover executed within `cooldown`, or acknowledged
 //   not_silenced      no active silence covers either region (decision/silences.hpp)
 //   leader            this replica holds the lease
-// failback (dr -> primary): primary_healthy (declared healthy, gate checks
+// failback (dr -> primary), or any planned move: primary_healthy (declared healthy, gate checks
 // up), replication_lag (blocking: replication towards the old primary must be
 // in place with lag within budget), cooldown, not_silenced, leader.
 
@@ -30,6 +30,11 @@ namespace vigil::decision {
 
 struct gate_inputs {
   action_kind action = action_kind::failover;
+  /// Which gate set: a planned move (target healthy, lag blocking) or one
+  /// away from an outage. Default: planned unless the action is a failover.
+  /// With the roles swapped (the dr active) an outage-triggered move is a
+  /// failback with `primary` naming the region it leaves.
+  std::optional<bool> planned;
   const params* p = nullptr;
   time_point now{};
   std::string primary;

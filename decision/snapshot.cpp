@@ -61,7 +61,16 @@ nlohmann::json to_json(const snapshot& s) {
     silences.push_back(
         {{"id", x.id}, {"scope", x.scope}, {"by", x.by}, {"reason", x.reason}, {"until", format_time(x.until)}});
   }
+  // since: null while the configured primary has never been changed.
+  nlohmann::json active{
+      {"region", s.active.region},
+      {"since", s.active.since == time_point{} ? nlohmann::json(nullptr) : nlohmann::json(format_time(s.active.since))},
+      {"state", to_string(s.active.state)},
+      {"detail", s.active.detail},
+      {"recommendation_id", s.active.recommendation_id},
+      {"approved_by", s.active.approved_by}};
   return {{"at", format_time(s.at)},
+          {"active", std::move(active)},
           {"leader", s.leader},
           {"quorum", s.quorum},
           {"regions", std::move(regions)},

@@ -79,6 +79,7 @@ struct snapshot {
   cooldown_status cooldown;
   std::vector<silence_spec> silences;
   int quorum = 0;
+  active_region active;  ///< which region is treated as the primary now
 };
 
 /// The /v1/status JSON (keys in docs/design.md, "GET /v1/status"; ages relative to `at`).

@@ -148,4 +148,18 @@ struct silence_spec {
   time_point until{};
 };
 
+/// Which region is treated as the primary now (core::set_active;
+/// docs/failure-detection.md, "The active region"). The topology's roles name
+/// the home layout; the effective roles follow this. Kept by the engine in
+/// state_dir/active.json and carried in the decision state continuity.
+struct active_region {
+  std::string region;  ///< its name
+  time_point since{};  ///< active since (the end of the plan that made it so)
+  active_mode state = active_mode::active;
+  std::string detail;             ///< failing_over / split: which plan, which steps ran, what to do
+  std::string recommendation_id;  ///< the plan that made it active; empty: the configured primary
+  std::vector<std::string> approved_by;
+  time_point changed{};  ///< when this was last set: the newer of two copies wins (adopt)
+};
+
 }  // namespace vigil::decision

@@ -45,6 +45,8 @@ enum class transition : std::uint8_t { unchanged, pending, changed };
 enum class action_kind : std::uint8_t { failover, failback };
 enum class region_role : std::uint8_t { primary, dr };
 enum class check_role : std::uint8_t { classify, gate };
+/// The active region's state (core::active()): settled, a plan moving it is running, or a plan failed midway.
+enum class active_mode : std::uint8_t { active, split, failing_over };
 enum class page_kind : std::uint8_t {
   service_degraded,
   regional_outage,
@@ -90,6 +92,7 @@ inline constexpr std::array<std::string_view, 3> transition_names{"unchanged", "
 inline constexpr std::array<std::string_view, 2> action_names{"failover", "failback"};
 inline constexpr std::array<std::string_view, 2> region_role_names{"primary", "dr"};
 inline constexpr std::array<std::string_view, 2> check_role_names{"classify", "gate"};
+inline constexpr std::array<std::string_view, 3> active_mode_names{"active", "split", "failing_over"};
 inline constexpr std::array<std::string_view, 6> page_kind_names{
     "service_degraded", "regional_outage", "global_outage", "vantage_impaired", "vantage_absent", "check_warning"};
 inline constexpr std::array<std::string_view, 3> page_action_names{"trigger", "update", "resolve"};
@@ -137,6 +140,7 @@ VIGIL_DECISION_NAMES(transition, transition_names)
 VIGIL_DECISION_NAMES(action_kind, action_names)
 VIGIL_DECISION_NAMES(region_role, region_role_names)
 VIGIL_DECISION_NAMES(check_role, check_role_names)
+VIGIL_DECISION_NAMES(active_mode, active_mode_names)
 VIGIL_DECISION_NAMES(page_kind, page_kind_names)
 VIGIL_DECISION_NAMES(page_action, page_action_names)
 VIGIL_DECISION_NAMES(severity, severity_names)
