@@ -39,6 +39,7 @@
 #include "common/http_client.hpp"
 #include "common/http_server.hpp"
 #include "common/log.hpp"
+#include "decision/vocabulary.hpp"
 #include "detector/agent.hpp"
 
 namespace vigil::app {
@@ -365,10 +366,19 @@ class demo {
 
     if (!wait_for(
             "the dry-run plan to finish",
-            [](const json& s) { return s.contains("plan") && s["plan"].is_object() && s["plan"]["state"] == "done"; },
+            [](const json& s) {
+              return s.contains("plan") && s["plan"].is_object() && s["plan"]["state"] == "dry_run_complete";
+            },
             std::chrono::seconds(30))) {
       return exit_failed;
     }
+    const json finished = status();
+    if (finished["recommendation"].value("state", "") != "dry_run_complete" ||
+        finished["recommendation"].value("reason", "") != decision::dry_run_complete_text) {
+      say("FAILED: the dry run is not reported as such: " + finished["recommendation"].dump());
+      return exit_failed;
+    }
+    say("  -> " + std::string(decision::dry_run_complete_text) + " (plan.failover.dry_run: true)");
     print_summary();
     if (serve_) serve_forever();
     return exit_ok;
@@ -409,7 +419,7 @@ class demo {
             << "  regional_outage declared      " << since("regional_outage") << "\n"
             << "  critical page triggered       " << since("page:regional_outage") << "\n"
             << "  failover recommended          " << since("rec:pending_approval") << "\n"
-            << "  plan finished (dry run)       " << since("rec:done") << "\n"
+            << "  dry run complete (no change)  " << since("rec:dry_run_complete") << "\n"
             << "  a single service outage earlier was classified service_degraded and paged, with no "
                "recommendation.\n"
             << "vigil demo: ok\n";

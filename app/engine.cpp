@@ -507,8 +507,8 @@ std::string engine::metrics_url() const {
   return base_url() + "/metrics";
 }
 
-void engine::plan_started(const std::string& id) {
-  impl_->core.plan_started(id, to_decision(impl_->clock.wall()));
+void engine::plan_started(const std::string& id, bool dry_run) {
+  impl_->core.plan_started(id, to_decision(impl_->clock.wall()), dry_run);
   impl_->drain();
 }
 
@@ -517,8 +517,8 @@ void engine::plan_step(const std::string& id, const std::string& step, const std
   impl_->drain();
 }
 
-void engine::plan_finished(const std::string& id, bool ok, const std::string& detail) {
-  impl_->core.plan_finished(id, ok, detail, to_decision(impl_->clock.wall()));
+void engine::plan_finished(const std::string& id, bool ok, const std::string& detail, bool dry_run) {
+  impl_->core.plan_finished(id, ok, detail, to_decision(impl_->clock.wall()), dry_run);
   impl_->drain();
 }
 

@@ -227,11 +227,16 @@ void core::set_leader(bool leader) {
           {{"leader", leader}});
 }
 
-void core::plan_started(const std::string& id, time_point at) {
+void core::plan_started(const std::string& id, time_point at, bool dry_run) {
   state& s = *s_;
   s.now = std::max(at, s.now);
   if (!s.rec || s.rec->id != id) {
     s.audit("plan", "plan start for unknown recommendation " + id + " ignored", {{"recommendation_id", id}});
+    return;
+  }
+  s.rec->dry_run = dry_run;
+  if (dry_run) {
+    s.set_rec_state(recommendation_state::executing, "dry run started: every step is described, nothing is changed");
     return;
   }
   if (s.rec->action == action_kind::failover) {
@@ -249,11 +254,17 @@ void core::plan_step(const std::string& id, const std::string& step, const std::
           {{"recommendation_id", id}, {"step", step}, {"status", status}});
 }
 
-void core::plan_finished(const std::string& id, bool ok, const std::string& detail, time_point at) {
+void core::plan_finished(const std::string& id, bool ok, const std::string& detail, time_point at, bool dry_run) {
   state& s = *s_;
   s.now = std::max(at, s.now);
   if (!s.rec || s.rec->id != id) {
     s.audit("plan", "plan end for unknown recommendation " + id + " ignored", {{"recommendation_id", id}});
+    return;
+  }
+  s.rec->dry_run = s.rec->dry_run || dry_run;
+  if (s.rec->dry_run) {
+    s.set_rec_state(ok ? recommendation_state::dry_run_complete : recommendation_state::failed,
+                    ok ? std::string(dry_run_complete_text) : "dry run failed" + (detail.empty() ? "" : ": " + detail));
     return;
   }
   s.set_rec_state(ok ? recommendation_state::done : recommendation_state::failed,
