@@ -140,6 +140,8 @@ rto_marks plan_runner::marks_for(const decision::execute_plan& e) const {
   std::string incident_id;
   if (inc.is_object() && inc.value("region", std::string{}) == e.from) {
     m.classified = wall_of(inc, "started_at");
+    m.first_evidence = wall_of(inc, "first_evidence");  // the incident's first failing observation
+    m.paged = wall_of(inc, "paged_at");
     incident_id = inc.value("id", std::string{});
   }
   if (!m.classified) {
@@ -147,10 +149,9 @@ rto_marks plan_runner::marks_for(const decision::execute_plan& e) const {
     if (rec.is_object() && rec.value("id", std::string{}) == e.recommendation_id)
       m.classified = wall_of(rec, "created_at");
   }
-  // The raw classification must hold decision.confirm_for before it is
-  // declared: the first evidence is that much earlier.
-  if (m.classified) m.first_evidence = *m.classified - cfg_.decision.confirm_for;
-  if (const auto it = page_times_.find(incident_id); !incident_id.empty() && it != page_times_.end()) {
+  // A page this process saw go out (another leader's core paged the incident
+  // before this one took over: the core's paged_at is unknown then).
+  if (const auto it = page_times_.find(incident_id); !m.paged && !incident_id.empty() && it != page_times_.end()) {
     m.paged = it->second;
   }
   return m;

@@ -68,6 +68,11 @@ void core::ingest(const observation& obs) {
   }
   cell& x = s.cells[std::size_t{obs.vantage} * s.n_checks + obs.check];
   x.h.observe(is_success(obs.result), s.topo.p.fall, s.topo.p.rise);
+  if (is_success(obs.result)) {
+    x.failing_since.reset();
+  } else if (!x.failing_since || obs.at < *x.failing_since) {
+    x.failing_since = obs.at;
+  }
   if (obs.at >= x.last_obs) x.warning = is_success(obs.result) ? obs.warning : outcome::ok;
   if (obs.at > x.last_obs) x.last_obs = obs.at;
   auto& v = s.vantages[obs.vantage];
@@ -321,7 +326,8 @@ snapshot core::status() const {
   for (const region_index r : {s.topo.primary(), s.topo.dr()}) {
     const auto& rr = s.regions[r];
     if (rr.incident_open && !out.incident) {
-      out.incident = incident_status{rr.incident_id, s.topo.regions[r].name, rr.h.declared(), rr.incident_start};
+      out.incident = incident_status{rr.incident_id,    s.topo.regions[r].name,     rr.h.declared(),
+                                     rr.incident_start, rr.incident_first_evidence, rr.incident_paged_at};
     }
   }
   out.rec = s.rec;

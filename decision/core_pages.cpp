@@ -205,6 +205,7 @@ void core::state::update_region_pages() {
                           page_details(r),
                           rr.incident_start,
                           key});
+    if (!rr.page_sent && !rr.incident_paged_at) rr.incident_paged_at = now;
     rr.page_sent = true;
     rr.service_page_held = false;
     rr.sent_kind = *want;

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "decision/snapshot.hpp"
+#include "decision/time_format.hpp"
 #include "harness.hpp"
 
 namespace vigil::decision::testing {
@@ -69,6 +71,22 @@ TEST_F(outage, ApprovalExecutesOnceAndStartsCooldown) {
   h->c.plan_finished(r.id, true, "", h->now);
   EXPECT_EQ(rec().state, recommendation_state::done);
   EXPECT_TRUE(h->c.status().cooldown.last_failover_at);
+}
+
+TEST_F(outage, IncidentKnowsItsFirstFailingObservationAndItsPage) {
+  // The fixture turned every us-east-1 check to timeout at t0 + 20 s, a probe instant.
+  const auto inc = h->c.status().incident;
+  ASSERT_TRUE(inc);
+  ASSERT_TRUE(inc->first_evidence);
+  EXPECT_EQ(*inc->first_evidence, t0 + duration{20000});
+  // Declared after fall failures and confirm_for: well after the first evidence.
+  EXPECT_GE(inc->started_at - *inc->first_evidence, h->c.topo().p.confirm_for + h->interval);
+  ASSERT_TRUE(inc->paged_at);
+  EXPECT_GE(*inc->paged_at, inc->started_at);
+  EXPECT_LE(*inc->paged_at, h->now);
+  const auto j = to_json(h->c.status());
+  EXPECT_EQ(j["incident"]["first_evidence"], format_time(t0 + duration{20000})) << j["incident"];
+  EXPECT_TRUE(j["incident"]["paged_at"].is_string()) << j["incident"];
 }
 
 /// Approves the pending failover, runs its plan (real or dry run) and returns
