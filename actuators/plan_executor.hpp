@@ -73,7 +73,7 @@ struct approval_ref {
 
 /// Wall-clock marks of the incident, for the RTO report (absent: unknown).
 struct rto_marks {
-  std::optional<common::wall_time> first_evidence;  ///< raw classification first left healthy
+  std::optional<common::wall_time> first_evidence;  ///< the incident's first failing observation
   std::optional<common::wall_time> classified;      ///< the outage was declared
   std::optional<common::wall_time> paged;           ///< the page that carried it went out
   std::optional<common::wall_time> approved;        ///< the approval completed the set

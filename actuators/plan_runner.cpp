@@ -124,6 +124,7 @@ void plan_runner::resume_unfinished() {
     j.request = plan_executor::request_from(p);
     j.approval = plan_executor::approval_from(p);  // the journaled approval authorises the resume
     j.plan = j.request.ctx.action == "failback" ? cfg_.failback : cfg_.failover;
+    j.plan.dry_run = p.begin.value("dry_run", j.plan.dry_run);  // as it began, whatever the file says now
     common::logger("plan")->warn("resuming plan {} ({}) from {}", j.request.ctx.recommendation_id, j.request.ctx.action,
                                  journal_->path().string());
     start_job(j);
@@ -139,6 +140,8 @@ rto_marks plan_runner::marks_for(const decision::execute_plan& e) const {
   std::string incident_id;
   if (inc.is_object() && inc.value("region", std::string{}) == e.from) {
     m.classified = wall_of(inc, "started_at");
+    m.first_evidence = wall_of(inc, "first_evidence");  // the incident's first failing observation
+    m.paged = wall_of(inc, "paged_at");
     incident_id = inc.value("id", std::string{});
   }
   if (!m.classified) {
@@ -146,10 +149,9 @@ rto_marks plan_runner::marks_for(const decision::execute_plan& e) const {
     if (rec.is_object() && rec.value("id", std::string{}) == e.recommendation_id)
       m.classified = wall_of(rec, "created_at");
   }
-  // The raw classification must hold decision.confirm_for before it is
-  // declared: the first evidence is that much earlier.
-  if (m.classified) m.first_evidence = *m.classified - cfg_.decision.confirm_for;
-  if (const auto it = page_times_.find(incident_id); !incident_id.empty() && it != page_times_.end()) {
+  // A page this process saw go out (another leader's core paged the incident
+  // before this one took over: the core's paged_at is unknown then).
+  if (const auto it = page_times_.find(incident_id); !m.paged && !incident_id.empty() && it != page_times_.end()) {
     m.paged = it->second;
   }
   return m;
@@ -212,7 +214,7 @@ void plan_runner::start_job(const job& j) {
   for (const auto& s : describe_plan(j.plan, j.request.ctx)) {
     progress_.push_back({s.name, s.kind, "pending", s.summary});
   }
-  if (engine_) engine_->plan_started(recommendation_id_);
+  if (engine_) engine_->plan_started(recommendation_id_, dry_run_);
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::make_shared<job>(j));
@@ -282,7 +284,7 @@ void plan_runner::worker_loop() {
       }
       succeeded_ = out.ok();
       finished_ = true;
-      if (engine_) engine_->plan_finished(id, out.ok(), out.detail);
+      if (engine_) engine_->plan_finished(id, out.ok(), out.detail, dry_run_);
     });
   }
 }
@@ -305,7 +307,9 @@ json plan_runner::status() const {
           {"hash", hash_},
           {"action", action_},
           {"dry_run", dry_run_},
-          {"state", running_ ? "executing" : (succeeded_ ? "done" : (result_ == "stopped" ? "stopped" : "failed"))},
+          {"state", running_     ? "executing"
+                    : succeeded_ ? (dry_run_ ? "dry_run_complete" : "done")
+                                 : (result_ == "stopped" ? "stopped" : "failed")},
           {"result", running_ ? "" : result_},
           {"detail", detail_},
           {"resumed", resumed_},

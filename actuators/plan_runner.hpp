@@ -53,9 +53,11 @@ class plan_host {
   virtual ~plan_host() = default;
   /// The current /v1/status document: leadership and the recommendation.
   [[nodiscard]] virtual nlohmann::json status_json() const = 0;
-  virtual void plan_started(const std::string& recommendation_id) = 0;
+  /// `dry_run`: the plan describes its steps and changes nothing (plan.<action>.dry_run).
+  virtual void plan_started(const std::string& recommendation_id, bool dry_run) = 0;
   virtual void plan_step(const std::string& recommendation_id, const std::string& step, const std::string& status) = 0;
-  virtual void plan_finished(const std::string& recommendation_id, bool ok, const std::string& detail) = 0;
+  virtual void plan_finished(const std::string& recommendation_id, bool ok, const std::string& detail,
+                             bool dry_run) = 0;
 
  protected:
   plan_host() = default;

@@ -39,6 +39,8 @@
 #include "common/http_client.hpp"
 #include "common/http_server.hpp"
 #include "common/log.hpp"
+#include "decision/time_format.hpp"
+#include "decision/vocabulary.hpp"
 #include "detector/agent.hpp"
 
 namespace vigil::app {
@@ -322,6 +324,7 @@ class demo {
 
     say("phase 3: us-east-1 goes dark: every service fails and its own vantage stops reporting");
     regional_at_ = clock_.monotonic();
+    regional_wall_ = clock_.wall();
     set_region("us-east-1", true);
     on_io([this] {
       agents_[0]->stop();  // the us-east-1 agent
@@ -365,10 +368,20 @@ class demo {
 
     if (!wait_for(
             "the dry-run plan to finish",
-            [](const json& s) { return s.contains("plan") && s["plan"].is_object() && s["plan"]["state"] == "done"; },
+            [](const json& s) {
+              return s.contains("plan") && s["plan"].is_object() && s["plan"]["state"] == "dry_run_complete";
+            },
             std::chrono::seconds(30))) {
       return exit_failed;
     }
+    const json finished = status();
+    if (finished["recommendation"].value("state", "") != "dry_run_complete" ||
+        finished["recommendation"].value("reason", "") != decision::dry_run_complete_text) {
+      say("FAILED: the dry run is not reported as such: " + finished["recommendation"].dump());
+      return exit_failed;
+    }
+    say("  -> " + std::string(decision::dry_run_complete_text) + " (plan.failover.dry_run: true)");
+    if (!check_rto(finished["plan"].value("rto", json(nullptr)))) return exit_failed;
     print_summary();
     if (serve_) serve_forever();
     return exit_ok;
@@ -395,6 +408,39 @@ class demo {
     }
   }
 
+  /// The plan's RTO report against the fault this demo injected: the first
+  /// evidence is the first failing probe after it (a probe in flight may
+  /// fail up to one timeout earlier), and every interval up to the approval
+  /// was measured.
+  bool check_rto(const json& rto) {
+    const auto from_fault = [&](const char* key) -> std::optional<double> {
+      if (!rto.is_object() || !rto.contains(key) || !rto[key].is_string()) return std::nullopt;
+      const auto t = decision::parse_time(rto[key].get<std::string>());
+      if (!t) return std::nullopt;
+      return std::chrono::duration<double>(*t - regional_wall_).count();
+    };
+    const auto evidence = from_fault("first_evidence");
+    const auto classified = from_fault("classified");
+    std::ostringstream o;
+    o << std::fixed << std::setprecision(1);
+    if (!evidence || !classified || *evidence < -1.0 || *evidence > *classified) {
+      o << "FAILED: the RTO report's first evidence is not the first failing probe after the fault: " << rto.dump();
+      say(o.str());
+      return false;
+    }
+    for (const char* k : {"detection_s", "classification_to_page_s", "page_to_approval_s", "approval_to_start_s"}) {
+      if (!rto.contains(k) || !rto[k].is_number()) {
+        say("FAILED: the RTO report does not know " + std::string(k) + ": " + rto.dump());
+        return false;
+      }
+    }
+    o << "  RTO from the fault: first failing probe +" << *evidence << " s, outage declared +" << *classified
+      << " s, paged " << rto["classification_to_page_s"].get<double>() << " s later, approved "
+      << rto["page_to_approval_s"].get<double>() << " s after the page";
+    say(o.str());
+    return true;
+  }
+
   void print_summary() {
     std::lock_guard lock(seen_mutex_);
     auto since = [this](const std::string& key) -> std::string {
@@ -409,7 +455,7 @@ class demo {
             << "  regional_outage declared      " << since("regional_outage") << "\n"
             << "  critical page triggered       " << since("page:regional_outage") << "\n"
             << "  failover recommended          " << since("rec:pending_approval") << "\n"
-            << "  plan finished (dry run)       " << since("rec:done") << "\n"
+            << "  dry run complete (no change)  " << since("rec:dry_run_complete") << "\n"
             << "  a single service outage earlier was classified service_degraded and paged, with no "
                "recommendation.\n"
             << "vigil demo: ok\n";
@@ -447,6 +493,7 @@ class demo {
   common::real_clock clock_;
   common::mono_time start_{};
   common::mono_time regional_at_{};
+  common::wall_time regional_wall_{};
   std::filesystem::path state_dir_;
   asio::io_context io_ctx_;
   prometheus::Registry registry_;

@@ -647,9 +647,9 @@ std::string engine::metrics_url() const {
   return base_url() + "/metrics";
 }
 
-void engine::plan_started(const std::string& id) {
+void engine::plan_started(const std::string& id, bool dry_run) {
   const auto now = to_decision(impl_->clock.wall());
-  impl_->core.plan_started(id, now);
+  impl_->core.plan_started(id, now, dry_run);
   impl_->on_plan_started(id, now);
   impl_->drain();
 }
@@ -661,10 +661,10 @@ void engine::plan_step(const std::string& id, const std::string& step, const std
   impl_->drain();
 }
 
-void engine::plan_finished(const std::string& id, bool ok, const std::string& detail) {
+void engine::plan_finished(const std::string& id, bool ok, const std::string& detail, bool dry_run) {
   const auto now = to_decision(impl_->clock.wall());
   impl_->on_plan_finished(id, ok, detail, now);  // the active region first: the page of "done" names it
-  impl_->core.plan_finished(id, ok, detail, now);
+  impl_->core.plan_finished(id, ok, detail, now, dry_run);
   impl_->drain();
 }
 

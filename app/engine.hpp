@@ -89,9 +89,9 @@ class engine final : public actuators::plan_host {
   [[nodiscard]] std::string metrics_url() const;
 
   /// Run on the engine's io thread: reports from the plan executor.
-  void plan_started(const std::string& recommendation_id) override;
+  void plan_started(const std::string& recommendation_id, bool dry_run) override;
   void plan_step(const std::string& recommendation_id, const std::string& step, const std::string& status) override;
-  void plan_finished(const std::string& recommendation_id, bool ok, const std::string& detail) override;
+  void plan_finished(const std::string& recommendation_id, bool ok, const std::string& detail, bool dry_run) override;
   void set_leader(bool leader);
   /// Adopts another replica's decision state (io thread; core::adopt). False
   /// when it does not parse (logged and counted, nothing changed).

@@ -86,7 +86,8 @@ json continuity_json(const recommendation& r) {
           {"approvers", r.approvers},
           {"used_jti", r.used_jti},
           {"supersedes", r.supersedes},
-          {"reason", r.reason}};
+          {"reason", r.reason},
+          {"dry_run", r.dry_run}};
 }
 
 recommendation recommendation_from_continuity(const json& j) {
@@ -117,6 +118,7 @@ recommendation recommendation_from_continuity(const json& j) {
   r.used_jti = strings(j, "used_jti", w);
   r.supersedes = str(j, "supersedes", w);
   r.reason = str(j, "reason", w);
+  r.dry_run = j.contains("dry_run") && boolean(j, "dry_run", w);  // absent in files written before it existed
   const std::string recorded = r.hash;
   r.rehash();
   if (r.hash != recorded) bad(w + "hash", "the content hashes to " + r.hash + ", not " + recorded);

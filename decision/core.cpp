@@ -70,6 +70,11 @@ void core::ingest(const observation& obs) {
   }
   cell& x = s.cells[std::size_t{obs.vantage} * s.n_checks + obs.check];
   x.h.observe(is_success(obs.result), s.topo.p.fall, s.topo.p.rise);
+  if (is_success(obs.result)) {
+    x.failing_since.reset();
+  } else if (!x.failing_since || obs.at < *x.failing_since) {
+    x.failing_since = obs.at;
+  }
   if (obs.at >= x.last_obs) x.warning = is_success(obs.result) ? obs.warning : outcome::ok;
   if (obs.at > x.last_obs) x.last_obs = obs.at;
   auto& v = s.vantages[obs.vantage];
@@ -229,11 +234,16 @@ void core::set_leader(bool leader) {
           {{"leader", leader}});
 }
 
-void core::plan_started(const std::string& id, time_point at) {
+void core::plan_started(const std::string& id, time_point at, bool dry_run) {
   state& s = *s_;
   s.now = std::max(at, s.now);
   if (!s.rec || s.rec->id != id) {
     s.audit("plan", "plan start for unknown recommendation " + id + " ignored", {{"recommendation_id", id}});
+    return;
+  }
+  s.rec->dry_run = dry_run;
+  if (dry_run) {
+    s.set_rec_state(recommendation_state::executing, "dry run started: every step is described, nothing is changed");
     return;
   }
   if (!s.planned(*s.rec)) {
@@ -251,11 +261,17 @@ void core::plan_step(const std::string& id, const std::string& step, const std::
           {{"recommendation_id", id}, {"step", step}, {"status", status}});
 }
 
-void core::plan_finished(const std::string& id, bool ok, const std::string& detail, time_point at) {
+void core::plan_finished(const std::string& id, bool ok, const std::string& detail, time_point at, bool dry_run) {
   state& s = *s_;
   s.now = std::max(at, s.now);
   if (!s.rec || s.rec->id != id) {
     s.audit("plan", "plan end for unknown recommendation " + id + " ignored", {{"recommendation_id", id}});
+    return;
+  }
+  s.rec->dry_run = s.rec->dry_run || dry_run;
+  if (s.rec->dry_run) {
+    s.set_rec_state(ok ? recommendation_state::dry_run_complete : recommendation_state::failed,
+                    ok ? std::string(dry_run_complete_text) : "dry run failed" + (detail.empty() ? "" : ": " + detail));
     return;
   }
   s.set_rec_state(ok ? recommendation_state::done : recommendation_state::failed,
@@ -313,7 +329,8 @@ snapshot core::status() const {
   for (const region_index r : {s.ap(), s.ad()}) {
     const auto& rr = s.regions[r];
     if (rr.incident_open && !out.incident) {
-      out.incident = incident_status{rr.incident_id, s.topo.regions[r].name, rr.h.declared(), rr.incident_start};
+      out.incident = incident_status{rr.incident_id,    s.topo.regions[r].name,     rr.h.declared(),
+                                     rr.incident_start, rr.incident_first_evidence, rr.incident_paged_at};
     }
   }
   out.rec = s.rec;

@@ -146,11 +146,14 @@ class core {
   [[nodiscard]] active_region active() const;
 
   /// Execution progress, reported by the plan executor (or the simulator).
-  /// An executed failover starts the cooldown at plan_started.
-  void plan_started(const std::string& recommendation_id, time_point at);
+  /// An executed failover starts the cooldown at plan_started; a dry run
+  /// (`dry_run`: every step described, nothing changed) does not, and ends in
+  /// `dry_run_complete` instead of `done`, so nothing says it failed over.
+  void plan_started(const std::string& recommendation_id, time_point at, bool dry_run = false);
   void plan_step(const std::string& recommendation_id, const std::string& step, const std::string& status,
                  time_point at);
-  void plan_finished(const std::string& recommendation_id, bool ok, const std::string& detail, time_point at);
+  void plan_finished(const std::string& recommendation_id, bool ok, const std::string& detail, time_point at,
+                     bool dry_run = false);
 
   // --- observation ---------------------------------------------------------
   [[nodiscard]] snapshot status() const;

@@ -231,6 +231,8 @@ void core::state::evaluate_regions() {
     if (bad && !rr.incident_open) {
       rr.incident_open = true;
       rr.incident_start = now;
+      rr.incident_first_evidence = first_evidence(static_cast<region_index>(r));
+      rr.incident_paged_at.reset();
       rr.incident_id = topo.deployment + "/" + topo.regions[r].name + "/" + format_compact(now);
       rr.recommended = false;
     } else if (after == classification::healthy && rr.incident_open) {
@@ -244,6 +246,19 @@ void core::state::evaluate_regions() {
       rr.incident_view = down_view{rr.counts, rr.down_services, rr.down_voters};
     }
   }
+}
+
+std::optional<time_point> core::state::first_evidence(region_index r) const {
+  std::optional<time_point> first;
+  for (const check_index c : topo.regions[r].checks) {
+    if (check_state[c] != verdict::down) continue;
+    for (std::size_t v = 0; v < n_vantages; ++v) {
+      const std::size_t i = v * n_checks + c;
+      if (!votes_on(v, c) || cell_verdict[i] != verdict::down || !cells[i].failing_since) continue;
+      if (!first || *cells[i].failing_since < *first) first = cells[i].failing_since;
+    }
+  }
+  return first;
 }
 
 nlohmann::json core::state::region_evidence(region_index r, bool only_not_up) const {

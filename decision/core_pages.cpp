@@ -103,11 +103,13 @@ std::string core::state::region_summary(region_index r) const {
     case recommendation_state::approved:
       return s + "; " + to + " approved by " + join(rec->approvers);
     case recommendation_state::executing:
-      return s + "; " + to + " executing";
+      return s + "; " + to + (rec->dry_run ? " dry run in progress: nothing is changed" : " executing");
     case recommendation_state::done:
       return s + "; " + to + " done";
+    case recommendation_state::dry_run_complete:
+      return s + "; " + to + " " + std::string(dry_run_complete_text);
     case recommendation_state::failed:
-      return s + "; " + to + " FAILED: " + rec->reason;
+      return s + "; " + to + (rec->dry_run ? " dry run FAILED (nothing changed): " : " FAILED: ") + rec->reason;
     case recommendation_state::expired:
       return s + "; " + to + " recommendation expired unapproved";
     case recommendation_state::withdrawn:
@@ -208,6 +210,7 @@ void core::state::update_region_pages() {
                           page_details(r),
                           rr.incident_start,
                           key});
+    if (!rr.page_sent && !rr.incident_paged_at) rr.incident_paged_at = now;
     rr.page_sent = true;
     rr.service_page_held = false;
     rr.sent_kind = *want;

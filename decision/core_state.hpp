@@ -22,6 +22,9 @@ struct cell {
   time_point last_obs{};
   probe_hysteresis h;
   outcome warning = outcome::ok;  ///< of the newest observation
+  /// The first failing observation of the current run of failures (cleared by
+  /// a success): an incident's first evidence (RTO report).
+  std::optional<time_point> failing_since;
 };
 
 /// A check's warning (a `warn` condition failing from a quorum of vantages)
@@ -82,6 +85,10 @@ struct region_rt {
   bool incident_open = false;
   std::string incident_id;
   time_point incident_start{};
+  /// The incident's first failing observation (the earliest failing_since of
+  /// the checks down when it opened) and when its first page went out.
+  std::optional<time_point> incident_first_evidence;
+  std::optional<time_point> incident_paged_at;
   bool recommended = false;  ///< a recommendation was created in this incident
   // page
   bool page_sent = false;
@@ -208,6 +215,8 @@ struct core::state {
   /// The evidence a region's page shows (incident_view while it has some).
   [[nodiscard]] down_view shown(region_index r) const;
   nlohmann::json page_details(region_index r) const;
+  /// The earliest failing observation behind the checks down in region r now.
+  [[nodiscard]] std::optional<time_point> first_evidence(region_index r) const;
 
   void audit(std::string kind, std::string message, nlohmann::json details);
   [[nodiscard]] const region_info& region(region_index r) const { return topo.regions[r]; }

@@ -69,7 +69,8 @@ nlohmann::json to_json(const recommendation& r, int approvals_required) {
       {"created_at", format_time(r.created_at)},
       {"expires_at", format_time(r.expires_at)},
       {"approvals", {{"count", r.approvers.size()}, {"required", approvals_required}, {"approvers", r.approvers}}},
-      {"reason", r.reason}};
+      {"reason", r.reason},
+      {"dry_run", r.dry_run}};
   if (r.expected_data_loss_ms) j["expected_data_loss_ms"] = *r.expected_data_loss_ms;
   if (!r.supersedes.empty()) j["supersedes"] = r.supersedes;
   if (const auto* g = r.first_blocking_failure()) j["blocked_by"] = to_string(g->name);

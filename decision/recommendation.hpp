@@ -45,6 +45,7 @@ struct recommendation {
   std::vector<std::string> used_jti;
   std::string supersedes;  ///< id of the revision this one replaced, if any
   std::string reason;      ///< why it is in its state (last change)
+  bool dry_run = false;    ///< its plan runs (ran) as a dry run: nothing is changed (not hashed)
 
   /// Every blocking gate passes.
   [[nodiscard]] bool gates_pass() const;

@@ -50,7 +50,11 @@ nlohmann::json to_json(const snapshot& s) {
     incident = {{"id", s.incident->id},
                 {"region", s.incident->region},
                 {"classification", to_string(s.incident->kind)},
-                {"started_at", format_time(s.incident->started_at)}};
+                {"started_at", format_time(s.incident->started_at)},
+                {"first_evidence", nullptr},
+                {"paged_at", nullptr}};
+    if (s.incident->first_evidence) incident["first_evidence"] = format_time(*s.incident->first_evidence);
+    if (s.incident->paged_at) incident["paged_at"] = format_time(*s.incident->paged_at);
   }
   nlohmann::json cooldown{{"last_failover_at", nullptr},
                           {"acknowledged", s.cooldown.acknowledged},

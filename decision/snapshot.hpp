@@ -58,6 +58,8 @@ struct incident_status {
   std::string region;
   classification kind = classification::unknown;
   time_point started_at{};
+  std::optional<time_point> first_evidence;  ///< its first failing observation, when known
+  std::optional<time_point> paged_at;        ///< its first page (trigger), when sent by this core
 };
 
 struct cooldown_status {

@@ -38,7 +38,8 @@ enum class recommendation_state : std::uint8_t {
   done,
   failed,
   expired,
-  withdrawn
+  withdrawn,
+  dry_run_complete  ///< a dry-run plan finished: every step described, nothing changed
 };
 /// Outcome of feeding one more input to a hysteresis (docs/design.md, "Hysteresis as a type").
 enum class transition : std::uint8_t { unchanged, pending, changed };
@@ -86,8 +87,9 @@ inline constexpr std::array<std::string_view, 3> verdict_names{"up", "down", "un
 inline constexpr std::array<std::string_view, 3> vantage_state_names{"present", "absent", "impaired"};
 inline constexpr std::array<std::string_view, 7> gate_names{
     "primary_regional", "dr_healthy", "primary_healthy", "replication_lag", "cooldown", "not_silenced", "leader"};
-inline constexpr std::array<std::string_view, 8> recommendation_state_names{
-    "blocked", "pending_approval", "approved", "executing", "done", "failed", "expired", "withdrawn"};
+inline constexpr std::array<std::string_view, 9> recommendation_state_names{
+    "blocked", "pending_approval", "approved",  "executing",       "done",
+    "failed",  "expired",          "withdrawn", "dry_run_complete"};
 inline constexpr std::array<std::string_view, 3> transition_names{"unchanged", "pending", "changed"};
 inline constexpr std::array<std::string_view, 2> action_names{"failover", "failback"};
 inline constexpr std::array<std::string_view, 2> region_role_names{"primary", "dr"};
@@ -147,6 +149,10 @@ VIGIL_DECISION_NAMES(severity, severity_names)
 VIGIL_DECISION_NAMES(approval_reason, approval_reason_names)
 #undef VIGIL_DECISION_NAMES
 
+/// What every surface (pages, /v1/status, the status page, the demo) says when a
+/// dry-run plan finished: nothing says "done" for a plan that changed nothing.
+inline constexpr std::string_view dry_run_complete_text = "dry run complete: nothing changed";
+
 /// Operator-facing hint for a refused approval: what to do next.
 [[nodiscard]] std::string_view approval_hint(approval_reason r);
 
@@ -157,7 +163,7 @@ VIGIL_DECISION_NAMES(approval_reason, approval_reason_names)
 /// Has it reached a state from which it never moves again?
 [[nodiscard]] constexpr bool is_final(recommendation_state s) {
   return s == recommendation_state::done || s == recommendation_state::failed || s == recommendation_state::expired ||
-         s == recommendation_state::withdrawn;
+         s == recommendation_state::withdrawn || s == recommendation_state::dry_run_complete;
 }
 
 }  // namespace vigil::decision

@@ -5,7 +5,8 @@ One engine process is driven with signed batches through four states, in
 order: healthy; service_degraded (webapp@us-east-1 fails from every vantage);
 regional outage with a failover recommendation (the us-east-1 vantage stops
 reporting and every us-east-1 service fails from the other two); and the
-approved plan executing/done (`vigil keygen` + `vigil approve --yes
+approved dry-run plan executing, then "dry run complete: nothing changed"
+(never "done": nothing was changed) (`vigil keygen` + `vigil approve --yes
 --allow-data-loss`). In each state the page is loaded fresh, the test waits
 for body[data-ready="1"], reads the DOM the page's script built and compares it
 with /v1/status, and saves full-page screenshots at 1280 px and 390 px wide
@@ -43,6 +44,8 @@ return {
   lag: txt(document.getElementById("lag")),
   rec_summary: txt(document.getElementById("rec-summary")),
   rec_state: txt(document.getElementById("rec-state")),
+  rec_state_name: document.getElementById("rec-state") ? document.getElementById("rec-state").dataset.state : null,
+  plan_summary: txt(document.getElementById("plan-summary")),
   rec_approvals: document.getElementById("rec-approvals") ? {count: document.getElementById("rec-approvals").dataset.count,
                                                               text: txt(document.getElementById("rec-approvals"))} : null,
   gates: q("#gates tr[data-gate]").map(e => ({name: e.dataset.gate, ok: e.dataset.ok, result: txt(e.children[1]),
@@ -248,21 +251,29 @@ class StatusPageTest(unittest.TestCase):
             self.assertEqual(checks[cid]["state"], "down")
         self.assertIn("No plan running", dom["plan"])
 
-    def test_4_approved_plan_executing_then_done(self):
+    def test_4_approved_dry_run_executing_then_complete(self):
+        finished = ("dry_run_complete", "done")  # "done" is only accepted to fail on it below, with the page's words
         r = h.approve(self.engine)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         s = self.wait_status(lambda s: s.get("plan") and s["plan"].get("steps")
-                             and s["recommendation"]["state"] in ("approved", "executing", "done"), "a plan", 30)
+                             and s["recommendation"]["state"] in ("approved", "executing") + finished, "a plan", 30)
         if s["recommendation"]["state"] in ("approved", "executing"):
             # Best effort: the dry run may finish before the browser loads.
             dom = self.load("executing", lambda d: bool(d["steps"]))
-            self.assertIn(dom["rec_state"], ("approved", "executing", "done"))
+            self.assertIn(dom["rec_state_name"], ("approved", "executing") + finished)
             self.assertEqual([x["name"] for x in dom["steps"]], ["announce", "verify-dr"])
-        s = self.wait_status(lambda s: s["recommendation"]["state"] == "done" and s["plan"]["state"] == "done",
-                             "the dry-run plan done", 60)
-        dom = self.load("done", lambda d: d["rec_state"] == "done" and d["steps"]
+        s = self.wait_status(lambda s: s["recommendation"]["state"] in finished and s["plan"]["state"] in finished,
+                             "the dry-run plan finished", 60)
+        self.assertEqual(s["recommendation"]["state"], "dry_run_complete", s["recommendation"])
+        self.assertEqual(s["plan"]["state"], "dry_run_complete", s["plan"])
+        self.assertTrue(s["recommendation"]["dry_run"])
+        self.assertEqual(s["recommendation"]["reason"], "dry run complete: nothing changed")
+        dom = self.load("done", lambda d: d["rec_state_name"] == "dry_run_complete" and d["steps"]
                         and all(x["status"] != "pending" for x in d["steps"]))
-        self.assertEqual(dom["rec_state"], "done")
+        # Banner, recommendation badge and plan badge all say it; none says done.
+        for where in ("banner", "rec_state", "plan_summary"):
+            self.assertIn("dry run complete: nothing changed", dom[where], where)
+            self.assertNotIn("done", dom[where].lower(), where)
         self.assertEqual(dom["rec_approvals"]["count"], "1")
         self.assertIn("alice", dom["rec_approvals"]["text"])
         self.assertEqual([x["name"] for x in dom["steps"]], [x["name"] for x in s["plan"]["steps"]])

@@ -426,8 +426,8 @@ TEST_F(engine_approval_test, an_acknowledge_cooldown_token_unblocks_the_next_fai
   ASSERT_EQ(call(port_, http::verb::post, "/v1/approvals", token(*alice_, "alice", rec, true)).status, 202U);
   ASSERT_EQ(executed_.size(), 1U);
   on_io([&] {
-    engine_->plan_started(rec["id"]);
-    engine_->plan_finished(rec["id"], true, "done");
+    engine_->plan_started(rec["id"], false);
+    engine_->plan_finished(rec["id"], true, "done", false);
     return 0;
   });
   // The region heals, then fails again inside the cooldown (1 h by default).

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "decision/snapshot.hpp"
+#include "decision/time_format.hpp"
 #include "harness.hpp"
 
 namespace vigil::decision::testing {
@@ -69,6 +71,67 @@ TEST_F(outage, ApprovalExecutesOnceAndStartsCooldown) {
   h->c.plan_finished(r.id, true, "", h->now);
   EXPECT_EQ(rec().state, recommendation_state::done);
   EXPECT_TRUE(h->c.status().cooldown.last_failover_at);
+}
+
+TEST_F(outage, IncidentKnowsItsFirstFailingObservationAndItsPage) {
+  // The fixture turned every us-east-1 check to timeout at t0 + 20 s, a probe instant.
+  const auto inc = h->c.status().incident;
+  ASSERT_TRUE(inc);
+  ASSERT_TRUE(inc->first_evidence);
+  EXPECT_EQ(*inc->first_evidence, t0 + duration{20000});
+  // Declared after fall failures and confirm_for: well after the first evidence.
+  EXPECT_GE(inc->started_at - *inc->first_evidence, h->c.topo().p.confirm_for + h->interval);
+  ASSERT_TRUE(inc->paged_at);
+  EXPECT_GE(*inc->paged_at, inc->started_at);
+  EXPECT_LE(*inc->paged_at, h->now);
+  const auto j = to_json(h->c.status());
+  EXPECT_EQ(j["incident"]["first_evidence"], format_time(t0 + duration{20000})) << j["incident"];
+  EXPECT_TRUE(j["incident"]["paged_at"].is_string()) << j["incident"];
+}
+
+/// Approves the pending failover, runs its plan (real or dry run) and returns
+/// the summary of the last region page sent after it finished.
+std::string run_plan_and_page(harness& h, bool dry_run) {
+  const auto id = h.c.current_recommendation()->id;
+  EXPECT_TRUE(h.c.approve(h.approval_for("alice"), h.now).accepted);
+  h.c.plan_started(id, h.now, dry_run);
+  h.c.plan_finished(id, true, "every step", h.now, dry_run);
+  h.events.clear();
+  h.run(duration{2000});
+  const auto pages = h.all<page>();
+  return pages.empty() ? std::string() : pages.back().summary;
+}
+
+TEST_F(outage, DryRunEndsDryRunCompleteNeverDone) {
+  const std::string summary = run_plan_and_page(*h, true);
+  EXPECT_EQ(rec().state, recommendation_state::dry_run_complete);
+  EXPECT_EQ(rec().reason, dry_run_complete_text);
+  EXPECT_TRUE(rec().dry_run);
+  EXPECT_NE(summary.find("failover to us-west-2 dry run complete: nothing changed"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find(" done"), std::string::npos) << summary;
+  const auto j = to_json(rec(), 1);
+  EXPECT_EQ(j["state"], "dry_run_complete");
+  EXPECT_EQ(j["dry_run"], true);
+  EXPECT_FALSE(h->c.status().cooldown.last_failover_at) << "a dry run changed nothing: no cooldown";
+}
+
+TEST_F(outage, RealRunEndsDone) {
+  const std::string summary = run_plan_and_page(*h, false);
+  EXPECT_EQ(rec().state, recommendation_state::done);
+  EXPECT_FALSE(rec().dry_run);
+  EXPECT_NE(summary.find("failover to us-west-2 done"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find("dry run"), std::string::npos) << summary;
+  EXPECT_EQ(to_json(rec(), 1)["state"], "done");
+  EXPECT_TRUE(h->c.status().cooldown.last_failover_at);
+}
+
+TEST_F(outage, DryRunFailureSaysNothingChanged) {
+  const auto id = rec().id;
+  ASSERT_TRUE(h->c.approve(h->approval_for("alice"), h->now).accepted);
+  h->c.plan_started(id, h->now, true);
+  h->c.plan_finished(id, false, "step verify: no such cluster", h->now, true);
+  EXPECT_EQ(rec().state, recommendation_state::failed);
+  EXPECT_EQ(rec().reason, "dry run failed: step verify: no such cluster");
 }
 
 TEST_F(outage, RefusalReasons) {
