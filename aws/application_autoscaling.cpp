@@ -23,8 +23,8 @@ result<std::optional<scalable_target>> describe_scalable_target(client& c, const
   const nlohmann::json body{{"ServiceNamespace", service_namespace},
                             {"ResourceIds", nlohmann::json::array({resource_id})},
                             {"ScalableDimension", dimension}};
-  auto j = c.json(service::application_autoscaling, region, std::string(prefix) + "DescribeScalableTargets", "1.1",
-                  body);
+  auto j =
+      c.json(service::application_autoscaling, region, std::string(prefix) + "DescribeScalableTargets", "1.1", body);
   if (!j) return j.error();
   const auto it = j->find("ScalableTargets");
   if (it == j->end() || !it->is_array()) {
@@ -49,8 +49,8 @@ result<std::string> register_scalable_target(client& c, const std::string& regio
                       {"ScalableDimension", r.scalable_dimension}};
   if (r.min_capacity) body["MinCapacity"] = *r.min_capacity;
   if (r.max_capacity) body["MaxCapacity"] = *r.max_capacity;
-  auto j = c.json(service::application_autoscaling, region, std::string(prefix) + "RegisterScalableTarget", "1.1",
-                  body);
+  auto j =
+      c.json(service::application_autoscaling, region, std::string(prefix) + "RegisterScalableTarget", "1.1", body);
   if (!j) return j.error();
   return j->value("ScalableTargetARN", std::string{});
 }

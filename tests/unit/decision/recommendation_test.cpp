@@ -91,6 +91,16 @@ TEST_F(outage, ApprovalExecutesOnceAndStartsCooldown) {
   EXPECT_TRUE(h->c.status().cooldown.last_failover_at);
 }
 
+TEST_F(outage, PageSaysWhatTheUnplannedFailoverLoses) {
+  bool said = false;
+  for (const auto& p : h->all<page>()) {
+    if (p.summary.find("failover to us-west-2 recommended") == std::string::npos) continue;
+    EXPECT_NE(p.summary.find("unplanned global failover: writes not yet replicated, "), std::string::npos) << p.summary;
+    said = true;
+  }
+  EXPECT_TRUE(said) << "no page announced the recommendation";
+}
+
 TEST_F(outage, RefusalReasons) {
   auto a = h->approval_for("alice");
   a.recommendation_hash = std::string(64, '0');
