@@ -12,6 +12,21 @@ std::string str(const json& p, const char* key, const std::string& fallback = {}
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
+/// The region named in an ARN (arn:aws:rds:us-west-2:...), or `fallback`.
+std::string region_of(const std::string& arn, const std::string& fallback) {
+  const auto parts_start = arn.rfind("arn:", 0) == 0 ? std::string::size_type{0} : std::string::npos;
+  if (parts_start == std::string::npos) return fallback;
+  std::size_t pos = 0;
+  for (int i = 0; i < 3; ++i) {
+    pos = arn.find(':', pos);
+    if (pos == std::string::npos) return fallback;
+    ++pos;
+  }
+  const auto end = arn.find(':', pos);
+  const std::string r = end == std::string::npos ? std::string{} : arn.substr(pos, end - pos);
+  return r.empty() ? fallback : r;
+}
+
 planned_call call(std::string service, std::string op, json params, bool mutating) {
   return planned_call{std::move(service), std::move(op), std::move(params), mutating};
 }
@@ -72,7 +87,8 @@ planned_step describe_step(const common::plan_step_config& step, const plan_cont
     out.prechecks.push_back(
         call("rds", "DescribeGlobalClusters", {{"GlobalClusterIdentifier", gc}, {"region", region}}, false));
     // The target must have a DB instance that can become the writer.
-    out.prechecks.push_back(call("rds", "DescribeDBClusters", {{"DBClusterIdentifier", target}}, false));
+    out.prechecks.push_back(call("rds", "DescribeDBClusters",
+                                 {{"DBClusterIdentifier", target}, {"region", region_of(target, region)}}, false));
     const aurora_promotion how = choose_promotion(step, ctx);
     json params{{"GlobalClusterIdentifier", gc}, {"TargetDbClusterIdentifier", target}, {"region", region}};
     if (how.allow_data_loss) params["AllowDataLoss"] = true;

@@ -167,6 +167,13 @@ TEST(plan_steps, aurora_mode_chooses_the_call) {
     EXPECT_EQ(d.calls[0].params.contains("AllowDataLoss"), w.loss) << label;
     EXPECT_NE(d.summary.find(std::string("mode ") + w.mode), std::string::npos) << d.summary;
   }
+  // The headless pre-check reads the target in its own region (from its ARN).
+  json east = failover_params();
+  east["target_cluster_arn"] = test_support::east_arn;
+  const auto d = describe_step(step("promote", "aurora_global_failover", east), req().ctx);
+  ASSERT_EQ(d.prechecks.size(), 2U);
+  EXPECT_EQ(d.prechecks[1].operation, "DescribeDBClusters");
+  EXPECT_EQ(d.prechecks[1].params["region"], "us-east-1");
 }
 
 TEST(plan_steps, fake_rds_refuses_a_switchover_with_the_primary_down) {
