@@ -12,11 +12,48 @@ std::string str(const json& p, const char* key, const std::string& fallback = {}
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
+/// The region named in an ARN (arn:aws:rds:us-west-2:...), or `fallback`.
+std::string region_of(const std::string& arn, const std::string& fallback) {
+  const auto parts_start = arn.rfind("arn:", 0) == 0 ? std::string::size_type{0} : std::string::npos;
+  if (parts_start == std::string::npos) return fallback;
+  std::size_t pos = 0;
+  for (int i = 0; i < 3; ++i) {
+    pos = arn.find(':', pos);
+    if (pos == std::string::npos) return fallback;
+    ++pos;
+  }
+  const auto end = arn.find(':', pos);
+  const std::string r = end == std::string::npos ? std::string{} : arn.substr(pos, end - pos);
+  return r.empty() ? fallback : r;
+}
+
 planned_call call(std::string service, std::string op, json params, bool mutating) {
   return planned_call{std::move(service), std::move(op), std::move(params), mutating};
 }
 
 }  // namespace
+
+aurora_promotion choose_promotion(const common::plan_step_config& step, const plan_context& ctx) {
+  aurora_promotion out;
+  out.mode = step.kind == "aurora_switchover" ? "switchover" : str(step.params, "mode", "auto");
+  const bool switchover = out.mode == "switchover" || (out.mode == "auto" && ctx.planned);
+  if (switchover) {
+    out.operation = "SwitchoverGlobalCluster";
+    out.statement = "planned switchover: no data loss, needs the old primary (SwitchoverGlobalCluster)";
+    return out;
+  }
+  out.operation = "FailoverGlobalCluster";
+  out.allow_data_loss = true;
+  out.statement =
+      "unplanned global failover: writes not yet replicated are lost (FailoverGlobalCluster AllowDataLoss=true)";
+  if (!step.params.value("allow_data_loss", true)) {
+    out.refusal = "refused before any call: this " + std::string(ctx.planned ? "planned" : "unplanned") +
+                  " promotion in mode " + out.mode +
+                  " needs FailoverGlobalCluster AllowDataLoss=true, and the step says allow_data_loss: false "
+                  "(never allow loss); promote by hand or set mode: switchover if the old primary is up";
+  }
+  return out;
+}
 
 planned_step describe_step(const common::plan_step_config& step, const plan_context& ctx) {
   const json& p = step.params;
@@ -49,21 +86,15 @@ planned_step describe_step(const common::plan_step_config& step, const plan_cont
     const std::string target = str(p, "target_cluster_arn");
     out.prechecks.push_back(
         call("rds", "DescribeGlobalClusters", {{"GlobalClusterIdentifier", gc}, {"region", region}}, false));
-    if (step.kind == "aurora_global_failover") {
-      // AllowDataLoss only when the approval carried it and the step allows it.
-      const bool loss = ctx.allow_data_loss && p.value("allow_data_loss", true);
-      json params{{"GlobalClusterIdentifier", gc}, {"TargetDbClusterIdentifier", target}, {"region", region}};
-      if (loss) params["AllowDataLoss"] = true;
-      out.calls.push_back(call("rds", "FailoverGlobalCluster", params, true));
-      out.summary =
-          "fail over global cluster " + gc + " to " + target +
-          (loss ? " allowing data loss (approved)" : " without AllowDataLoss (a switchover: needs the old primary)");
-    } else {
-      out.calls.push_back(
-          call("rds", "SwitchoverGlobalCluster",
-               {{"GlobalClusterIdentifier", gc}, {"TargetDbClusterIdentifier", target}, {"region", region}}, true));
-      out.summary = "switch over global cluster " + gc + " to " + target + " (planned, no data loss)";
-    }
+    // The target must have a DB instance that can become the writer.
+    out.prechecks.push_back(call("rds", "DescribeDBClusters",
+                                 {{"DBClusterIdentifier", target}, {"region", region_of(target, region)}}, false));
+    const aurora_promotion how = choose_promotion(step, ctx);
+    json params{{"GlobalClusterIdentifier", gc}, {"TargetDbClusterIdentifier", target}, {"region", region}};
+    if (how.allow_data_loss) params["AllowDataLoss"] = true;
+    if (how.refusal.empty()) out.calls.push_back(call("rds", how.operation, params, true));
+    out.summary = "mode " + how.mode + ", " + (ctx.planned ? "planned" : "unplanned") + " plan: " + gc + " -> " +
+                  target + ": " + (how.refusal.empty() ? how.statement : how.refusal);
   } else if (step.kind == "aurora_detach") {
     const std::string gc = str(p, "global_cluster");
     out.prechecks.push_back(call("rds", "DescribeGlobalClusters", {{"GlobalClusterIdentifier", gc}}, false));
@@ -78,14 +109,38 @@ planned_step describe_step(const common::plan_step_config& step, const plan_cont
   } else if (step.kind == "ecs_scale") {
     const json ids{{"cluster", str(p, "cluster")}, {"services", json::array({str(p, "service")})}, {"region", region}};
     out.prechecks.push_back(call("ecs", "DescribeServices", ids, false));
+    const int count = p.value("desired_count", 0);
+    const int min = p.value("min_capacity", count);
+    const bool manage_min = p.value("scalable_target", true);
+    const std::string resource = "service/" + str(p, "cluster") + "/" + str(p, "service");
+    if (manage_min) {
+      out.prechecks.push_back(call("application-autoscaling", "DescribeScalableTargets",
+                                   {{"ServiceNamespace", "ecs"},
+                                    {"ResourceIds", json::array({resource})},
+                                    {"ScalableDimension", "ecs:service:DesiredCount"},
+                                    {"region", region}},
+                                   false));
+      out.calls.push_back(call("application-autoscaling", "RegisterScalableTarget",
+                               {{"ServiceNamespace", "ecs"},
+                                {"ResourceId", resource},
+                                {"ScalableDimension", "ecs:service:DesiredCount"},
+                                {"MinCapacity", min},
+                                {"region", region},
+                                {"when", "a scalable target is registered and its MinCapacity differs"}},
+                               true));
+    }
     out.calls.push_back(call("ecs", "UpdateService",
                              {{"cluster", str(p, "cluster")},
                               {"service", str(p, "service")},
                               {"desiredCount", p.value("desired_count", 0)},
                               {"region", region}},
                              true));
-    out.summary = "scale " + str(p, "cluster") + "/" + str(p, "service") + " in " + region + " to " +
-                  std::to_string(p.value("desired_count", 0)) + " and wait for the running count";
+    out.summary =
+        "scale " + str(p, "cluster") + "/" + str(p, "service") + " in " + region + " to " + std::to_string(count) +
+        (manage_min
+             ? ", its auto scaling MinCapacity to " + std::to_string(min) + " (the previous minimum is journaled)"
+             : "") +
+        (p.value("wait", true) ? " and wait for the running count" : "");
   } else if (step.kind == "route53_upsert") {
     out.calls.push_back(call("route53", "ChangeResourceRecordSets",
                              {{"HostedZoneId", str(p, "hosted_zone_id")},

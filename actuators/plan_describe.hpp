@@ -19,9 +19,26 @@ struct plan_context {
   std::string action;  ///< failover | failback
   std::string from;
   std::string to;
-  bool allow_data_loss = false;
+  bool allow_data_loss = false;  ///< the approval accepts loss beyond the RPO budget (or an unknown one)
   std::vector<std::string> approvers;
+  bool planned = false;  ///< the recommendation's `planned`: the source region is healthy
 };
+
+/// How an Aurora step promotes the secondary, from its `mode` and the plan's
+/// `planned` (docs/aws-notes.md, "Aurora Global Database"):
+///   auto       unplanned -> FailoverGlobalCluster AllowDataLoss=true; planned -> SwitchoverGlobalCluster
+///   failover   always FailoverGlobalCluster AllowDataLoss=true
+///   switchover always SwitchoverGlobalCluster (the kind aurora_switchover is this)
+/// A step with `allow_data_loss: false` never allows loss: a promotion that
+/// would need AllowDataLoss is refused before any call (`refusal` says why).
+struct aurora_promotion {
+  std::string mode;       ///< auto | failover | switchover
+  std::string operation;  ///< FailoverGlobalCluster | SwitchoverGlobalCluster
+  bool allow_data_loss = false;
+  std::string refusal;    ///< non-empty: do not call AWS
+  std::string statement;  ///< operator-facing: "unplanned global failover: ..." / "planned switchover: ..."
+};
+[[nodiscard]] aurora_promotion choose_promotion(const common::plan_step_config& step, const plan_context& ctx);
 
 struct planned_call {
   std::string service;    ///< rds, ecs, route53, ssm, route53-recovery-cluster, exec, http, vigil

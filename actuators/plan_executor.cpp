@@ -138,6 +138,7 @@ plan_request plan_executor::request_from(const journal_plan& p) {
   r.ctx.to = b.value("to", std::string{});
   r.ctx.allow_data_loss = b.value("allow_data_loss", false);
   r.ctx.approvers = b.value("approvers", std::vector<std::string>{});
+  r.ctx.planned = b.value("planned", false);
   const json tl = b.value("timeline", json::object());
   r.marks.first_evidence = mark_from(tl, "first_evidence");
   r.marks.classified = mark_from(tl, "classified");
@@ -190,6 +191,7 @@ json begin_record(const common::plan_config& plan, const plan_request& req, cons
           {"to", ctx.to},
           {"approvers", approval.approvers},
           {"allow_data_loss", ctx.allow_data_loss},
+          {"planned", ctx.planned},
           {"dry_run", dry_run},
           {"steps", names},
           {"timeline", timeline}};
@@ -240,7 +242,8 @@ plan_outcome plan_executor::execute(const common::plan_config& plan, const plan_
   } else {
     journal_.begin(started_wall, ctx.recommendation_hash, begin_record(plan, req, *approval, dry_run, started_wall));
     print(std::string(dry_run ? "dry run of " : "executing ") + "plan " + ctx.recommendation_id + " (" + ctx.action +
-          " " + ctx.from + " -> " + ctx.to + (ctx.allow_data_loss ? ", data loss allowed" : "") + ")");
+          " " + ctx.from + " -> " + ctx.to + (ctx.planned ? ", planned" : ", unplanned") +
+          (ctx.allow_data_loss ? ", data loss allowed" : "") + ")");
   }
 
   plan_result result = plan_result::done;

@@ -6,7 +6,7 @@
 // Records (every one carries "type", "at" (RFC 3339) and the approved
 // recommendation "hash", which names the plan):
 //   plan_begin {recommendation_id, action, from, to, approvers, allow_data_loss,
-//               dry_run, steps: [names], timeline: {...}}
+//               planned, dry_run, steps: [names], timeline: {...}}
 //   intent     {step, index, attempt, calls: [...]}   BEFORE a step's mutating call(s)
 //   result     {step, index, attempt, outcome, detail, duration_s, final}
 //   plan_end   {ok, result: done|failed|aborted, detail, rto: {...}}

@@ -168,8 +168,8 @@ void plan_runner::execute(const decision::execute_plan& e) {
   const std::string action(decision::to_string(e.action));
   job j;
   j.plan = e.action == decision::action_kind::failover ? cfg_.failover : cfg_.failback;
-  j.request.ctx =
-      plan_context{e.recommendation_id, e.recommendation_hash, action, e.from, e.to, e.allow_data_loss, e.approvers};
+  j.request.ctx = plan_context{e.recommendation_id, e.recommendation_hash, action,   e.from, e.to,
+                               e.allow_data_loss,   e.approvers,           e.planned};
   j.request.marks = marks_for(e);
   j.approval = approval_ref{e.recommendation_hash, e.approvers};
   if (engine_) {

@@ -1,11 +1,13 @@
 // The plan steps that call AWS: ARC routing controls (data plane), Aurora
 // global database failover / switchover / detach, waiting for a DB cluster,
-// ECS capacity, Route 53 records and SSM parameters. Each pre-check is
+// ECS capacity (and its Application Auto Scaling minimum), Route 53 records and SSM parameters. Each pre-check is
 // read-only and decides whether the mutating call is still needed.
 #include <algorithm>
+#include <optional>
 #include <regex>
 
 #include "actuators/plan_steps.hpp"
+#include "aws/application_autoscaling.hpp"
 #include "aws/arc.hpp"
 #include "aws/ecs_ssm.hpp"
 #include "aws/rds.hpp"
@@ -114,13 +116,12 @@ class arc_step final : public aws_step {
 
 class aurora_promote_step final : public aws_step {
  public:
-  aurora_promote_step(aws::client& c, const common::plan_step_config& s, bool switchover)
+  aurora_promote_step(aws::client& c, const common::plan_step_config& s)
       : aws_step(c),
+        step_(s),
         global_(str(s.params, "global_cluster")),
         target_(str(s.params, "target_cluster_arn")),
-        region_(str(s.params, "region")),
-        switchover_(switchover),
-        config_allows_loss_(s.params.value("allow_data_loss", true)) {}
+        region_(str(s.params, "region")) {}
 
   step_outcome precheck(const step_context& c) override {
     auto g = aws::describe_global_clusters(c_, region_, global_);
@@ -161,30 +162,53 @@ class aurora_promote_step final : public aws_step {
                                         " nor the target: it was failed over elsewhere; aborting, take over by hand");
       }
     }
-    return step_outcome::done();
+    if (const auto how = aws_promotion(c); !how.refusal.empty()) return step_outcome::unexpected(how.refusal);
+    return headless_check();
   }
 
   step_outcome run(const step_context& c) override {
+    const auto how = aws_promotion(c);
+    if (!how.refusal.empty()) return step_outcome::unexpected(how.refusal);
     aws::result<aws::global_cluster> r = aws::global_cluster{};
-    std::string what;
-    if (switchover_) {
+    std::string what = how.operation;
+    if (how.operation == "SwitchoverGlobalCluster") {
       r = aws::switchover_global_cluster(c_, region_, global_, target_);
-      what = "SwitchoverGlobalCluster";
     } else {
-      // AllowDataLoss only when the approval carried it (the token binds the
-      // flag) and the step does not forbid it.
-      const bool loss = c.plan.allow_data_loss && config_allows_loss_;
-      r = aws::failover_global_cluster(c_, region_, {global_, target_, loss, false});
-      what = std::string("FailoverGlobalCluster") + (loss ? " AllowDataLoss=true" : "");
+      r = aws::failover_global_cluster(c_, region_, {global_, target_, how.allow_data_loss, false});
+      if (how.allow_data_loss) what += " AllowDataLoss=true";
     }
-    if (!r) return step_outcome::failed(what + ": " + err(r.error()));
-    return step_outcome::done(what + " accepted for " + global_ + " -> " + target_);
+    if (!r) return step_outcome::failed(what + " (mode " + how.mode + "): " + err(r.error()));
+    return step_outcome::done(what + " accepted for " + global_ + " -> " + target_ + " (mode " + how.mode + ", " +
+                              how.statement + ")");
   }
 
  private:
+  aurora_promotion aws_promotion(const step_context& c) const { return choose_promotion(step_, c.plan); }
+
+  /// A secondary with no DB instance ("headless") has nothing to promote to
+  /// writer: AWS would refuse, or leave the database without a writer.
+  step_outcome headless_check() {
+    const std::string where = region_in(target_).empty() ? region_ : region_in(target_);
+    auto d = aws::describe_db_clusters(c_, where, target_);
+    if (!d) {
+      if (d.error().code == "DBClusterNotFoundFault") {
+        return step_outcome::unexpected("the target " + target_ + " does not exist in " + where + " (" +
+                                        err(d.error()) + ")");
+      }
+      return step_outcome::failed("DescribeDBClusters " + target_ + ": " + err(d.error()));
+    }
+    if (d->empty()) return step_outcome::unexpected("the target " + target_ + " does not exist in " + where);
+    const aws::db_cluster& t = d->front();
+    if (t.writer_instances.empty() && t.reader_instances.empty()) {
+      return step_outcome::unexpected("the target " + target_ + " is headless: DescribeDBClusters lists no DB " +
+                                      "instance that could become the writer; add one (CreateDBInstance) before " +
+                                      "promoting it, nothing was changed");
+    }
+    return step_outcome::done();
+  }
+
+  common::plan_step_config step_;
   std::string global_, target_, region_;
-  bool switchover_;
-  bool config_allows_loss_;
 };
 
 class aurora_detach_step final : public aws_step {
@@ -265,6 +289,11 @@ class wait_db_step final : public aws_step {
 
 // --- ECS -------------------------------------------------------------------------
 
+// The service's desired count and, when Application Auto Scaling manages the
+// service, its scalable target's MinCapacity: without it a scale-in policy
+// would shrink a just-activated region back (docs/aws-notes.md). The previous
+// minimum goes into the step's result (journaled) so that the failback plan's
+// ecs_scale can set it back with `min_capacity`.
 class ecs_scale_step final : public aws_step {
  public:
   ecs_scale_step(aws::client& c, const common::plan_step_config& s)
@@ -273,6 +302,8 @@ class ecs_scale_step final : public aws_step {
         service_(str(s.params, "service")),
         region_(str(s.params, "region")),
         count_(s.params.value("desired_count", 0)),
+        min_(s.params.value("min_capacity", count_)),
+        manage_min_(s.params.value("scalable_target", true)),
         wait_(s.params.value("wait", true)) {}
 
   step_outcome precheck(const step_context&) override {
@@ -281,17 +312,45 @@ class ecs_scale_step final : public aws_step {
     if (d->services.empty()) return step_outcome::failed("service " + cluster_ + "/" + service_ + " not found");
     const auto& s = d->services.front();
     desired_now_ = s.desired_count;
-    if (s.desired_count == count_ && (!wait_ || s.running_count == count_)) {
-      return step_outcome::already_done(describe(s));
+    target_.reset();
+    if (manage_min_) {
+      auto t = aws::describe_scalable_target(c_, region_, "ecs", aws::ecs_resource_id(cluster_, service_),
+                                             aws::ecs_desired_count);
+      if (!t) return step_outcome::failed("DescribeScalableTargets: " + err(t.error()));
+      target_ = *t;
+    }
+    const bool min_in_place = !target_ || target_->min_capacity == min_;
+    if (min_in_place && s.desired_count == count_ && (!wait_ || s.running_count == count_)) {
+      return step_outcome::already_done(describe(s) + min_text());
     }
     return step_outcome::done();
   }
 
   step_outcome run(const step_context& c) override {
+    std::string raised;
+    if (target_ && target_->min_capacity != min_) {
+      // MinCapacity may not exceed MaxCapacity, and a desired count above the
+      // maximum would be scaled back in: raise the maximum when needed.
+      const int need = std::max(min_, count_);
+      aws::register_scalable_target_request r{"ecs", target_->resource_id, aws::ecs_desired_count, min_, std::nullopt};
+      if (need > target_->max_capacity) r.max_capacity = need;
+      auto u = aws::register_scalable_target(c_, region_, r);
+      if (!u)
+        return step_outcome::failed("RegisterScalableTarget MinCapacity=" + std::to_string(min_) + ": " +
+                                    err(u.error()));
+      raised = "; MinCapacity " + std::to_string(target_->min_capacity) + " -> " + std::to_string(min_) +
+               (r.max_capacity ? ", MaxCapacity " + std::to_string(target_->max_capacity) + " -> " +
+                                     std::to_string(*r.max_capacity)
+                               : "") +
+               " (previous_min_capacity=" + std::to_string(target_->min_capacity) + ")";
+      target_->min_capacity = min_;
+      if (r.max_capacity) target_->max_capacity = *r.max_capacity;
+    }
     if (desired_now_ != count_) {
       auto u = aws::update_service(c_, region_, {cluster_, service_, count_, false});
-      if (!u) return step_outcome::failed("UpdateService: " + err(u.error()));
-      if (!wait_) return step_outcome::done("desired count set to " + std::to_string(count_));
+      if (!u) return step_outcome::failed("UpdateService: " + err(u.error()) + raised);
+      desired_now_ = count_;
+      if (!wait_) return step_outcome::done("desired count set to " + std::to_string(count_) + raised);
     }
     for (;;) {
       auto d = aws::describe_services(c_, region_, cluster_, {service_});
@@ -303,11 +362,12 @@ class ecs_scale_step final : public aws_step {
       } else {
         const auto& s = d->services.front();
         detail = describe(s);
-        if (s.running_count == count_ && s.desired_count == count_) return step_outcome::done(detail);
+        if (s.running_count == count_ && s.desired_count == count_) return step_outcome::done(detail + raised);
+        if (!wait_) return step_outcome::done(detail + raised);
       }
-      if (c.expired()) return step_outcome::failed("timed out waiting for the running count: " + detail);
+      if (c.expired()) return step_outcome::failed("timed out waiting for the running count: " + detail + raised);
       if (!c.sleep(std::min(std::chrono::milliseconds(2000), c.remaining()))) {
-        return step_outcome::failed("cancelled: " + detail);
+        return step_outcome::failed("cancelled: " + detail + raised);
       }
     }
   }
@@ -317,11 +377,19 @@ class ecs_scale_step final : public aws_step {
     return cluster_ + "/" + service_ + " (" + region_ + "): desired " + std::to_string(s.desired_count) + ", running " +
            std::to_string(s.running_count) + ", pending " + std::to_string(s.pending_count);
   }
+  std::string min_text() const {
+    if (!manage_min_) return "";
+    if (!target_) return "; no scalable target registered";
+    return "; MinCapacity " + std::to_string(target_->min_capacity);
+  }
 
   std::string cluster_, service_, region_;
   int count_;
+  int min_;
+  bool manage_min_;
   bool wait_;
   int desired_now_ = -1;
+  std::optional<aws::scalable_target> target_;
 };
 
 // --- Route 53 (control plane in us-east-1: a dependency in the recovery path) -
@@ -422,8 +490,9 @@ std::unique_ptr<step_runner> make_aws_step(const common::plan_step_config& s, co
   if (d.aws == nullptr) return std::make_unique<missing_client_step>(s.kind);
   aws::client& c = *d.aws;
   if (s.kind == "arc_routing_control") return std::make_unique<arc_step>(c, s, d);
-  if (s.kind == "aurora_global_failover") return std::make_unique<aurora_promote_step>(c, s, false);
-  if (s.kind == "aurora_switchover") return std::make_unique<aurora_promote_step>(c, s, true);
+  if (s.kind == "aurora_global_failover" || s.kind == "aurora_switchover") {
+    return std::make_unique<aurora_promote_step>(c, s);
+  }
   if (s.kind == "aurora_detach") return std::make_unique<aurora_detach_step>(c, s);
   if (s.kind == "wait_db_cluster") return std::make_unique<wait_db_step>(c, s);
   if (s.kind == "ecs_scale") return std::make_unique<ecs_scale_step>(c, s);

@@ -15,6 +15,7 @@
 #include "common/clock.hpp"
 #include "common/duration.hpp"
 #include "common/http_client.hpp"
+#include "decision/recommendation.hpp"
 
 namespace vigil::app {
 
@@ -67,8 +68,15 @@ void show(const json& rec, const std::string& deployment, std::ostream& os) {
       os << "\n";
     }
   }
+  {
+    std::optional<std::int64_t> loss_ms;
+    if (const auto it = rec.find("expected_data_loss_ms"); it != rec.end() && it->is_number()) {
+      loss_ms = static_cast<std::int64_t>(it->get<double>());
+    }
+    os << "  database:   " << decision::promotion_statement(rec.value("planned", false), loss_ms) << "\n";
+  }
   if (rec.value("allow_data_loss_required", false)) {
-    os << "  DATA LOSS:  possible; approving requires --allow-data-loss";
+    os << "  DATA LOSS:  beyond the RPO budget or unknown; approving requires --allow-data-loss";
     if (const auto it = rec.find("expected_data_loss_ms"); it != rec.end() && it->is_number()) {
       os << " (expected up to " << it->get<double>() / 1000.0 << " s of writes)";
     }

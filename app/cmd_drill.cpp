@@ -1,9 +1,11 @@
-// vigil drill --config FILE [--action failover|failback] [--prechecks] [--json]:
+// vigil drill --config FILE [--action failover|failback] [--planned] [--prechecks] [--json]:
 // a rehearsal of the plan that changes nothing. Every step is described call
 // by call (pre-checks and mutating calls) and run through the executor in
 // dry run, with an in-memory journal; with --prechecks the read-only
 // pre-checks are made against the configured AWS endpoints and their answers
-// shown (e.g. "the global cluster's writer is a third cluster").
+// shown (e.g. "the global cluster's writer is a third cluster"). An Aurora
+// step shows its mode and the call it makes for an unplanned (default) or,
+// with --planned, a planned plan.
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -20,7 +22,8 @@ int cmd_drill(const std::vector<std::string>& args, command_io& io) {
       {"config", "FILE", "the configuration whose plan to rehearse", true},
       {"action", "ACTION", "failover (default) or failback"},
       {"prechecks", "", "also make the read-only pre-checks (Describe*/Get* calls) and show their answers"},
-      {"allow-data-loss", "", "rehearse an approval that allows data loss (FailoverGlobalCluster AllowDataLoss=true)"},
+      {"planned", "", "rehearse a planned plan (an operator's propose, source healthy): switchover, no data loss"},
+      {"allow-data-loss", "", "rehearse an approval that accepts a loss beyond the RPO budget (or an unknown one)"},
       {"json", "", "print the described plan and the outcome as JSON"},
   };
   const auto parsed = parse_args(args, drill_options);
@@ -30,8 +33,8 @@ int cmd_drill(const std::vector<std::string>& args, command_io& io) {
   }
   const parsed_args& a = *parsed.args;
   if (a.help) {
-    io.out << "Usage: vigil drill --config FILE [--action failover|failback] [--prechecks] [--allow-data-loss] "
-              "[--json]\n\n"
+    io.out << "Usage: vigil drill --config FILE [--action failover|failback] [--planned] [--prechecks] "
+              "[--allow-data-loss] [--json]\n\n"
               "Runs the plan in dry run against the current configuration: prints what each step would call\n"
               "and its pre-checks, journals nothing to disk, changes nothing. Exit 0 when every step could be\n"
               "described (and, with --prechecks, no pre-check found an unexpected state), 1 otherwise.\n\n"
@@ -65,6 +68,7 @@ int cmd_drill(const std::vector<std::string>& args, command_io& io) {
   req.ctx.to = primary_first ? cfg.dr().name : cfg.primary().name;
   req.ctx.approvers = {"drill"};
   req.ctx.allow_data_loss = a.has("allow-data-loss");
+  req.ctx.planned = a.has("planned");
 
   common::real_clock clock;
   common::cv_waiter wait;
@@ -90,17 +94,32 @@ int cmd_drill(const std::vector<std::string>& args, command_io& io) {
   };
   if (!as_json) {
     io.out << "vigil drill: plan." << action << " of " << cfg.deployment << " (" << req.ctx.from << " -> " << req.ctx.to
-           << "), dry run" << (opts.dry_run_prechecks ? " with read-only pre-checks" : "") << ": nothing is changed\n";
+           << "), dry run" << (opts.dry_run_prechecks ? " with read-only pre-checks" : "") << ": nothing is changed\n"
+           << "  as "
+           << (req.ctx.planned ? "a planned plan (operator's propose, source healthy)"
+                               : "an unplanned plan (outage-triggered; --planned for a switchover)")
+           << ":\n";
+    for (const auto& s : plan.steps) {
+      if (s.kind != "aurora_global_failover" && s.kind != "aurora_switchover") continue;
+      const auto how = actuators::choose_promotion(s, req.ctx);
+      io.out << "  " << s.name << ": mode " << how.mode << ": " << (how.refusal.empty() ? how.statement : how.refusal)
+             << "\n";
+    }
   }
   const auto out = exec.execute(plan, req, actuators::approval_ref{"drill", {"drill"}}, ev);
   if (as_json) {
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& s : actuators::describe_plan(plan, req.ctx))
       steps.push_back(actuators::to_json(s));
-    io.out << nlohmann::json{{"action", action},     {"from", req.ctx.from},
-                             {"to", req.ctx.to},     {"prechecks_made", opts.dry_run_prechecks},
-                             {"steps", steps},       {"result", actuators::to_string(out.result)},
-                             {"detail", out.detail}, {"unexpected_state", unexpected}}
+    io.out << nlohmann::json{{"action", action},
+                             {"planned", req.ctx.planned},
+                             {"from", req.ctx.from},
+                             {"to", req.ctx.to},
+                             {"prechecks_made", opts.dry_run_prechecks},
+                             {"steps", steps},
+                             {"result", actuators::to_string(out.result)},
+                             {"detail", out.detail},
+                             {"unexpected_state", unexpected}}
                   .dump(2)
            << "\n";
   }

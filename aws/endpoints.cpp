@@ -5,7 +5,7 @@
 namespace vigil::aws {
 namespace {
 
-constexpr std::array<service_info, 7> services{{
+constexpr std::array<service_info, 8> services{{
     {service::cloudwatch, "cloudwatch", "monitoring", "monitoring", "CLOUDWATCH", false},
     {service::rds, "rds", "rds", "rds", "RDS", false},
     {service::ecs, "ecs", "ecs", "ecs", "ECS", false},
@@ -14,6 +14,8 @@ constexpr std::array<service_info, 7> services{{
     {service::sts, "sts", "sts", "sts", "STS", false},
     {service::arc_cluster, "route53-recovery-cluster", "route53-recovery-cluster", "route53-recovery-cluster",
      "ROUTE53_RECOVERY_CLUSTER", false},
+    {service::application_autoscaling, "application-autoscaling", "application-autoscaling", "application-autoscaling",
+     "APPLICATION_AUTO_SCALING", false},
 }};
 
 const std::string* lookup(const std::map<std::string, std::string>& m, const service_info& si) {

@@ -25,7 +25,7 @@
 
 namespace vigil::aws {
 
-enum class service : std::uint8_t { cloudwatch, rds, ecs, route53, ssm, sts, arc_cluster };
+enum class service : std::uint8_t { cloudwatch, rds, ecs, route53, ssm, sts, arc_cluster, application_autoscaling };
 
 struct service_info {
   service id;

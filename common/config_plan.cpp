@@ -20,6 +20,7 @@ enum class ptype : std::uint8_t {
   region,       ///< a region of this deployment
   secret,       ///< key or key_file; resolved into key
   on_off,       ///< On | Off (ARC routing control state)
+  aurora_mode,  ///< auto | failover | switchover (how an Aurora step promotes)
   check_ids,    ///< ids of configured checks
   http_probes,  ///< list of {url, expect}
 };
@@ -55,7 +56,8 @@ const std::vector<kind_spec>& kinds() {
        {{"global_cluster", ptype::string, req},
         {"target_cluster_arn", ptype::string, req},
         {"region", ptype::region, req},
-        {"allow_data_loss", ptype::boolean}},
+        {"allow_data_loss", ptype::boolean},
+        {"mode", ptype::aurora_mode}},
        {}},
       {"aurora_switchover",
        {{"global_cluster", ptype::string, req},
@@ -76,7 +78,9 @@ const std::vector<kind_spec>& kinds() {
         {"service", ptype::string, req},
         {"desired_count", ptype::integer, req, 0, 10000},
         {"region", ptype::region, req},
-        {"wait", ptype::boolean}},
+        {"wait", ptype::boolean},
+        {"min_capacity", ptype::integer, false, 0, 10000},
+        {"scalable_target", ptype::boolean}},
        {}},
       {"route53_upsert",
        {{"hosted_zone_id", ptype::string, req},
@@ -168,6 +172,12 @@ bool read_param(map_reader& m, const param_spec& p, const config& cfg, nlohmann:
       const auto i = m.choice(p.key, {"On", "Off"}, p.required);
       if (!i) return false;
       params[key] = *i == 0 ? "On" : "Off";
+      return true;
+    }
+    case ptype::aurora_mode: {
+      const auto i = m.choice(p.key, {"auto", "failover", "switchover"}, p.required);
+      if (!i) return false;
+      params[key] = *i == 0 ? "auto" : (*i == 1 ? "failover" : "switchover");
       return true;
     }
     case ptype::region: {

@@ -79,6 +79,7 @@ json continuity_json(const recommendation& r) {
           {"state", to_string(r.state)},
           {"gates", std::move(gates)},
           {"allow_data_loss_required", r.allow_data_loss_required},
+          {"planned", r.planned},
           {"evidence_digest", r.evidence_digest},
           {"evidence", r.evidence},
           {"created_at_ms", ms(r.created_at)},
@@ -110,6 +111,8 @@ recommendation recommendation_from_continuity(const json& j) {
                        {}});
   }
   r.allow_data_loss_required = boolean(j, "allow_data_loss_required", w);
+  // Absent in records written before plans had a mode: those were unplanned.
+  r.planned = j.contains("planned") && boolean(j, "planned", w);
   r.evidence_digest = str(j, "evidence_digest", w);
   r.evidence = need(j, "evidence", w);
   r.created_at = at_ms(j, "created_at_ms", w);

@@ -95,7 +95,8 @@ std::string core::state::region_summary(region_index r) const {
                                                          : "expected data loss " + rec->data_loss_bound;
   switch (rec->state) {
     case recommendation_state::pending_approval:
-      return s + "; " + to + " recommended; " + loss;
+      return s + "; " + to + " recommended; " + loss + "; " +
+             promotion_statement(rec->planned, rec->expected_data_loss_ms);
     case recommendation_state::blocked: {
       const auto* g = rec->first_blocking_failure();
       return s + "; " + to + " blocked by " + (g ? std::string(to_string(g->name)) + " (" + g->detail + ")" : "?");

@@ -120,7 +120,7 @@ void core::state::fill_content(recommendation& r, gate_evaluation ge, const std:
 }
 
 void core::state::create_recommendation(action_kind a, const std::string& incident_id, time_point incident_start,
-                                        const std::string& why) {
+                                        const std::string& why, bool proposed) {
   const region_index p = topo.primary();
   const region_index d = topo.dr();
   recommendation r;
@@ -134,6 +134,7 @@ void core::state::create_recommendation(action_kind a, const std::string& incide
   r.from = topo.regions[a == action_kind::failover ? p : d].name;
   r.to = topo.regions[a == action_kind::failover ? d : p].name;
   r.incident_id = incident_id;
+  r.planned = proposed && regions[a == action_kind::failover ? p : d].h.declared() == classification::healthy;
   r.id = std::string(to_string(a)) + "-" + r.from + "-" + format_compact(incident_start) + "-r" +
          std::to_string(r.revision);
   fill_content(r, gates_for(a, planned(r) || a != away()), why);
@@ -212,7 +213,7 @@ void core::state::update_recommendation() {
     audit("plan", "recommendation " + rec->id + " was approved under the previous leader: executing it",
           {{"recommendation_id", rec->id}, {"hash", rec->hash}});
     out.emplace_back(execute_plan{now, rec->id, rec->hash, rec->action, rec->from, rec->to,
-                                  rec->allow_data_loss_required, rec->approvers});
+                                  rec->allow_data_loss_required, rec->approvers, rec->planned});
   }
   const bool busy = rec && !is_final(rec->state);
   // Split (a plan failed midway): nothing is recommended until an operator proposes.
@@ -242,11 +243,11 @@ propose_result core::propose(action_kind a, const std::string& by, time_point no
                          ": a failover needs a confirmed regional_outage"};
     }
     pr.recommended = true;
-    s.create_recommendation(a, pr.incident_id, pr.incident_start, "proposed by " + by);
+    s.create_recommendation(a, pr.incident_id, pr.incident_start, "proposed by " + by, true);
   } else {
-    // A failback (or, while split, either move) is planned: gated on the target's health and the lag.
+    // A failback (or, while split, either move) is proposed: gated on the target's health and the lag.
     s.create_recommendation(a, s.topo.deployment + "/" + std::string(to_string(a)) + "/" + format_compact(s.now), s.now,
-                            "proposed by " + by + (split ? " (active region split: " + s.act.detail + ")" : ""));
+                            "proposed by " + by + (split ? " (active region split: " + s.act.detail + ")" : ""), true);
   }
   return {true, s.rec->id};
 }
@@ -349,7 +350,7 @@ approval_result core::approve(const verified_approval& a, time_point now) {
     if (!s.execute_emitted) {
       s.execute_emitted = true;
       s.out.emplace_back(execute_plan{s.now, rec.id, rec.hash, rec.action, rec.from, rec.to,
-                                      rec.allow_data_loss_required || a.allow_data_loss, rec.approvers});
+                                      rec.allow_data_loss_required || a.allow_data_loss, rec.approvers, rec.planned});
       r.execute = true;
     }
   } else {

@@ -190,8 +190,9 @@ struct core::state {
   void update_recommendation();
   /// What is shown but not hashed (gate details, data loss numbers), from `ge` or this core's gates now.
   void refresh_details(std::optional<gate_evaluation> ge = std::nullopt);
+  /// `proposed`: an operator asked for it; it is `planned` when its source region is healthy.
   void create_recommendation(action_kind a, const std::string& incident_id, time_point incident_start,
-                             const std::string& why);
+                             const std::string& why, bool proposed = false);
   /// Gates, data loss, evidence, times, state and hash of a new (revision of a) recommendation.
   void fill_content(recommendation& r, gate_evaluation ge, const std::string& why) const;
   void set_rec_state(recommendation_state s, const std::string& reason);

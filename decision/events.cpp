@@ -62,6 +62,7 @@ nlohmann::json to_json(const event& e) {
                                       {"from", x.from},
                                       {"to", x.to},
                                       {"allow_data_loss", x.allow_data_loss},
+                                      {"planned", x.planned},
                                       {"approvers", x.approvers}};
                             },
                             [](const audit_record& a) -> nlohmann::json {

@@ -72,6 +72,7 @@ struct execute_plan {
   std::string to;
   bool allow_data_loss = false;
   std::vector<std::string> approvers;
+  bool planned = false;  ///< the recommendation's `planned`: switchover allowed
 };
 
 /// Every decision explains itself: which vantages voted what on which checks,

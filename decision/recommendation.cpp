@@ -1,5 +1,7 @@
 #include "decision/recommendation.hpp"
 
+#include <algorithm>
+
 #include "decision/canonical_json.hpp"
 #include "decision/time_format.hpp"
 
@@ -21,13 +23,17 @@ nlohmann::json recommendation::canonical_content() const {
   for (const auto& g : gates) {
     gs.push_back({{"name", to_string(g.name)}, {"ok", g.ok}, {"blocking", g.blocking}});
   }
-  return {{"action", to_string(action)},
-          {"from", from},
-          {"to", to},
-          {"gates", std::move(gs)},
-          {"evidence_digest", evidence_digest},
-          {"allow_data_loss_required", allow_data_loss_required},
-          {"created_at", format_time(created_at)}};
+  nlohmann::json content{{"action", to_string(action)},
+                         {"from", from},
+                         {"to", to},
+                         {"gates", std::move(gs)},
+                         {"evidence_digest", evidence_digest},
+                         {"allow_data_loss_required", allow_data_loss_required},
+                         {"created_at", format_time(created_at)}};
+  // Only when true: an unplanned recommendation hashes as it did before plans
+  // had a mode, so records and tokens from then stay valid.
+  if (planned) content["planned"] = true;
+  return content;
 }
 
 void recommendation::rehash() {
@@ -41,6 +47,17 @@ bool materially_different(const std::vector<gate_result>& a, bool a_loss, const 
     if (a[i].name != b[i].name || a[i].ok != b[i].ok || a[i].blocking != b[i].blocking) return true;
   }
   return false;
+}
+
+std::string promotion_statement(bool planned, std::optional<std::int64_t> expected_data_loss_ms) {
+  if (planned) return "planned switchover: no data loss, needs the old primary";
+  std::string bound = "an unknown amount (no recent replication lag)";
+  if (expected_data_loss_ms) {
+    // Tenths of a second, rounded up: a bound must not understate the loss.
+    const std::int64_t tenths = (std::max<std::int64_t>(*expected_data_loss_ms, 0) + 99) / 100;
+    bound = "up to " + std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
+  }
+  return "unplanned global failover: writes not yet replicated, " + bound + ", are lost";
 }
 
 nlohmann::json to_json(const gate_result& g) {
@@ -62,6 +79,7 @@ nlohmann::json to_json(const recommendation& r, int approvals_required) {
       {"state", to_string(r.state)},
       {"gates", std::move(gates)},
       {"allow_data_loss_required", r.allow_data_loss_required},
+      {"planned", r.planned},
       {"expected_data_loss_ms", nullptr},
       {"data_loss_bound", r.data_loss_bound},
       {"evidence_digest", r.evidence_digest},

@@ -3,9 +3,12 @@
 // or failback (dr -> primary) with its gate results, evidence digest and a
 // content hash. The hash is SHA-256 (hex) over the canonical JSON (sorted
 // keys, no whitespace) of exactly:
-//   {"action","allow_data_loss_required","created_at","evidence_digest","from","gates":[{"blocking","name","ok"}],"to"}
+//   {"action","allow_data_loss_required","created_at","evidence_digest","from","gates":[{"blocking","name","ok"}],
+//    "planned" (only when true),"to"}
 // Gate *details* (ages, lag numbers) are not hashed: they change every tick.
-// An approval token binds this hash, so an operator approves exactly what was shown.
+// An approval token binds this hash, so an operator approves exactly what was shown,
+// including `planned`: whether the database promotion is a planned switchover
+// (no data loss, needs the old primary) or an unplanned failover.
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -35,6 +38,9 @@ struct recommendation {
   recommendation_state state = recommendation_state::blocked;
   std::vector<gate_result> gates;
   bool allow_data_loss_required = false;
+  /// An operator's request (`propose`) while the source region is healthy: the
+  /// plan may switch over without data loss. False for an outage-triggered failover.
+  bool planned = false;
   std::optional<std::int64_t> expected_data_loss_ms;  ///< nullopt: unknown
   std::string data_loss_bound;  ///< operator-facing statement of the bound ("<= 800ms", "unknown: ...")
   std::string evidence_digest;  ///< hex SHA-256 of the canonical evidence summary
@@ -62,9 +68,15 @@ struct recommendation {
 [[nodiscard]] bool materially_different(const std::vector<gate_result>& a, bool a_loss,
                                         const std::vector<gate_result>& b, bool b_loss);
 
+/// What the database promotion means, in one line for the approval screen, the
+/// page and the drill: "planned switchover: no data loss, needs the old primary",
+/// or "unplanned global failover: writes not yet replicated, up to 0.8 s, are lost"
+/// (the bound from the expected data loss; "an unknown amount" without one).
+[[nodiscard]] std::string promotion_statement(bool planned, std::optional<std::int64_t> expected_data_loss_ms);
+
 [[nodiscard]] nlohmann::json to_json(const gate_result& g);
 /// The /v1/status shape: id, hash, action, from, to, state, gates, allow_data_loss_required,
-/// expected_data_loss_ms, data_loss_bound, expires_at, created_at, approvals{count, required, approvers}, ...
+/// planned, expected_data_loss_ms, data_loss_bound, expires_at, created_at, approvals{count, required, approvers}, ...
 [[nodiscard]] nlohmann::json to_json(const recommendation& r, int approvals_required);
 
 }  // namespace vigil::decision

@@ -19,11 +19,15 @@ STEP_ACTIONS = {
     "arc_routing_control": {"route53-recovery-cluster:UpdateRoutingControlState",
                             "route53-recovery-cluster:UpdateRoutingControlStates",
                             "route53-recovery-cluster:GetRoutingControlState"},
-    "aurora_global_failover": {"rds:FailoverGlobalCluster", "rds:DescribeGlobalClusters"},
-    "aurora_switchover": {"rds:SwitchoverGlobalCluster", "rds:DescribeGlobalClusters"},
+    # mode auto: FailoverGlobalCluster (unplanned) or SwitchoverGlobalCluster (planned);
+    # DescribeDBClusters: the headless-target pre-check.
+    "aurora_global_failover": {"rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster",
+                               "rds:DescribeGlobalClusters", "rds:DescribeDBClusters"},
+    "aurora_switchover": {"rds:SwitchoverGlobalCluster", "rds:DescribeGlobalClusters", "rds:DescribeDBClusters"},
     "aurora_detach": {"rds:RemoveFromGlobalCluster", "rds:DescribeGlobalClusters"},
     "wait_db_cluster": {"rds:DescribeDBClusters", "rds:DescribeGlobalClusters"},
-    "ecs_scale": {"ecs:UpdateService", "ecs:DescribeServices"},
+    "ecs_scale": {"ecs:UpdateService", "ecs:DescribeServices",
+                  "application-autoscaling:DescribeScalableTargets", "application-autoscaling:RegisterScalableTarget"},
     "route53_upsert": {"route53:ChangeResourceRecordSets", "route53:GetChange"},
     "ssm_parameter": {"ssm:PutParameter"},
     "exec": set(),
@@ -33,7 +37,8 @@ STEP_ACTIONS = {
 STARTUP_ACTIONS = {"sts:GetCallerIdentity"}  # credential check at start-up and in `vigil drill`
 AGENT_ACTIONS = {"cloudwatch:GetMetricData", "rds:DescribeGlobalClusters", "rds:DescribeDBClusters"}
 # Actions without resource-level permissions: "*" is the only valid resource.
-RESOURCE_STAR_OK = {"cloudwatch:GetMetricData", "sts:GetCallerIdentity"}
+RESOURCE_STAR_OK = {"cloudwatch:GetMetricData", "sts:GetCallerIdentity",
+                    "application-autoscaling:DescribeScalableTargets"}
 READ_ONLY = re.compile(r"^[\w-]+:(Describe|Get|List)")
 
 
@@ -150,7 +155,10 @@ class PlanMatchesPolicyTest(unittest.TestCase):
                                  f"arn:aws:rds:{step['region']}:{acct}:cluster:{step['cluster']}"))
                 elif kind == "ecs_scale":
                     arn = f"arn:aws:ecs:{step['region']}:{acct}:service/{step['cluster']}/{step['service']}"
-                    need += [("ecs:UpdateService", arn), ("ecs:DescribeServices", arn)]
+                    need += [("ecs:UpdateService", arn), ("ecs:DescribeServices", arn),
+                             ("application-autoscaling:RegisterScalableTarget",
+                              f"arn:aws:application-autoscaling:{step['region']}:{acct}:scalable-target/*"),
+                             ("application-autoscaling:DescribeScalableTargets", "*")]
                 elif kind == "ssm_parameter":
                     need.append(("ssm:PutParameter",
                                  f"arn:aws:ssm:{step['region']}:{acct}:parameter/{step['parameter'].lstrip('/')}"))

@@ -106,6 +106,8 @@ try:
     r = vigil_run("approve", "--key", "alice.key", "--engine", url, "--yes")
     check(r.returncode == 0 and "accepted" in r.stdout, f"approve --yes is accepted ({r.returncode} {r.stderr})")
     check("promote-aurora" in r.stdout and "us-east-1 -> us-west-2" in r.stdout, "approve shows action and plan")
+    check("unplanned global failover: writes not yet replicated, up to 0.5 s, are lost" in r.stdout,
+          "approve says what the unplanned promotion loses:\n" + r.stdout)
     claims = npm_verify(os.path.join(work, "alice.pub"), state["tokens"][-1], "prod")
     check(claims and claims["sub"] == "alice" and claims["allow_data_loss"] is False, "claims: sub, allow_data_loss")
 

@@ -82,7 +82,8 @@ class PlanEndToEnd(AwsRig, unittest.TestCase):
             "  approvers:",
             "    - {id: alice, public_key_file: alice.pub}",
             "aws:",
-            f"  endpoints: {{rds: '{self.rds_url}', ecs: '{self.moto_url}', ssm: '{self.moto_url}', route53: '{self.moto_url}'}}",
+            f"  endpoints: {{rds: '{self.rds_url}', ecs: '{self.moto_url}', application-autoscaling: '{self.moto_url}',"
+            f" ssm: '{self.moto_url}', route53: '{self.moto_url}'}}",
             "  call_timeout: 10s",
             "plan:",
             "  failover:",
@@ -166,7 +167,7 @@ class PlanEndToEnd(AwsRig, unittest.TestCase):
         rds = self.fake_state(self.rds_url)
         self.assertEqual(rds["calls"].get("FailoverGlobalCluster"), 1, rds)
         fo = [q for q in rds["requests"] if q["action"] == "FailoverGlobalCluster"][0]["params"]
-        self.assertEqual(fo.get("AllowDataLoss"), "true")  # the approval carried it
+        self.assertEqual(fo.get("AllowDataLoss"), "true")  # unplanned (outage-triggered), mode auto
         self.assertEqual(rds["rejected"], [])
         import boto3
         sess = boto3.session.Session(aws_access_key_id=self.key, aws_secret_access_key=self.secret,

@@ -12,6 +12,7 @@
 
 #include "actuators/plan_executor.hpp"
 #include "aws/ecs_ssm.hpp"
+#include "aws/rds.hpp"
 #include "common/waiter.hpp"
 #include "tests/unit/actuators/plan_steps_rig.hpp"
 #include "tests/unit/actuators/plan_test_support.hpp"
@@ -69,41 +70,191 @@ TEST(plan_steps, arc_refuses_a_wrong_signature_and_fails_the_step) {
   EXPECT_EQ(arc->calls("UpdateRoutingControlState"), 0);
 }
 
-TEST(plan_steps, aurora_failover_sends_allow_data_loss_only_when_approved) {
-  test_support::plan_aws a(test_support::fake_key, test_support::fake_secret, {});
-  {
-    auto rds = test_support::start_fake_rds();
-    test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
-    exec_rig r(c.client.get());
-    const auto out = r.run({step("promote", "aurora_global_failover", failover_params()),
-                            step("wait-db", "wait_db_cluster",
-                                 {{"cluster", "shop-west"}, {"region", "us-west-2"}, {"poll_interval", 100}})},
-                           req(false));
-    ASSERT_TRUE(out.ok()) << out.detail << "\n" << rds->log();
-    const auto st = rds->state();
-    ASSERT_EQ(st["calls"].value("FailoverGlobalCluster", 0), 1) << st.dump();
-    json failover;
-    for (const auto& q : st["requests"]) {
-      if (q["action"] == "FailoverGlobalCluster") failover = q["params"];
-    }
-    EXPECT_EQ(failover["TargetDbClusterIdentifier"], test_support::west_arn);
-    EXPECT_FALSE(failover.contains("AllowDataLoss")) << failover.dump();
-    EXPECT_GE(st["calls"].value("DescribeDBClusters", 0), 2);  // failing-over, then available with a writer
-    // Again (another approval): the target is the writer, nothing is sent.
-    exec_rig again(c.client.get());
-    const auto out2 = again.run({step("promote", "aurora_global_failover", failover_params())}, req(false, "hash-2"));
-    ASSERT_TRUE(out2.ok());
-    EXPECT_EQ(out2.rto["steps"][0]["outcome"], "already_done");
-    EXPECT_EQ(rds->calls("FailoverGlobalCluster"), 1);
+/// The params of the last request of `action` the fake received.
+json last_params(const test_support::python_fake& rds, const std::string& action) {
+  json out;
+  const json st = rds.state();
+  for (const auto& q : st["requests"]) {
+    if (q["action"] == action) out = q["params"];
   }
+  return out;
+}
+
+plan_request planned_req(bool planned, const std::string& hash) {
+  plan_request r = req(false, hash);
+  r.ctx.planned = planned;
+  return r;
+}
+
+TEST(plan_steps, unplanned_failover_with_the_primary_down_sends_allow_data_loss) {
   auto rds = test_support::start_fake_rds();
+  rds->post("/_fake/region", {{"region", "us-east-1"}, {"status", "unavailable"}});
   test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
   exec_rig r(c.client.get());
-  ASSERT_TRUE(r.run({step("promote", "aurora_global_failover", failover_params())}, req(true)).ok());
+  // mode auto (the default), an outage-triggered (unplanned) plan, no --allow-data-loss.
+  const auto out = r.run(
+      {step("promote", "aurora_global_failover", failover_params()),
+       step("wait-db", "wait_db_cluster", {{"cluster", "shop-west"}, {"region", "us-west-2"}, {"poll_interval", 100}})},
+      req(false));
+  ASSERT_TRUE(out.ok()) << out.detail << "\n" << rds->log();
   const auto st = rds->state();
-  ASSERT_EQ(st["requests"].back()["action"], "FailoverGlobalCluster");
-  EXPECT_EQ(st["requests"].back()["params"]["AllowDataLoss"], "true");
   EXPECT_TRUE(st["rejected"].empty()) << st.dump();
+  EXPECT_EQ(st["calls"].value("SwitchoverGlobalCluster", 0), 0);
+  const json failover = last_params(*rds, "FailoverGlobalCluster");
+  EXPECT_EQ(failover["TargetDbClusterIdentifier"], test_support::west_arn);
+  EXPECT_EQ(failover["AllowDataLoss"], "true") << failover.dump();
+  EXPECT_GE(st["calls"].value("DescribeDBClusters", 0), 2);  // headless check, then failing-over, then available
+  // The old primary was down: it is left out of the global cluster until re-added.
+  ASSERT_EQ(st["members"].size(), 1U) << st.dump();
+  EXPECT_EQ(st["members"][0]["arn"], test_support::west_arn);
+  EXPECT_TRUE(st["members"][0]["writer"].get<bool>());
+  EXPECT_EQ(st["removed"][0]["arn"], test_support::east_arn);
+  const std::string journal = test_support::read_file(r.dir.path() / "plan.jsonl");
+  EXPECT_NE(journal.find("FailoverGlobalCluster AllowDataLoss=true accepted"), std::string::npos) << journal;
+  EXPECT_NE(journal.find("unplanned global failover"), std::string::npos) << journal;
+  EXPECT_NE(journal.find("\"planned\":false"), std::string::npos) << journal;
+  // Again (another approval): the target is the writer, nothing is sent.
+  exec_rig again(c.client.get());
+  const auto out2 = again.run({step("promote", "aurora_global_failover", failover_params())}, req(false, "hash-2"));
+  ASSERT_TRUE(out2.ok());
+  EXPECT_EQ(out2.rto["steps"][0]["outcome"], "already_done");
+  EXPECT_EQ(rds->calls("FailoverGlobalCluster"), 1);
+  // The region recovers: the old primary comes back as a secondary, and a
+  // planned switchover back to it is accepted.
+  rds->post("/_fake/recover", {{"arn", test_support::east_arn}});
+  exec_rig back(c.client.get());
+  json to_east = failover_params();
+  to_east["target_cluster_arn"] = test_support::east_arn;
+  to_east["region"] = "us-east-1";
+  plan_request failback = planned_req(true, "hash-3");
+  failback.ctx.action = "failback";
+  std::swap(failback.ctx.from, failback.ctx.to);
+  const auto out3 = back.run({step("promote", "aurora_global_failover", to_east)}, failback);
+  ASSERT_TRUE(out3.ok()) << out3.detail;
+  EXPECT_EQ(last_params(*rds, "SwitchoverGlobalCluster")["TargetDbClusterIdentifier"], test_support::east_arn);
+  EXPECT_TRUE(rds->state()["rejected"].empty());
+}
+
+TEST(plan_steps, aurora_mode_chooses_the_call) {
+  struct row {
+    const char* mode;
+    bool planned;
+    const char* action;
+    bool loss;
+  };
+  const row rows[] = {
+      {"auto", false, "FailoverGlobalCluster", true},          {"auto", true, "SwitchoverGlobalCluster", false},
+      {"failover", true, "FailoverGlobalCluster", true},       {"failover", false, "FailoverGlobalCluster", true},
+      {"switchover", false, "SwitchoverGlobalCluster", false}, {"switchover", true, "SwitchoverGlobalCluster", false}};
+  for (const auto& w : rows) {
+    auto rds = test_support::start_fake_rds();  // both regions up: every call is accepted
+    test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
+    exec_rig r(c.client.get());
+    json params = failover_params();
+    params["mode"] = w.mode;
+    const std::string label = std::string(w.mode) + (w.planned ? " planned" : " unplanned");
+    const auto out = r.run({step("promote", "aurora_global_failover", params)}, planned_req(w.planned, "h-" + label));
+    ASSERT_TRUE(out.ok()) << label << ": " << out.detail;
+    const auto st = rds->state();
+    EXPECT_EQ(st["calls"].value(w.action, 0), 1) << label << " " << st.dump();
+    EXPECT_EQ(st["calls"].value("FailoverGlobalCluster", 0) + st["calls"].value("SwitchoverGlobalCluster", 0), 1)
+        << label;
+    EXPECT_EQ(last_params(*rds, w.action).contains("AllowDataLoss"), w.loss) << label;
+    // The description a drill or approver sees names the same call.
+    const auto d = describe_step(step("promote", "aurora_global_failover", params), planned_req(w.planned, "d").ctx);
+    ASSERT_EQ(d.calls.size(), 1U) << label;
+    EXPECT_EQ(d.calls[0].operation, w.action) << label;
+    EXPECT_EQ(d.calls[0].params.contains("AllowDataLoss"), w.loss) << label;
+    EXPECT_NE(d.summary.find(std::string("mode ") + w.mode), std::string::npos) << d.summary;
+  }
+  // The headless pre-check reads the target in its own region (from its ARN).
+  json east = failover_params();
+  east["target_cluster_arn"] = test_support::east_arn;
+  const auto d = describe_step(step("promote", "aurora_global_failover", east), req().ctx);
+  ASSERT_EQ(d.prechecks.size(), 2U);
+  EXPECT_EQ(d.prechecks[1].operation, "DescribeDBClusters");
+  EXPECT_EQ(d.prechecks[1].params["region"], "us-east-1");
+}
+
+TEST(plan_steps, fake_rds_refuses_a_switchover_with_the_primary_down) {
+  auto rds = test_support::start_fake_rds();
+  rds->post("/_fake/member", {{"arn", test_support::east_arn}, {"status", "unavailable"}});
+  test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
+  // Explicit switchover: the fake refuses it as AWS does, and the step fails.
+  json params = failover_params();
+  params["mode"] = "switchover";
+  exec_rig r(c.client.get());
+  const auto out = r.run({step("promote", "aurora_global_failover", params)}, req(false, "h-sw"));
+  EXPECT_EQ(out.result, plan_result::aborted);
+  EXPECT_NE(out.detail.find("InvalidDBClusterStateFault"), std::string::npos) << out.detail;
+  // FailoverGlobalCluster without AllowDataLoss is a switchover too.
+  auto bare =
+      aws::failover_global_cluster(*c.client, "us-west-2", {"shop-global", test_support::west_arn, false, false});
+  ASSERT_FALSE(bare);
+  EXPECT_EQ(bare.error().code, "InvalidDBClusterStateFault");
+  // AllowDataLoss and Switchover together are an invalid combination.
+  auto both = aws::failover_global_cluster(*c.client, "us-west-2", {"shop-global", test_support::west_arn, true, true});
+  ASSERT_FALSE(both);
+  EXPECT_EQ(both.error().code, "InvalidParameterCombination");
+  const auto st = rds->state();
+  EXPECT_EQ(st["rejected"].size(), 3U) << st.dump();
+  EXPECT_TRUE(st["members"][0]["writer"].get<bool>()) << "nothing changed: " << st.dump();
+}
+
+TEST(plan_steps, fake_rds_refuses_what_aws_refuses) {
+  auto rds = test_support::start_fake_rds();
+  test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
+  const auto code = [&](const std::string& target, bool loss) {
+    auto r = aws::failover_global_cluster(*c.client, "us-west-2", {"shop-global", target, loss, false});
+    return r ? std::string("accepted") : r.error().code;
+  };
+  // Not a secondary member, the writer itself.
+  EXPECT_EQ(code(test_support::third_arn, true), "DBClusterNotFoundFault");
+  EXPECT_EQ(code(test_support::east_arn, true), "InvalidGlobalClusterStateFault");
+  // A failover in progress: the global cluster is not available.
+  rds->post("/_fake/state", {{"global_status", "failing-over"}});
+  EXPECT_EQ(code(test_support::west_arn, true), "InvalidGlobalClusterStateFault");
+  rds->post("/_fake/state", {{"global_status", "available"}});
+  // A headless target, then a target that is down.
+  rds->post("/_fake/member", {{"arn", "shop-west"}, {"instances", 0}});
+  EXPECT_EQ(code(test_support::west_arn, true), "InvalidDBClusterStateFault");
+  rds->post("/_fake/member", {{"arn", "shop-west"}, {"instances", 1}, {"status", "unavailable"}});
+  EXPECT_EQ(code(test_support::west_arn, true), "InvalidDBClusterStateFault");
+  EXPECT_EQ(rds->state()["rejected"].size(), 5U);
+  // An unknown control is refused too.
+  rds->post("/_fake/member", {{"arn", "nope"}, {"status", "available"}});
+  EXPECT_EQ(rds->state()["members"][1]["status"], "unavailable");
+  rds->post("/_fake/member", {{"arn", "shop-west"}, {"status", "available"}});
+  EXPECT_EQ(code(test_support::west_arn, false), "accepted");  // both up: a switchover is fine
+}
+
+TEST(plan_steps, headless_secondary_is_refused_before_any_change) {
+  auto rds = test_support::start_fake_rds();
+  rds->post("/_fake/member", {{"arn", test_support::west_arn}, {"instances", 0}});
+  test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
+  exec_rig r(c.client.get());
+  const auto out =
+      r.run({step("promote", "aurora_global_failover", failover_params(), common::on_failure::continue_, 2)});
+  EXPECT_EQ(out.result, plan_result::aborted);
+  EXPECT_NE(out.detail.find("headless"), std::string::npos) << out.detail;
+  EXPECT_EQ(rds->calls("FailoverGlobalCluster"), 0);
+  EXPECT_EQ(rds->calls("SwitchoverGlobalCluster"), 0);
+}
+
+TEST(plan_steps, step_that_never_allows_loss_refuses_an_unplanned_failover) {
+  auto rds = test_support::start_fake_rds();
+  test_support::plan_aws c(test_support::fake_key, test_support::fake_secret, {{"rds", rds->url()}});
+  json params = failover_params();
+  params["allow_data_loss"] = false;
+  exec_rig r(c.client.get());
+  const auto out = r.run({step("promote", "aurora_global_failover", params)}, req(true, "h-never"));
+  EXPECT_EQ(out.result, plan_result::aborted);
+  EXPECT_NE(out.detail.find("allow_data_loss: false"), std::string::npos) << out.detail;
+  EXPECT_EQ(rds->calls("FailoverGlobalCluster"), 0);
+  // A planned run of the same step switches over: no loss involved.
+  exec_rig planned(c.client.get());
+  ASSERT_TRUE(planned.run({step("promote", "aurora_global_failover", params)}, planned_req(true, "h-never-2")).ok());
+  EXPECT_EQ(rds->calls("SwitchoverGlobalCluster"), 1);
 }
 
 TEST(plan_steps, failed_over_elsewhere_aborts_with_a_clear_reason) {

@@ -216,6 +216,11 @@ TEST(endpoints, resolution_order_config_env_profile_default) {
   EXPECT_EQ(url(service::route53, "us-west-2"), "https://route53.amazonaws.com us-east-1");
   EXPECT_EQ(url(service::rds, "cn-north-1"), "https://rds.cn-north-1.amazonaws.com.cn cn-north-1");
   EXPECT_EQ(url(service::arc_cluster, "us-west-2"), "InvalidEndpoint");
+  EXPECT_EQ(url(service::application_autoscaling, "us-west-2"),
+            "https://application-autoscaling.us-west-2.amazonaws.com us-west-2");
+  env["AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING"] = "http://aas:6";
+  EXPECT_EQ(url(service::application_autoscaling, "us-west-2"), "http://aas:6 us-west-2");
+  env.erase("AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING");
   profile = profile_settings{{"endpoint_url", "http://profile:1"}};
   EXPECT_EQ(url(service::sts, "us-east-1"), "http://profile:1 us-east-1");
   env["AWS_ENDPOINT_URL"] = "http://global:2";

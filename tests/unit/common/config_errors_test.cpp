@@ -278,6 +278,32 @@ TEST(config_errors, plan_step_unknown_region_and_bad_state) {
   EXPECT_TRUE(has_error(r, "19:18", "plan.failover.steps[1].region", "unknown region \"eu-west-1\""));
 }
 
+TEST(config_errors, aurora_mode_and_min_capacity) {
+  const auto r = load(base_yaml +
+                      "plan:\n"
+                      "  failover:\n"
+                      "    steps:\n"
+                      "      - {name: p, kind: aurora_global_failover, global_cluster: g, target_cluster_arn: t,\n"
+                      "         region: us-west-2, mode: planned}\n"
+                      "      - {name: s, kind: ecs_scale, cluster: c, service: s, desired_count: 2,\n"
+                      "         region: us-west-2, min_capacity: -1}\n");
+  EXPECT_TRUE(has_error(r, "17:35", "plan.failover.steps[0].mode",
+                        "expected one of auto|failover|switchover, got \"planned\""));
+  EXPECT_TRUE(has_error(r, "19:43", "plan.failover.steps[1].min_capacity", "-1"));
+  const auto ok = load(base_yaml +
+                       "plan:\n"
+                       "  failover:\n"
+                       "    steps:\n"
+                       "      - {name: p, kind: aurora_global_failover, global_cluster: g, target_cluster_arn: t,\n"
+                       "         region: us-west-2, mode: switchover}\n"
+                       "      - {name: s, kind: ecs_scale, cluster: c, service: s, desired_count: 2,\n"
+                       "         region: us-west-2, min_capacity: 1, scalable_target: false}\n");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok.value->failover.steps[0].params["mode"], "switchover");
+  EXPECT_EQ(ok.value->failover.steps[1].params["min_capacity"], 1);
+  EXPECT_EQ(ok.value->failover.steps[1].params["scalable_target"], false);
+}
+
 TEST(config_errors, verify_step_unknown_check) {
   EXPECT_TRUE(
       has_error(load(base_yaml + "plan:\n"

@@ -73,6 +73,17 @@ TEST(Continuity, RoundTripKeepsIncidentsRecommendationAndCooldown) {
     EXPECT_NE(std::string(e.what()).find("recommendation.hash"), std::string::npos) << e.what();
   }
   EXPECT_THROW((void)continuity_from_json(nlohmann::json{{"incidents", 3}}), std::invalid_argument);
+
+  // `planned` is kept and hashed; a record written before it existed reads as unplanned.
+  j = to_json(h.c.continuity_state());
+  EXPECT_EQ(j["recommendation"]["planned"], false);
+  j["recommendation"].erase("planned");
+  const continuity old = continuity_from_json(j);
+  ASSERT_TRUE(old.rec);
+  EXPECT_FALSE(old.rec->planned);
+  EXPECT_EQ(old.rec->hash, rec->hash);
+  j["recommendation"]["planned"] = true;  // flipping it breaks the hash
+  EXPECT_THROW((void)continuity_from_json(j), std::invalid_argument);
 }
 
 TEST(Continuity, RestartKeepsRecommendationIdAndHashSoAnEarlierTokenIsAccepted) {

@@ -50,11 +50,29 @@ TEST(RecommendationHash, SameInputsSameHashChangedGateNewHash) {
   EXPECT_FALSE(materially_different(a.gates, false, a.gates, false));
   EXPECT_TRUE(materially_different(a.gates, false, b.gates, false));
   EXPECT_TRUE(materially_different(a.gates, false, a.gates, true));
+  recommendation d = a;
+  d.planned = true;  // the token binds the promotion mode too
+  d.rehash();
+  EXPECT_NE(a.hash, d.hash);
+  EXPECT_EQ(d.canonical_content()["planned"], true);
+  EXPECT_FALSE(a.canonical_content().contains("planned"));  // unplanned hashes as before plans had a mode
+}
+
+TEST(PromotionStatement, SaysWhatTheDatabaseCallLoses) {
+  EXPECT_EQ(promotion_statement(true, 800), "planned switchover: no data loss, needs the old primary");
+  EXPECT_EQ(promotion_statement(false, 800),
+            "unplanned global failover: writes not yet replicated, up to 0.8 s, are lost");
+  EXPECT_EQ(promotion_statement(false, 12345),
+            "unplanned global failover: writes not yet replicated, up to 12.4 s, are lost");  // rounded up
+  EXPECT_EQ(promotion_statement(false, 0),
+            "unplanned global failover: writes not yet replicated, up to 0.0 s, are lost");
+  EXPECT_NE(promotion_statement(false, std::nullopt).find("an unknown amount"), std::string::npos);
 }
 
 TEST_F(outage, ApprovalExecutesOnceAndStartsCooldown) {
   const auto r = rec();
   EXPECT_EQ(r.state, recommendation_state::pending_approval);
+  EXPECT_FALSE(r.planned);  // outage-triggered: an unplanned failover
   const auto res = h->c.approve(h->approval_for("alice"), h->now);
   EXPECT_TRUE(res.accepted) << res.detail;
   EXPECT_TRUE(res.execute);
@@ -65,6 +83,8 @@ TEST_F(outage, ApprovalExecutesOnceAndStartsCooldown) {
   const auto plans = h->all<execute_plan>();
   ASSERT_EQ(plans.size(), 1U);
   EXPECT_EQ(plans[0].recommendation_hash, r.hash);
+  EXPECT_FALSE(plans[0].planned);
+  EXPECT_EQ(to_json(event{plans[0]})["planned"], false);
   const auto again = h->c.approve(h->approval_for("bob"), h->now);
   EXPECT_EQ(again.reason, approval_reason::not_pending);
   h->c.plan_started(r.id, h->now);
@@ -132,6 +152,16 @@ TEST_F(outage, DryRunFailureSaysNothingChanged) {
   h->c.plan_finished(id, false, "step verify: no such cluster", h->now, true);
   EXPECT_EQ(rec().state, recommendation_state::failed);
   EXPECT_EQ(rec().reason, "dry run failed: step verify: no such cluster");
+}
+
+TEST_F(outage, PageSaysWhatTheUnplannedFailoverLoses) {
+  bool said = false;
+  for (const auto& p : h->all<page>()) {
+    if (p.summary.find("failover to us-west-2 recommended") == std::string::npos) continue;
+    EXPECT_NE(p.summary.find("unplanned global failover: writes not yet replicated, "), std::string::npos) << p.summary;
+    said = true;
+  }
+  EXPECT_TRUE(said) << "no page announced the recommendation";
 }
 
 TEST_F(outage, RefusalReasons) {
@@ -257,6 +287,8 @@ TEST(Failback, ProposedAndGated) {
   EXPECT_EQ(r.from, "us-west-2");
   EXPECT_EQ(r.to, "us-east-1");
   EXPECT_EQ(r.state, recommendation_state::pending_approval) << r.reason;
+  EXPECT_TRUE(r.planned);  // proposed, and the source (dr) is healthy: a switchover
+  EXPECT_EQ(to_json(r, 1)["planned"], true);
   EXPECT_FALSE(h.c.propose(action_kind::failback, "bob", h.now).ok);  // never two open
 }
 

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "aws/application_autoscaling.hpp"
 #include "aws/ecs_ssm.hpp"
 #include "tests/support/aws_moto.hpp"
 #include "tests/unit/actuators/plan_steps_rig.hpp"
@@ -62,6 +63,63 @@ TEST(plan_steps, moto_detach_ecs_route53_ssm) {
   ASSERT_TRUE(out2.ok()) << out2.detail;
   EXPECT_EQ(out2.rto["steps"][0]["outcome"], "already_done");
   EXPECT_EQ(out2.rto["steps"][1]["outcome"], "already_done");
+}
+
+TEST(plan_steps, moto_ecs_scale_raises_and_restores_the_scalable_minimum) {
+  REQUIRE_MOTO();
+  auto& m = moto::instance();
+  m.seed("ecs", {{"cluster", "aas-shop"}, {"service", "api"}, {"desired", 1}, {"region", "us-west-2"}});
+  m.seed("ecs_scalable_target",
+         {{"cluster", "aas-shop"}, {"service", "api"}, {"region", "us-west-2"}, {"min", 1}, {"max", 3}});
+  test_support::plan_aws c(m.access_key(), m.secret_key(), {}, m.endpoint());
+  const auto target = [&] {
+    auto t =
+        aws::describe_scalable_target(*c.client, "us-west-2", "ecs", "service/aas-shop/api", aws::ecs_desired_count);
+    EXPECT_TRUE(t) << (t ? "" : t.error().to_string());
+    return t && *t ? **t : aws::scalable_target{};
+  };
+  ASSERT_EQ(target().min_capacity, 1);
+  // Activation: desired 5 raises MinCapacity to 5 and MaxCapacity (3) to 5.
+  exec_rig r(c.client.get());
+  const auto activate =
+      step("scale", "ecs_scale",
+           {{"cluster", "aas-shop"}, {"service", "api"}, {"desired_count", 5}, {"region", "us-west-2"}});
+  const auto out = r.run({activate});
+  ASSERT_TRUE(out.ok()) << out.detail;
+  EXPECT_EQ(out.rto["steps"][0]["outcome"], "done");
+  EXPECT_EQ(target().min_capacity, 5);
+  EXPECT_EQ(target().max_capacity, 5);
+  const std::string journal = test_support::read_file(r.dir.path() / "plan.jsonl");
+  EXPECT_NE(journal.find("previous_min_capacity=1"), std::string::npos) << journal;
+  auto d = aws::describe_services(*c.client, "us-west-2", "aas-shop", {"api"});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->services.at(0).desired_count, 5);
+  // Again: both in place, nothing changes.
+  exec_rig again(c.client.get());
+  const auto out2 = again.run({activate}, req(false, "hash-aas-2"));
+  ASSERT_TRUE(out2.ok()) << out2.detail;
+  EXPECT_EQ(out2.rto["steps"][0]["outcome"], "already_done");
+  // The failback plan's ecs_scale restores the journaled minimum with min_capacity.
+  exec_rig back(c.client.get());
+  const auto out3 = back.run({step("shrink", "ecs_scale",
+                                   {{"cluster", "aas-shop"},
+                                    {"service", "api"},
+                                    {"desired_count", 1},
+                                    {"min_capacity", 1},
+                                    {"region", "us-west-2"}})},
+                             req(false, "hash-aas-3"));
+  ASSERT_TRUE(out3.ok()) << out3.detail;
+  EXPECT_EQ(target().min_capacity, 1);
+  EXPECT_EQ(target().max_capacity, 5);
+  d = aws::describe_services(*c.client, "us-west-2", "aas-shop", {"api"});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->services.at(0).desired_count, 1);
+  // The description names the Application Auto Scaling calls.
+  const auto desc = describe_step(activate, req().ctx);
+  ASSERT_EQ(desc.prechecks.size(), 2U);
+  EXPECT_EQ(desc.prechecks[1].operation, "DescribeScalableTargets");
+  EXPECT_EQ(desc.calls.at(0).operation, "RegisterScalableTarget");
+  EXPECT_EQ(desc.calls.at(0).params["MinCapacity"], 5);
 }
 
 TEST(plan_steps, dry_run_sends_no_mutating_call) {
