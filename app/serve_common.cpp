@@ -8,6 +8,7 @@
 #include <ostream>
 
 #include "app/engine.hpp"
+#include "app/validated_config.hpp"
 #include "common/config_load.hpp"
 #include "common/log.hpp"
 
@@ -51,7 +52,7 @@ serve_setup load_serve_config(const std::string& name, const std::vector<std::st
     return s;
   }
   const std::string file = *parsed.get("config");
-  auto loaded = common::load_config(file);
+  auto loaded = load_validated_config(file);  // exactly what check-config accepts
   for (const auto& d : loaded.diagnostics)
     io.err << d.format() << "\n";
   if (!loaded.ok()) {

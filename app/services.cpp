@@ -94,7 +94,12 @@ struct engine_services::impl {
 
   static std::unique_ptr<coordination::coordinator> make_coord(const common::config& c, const std::string& replica,
                                                                const common::clock& clk, prometheus::Registry& reg) {
-    std::filesystem::create_directories(c.engine.state_dir);
+    std::error_code ec;
+    std::filesystem::create_directories(c.engine.state_dir, ec);
+    if (ec) {
+      throw std::runtime_error("engine.state_dir '" + c.engine.state_dir + "' (in " + c.file +
+                               "): cannot create it: " + ec.message());
+    }
     return coordination::make_coordinator(c, replica, clk, reg);
   }
 
