@@ -4,36 +4,19 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
-#include <variant>
 
 #include "app/cli.hpp"
 #include "app/commands.hpp"
+#include "app/validated_config.hpp"
 #include "aws/sts.hpp"
 #include "common/config_load.hpp"
 #include "common/duration.hpp"
-#include "detector/expect.hpp"
 
 namespace vigil::app {
 
 namespace {
 
 using common::format_duration;
-
-/// Expect expressions are compiled by detector/, which common/ cannot see:
-/// parse them here so that check-config catches a typo before an agent does.
-void check_expects(const common::config& cfg, std::vector<common::config_diagnostic>& diags) {
-  for (const auto& c : cfg.checks) {
-    if (!c.http) continue;
-    for (std::size_t i = 0; i < c.http->expect.size(); ++i) {
-      const auto parsed = detector::parse_expect(c.http->expect[i]);
-      if (const auto* err = std::get_if<detector::expect_error>(&parsed)) {
-        common::source_pos pos = i < c.http->expect_pos.size() ? c.http->expect_pos[i] : c.pos;
-        diags.push_back({common::config_diagnostic::level::error, pos,
-                         "bad expect expression at column " + std::to_string(err->column) + ": " + err->message});
-      }
-    }
-  }
-}
 
 std::string plan_line(const common::plan_config& plan) {
   if (plan.steps.empty()) return "(none)";
@@ -206,8 +189,7 @@ int cmd_check_config(const std::vector<std::string>& args, command_io& io) {
     return exit_usage;
   }
   const std::string& path = parsed.args->positional.front();
-  auto result = common::load_config(path);
-  if (result.value) check_expects(*result.value, result.diagnostics);
+  auto result = load_validated_config(path);  // the same checks as the engine and agent
   const std::size_t errors = result.error_count();
   const std::size_t warnings = result.diagnostics.size() - errors;
   const bool json = parsed.args->has("json");

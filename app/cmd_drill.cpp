@@ -12,6 +12,7 @@
 #include "actuators/plan_executor.hpp"
 #include "app/cli.hpp"
 #include "app/commands.hpp"
+#include "app/validated_config.hpp"
 #include "aws/sts.hpp"
 #include "common/config_load.hpp"
 
@@ -46,7 +47,7 @@ int cmd_drill(const std::vector<std::string>& args, command_io& io) {
     io.err << "vigil drill: --action must be failover or failback, got '" << action << "'\n";
     return exit_usage;
   }
-  const auto loaded = common::load_config(*a.get("config"));
+  const auto loaded = load_validated_config(*a.get("config"));
   if (!loaded.ok()) {
     for (const auto& d : loaded.diagnostics)
       io.err << d.format() << "\n";

@@ -36,7 +36,8 @@ int cmd_engine(const std::vector<std::string>& args, command_io& io) {
     engine& e = served.get();
     io.out << "vigil engine '" << cfg.deployment << "' replica " << *replica << " listening on " << e.base_url()
            << std::endl;
-    run_until_signal(ctx, [&] { served.stop(); });
+    run_until_signal(
+        ctx, [&] { served.stop(); }, [&] { served.reload(*parsed.get("config")); });
   } catch (const std::exception& ex) {
     io.err << "vigil engine: " << ex.what() << "\n";
     return exit_failed;

@@ -8,6 +8,7 @@
 
 #include "app/cli.hpp"
 #include "app/commands.hpp"
+#include "app/validated_config.hpp"
 #include "common/config_load.hpp"
 #include "common/topology.hpp"
 #include "decision/core.hpp"
@@ -29,7 +30,7 @@ int cmd_replay(const std::vector<std::string>& args, command_io& io) {
     io.out << "Usage: vigil replay --config FILE --record FILE [--json]\n\n" << format_options(specs);
     return exit_ok;
   }
-  const auto loaded = common::load_config(*parsed.args->get("config"));
+  const auto loaded = load_validated_config(*parsed.args->get("config"));
   if (!loaded.ok()) {
     for (const auto& d : loaded.diagnostics)
       io.err << d.format() << "\n";

@@ -45,10 +45,13 @@ int cmd_run(const std::vector<std::string>& args, command_io& io) {
     a.start();
     io.out << "vigil run: engine on " << e.base_url() << ", local agent " << vantage << " probing " << a.check_count()
            << " checks" << std::endl;
-    run_until_signal(ctx, [&] {
-      a.stop();
-      served.stop();
-    });
+    run_until_signal(
+        ctx,
+        [&] {
+          a.stop();
+          served.stop();
+        },
+        [&] { served.reload(*parsed.get("config")); });
   } catch (const std::exception& ex) {
     io.err << "vigil run: " << ex.what() << "\n";
     return exit_failed;

@@ -6,6 +6,7 @@
 
 #include "app/cli.hpp"
 #include "app/commands.hpp"
+#include "app/validated_config.hpp"
 #include "common/config_load.hpp"
 #include "common/scenario_yaml.hpp"
 #include "common/topology.hpp"
@@ -47,7 +48,7 @@ int cmd_simulate(const std::vector<std::string>& args, command_io& io) {
            << format_options(specs);
     return exit_ok;
   }
-  const auto loaded = common::load_config(*parsed.args->get("config"));
+  const auto loaded = load_validated_config(*parsed.args->get("config"));
   if (!loaded.ok()) {
     for (const auto& d : loaded.diagnostics)
       io.err << d.format() << "\n";

@@ -8,6 +8,7 @@
 #include <ostream>
 
 #include "app/engine.hpp"
+#include "app/validated_config.hpp"
 #include "common/config_load.hpp"
 #include "common/log.hpp"
 
@@ -51,7 +52,7 @@ serve_setup load_serve_config(const std::string& name, const std::vector<std::st
     return s;
   }
   const std::string file = *parsed.get("config");
-  auto loaded = common::load_config(file);
+  auto loaded = load_validated_config(file);  // exactly what check-config accepts
   for (const auto& d : loaded.diagnostics)
     io.err << d.format() << "\n";
   if (!loaded.ok()) {
@@ -79,14 +80,30 @@ bool known_vantage(const common::config& cfg, const std::string& v, command_io& 
   return false;
 }
 
-void run_until_signal(asio::io_context& io, const std::function<void()>& shutdown) {
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+void run_until_signal(asio::io_context& io, const std::function<void()>& shutdown,
+                      const std::function<void()>& reload) {
+  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                             int sig) {
     if (ec) return;
+    if (sig == SIGHUP) {
+      // systemctl reload, or a terminal closing: never a reason to stop.
+      common::logger("vigil")->info("signal SIGHUP: reloading");
+      if (reload) {
+        reload();
+      } else {
+        common::logger("vigil")->info(
+            "SIGHUP: nothing is reloaded in this process; configuration changes take "
+            "effect at the next restart");
+      }
+      signals.async_wait(on_signal);
+      return;
+    }
     common::logger("vigil")->info("signal {}: shutting down", sig);
     shutdown();
     io.stop();
-  });
+  };
+  signals.async_wait(on_signal);
   io.run();
 }
 
@@ -133,6 +150,23 @@ served_engine::served_engine(asio::io_context& ctx, const common::config& cfg, c
   engine_.emplace(ctx, cfg, clock, registry, services_.hooks(engine_url(cfg, listen)), opts);
   engine_->start();
   services_.start(*engine_, replica_url(cfg, *engine_, listen));
+}
+
+void served_engine::reload(const std::string& config_file) {
+  const auto log = common::logger("vigil");
+  auto loaded = load_validated_config(config_file);
+  if (!loaded.ok()) {
+    for (const auto& d : loaded.diagnostics)
+      log->error("SIGHUP: {}", d.format());
+    log->error("SIGHUP: {} has {} error(s): nothing reloaded, the running configuration stays", config_file,
+               loaded.error_count());
+    return;
+  }
+  log->info("SIGHUP: {}", services_.reload_approvers(loaded.value->approvals));
+  log->info(
+      "SIGHUP: every other setting of {} (listen, services, decision, paging and its secret files, plan, "
+      "agent key, coordination) takes effect at the next restart",
+      config_file);
 }
 
 void served_engine::stop() {

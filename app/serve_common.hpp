@@ -33,7 +33,10 @@ serve_setup load_serve_config(const std::string& name, const std::vector<std::st
 bool known_vantage(const common::config& cfg, const std::string& v, command_io& io, const std::string& name);
 
 /// Runs the io_context until SIGINT/SIGTERM, then calls `shutdown` on the loop.
-void run_until_signal(boost::asio::io_context& io, const std::function<void()>& shutdown);
+/// SIGHUP never ends the process: it calls `reload` on the loop (when
+/// given; else it logs that configuration changes need a restart).
+void run_until_signal(boost::asio::io_context& io, const std::function<void()>& shutdown,
+                      const std::function<void()>& reload = {});
 
 /// --config and --log-level.
 std::vector<option_spec> common_specs();
@@ -55,6 +58,10 @@ class served_engine {
                 prometheus::Registry& registry, const std::string& replica, const std::string& listen);
   [[nodiscard]] engine& get() { return *engine_; }
   void stop();
+  /// SIGHUP: loads `config_file` again; what can change while running (the
+  /// approvers' public keys) is applied, the rest is logged as needing a
+  /// restart. A config with errors is logged and changes nothing.
+  void reload(const std::string& config_file);
 
  private:
   engine_services services_;

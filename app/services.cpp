@@ -94,7 +94,12 @@ struct engine_services::impl {
 
   static std::unique_ptr<coordination::coordinator> make_coord(const common::config& c, const std::string& replica,
                                                                const common::clock& clk, prometheus::Registry& reg) {
-    std::filesystem::create_directories(c.engine.state_dir);
+    std::error_code ec;
+    std::filesystem::create_directories(c.engine.state_dir, ec);
+    if (ec) {
+      throw std::runtime_error("engine.state_dir '" + c.engine.state_dir + "' (in " + c.file +
+                               "): cannot create it: " + ec.message());
+    }
     return coordination::make_coordinator(c, replica, clk, reg);
   }
 
@@ -299,7 +304,13 @@ engine_hooks engine_services::hooks(const std::string& engine_url) {
   h.on_execute = [this](const decision::execute_plan& e) {
     if (impl_->coord->is_leader()) impl_->runner.execute(e);
   };
-  if (impl_->verifier) h.verify_token = make_token_verifier(*impl_->verifier);
+  if (impl_->verifier) {
+    // Looked up at each call: SIGHUP may replace the verifier (reload_approvers).
+    h.verify_token = [this](const std::string& token, common::wall_time now,
+                            const std::optional<decision::recommendation>& current, int required) {
+      return make_token_verifier(*impl_->verifier)(token, now, current, required);
+    };
+  }
   h.forward_to_leader = [this](const common::http_request& r) { return impl_->ha->forward_to_leader(r); };
   h.extra_status = [this] {
     nlohmann::json s = impl_->coord->status_json();  // leader, fencing_token, coordination
@@ -311,6 +322,22 @@ engine_hooks engine_services::hooks(const std::string& engine_url) {
   h.load_continuity = [this] { return impl_->load_state(); };
   h.on_continuity = [this](const nlohmann::json& state) { return impl_->store_state(state); };
   return h;
+}
+
+std::string engine_services::reload_approvers(const common::approvals_config& approvals) {
+  if (!impl_->verifier) return "approvals were off at start (no approvers): adding approvers needs a restart";
+  if (approvals.approvers.empty()) return "approvals.approvers is now empty: the loaded keys stay until a restart";
+  approvals::jti_ledger& l = impl_->shared ? impl_->coord->ledger() : *impl_->ledger;
+  try {
+    impl_->verifier = std::make_unique<approvals::approval_verifier>(impl_->cfg.deployment, approvals, l,
+                                                                     impl_->approval_metrics.get());
+  } catch (const std::exception& e) {
+    return std::string("approver keys not reloaded, the loaded keys stay: ") + e.what();
+  }
+  std::string ids;
+  for (const auto& a : approvals.approvers)
+    ids += (ids.empty() ? "" : ", ") + a.id;
+  return "approver keys reloaded: " + std::to_string(approvals.approvers.size()) + " key(s) (" + ids + ")";
 }
 
 bool engine_services::starts_as_leader() const {

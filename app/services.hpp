@@ -49,6 +49,10 @@ class engine_services {
   /// etcd: no, until the election is won).
   [[nodiscard]] bool starts_as_leader() const;
   void stop();
+  /// Replaces the approvers' public keys with those of `approvals` (SIGHUP;
+  /// io thread). Keeps the loaded keys when a new one does not load or when
+  /// approvals were off at start. Returns what it did, for the log.
+  [[nodiscard]] std::string reload_approvers(const common::approvals_config& approvals);
 
   struct impl;
 

@@ -92,10 +92,12 @@ std::optional<std::string> read_small_file(const std::filesystem::path& path, st
 }
 
 std::string write_file_synced(const std::filesystem::path& path, std::string_view data, mode_t mode, bool overwrite) {
-  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
+  // O_NOFOLLOW: --force must not write a private key through a symlink planted in its place.
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (overwrite ? O_TRUNC : O_EXCL);
   const int fd = ::open(path.c_str(), flags, mode);
   if (fd < 0) {
     if (errno == EEXIST) return path.string() + ": exists; use --force to overwrite it";
+    if (errno == ELOOP) return path.string() + ": is a symbolic link; refusing to write a key through it";
     return path.string() + ": cannot create: " + std::strerror(errno);
   }
   // O_CREAT's mode is masked by the umask and not applied to an existing file.
@@ -237,11 +239,12 @@ key_result load_public_key_file(const std::filesystem::path& path) {
 
 std::string write_key_pair(const ed25519_key& key, const std::filesystem::path& private_path,
                            const std::filesystem::path& public_path, bool overwrite) {
-  if (!overwrite) {
-    for (const auto& p : {private_path, public_path}) {
-      std::error_code ec;
-      if (std::filesystem::exists(p, ec)) return p.string() + ": exists; use --force to overwrite it";
+  for (const auto& p : {private_path, public_path}) {
+    std::error_code ec;
+    if (std::filesystem::is_symlink(p, ec)) {
+      return p.string() + ": is a symbolic link; refusing to write a key through it (even with --force)";
     }
+    if (!overwrite && std::filesystem::exists(p, ec)) return p.string() + ": exists; use --force to overwrite it";
   }
   std::string priv = key.private_pem();
   std::string error = write_file_synced(private_path, priv, 0600, overwrite);

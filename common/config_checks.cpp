@@ -61,7 +61,7 @@ void read_http(map_reader& parent, check_config& c) {
                                                              "PATCH", "DELETE", "OPTIONS"};
     h.method = std::string(methods.at(*method));
   }
-  m.string_map("headers", h.headers);
+  m.string_map("headers", h.headers, true);
   m.string("body", h.body, false, true);
   if (m.string_list("expect", h.expect, false, &h.expect_pos)) {
     for (std::size_t i = 0; i < h.expect.size(); ++i) {

@@ -1,6 +1,10 @@
 // load_config(): YAML text -> validated common::config, every problem collected.
 #include "common/config_load.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -35,39 +39,69 @@ env_lookup process_env() {
   };
 }
 
+std::optional<std::string> read_regular_file(const std::string& path, std::size_t max_bytes, std::string& error) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    error = std::strerror(errno);  // NOLINT(concurrency-mt-unsafe)
+    return std::nullopt;
+  }
+  struct stat st {};
+  std::optional<std::string> out;
+  if (::fstat(fd, &st) != 0) {
+    error = std::strerror(errno);  // NOLINT(concurrency-mt-unsafe)
+  } else if (S_ISDIR(st.st_mode)) {
+    error = "is a directory";
+  } else if (!S_ISREG(st.st_mode)) {
+    error = std::string("is not a regular file (") +
+            (S_ISFIFO(st.st_mode)   ? "a FIFO"
+             : S_ISSOCK(st.st_mode) ? "a socket"
+                                    : "a device") +
+            ")";
+  } else if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+    error = "larger than " + std::to_string(max_bytes / 1024) + " KiB (" + std::to_string(st.st_size) + " bytes)";
+  } else {
+    std::string data(max_bytes + 1, '\0');
+    std::size_t got = 0;
+    for (;;) {
+      const ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        error = std::string("read error: ") + std::strerror(errno);  // NOLINT(concurrency-mt-unsafe)
+        break;
+      }
+      if (n == 0) {
+        data.resize(got);
+        out = std::move(data);
+        break;
+      }
+      got += static_cast<std::size_t>(n);
+      if (got > max_bytes) {  // grew while we read
+        error = "larger than " + std::to_string(max_bytes / 1024) + " KiB";
+        break;
+      }
+    }
+  }
+  ::close(fd);
+  return out;
+}
+
 file_reader real_files() {
   return [](const std::string& path, std::string& error) -> std::optional<std::string> {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-      error = "is a directory";
-      return std::nullopt;
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      error = std::strerror(errno);  // NOLINT(concurrency-mt-unsafe)
-      return std::nullopt;
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) {
-      error = "read error";
-      return std::nullopt;
-    }
-    return std::move(ss).str();
+    return read_regular_file(path, max_secret_file_bytes, error);
   };
 }
 
 config_load_result load_config(const std::string& path) {
-  const file_reader files = real_files();
   std::string error;
-  const auto text = files(path, error);
+  const auto text = read_regular_file(path, max_config_file_bytes, error);
   if (!text) {
     config_load_result r;
     r.diagnostics.push_back(
         {config_diagnostic::level::error, source_pos{path, 0, 0, {}}, "cannot read the configuration file: " + error});
     return r;
   }
-  return load_config_text(*text, path, process_env(), files);
+  return load_config_text(*text, path, process_env(), real_files());
 }
 
 config_load_result load_config_text(std::string_view yaml, const std::string& file_name, const env_lookup& env,

@@ -42,9 +42,19 @@ using env_lookup = std::function<std::optional<std::string>(std::string_view nam
 /// Reads a whole file (secrets, public keys); nullopt + reason on failure.
 using file_reader = std::function<std::optional<std::string>(const std::string& path, std::string& error)>;
 
-/// The process environment and the real file system.
+/// The process environment and the real file system. real_files() reads
+/// with read_regular_file(), at most max_secret_file_bytes.
 [[nodiscard]] env_lookup process_env();
 [[nodiscard]] file_reader real_files();
+
+inline constexpr std::size_t max_secret_file_bytes = std::size_t{64} * 1024;
+inline constexpr std::size_t max_config_file_bytes = std::size_t{16} * 1024 * 1024;
+
+/// Reads the regular file `path` whole if it has at most `max_bytes`. A FIFO,
+/// a device (/dev/zero), a socket or a directory is refused without blocking
+/// (opened O_NONBLOCK, checked with fstat before any read).
+[[nodiscard]] std::optional<std::string> read_regular_file(const std::string& path, std::size_t max_bytes,
+                                                           std::string& error);
 
 /// Loads `path` using the process environment and the real file system.
 [[nodiscard]] config_load_result load_config(const std::string& path);

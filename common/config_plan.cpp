@@ -158,7 +158,7 @@ bool read_param(map_reader& m, const param_spec& p, const config& cfg, nlohmann:
     case ptype::string_map: {
       std::map<std::string, std::string> v;
       if (p.required && !m.require(p.key)) return false;
-      if (!m.string_map(p.key, v)) return false;
+      if (!m.string_map(p.key, v, p.key == "headers")) return false;
       params[key] = v;
       return true;
     }

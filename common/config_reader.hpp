@@ -122,7 +122,9 @@ class map_reader {
   bool boolean(std::string_view key, bool& out);
   bool string_list(std::string_view key, std::vector<std::string>& out, bool required = false,
                    std::vector<source_pos>* positions = nullptr);
-  bool string_map(std::string_view key, std::map<std::string, std::string>& out);
+  /// `http_headers`: names must be HTTP tokens and values free of CR, LF
+  /// and NUL (a value from ${ENV} could otherwise inject a header).
+  bool string_map(std::string_view key, std::map<std::string, std::string>& out, bool http_headers = false);
   /// One of `choices` (with "did you mean"); returns the index.
   std::optional<std::size_t> choice(std::string_view key, const std::vector<std::string_view>& choices,
                                     bool required = false);

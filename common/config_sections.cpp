@@ -291,7 +291,12 @@ const std::vector<std::string_view>& top_level_keys() {
 }
 
 void read_sections(map_reader& top, config& cfg) {
-  read_name(top, "deployment", cfg.deployment);
+  if (read_name(top, "deployment", cfg.deployment) && cfg.deployment.size() > 256) {
+    // Approvals carry it as the token's `aud` (approvals/approval.hpp: 1..256 printable ASCII).
+    top.error("deployment", "longer than 256 characters (" + std::to_string(cfg.deployment.size()) +
+                                "): approvals carry it as their audience (aud), at most 256");
+    cfg.deployment.clear();
+  }
   read_regions(top, cfg);
   read_vantages(top, cfg);
   read_decision(top, cfg.decision);

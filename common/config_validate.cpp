@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -223,7 +224,34 @@ void validate_lag(load_context& ctx, config& cfg) {
   }
 }
 
+namespace {
+
+/// engine.state_dir must be a directory or creatable as one: said here, at
+/// the key, rather than by the engine failing to start.
+void validate_state_dir(load_context& ctx, const config& cfg) {
+  if (cfg.engine.state_dir.empty()) return;
+  std::error_code ec;
+  for (std::filesystem::path p = cfg.engine.state_dir; !p.empty(); p = p.parent_path()) {
+    const auto st = std::filesystem::status(p, ec);
+    if (!std::filesystem::exists(st)) {
+      if (p == p.parent_path()) break;
+      continue;
+    }
+    if (!std::filesystem::is_directory(st)) {
+      ctx.error_at(ctx.at("engine.state_dir"),
+                   quote_value(cfg.engine.state_dir) +
+                       (p == std::filesystem::path(cfg.engine.state_dir)
+                            ? std::string(" exists and is not a directory")
+                            : " cannot be created: " + quote_value(p.string()) + " is not a directory"));
+    }
+    break;
+  }
+}
+
+}  // namespace
+
 void validate_rest(load_context& ctx, config& cfg) {
+  validate_state_dir(ctx, cfg);
   if (cfg.engine.public_url.empty()) cfg.engine.public_url = "http://" + cfg.engine.listen;
   if (cfg.coordination.prefix.empty()) cfg.coordination.prefix = "/vigil/" + cfg.deployment;
   if (cfg.engine.agent_key.empty()) {

@@ -54,6 +54,8 @@ class UnitStructureTest(unittest.TestCase):
             self.assertEqual(svc[key][-1], value, f"{name}: {key}")
         self.assertTrue(any("@system-service" in v for v in svc.get("SystemCallFilter", [])))
         self.assertEqual(len(svc["ExecStart"]), 1)
+        # systemctl reload: SIGHUP, which vigil handles (reload, never exit).
+        self.assertEqual(svc.get("ExecReload"), ["/bin/kill -HUP $MAINPID"], f"{name}: ExecReload")
         return svc
 
     def test_engine_unit(self):

@@ -20,6 +20,7 @@ VIGIL_MOTO_SERVER (default moto_server), VIGIL_PYTHON (default python3).
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -212,14 +213,16 @@ class PlanEndToEnd(AwsRig, unittest.TestCase):
         self.assertEqual((rec["action"], rec["from"], rec["to"]), ("failback", "us-west-2", "us-east-1"))
 
 
-class OrphanedStep(unittest.TestCase):
-    """kill -9 of the engine while an exec step runs, the step having started a
-    background child: the restarted engine listens at once (the orphans hold
-    no engine descriptor) and kills the orphaned process group, journaling it,
-    before the resumed plan re-runs the step (the two never run side by side)."""
+class LiveEngine(unittest.TestCase):
+    """A real engine and three agents on one service; no AWS. Subclasses give
+    the failover plan's steps (plan_steps) and `dry_run`."""
+    dry_run = False
+
+    def plan_steps(self):
+        raise NotImplementedError
 
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="vigil-plan-orphan-")
+        self.dir = tempfile.mkdtemp(prefix="vigil-live-engine-")
         self.procs = []
         Health.failed = set()
         self.health = serve(Health)
@@ -245,11 +248,7 @@ class OrphanedStep(unittest.TestCase):
         os.chmod(os.path.join(self.dir, "agent.key"), 0o600)
         subprocess.run([VIGIL, "keygen", "--out", os.path.join(self.dir, "alice")], check=True,
                        stdout=subprocess.DEVNULL)
-        self.bg_file = os.path.join(self.dir, "bg.pid")
-        self.runs = os.path.join(self.dir, "runs")
-        script = (f"echo $VIGIL_RESUMED >> {self.runs}; if [ $VIGIL_RESUMED = 0 ]; then sleep 300 & "
-                  f"echo $! > {self.bg_file}; sleep 300; fi")
-        lines = config_head("orphan-e2e") + ["  - name: api", "    checks:"]
+        lines = config_head("live-e2e") + ["  - name: api", "    checks:"]
         for r in REGIONS:
             lines.append(f"      - {{region: {r}, http: {{url: 'http://127.0.0.1:{hp}/health/{r}/api'}}}}")
         lines += [
@@ -266,11 +265,9 @@ class OrphanedStep(unittest.TestCase):
             "    - {id: alice, public_key_file: alice.pub}",
             "plan:",
             "  failover:",
-            "    dry_run: false",
+            f"    dry_run: {'true' if self.dry_run else 'false'}",
             "    steps:",
-            f"      - {{name: hold, kind: exec, command: [/bin/sh, -c, '{script}'], timeout: 10m}}",
-            "logging: {level: info}",
-        ]
+        ] + self.plan_steps() + ["logging: {level: info}"]
         self.config = write_checked_config(self, os.path.join(self.dir, "vigil.yaml"), lines)
 
     def start_engine(self, tag, within):
@@ -284,9 +281,8 @@ class OrphanedStep(unittest.TestCase):
     def status(self):
         return json.loads(http("GET", self.engine_url + "/v1/status")[1])
 
-    def test_kill_9_mid_step_restart_listens_and_kills_the_orphan_group_first(self):
-        self.write_config()
-        engine = self.start_engine("1", 30)
+    def outage_pending_approval(self):
+        """Agents up, both regions healthy, then us-east-1 down until a failover waits for approval."""
         for v in ("us-east-1", "us-west-2", "eu-west-1"):
             self.procs.append(Proc([VIGIL, "agent", "--config", self.config, "--vantage", v],
                                    os.path.join(self.dir, f"agent-{v}.log"), cwd=self.dir))
@@ -295,9 +291,31 @@ class OrphanedStep(unittest.TestCase):
         Health.failed = {"us-east-1"}
         wait_until(lambda: (lambda r: r and r.get("state") == "pending_approval")(self.status().get("recommendation")),
                    60, "a failover recommendation pending approval")
-        approved = subprocess.run([VIGIL, "approve", "--yes", "--allow-data-loss", "--key",
-                                   os.path.join(self.dir, "alice.key"), "--approver", "alice", "--engine",
-                                   self.engine_url], capture_output=True, text=True, timeout=60)
+
+    def approve(self):
+        return subprocess.run([VIGIL, "approve", "--yes", "--allow-data-loss", "--key",
+                               os.path.join(self.dir, "alice.key"), "--approver", "alice", "--engine",
+                               self.engine_url], capture_output=True, text=True, timeout=60)
+
+
+class OrphanedStep(LiveEngine):
+    """kill -9 of the engine while an exec step runs, the step having started a
+    background child: the restarted engine listens at once (the orphans hold
+    no engine descriptor) and kills the orphaned process group, journaling it,
+    before the resumed plan re-runs the step (the two never run side by side)."""
+
+    def plan_steps(self):
+        self.bg_file = os.path.join(self.dir, "bg.pid")
+        self.runs = os.path.join(self.dir, "runs")
+        script = (f"echo $VIGIL_RESUMED >> {self.runs}; if [ $VIGIL_RESUMED = 0 ]; then sleep 300 & "
+                  f"echo $! > {self.bg_file}; sleep 300; fi")
+        return [f"      - {{name: hold, kind: exec, command: [/bin/sh, -c, '{script}'], timeout: 10m}}"]
+
+    def test_kill_9_mid_step_restart_listens_and_kills_the_orphan_group_first(self):
+        self.write_config()
+        engine = self.start_engine("1", 30)
+        self.outage_pending_approval()
+        approved = self.approve()
         self.assertEqual(approved.returncode, 0, approved.stdout + approved.stderr)
         self.bg_pid = int(wait_until(lambda: read_text(self.bg_file).strip(), 60, "the step's background child"))
         engine.p.kill()  # kill -9 mid-step
@@ -326,6 +344,50 @@ class OrphanedStep(unittest.TestCase):
         self.assertEqual(journal[2]["pgid"], pgid)
         self.assertEqual(journal[3]["pgid"], pgid)
         self.assertIn("killed", journal[3]["detail"])
+
+
+class ReloadOnSighup(LiveEngine):
+    """SIGHUP (systemctl reload) never stops the engine: it keeps serving,
+    logs the reload, and a changed approver public key file takes effect."""
+    dry_run = True
+
+    def plan_steps(self):
+        return ["      - {name: announce, kind: exec, command: [/bin/true]}"]
+
+    def test_sighup_keeps_serving_and_reloads_the_approver_keys(self):
+        self.write_config()
+        engine = self.start_engine("1", 30)
+        self.outage_pending_approval()
+        # alice's key changes on disk (rotation): the running engine still has the old one.
+        subprocess.run([VIGIL, "keygen", "--force", "--out", os.path.join(self.dir, "alice")], check=True,
+                       stdout=subprocess.DEVNULL)
+        refused = self.approve()
+        self.assertNotEqual(refused.returncode, 0, refused.stdout)
+        for n in (1, 2):  # a second SIGHUP too: the handler re-arms
+            engine.p.send_signal(signal.SIGHUP)
+            wait_until(lambda: engine.text().count("approver keys reloaded: 1 key(s) (alice)") >= n, 20,
+                       f"reload {n} logged")
+        self.assertIsNone(engine.p.poll(), "SIGHUP stopped the engine")
+        agent = next(p for p in self.procs if "agent-" in p.log)
+        agent.p.send_signal(signal.SIGHUP)
+        wait_until(lambda: "configuration changes take effect at the next restart" in agent.text(), 20,
+                   "the agent's SIGHUP logged")
+        self.assertIsNone(agent.p.poll(), "SIGHUP stopped the agent")
+        self.assertEqual(http("GET", self.engine_url + "/healthz")[0], 200)
+        self.assertIn("takes effect at the next restart", engine.text())
+        approved = self.approve()
+        self.assertEqual(approved.returncode, 0, approved.stdout + approved.stderr)
+        plan = wait_until(lambda: (lambda p: p if p and p.get("state") != "executing" else None)(
+            self.status().get("plan")), 60, "the dry-run plan to finish")
+        self.assertEqual(plan["result"], "done", plan)
+        # A broken config on SIGHUP is logged and changes nothing.
+        with open(self.config, "a") as f:
+            f.write("bogus_key: 1\n")
+        engine.p.send_signal(signal.SIGHUP)
+        wait_until(lambda: "nothing reloaded, the running configuration stays" in engine.text(), 20,
+                   "the refused reload logged")
+        self.assertIsNone(engine.p.poll())
+        self.assertEqual(http("GET", self.engine_url + "/healthz")[0], 200)
 
 
 def read_text(path):

@@ -113,6 +113,57 @@ TEST(check_config, bad_expect_expression_is_reported) {
       << r.err;
 }
 
+// One validation path: what check-config refuses, engine, agent and run refuse
+// the same way (exit 2, the same diagnostic) before starting anything.
+TEST(check_config, engine_agent_and_run_refuse_what_check_config_refuses) {
+  const temp_config f(
+      "deployment: t\n"
+      "regions: [{name: us-east-1, role: primary}, {name: us-west-2, role: dr}]\n"
+      "vantages: [a, b, c]\n"
+      // Not an address of this host: started by mistake, the engine would fail to bind, not hang.
+      "engine: {listen: '192.0.2.1:9', state_dir: '-'}\n"
+      "services:\n"
+      "  - name: api\n"
+      "    checks:\n"
+      "      - {region: us-east-1, http: {url: 'http://127.0.0.1:1/', expect: ['status = 200']}}\n"
+      "      - {region: us-west-2, http: {url: 'http://127.0.0.1:2/'}}\n");
+  const std::string diag = f.path() + ":8:73: error: services[0].checks[0].http.expect[0]: bad expect expression";
+  for (const auto& argv : std::vector<std::vector<std::string>>{{"check-config", f.path()},
+                                                                {"engine", "--config", f.path()},
+                                                                {"agent", "--config", f.path(), "--vantage", "a"},
+                                                                {"run", "--config", f.path(), "--vantage", "a"}}) {
+    const auto r = run(argv);
+    EXPECT_EQ(r.code, exit_usage) << argv[0] << ": " << r.err;
+    EXPECT_NE(r.err.find(diag), std::string::npos) << argv[0] << ": " << r.err;
+  }
+}
+
+TEST(check_config, agent_exits_2_on_any_config_error) {
+  const temp_config f("deployment: t\nservces: []\n");
+  const auto r = run({"agent", "--config", f.path(), "--vantage", "a"});
+  EXPECT_EQ(r.code, exit_usage) << r.err;
+  EXPECT_NE(r.err.find("servces"), std::string::npos) << r.err;
+}
+
+TEST(check_config, a_state_dir_under_a_file_is_reported_at_its_key) {
+  const temp_config f(
+      "deployment: t\n"
+      "regions: [{name: us-east-1, role: primary}, {name: us-west-2, role: dr}]\n"
+      "vantages: [a, b, c]\n"
+      "engine: {state_dir: '/dev/null/state'}\n"
+      "services:\n"
+      "  - name: api\n"
+      "    checks:\n"
+      "      - {region: us-east-1, http: {url: 'http://x:1/'}}\n"
+      "      - {region: us-west-2, http: {url: 'http://x:2/'}}\n");
+  const auto r = run({"check-config", f.path()});
+  EXPECT_EQ(r.code, exit_usage);
+  EXPECT_NE(r.err.find(f.path() + ":4:21: error: engine.state_dir: \"/dev/null/state\" cannot be created: "
+                                  "\"/dev/null\" is not a directory"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(check_config, json_diagnostics_on_failure) {
   const temp_config f("deployment: t\nservces: []\n");
   const auto r = run({"check-config", f.path(), "--json"});

@@ -47,6 +47,21 @@ TEST_F(files_test, key_pair_files_modes_and_overwrite) {
   EXPECT_FALSE(pub.key->has_private());
 }
 
+TEST_F(files_test, force_refuses_to_write_through_a_symlink) {
+  const auto key = ed25519_key::generate();
+  std::ofstream(dir_ / "victim") << "precious\n";
+  fs::create_symlink(dir_ / "victim", dir_ / "b.key");
+  for (const bool force : {false, true}) {
+    const std::string err = write_key_pair(*key, dir_ / "b.key", dir_ / "b.pub", force);
+    EXPECT_NE(err.find("symbolic link"), std::string::npos) << err;
+  }
+  std::ifstream in(dir_ / "victim");
+  std::string text;
+  std::getline(in, text);
+  EXPECT_EQ(text, "precious");
+  EXPECT_FALSE(fs::exists(dir_ / "b.pub"));
+}
+
 TEST_F(files_test, private_key_readable_by_others_is_refused) {
   const auto key = ed25519_key::generate();
   ASSERT_EQ(write_key_pair(*key, dir_ / "a.key", dir_ / "a.pub", false), "");
