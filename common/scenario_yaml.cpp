@@ -173,11 +173,20 @@ d::scenario_event event(const YAML::Node& n) {
   } else if (action == "propose") {
     e.what = d::scenario_action::propose;
     e.action = vocab<d::action_kind>(body, "propose");
+  } else if (action == "active") {
+    e.what = d::scenario_action::active;
+    if (body.IsMap()) {
+      only_keys(body, {"region"}, "active");
+      if (!body["region"]) fail(body, "active: missing 'region'");
+      e.filter.region = scalar(body["region"], "active.region");
+    } else {
+      e.filter.region = scalar(body, "active");
+    }
   } else {
     fail(n, "events[]: unknown action '" + action +
                 "' (expected fail, heal, slow, flap, cert_expiring, vantage_down, vantage_up, isolate, unisolate, lag, "
                 "noise, "
-                "approve, acknowledge, silence, unsilence, leader, propose)");
+                "approve, acknowledge, silence, unsilence, leader, propose, active)");
   }
   return e;
 }

@@ -41,6 +41,7 @@ enum class scenario_action : std::uint8_t {
   unsilence,
   leader,   ///< set leadership (`flag`)
   propose,  ///< operator proposal of `action` (failover | failback)
+  active,   ///< the engine recorded `filter.region` as the active region (a real plan ended)
 };
 
 struct scenario_event {

@@ -231,6 +231,9 @@ class sim {
       case scenario_action::propose:
         (void)core_.propose(e.action, e.by, now);
         break;
+      case scenario_action::active:
+        if (const auto r = core_.topo().find_region(e.filter.region)) core_.set_active(*r, now, {}, {e.by});
+        break;
     }
     drain(now);
   }

@@ -9,6 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -92,6 +93,7 @@ class engine_test : public ::testing::Test {
     std::filesystem::remove_all(state_dir_);
     std::string yaml = config_yaml;
     yaml.replace(yaml.find("STATE_DIR"), 9, state_dir_.string());
+    if (real_plans()) yaml.replace(yaml.find("dry_run: true"), 13, "dry_run: false");
     yaml += extra_yaml();
     auto loaded = common::load_config_text(
         yaml, "/virtual/engine-test.yaml", [](std::string_view) { return std::optional<std::string>{}; },
@@ -130,6 +132,7 @@ class engine_test : public ::testing::Test {
   }
 
   virtual std::string extra_yaml() { return {}; }
+  [[nodiscard]] virtual bool real_plans() const { return false; }
   virtual void add_hooks(engine_hooks&) {}
 
   template <typename F>
@@ -473,4 +476,76 @@ TEST_F(engine_approval_test, an_acknowledge_cooldown_token_unblocks_the_next_fai
 }
 
 }  // namespace
+// The active region is state: a real failover that finished makes the dr the
+// active region, durably (state_dir/active.json, kept across a restart); a
+// real one that failed after a step leaves it split, naming the steps.
+class engine_active_test : public engine_approval_test {
+ protected:
+  [[nodiscard]] bool real_plans() const override { return true; }
+
+  json approve_and_start() {
+    const json rec = drive_to_recommendation();
+    EXPECT_EQ(rec["state"], "pending_approval") << rec.dump();
+    EXPECT_EQ(call(port_, http::verb::post, "/v1/approvals", token(*alice_, "alice", rec, true)).status, 202U);
+    on_io([&] {
+      engine_->plan_started(rec["id"]);
+      return 0;
+    });
+    EXPECT_EQ(status()["active"]["state"], "failing_over");
+    return rec;
+  }
+};
+
+TEST_F(engine_active_test, a_real_failover_makes_the_dr_active_and_a_restart_keeps_it) {
+  EXPECT_EQ(status()["active"]["region"], "us-east-1");
+  const json rec = approve_and_start();
+  on_io([&] {
+    engine_->plan_step(rec["id"], "verify-dr", "done");
+    engine_->plan_finished(rec["id"], true, "done");
+    return 0;
+  });
+  const json a = status()["active"];
+  EXPECT_EQ(a["region"], "us-west-2") << a.dump();
+  EXPECT_EQ(a["state"], "active");
+  EXPECT_EQ(a["recommendation_id"], rec["id"]);
+  EXPECT_EQ(a["approved_by"], json::array({"alice"}));
+  EXPECT_FALSE(a["since"].is_null());
+  EXPECT_EQ(status()["regions"]["us-west-2"]["role"], "primary");
+  round(all_, {});  // the gauges follow at the next tick
+  const auto metrics = call(port_, http::verb::get, "/metrics").body;
+  EXPECT_NE(metrics.find(R"(vigil_active_region{region="us-west-2"} 1)"), std::string::npos) << metrics;
+  std::ifstream in(state_dir_ / "active.json");
+  ASSERT_TRUE(in.good());
+  EXPECT_EQ(json::parse(in)["region"], "us-west-2");
+
+  // A restarted engine on the same state_dir starts with us-west-2 active.
+  asio::io_context io2;
+  prometheus::Registry registry2;
+  engine_options opts;
+  opts.tick_timer = false;
+  opts.listen_override = "127.0.0.1:0";
+  engine again(io2, cfg_, clock_, registry2, engine_hooks{}, opts);
+  again.start();
+  const json b = again.status_json()["active"];
+  EXPECT_EQ(b["region"], "us-west-2") << b.dump();
+  EXPECT_EQ(b["since"], a["since"]);
+  EXPECT_EQ(b["recommendation_id"], rec["id"]);
+  again.stop();
+}
+
+TEST_F(engine_active_test, a_real_plan_that_fails_after_a_step_leaves_the_active_region_split) {
+  const json rec = approve_and_start();
+  on_io([&] {
+    engine_->plan_step(rec["id"], "verify-dr", "failed");
+    engine_->plan_finished(rec["id"], false, "verify-dr: region not ready");
+    return 0;
+  });
+  const json a = status()["active"];
+  EXPECT_EQ(a["state"], "split") << a.dump();
+  EXPECT_EQ(a["region"], "us-east-1");
+  EXPECT_EQ(a["detail"].get<std::string>().rfind("split: verify-dr failed", 0), 0U) << a.dump();
+  std::ifstream in(state_dir_ / "active.json");
+  EXPECT_EQ(json::parse(in)["state"], "split");
+}
+
 }  // namespace vigil::app
