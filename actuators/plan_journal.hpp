@@ -10,6 +10,9 @@
 //   intent     {step, index, attempt, calls: [...]}   BEFORE a step's mutating call(s)
 //   result     {step, index, attempt, outcome, detail, duration_s, final}
 //   plan_end   {ok, result: done|failed|aborted, detail, rto: {...}}
+//   operator   {event, ...}  an operator's command (abort, pause, resume: by,
+//              reason) or what the executor did about it (held, continued:
+//              step, detail); informational, replay ignores it
 // `final: false` marks a failed attempt that will be retried; the step's
 // outcome is its final result. An intent with no result after it means the
 // process died while the call was in flight: it may or may not have reached
@@ -88,6 +91,8 @@ class plan_journal {
               const std::string& outcome, const std::string& detail, double duration_s, bool final_result);
   void end(common::wall_time at, const std::string& hash, bool ok, const std::string& result, const std::string& detail,
            nlohmann::json rto);
+  /// An `operator` record (fields merged in).
+  void note(common::wall_time at, const std::string& hash, nlohmann::json fields);
 
  private:
   void append(const nlohmann::json& record);
