@@ -9,6 +9,7 @@
 #include <set>
 
 #include "app/batch_gate.hpp"
+#include "app/engine_controls.hpp"
 #include "app/engine_metrics.hpp"
 #include "app/event_log.hpp"
 #include "app/status_page.hpp"
@@ -67,7 +68,8 @@ struct engine::impl {
   bool ticked = false;
   bool stopped = false;
   bool leader = true;
-  std::string published;  ///< the decision state last stored through hooks.on_continuity
+  std::string published;                        ///< the decision state last stored through hooks.on_continuity
+  std::unique_ptr<operator_controls> controls;  ///< silences, windows, brake, plan commands
 
   impl(asio::io_context& ctx, const common::config& c, const common::clock& clk, prometheus::Registry& reg,
        engine_hooks h, engine_options o)
@@ -83,6 +85,7 @@ struct engine::impl {
         timer(ctx),
         leader(options.leader) {
     core.set_leader(leader);
+    controls = std::make_unique<operator_controls>(cfg, core, reg, hooks, [this](const json& j) { record_event(j); });
   }
 
   static batch_gate_options make_gate_options(const common::config& c) {
@@ -255,6 +258,9 @@ struct engine::impl {
       const auto it = last_failures.find(c["id"].get<std::string>());
       c["last_failure"] = it == last_failures.end() ? json::object() : it->second;
     }
+    const json controls_status = controls->status(clock.wall());  // alive while items() refers to it
+    for (const auto& [k, v] : controls_status.items())
+      s[k] = v;
     if (hooks.extra_status) {
       const json extra = hooks.extra_status();  // keep it alive: items() only references it
       for (const auto& [k, v] : extra.items())
@@ -310,6 +316,10 @@ struct engine::impl {
   }
 
   common::http_response route(const common::http_request& r) {
+    if (auto c = controls->route(r, clock.wall())) {
+      drain();
+      return std::move(*c);
+    }
     if (r.path == "/v1/observations") {
       if (r.method != "POST") return method_not_allowed();
       return post_observations(r);
@@ -362,7 +372,7 @@ struct engine::impl {
       record_event(j);
       if (const auto* p = std::get_if<decision::page>(&ev)) {
         if (leader && hooks.on_page) {
-          hooks.on_page(*p);
+          if (const auto filtered = controls->filter(*p)) hooks.on_page(*filtered);
         } else if (!leader && hooks.on_follower_page) {
           hooks.on_follower_page(*p);
         }
@@ -401,6 +411,7 @@ struct engine::impl {
   /// `at`: the tick's time; the timer passes its wall-clock grid point.
   void tick(std::optional<common::wall_time> at = std::nullopt) {
     const auto start = clock.monotonic();
+    controls->tick(at ? *at : clock.wall());
     core.tick(to_decision(at ? *at : clock.wall()));
     drain();
     metrics.update(core.status());
@@ -449,6 +460,7 @@ engine::~engine() {
 void engine::start() {
   auto& i = *impl_;
   i.open_files();
+  i.controls->load(i.clock.wall());
   if (i.hooks.load_continuity && !i.ticked) {
     if (const auto state = i.hooks.load_continuity()) {
       if (i.adopt(*state))
@@ -523,7 +535,10 @@ void engine::plan_finished(const std::string& id, bool ok, const std::string& de
 }
 
 void engine::set_leader(bool leader) {
-  if (leader && !impl_->leader) impl_->published.clear();  // a new term stores its state once at least
+  if (leader && !impl_->leader) {
+    impl_->published.clear();                    // a new term stores its state once at least
+    impl_->controls->load(impl_->clock.wall());  // the silences and brake the last leader stored
+  }
   impl_->leader = leader;
   impl_->core.set_leader(leader);
 }
