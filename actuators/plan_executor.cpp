@@ -128,6 +128,39 @@ bool plan_executor::sleep(milliseconds d) {
   return !stop_;
 }
 
+bool plan_executor::aborting(const plan_context& ctx) const {
+  return control_ != nullptr && control_->aborted(ctx.recommendation_id).has_value();
+}
+
+std::string plan_executor::hold_before(const plan_context& ctx, std::size_t index, const std::string& step,
+                                       const executor_events& ev) {
+  std::string noted;
+  for (;;) {
+    if (aborting(ctx)) return "aborted";
+    std::string why;
+    if (const auto p = control_->paused(ctx.recommendation_id)) {
+      why = "paused by " + *p;
+    } else if (control_->brake()) {
+      why = "actuation brake on (" + control_->brake_detail() + ")";
+    }
+    if (why.empty()) {
+      if (!noted.empty()) {
+        journal_.note(clock_.wall(), ctx.recommendation_hash, {{"event", "continued"}, {"step", step}});
+        if (ev.print) ev.print("  " + step + ": continuing");
+      }
+      return {};
+    }
+    if (why != noted) {
+      journal_.note(clock_.wall(), ctx.recommendation_hash,
+                    {{"event", "held"}, {"step", step}, {"index", index}, {"detail", why}});
+      if (ev.on_step) ev.on_step(index, step, "held", "waiting before this step: " + why);
+      if (ev.print) ev.print("  " + step + ": held before it runs: " + why);
+      noted = why;
+    }
+    if (!sleep(milliseconds(250))) return "stopped";
+  }
+}
+
 plan_request plan_executor::request_from(const journal_plan& p) {
   const json& b = p.begin;
   plan_request r;
@@ -207,6 +240,19 @@ std::string outcome_detail(plan_result result, bool dry_run, const json& rto, co
   return "finished with failures: " + first_problem;
 }
 
+/// What an operator's abort left done and undone, from the steps so far.
+std::string operator_abort(const std::string& who, const json& steps) {
+  std::string done;
+  std::string undone;
+  for (const auto& s : steps) {
+    const std::string o = s.value("outcome", std::string{});
+    std::string& list = (o == "done" || o == "already_done" || o == "dry_run") ? done : undone;
+    list += (list.empty() ? "" : ", ") + s.value("name", std::string{}) + (o == "cancelled" ? " (cancelled)" : "");
+  }
+  return "aborted by " + who + "; done: " + (done.empty() ? "none" : done) +
+         "; not done: " + (undone.empty() ? "none" : undone) + " (and every later step)";
+}
+
 }  // namespace
 
 plan_outcome plan_executor::execute(const common::plan_config& plan, const plan_request& req,
@@ -259,7 +305,25 @@ plan_outcome plan_executor::execute(const common::plan_config& plan, const plan_
       print("  " + step.name + ": " + rec.outcome + " before the restart (journal): " + rec.detail);
       if (ev.on_step) ev.on_step(i, step.name, rec.outcome, rec.detail);
     } else {
-      rec = run_step(step, i, req, dry_run, before, ev);
+      const std::string hold = control_ != nullptr ? hold_before(ctx, i, step.name, ev) : std::string{};
+      if (hold == "stopped") {
+        out.result = plan_result::stopped;
+        out.detail = "stopped while held before step " + step.name + "; the plan resumes there on the next start";
+        return out;
+      }
+      rec = hold.empty() ? run_step(step, i, req, dry_run, before, ev)
+                         : step_record{"skipped", "not run: the plan was aborted before it", 0};
+      if (!hold.empty() && ev.on_step) ev.on_step(i, step.name, "skipped", rec.detail);
+    }
+    if (rec.outcome == "skipped" || rec.outcome == "cancelled") {
+      steps.push_back({{"name", step.name},
+                       {"kind", step.kind},
+                       {"outcome", rec.outcome},
+                       {"duration_s", rec.duration_s},
+                       {"detail", rec.detail}});
+      result = plan_result::aborted;
+      first_problem = operator_abort(*control_->aborted(ctx.recommendation_id), steps);
+      break;
     }
     if (rec.outcome == "stopped") {
       out.result = plan_result::stopped;
@@ -390,7 +454,7 @@ plan_executor::step_record plan_executor::run_step(const common::plan_step_confi
                           step,
                           clock_,
                           clock_.monotonic() + step.timeout,
-                          [this](milliseconds d) { return sleep(d); },
+                          [this, &ctx](milliseconds d) { return sleep(d) && !aborting(ctx); },
                           attempt,
                           resumed && a == 0,
                           [this, &hash, &step, index, attempt](int pgid) {
@@ -408,6 +472,8 @@ plan_executor::step_record plan_executor::run_step(const common::plan_step_confi
       journal_.intent(clock_.wall(), hash, step.name, index, attempt, calls);
       o = guarded([&] { return runner->run(sc); });
       if (o.kind == outcome_kind::failed && stop_) return {"stopped", o.detail, 0};
+      if (aborting(ctx) && !o.ok())
+        return finish("cancelled", "cancelled by the operator's abort: " + o.detail, attempt);
     } else if (o.kind == outcome_kind::failed) {
       o.detail = "pre-check: " + o.detail;
     }
@@ -421,7 +487,10 @@ plan_executor::step_record plan_executor::run_step(const common::plan_step_confi
     if (ev.on_step) ev.on_step(index, step.name, "retrying", o.detail);
     print("  " + step.name + ": attempt " + std::to_string(attempt) + " failed (" + o.detail + "); retrying in " +
           std::to_string(backoff.count()) + " ms");
-    if (!sleep(backoff)) return {"stopped", o.detail, 0};
+    if (!sleep(backoff) || aborting(ctx)) {
+      if (aborting(ctx)) return finish("cancelled", "not retried: the operator aborted the plan: " + o.detail, attempt);
+      return {"stopped", o.detail, 0};
+    }
   }
   return finish("failed", "no attempt made", first_attempt);
 }

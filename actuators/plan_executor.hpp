@@ -41,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "actuators/plan_control.hpp"
 #include "actuators/plan_describe.hpp"
 #include "actuators/plan_journal.hpp"
 #include "actuators/plan_steps.hpp"
@@ -97,7 +98,8 @@ struct plan_outcome {
 };
 
 /// Progress as it happens (executor thread). status: running | retrying |
-/// done | already_done | failed | unexpected_state | dry_run | skipped.
+/// done | already_done | failed | unexpected_state | dry_run | skipped |
+/// held (paused or under the brake, before the step) | cancelled (aborted while running).
 struct executor_events {
   std::function<void(std::size_t index, const std::string& step, const std::string& status, const std::string& detail)>
       on_step;
@@ -136,12 +138,19 @@ class plan_executor {
   [[nodiscard]] bool stopping() const { return stop_.load(); }
   /// Call before the first execute().
   void set_may_act(may_act_fn f) { may_act_ = std::move(f); }
+  /// Operator brakes (abort, pause, the actuation brake); call before the first execute().
+  void set_control(const plan_control* c) { control_ = c; }
 
  private:
   struct step_record;
   step_record run_step(const common::plan_step_config& step, std::size_t index, const plan_request& req, bool dry_run,
                        const journal_step* before, const executor_events& ev);
   bool sleep(std::chrono::milliseconds d);
+  /// Waits while the plan is paused or the brake is on (journaled once);
+  /// "" to go on, else "stopped" or "aborted".
+  std::string hold_before(const plan_context& ctx, std::size_t index, const std::string& step,
+                          const executor_events& ev);
+  [[nodiscard]] bool aborting(const plan_context& ctx) const;
 
   plan_journal& journal_;
   step_factory factory_;
@@ -150,6 +159,7 @@ class plan_executor {
   plan_metrics* metrics_;
   executor_options options_;
   may_act_fn may_act_;
+  const plan_control* control_ = nullptr;
   std::atomic<bool> stop_{false};
 };
 

@@ -75,6 +75,7 @@ void plan_journal::apply(const json& r) {
     plan->end = r;
     return;
   }
+  if (type == "operator") return;  // informational: commands and holds
   const std::string name = str(r, "step");
   journal_step* st = nullptr;
   for (auto& s : plan->steps) {
@@ -212,6 +213,13 @@ void plan_journal::end(common::wall_time at, const std::string& hash, bool ok, c
           {"result", result},
           {"detail", detail},
           {"rto", std::move(rto)}});
+}
+
+void plan_journal::note(common::wall_time at, const std::string& hash, json fields) {
+  json r{{"type", "operator"}, {"at", common::format_rfc3339(at)}, {"hash", hash}};
+  for (auto& [k, v] : fields.items())
+    r[k] = v;
+  append(r);
 }
 
 }  // namespace vigil::actuators

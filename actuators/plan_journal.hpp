@@ -12,6 +12,9 @@
 //   plan_end   {ok, result: done|failed|aborted, detail, rto: {...}}
 //   process    {step, index, attempt, pgid, boot_id}  an exec step's process group, right after the fork
 //   process_kill {step, index, pgid, detail}          a resumed run killed (or left) that group first
+//   operator   {event, ...}  an operator's command (abort, pause, resume: by,
+//              reason) or what the executor did about it (held, continued:
+//              step, detail); informational, replay ignores it
 // `final: false` marks a failed attempt that will be retried; the step's
 // outcome is its final result. An intent with no result after it means the
 // process died while the call was in flight: it may or may not have reached
@@ -98,6 +101,8 @@ class plan_journal {
                     const std::string& detail);
   void end(common::wall_time at, const std::string& hash, bool ok, const std::string& result, const std::string& detail,
            nlohmann::json rto);
+  /// An `operator` record (fields merged in).
+  void note(common::wall_time at, const std::string& hash, nlohmann::json fields);
 
  private:
   void append(const nlohmann::json& record);

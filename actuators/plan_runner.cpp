@@ -1,5 +1,7 @@
 #include "actuators/plan_runner.hpp"
 
+#include <prometheus/gauge.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <future>
@@ -59,6 +61,40 @@ plan_runner::plan_runner(boost::asio::io_context& io, const common::config& cfg,
   if (exec_opts.dry_run_pause.count() == 0) exec_opts.dry_run_pause = step_pause;
   executor_ =
       std::make_unique<plan_executor>(*journal_, std::move(factory), clock_, waiter_, metrics_.get(), exec_opts);
+  control_.set_wake([this] { waiter_.notify(); });
+  executor_->set_control(&control_);
+  if (cfg.engine.actuation_brake) control_.set_brake(true, "engine.actuation_brake in " + cfg.file);
+  if (options_.registry) {
+    paused_gauge_ = &prometheus::BuildGauge()
+                         .Name("vigil_plan_paused")
+                         .Help("1 while the running plan is paused by an operator (vigil plan pause)")
+                         .Register(*options_.registry)
+                         .Add({});
+  }
+}
+
+std::string plan_runner::command(const std::string& action, const std::string& id, const std::string& by,
+                                 const std::string& reason) {
+  if (!running_ || id != recommendation_id_) {
+    return "no_plan: no plan of recommendation " + id + " is running" +
+           (running_ ? " (the running plan is " + recommendation_id_ + ")" : "");
+  }
+  const std::string who = by + ": " + reason;
+  journal_->note(clock_.wall(), hash_, {{"event", action}, {"by", by}, {"reason", reason}});
+  if (action == "plan_abort") {
+    control_.abort(id, who);
+  } else if (action == "plan_pause") {
+    control_.pause(id, who);
+  } else {
+    control_.resume(id);
+  }
+  if (paused_gauge_) paused_gauge_->Set(control_.paused(id) && !control_.aborted(id) ? 1 : 0);
+  common::logger("plan")->warn("{} {} by {}: {}", action, id, by, reason);
+  return {};
+}
+
+void plan_runner::set_brake(bool on, const std::string& detail) {
+  control_.set_brake(on, detail);
 }
 
 plan_runner::~plan_runner() {
@@ -284,6 +320,7 @@ void plan_runner::worker_loop() {
       }
       succeeded_ = out.ok();
       finished_ = true;
+      if (paused_gauge_) paused_gauge_->Set(0);
       if (engine_) engine_->plan_finished(id, out.ok(), out.detail, dry_run_);
     });
   }
@@ -313,6 +350,9 @@ json plan_runner::status() const {
           {"result", running_ ? "" : result_},
           {"detail", detail_},
           {"resumed", resumed_},
+          {"paused", running_ && control_.paused(recommendation_id_).has_value()},
+          {"aborting", running_ && control_.aborted(recommendation_id_).has_value()},
+          {"actuation_brake", control_.brake()},
           {"journal", journal_->path().string()},
           {"steps", steps},
           {"rto", rto_}};

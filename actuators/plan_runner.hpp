@@ -38,8 +38,9 @@
 #include "decision/events.hpp"
 
 namespace prometheus {
+class Gauge;
 class Registry;
-}
+}  // namespace prometheus
 namespace vigil::aws {
 struct aws_stack;
 }
@@ -109,6 +110,15 @@ class plan_runner {
   /// Engine events (JSON, as logged): page times for the RTO report.
   void observe(const nlohmann::json& event);
 
+  /// Operator command on the running plan (io thread): action plan_abort |
+  /// plan_pause | plan_resume, journaled with who and why. Empty when done,
+  /// else why not ("no_plan: ...").
+  [[nodiscard]] std::string command(const std::string& action, const std::string& recommendation_id,
+                                    const std::string& by, const std::string& reason);
+  /// The actuation brake: while on, no step starts (plans wait before their next step).
+  void set_brake(bool on, const std::string& detail);
+  [[nodiscard]] bool brake() const { return control_.brake(); }
+
   /// {"plan": {...}} for /v1/status (null before any plan).
   [[nodiscard]] nlohmann::json status() const;
   [[nodiscard]] bool finished() const { return finished_.load(); }
@@ -139,6 +149,8 @@ class plan_runner {
   std::function<std::vector<nlohmann::json>()> load_shared_;
   std::unique_ptr<plan_metrics> metrics_;
   common::cv_waiter waiter_;
+  plan_control control_;
+  prometheus::Gauge* paused_gauge_ = nullptr;  ///< vigil_plan_paused
   std::unique_ptr<aws::aws_stack> aws_;
   std::unique_ptr<plan_executor> executor_;
 

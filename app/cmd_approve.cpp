@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "app/cli.hpp"
+#include "app/cli_signing.hpp"
 #include "app/commands.hpp"
 #include "approvals/approval.hpp"
 #include "approvals/keys.hpp"
@@ -26,12 +27,6 @@ using namespace std::chrono_literals;
 
 constexpr auto default_ttl = 10min;
 constexpr auto default_max_ttl = 15min;
-
-std::string trim_url(std::string url) {
-  while (!url.empty() && url.back() == '/')
-    url.pop_back();
-  return url;
-}
 
 std::string str(const json& j, const char* key) {
   const auto it = j.find(key);
@@ -248,31 +243,14 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
     io.err << "vigil approve: --engine URL is needed (or --print with --recommendation-file)\n";
     return exit_usage;
   }
-  auto ttl = std::chrono::milliseconds(default_ttl);
-  if (const auto t = a.get("ttl")) {
-    const auto d = common::parse_duration(*t);
-    if (!d || d->count() <= 0) {
-      io.err << "vigil approve: --ttl '" << *t << "' is not a duration like 10m or 300s\n";
-      return exit_usage;
-    }
-    ttl = *d;
-  }
-  auto timeout = std::chrono::milliseconds(10s);
-  if (const auto t = a.get("timeout")) {
-    const auto d = common::parse_duration(*t);
-    if (!d || d->count() <= 0) {
-      io.err << "vigil approve: --timeout '" << *t << "' is not a duration\n";
-      return exit_usage;
-    }
-    timeout = *d;
-  }
-  const std::filesystem::path key_file = *a.get("key");
-  auto key = approvals::load_private_key_file(key_file);
-  if (!key.key) {
-    io.err << "vigil approve: " << key.error << "\n";
-    return exit_usage;
-  }
-  const std::string approver = a.get_or("approver", key_file.stem().string());
+  const auto ttl_arg = duration_arg(a, "ttl", default_ttl, "approve", io);
+  const auto timeout_arg = duration_arg(a, "timeout", 10s, "approve", io);
+  if (!ttl_arg || !timeout_arg) return exit_usage;
+  const auto ttl = *ttl_arg;
+  const auto timeout = *timeout_arg;
+  auto key = load_signer(a, "approve", io);
+  if (!key) return exit_usage;
+  const std::string& approver = key->id;
 
   // 1. The recommendation, exactly as the engine states it.
   std::string body;
@@ -347,7 +325,7 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
   c.jti = approvals::new_jti();
   std::string token;
   try {
-    token = approvals::sign_approval(*key.key, c);
+    token = approvals::sign_approval(*key->key, c);
   } catch (const std::exception& e) {
     io.err << "vigil approve: cannot sign: " << e.what() << "\n";
     return exit_usage;

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "app/batch_gate.hpp"
+#include "app/engine_controls.hpp"
 #include "app/engine_metrics.hpp"
 #include "app/event_log.hpp"
 #include "app/status_page.hpp"
@@ -93,6 +94,7 @@ struct engine::impl {
     std::map<std::string, std::string> steps;  ///< step -> its last status
   };
   std::optional<running_plan> real_plan;
+  std::unique_ptr<operator_controls> controls;  ///< silences, windows, brake, plan commands
 
   impl(asio::io_context& ctx, const common::config& c, const common::clock& clk, prometheus::Registry& reg,
        engine_hooks h, engine_options o)
@@ -108,6 +110,7 @@ struct engine::impl {
         timer(ctx),
         leader(options.leader) {
     core.set_leader(leader);
+    controls = std::make_unique<operator_controls>(cfg, core, reg, hooks, [this](const json& j) { record_event(j); });
   }
 
   static batch_gate_options make_gate_options(const common::config& c) {
@@ -390,6 +393,9 @@ struct engine::impl {
       const auto it = last_failures.find(c["id"].get<std::string>());
       c["last_failure"] = it == last_failures.end() ? json::object() : it->second;
     }
+    const json controls_status = controls->status(clock.wall());  // alive while items() refers to it
+    for (const auto& [k, v] : controls_status.items())
+      s[k] = v;
     if (hooks.extra_status) {
       const json extra = hooks.extra_status();  // keep it alive: items() only references it
       for (const auto& [k, v] : extra.items())
@@ -445,6 +451,10 @@ struct engine::impl {
   }
 
   common::http_response route(const common::http_request& r) {
+    if (auto c = controls->route(r, clock.wall())) {
+      drain();
+      return std::move(*c);
+    }
     if (r.path == "/v1/observations") {
       if (r.method != "POST") return method_not_allowed();
       return post_observations(r);
@@ -500,7 +510,7 @@ struct engine::impl {
       record_event(j);
       if (const auto* p = std::get_if<decision::page>(&ev)) {
         if (leader && hooks.on_page) {
-          hooks.on_page(*p);
+          if (const auto filtered = controls->filter(*p)) hooks.on_page(*filtered);
         } else if (!leader && hooks.on_follower_page) {
           hooks.on_follower_page(*p);
         }
@@ -540,6 +550,7 @@ struct engine::impl {
   /// `at`: the tick's time; the timer passes its wall-clock grid point.
   void tick(std::optional<common::wall_time> at = std::nullopt) {
     const auto start = clock.monotonic();
+    controls->tick(at ? *at : clock.wall());
     core.tick(to_decision(at ? *at : clock.wall()));
     drain();
     metrics.update(core.status());
@@ -589,6 +600,7 @@ void engine::start() {
   auto& i = *impl_;
   i.open_files();
   if (!i.ticked) i.load_active();
+  i.controls->load(i.clock.wall());
   if (i.hooks.load_continuity && !i.ticked) {
     if (const auto state = i.hooks.load_continuity()) {
       if (i.adopt(*state))
@@ -669,7 +681,10 @@ void engine::plan_finished(const std::string& id, bool ok, const std::string& de
 }
 
 void engine::set_leader(bool leader) {
-  if (leader && !impl_->leader) impl_->published.clear();  // a new term stores its state once at least
+  if (leader && !impl_->leader) {
+    impl_->published.clear();                    // a new term stores its state once at least
+    impl_->controls->load(impl_->clock.wall());  // the silences and brake the last leader stored
+  }
   impl_->leader = leader;
   impl_->core.set_leader(leader);
 }

@@ -21,6 +21,7 @@
 
 #include "actuators/plan_runner.hpp"
 #include "approvals/approval_hook.hpp"
+#include "approvals/command_token.hpp"
 #include "common/clock.hpp"
 #include "common/config.hpp"
 #include "common/http_server.hpp"
@@ -63,6 +64,20 @@ struct engine_hooks {
   /// returns false when it could not store it (offered again next time).
   std::function<std::optional<nlohmann::json>()> load_continuity;
   std::function<bool(const nlohmann::json&)> on_continuity;
+  /// Operator controls (app/engine_controls.hpp). verify_command checks a
+  /// signed command request (absent: every command is refused, not_configured).
+  std::function<approvals::command_result(std::string_view body, std::string_view action, common::wall_time now,
+                                          const approvals::command_verifier::extra_check& extra)>
+      verify_command;
+  /// plan_abort | plan_pause | plan_resume on the running plan: "" when done, else why not.
+  std::function<std::string(const std::string& action, const std::string& recommendation_id, const std::string& by,
+                            const std::string& reason)>
+      plan_command;
+  /// The actuation brake changed (the plan runner holds every step while it is on).
+  std::function<void(bool on, const std::string& detail)> set_brake;
+  /// Silences and the brake, durable and shared; absent: kept in memory.
+  std::function<std::optional<nlohmann::json>()> load_controls;
+  std::function<bool(const nlohmann::json&)> store_controls;
 };
 
 struct engine_options {

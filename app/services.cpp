@@ -56,6 +56,9 @@ struct engine_services::impl {
   std::unique_ptr<approvals::file_jti_ledger> ledger;  ///< file backend: the single node's ledger
   std::unique_ptr<approvals::approval_metrics> approval_metrics;
   std::unique_ptr<approvals::approval_verifier> verifier;
+  /// Operator commands: the same keys and jti ledger, counted by vigil_operator_commands_total instead.
+  std::unique_ptr<approvals::approval_verifier> command_tokens;
+  std::unique_ptr<approvals::command_verifier> commands;
   std::vector<std::string> sinks;
   std::unique_ptr<paging::page_outbox> outbox;
   std::unique_ptr<paging::pager_metrics> pager_metrics;
@@ -125,7 +128,10 @@ struct engine_services::impl {
       approvals::jti_ledger& l = shared ? coord->ledger() : *ledger;
       verifier =
           std::make_unique<approvals::approval_verifier>(cfg.deployment, cfg.approvals, l, approval_metrics.get());
+      command_tokens = std::make_unique<approvals::approval_verifier>(cfg.deployment, cfg.approvals, l);
     }
+    commands = std::make_unique<approvals::command_verifier>(command_tokens.get(),
+                                                             approvals::command_limits{cfg.silences.max_duration});
   }
 
   /// The configured sinks, the durable outbox and its delivery worker.
@@ -321,6 +327,18 @@ engine_hooks engine_services::hooks(const std::string& engine_url) {
   h.open_incidents = [this] { return impl_->open_incidents(); };
   h.load_continuity = [this] { return impl_->load_state(); };
   h.on_continuity = [this](const nlohmann::json& state) { return impl_->store_state(state); };
+  h.verify_command = [this](std::string_view body, std::string_view action, common::wall_time now,
+                            const approvals::command_verifier::extra_check& extra) {
+    return impl_->commands->verify(body, action, now, extra);
+  };
+  h.plan_command = [this](const std::string& action, const std::string& id, const std::string& by,
+                          const std::string& reason) { return impl_->runner.command(action, id, by, reason); };
+  h.set_brake = [this](bool on, const std::string& detail) { impl_->runner.set_brake(on, detail); };
+  // The coordinator's shared state: a file in engine.state_dir, or etcd (fenced: only the leader writes).
+  h.load_controls = [this] { return impl_->coord->get_json("controls"); };
+  h.store_controls = [this](const nlohmann::json& doc) {
+    return impl_->coord->put_json_guarded("controls", doc) == coordination::write_result::ok;
+  };
   return h;
 }
 

@@ -195,6 +195,26 @@ struct engine_config {
   std::string dashboard_url;      ///< linked from pages and the status page; empty: no dashboard link
   duration batch_max_age{30000};  ///< X-Vigil-Timestamp window
   std::size_t max_batch_bytes = std::size_t{4} * 1024 * 1024;
+  /// Start with the actuation brake on (`vigil brake on|off` changes it at run time):
+  /// no plan step runs while it is on.
+  bool actuation_brake = false;
+};
+
+/// A recurring maintenance window: a silence of `scope` during each occurrence.
+struct maintenance_window_config {
+  std::string name;
+  std::string scope;     ///< region:NAME | service:NAME | check:ID | all
+  std::string schedule;  ///< "Sun 02:00-04:00", "Mon,Thu 22:00-01:00"
+  std::string timezone = "UTC";
+  source_pos pos;
+};
+
+/// Operator silences (`vigil silence`) and maintenance windows.
+struct silences_config {
+  bool hold_pages = false;                         ///< pages: hold (not sent) | downgrade (severity info, the default)
+  int max_active = 50;                             ///< operator silences active at once
+  duration max_duration{604800000};                ///< longest silence accepted (7 days)
+  std::vector<maintenance_window_config> windows;  ///< top-level maintenance_windows
 };
 
 enum class coordination_backend : std::uint8_t { file, etcd };
@@ -285,6 +305,7 @@ struct config {
   coordination_config coordination;
   std::vector<paging_sink_config> paging;
   approvals_config approvals;
+  silences_config silences;
   plan_config failover;
   plan_config failback;
   aws_config aws;

@@ -8,6 +8,7 @@
 
 #include "common/config_reader.hpp"
 #include "common/log.hpp"
+#include "decision/silences.hpp"
 
 namespace vigil::common::config_detail {
 
@@ -132,7 +133,7 @@ void read_engine(map_reader& top, config& cfg) {
   if (!top.has("engine")) return;
   map_reader m(top.ctx(), top.child("engine"), "engine",
                {"listen", "metrics_listen", "endpoints", "agent_key", "agent_key_file", "state_dir", "record",
-                "public_url", "runbook_url", "dashboard_url", "batch_max_age", "max_batch_bytes"});
+                "public_url", "runbook_url", "dashboard_url", "batch_max_age", "max_batch_bytes", "actuation_brake"});
   if (!m.valid()) return;
   for (const std::string_view key : {"listen", "metrics_listen"}) {
     std::string v;
@@ -163,6 +164,49 @@ void read_engine(map_reader& top, config& cfg) {
   std::int64_t bytes = static_cast<std::int64_t>(e.max_batch_bytes);
   if (m.integer64("max_batch_bytes", bytes, 1024, 256LL * 1024 * 1024))
     e.max_batch_bytes = static_cast<std::size_t>(bytes);
+  m.boolean("actuation_brake", e.actuation_brake);
+}
+
+void read_silences(map_reader& top, config& cfg) {
+  silences_config& s = cfg.silences;
+  if (top.has("silences")) {
+    map_reader m(top.ctx(), top.child("silences"), "silences", {"pages", "max_active", "max_duration"});
+    if (m.valid()) {
+      if (const auto p = m.choice("pages", {"downgrade", "hold"})) s.hold_pages = *p == 1;
+      m.integer("max_active", s.max_active, 1, 1000);
+      if (m.duration("max_duration", s.max_duration, common::duration{60000}) &&
+          s.max_duration > common::duration{31LL * 24 * 3600 * 1000}) {
+        m.error("max_duration", "expected at most 31d: a longer silence is a configuration change");
+      }
+    }
+  }
+  if (!top.has("maintenance_windows")) return;
+  for_each_item(top, "maintenance_windows", [&](const YAML::Node& n, const std::string& path) {
+    map_reader wm(top.ctx(), n, path, {"name", "scope", "schedule", "timezone"});
+    if (!wm.valid()) return;
+    maintenance_window_config w;
+    w.pos = wm.pos();
+    if (!read_name(wm, "name", w.name)) return;
+    if (!wm.string("scope", w.scope, true) || !wm.string("schedule", w.schedule, true)) return;
+    wm.string("timezone", w.timezone);
+    for (const auto& other : s.windows) {
+      if (other.name == w.name) {
+        wm.error("name", "duplicate maintenance window " + quote_value(w.name));
+        return;
+      }
+    }
+    std::string err;
+    if (!decision::parse_maintenance_window(w.name, w.scope, w.schedule, w.timezone, err)) {
+      const bool tz = err.starts_with("timezone");
+      wm.error(tz ? "timezone" : (err.starts_with("scope") ? "scope" : "schedule"), err);
+      return;
+    }
+    if (s.windows.size() >= 64) {
+      wm.error("name", "at most 64 maintenance windows");
+      return;
+    }
+    s.windows.push_back(std::move(w));
+  });
 }
 
 void read_coordination(map_reader& top, config& cfg) {
@@ -283,10 +327,10 @@ void read_logging(map_reader& top, logging_config& l) {
 }  // namespace
 
 const std::vector<std::string_view>& top_level_keys() {
-  static const std::vector<std::string_view> keys{"deployment",     "regions",      "vantages",      "decision",
-                                                  "probe_defaults", "services",     "region_checks", "replication_lag",
-                                                  "engine",         "coordination", "paging",        "approvals",
-                                                  "plan",           "aws",          "logging"};
+  static const std::vector<std::string_view> keys{
+      "deployment",      "regions",  "vantages",           "decision", "probe_defaults", "services", "region_checks",
+      "replication_lag", "engine",   "coordination",       "paging",   "approvals",      "plan",     "aws",
+      "logging",         "silences", "maintenance_windows"};
   return keys;
 }
 
@@ -305,6 +349,7 @@ void read_sections(map_reader& top, config& cfg) {
   read_engine(top, cfg);
   read_coordination(top, cfg);
   read_approvals(top, cfg);
+  read_silences(top, cfg);
   read_aws(top, cfg.aws);
   read_logging(top, cfg.logging);
 }

@@ -26,9 +26,13 @@ class clock_waiter final : public common::waiter {
   void wait_for(std::chrono::milliseconds d) override {
     c_.advance(d);
     waited += d;
+    ++waits;
+    if (on_wait) on_wait(waits);
   }
   void notify() override {}
   std::chrono::milliseconds waited{0};
+  int waits = 0;
+  std::function<void(int)> on_wait;  ///< called after each wait with their count
 
  private:
   common::manual_clock& c_;
@@ -362,4 +366,78 @@ TEST(plan_journal, reconstructs_plans_and_cuts_a_torn_tail) {
 }
 
 }  // namespace
+// --- operator brakes -------------------------------------------------------------
+
+namespace {
+std::vector<json> operator_records(const std::vector<json>& lines) {
+  std::vector<json> out;
+  for (const auto& l : lines) {
+    if (l["type"] == "operator") out.push_back(l);
+  }
+  return out;
+}
+}  // namespace
+
+TEST(plan_control, an_abort_stops_before_the_next_step_and_says_what_was_left_undone) {
+  rig r;
+  plan_control control;
+  r.exec->set_control(&control);
+  // The abort arrives while s2 retries its backoff (s2 fails once): s1 done, s2 cancelled, s3 never run.
+  auto p = plan_of(3);
+  p.steps[1].retries = 2;
+  r.sc.runs["s2"] = {step_outcome::failed("throttled")};
+  r.wait.on_wait = [&](int) { control.abort("failover-us-east-1-r1", "alice: wrong region"); };
+  const auto out = r.run(p);
+  EXPECT_EQ(out.result, plan_result::aborted);
+  EXPECT_EQ(r.sc.calls, (std::vector<std::string>{"precheck:s1", "run:s1", "precheck:s2", "run:s2"}));
+  EXPECT_NE(out.detail.find("aborted by alice: wrong region"), std::string::npos) << out.detail;
+  EXPECT_NE(out.detail.find("done: s1; not done: s2 (cancelled)"), std::string::npos) << out.detail;
+  const auto lines = r.lines();
+  EXPECT_EQ(lines.back()["type"], "plan_end");
+  EXPECT_EQ(lines.back()["result"], "aborted");
+  EXPECT_EQ(out.rto["steps"][2]["outcome"], "skipped");
+}
+
+TEST(plan_control, a_paused_plan_waits_before_its_next_step_and_resumes) {
+  rig r;
+  plan_control control;
+  r.exec->set_control(&control);
+  control.pause("failover-us-east-1-r1", "bob: checking the replica");
+  r.wait.on_wait = [&](int n) {
+    if (n == 4) control.resume("failover-us-east-1-r1");
+  };
+  const auto out = r.run(plan_of(2));
+  ASSERT_TRUE(out.ok()) << out.detail;
+  EXPECT_EQ(r.wait.waits, 4);
+  EXPECT_EQ(r.sc.calls.size(), 4u);
+  const auto ops = operator_records(r.lines());
+  ASSERT_EQ(ops.size(), 2u);
+  EXPECT_EQ(ops[0]["event"], "held");
+  EXPECT_EQ(ops[0]["step"], "s1");
+  EXPECT_NE(ops[0]["detail"].get<std::string>().find("paused by bob"), std::string::npos);
+  EXPECT_EQ(ops[1]["event"], "continued");
+  // The operator records do not disturb a replay of the journal.
+  r.reopen();
+  const auto again = r.run(plan_of(2));
+  EXPECT_TRUE(again.already_ended);
+}
+
+TEST(plan_control, under_the_actuation_brake_no_step_ever_runs) {
+  rig r;
+  plan_control control;
+  r.exec->set_control(&control);
+  control.set_brake(true, "carol: game day");
+  r.wait.on_wait = [&](int n) {
+    if (n == 20) control.abort("failover-us-east-1-r1", "carol: not today");
+  };
+  std::vector<std::string> steps;
+  const auto out = r.run(plan_of(2), request(), &steps);
+  EXPECT_EQ(out.result, plan_result::aborted);
+  EXPECT_TRUE(r.sc.calls.empty());
+  EXPECT_EQ(steps.front(), "s1:held");
+  const auto ops = operator_records(r.lines());
+  ASSERT_EQ(ops.size(), 1u);
+  EXPECT_NE(ops[0]["detail"].get<std::string>().find("actuation brake on (carol: game day)"), std::string::npos);
+}
+
 }  // namespace vigil::actuators

@@ -475,6 +475,92 @@ TEST_F(engine_approval_test, an_acknowledge_cooldown_token_unblocks_the_next_fai
       << metrics;
 }
 
+// Signed operator commands through the engine's routes: a silence blocks the
+// recommendation until it is expired; every refusal leaves the token unspent.
+class engine_controls_test : public engine_approval_test {
+ protected:
+  void add_hooks(engine_hooks& hooks) override {
+    engine_approval_test::add_hooks(hooks);
+    commands_ = std::make_unique<approvals::command_verifier>(verifier_.get(), approvals::command_limits{});
+    hooks.verify_command = [this](std::string_view body, std::string_view action, common::wall_time now,
+                                  const approvals::command_verifier::extra_check& extra) {
+      return commands_->verify(body, action, now, extra);
+    };
+  }
+  json signed_command(const json& body, const approvals::ed25519_key& key, const std::string& who = "alice") {
+    return approvals::sign_command(key, body, "engine-test", who, clock_.wall(), std::chrono::minutes(5));
+  }
+  std::string gate_detail(const json& rec, const std::string& name) {
+    for (const auto& g : rec["gates"]) {
+      if (g["name"] == name) return g["ok"].get<bool>() ? "ok" : g["detail"].get<std::string>();
+    }
+    return "absent";
+  }
+  std::unique_ptr<approvals::command_verifier> commands_;
+};
+
+TEST_F(engine_controls_test, a_signed_silence_blocks_the_recommendation_until_it_is_expired) {
+  json rec = drive_to_recommendation();
+  ASSERT_EQ(rec["state"], "pending_approval") << rec.dump();
+  const json body{{"action", "silence"},
+                  {"id", "s-1"},
+                  {"scope", "region:us-east-1"},
+                  {"duration_s", 3600},
+                  {"reason", "planned maintenance"}};
+  const auto forged = call(port_, http::verb::post, "/v1/silences", signed_command(body, *bob_, "alice").dump());
+  EXPECT_EQ(json::parse(forged.body)["error"], "subject_mismatch") << forged.body;
+  const json request = signed_command(body, *alice_);
+  const auto ok = call(port_, http::verb::post, "/v1/silences", request.dump());
+  ASSERT_EQ(ok.status, 202U) << ok.body;
+  const auto replay = call(port_, http::verb::post, "/v1/silences", request.dump());
+  EXPECT_EQ(json::parse(replay.body)["error"], "duplicate_silence") << replay.body;
+
+  round({"us-west-2", "eu-west-1"}, {"api-web@us-east-1", "webapp@us-east-1", "notifications@us-east-1"});
+  rec = json::parse(call(port_, http::verb::get, "/v1/recommendation").body);
+  EXPECT_EQ(rec["state"], "blocked") << rec.dump();
+  EXPECT_NE(gate_detail(rec, "not_silenced").find("silenced by alice"), std::string::npos) << rec.dump();
+  const json listed = json::parse(call(port_, http::verb::get, "/v1/silences").body);
+  ASSERT_EQ(listed["silences"].size(), 1U) << listed.dump();
+  EXPECT_EQ(listed["silences"][0]["by"], "alice");
+  EXPECT_EQ(json::parse(call(port_, http::verb::get, "/v1/status").body)["silences"].size(), 1U);
+
+  const json unknown{{"action", "unsilence"}, {"id", "s-2"}, {"reason", "done"}};
+  const auto missing = call(port_, http::verb::post, "/v1/silences/expire", signed_command(unknown, *alice_).dump());
+  EXPECT_EQ(missing.status, 404U) << missing.body;
+  const json expire{{"action", "unsilence"}, {"id", "s-1"}, {"reason", "work done"}};
+  const auto expired =
+      call(port_, http::verb::post, "/v1/silences/expire", signed_command(expire, *bob_, "bob").dump());
+  ASSERT_EQ(expired.status, 202U) << expired.body;
+  round({"us-west-2", "eu-west-1"}, {"api-web@us-east-1", "webapp@us-east-1", "notifications@us-east-1"});
+  rec = json::parse(call(port_, http::verb::get, "/v1/recommendation").body);
+  EXPECT_EQ(rec["state"], "pending_approval") << rec.dump();
+
+  const auto metrics = call(port_, http::verb::get, "/metrics").body;
+  EXPECT_NE(metrics.find(R"(vigil_operator_commands_total{command="silence",reason="ok",result="accepted"} 1)"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(
+      metrics.find(R"(vigil_operator_commands_total{command="silence",reason="subject_mismatch",result="rejected"} 1)"),
+      std::string::npos);
+  EXPECT_NE(metrics.find("vigil_silences_active 0"), std::string::npos);
+}
+
+TEST_F(engine_controls_test, plan_commands_need_a_running_plan_and_the_brake_is_shown) {
+  const json abort{{"action", "plan_abort"}, {"recommendation_id", "rec-1"}, {"reason", "stop"}};
+  const auto none = call(port_, http::verb::post, "/v1/plan/abort", signed_command(abort, *alice_).dump());
+  EXPECT_EQ(none.status, 404U) << none.body;
+  EXPECT_EQ(json::parse(none.body)["error"], "no_plan");
+  const json brake{{"action", "brake_on"}, {"reason", "game day"}};
+  const auto on = call(port_, http::verb::post, "/v1/brake", signed_command(brake, *alice_).dump());
+  ASSERT_EQ(on.status, 202U) << on.body;
+  const json st = json::parse(call(port_, http::verb::get, "/v1/status").body);
+  EXPECT_TRUE(st["actuation_brake"]["on"].get<bool>());
+  EXPECT_EQ(st["actuation_brake"]["detail"], "alice: game day");
+  EXPECT_NE(call(port_, http::verb::get, "/metrics").body.find("vigil_actuation_brake 1"), std::string::npos);
+  const auto bad = call(port_, http::verb::post, "/v1/brake", R"({"token": "x", "command": {"action": "brake_on"}})");
+  EXPECT_EQ(json::parse(bad.body)["error"], "bad_command") << bad.body;
+}
+
 }  // namespace
 // The active region is state: a real failover that finished makes the dr the
 // active region, durably (state_dir/active.json, kept across a restart); a

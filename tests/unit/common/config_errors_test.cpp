@@ -27,6 +27,28 @@ TEST(config_errors, unknown_top_level_key_with_did_you_mean) {
       has_error(load(base_yaml + "servces: []\n"), "13:1", "servces", "unknown key (did you mean \"services\"?)"));
 }
 
+TEST(config_errors, silences_and_maintenance_windows) {
+  const auto ok = load(base_yaml +
+                       "silences: {pages: hold, max_active: 5, max_duration: 2d}\n"
+                       "maintenance_windows:\n"
+                       "  - {name: db, scope: 'service:db', schedule: 'Sun 02:00-04:00', timezone: 'UTC+01:00'}\n");
+  ASSERT_TRUE(ok.ok()) << test::all_diagnostics(ok);
+  EXPECT_TRUE(ok.value->silences.hold_pages);
+  EXPECT_EQ(ok.value->silences.max_active, 5);
+  ASSERT_EQ(ok.value->silences.windows.size(), 1U);
+  EXPECT_EQ(ok.value->silences.windows[0].timezone, "UTC+01:00");
+  const auto bad = load(base_yaml + "maintenance_windows:\n  - {name: db, scope: all, schedule: 'Sunday 2-4'}\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(test::all_diagnostics(bad).find("maintenance_windows[0].schedule"), std::string::npos)
+      << test::all_diagnostics(bad);
+  const auto tz = load(base_yaml +
+                       "maintenance_windows:\n  - {name: db, scope: all, schedule: 'Sun 02:00-04:00', "
+                       "timezone: Europe/Paris}\n");
+  EXPECT_NE(test::all_diagnostics(tz).find("fixed offsets only"), std::string::npos) << test::all_diagnostics(tz);
+  EXPECT_FALSE(load(base_yaml + "silences: {pages: drop}\n").ok());
+  EXPECT_FALSE(load(base_yaml + "silences: {max_duration: 90d}\n").ok());
+}
+
 TEST(config_errors, unknown_nested_key_with_did_you_mean) {
   EXPECT_TRUE(has_error(load(base_yaml + "decision:\n  fal: 3\n"), "14:3", "decision.fal",
                         "unknown key (did you mean \"fall\"?)"));
