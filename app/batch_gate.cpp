@@ -56,6 +56,7 @@ batch_verdict batch_gate::check(std::string_view body, std::string_view signatur
   if (b.sent_at_ms != ts) {
     return refuse(batch_rejection::bad_timestamp, 400, "X-Vigil-Timestamp differs from the body's sent_at");
   }
+  if (auto bad = check_item_times(b, now_ms)) return std::move(*bad);
   if (vantages_.count(b.vantage) == 0) {
     return refuse(batch_rejection::unknown_vantage, 400, "vantage '" + b.vantage + "' is not in the configuration");
   }
@@ -69,6 +70,34 @@ batch_verdict batch_gate::check(std::string_view body, std::string_view signatur
   v.value = std::move(b);
   v.http_status = 202;
   return v;
+}
+
+std::optional<batch_verdict> batch_gate::check_item_times(const common::batch& b, std::int64_t now_ms) const {
+  // An item dated ahead would keep its vantage present, or the lag fresh,
+  // long after it stopped reporting: the whole batch is refused.
+  const auto check = [&](std::int64_t at, std::chrono::milliseconds max_age,
+                         const std::string& path) -> std::optional<batch_verdict> {
+    if (at > now_ms + options_.max_future.count()) {
+      return refuse(batch_rejection::future_timestamp, 400,
+                    path + " is " + std::to_string(at - now_ms) + " ms in the future; check the agent's clock");
+    }
+    if (at < now_ms - max_age.count()) {
+      return refuse(batch_rejection::stale_timestamp, 400,
+                    path + " is " + std::to_string(now_ms - at) + " ms old (window " + std::to_string(max_age.count()) +
+                        " ms); check the agent's clock");
+    }
+    return std::nullopt;
+  };
+  for (std::size_t i = 0; i < b.observations.size(); ++i) {
+    if (auto bad = check(b.observations[i].at_ms, options_.max_age, "$.observations[" + std::to_string(i) + "].at")) {
+      return bad;
+    }
+  }
+  const auto lag_age = std::max(options_.max_age, options_.lag_sample_max_age);
+  for (std::size_t i = 0; i < b.lag.size(); ++i) {
+    if (auto bad = check(b.lag[i].at_ms, lag_age, "$.lag[" + std::to_string(i) + "].at")) return bad;
+  }
+  return std::nullopt;
 }
 
 std::optional<std::uint64_t> batch_gate::last_seq(const std::string& vantage) const {

@@ -340,6 +340,11 @@ struct engine::impl {
     }
     if (checked.acknowledge_cooldown) return acknowledge_cooldown(*checked.approval, now);
     const auto result = core.approve(*checked.approval, to_decision(now));
+    // A refused token is not spent: its jti is released so the operator can
+    // retry it (a replay stays a replay).
+    if (!result.accepted && result.reason != decision::approval_reason::replayed_token && checked.release) {
+      checked.release();
+    }
     metrics.approval(result.accepted ? "accepted" : "rejected", decision::to_string(result.reason));
     drain();  // the approval_decided / execute_plan events go out now, not at the next tick
     json body{{"accepted", result.accepted},

@@ -231,7 +231,7 @@ approval_result approval_verifier::verify(std::string_view token, common::wall_t
     return reject(verifier_reason::wrong_audience,
                   "the token is for deployment '" + c.audience + "', this is '" + deployment_ + "'");
   }
-  if (now > c.expires_at + max_skew_) {
+  if (now >= c.expires_at + max_skew_) {
     return reject(verifier_reason::expired, "the token expired at " + common::format_rfc3339(c.expires_at) + " (now " +
                                                 common::format_rfc3339(now) + ")");
   }
@@ -265,6 +265,15 @@ approval_result approval_verifier::verify(std::string_view token, common::wall_t
   }
   if (metrics_) metrics_->count(verifier_reason::ok);
   return {std::move(v), {}};
+}
+
+bool approval_verifier::release(std::string_view jti, common::wall_time expires_at) noexcept {
+  try {
+    ledger_.release(jti, expires_at);
+    return true;
+  } catch (const std::exception&) {
+    return false;  // stays spent: the operator signs a new token
+  }
 }
 
 }  // namespace vigil::approvals

@@ -65,7 +65,7 @@ enum class verifier_reason : std::uint8_t {
   unknown_approver,       ///< signed by a key no configured approver has
   subject_mismatch,       ///< verified with X's key but `sub` names someone else
   wrong_audience,         ///< `aud` is not this deployment
-  expired,                ///< now > exp + max_skew
+  expired,                ///< now >= exp + max_skew
   not_yet_valid,          ///< now + max_skew < nbf (or iat)
   lifetime_too_long,      ///< exp - iat > max_ttl
   bad_claims,             ///< claims fail the schema
@@ -205,6 +205,13 @@ class approval_verifier {
   /// if the ledger is.
   [[nodiscard]] approval_result verify(std::string_view token, common::wall_time now,
                                        const approval_binding* binding = nullptr);
+  /// Un-spends the jti of a token verify() accepted and the decision core
+  /// then refused (jti_ledger::release). False when the ledger could not: the
+  /// jti then stays spent.
+  bool release(std::string_view jti, common::wall_time expires_at) noexcept;
+  /// The clock difference tolerated on exp, nbf and iat: a token verifies
+  /// until exp + max_skew (exclusive), and that is the expiry the core gets.
+  [[nodiscard]] common::duration max_skew() const { return max_skew_; }
 
  private:
   approval_result reject(verifier_reason r, const std::string& detail);

@@ -54,9 +54,12 @@ token_verifier make_token_verifier(approval_verifier& verifier) {
     v.jti = a.jti;
     v.allow_data_loss = a.allow_data_loss;
     v.issued_at = decision::time_point{a.issued_at.time_since_epoch()};
-    v.expires_at = decision::time_point{a.expires_at.time_since_epoch()};
+    // The skew is applied once, by the verifier: the core refuses the token
+    // (token_expired) from the same instant the verifier would (expired).
+    v.expires_at = decision::time_point{(a.expires_at + verifier.max_skew()).time_since_epoch()};
     out.acknowledge_cooldown = a.action == acknowledge_cooldown_action;
     out.approval = std::move(v);
+    out.release = [&verifier, jti = a.jti, exp = a.expires_at] { (void)verifier.release(jti, exp); };
     return out;
   };
 }

@@ -24,6 +24,9 @@ struct token_check {
   /// The token acknowledges the cooldown blocking the recommendation (action
   /// acknowledge_cooldown) instead of approving it.
   bool acknowledge_cooldown = false;
+  /// Un-spends the token's jti: called when the decision core refuses the
+  /// approval (a refused token is not spent). Empty when nothing was spent.
+  std::function<void()> release;
 };
 
 /// Checks a token against the configured approvers and the recommendation

@@ -8,6 +8,7 @@ namespace vigil::approvals {
 namespace {
 
 constexpr std::size_t max_jti = 128;
+constexpr std::string_view release_prefix = "release ";
 
 std::int64_t to_ms(common::wall_time t) {
   return t.time_since_epoch().count();
@@ -32,6 +33,10 @@ common::wall_time forget_before_for(common::wall_time now, std::chrono::millisec
 file_jti_ledger::file_jti_ledger(std::filesystem::path file, std::optional<common::wall_time> forget_before)
     : journal_(std::move(file)) {
   for (const auto& line : journal_.initial_lines()) {
+    if (line.starts_with(release_prefix) && valid_jti(std::string_view(line).substr(release_prefix.size()))) {
+      seen_.erase(line.substr(release_prefix.size()));
+      continue;
+    }
     const auto sp = line.find(' ');
     std::int64_t exp = 0;
     const auto* end = line.data() + (sp == std::string::npos ? 0 : sp);
@@ -54,6 +59,15 @@ bool file_jti_ledger::try_consume(std::string_view jti, common::wall_time expire
   journal_.append(std::to_string(to_ms(expires_at)) + " " + std::string(jti));
   seen_.emplace(std::string(jti), to_ms(expires_at));
   return true;
+}
+
+void file_jti_ledger::release(std::string_view jti, common::wall_time /*expires_at*/) {
+  if (!valid_jti(jti)) throw std::invalid_argument("invalid jti");
+  std::lock_guard lock(mu_);
+  const auto it = seen_.find(std::string(jti));
+  if (it == seen_.end()) return;
+  journal_.append(std::string(release_prefix) + std::string(jti));
+  seen_.erase(it);
 }
 
 void file_jti_ledger::compact(common::wall_time forget_before) {

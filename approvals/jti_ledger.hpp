@@ -28,6 +28,17 @@ class jti_ledger {
   /// token carrying it can verify any more. Throws std::runtime_error when it
   /// cannot record durably (the caller must then refuse the approval).
   [[nodiscard]] virtual bool try_consume(std::string_view jti, common::wall_time expires_at) = 0;
+  /// Un-spends a jti this ledger consumed (try_consume returned true) whose
+  /// approval the decision core then refused: a refused token is not spent,
+  /// so the operator's retry is not a replay. While it was reserved, a
+  /// concurrent use of the same jti (another replica) was a replay; only one
+  /// use is ever accepted. Best effort: throws std::runtime_error when it
+  /// cannot, and the jti stays spent (fails closed: sign a new token). The
+  /// default keeps it spent.
+  virtual void release(std::string_view jti, common::wall_time expires_at) {
+    (void)jti;
+    (void)expires_at;
+  }
 };
 
 /// The file_jti_ledger's name inside engine.state_dir.
@@ -42,11 +53,10 @@ inline constexpr std::string_view jti_ledger_file_name = "jti.ledger";
 [[nodiscard]] bool valid_jti(std::string_view jti);
 
 /// Append-only text file "<expires_at_ms> <jti>\n", one fsync'd line per
-/// consumed jti. Opening it takes an exclusive flock (a second engine on the
-/// same state directory fails fast), reads every complete line and cuts off a
-/// torn last line (a write that never returned, so never accepted). Entries
-/// that expired before `forget_before` are dropped by compact(), which writes
-/// a new file and renames it over the old one.
+/// consumed jti, and "release <jti>\n" for one released after a refusal. Opening it takes an exclusive flock (a second
+/// engine on the same state directory fails fast), reads every complete line and cuts off a torn last line (a write
+/// that never returned, so never accepted). Entries that expired before `forget_before` are dropped by compact(), which
+/// writes a new file and renames it over the old one.
 ///
 /// Thread-safe: every call takes an internal mutex.
 class file_jti_ledger final : public jti_ledger {
@@ -59,6 +69,8 @@ class file_jti_ledger final : public jti_ledger {
   explicit file_jti_ledger(std::filesystem::path file, std::optional<common::wall_time> forget_before = std::nullopt);
 
   [[nodiscard]] bool try_consume(std::string_view jti, common::wall_time expires_at) override;
+  /// Appends "release <jti>" (fsync'd) and forgets the jti.
+  void release(std::string_view jti, common::wall_time expires_at) override;
   /// Drops entries with expires_at < forget_before (pass now - max_skew).
   void compact(common::wall_time forget_before);
   [[nodiscard]] std::size_t size() const;

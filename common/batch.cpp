@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/crypto.hpp"
 
@@ -73,6 +75,11 @@ std::string serialize_batch(const batch& b) {
 
 namespace {
 
+/// A probe's latency above a day is not a measurement.
+constexpr double max_latency_ms = 86'400'000.0;
+/// Nor is a replication lag above 30 days.
+constexpr std::int64_t max_lag_ms = std::int64_t{30} * 86'400'000;
+
 struct schema_error {
   std::string message;
 };
@@ -97,22 +104,62 @@ std::string get_string(const json& obj, const char* name, const std::string& pat
   return s;
 }
 
-double get_finite(const json& obj, const char* name, const std::string& path) {
+double get_finite(const json& obj, const char* name, const std::string& path, double max) {
   const json& v = field(obj, name, path);
   if (!v.is_number()) throw schema_error{path + "." + name + ": expected a number"};
   const double d = v.get<double>();
-  if (!std::isfinite(d) || d < 0) throw schema_error{path + "." + name + ": expected a finite number >= 0"};
+  if (!std::isfinite(d) || d < 0 || d > max) {
+    throw schema_error{fmt::format("{}.{}: expected a finite number in [0, {}]", path, name, max)};
+  }
   return d;
 }
+
+/// Finds the first key repeated inside one JSON object (nlohmann keeps the
+/// last silently; a signed batch must mean one thing).
+struct duplicate_keys {
+  std::vector<std::string> keys;     ///< of the objects open, innermost last
+  std::vector<std::size_t> starts;   ///< where each open object's keys begin
+  std::optional<std::string> first;  ///< the first duplicate seen
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        starts.push_back(keys.size());
+        break;
+      case json::parse_event_t::key: {
+        const auto& k = parsed.get_ref<const std::string&>();
+        const auto from = keys.begin() + static_cast<std::ptrdiff_t>(starts.empty() ? 0 : starts.back());
+        if (!first && std::find(from, keys.end(), k) != keys.end()) first = k;
+        keys.push_back(k);
+        break;
+      }
+      case json::parse_event_t::object_end:
+        if (!starts.empty()) {
+          keys.resize(starts.back());
+          starts.pop_back();
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  }
+};
 
 }  // namespace
 
 batch_parse_result parse_batch(std::string_view body, const batch_limits& limits) {
   batch_parse_result r;
-  json doc = json::parse(body.begin(), body.end(), nullptr, false);
+  duplicate_keys dups;
+  json doc = json::parse(
+      body.begin(), body.end(), [&dups](int d, json::parse_event_t e, json& j) { return dups(d, e, j); }, false);
   if (doc.is_discarded()) {
     r.reason = batch_rejection::bad_json;
     r.message = "body is not valid JSON";
+    return r;
+  }
+  if (dups.first) {
+    r.reason = batch_rejection::bad_json;
+    r.message = "duplicate key \"" + dups.first->substr(0, 64) + "\" in an object";
     return r;
   }
   try {
@@ -143,9 +190,13 @@ batch_parse_result parse_batch(std::string_view body, const batch_limits& limits
       const auto oc = decision::outcome_from_string(name);
       if (!oc) throw schema_error{fmt::format("{}.outcome: unknown outcome '{}'", path, name)};
       w.result = *oc;
-      w.latency_ms = get_finite(o, "latency_ms", path);
+      w.latency_ms = get_finite(o, "latency_ms", path, max_latency_ms);
       if (const auto st = o.find("status"); st != o.end() && !st->is_null()) {
-        if (!st->is_number_integer()) throw schema_error{path + ".status: expected an integer"};
+        // 0: no status read; else the three digits of an HTTP status line.
+        if (!st->is_number_integer() || st->get<std::int64_t>() < 0 || st->get<std::int64_t>() > 999 ||
+            (st->get<std::int64_t>() > 0 && st->get<std::int64_t>() < 100)) {
+          throw schema_error{path + ".status: expected 0 or an integer in [100, 999]"};
+        }
         w.http_status = st->get<int>();
       }
       if (const auto v = o.find("value"); v != o.end() && !v->is_null()) {
@@ -172,8 +223,9 @@ batch_parse_result parse_batch(std::string_view body, const batch_limits& limits
         wire_lag w;
         w.at_ms = get_int(l, "at", path);
         if (const auto v = l.find("lag_ms"); v != l.end() && !v->is_null()) {
-          if (!v->is_number_integer() || v->get<std::int64_t>() < 0) {
-            throw schema_error{path + ".lag_ms: expected an integer >= 0 or null"};
+          if (!v->is_number_integer() || v->get<std::int64_t>() < 0 || v->get<std::int64_t>() > max_lag_ms) {
+            throw schema_error{path + ".lag_ms: expected an integer in [0, " + std::to_string(max_lag_ms) +
+                               "] or null"};
           }
           w.lag_ms = v->get<std::int64_t>();
         }

@@ -12,6 +12,11 @@
 // timestamp header must equal the body's sent_at, so the signature covers it.
 // `seq` must increase per vantage; agents start it at their start time in ms,
 // so it keeps increasing across agent restarts.
+//
+// Bounds (parse_batch): no key twice in one object (bad_json); latency_ms
+// finite in [0, 1 day]; status 0 (none read) or 100..999; lag_ms in
+// [0, 30 days] or null. The engine's gate (app/batch_gate.hpp) also holds
+// every item's `at` to the batch timestamp's window.
 
 #include <cstdint>
 #include <optional>

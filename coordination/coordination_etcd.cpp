@@ -80,11 +80,22 @@ bool etcd_jti_ledger::try_consume(std::string_view jti, common::wall_time expire
   auto lease = client_.lease_grant(ttl);
   if (!lease) ledger_fail("lease grant", lease.error);
   const std::string key = prefix_ + "/jti/" + std::string(jti);
-  const nlohmann::json record = {{"replica", replica_id_}, {"expires_at_ms", expires_at.time_since_epoch().count()}};
-  auto t = client_.txn({compare_create_revision(key, 0)}, {op_put(key, record.dump(), lease.value.id)});
+  auto t = client_.txn({compare_create_revision(key, 0)}, {op_put(key, record(expires_at), lease.value.id)});
   if (!t || !t.value.succeeded) (void)client_.lease_revoke(lease.value.id);
   if (!t) ledger_fail("txn", t.error);
   return t.value.succeeded;
+}
+
+std::string etcd_jti_ledger::record(common::wall_time expires_at) const {
+  return nlohmann::json{{"replica", replica_id_}, {"expires_at_ms", expires_at.time_since_epoch().count()}}.dump();
+}
+
+void etcd_jti_ledger::release(std::string_view jti, common::wall_time expires_at) {
+  if (!approvals::valid_jti(jti)) throw std::invalid_argument("invalid jti");
+  const std::string key = prefix_ + "/jti/" + std::string(jti);
+  // Only the record this replica wrote for this token: never another's use.
+  auto t = client_.txn({compare_value(key, record(expires_at))}, {op_delete(key)});
+  if (!t) ledger_fail("release txn", t.error);
 }
 
 // ---------------------------------------------------------------- coordinator

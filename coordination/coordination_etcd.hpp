@@ -63,8 +63,12 @@ class etcd_jti_ledger final : public approvals::jti_ledger {
  public:
   etcd_jti_ledger(etcd_client& client, std::string prefix, const common::clock& clock, std::string replica_id);
   [[nodiscard]] bool try_consume(std::string_view jti, common::wall_time expires_at) override;
+  /// Deletes <prefix>/jti/<jti> if it still holds the record this replica
+  /// wrote (txn compare value), so only our own reservation is released.
+  void release(std::string_view jti, common::wall_time expires_at) override;
 
  private:
+  [[nodiscard]] std::string record(common::wall_time expires_at) const;
   etcd_client& client_;
   std::string prefix_;
   const common::clock& clock_;

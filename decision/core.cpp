@@ -68,6 +68,7 @@ void core::ingest(const observation& obs) {
     ++s.dropped;
     return;
   }
+  if (s.from_future(obs.at)) return;
   cell& x = s.cells[std::size_t{obs.vantage} * s.n_checks + obs.check];
   x.h.observe(is_success(obs.result), s.topo.p.fall, s.topo.p.rise);
   if (is_success(obs.result)) {
@@ -88,6 +89,7 @@ void core::vantage_report(vantage_index v, time_point at) {
     ++s.dropped;
     return;
   }
+  if (s.from_future(at)) return;
   auto& vr = s.vantages[v];
   if (!vr.ever || at > vr.last_report) vr.last_report = at;
   vr.ever = true;
@@ -95,6 +97,7 @@ void core::vantage_report(vantage_index v, time_point at) {
 
 void core::ingest_lag(const lag_sample& sample) {
   state& s = *s_;
+  if (s.from_future(sample.at)) return;
   if (s.lag_latest && sample.at < s.lag_latest->at) return;
   s.lag_latest = sample;
   if (sample.lag) s.lag_last_value = sample;
@@ -346,6 +349,19 @@ std::optional<recommendation> core::current_recommendation() const {
 
 std::uint64_t core::dropped() const {
   return s_->dropped;
+}
+
+std::uint64_t core::ignored_future() const {
+  return s_->ignored_future;
+}
+
+bool core::state::from_future(time_point at) {
+  // Batches arrive between ticks: an item may be up to a tick ahead of the
+  // core's time, plus a little clock skew. Before the first tick there is no
+  // time to judge by (the engine's batch gate bounds every item anyway).
+  if (!ticked || at <= now + topo.p.tick + future_skew) return false;
+  ++ignored_future;
+  return true;
 }
 
 }  // namespace vigil::decision

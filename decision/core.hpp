@@ -28,6 +28,10 @@ namespace vigil::decision {
 
 struct continuity;  // decision/continuity.hpp
 
+/// How far past its time (plus one tick) the core takes an observation,
+/// heartbeat or lag sample; later ones are ignored (core::ignored_future).
+inline constexpr duration future_skew{5000};
+
 struct approval_result {
   bool accepted = false;
   approval_reason reason = approval_reason::accepted;
@@ -161,6 +165,10 @@ class core {
   [[nodiscard]] std::optional<recommendation> current_recommendation() const;
   /// Observations dropped because they named an unknown vantage or check.
   [[nodiscard]] std::uint64_t dropped() const;
+  /// Observations, heartbeats and lag samples ignored because they were dated
+  /// more than a tick plus future_skew after the core's time: one dated
+  /// ahead would keep its vantage present, or the lag fresh, long after.
+  [[nodiscard]] std::uint64_t ignored_future() const;
 
   struct state;  // decision/core_state.hpp (private)
 

@@ -1,6 +1,8 @@
 // Paging decisions: one page per incident (dedup key = incident id) whose kind
 // follows the classification; source-side inhibition of service pages
 // (docs/design.md, "Service page grace"); vantage pages.
+#include <algorithm>
+
 #include "decision/core_state.hpp"
 #include "decision/time_format.hpp"
 
@@ -133,7 +135,7 @@ nlohmann::json core::state::page_details(region_index r) const {
   nlohmann::json lag{{"ms", nullptr}, {"reachable", lag_latest && lag_latest->lag.has_value()}};
   if (lag_last_value) {
     lag["ms"] = lag_last_value->lag->count();
-    lag["age_s"] = static_cast<double>((now - lag_last_value->at).count()) / 1000.0;
+    lag["age_s"] = static_cast<double>(std::max(duration{0}, now - lag_last_value->at).count()) / 1000.0;
   }
   j["replication_lag"] = std::move(lag);
   return j;

@@ -172,6 +172,9 @@ struct core::state {
   bool ticked = false;
   time_point first_tick{};
   std::uint64_t dropped = 0;
+  std::uint64_t ignored_future = 0;
+  /// Counts and says whether an item dated `at` is too far ahead (core::ignored_future).
+  bool from_future(time_point at);
 
   // core_evaluate.cpp
   void evaluate_vantages();

@@ -1,5 +1,7 @@
 #include "decision/gates.hpp"
 
+#include <algorithm>
+
 #include "decision/silences.hpp"
 #include "decision/time_format.hpp"
 
@@ -40,7 +42,7 @@ void lag_gate(const gate_inputs& in, bool blocking, gate_evaluation& out) {
     out.data_loss_bound = "unknown";
   } else {
     const auto lag_ms = in.lag_last_value->lag->count();
-    const auto age = in.now - in.lag_last_value->at;
+    const auto age = std::max(duration{0}, in.now - in.lag_last_value->at);  // never negative
     const bool reachable = in.lag_latest && in.lag_latest->lag.has_value();
     if (!reachable || age > p.lag_max_age) {
       // Stale: if replication stopped right after the last reading, everything

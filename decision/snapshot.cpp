@@ -1,12 +1,15 @@
 #include "decision/snapshot.hpp"
 
+#include <algorithm>
+
 #include "decision/time_format.hpp"
 
 namespace vigil::decision {
 
 namespace {
+/// An age in seconds: never negative (an item may be dated up to a tick ahead).
 double seconds(duration d) {
-  return static_cast<double>(d.count()) / 1000.0;
+  return static_cast<double>(std::max(d, duration{0}).count()) / 1000.0;
 }
 }  // namespace
 

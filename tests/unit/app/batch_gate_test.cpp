@@ -64,6 +64,38 @@ TEST_F(batch_gate_test, refuses_each_fault_with_its_reason) {
   EXPECT_FALSE(gate_.last_seq("eu-west-1"));  // nothing was accepted
 }
 
+/// A signed batch whose own timestamp is fine but whose items are dated elsewhere.
+TEST_F(batch_gate_test, holds_every_item_time_to_the_window) {
+  constexpr std::int64_t year = std::int64_t{365} * 86'400'000;
+  const auto with = [&](std::uint64_t seq, std::optional<std::int64_t> obs_at, std::optional<std::int64_t> lag_at) {
+    common::batch b;
+    b.vantage = "eu-west-1";
+    b.seq = seq;
+    b.sent_at_ms = now_ms();
+    b.observations.push_back(
+        {"api-web@us-east-1", obs_at.value_or(now_ms()), decision::outcome::ok, 3, 200, std::nullopt, ""});
+    if (lag_at) b.lag.push_back({*lag_at, 0, ""});
+    return send(common::serialize_batch(b), now_ms());
+  };
+  auto v = with(1, now_ms() + year, std::nullopt);
+  EXPECT_EQ(v.reason, batch_rejection::future_timestamp);
+  EXPECT_NE(v.message.find("$.observations[0].at is 31536000000 ms in the future"), std::string::npos) << v.message;
+  v = with(2, std::nullopt, now_ms() + year);
+  EXPECT_EQ(v.reason, batch_rejection::future_timestamp);
+  EXPECT_NE(v.message.find("$.lag[0].at"), std::string::npos) << v.message;
+  EXPECT_EQ(with(3, now_ms() + 31000, std::nullopt).reason, batch_rejection::future_timestamp);
+  v = with(4, now_ms() - 31000, std::nullopt);
+  EXPECT_EQ(v.reason, batch_rejection::stale_timestamp);
+  EXPECT_NE(v.message.find("$.observations[0].at is 31000 ms old"), std::string::npos) << v.message;
+  EXPECT_EQ(with(5, std::nullopt, now_ms() - 16 * 60000).reason, batch_rejection::stale_timestamp);
+  EXPECT_FALSE(gate_.last_seq("eu-west-1"));  // none accepted, and the seq was not advanced
+  // Inside the window: accepted. A lag sample may be minutes old (a CloudWatch datapoint).
+  v = with(6, now_ms() - 29000, now_ms() - 5 * 60000);
+  EXPECT_TRUE(v.value) << v.message;
+  v = with(7, now_ms() + 29000, now_ms() + 29000);
+  EXPECT_TRUE(v.value) << v.message;
+}
+
 TEST_F(batch_gate_test, refuses_replayed_and_reordered_seq) {
   const auto b = body(10, now_ms());
   ASSERT_TRUE(send(b, now_ms()).value);

@@ -410,6 +410,27 @@ TEST_F(engine_approval_test, a_signed_token_bound_to_the_recommendation_starts_t
       << metrics;
 }
 
+// max_skew (60 s by default) is applied once: a token whose exp passed 30 s
+// ago verifies, and the core accepts it too instead of refusing it as
+// token_expired after its jti was spent.
+TEST_F(engine_approval_test, a_token_inside_the_skew_is_accepted_not_burnt) {
+  const json rec = drive_to_recommendation();
+  ASSERT_EQ(rec["state"], "pending_approval") << rec.dump();
+  approvals::approval_claims c;
+  c.recommendation_id = rec["id"];
+  c.recommendation_hash = rec["hash"];
+  c.action = rec["action"];
+  c.allow_data_loss = true;
+  c.audience = "engine-test";
+  c.subject = "alice";
+  c.issued_at = clock_.wall() - std::chrono::minutes(10) - std::chrono::seconds(30);
+  c.expires_at = clock_.wall() - std::chrono::seconds(30);
+  c.jti = approvals::new_jti();
+  const auto r = call(port_, http::verb::post, "/v1/approvals", approvals::sign_approval(*alice_, c));
+  EXPECT_EQ(r.status, 202U) << r.body;
+  EXPECT_EQ(executed_.size(), 1U);
+}
+
 // Inside the cooldown after an executed failover, the next recommendation is
 // blocked; an acknowledge_cooldown token bound to it clears the block, once,
 // and the recommendation that follows is approved as usual.

@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
+#include "approvals/approval_hook.hpp"
 #include "approvals/paseto.hpp"
 #include "common/base64.hpp"
 
@@ -63,6 +66,14 @@ class approval_test : public ::testing::Test {
     if (r.ok()) return verifier_reason::ok;
     EXPECT_FALSE(r.rejection.message.empty());
     return r.rejection.reason;
+  }
+
+  /// A restart: a new ledger and verifier over the same state directory.
+  void restart() {
+    verifier_.reset();
+    ledger_.reset();
+    ledger_ = std::make_unique<file_jti_ledger>(dir_ / "jti.ledger");
+    verifier_ = std::make_unique<approval_verifier>("prod", cfg_, *ledger_, &metrics_);
   }
 
   double counted(std::string_view reason) {
@@ -164,7 +175,7 @@ TEST_F(approval_test, expired_with_skew) {
   const auto token = sign_approval(*alice_, claims());
   clock_.advance(10min + 59s);  // within max_skew after exp
   auto c = claims();
-  c.issued_at -= 11min;
+  c.issued_at -= 11min - 1s;  // exp + max_skew is 1 s ahead: still valid
   c.expires_at = c.issued_at + 10min;
   EXPECT_EQ(verify_reason(sign_approval(*alice_, c)), verifier_reason::ok);
   clock_.advance(2s);
@@ -204,11 +215,7 @@ TEST_F(approval_test, replay_is_refused_also_after_restart) {
   const auto token = sign_approval(*alice_, claims());
   EXPECT_EQ(verify_reason(token), verifier_reason::ok);
   EXPECT_EQ(verify_reason(token), verifier_reason::replay);
-  // Restart: a new ledger and verifier over the same state directory.
-  verifier_.reset();
-  ledger_.reset();
-  ledger_ = std::make_unique<file_jti_ledger>(dir_ / "jti.ledger");
-  verifier_ = std::make_unique<approval_verifier>("prod", cfg_, *ledger_, &metrics_);
+  restart();
   EXPECT_EQ(verify_reason(token), verifier_reason::replay);
   EXPECT_EQ(counted("replay"), 2);
 }
@@ -220,6 +227,64 @@ TEST_F(approval_test, wrong_hash_does_not_burn_the_token) {
   EXPECT_EQ(verify_reason(token, &b), verifier_reason::wrong_hash);
   const auto good = binding();
   EXPECT_EQ(verify_reason(token, &good), verifier_reason::ok);
+}
+
+// The decision core may still refuse a verified token (no_recommendation,
+// withdrawn, blocked after a restart, ...): the engine then releases its jti,
+// and the operator's retry of the same token is accepted, not a replay.
+TEST_F(approval_test, a_released_token_is_accepted_on_retry_and_only_once) {
+  const auto c = claims();
+  const auto token = sign_approval(*alice_, c);
+  for (int refusal = 0; refusal < 3; ++refusal) {
+    const auto r = verifier_->verify(token, clock_.wall());
+    ASSERT_TRUE(r.ok()) << r.rejection.message;
+    EXPECT_TRUE(verifier_->release(r.approval->jti, r.approval->expires_at));  // the core refused it
+  }
+  EXPECT_EQ(verify_reason(token), verifier_reason::ok);  // accepted: stays spent
+  EXPECT_EQ(verify_reason(token), verifier_reason::replay);
+  // Released and spent survive a restart as they were.
+  restart();
+  EXPECT_EQ(verify_reason(token), verifier_reason::replay);
+  const auto other = sign_approval(*alice_, claims());
+  const auto r = verifier_->verify(other, clock_.wall());
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(verifier_->release(r.approval->jti, r.approval->expires_at));
+  restart();
+  EXPECT_EQ(verify_reason(other), verifier_reason::ok);
+}
+
+TEST_F(approval_test, concurrent_uses_of_one_token_are_accepted_once) {
+  const auto token = sign_approval(*alice_, claims());
+  std::atomic<int> ok{0};
+  std::atomic<int> replay{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      const auto r = verifier_->verify(token, clock_.wall());
+      ++(r.ok() ? ok : replay);
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(ok.load(), 1);
+  EXPECT_EQ(replay.load(), 7);
+}
+
+// The skew is applied once: the verifier accepts until exp + max_skew
+// (exclusive), and the expiry it hands on is that same instant.
+TEST_F(approval_test, the_skew_is_applied_once) {
+  auto c = claims();
+  c.issued_at -= 10min + 30s;
+  c.expires_at = c.issued_at + 10min;  // expired 30 s ago, inside the 1 min skew
+  const auto check = make_token_verifier(*verifier_)(sign_approval(*alice_, c), clock_.wall(), std::nullopt, 1);
+  ASSERT_TRUE(check.approval) << check.message;
+  EXPECT_EQ(check.approval->expires_at.time_since_epoch(), (c.expires_at + 1min).time_since_epoch());
+  EXPECT_GT(check.approval->expires_at.time_since_epoch(), clock_.wall().time_since_epoch());
+  ASSERT_TRUE(check.release);
+  auto at_edge = claims();
+  at_edge.issued_at -= 11min;
+  at_edge.expires_at = at_edge.issued_at + 10min;  // exp + max_skew == now
+  EXPECT_EQ(verify_reason(sign_approval(*alice_, at_edge)), verifier_reason::expired);
 }
 
 TEST_F(approval_test, not_approvable) {

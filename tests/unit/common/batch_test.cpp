@@ -127,7 +127,41 @@ INSTANTIATE_TEST_SUITE_P(
             R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[{"check":"c","at":1,"outcome":"ok","latency_ms":-3}]})",
             batch_rejection::bad_schema, "$.observations[0].latency_ms"},
         bad_case{R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[],"lag":[{"at":1,"lag_ms":-5}]})",
-                 batch_rejection::bad_schema, "$.lag[0].lag_ms"}));
+                 batch_rejection::bad_schema, "$.lag[0].lag_ms"},
+        // duplicate keys: at the top, inside an observation, inside a lag sample
+        bad_case{R"({"v":1,"vantage":"a","vantage":"b","seq":1,"sent_at":1,"observations":[]})",
+                 batch_rejection::bad_json, "duplicate key \"vantage\""},
+        bad_case{
+            R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[{"check":"c","at":1,"at":9,"outcome":"ok","latency_ms":1}]})",
+            batch_rejection::bad_json, "duplicate key \"at\""},
+        bad_case{
+            R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[],"lag":[{"at":1,"lag_ms":5,"lag_ms":0}]})",
+            batch_rejection::bad_json, "duplicate key \"lag_ms\""},
+        // absurd values
+        bad_case{
+            R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[{"check":"c","at":1,"outcome":"ok","latency_ms":1e12}]})",
+            batch_rejection::bad_schema, "$.observations[0].latency_ms: expected a finite number in [0, 86400000]"},
+        bad_case{
+            R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[{"check":"c","at":1,"outcome":"ok","latency_ms":1,"status":-200}]})",
+            batch_rejection::bad_schema, "$.observations[0].status"},
+        bad_case{
+            R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[{"check":"c","at":1,"outcome":"ok","latency_ms":1,"status":42}]})",
+            batch_rejection::bad_schema, "$.observations[0].status"},
+        bad_case{
+            R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[{"check":"c","at":1,"outcome":"ok","latency_ms":1,"status":70000}]})",
+            batch_rejection::bad_schema, "$.observations[0].status"},
+        bad_case{
+            R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[],"lag":[{"at":1,"lag_ms":9000000000000}]})",
+            batch_rejection::bad_schema, "$.lag[0].lag_ms"}));
+
+TEST(batch, the_same_key_in_different_objects_is_fine) {
+  const auto r = parse_batch(
+      R"({"v":1,"vantage":"a","seq":1,"sent_at":1,"observations":[{"check":"c","at":1,"outcome":"ok","latency_ms":1,"status":0},)"
+      R"({"check":"c","at":2,"outcome":"ok","latency_ms":2,"status":599}],"lag":[{"at":1,"lag_ms":1}]})");
+  ASSERT_TRUE(r.value) << r.message;
+  EXPECT_EQ(r.value->observations.size(), 2U);
+  EXPECT_EQ(r.value->observations[1].http_status, 599);
+}
 
 TEST(batch, too_many_observations_is_too_large) {
   batch b = sample();

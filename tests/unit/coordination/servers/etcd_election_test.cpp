@@ -267,6 +267,35 @@ TEST(EtcdJtiLedger, FiftyConcurrentConsumesFromThreeReplicasSucceedOnce) {
   EXPECT_GT(ttl.value.ttl, 600);
 }
 
+// A jti whose approval the core refused is released by the replica that
+// consumed it, and only by it: the retry is accepted once, and another
+// replica cannot release a use it did not make.
+TEST(EtcdJtiLedger, ARefusedUseIsReleasedOnlyByItsReplicaAndTheRetryWinsOnce) {
+  common::real_clock clock;
+  const auto prefix = testing::fresh_prefix("jti-release");
+  std::vector<std::unique_ptr<replica>> rs;
+  for (const char* id : {"a", "b"})
+    rs.push_back(std::make_unique<replica>(endpoints(), prefix, id, clock));
+  auto& a = (*rs[0])->ledger();
+  auto& b = (*rs[1])->ledger();
+  const auto expires = clock.wall() + std::chrono::minutes(10);
+  ASSERT_TRUE(a.try_consume("jti-retry", expires));
+  EXPECT_FALSE(b.try_consume("jti-retry", expires));  // reserved: a concurrent use is a replay
+  b.release("jti-retry", expires);                    // not b's record: nothing released
+  EXPECT_FALSE(b.try_consume("jti-retry", expires));
+  a.release("jti-retry", expires);  // the core refused a's use
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 10; ++i) {
+    threads.emplace_back([&, i] {
+      if ((*rs[static_cast<std::size_t>(i % 2)])->ledger().try_consume("jti-retry", expires)) ++accepted;
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(accepted.load(), 1);
+}
+
 TEST(EtcdCoordinator, RejectsBadOptions) {
   common::manual_clock clock;
   prometheus::Registry r;
