@@ -154,7 +154,7 @@ std::string plan_executor::hold_before(const plan_context& ctx, std::size_t inde
       journal_.note(clock_.wall(), ctx.recommendation_hash,
                     {{"event", "held"}, {"step", step}, {"index", index}, {"detail", why}});
       if (ev.on_step) ev.on_step(index, step, "held", "waiting before this step: " + why);
-      if (ev.print) ev.print("  " + step + ": held before it runs: " + why);
+      if (ev.print) ev.print(std::string("  ").append(step).append(": held before it runs: ").append(why));
       noted = why;
     }
     if (!sleep(milliseconds(250))) return "stopped";

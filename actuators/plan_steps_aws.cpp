@@ -365,9 +365,12 @@ class ecs_scale_step final : public aws_step {
         if (s.running_count == count_ && s.desired_count == count_) return step_outcome::done(detail + raised);
         if (!wait_) return step_outcome::done(detail + raised);
       }
-      if (c.expired()) return step_outcome::failed("timed out waiting for the running count: " + detail + raised);
+      if (c.expired()) {
+        return step_outcome::failed(
+            std::string("timed out waiting for the running count: ").append(detail).append(raised));
+      }
       if (!c.sleep(std::min(std::chrono::milliseconds(2000), c.remaining()))) {
-        return step_outcome::failed("cancelled: " + detail + raised);
+        return step_outcome::failed(std::string("cancelled: ").append(detail).append(raised));
       }
     }
   }

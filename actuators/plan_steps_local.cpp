@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <thread>
 
 #include "actuators/plan_steps.hpp"
@@ -108,10 +109,12 @@ group_members scan_group(int pgid, const std::string& env_entry) {
     const std::string stat((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
     const auto close = stat.rfind(')');  // the command name may hold spaces and parentheses
     if (close == std::string::npos) continue;
+    // After the name: " <state> <ppid> <pgrp> ..."
+    std::istringstream fields(stat.substr(close + 1));
     char state = 0;
-    int ppid = 0;
-    int pgrp = 0;
-    if (std::sscanf(stat.c_str() + close + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != pgid) continue;
+    long ppid = 0;
+    long pgrp = 0;
+    if (!(fields >> state >> ppid >> pgrp) || pgrp != pgid) continue;
     if (state == 'Z') continue;
     ++m.live;
     std::ifstream env(dir + "/environ", std::ios::binary);

@@ -196,7 +196,8 @@ class Quickstart(unittest.TestCase):
                          60, "us-east-1 classified again after the restart")
         elif "vigil approve" in block:
             self.assertEqual(rc, 0, out)
-            h.wait_until(lambda: self.status()["recommendation"]["state"] == "done", 60, "the dry-run plan done")
+            h.wait_until(lambda: self.status()["recommendation"]["state"] == "dry_run_complete", 60,
+                         "the dry-run plan complete (nothing changed)")
         elif block.lstrip().startswith("kill $(cat"):
             h.wait_until(lambda: not self.leftovers(), 30, "every process of the quickstart stopped")
             self.assertEqual(self.leftovers(), [], "still running after the clean-up")
