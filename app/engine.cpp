@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
