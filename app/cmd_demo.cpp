@@ -4,10 +4,13 @@
 // 127.0.0.1, three agents (one per vantage) probing them over HTTP with the
 // production prober and sending HMAC-signed batches to a real engine over
 // HTTP, the real decision core, a real Ed25519 approval token verified by the
-// production verifier, and the plan in dry run. The script: a service outage
-// in the primary (service_degraded: fix it, do not fail over), recovery, then
-// a regional outage with the primary's own vantage gone (failover recommended),
-// a demo approval and the dry-run plan. Exits 0 with a summary when every
+// production verifier, and plans of harmless local steps run for real. The
+// script: a service outage in the primary (service_degraded: fix it, do not
+// fail over), recovery, then a regional outage with the primary's own vantage
+// gone (failover recommended), a demo approval and the plan (us-west-2
+// becomes active); the day after: planned work in us-west-2 under a signed
+// silence (downgraded pages, no action), then the old primary recovers and a
+// proposed, approved failback makes us-east-1 active again. Exits 0 with a summary when every
 // phase reached its expected state, 1 when one did not.
 #include <curl/curl.h>
 #include <prometheus/registry.h>
@@ -32,6 +35,7 @@
 #include "app/engine.hpp"
 #include "approvals/approval.hpp"
 #include "approvals/approval_hook.hpp"
+#include "approvals/command_token.hpp"
 #include "approvals/jti_ledger.hpp"
 #include "approvals/keys.hpp"
 #include "common/config_load.hpp"
@@ -114,24 +118,14 @@ std::string demo_config(const fake_services& svc, const std::string& state_dir) 
        "paging: [{kind: log}]\n"
        "approvals:\n  required: 1\n  max_ttl: 15m\n  approvers:\n    - {id: demo-oncall, public_key_file: "
        "demo-oncall.pub}\n"
-       "plan:\n  failover:\n    dry_run: true\n    steps:\n"
-       "      - {name: fence-primary, kind: arc_routing_control, state: 'Off',\n"
-       "         routing_control_arn: "
-       "'arn:aws:route53-recovery-control::111122223333:controlpanel/demo/routingcontrol/use1',\n"
-       "         cluster_endpoints: ['https://host-aaaaaa.us-east-1.example.com/v1', "
-       "'https://host-bbbbbb.us-west-2.example.com/v1']}\n"
-       "      - {name: promote-db, kind: aurora_global_failover, global_cluster: demo-global,\n"
-       "         target_cluster_arn: 'arn:aws:rds:us-west-2:111122223333:cluster:demo-secondary', region: "
-       "us-west-2}\n"
-       "      - {name: wait-db, kind: wait_db_cluster, cluster: demo-secondary, region: us-west-2}\n"
-       "      - {name: activate, kind: ecs_scale, cluster: demo, service: api-worker, desired_count: 6, region: "
-       "us-west-2}\n"
-       "      - {name: shift-traffic, kind: arc_routing_control, state: 'On',\n"
-       "         routing_control_arn: "
-       "'arn:aws:route53-recovery-control::111122223333:controlpanel/demo/routingcontrol/usw2',\n"
-       "         cluster_endpoints: ['https://host-aaaaaa.us-east-1.example.com/v1', "
-       "'https://host-bbbbbb.us-west-2.example.com/v1']}\n"
-       "      - {name: verify, kind: verify, region: us-west-2}\n";
+       // Harmless local steps: the plans run for real, so the active region moves.
+       "plan:\n  failover:\n    dry_run: false\n    steps:\n"
+       "      - {name: fence-primary, kind: exec, command: [/bin/echo, fence, us-east-1], timeout: 10s}\n"
+       "      - {name: promote-dr, kind: exec, command: [/bin/echo, promote, us-west-2], timeout: 10s}\n"
+       "      - {name: verify, kind: verify, region: us-west-2, within: 30s}\n"
+       "  failback:\n    dry_run: false\n    steps:\n"
+       "      - {name: switch-back, kind: exec, command: [/bin/echo, switchover, us-east-1], timeout: 10s}\n"
+       "      - {name: verify, kind: verify, region: us-east-1, within: 30s}\n";
   return y.str();
 }
 
@@ -176,6 +170,9 @@ class demo {
     } else if (type == "page") {
       say("PAGE " + e.value("action", "") + " [" + e.value("severity", "") + "] " + e.value("summary", ""));
       if (e.value("action", "") == "trigger") mark("page:" + e.value("kind", ""));
+    } else if (type == "page_held") {
+      say("PAGE held (silenced) " + e.value("summary", ""));
+      mark("silenced:" + e.value("region", ""));
     } else if (type == "recommendation") {
       const json& r = e.contains("recommendation") ? e["recommendation"] : e;
       say("recommendation  " + r.value("action", "") + " " + r.value("from", "") + " -> " + r.value("to", "") + ": " +
@@ -186,7 +183,17 @@ class demo {
           e.value("approver", "?") + " (" + e.value("reason", "") + ")");
     } else if (type == "execute_plan") {
       say("execute plan    " + e.value("action", "") + " " + e.value("from", "") + " -> " + e.value("to", "") +
-          " (dry run)");
+          (e.value("planned", false) ? " (planned)" : ""));
+    }
+  }
+
+  /// A page as the pager gets it, after the silences (held pages never come here).
+  void on_page_sent(const decision::page& p) {
+    if (p.action != decision::page_action::trigger) return;
+    if (p.sev == decision::severity::critical) mark("critical:" + p.region);
+    if (p.summary.find("silenced") != std::string::npos) {
+      say("  paged as " + std::string(decision::to_string(p.sev)) + ": " + p.summary);
+      mark("silenced:" + p.region);
     }
   }
 
@@ -261,11 +268,20 @@ class demo {
 
     ledger_ = std::make_unique<approvals::file_jti_ledger>(state_dir_ / "approvals.jti");
     verifier_ = std::make_unique<approvals::approval_verifier>(cfg_.deployment, cfg_.approvals, *ledger_);
+    // Operator commands: their own verifier (no metrics), the same keys and jti ledger.
+    command_tokens_ = std::make_unique<approvals::approval_verifier>(cfg_.deployment, cfg_.approvals, *ledger_);
+    commands_ = std::make_unique<approvals::command_verifier>(command_tokens_.get(),
+                                                              approvals::command_limits{cfg_.silences.max_duration});
     runner_ = std::make_unique<actuators::plan_runner>(io_ctx_, cfg_, std::chrono::milliseconds(250),
                                                        [this](const std::string& l) { say(l); });
     engine_hooks hooks;
     hooks.on_event = [this](const json& e) { on_event(e); };
     hooks.verify_token = make_token_verifier(*verifier_);
+    hooks.verify_command = [this](std::string_view body, std::string_view action, common::wall_time now,
+                                  const approvals::command_verifier::extra_check& extra) {
+      return commands_->verify(body, action, now, extra);
+    };
+    hooks.on_page = [this](const decision::page& p) { on_page_sent(p); };
     hooks.on_execute = [this](const decision::execute_plan& e) { runner_->execute(e); };
     hooks.extra_status = [this] { return json{{"plan", runner_->status()}}; };
     engine_options eo;
@@ -344,21 +360,7 @@ class demo {
 
     say("phase 4: on-call approves with a signed token bound to recommendation " +
         rec["hash"].get<std::string>().substr(0, 12) + "…");
-    approvals::approval_claims c;
-    c.recommendation_id = rec["id"];
-    c.recommendation_hash = rec["hash"];
-    c.action = rec["action"];
-    c.allow_data_loss = rec.value("allow_data_loss_required", false);
-    c.audience = cfg_.deployment;
-    c.subject = "demo-oncall";
-    c.issued_at = clock_.wall();
-    c.expires_at = clock_.wall() + std::chrono::minutes(10);
-    c.jti = approvals::new_jti();
-    const std::string token = approvals::sign_approval(*approver_key_, c);
-    common::http_call call;
-    call.method = "POST";
-    call.url = engine_->base_url() + "/v1/approvals";
-    call.body = token;
+    common::http_call call = approval_call(rec, rec["action"]);
     const auto reply = common::http_perform(call);
     say("  POST /v1/approvals -> HTTP " + std::to_string(reply.status) + " " + reply.body);
     if (!reply.success()) return exit_failed;
@@ -366,25 +368,180 @@ class demo {
     say("  the same token again -> HTTP " + std::to_string(replay.status) + " (" +
         json::parse(replay.body, nullptr, false).value("error", "?") + ": an approval drives one execution)");
 
-    if (!wait_for(
-            "the dry-run plan to finish",
-            [](const json& s) {
-              return s.contains("plan") && s["plan"].is_object() && s["plan"]["state"] == "dry_run_complete";
-            },
-            std::chrono::seconds(30))) {
-      return exit_failed;
-    }
+    if (!wait_for("the failover plan to finish", plan_done, std::chrono::seconds(60))) return exit_failed;
     const json finished = status();
-    if (finished["recommendation"].value("state", "") != "dry_run_complete" ||
-        finished["recommendation"].value("reason", "") != decision::dry_run_complete_text) {
-      say("FAILED: the dry run is not reported as such: " + finished["recommendation"].dump());
+    if (finished["recommendation"].value("state", "") != "done") {
+      say("FAILED: the plan did not end done: " + finished["recommendation"].dump());
       return exit_failed;
     }
-    say("  -> " + std::string(decision::dry_run_complete_text) + " (plan.failover.dry_run: true)");
     if (!check_rto(finished["plan"].value("rto", json(nullptr)))) return exit_failed;
+    if (!wait_for("us-west-2 active, roles swapped", active_is("us-west-2"), std::chrono::seconds(20))) {
+      return exit_failed;
+    }
+    mark("active:us-west-2");
+    say("  -> plan done: us-west-2 is the active region (role primary), us-east-1 is now the dr");
+
+    if (!planned_work()) return exit_failed;
+    if (!failback()) return exit_failed;
     print_summary();
     if (serve_) serve_forever();
     return exit_ok;
+  }
+
+  static bool plan_done(const json& s) {
+    return s.contains("plan") && s["plan"].is_object() && s["plan"]["state"] == "done" &&
+           s["recommendation"].is_object() && s["recommendation"]["state"] == "done";
+  }
+
+  static std::function<bool(const json&)> active_is(const std::string& region) {
+    const std::string other = region == demo_regions[0] ? demo_regions[1] : demo_regions[0];
+    return [region, other](const json& s) {
+      return s.contains("active") && s["active"].value("region", "") == region &&
+             s["active"].value("state", "") == "active" && s["regions"][region].value("role", "") == "primary" &&
+             s["regions"][other].value("role", "") == "dr";
+    };
+  }
+
+  /// A signed approval (or cooldown acknowledgement) of `rec`, as `vigil approve` sends it.
+  common::http_call approval_call(const json& rec, const std::string& action) {
+    approvals::approval_claims c;
+    c.recommendation_id = rec["id"];
+    c.recommendation_hash = rec["hash"];
+    c.action = action;
+    c.allow_data_loss = action == rec["action"] && rec.value("allow_data_loss_required", false);
+    c.audience = cfg_.deployment;
+    c.subject = "demo-oncall";
+    c.issued_at = clock_.wall();
+    c.expires_at = clock_.wall() + std::chrono::minutes(10);
+    c.jti = approvals::new_jti();
+    common::http_call call;
+    call.method = "POST";
+    call.url = engine_->base_url() + "/v1/approvals";
+    call.body = approvals::sign_approval(*approver_key_, c);
+    return call;
+  }
+
+  /// A signed operator command, as `vigil silence create|expire` sends it.
+  bool command(const std::string& path, const json& body) {
+    if (const auto why = approvals::check_command(body, approvals::command_limits{})) {
+      say("FAILED: bad command: " + *why);
+      return false;
+    }
+    common::http_call call;
+    call.method = "POST";
+    call.url = engine_->base_url() + path;
+    call.headers = {{"Content-Type", "application/json"}};
+    call.body = approvals::sign_command(*approver_key_, body, cfg_.deployment, "demo-oncall", clock_.wall(),
+                                        std::chrono::minutes(5))
+                    .dump();
+    const auto r = common::http_perform(call);
+    say("  POST " + path + " -> HTTP " + std::to_string(r.status));
+    if (!r.success()) say("FAILED: " + r.body);
+    return r.success();
+  }
+
+  /// The day after, part 1: a signed silence over the new primary while its
+  /// services are worked on: pages downgraded, nothing recommended.
+  bool planned_work() {
+    say("phase 5: planned work in us-west-2: a signed silence (region:us-west-2), then its services fail");
+    const json silence{{"action", "silence"},
+                       {"id", "demo-maintenance"},
+                       {"scope", "region:us-west-2"},
+                       {"duration_s", 900},
+                       {"reason", "planned work in the new primary"}};
+    if (!command("/v1/silences", silence)) return false;
+    set_region("us-west-2", true);
+    if (!wait_for(
+            "a silenced (non-critical) page for us-west-2",
+            [this](const json& s) { return cls(s, "us-west-2") != "healthy" && seen("silenced:us-west-2"); },
+            std::chrono::seconds(30))) {
+      return false;
+    }
+    if (seen("critical:us-west-2")) {
+      say("FAILED: a critical page for us-west-2 went out under the silence");
+      return false;
+    }
+    const json rec = status()["recommendation"];
+    if (rec.is_object() && rec.value("state", "") != "done") {
+      bool blocked = false;
+      for (const auto& g : rec["gates"])
+        blocked = blocked || (g["name"] == "not_silenced" && !g["ok"].get<bool>());
+      if (!blocked) {
+        say("FAILED: a recommendation under the silence is not blocked by not_silenced: " + rec.dump());
+        return false;
+      }
+      say("  -> recommendation blocked: not_silenced");
+    }
+    say("  -> the page went out downgraded, no critical page, no action");
+    set_region("us-west-2", false);
+    if (!wait_for(
+            "us-west-2 healthy again", [](const json& s) { return cls(s, "us-west-2") == "healthy"; },
+            std::chrono::seconds(30))) {
+      return false;
+    }
+    return command("/v1/silences/expire",
+                   json{{"action", "unsilence"}, {"id", "demo-maintenance"}, {"reason", "planned work done"}});
+  }
+
+  /// The day after, part 2: the old primary recovers and we fail back.
+  bool failback() {
+    say("phase 6: us-east-1 recovers; on-call proposes failback, acknowledges the cooldown and approves");
+    set_region("us-east-1", false);
+    on_io([this] {
+      detector::agent_options ao;
+      ao.vantage = cfg_.vantages[0];
+      ao.endpoints = {engine_->base_url()};
+      ao.flush_interval = std::chrono::milliseconds(500);
+      ao.run_lag_source = false;
+      agent_registries_.push_back(std::make_unique<prometheus::Registry>());
+      agents_.push_back(std::make_unique<detector::agent>(io_ctx_, cfg_, ao, clock_, *agent_registries_.back()));
+      agents_.back()->start();
+      return 0;
+    });
+    if (!wait_for(
+            "us-east-1 healthy again", [](const json& s) { return cls(s, "us-east-1") == "healthy"; },
+            std::chrono::seconds(40))) {
+      return false;
+    }
+    common::http_call propose;
+    propose.method = "POST";
+    propose.url = engine_->base_url() + "/v1/propose";
+    propose.headers = {{"Content-Type", "application/json"}};
+    propose.body = json{{"action", "failback"}, {"by", "demo-oncall"}}.dump();
+    const auto p = common::http_perform(propose);
+    say("  POST /v1/propose failback -> HTTP " + std::to_string(p.status));
+    if (!p.success()) {
+      say("FAILED: " + p.body);
+      return false;
+    }
+    json rec = status()["recommendation"];
+    if (rec.value("state", "") == "blocked") {
+      say("  gates: " + gates_line(rec));
+      const auto ack = common::http_perform(approval_call(rec, std::string(approvals::acknowledge_cooldown_action)));
+      say("  cooldown acknowledged (signed) -> HTTP " + std::to_string(ack.status));
+      if (!ack.success()) return false;
+    }
+    if (!wait_for(
+            "the failback pending approval",
+            [](const json& s) {
+              return s["recommendation"].is_object() && s["recommendation"]["action"] == "failback" &&
+                     s["recommendation"]["state"] == "pending_approval";
+            },
+            std::chrono::seconds(30))) {
+      return false;
+    }
+    rec = status()["recommendation"];
+    const auto reply = common::http_perform(approval_call(rec, rec["action"]));
+    say("  approve failback -> HTTP " + std::to_string(reply.status));
+    if (!reply.success()) {
+      say("FAILED: " + reply.body);
+      return false;
+    }
+    if (!wait_for("the failback plan to finish", plan_done, std::chrono::seconds(60))) return false;
+    if (!wait_for("us-east-1 active again", active_is("us-east-1"), std::chrono::seconds(20))) return false;
+    mark("active:us-east-1");
+    say("  -> failback done: us-east-1 is the active region again");
+    return true;
   }
 
   static std::string gates_line(const json& rec) {
@@ -455,9 +612,11 @@ class demo {
             << "  regional_outage declared      " << since("regional_outage") << "\n"
             << "  critical page triggered       " << since("page:regional_outage") << "\n"
             << "  failover recommended          " << since("rec:pending_approval") << "\n"
-            << "  dry run complete (no change)  " << since("rec:dry_run_complete") << "\n"
+            << "  failover done, us-west-2 active " << since("active:us-west-2") << "\n"
             << "  a single service outage earlier was classified service_degraded and paged, with no "
                "recommendation.\n"
+            << "  the day after: planned work in us-west-2 under a signed silence paged no one critically;\n"
+            << "  failback approved and done, us-east-1 active again at " << since("active:us-east-1") << ".\n"
             << "vigil demo: ok\n";
   }
 
@@ -503,6 +662,8 @@ class demo {
   std::unique_ptr<approvals::ed25519_key> approver_key_;
   std::unique_ptr<approvals::file_jti_ledger> ledger_;
   std::unique_ptr<approvals::approval_verifier> verifier_;
+  std::unique_ptr<approvals::approval_verifier> command_tokens_;
+  std::unique_ptr<approvals::command_verifier> commands_;
   std::unique_ptr<actuators::plan_runner> runner_;
   std::unique_ptr<engine> engine_;
   std::vector<std::unique_ptr<detector::agent>> agents_;
@@ -527,7 +688,8 @@ int cmd_demo(const std::vector<std::string>& args, command_io& io) {
   }
   if (parsed.args->help) {
     io.out << "Usage: vigil demo [--serve]\n\nA self-contained showcase on 127.0.0.1: a service outage, then a "
-              "regional outage, the recommendation, a demo approval and the dry-run plan.\n\n"
+              "regional outage, the recommendation, a demo approval and the failover plan; then planned work under a "
+              "signed silence and the failback.\n\n"
            << format_options(specs);
     return exit_ok;
   }
