@@ -24,6 +24,8 @@ struct batch_gate_options {
   std::chrono::milliseconds max_age{30000};     ///< X-Vigil-Timestamp older than this: stale
   std::chrono::milliseconds max_future{30000};  ///< ...newer than now + this: future
   std::size_t max_body_bytes = std::size_t{4} * 1024 * 1024;
+  /// The configured regions: a lag sample's `region` must name one.
+  std::set<std::string, std::less<>> regions;
   common::batch_limits limits;
 };
 
