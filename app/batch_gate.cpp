@@ -60,6 +60,12 @@ batch_verdict batch_gate::check(std::string_view body, std::string_view signatur
   if (vantages_.count(b.vantage) == 0) {
     return refuse(batch_rejection::unknown_vantage, 400, "vantage '" + b.vantage + "' is not in the configuration");
   }
+  for (const auto& l : b.lag) {
+    if (!l.region.empty() && options_.regions.count(l.region) == 0) {
+      return refuse(batch_rejection::unknown_region, 400,
+                    "lag sample region '" + l.region + "' is not a configured region (agent config differs?)");
+    }
+  }
   if (const auto it = last_seq_.find(b.vantage); it != last_seq_.end() && b.seq <= it->second) {
     return refuse(batch_rejection::non_increasing_seq, 409,
                   "seq " + std::to_string(b.seq) + " is not above the last accepted " + std::to_string(it->second) +

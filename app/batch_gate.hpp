@@ -29,6 +29,8 @@ struct batch_gate_options {
   /// nature (docs/aws-notes.md, "CloudWatch"); the lag gate judges its age.
   std::chrono::milliseconds lag_sample_max_age{std::chrono::minutes(15)};
   std::size_t max_body_bytes = std::size_t{4} * 1024 * 1024;
+  /// The configured regions: a lag sample's `region` must name one.
+  std::set<std::string, std::less<>> regions;
   common::batch_limits limits;
 };
 

@@ -558,7 +558,7 @@ class demo {
     // replication lag, as a postgres_standby source would.
     while (!stopping_) {
       if (agents_.size() > 1) {
-        agents_[1]->add_lag({clock_.wall().time_since_epoch().count(), 300, ""});
+        agents_[1]->add_lag({clock_.wall().time_since_epoch().count(), 300, "", ""});
       }
       std::unique_lock lock(stop_mutex_);
       stop_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_.load(); });

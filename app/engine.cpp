@@ -120,6 +120,8 @@ struct engine::impl {
     o.max_age = c.engine.batch_max_age;
     o.max_future = c.engine.batch_max_age;
     o.max_body_bytes = c.engine.max_batch_bytes;
+    for (const auto& r : c.regions)
+      o.regions.insert(r.name);
     return o;
   }
 
@@ -300,8 +302,9 @@ struct engine::impl {
       decision::lag_sample s;
       s.at = from_ms(l.at_ms);
       if (l.lag_ms) s.lag = std::chrono::milliseconds{*l.lag_ms};
+      if (!l.region.empty()) s.region = core.topo().find_region(l.region);  // the batch gate checked the name
       core.ingest_lag(s);
-      if (record.is_open()) record.write_line(decision::to_record_line(s));
+      if (record.is_open()) record.write_line(decision::to_record_line(s, core.topo()));
     }
     if (record.is_open()) {
       record.write_line(decision::to_record_line(decision::report_record{*v, to_decision(now)}, core.topo()));

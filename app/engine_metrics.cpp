@@ -11,7 +11,7 @@ using prometheus::BuildHistogram;
 
 namespace {
 
-constexpr std::size_t rejection_count = 10;
+constexpr std::size_t rejection_count = 11;
 
 template <typename E, std::size_t N>
 std::vector<prometheus::Gauge*> one_hot(prometheus::Family<prometheus::Gauge>& fam,

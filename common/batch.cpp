@@ -35,6 +35,8 @@ std::string_view to_string(batch_rejection r) {
       return "too_large";
     case batch_rejection::unknown_vantage:
       return "unknown_vantage";
+    case batch_rejection::unknown_region:
+      return "unknown_region";
   }
   return "bad_schema";
 }
@@ -51,7 +53,9 @@ std::string serialize_batch(const batch& b) {
   for (std::size_t i = 0; i < b.lag.size(); ++i) {
     const auto& l = b.lag[i];
     if (i > 0) out += ',';
-    out += json{{"at", l.at_ms}, {"lag_ms", l.lag_ms ? json(*l.lag_ms) : json(nullptr)}, {"error", l.error}}.dump();
+    json item{{"at", l.at_ms}, {"lag_ms", l.lag_ms ? json(*l.lag_ms) : json(nullptr)}, {"error", l.error}};
+    if (!l.region.empty()) item["region"] = l.region;
+    out += item.dump();
   }
   out += R"(],"observations":[)";
   for (std::size_t i = 0; i < b.observations.size(); ++i) {
@@ -231,6 +235,14 @@ batch_parse_result parse_batch(std::string_view body, const batch_limits& limits
         }
         if (const auto e = l.find("error"); e != l.end() && e->is_string()) {
           w.error = e->get<std::string>().substr(0, limits.max_detail_bytes);
+        }
+        if (const auto g = l.find("region"); g != l.end() && !g->is_null()) {
+          if (!g->is_string() || g->get_ref<const std::string&>().empty() ||
+              g->get_ref<const std::string&>().size() > limits.max_name_bytes) {
+            throw schema_error{path + ".region: expected a region name of 1 to " +
+                               std::to_string(limits.max_name_bytes) + " bytes"};
+          }
+          w.region = g->get<std::string>();
         }
         b.lag.push_back(std::move(w));
       }

@@ -45,6 +45,9 @@ struct wire_lag {
   std::int64_t at_ms = 0;
   std::optional<std::int64_t> lag_ms;  ///< nullopt: the source could not be read
   std::string error;
+  /// The region whose (secondary) cluster was measured; empty: untagged (the
+  /// configured dr, as sent by agents without replication_lag.failback).
+  std::string region;
 };
 
 struct batch {
@@ -74,6 +77,7 @@ enum class batch_rejection : std::uint8_t {
   bad_schema,
   too_large,
   unknown_vantage,
+  unknown_region,  ///< a lag sample names a region that is not configured
 };
 [[nodiscard]] std::string_view to_string(batch_rejection r);
 

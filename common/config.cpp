@@ -38,6 +38,17 @@ std::string_view check_config::kind() const {
   return "http";
 }
 
+std::optional<replication_lag_config> replication_lag_config::failback_source() const {
+  if (!failback) return std::nullopt;
+  replication_lag_config r = *this;
+  r.failback.reset();
+  r.region = failback->region;
+  r.cluster = failback->cluster;
+  r.metric = failback->metric;
+  r.dsn = failback->dsn;
+  return r;
+}
+
 std::string_view to_string(lag_source s) {
   switch (s) {
     case lag_source::none:

@@ -181,6 +181,21 @@ struct replication_lag_config {
   duration interval{5000};
   duration timeout{2000};
   std::string vantage;  ///< the vantage whose agent samples the lag; empty = every vantage
+
+  /// replication_lag.failback: the source of the other direction, measuring the
+  /// configured primary's cluster as a secondary (while the dr region is
+  /// active). source, interval, timeout and vantage are inherited.
+  struct direction {
+    std::string region;  ///< the region whose cluster is measured; default: the primary
+    std::string cluster;
+    std::string metric;  ///< default: the main block's metric
+    std::string dsn;
+  };
+  std::optional<direction> failback;
+
+  /// The main block with `failback`'s keys in place of its own (region, cluster,
+  /// metric, dsn); failback unset: nullopt.
+  [[nodiscard]] std::optional<replication_lag_config> failback_source() const;
 };
 
 struct engine_config {

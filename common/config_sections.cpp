@@ -111,8 +111,9 @@ void read_probe_defaults(map_reader& top, probe_defaults_config& p) {
 
 void read_replication_lag(map_reader& top, replication_lag_config& r) {
   if (!top.has("replication_lag")) return;
-  map_reader m(top.ctx(), top.child("replication_lag"), "replication_lag",
-               {"source", "region", "cluster", "metric", "dsn", "dsn_file", "interval", "timeout", "vantage"});
+  map_reader m(
+      top.ctx(), top.child("replication_lag"), "replication_lag",
+      {"source", "region", "cluster", "metric", "dsn", "dsn_file", "interval", "timeout", "vantage", "failback"});
   if (!m.valid()) return;
   const auto source = m.choice("source", {"none", "cloudwatch", "aurora_sql", "postgres_standby"}, true);
   if (source) r.source = static_cast<lag_source>(*source);
@@ -126,6 +127,18 @@ void read_replication_lag(map_reader& top, replication_lag_config& r) {
   m.duration("interval", r.interval, common::duration{100});
   m.duration("timeout", r.timeout, one_ms);
   m.string("vantage", r.vantage);
+  if (!m.has("failback")) return;
+  map_reader f(m.ctx(), m.child("failback"), "replication_lag.failback",
+               {"region", "cluster", "metric", "dsn", "dsn_file"});
+  if (!f.valid()) return;
+  auto& d = r.failback.emplace();
+  f.string("region", d.region);
+  f.string("cluster", d.cluster, r.source == lag_source::cloudwatch);
+  d.metric = r.metric;
+  if (const auto metric = f.choice("metric", {"AuroraGlobalDBRPOLag", "AuroraGlobalDBReplicationLag"})) {
+    d.metric = *metric == 0 ? "AuroraGlobalDBRPOLag" : "AuroraGlobalDBReplicationLag";
+  }
+  f.secret("dsn", d.dsn, sql);
 }
 
 void read_engine(map_reader& top, config& cfg) {

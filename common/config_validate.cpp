@@ -206,6 +206,20 @@ void validate_lag(load_context& ctx, config& cfg) {
                                   [](const region_config& r) { return r.role == region_role::dr; });
   if (lag.region.empty() && has_dr) lag.region = cfg.dr().name;
   if (!lag.region.empty()) check_region_ref(ctx, cfg, lag.region, "replication_lag.region");
+  if (lag.failback) {
+    const bool has_primary = std::any_of(cfg.regions.begin(), cfg.regions.end(),
+                                         [](const region_config& r) { return r.role == region_role::primary; });
+    if (lag.failback->region.empty() && has_primary) lag.failback->region = cfg.primary().name;
+    if (!lag.failback->region.empty()) {
+      check_region_ref(ctx, cfg, lag.failback->region, "replication_lag.failback.region");
+      if (lag.failback->region == lag.region) {
+        ctx.error_at(ctx.at("replication_lag.failback.region"),
+                     "replication_lag.failback.region " + quote_value(lag.failback->region) +
+                         " is the region the main block measures: the failback source measures the other region "
+                         "(the configured primary as a secondary)");
+      }
+    }
+  }
   if (!lag.vantage.empty() && std::find(cfg.vantages.begin(), cfg.vantages.end(), lag.vantage) == cfg.vantages.end()) {
     const std::vector<std::string_view> names(cfg.vantages.begin(), cfg.vantages.end());
     ctx.error_at(ctx.at("replication_lag.vantage"), "unknown vantage " + quote_value(lag.vantage) +

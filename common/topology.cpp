@@ -44,6 +44,7 @@ decision::topology make_topology(const config& cfg) {
   p.recommendation_ttl = d.recommendation_ttl;
   p.approvals_required = cfg.approvals.required;
   p.lag_source_configured = cfg.replication_lag.source != lag_source::none;
+  p.failback_lag_source_configured = p.lag_source_configured && cfg.replication_lag.failback.has_value();
   t.index();
   const auto problems = t.validate();
   if (!problems.empty()) {

@@ -98,6 +98,11 @@ void core::vantage_report(vantage_index v, time_point at) {
 void core::ingest_lag(const lag_sample& sample) {
   state& s = *s_;
   if (s.from_future(sample.at)) return;
+  // Only the lag of replication into the region a move would go to counts.
+  if (sample.region.value_or(s.topo.dr()) != s.ad()) {
+    ++s.lag_other_direction;
+    return;
+  }
   if (s.lag_latest && sample.at < s.lag_latest->at) return;
   s.lag_latest = sample;
   if (sample.lag) s.lag_last_value = sample;
@@ -329,6 +334,8 @@ snapshot core::status() const {
     out.lag.at = s.lag_last_value->at;
   }
   out.lag.reachable = s.lag_latest && s.lag_latest->lag.has_value();
+  out.lag.region = s.topo.regions[s.ad()].name;
+  out.lag.other_direction = s.lag_other_direction;
   for (const region_index r : {s.ap(), s.ad()}) {
     const auto& rr = s.regions[r];
     if (rr.incident_open && !out.incident) {

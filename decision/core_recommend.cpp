@@ -56,6 +56,8 @@ gate_evaluation core::state::gates_for(action_kind a, std::optional<bool> plan) 
   in.primary_gate_checks_not_up = regions[p].gate_checks_not_up;
   in.lag_latest = lag_latest;
   in.lag_last_value = lag_last_value;
+  in.lag_region = topo.regions[ad()].name;
+  in.lag_direction_measured = ad() == topo.dr() || topo.p.failback_lag_source_configured;
   in.last_failover = last_failover;
   in.cooldown_acknowledged = cooldown_acknowledged;
   in.cooldown_acknowledged_by = cooldown_acknowledged_by;

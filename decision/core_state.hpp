@@ -130,6 +130,7 @@ struct core::state {
 
   std::optional<lag_sample> lag_latest;
   std::optional<lag_sample> lag_last_value;
+  std::uint64_t lag_other_direction = 0;  ///< samples ignored: not about ad()
 
   bool leader = false;
   std::optional<recommendation> rec;

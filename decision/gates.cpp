@@ -36,6 +36,10 @@ void lag_gate(const gate_inputs& in, bool blocking, gate_evaluation& out) {
   if (!p.lag_source_configured) {
     g.detail = "no replication_lag source configured: data loss bound unknown";
     out.data_loss_bound = "unknown (no lag source)";
+  } else if (!in.lag_direction_measured) {
+    g.detail = "no replication_lag source measures this direction (replication into " + in.lag_region +
+               "; configure replication_lag.failback): data loss bound unknown";
+    out.data_loss_bound = "unknown (no lag source for this direction)";
   } else if (!in.lag_last_value) {
     g.detail = in.lag_latest ? "lag source unreachable, no value ever read: data loss bound unknown"
                              : "no lag sample yet: data loss bound unknown";

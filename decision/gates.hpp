@@ -47,7 +47,11 @@ struct gate_inputs {
   int primary_gate_checks_not_up = 0;        ///< same, about the primary (failback)
   std::optional<lag_sample> lag_latest;      ///< newest sample (value or unreachable)
   std::optional<lag_sample> lag_last_value;  ///< newest sample that had a value
-  std::optional<time_point> last_failover;   ///< plan_started of the last executed failover
+  /// false: no configured source measures the lag into `lag_region` (the dr
+  /// active and no replication_lag.failback): the lag is unknown.
+  bool lag_direction_measured = true;
+  std::string lag_region;
+  std::optional<time_point> last_failover;  ///< plan_started of the last executed failover
   bool cooldown_acknowledged = false;
   std::string cooldown_acknowledged_by;
   std::span<const silence_spec> silences;

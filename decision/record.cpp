@@ -79,8 +79,16 @@ record_parse_result parse_record_line(std::string_view line, const topology& top
       r.error = "lag: \"lag_ms\" must be a number of milliseconds (0 to 8640000000) or null (unreachable)";
       return r;
     }
-    lag_sample s{*at, std::nullopt};
+    lag_sample s{*at, std::nullopt, std::nullopt};
     if (!j["lag_ms"].is_null()) s.lag = duration{static_cast<std::int64_t>(std::llround(j["lag_ms"].get<double>()))};
+    if (const auto rg = j.find("region"); rg != j.end()) {
+      const auto idx = rg->is_string() ? topo.find_region(rg->get<std::string>()) : std::nullopt;
+      if (!idx) {
+        r.error = "lag: \"region\" must name a configured region (the region whose cluster was measured)";
+        return r;
+      }
+      s.region = idx;
+    }
     r.value = s;
     return r;
   }
@@ -144,9 +152,21 @@ std::string to_record_line(const report_record& r, const topology& topo) {
   return nlohmann::json{{"type", "report"}, {"t", format_time(r.at)}, {"vantage", topo.vantages.at(r.vantage)}}.dump();
 }
 
-std::string to_record_line(const lag_sample& l) {
+namespace {
+nlohmann::json lag_json(const lag_sample& l) {
   nlohmann::json j{{"type", "lag"}, {"t", format_time(l.at)}, {"lag_ms", nullptr}};
   if (l.lag) j["lag_ms"] = l.lag->count();
+  return j;
+}
+}  // namespace
+
+std::string to_record_line(const lag_sample& l) {
+  return lag_json(l).dump();
+}
+
+std::string to_record_line(const lag_sample& l, const topology& topo) {
+  nlohmann::json j = lag_json(l);
+  if (l.region) j["region"] = topo.regions.at(*l.region).name;
   return j.dump();
 }
 

@@ -40,5 +40,7 @@ struct record_parse_result {
 [[nodiscard]] std::string to_record_line(const observation& o, const topology& topo);
 [[nodiscard]] std::string to_record_line(const report_record& r, const topology& topo);
 [[nodiscard]] std::string to_record_line(const lag_sample& l);
+/// Same, naming the measured region when the sample has one.
+[[nodiscard]] std::string to_record_line(const lag_sample& l, const topology& topo);
 
 }  // namespace vigil::decision

@@ -103,7 +103,14 @@ class sim {
         apply(events[next++], t, now);
       probe_round(t, now);
       if (topo_.p.lag_source_configured && t % st_.lag_interval == duration{0}) {
-        core_.ingest_lag(lag_sample{now, lag_});
+        // The agent runs a source per direction when replication_lag.failback is
+        // configured: the sample then measures the region that is not active.
+        std::optional<region_index> measured;
+        if (topo_.p.failback_lag_source_configured) {
+          const auto a = topo_.find_region(core_.active().region);
+          if (a) measured = static_cast<region_index>(1 - *a);
+        }
+        core_.ingest_lag(lag_sample{now, lag_, measured});
       }
       if (t % topo_.p.tick == duration{0}) {
         core_.tick(now);

@@ -45,7 +45,11 @@ nlohmann::json to_json(const snapshot& s) {
                       {"votes", {{"up", c.up}, {"down", c.down}, {"unknown", c.unknown}}},
                       {"by_vantage", std::move(by)}});
   }
-  nlohmann::json lag{{"ms", nullptr}, {"age_s", nullptr}, {"reachable", s.lag.reachable}};
+  nlohmann::json lag{{"ms", nullptr},
+                     {"age_s", nullptr},
+                     {"reachable", s.lag.reachable},
+                     {"region", s.lag.region},
+                     {"lag_other_direction", s.lag.other_direction}};
   if (s.lag.ms) lag["ms"] = *s.lag.ms;
   if (s.lag.at) lag["age_s"] = seconds(s.at - *s.lag.at);
   nlohmann::json incident = nullptr;

@@ -48,9 +48,11 @@ struct check_status {
 };
 
 struct lag_status {
-  std::optional<std::int64_t> ms;  ///< newest known lag
-  std::optional<time_point> at;    ///< when it was sampled
-  bool reachable = false;          ///< the newest sample had a value
+  std::optional<std::int64_t> ms;     ///< newest known lag
+  std::optional<time_point> at;       ///< when it was sampled
+  bool reachable = false;             ///< the newest sample had a value
+  std::string region;                 ///< the region whose lag counts (the non-active one)
+  std::uint64_t other_direction = 0;  ///< samples ignored: they measured the active region
 };
 
 struct incident_status {

@@ -63,6 +63,9 @@ struct params {
   duration recommendation_ttl{1800000};
   int approvals_required = 1;         ///< distinct approvers needed before execution
   bool lag_source_configured = true;  ///< false: lag is always unknown (stated in the gate detail)
+  /// A source measures the configured primary as a secondary (replication_lag.failback):
+  /// false: while the dr is active the lag is unknown (stated in the gate detail).
+  bool failback_lag_source_configured = false;
 
   /// quorum, resolving 0 to the strict majority of `vantages`.
   [[nodiscard]] int effective_quorum(std::size_t vantages) const;
@@ -124,6 +127,9 @@ struct observation {
 struct lag_sample {
   time_point at{};
   std::optional<duration> lag;
+  /// The region whose (secondary) cluster was measured: the lag of replication
+  /// into it. nullopt: the configured dr (agents without a failback source).
+  std::optional<region_index> region;
 };
 
 /// An approval whose signature, audience and issuer were verified outside the

@@ -102,6 +102,12 @@ struct agent::impl {
 
   std::chrono::milliseconds lag_interval{5000};
   std::unique_ptr<lag_source> lag;
+  /// replication_lag.failback: the other direction's source (the configured
+  /// primary's cluster as a secondary). When set, every sample names the
+  /// region whose cluster it measured.
+  std::unique_ptr<lag_source> failback_lag;
+  std::string lag_region;
+  std::string failback_region;
   std::unique_ptr<lag_metrics> lag_gauges;
   std::thread lag_thread;
 
@@ -138,6 +144,11 @@ struct agent::impl {
     const auto& rl = cfg.replication_lag;
     metric_source* src = rl.source == common::lag_source::cloudwatch ? &cloudwatch_source(cfg, registry) : nullptr;
     lag = make_lag_source(rl, clock, src);
+    if (const auto fb = rl.failback_source()) {
+      failback_lag = make_lag_source(*fb, clock, src);
+      lag_region = rl.region;
+      failback_region = fb->region;
+    }
     lag_interval = rl.interval;
     lag_gauges = std::make_unique<lag_metrics>(registry, options.vantage);
   }
@@ -164,7 +175,16 @@ struct agent::impl {
       const lag_sample s = lag->sample();
       lag_gauges->record(s, clock.wall());
       if (!s.lag) common::logger("agent")->warn("replication lag unknown: {}", s.error);
-      sender.add_lag(to_wire(s));
+      common::wire_lag w = to_wire(s);
+      w.region = lag_region;
+      sender.add_lag(std::move(w));
+      if (failback_lag) {
+        const lag_sample f = failback_lag->sample();
+        if (!f.lag) common::logger("agent")->warn("replication lag into {} unknown: {}", failback_region, f.error);
+        common::wire_lag fw = to_wire(f);
+        fw.region = failback_region;
+        sender.add_lag(std::move(fw));
+      }
       lock.lock();
       bg_cv.wait_for(lock, lag_interval, [this] { return bg_stop; });
     }

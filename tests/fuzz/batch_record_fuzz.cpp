@@ -93,7 +93,7 @@ bool same_record(const decision::record& a, const decision::record& b) {
   }
   const auto& x = std::get<decision::lag_sample>(a);
   const auto& y = std::get<decision::lag_sample>(b);
-  return x.at == y.at && x.lag == y.lag;
+  return x.at == y.at && x.lag == y.lag && x.region == y.region;
 }
 
 void record_case(std::string_view text) {
@@ -110,7 +110,7 @@ void record_case(std::string_view text) {
       } else if (const auto* rep = std::get_if<decision::report_record>(&*r.value)) {
         again_text = decision::to_record_line(*rep, topo);
       } else {
-        again_text = decision::to_record_line(std::get<decision::lag_sample>(*r.value));
+        again_text = decision::to_record_line(std::get<decision::lag_sample>(*r.value), topo);
       }
       const auto again = decision::parse_record_line(again_text, topo);
       if (!again.value) fail("serialised record does not re-parse: " + again.error + "\n" + again_text);

@@ -274,7 +274,7 @@ struct harness {
       case 4: {
         const std::uint8_t b = in.byte();
         c.ingest_lag(lag_sample{now - duration{(b & 7U) * 1000},
-                                (b & 8U) != 0 ? std::optional<duration>{} : duration{in.u16()}});
+                                (b & 8U) != 0 ? std::optional<duration>{} : duration{in.u16()}, std::nullopt});
         break;
       }
       case 5:

@@ -15,11 +15,14 @@ class batch_gate_test : public ::testing::Test {
     batch_gate_options o;
     o.key = "secret";
     o.max_body_bytes = std::size_t{64} * 1024;
+    o.regions = {"us-east-1", "us-west-2"};
     return o;
   }
 
-  std::string body(std::uint64_t seq, std::int64_t sent_at, std::string vantage = "eu-west-1") {
+  std::string body(std::uint64_t seq, std::int64_t sent_at, std::string vantage = "eu-west-1",
+                   std::string lag_region = "") {
     common::batch b;
+    b.lag.push_back({sent_at - 5, 300, "", std::move(lag_region)});
     b.vantage = std::move(vantage);
     b.seq = seq;
     b.sent_at_ms = sent_at;
@@ -94,6 +97,19 @@ TEST_F(batch_gate_test, holds_every_item_time_to_the_window) {
   EXPECT_TRUE(v.value) << v.message;
   v = with(7, now_ms() + 29000, now_ms() + 29000);
   EXPECT_TRUE(v.value) << v.message;
+}
+
+TEST_F(batch_gate_test, a_lag_sample_must_name_a_configured_region) {
+  auto v = send(body(10, now_ms(), "eu-west-1", "us-east-1"), now_ms());
+  ASSERT_TRUE(v.value) << v.message;
+  EXPECT_EQ(v.value->lag.at(0).region, "us-east-1");
+  v = send(body(11, now_ms(), "eu-west-1", "eu-central-1"), now_ms());
+  EXPECT_FALSE(v.value);
+  EXPECT_EQ(v.reason, batch_rejection::unknown_region);
+  EXPECT_EQ(v.http_status, 400);
+  EXPECT_NE(v.message.find("eu-central-1"), std::string::npos) << v.message;
+  EXPECT_EQ(gate_.last_seq("eu-west-1"), 10U);            // the refused batch did not advance the seq
+  EXPECT_TRUE(send(body(12, now_ms()), now_ms()).value);  // untagged: the configured dr
 }
 
 TEST_F(batch_gate_test, refuses_replayed_and_reordered_seq) {

@@ -595,7 +595,7 @@ class engine_active_test : public engine_approval_test {
     EXPECT_EQ(rec["state"], "pending_approval") << rec.dump();
     EXPECT_EQ(call(port_, http::verb::post, "/v1/approvals", token(*alice_, "alice", rec, true)).status, 202U);
     on_io([&] {
-      engine_->plan_started(rec["id"]);
+      engine_->plan_started(rec["id"], false);
       return 0;
     });
     EXPECT_EQ(status()["active"]["state"], "failing_over");
@@ -608,7 +608,7 @@ TEST_F(engine_active_test, a_real_failover_makes_the_dr_active_and_a_restart_kee
   const json rec = approve_and_start();
   on_io([&] {
     engine_->plan_step(rec["id"], "verify-dr", "done");
-    engine_->plan_finished(rec["id"], true, "done");
+    engine_->plan_finished(rec["id"], true, "done", false);
     return 0;
   });
   const json a = status()["active"];
@@ -644,7 +644,7 @@ TEST_F(engine_active_test, a_real_plan_that_fails_after_a_step_leaves_the_active
   const json rec = approve_and_start();
   on_io([&] {
     engine_->plan_step(rec["id"], "verify-dr", "failed");
-    engine_->plan_finished(rec["id"], false, "verify-dr: region not ready");
+    engine_->plan_finished(rec["id"], false, "verify-dr: region not ready", false);
     return 0;
   });
   const json a = status()["active"];

@@ -16,8 +16,8 @@ batch sample() {
   b.observations.push_back({"api-web@us-east-1", 1795000000100, decision::outcome::ok, 12.5, 200, std::nullopt, ""});
   b.observations.push_back(
       {"alb-5xx@us-east-1", 1795000000101, decision::outcome::condition_failed, 80, 0, 73.0, "Sum=73 !< 50"});
-  b.lag.push_back({1795000000050, 420, ""});
-  b.lag.push_back({1795000000051, std::nullopt, "connection refused"});
+  b.lag.push_back({1795000000050, 420, "", "us-west-2"});
+  b.lag.push_back({1795000000051, std::nullopt, "connection refused", ""});
   return b;
 }
 
@@ -37,6 +37,26 @@ TEST(batch, round_trips_through_json) {
   EXPECT_EQ(b.lag[0].lag_ms, 420);
   EXPECT_FALSE(b.lag[1].lag_ms.has_value());
   EXPECT_EQ(b.lag[1].error, "connection refused");
+}
+
+TEST(batch, a_lag_sample_names_its_region_only_when_tagged) {
+  const auto body = serialize_batch(sample());
+  const auto doc = nlohmann::json::parse(body);
+  EXPECT_EQ(doc["lag"][0]["region"], "us-west-2");
+  EXPECT_FALSE(doc["lag"][1].contains("region"));  // untagged, as older agents send it
+  const auto parsed = parse_batch(body);
+  ASSERT_TRUE(parsed.value) << parsed.message;
+  EXPECT_EQ(parsed.value->lag[0].region, "us-west-2");
+  EXPECT_EQ(parsed.value->lag[1].region, "");
+  for (const nlohmann::json& bad_region :
+       {nlohmann::json(7), nlohmann::json(""), nlohmann::json(std::string(300, 'r'))}) {
+    auto d = doc;
+    d["lag"][0]["region"] = bad_region;
+    const auto bad = parse_batch(d.dump());
+    EXPECT_FALSE(bad.value) << bad_region;
+    EXPECT_EQ(bad.reason, batch_rejection::bad_schema);
+    EXPECT_NE(bad.message.find("$.lag[0].region: expected a region name"), std::string::npos) << bad.message;
+  }
 }
 
 TEST(batch, a_warning_travels_only_when_there_is_one) {
@@ -83,6 +103,7 @@ TEST(batch, streamed_bytes_equal_the_document_dump) {
       lag.push_back({{"at", l.at_ms},
                      {"lag_ms", l.lag_ms ? nlohmann::json(*l.lag_ms) : nlohmann::json(nullptr)},
                      {"error", l.error}});
+      if (!l.region.empty()) lag.back()["region"] = l.region;
     }
     const nlohmann::json doc{
         {"v", 1},    {"vantage", x->vantage}, {"seq", x->seq}, {"sent_at", x->sent_at_ms}, {"observations", obs},

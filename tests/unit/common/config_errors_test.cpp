@@ -164,6 +164,24 @@ TEST(config_errors, unknown_region_for_replication_lag) {
                         "13:59", "replication_lag.region", "unknown region \"eu-west-1\""));
 }
 
+TEST(config_errors, replication_lag_failback_block) {
+  const std::string lag = base_yaml +
+                          "replication_lag:\n"
+                          "  source: cloudwatch\n"
+                          "  cluster: db-secondary\n"
+                          "  failback:\n";
+  EXPECT_TRUE(has_error(load(lag + "    region: eu-west-1\n    cluster: db-home\n"), "17:13",
+                        "replication_lag.failback.region", "unknown region \"eu-west-1\""));
+  EXPECT_TRUE(has_error(load(lag + "    region: us-west-2\n    cluster: db-home\n"), "17:13",
+                        "replication_lag.failback.region", "is the region the main block measures"));
+  EXPECT_TRUE(has_error(load(lag + "    cluster: db-home\n    interval: 5s\n"), "18:5",
+                        "replication_lag.failback.interval", "unknown key"));
+  EXPECT_TRUE(has_error(load(lag + "    region: us-east-1\n"), "17:5", "replication_lag.failback.cluster",
+                        "missing required key"));
+  EXPECT_TRUE(has_error(load(lag + "    cluster: db-home\n    metric: Lag\n"), "18:13",
+                        "replication_lag.failback.metric", "AuroraGlobalDBRPOLag"));
+}
+
 TEST(config_errors, two_primaries) {
   const auto r = load(replace(base_yaml, "role: dr", "role: primary"));
   EXPECT_TRUE(has_error(r, "4:29", "regions[1].role", "a second primary region \"us-west-2\""));

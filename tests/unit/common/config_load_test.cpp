@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/topology.hpp"
 #include "config_test_util.hpp"
 
 namespace vigil::common {
@@ -179,6 +180,30 @@ TEST(config_load, defaults_of_section_3) {
   // Warnings only: no agent key, no approvers, no paging, no plan.
   EXPECT_EQ(r.error_count(), 0U);
   EXPECT_GE(r.diagnostics.size(), 4U);
+}
+
+TEST(config_load, replication_lag_failback_inherits_the_main_block) {
+  const auto r = fake_world{}.load(base_yaml +
+                                   "replication_lag:\n"
+                                   "  source: cloudwatch\n"
+                                   "  cluster: db-secondary\n"
+                                   "  metric: AuroraGlobalDBReplicationLag\n"
+                                   "  interval: 7s\n"
+                                   "  failback: {cluster: db-home}\n");
+  ASSERT_TRUE(r.ok()) << test::all_diagnostics(r);
+  const auto& rl = r.value->replication_lag;
+  ASSERT_TRUE(rl.failback);
+  EXPECT_EQ(rl.region, "us-west-2");
+  const auto fb = rl.failback_source();
+  ASSERT_TRUE(fb);
+  EXPECT_EQ(fb->region, "us-east-1");  // default: the configured primary
+  EXPECT_EQ(fb->cluster, "db-home");
+  EXPECT_EQ(fb->metric, "AuroraGlobalDBReplicationLag");
+  EXPECT_EQ(fb->interval, duration{7000});
+  EXPECT_EQ(fb->source, lag_source::cloudwatch);
+  EXPECT_FALSE(fb->failback);
+  EXPECT_TRUE(make_topology(*r.value).p.failback_lag_source_configured);
+  EXPECT_FALSE(fake_world{}.load(base_yaml).value->replication_lag.failback_source());
 }
 
 TEST(config_load, follow_redirects_bounds_redirects_by_default) {

@@ -16,7 +16,7 @@ gate_inputs base(const params& p) {
   in.primary_declared = classification::regional_outage;
   in.primary_since = now - duration{5000};
   in.dr_declared = classification::healthy;
-  in.lag_latest = lag_sample{now - duration{2000}, duration{800}};
+  in.lag_latest = lag_sample{now - duration{2000}, duration{800}, std::nullopt};
   in.lag_last_value = in.lag_latest;
   in.leader = true;
   return in;
@@ -59,7 +59,7 @@ TEST(Gates, DrUnhealthyBlocks) {
 TEST(Gates, LagAboveBudgetDoesNotBlockButRequiresDataLoss) {
   const params p;
   auto in = base(p);
-  in.lag_latest = lag_sample{now - duration{1000}, duration{9000}};
+  in.lag_latest = lag_sample{now - duration{1000}, duration{9000}, std::nullopt};
   in.lag_last_value = in.lag_latest;
   const auto e = evaluate_gates(in);
   EXPECT_FALSE(gate(e, gate_name::replication_lag).ok);
@@ -71,8 +71,8 @@ TEST(Gates, LagAboveBudgetDoesNotBlockButRequiresDataLoss) {
 TEST(Gates, UnknownAndStaleLagStateTheBound) {
   const params p;
   auto in = base(p);
-  in.lag_latest = lag_sample{now - duration{1000}, std::nullopt};  // unreachable now
-  in.lag_last_value = lag_sample{now - duration{45000}, duration{800}};
+  in.lag_latest = lag_sample{now - duration{1000}, std::nullopt, std::nullopt};  // unreachable now
+  in.lag_last_value = lag_sample{now - duration{45000}, duration{800}, std::nullopt};
   auto e = evaluate_gates(in);
   EXPECT_TRUE(e.allow_data_loss_required);
   EXPECT_EQ(e.expected_data_loss_ms, 45800);
@@ -124,7 +124,7 @@ TEST(Gates, FailbackNeedsHealthyPrimaryAndLagWithinBudget) {
   EXPECT_EQ(e.gates.front().name, gate_name::primary_healthy);
   EXPECT_TRUE(e.gates.front().ok);
   EXPECT_TRUE(gate(e, gate_name::replication_lag).blocking);
-  in.lag_latest = lag_sample{now, std::nullopt};
+  in.lag_latest = lag_sample{now, std::nullopt, std::nullopt};
   in.lag_last_value.reset();
   e = evaluate_gates(in);
   EXPECT_FALSE(gate(e, gate_name::replication_lag).ok);

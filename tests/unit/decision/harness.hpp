@@ -32,6 +32,7 @@ inline topology make_test_topology(int services = 4, bool region_check = false) 
     }
   }
   t.p.quorum = 0;
+  t.p.failback_lag_source_configured = true;
   t.p.stale_after = duration{6000};
   t.index();
   return t;
@@ -73,7 +74,10 @@ struct harness {
           }
           if (reported) c.vantage_report(v, now);
         }
-        c.ingest_lag(lag_sample{now, lag});
+        // Like an agent with replication_lag.failback: the sample measures the
+        // region that is not active.
+        const auto a = c.topo().find_region(c.active().region);
+        c.ingest_lag(lag_sample{now, lag, static_cast<region_index>(1 - a.value_or(0))});
       }
       c.tick(now);
       for (auto& e : c.take_output())

@@ -26,7 +26,7 @@ TEST(Record, ParsesEveryLineKindAndRoundTrips) {
   r = parse_record_line(R"({"type":"lag","t":1795000000000,"lag_ms":null})", topo);
   ASSERT_TRUE(r.value);
   EXPECT_FALSE(std::get<lag_sample>(*r.value).lag);
-  EXPECT_EQ(to_record_line(lag_sample{t0, duration{420}}),
+  EXPECT_EQ(to_record_line(lag_sample{t0, duration{420}, std::nullopt}),
             R"({"lag_ms":420,"t":"2026-11-18T11:06:40.000Z","type":"lag"})");
 }
 

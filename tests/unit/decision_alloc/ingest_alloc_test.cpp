@@ -151,7 +151,7 @@ TEST(DecisionAlloc, IngestInSteadyStateAllocatesNothing) {
       c.ingest(observation{v, static_cast<check_index>(t.checks.size()), now, outcome::ok, 1.0F});
       c.vantage_report(v, now);
     }
-    c.ingest_lag(lag_sample{now, duration{300}});
+    c.ingest_lag(lag_sample{now, duration{300}, std::nullopt});
   }
   const auto allocs = n.stop();
   EXPECT_EQ(allocs, 0U) << "allocations during " << i << " ingests";
