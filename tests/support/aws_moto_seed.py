@@ -9,6 +9,7 @@
       put_metric: {"namespace", "metric", "dimensions": {...}, "value", "count"}
       rds_global: {"global", "primary", "secondary"} (clusters in us-east-1 / us-west-2)
       ecs: {"cluster", "service", "desired"}
+      scalable_target: {"cluster", "service", "min", "max"}  (Application Auto Scaling, ecs:service:DesiredCount)
       route53_zone: {"name"} -> prints {"zone_id"}
       role: {"name"} -> prints {"arn"}  (IAM role trusting everyone, allow-all policy)
 """
@@ -65,6 +66,11 @@ def main():
             {"name": "app", "image": "nginx", "memory": 128}])
         ecs.create_service(cluster=args["cluster"], serviceName=args["service"], taskDefinition="vigil-task",
                            desiredCount=args.get("desired", 1))
+    elif step == "scalable_target":
+        aas = client("application-autoscaling", args.get("region", "us-east-1"))
+        aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{args['cluster']}/{args['service']}",
+                                     ScalableDimension="ecs:service:DesiredCount", MinCapacity=args["min"],
+                                     MaxCapacity=args["max"])
     elif step == "route53_zone":
         r53 = client("route53")
         z = r53.create_hosted_zone(Name=args["name"], CallerReference=args["name"])
