@@ -111,7 +111,8 @@ std::string demo_config(const fake_services& svc, const std::string& state_dir) 
     }
   }
   y << "replication_lag: {source: postgres_standby, region: us-west-2, vantage: us-west-2,\n"
-       "                  dsn: 'host=127.0.0.1 dbname=demo', interval: 1s}\n"
+       "                  dsn: 'host=127.0.0.1 dbname=demo', interval: 1s,\n"
+       "                  failback: {region: us-east-1, dsn: 'host=127.0.0.1 dbname=demo-home'}}\n"
        "engine:\n  listen: 127.0.0.1:9470\n  agent_key_file: demo-agent.key\n  state_dir: "
     << state_dir
     << "\n"
@@ -555,10 +556,13 @@ class demo {
 
   void feed_lag() {
     // The demo has no database: the DR vantage reports a synthetic 300 ms
-    // replication lag, as a postgres_standby source would.
+    // replication lag for both directions (into us-west-2, and into
+    // us-east-1 for the failback), as two postgres_standby sources would.
     while (!stopping_) {
       if (agents_.size() > 1) {
-        agents_[1]->add_lag({clock_.wall().time_since_epoch().count(), 300, "", ""});
+        const auto now = clock_.wall().time_since_epoch().count();
+        agents_[1]->add_lag({now, 300, "", "us-west-2"});
+        agents_[1]->add_lag({now, 300, "", "us-east-1"});
       }
       std::unique_lock lock(stop_mutex_);
       stop_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_.load(); });
