@@ -164,7 +164,7 @@ run_result run_one(const run_spec& spec, const vigil::decision::topology& topo) 
       for (auto& b : baselines)
         b.report(v, now);
     }
-    if (t % duration{5000} == duration{0}) core.ingest_lag({now, duration{250}});
+    if (t % duration{5000} == duration{0}) core.ingest_lag({now, duration{250}, std::nullopt});
     if (t % tick != duration{0}) continue;
     core.tick(now);
     scorers[0].step(reader.read(core.take_output()), t, res.d[0]);

@@ -77,7 +77,7 @@ TEST_F(batch_gate_test, holds_every_item_time_to_the_window) {
     b.sent_at_ms = now_ms();
     b.observations.push_back(
         {"api-web@us-east-1", obs_at.value_or(now_ms()), decision::outcome::ok, 3, 200, std::nullopt, ""});
-    if (lag_at) b.lag.push_back({*lag_at, 0, ""});
+    if (lag_at) b.lag.push_back({*lag_at, 0, "", ""});
     return send(common::serialize_batch(b), now_ms());
   };
   auto v = with(1, now_ms() + year, std::nullopt);

@@ -284,7 +284,7 @@ TEST(core_future, items_dated_ahead_are_ignored_and_counted) {
   const time_point year_ahead = h.now + std::chrono::hours(24 * 365);
   h.c.ingest(observation{0, 0, year_ahead, outcome::ok, 20.0F});
   h.c.vantage_report(0, year_ahead);
-  h.c.ingest_lag(lag_sample{year_ahead, duration{0}});
+  h.c.ingest_lag(lag_sample{year_ahead, duration{0}, std::nullopt});
   EXPECT_EQ(h.c.ignored_future(), 3U);
   // use1 stops reporting: absent after stale_after, not kept present by the date a year ahead.
   h.probe = [](vantage_index v, check_index, time_point) -> std::optional<outcome> {
@@ -297,7 +297,7 @@ TEST(core_future, items_dated_ahead_are_ignored_and_counted) {
   ASSERT_TRUE(st.lag.at);
   EXPECT_LE(*st.lag.at, h.now);  // the last real sample, not the one a year ahead
   // Within a tick plus future_skew: taken, and its age is 0, never negative.
-  h.c.ingest_lag(lag_sample{h.now + duration{3000}, duration{100}});
+  h.c.ingest_lag(lag_sample{h.now + duration{3000}, duration{100}, std::nullopt});
   EXPECT_EQ(h.c.ignored_future(), 3U);
   h.c.tick(h.now);
   const auto j = to_json(h.c.status());
