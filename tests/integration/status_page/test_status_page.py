@@ -220,12 +220,13 @@ class StatusPageTest(unittest.TestCase):
                              and s["vantages"]["us-east-1"]["state"] == "absent"
                              and (s.get("recommendation") or {}).get("state") == "pending_approval",
                              "regional_outage with a pending failover recommendation", 45)
-        dom = self.load("regional-outage", lambda d: d["rec_state"] == "pending_approval")
+        dom = self.load("regional-outage", lambda d: d["rec_state_name"] == "pending_approval")
         s = self.engine.status()
         rec = s["recommendation"]
         self.assertEqual(rec["state"], "pending_approval")
         self.assert_matches_status(dom, s)
-        self.assertEqual(dom["rec_state"], "pending_approval")
+        self.assertEqual(dom["rec_state_name"], "pending_approval")
+        self.assertEqual(dom["rec_state"], "pending approval")
         self.assertIn("failover us-east-1 → us-west-2", dom["rec_summary"])
         # Every gate of the recommendation is a row with its result.
         self.assertEqual([g["name"] for g in dom["gates"]], [g["name"] for g in rec["gates"]])

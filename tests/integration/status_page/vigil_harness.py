@@ -289,7 +289,8 @@ def drive_and_scrape(engine, agent_factory):
                    45, "a failover recommendation")
         r = approve(engine)
         assert r.returncode == 0, r.stdout + r.stderr
-        wait_until(lambda: engine.status()["recommendation"]["state"] == "done", 60, "the plan done")
+        wait_until(lambda: engine.status()["recommendation"]["state"] == "dry_run_complete", 60,
+                   "the dry-run plan complete")
         # One refused batch, so the rejection counters have moved too.
         http("POST", engine.url + "/v1/observations", "{}", {"X-Vigil-Signature": "sha256=00",
                                                              "X-Vigil-Timestamp": "1"})
