@@ -12,7 +12,7 @@ namespace vigil::decision {
 namespace {
 
 constexpr std::int64_t minute_ms = 60'000;
-constexpr std::int64_t day_min = 24 * 60;
+constexpr std::int64_t day_min = std::int64_t{24} * 60;
 constexpr std::array<std::string_view, 7> day_names{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 
 bool id_char(char c) {
