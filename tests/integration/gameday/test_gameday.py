@@ -27,8 +27,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
-from e2e_rig import (VIGIL, AwsRig, Health, Pages, config_head, free_port, http, wait_until,  # noqa: E402
-                     write_checked_config)
+from e2e_rig import VIGIL, AwsRig, Health, LiveEngine, Pages, free_port, http, wait_until  # noqa: E402
 
 RC_EAST = "arn:aws:route53-recovery-control::123456789012:controlpanel/gd/routingcontrol/east01"
 RC_WEST = "arn:aws:route53-recovery-control::123456789012:controlpanel/gd/routingcontrol/west01"
@@ -303,47 +302,18 @@ class GameDay(AwsRig, unittest.TestCase):
         self.assertEqual([t for t, _ in runs], ["plan_begin", "plan_end", "plan_begin", "plan_end"], runs)
 
 
-class Brakes(AwsRig, unittest.TestCase):
+class Brakes(LiveEngine):
     """Abort and pause/resume of a running plan, signed, journaled, on real processes."""
+    middle_step_seconds = 60
 
-    def setUp(self):
-        self.rig_up("vigil-brakes-")
-
-    def tearDown(self):
-        self.rig_down()
-
-    def write_config(self, middle_step_seconds):
-        hp = self.health.server_address[1]
-        self.engine_url = f"http://127.0.0.1:{free_port()}"
-        self.state_dir = os.path.join(self.dir, "state")
-        self.write_secrets()
+    def plan_steps(self):
         self.trail = os.path.join(self.dir, "trail.txt")
-        lines = config_head("brakes-e2e") + ["  - name: api", "    checks:"]
-        for r in REGIONS:
-            lines.append(f"      - {{region: {r}, http: {{url: 'http://127.0.0.1:{hp}/health/{r}/api'}}}}")
-        lines += [
-            "engine:",
-            f"  listen: {self.engine_url[len('http://'):]}",
-            f"  endpoints: [{self.engine_url}]",
-            "  agent_key_file: agent.key",
-            f"  state_dir: {self.state_dir}",
-            "coordination: {backend: file}",
-            "approvals:",
-            "  required: 1",
-            "  max_ttl: 15m",
-            "  approvers:",
-            "    - {id: alice, public_key_file: alice.pub}",
-            "plan:",
-            "  failover:",
-            "    dry_run: false",
-            "    steps:",
+        return [
             f"      - {{name: fence, kind: exec, command: [/bin/sh, -c, 'echo fence >> {self.trail}'], timeout: 10s}}",
             f"      - {{name: promote, kind: exec, command: [/bin/sh, -c, 'echo promote-start >> {self.trail};"
-            f" sleep {middle_step_seconds}; echo promote-end >> {self.trail}'], timeout: 2m}}",
+            f" sleep {self.middle_step_seconds}; echo promote-end >> {self.trail}'], timeout: 2m}}",
             f"      - {{name: shift, kind: exec, command: [/bin/sh, -c, 'echo shift >> {self.trail}'], timeout: 10s}}",
-            "logging: {level: info}",
         ]
-        self.config = write_checked_config(self, os.path.join(self.dir, "vigil.yaml"), lines)
 
     def trail_lines(self):
         try:
@@ -358,19 +328,12 @@ class Brakes(AwsRig, unittest.TestCase):
         self.assertEqual(r.returncode, 0, f"vigil {' '.join(args)}: {r.stdout}{r.stderr}")
 
     def approved_outage(self):
-        self.engine = self.start_engine("1")
-        self.start_agents(VANTAGES)
-        wait_until(lambda: all(self.status()["regions"][r]["classification"] == "healthy" for r in REGIONS), 60,
-                   "both regions healthy")
-        Health.failed = {"us-east-1"}
-        rec = wait_until(lambda: (lambda r: r if r and r.get("state") == "pending_approval" else None)(
-            self.status().get("recommendation")), 60, "a failover recommendation pending approval")
-        r = subprocess.run([VIGIL, "approve", "--yes", "--allow-data-loss", "--key", os.path.join(self.dir, "alice.key"),
-                            "--approver", "alice", "--engine", self.engine_url], capture_output=True, text=True,
-                           timeout=60)
+        self.write_config()
+        self.engine = self.start_engine("1", 30)
+        self.outage_pending_approval()
+        r = self.approve()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         wait_until(lambda: "promote-start" in self.trail_lines(), 60, "the promote step running")
-        return rec
 
     def journal(self):
         with open(os.path.join(self.state_dir, "plan.jsonl")) as f:
@@ -381,7 +344,7 @@ class Brakes(AwsRig, unittest.TestCase):
             self.status().get("plan")), 90, "the plan to end")
 
     def test_abort_midway_cancels_the_step_and_leaves_the_rest(self):
-        self.write_config(60)
+        self.middle_step_seconds = 60
         self.approved_outage()
         self.operator("plan", "abort")
         plan = self.finished()
@@ -401,7 +364,7 @@ class Brakes(AwsRig, unittest.TestCase):
         self.assertIn('vigil_plan_runs_total{action="failover",result="aborted"} 1', metrics)
 
     def test_pause_holds_the_next_step_until_resumed(self):
-        self.write_config(3)
+        self.middle_step_seconds = 3
         self.approved_outage()
         self.operator("plan", "pause")
         wait_until(lambda: "promote-end" in self.trail_lines(), 30, "the running step to finish")

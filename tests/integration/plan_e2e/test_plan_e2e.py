@@ -19,16 +19,14 @@ VIGIL_MOTO_SERVER (default moto_server), VIGIL_PYTHON (default python3).
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
-from e2e_rig import (VIGIL, AwsRig, Health, Pages, Proc, config_head, free_port, http, serve,  # noqa: E402
+from e2e_rig import (VIGIL, AwsRig, Health, LiveEngine, Pages, alive, config_head, free_port, http,  # noqa: E402
                      wait_until, write_checked_config)
 
 RC_A = "arn:aws:route53-recovery-control::123456789012:controlpanel/abc123/routingcontrol/east01"
@@ -213,91 +211,6 @@ class PlanEndToEnd(AwsRig, unittest.TestCase):
         self.assertEqual((rec["action"], rec["from"], rec["to"]), ("failback", "us-west-2", "us-east-1"))
 
 
-class LiveEngine(unittest.TestCase):
-    """A real engine and three agents on one service; no AWS. Subclasses give
-    the failover plan's steps (plan_steps) and `dry_run`."""
-    dry_run = False
-
-    def plan_steps(self):
-        raise NotImplementedError
-
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="vigil-live-engine-")
-        self.procs = []
-        Health.failed = set()
-        self.health = serve(Health)
-        self.bg_pid = None
-
-    def tearDown(self):
-        for p in reversed(self.procs):
-            p.stop()
-        self.health.shutdown()
-        if self.bg_pid and alive(self.bg_pid):  # the test failed: take the whole orphaned group down
-            try:
-                os.killpg(os.getpgid(self.bg_pid), 9)
-            except OSError:
-                pass
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def write_config(self):
-        hp = self.health.server_address[1]
-        self.engine_url = f"http://127.0.0.1:{free_port()}"
-        self.state_dir = os.path.join(self.dir, "state")
-        with open(os.path.join(self.dir, "agent.key"), "w") as f:
-            f.write("orphan-agent-key\n")
-        os.chmod(os.path.join(self.dir, "agent.key"), 0o600)
-        subprocess.run([VIGIL, "keygen", "--out", os.path.join(self.dir, "alice")], check=True,
-                       stdout=subprocess.DEVNULL)
-        lines = config_head("live-e2e") + ["  - name: api", "    checks:"]
-        for r in REGIONS:
-            lines.append(f"      - {{region: {r}, http: {{url: 'http://127.0.0.1:{hp}/health/{r}/api'}}}}")
-        lines += [
-            "engine:",
-            f"  listen: {self.engine_url[len('http://'):]}",
-            f"  endpoints: [{self.engine_url}]",
-            "  agent_key_file: agent.key",
-            f"  state_dir: {self.state_dir}",
-            "coordination: {backend: file}",
-            "approvals:",
-            "  required: 1",
-            "  max_ttl: 15m",
-            "  approvers:",
-            "    - {id: alice, public_key_file: alice.pub}",
-            "plan:",
-            "  failover:",
-            f"    dry_run: {'true' if self.dry_run else 'false'}",
-            "    steps:",
-        ] + self.plan_steps() + ["logging: {level: info}"]
-        self.config = write_checked_config(self, os.path.join(self.dir, "vigil.yaml"), lines)
-
-    def start_engine(self, tag, within):
-        p = Proc([VIGIL, "engine", "--config", self.config], os.path.join(self.dir, f"engine-{tag}.log"),
-                 cwd=self.dir)
-        self.procs.append(p)
-        wait_until(lambda: p.p.poll() is None and http("GET", self.engine_url + "/healthz", timeout=1)[0] == 200,
-                   within, f"engine {tag} /healthz (log: {p.log})")
-        return p
-
-    def status(self):
-        return json.loads(http("GET", self.engine_url + "/v1/status")[1])
-
-    def outage_pending_approval(self):
-        """Agents up, both regions healthy, then us-east-1 down until a failover waits for approval."""
-        for v in ("us-east-1", "us-west-2", "eu-west-1"):
-            self.procs.append(Proc([VIGIL, "agent", "--config", self.config, "--vantage", v],
-                                   os.path.join(self.dir, f"agent-{v}.log"), cwd=self.dir))
-        wait_until(lambda: all(self.status()["regions"][r]["classification"] == "healthy" for r in REGIONS), 60,
-                   "both regions healthy")
-        Health.failed = {"us-east-1"}
-        wait_until(lambda: (lambda r: r and r.get("state") == "pending_approval")(self.status().get("recommendation")),
-                   60, "a failover recommendation pending approval")
-
-    def approve(self):
-        return subprocess.run([VIGIL, "approve", "--yes", "--allow-data-loss", "--key",
-                               os.path.join(self.dir, "alice.key"), "--approver", "alice", "--engine",
-                               self.engine_url], capture_output=True, text=True, timeout=60)
-
-
 class OrphanedStep(LiveEngine):
     """kill -9 of the engine while an exec step runs, the step having started a
     background child: the restarted engine listens at once (the orphans hold
@@ -396,15 +309,6 @@ def read_text(path):
             return f.read()
     except OSError:
         return ""
-
-
-def alive(pid):
-    """A live (not zombie) process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":
