@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "common/crypto.hpp"
 #include "common/log.hpp"
 
 namespace vigil::coordination {
@@ -77,25 +78,77 @@ bool etcd_jti_ledger::try_consume(std::string_view jti, common::wall_time expire
   // replicas), and at least a minute.
   const auto remaining = std::chrono::duration_cast<seconds>(expires_at - clock_.wall());
   const std::int64_t ttl = std::max<std::int64_t>(60, remaining.count() + 1 + 300);
-  auto lease = client_.lease_grant(ttl);
-  if (!lease) ledger_fail("lease grant", lease.error);
   const std::string key = prefix_ + "/jti/" + std::string(jti);
-  auto t = client_.txn({compare_create_revision(key, 0)}, {op_put(key, record(expires_at), lease.value.id)});
-  if (!t || !t.value.succeeded) (void)client_.lease_revoke(lease.value.id);
-  if (!t) ledger_fail("txn", t.error);
-  return t.value.succeeded;
+  // The record carries a nonce, so after a write whose outcome is unknown
+  // (a timeout under load) reading the key back tells "ours" from "a
+  // concurrent use", and release() deletes only this very reservation.
+  const std::string mine = record(expires_at, common::random_hex(8));
+  etcd_error last;
+  for (int attempt = 0; attempt < ledger_attempts; ++attempt) {
+    auto lease = client_.lease_grant(ttl);
+    if (!lease) {
+      last = lease.error;
+      if (lease.error.code == etcd_errc::rejected) break;
+      continue;  // nothing written yet: a leaked lease expires by itself
+    }
+    auto t = client_.txn({compare_create_revision(key, 0)}, {op_put(key, mine, lease.value.id)});
+    if (t) {
+      if (!t.value.succeeded) (void)client_.lease_revoke(lease.value.id);
+      if (t.value.succeeded) remember(jti, mine, expires_at);
+      return t.value.succeeded;
+    }
+    last = t.error;
+    if (t.error.code == etcd_errc::rejected) {
+      (void)client_.lease_revoke(lease.value.id);
+      break;
+    }
+    // Outcome unknown: the put may have been applied. Never revoke the
+    // lease before looking (revoking would delete a reservation we made).
+    auto back = client_.range(key);
+    if (!back) {
+      last = back.error;
+      continue;
+    }
+    if (!back.value.kvs.empty()) {
+      if (back.value.kvs.front().value != mine) return false;  // someone else's use
+      remember(jti, mine, expires_at);
+      return true;
+    }
+    // Not applied: drop the lease (a late put bound to it then fails) and retry.
+    (void)client_.lease_revoke(lease.value.id);
+  }
+  ledger_fail("consume", last);
 }
 
-std::string etcd_jti_ledger::record(common::wall_time expires_at) const {
-  return nlohmann::json{{"replica", replica_id_}, {"expires_at_ms", expires_at.time_since_epoch().count()}}.dump();
+std::string etcd_jti_ledger::record(common::wall_time expires_at, std::string_view nonce) const {
+  return nlohmann::json{
+      {"replica", replica_id_}, {"expires_at_ms", expires_at.time_since_epoch().count()}, {"nonce", nonce}}
+      .dump();
+}
+
+void etcd_jti_ledger::remember(std::string_view jti, std::string value, common::wall_time expires_at) {
+  const std::scoped_lock lock(mine_mutex_);
+  const auto now = clock_.wall();
+  std::erase_if(mine_, [&](const auto& e) { return e.second.expires_at < now; });
+  if (mine_.size() >= max_remembered) mine_.erase(mine_.begin());
+  mine_[std::string(jti)] = reservation{std::move(value), expires_at};
 }
 
 void etcd_jti_ledger::release(std::string_view jti, common::wall_time expires_at) {
   if (!approvals::valid_jti(jti)) throw std::invalid_argument("invalid jti");
+  std::string value;
+  {
+    const std::scoped_lock lock(mine_mutex_);
+    const auto it = mine_.find(std::string(jti));
+    if (it == mine_.end() || it->second.expires_at != expires_at) return;  // not a use this replica made
+    value = it->second.value;
+  }
   const std::string key = prefix_ + "/jti/" + std::string(jti);
   // Only the record this replica wrote for this token: never another's use.
-  auto t = client_.txn({compare_value(key, record(expires_at))}, {op_delete(key)});
+  auto t = client_.txn({compare_value(key, value)}, {op_delete(key)});
   if (!t) ledger_fail("release txn", t.error);
+  const std::scoped_lock lock(mine_mutex_);
+  mine_.erase(std::string(jti));
 }
 
 // ---------------------------------------------------------------- coordinator

@@ -28,7 +28,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -67,12 +69,26 @@ class etcd_jti_ledger final : public approvals::jti_ledger {
   /// wrote (txn compare value), so only our own reservation is released.
   void release(std::string_view jti, common::wall_time expires_at) override;
 
+  /// Attempts per consume when etcd times out or is unreachable (each
+  /// attempt is bounded by the client's request timeout per endpoint).
+  static constexpr int ledger_attempts = 4;
+  /// Reservations remembered for release(); past it, expired ones go first,
+  /// then an arbitrary one (its release becomes a no-op: the token stays spent).
+  static constexpr std::size_t max_remembered = 1024;
+
  private:
-  [[nodiscard]] std::string record(common::wall_time expires_at) const;
+  struct reservation {
+    std::string value;
+    common::wall_time expires_at;
+  };
+  [[nodiscard]] std::string record(common::wall_time expires_at, std::string_view nonce) const;
+  void remember(std::string_view jti, std::string value, common::wall_time expires_at);
   etcd_client& client_;
   std::string prefix_;
   const common::clock& clock_;
   std::string replica_id_;
+  std::mutex mine_mutex_;
+  std::map<std::string, reservation> mine_;
 };
 
 class etcd_coordinator final : public coordinator {
