@@ -468,6 +468,8 @@ class HA(unittest.TestCase):
         next_flip = time.monotonic() + 4
         kills = 0
         kill_log = []  # (wall-clock seconds, replica, whether it led)
+        leader_moves = []  # wall-clock seconds at which the observed leader set changed (kills, lost leases)
+        last_leaders = None
         # VIGIL_HA_SOAK_ETCD_STALLS=1: now and then one etcd member is paused (SIGSTOP) for 1-3 s, so that
         # requests to it time out: guarded writes whose outcome is unknown, endpoint failover, lease churn.
         stalls_on = os.environ.get("VIGIL_HA_SOAK_ETCD_STALLS", "") == "1"
@@ -498,6 +500,10 @@ class HA(unittest.TestCase):
                 stalled[i] = now + rnd.uniform(1, 3)
                 stalls += 1
             alive = [r for r in self.ports if r not in dead]
+            seen = tuple(sorted(self.leaders()))
+            if seen != last_leaders:
+                leader_moves.append(time.time())
+                last_leaders = seen
             if len(alive) == 3 and rnd.random() < 0.15:
                 leaders = self.leaders()
                 victim = rnd.choice(leaders or alive) if rnd.random() < 0.7 else rnd.choice(alive)
@@ -525,19 +531,23 @@ class HA(unittest.TestCase):
               f"{len(stats['events'])} events", file=sys.stderr)
         triggers = self.trigger_keys()
         self.assertTrue(triggers)
-        # A page delivered twice is allowed only through the at-least-once window: twice at most, and a
-        # leader was killed within 1 s after PagerDuty received the first copy (it had delivered and died
-        # before its shared `done` record; the next leader re-sent the unfinished claim).
+        # A page delivered twice is allowed only through the at-least-once window: twice at most, and
+        # leadership moved between the two copies (the leader delivered, then was killed or lost its lease
+        # before its shared `done` record was written; the next leader re-sent the unfinished claim). On a
+        # busy machine that `done` write can take seconds, so the window is the two copies, not a fixed 1 s.
         unexplained = {}
         for (key, seq), n in triggers.items():
             if n == 1:
                 continue
-            first = min(t for e, t in zip(stats["events"], stats["received_at"])
-                        if e["event_action"] == "trigger" and e["dedup_key"] == key
-                        and e["payload"]["custom_details"]["sequence"] == seq)
-            if n > 2 or not any(led and first - 0.2 <= k <= first + 1.0 for k, _, led in kill_log):
-                unexplained[(key, seq)] = n
-        self.assertEqual(unexplained, {}, "pages delivered twice without a leader killed in the window")
+            copies = sorted(t for e, t in zip(stats["events"], stats["received_at"])
+                            if e["event_action"] == "trigger" and e["dedup_key"] == key
+                            and e["payload"]["custom_details"]["sequence"] == seq)
+            first, second = copies[0], copies[-1]
+            killed = any(led and first - 0.2 <= k <= second for k, _, led in kill_log)
+            moved = any(first - 0.2 <= t <= second + 0.5 for t in leader_moves)
+            if n > 2 or not (killed or moved):
+                unexplained[(key, seq)] = (n, round(second - first, 2))
+        self.assertEqual(unexplained, {}, "pages delivered twice without leadership moving between the copies")
         redelivered = sum(n - 1 for n in triggers.values())
         print(f"  {redelivered} page(s) delivered a second time through the at-least-once window "
               f"(merged by dedup key)", file=sys.stderr)
