@@ -6,8 +6,9 @@ primary's has fast_interval 300ms (fall 3, rise 2), the dr's inherits nothing.
 The same server stands in for the engine: it records every batch. The target
 then fails the primary's path, and later heals it.
 
-Asserted from what the server saw (counts and order, no wall-clock bounds but
-"never earlier than fast_interval", which the scheduler guarantees):
+Asserted from what the server saw (counts and order, no wall-clock bounds:
+that a re-probe never starts early is a unit test with the injected clock,
+tests/unit/detector/scheduler_test.cpp):
   - failing: the first failed probe is a grid round, then exactly fall - 1 = 2
     re-probes marked "fast": true, then the interval again (no more fast);
   - healed: the first success is a grid round, then rise - 1 = 1 fast re-probe;
@@ -135,6 +136,8 @@ region_checks:
 
         with w.lock:
             requests = list(w.requests["/primary"])
+            self.assertEqual([status for _, status in requests],
+                             [200] * healthy + [503] * failed + [200] * (len(requests) - healthy - failed))
             obs = [o for o in w.observations if o[0] == "web@r1"]
             dr_obs = [o for o in w.observations if o[0] == "web@r2"]
             dr_requests = len(w.requests["/dr"])
@@ -156,11 +159,6 @@ region_checks:
         self.assertTrue(all(ok[healthy + failed:]))
         self.assertEqual(rest[:2], [False, True])
         self.assertEqual(rest[2:], [False] * (len(rest) - 2))
-        # A re-probe never starts before fast_interval after the probe before it.
-        times = [t for t, _ in requests]
-        for i, f in enumerate(fast):
-            if f:
-                self.assertGreaterEqual(times[i] - times[i - 1], FAST_MS / 1000 - 0.05, i)
 
 
 if __name__ == "__main__":

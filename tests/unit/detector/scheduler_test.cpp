@@ -252,19 +252,24 @@ std::vector<bool> run_suspicion(std::vector<outcome> script, std::chrono::millis
   scripted_prober p(io, clock, std::move(script));
   auto c = check_named("a@test-1", interval, 0.0);
   c.fast_interval = fast;
+  starts.clear();
   scheduler_options o;
   o.fall = 3;
   o.rise = 2;
   std::vector<bool> fast_flags;
-  scheduler s(io, clock, p, {c}, o,
-              [&](const compiled_check&, const probe_result&, const probe_timing& t) { fast_flags.push_back(t.fast); });
+  scheduler s(io, clock, p, {c}, o, [&](const compiled_check&, const probe_result&, const probe_timing& t) {
+    fast_flags.push_back(t.fast);
+    starts.push_back(t.started);  // the scheduler's own reading of the injected clock
+  });
   s.start();
   for (int i = 0; i < 400 && fast_flags.size() < n; ++i)
     io.run_for(50ms);
   io.run_for(300ms);
   s.stop();
+  io.restart();
+  io.poll();  // results of probes still in flight
   stats = s.stats();
-  starts = p.starts;
+  EXPECT_EQ(p.starts.size(), starts.size()) << "every probe started reported";
   return fast_flags;
 }
 
