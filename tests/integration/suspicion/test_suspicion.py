@@ -89,12 +89,16 @@ class Suspicion(unittest.TestCase):
         self.thread.start()
         self.tmp = tempfile.mkdtemp(prefix="vigil-suspicion-")
         self.agent = None
+        self.log = None
 
     def tearDown(self):
         if self.agent and self.agent.poll() is None:
             self.agent.terminate()
             self.agent.wait(timeout=30)
         self.server.shutdown()
+        self.server.server_close()
+        if self.log:
+            self.log.close()
         if os.environ.get("VIGIL_KEEP_E2E") == "1":
             print("kept", self.tmp)
         else:
@@ -115,7 +119,7 @@ region_checks:
   - {{name: web, region: r1, fast_interval: {FAST_MS}ms, http: {{url: '{base}/primary'}}}}
   - {{name: web, region: r2, http: {{url: '{base}/dr'}}}}
 """)
-        log = open(os.path.join(self.tmp, "agent.log"), "w")
+        self.log = log = open(os.path.join(self.tmp, "agent.log"), "w")
         env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
         self.agent = subprocess.Popen([VIGIL, "agent", "--config", cfg, "--vantage", "local"], stdout=log,
                                       stderr=subprocess.STDOUT, env=env)
