@@ -292,6 +292,7 @@ struct engine::impl {
       obs.at = from_ms(o.at_ms);
       obs.result = o.result;
       obs.warning = o.warning;
+      obs.fast = o.fast;
       obs.latency_ms = static_cast<float>(o.latency_ms);
       if (o.value) obs.value = *o.value;
       core.ingest(obs);

@@ -9,8 +9,14 @@
 // seed and reports the pooled figures plus, per detector and class, the worst
 // seed (a figure that holds for one seed need not hold for the next).
 //
+// --interval and --fast-interval change how the virtual agents probe (every
+// interval; in suspicion mode re-probing a check in doubt every fast interval,
+// decision/suspicion.hpp, the agent's own rule); the probes they send are
+// counted and reported per check-hour.
+//
 //   vigil_bench_accuracy [--json] [--threads N] [--seed S | --seeds LIST]
 //                        [--noise-hours H] [--fault-hours H] [--regional-runs N]
+//                        [--interval MS] [--fast-interval MS]
 //   LIST: comma-separated seeds and ranges, e.g. 1-20 or 1-6,777
 #include <algorithm>
 #include <atomic>
@@ -27,6 +33,8 @@
 
 #include "bench/accuracy_model.hpp"
 #include "decision/core.hpp"
+#include "decision/suspicion.hpp"
+#include "decision/time_format.hpp"
 
 namespace {
 
@@ -64,6 +72,8 @@ struct run_score {
 struct run_result {
   run_spec spec;
   std::array<run_score, detector_count> d{};
+  std::uint64_t probes = 0;  ///< probes the virtual agents sent (grid rounds and re-probes)
+  std::uint64_t fast = 0;    ///< of which suspicion-mode re-probes
 };
 
 /// Scores one detector's view tick by tick against the run's ground truth.
@@ -136,30 +146,54 @@ class vigil_reader {
   std::string last_id_;
 };
 
-run_result run_one(const run_spec& spec, const vigil::decision::topology& topo) {
+/// One virtual agent's suspicion state for one check.
+struct reprobe {
+  vigil::decision::suspicion rule;
+  std::optional<duration> due;
+};
+
+run_result run_one(const run_spec& spec, const vigil::decision::topology& topo, const cadence& k) {
   run_result res;
   res.spec = spec;
-  world w(spec);
+  world w(spec, k.interval);
   vigil::decision::core core(topo);
   core.set_leader(true);
-  std::array<baseline, baseline_count> baselines{baseline(vote_rule::single_vantage, topo.p),
-                                                 baseline(vote_rule::route53, topo.p),
-                                                 baseline(vote_rule::k_of_n, topo.p)};
+  std::array<baseline, baseline_count> baselines{baseline(vote_rule::single_vantage, topo.p, k.interval),
+                                                 baseline(vote_rule::route53, topo.p, k.interval),
+                                                 baseline(vote_rule::k_of_n, topo.p, k.interval)};
   std::array<scorer, detector_count> scorers{scorer(spec), scorer(spec), scorer(spec), scorer(spec)};
   vigil_reader reader;
+  std::array<std::array<reprobe, check_count>, vantage_count> doubt{};
   for (duration t{0}; t <= spec.length; t += step) {
     const time_point now = epoch + t;
     for (std::size_t v = 0; v < vantage_count; ++v) {
+      if (!w.reporting(v, t)) continue;
       const duration ph = w.phase(v);
-      if (t < ph || (t - ph) % probe_interval != duration{0} || !w.reporting(v, t)) continue;
+      const bool grid = t >= ph && (t - ph) % k.interval == duration{0};
       const auto vi = static_cast<vigil::decision::vantage_index>(v);
+      bool sent = false;
       for (std::size_t c = 0; c < check_count; ++c) {
+        // The grid round, or a re-probe due first (the agent's scheduler:
+        // a grid round supersedes a pending re-probe).
+        reprobe& d = doubt[v][c];
+        const bool fast = !grid && d.due && t >= *d.due;
+        if (!grid && !fast) continue;
         float latency = 0.0F;
         const auto o = w.probe(v, c, t, latency);
-        core.ingest(vigil::decision::observation{vi, static_cast<vigil::decision::check_index>(c), now, o, latency});
+        ++res.probes;
+        if (fast) ++res.fast;
+        vigil::decision::observation obs{vi, static_cast<vigil::decision::check_index>(c), now, o, latency};
+        obs.fast = fast;
+        core.ingest(obs);
         for (auto& b : baselines)
           b.observe(v, c, now, vigil::decision::is_success(o));
+        d.due.reset();
+        if (d.rule.observe(vigil::decision::is_success(o), topo.p.fall, topo.p.rise) && k.fast_interval > duration{0}) {
+          d.due = t + k.fast_interval;
+        }
+        sent = true;
       }
+      if (!sent) continue;
       core.vantage_report(vi, now);
       for (auto& b : baselines)
         b.report(v, now);
@@ -181,6 +215,7 @@ std::uint64_t mix_seed(std::uint64_t base, std::uint64_t cls, std::uint64_t inde
 
 struct options {
   bool json = false;
+  cadence k;
   unsigned threads = 2;
   std::vector<std::uint64_t> seeds{20261118};
   double noise_hours = 10000.0;
@@ -233,7 +268,17 @@ struct summary {
   mistakes class_m;
   std::int64_t class_observed_ms = 0;
   std::uint64_t false_noise = 0;
+  std::uint64_t probes = 0;  ///< all runs
+  std::uint64_t fast = 0;
+  std::uint64_t noise_probes = 0;  ///< noise runs only
+  double noise_check_hours = 0;    ///< (vantage, check) hours of the noise runs
+  double check_hours = 0;
 };
+
+/// Probes per (vantage, check) per hour.
+double per_check_hour(std::uint64_t probes, double check_hours) {
+  return check_hours > 0 ? static_cast<double>(probes) / check_hours : std::nan("");
+}
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return std::nan("");
@@ -253,6 +298,16 @@ std::array<summary, detector_count> aggregate(const std::vector<run_result>& res
       x.hours_by_class[k] += static_cast<double>(r.spec.length.count()) / 3600000.0;
       x.false_by_class[k] += sc.false_failovers;
       x.false_total += sc.false_failovers;
+      // Every detector saw the same probes: the counts are the run's.
+      const double ch =
+          static_cast<double>(vantage_count * check_count) * static_cast<double>(r.spec.length.count()) / 3600000.0;
+      x.probes += r.probes;
+      x.fast += r.fast;
+      x.check_hours += ch;
+      if (r.spec.cls == run_class::noise) {
+        x.noise_probes += r.probes;
+        x.noise_check_hours += ch;
+      }
       if (r.spec.cls == run_class::noise) x.false_noise += sc.false_failovers;
       x.duplicates += sc.duplicates;
       if (is_regional(r.spec.cls) && !sc.detect_ms) ++x.missed_by_class[k];
@@ -370,6 +425,10 @@ nlohmann::json to_json(const seeded& all, std::size_t d) {
                         {"recommendation_max_s", json_number(percentile(y.detect_s, 100))}});
   }
   return {{"detector", name},
+          {"probes_per_check_hour",
+           {{"noise", json_number(per_check_hour(x.noise_probes, x.noise_check_hours))},
+            {"all", json_number(per_check_hour(x.probes, x.check_hours))},
+            {"fast_share", x.probes > 0 ? static_cast<double>(x.fast) / static_cast<double>(x.probes) : 0.0}}},
           {"false_failovers", x.false_total},
           {"false_failovers_noise", x.false_noise},
           {"duplicates", x.duplicates},
@@ -456,9 +515,17 @@ void print_markdown(const seeded& all, const options& o, double wall_s, std::siz
       o.threads, wall_s);
   std::printf(
       "Topology: 2 regions x %zu services, 3 vantages (one in each region + eu-west-1), probe interval "
-      "2s, defaults (tick 1s, fall = rise = 3, quorum 2, confirm_for 2s, clear_for 30s). Every probe of "
-      "every run fails independently with p = %.2f.\n\n",
-      services_per_region, noise_probability);
+      "%s, fast_interval %s, defaults (tick 1s, fall = rise = 3, quorum 2, confirm_for 2s, clear_for 30s). Every "
+      "probe of every run fails independently with p = %.2f.\n\n",
+      services_per_region, vigil::decision::format_seconds(o.k.interval).c_str(),
+      o.k.fast_interval.count() > 0 ? vigil::decision::format_seconds(o.k.fast_interval).c_str() : "off",
+      noise_probability);
+  std::printf(
+      "Probes sent per (vantage, check) per hour, counted: %.1f in the noise runs, %.1f over all runs "
+      "(%.2f%% of them re-probes); one every interval is %.1f.\n\n",
+      per_check_hour(v.noise_probes, v.noise_check_hours), per_check_hour(v.probes, v.check_hours),
+      v.probes > 0 ? 100.0 * static_cast<double>(v.fast) / static_cast<double>(v.probes) : 0.0,
+      3600000.0 / static_cast<double>(o.k.interval.count()));
   std::printf(
       "Definitions:\n"
       "- false failover: a failover recommendation (a detector declaring the primary `regional_outage` "
@@ -470,7 +537,13 @@ void print_markdown(const seeded& all, const options& o, double wall_s, std::siz
       "region is declared anything but `healthy`.\n"
       "- T_D: regional fault start -> the primary declared `regional_outage`; recommendation time: fault "
       "start -> the failover recommendation.\n\n");
-  std::printf("Bound (target): fall x interval + confirm_for + 2 ticks = 3 x 2s + 2s + 2 x 1s = %.0f s\n\n", bound_s);
+  if (o.k.fast_interval.count() > 0) {
+    std::printf(
+        "Bound (target): the first interval's phase + fall x fast_interval + confirm_for + 2 ticks = %.0f s\n\n",
+        bound_s);
+  } else {
+    std::printf("Bound (target): fall x interval + confirm_for + 2 ticks = %.0f s\n\n", bound_s);
+  }
 
   std::printf("## Summary\n\n");
   std::printf(
@@ -576,7 +649,7 @@ bool parse_args(int argc, char** argv, options& o) {
     if (a == "--json") {
       o.json = true;
     } else if (a == "--threads" || a == "--seed" || a == "--seeds" || a == "--noise-hours" || a == "--fault-hours" ||
-               a == "--regional-runs") {
+               a == "--regional-runs" || a == "--interval" || a == "--fast-interval") {
       const char* x = value();
       if (x == nullptr) return false;
       if (a == "--threads") o.threads = static_cast<unsigned>(std::max(1L, std::strtol(x, nullptr, 10)));
@@ -585,11 +658,15 @@ bool parse_args(int argc, char** argv, options& o) {
       if (a == "--noise-hours") o.noise_hours = std::strtod(x, nullptr);
       if (a == "--fault-hours") o.fault_hours = std::strtod(x, nullptr);
       if (a == "--regional-runs") o.regional_runs = std::strtoull(x, nullptr, 10);
+      // Multiples of the 100ms simulation step; fast_interval < interval, as the config requires.
+      if (a == "--interval") o.k.interval = duration{std::strtoll(x, nullptr, 10)};
+      if (a == "--fast-interval") o.k.fast_interval = duration{std::strtoll(x, nullptr, 10)};
     } else {
       return false;
     }
   }
-  return true;
+  const auto steps = [](duration d) { return d.count() >= 0 && d.count() % step.count() == 0; };
+  return o.k.interval >= step && steps(o.k.interval) && steps(o.k.fast_interval) && o.k.fast_interval < o.k.interval;
 }
 
 }  // namespace
@@ -599,11 +676,12 @@ int main(int argc, char** argv) {
   if (!parse_args(argc, argv, o)) {
     std::fprintf(stderr,
                  "usage: %s [--json] [--threads N] [--seed S | --seeds LIST] [--noise-hours H] [--fault-hours H] "
-                 "[--regional-runs N]\n  LIST: seeds and ranges, e.g. 1-20 or 1-6,777 (at most 1000)\n",
+                 "[--regional-runs N] [--interval MS] [--fast-interval MS]\n  LIST: seeds and ranges, e.g. 1-20 or "
+                 "1-6,777 (at most 1000)\n",
                  argv[0]);
     return 2;
   }
-  const auto topo = corpus_topology();
+  const auto topo = corpus_topology(o.k);
   // One pool over every (seed, run): seed i's runs are [first[i], first[i + 1]).
   std::vector<run_spec> corpus;
   std::vector<std::size_t> first;
@@ -618,7 +696,7 @@ int main(int argc, char** argv) {
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < corpus.size(); i = next++)
-      results[i] = run_one(corpus[i], topo);
+      results[i] = run_one(corpus[i], topo, o.k);
   };
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < o.threads; ++t)
@@ -637,12 +715,18 @@ int main(int argc, char** argv) {
     all.per_seed.push_back(aggregate(mine));
   }
   const auto& p = topo.p;
-  const double bound_s = static_cast<double>((p.fall * probe_interval + p.confirm_for + 2 * p.tick).count()) / 1000.0;
+  // Suspicion mode: the first failure comes within one interval (the phase of
+  // the grid), then fall - 1 re-probes... bounded by fall x fast_interval.
+  const duration to_down =
+      o.k.fast_interval.count() > 0 ? o.k.interval + p.fall * o.k.fast_interval : p.fall * o.k.interval;
+  const double bound_s = static_cast<double>((to_down + p.confirm_for + 2 * p.tick).count()) / 1000.0;
   if (o.json) {
     nlohmann::json j{{"seeds", o.seeds},
                      {"runs", corpus.size()},
                      {"wall_s", wall_s},
                      {"bound_s", bound_s},
+                     {"interval_ms", o.k.interval.count()},
+                     {"fast_interval_ms", o.k.fast_interval.count()},
                      {"noise_probability", noise_probability}};
     for (std::size_t d = 0; d < detector_count; ++d)
       j["detectors"].push_back(to_json(all, d));

@@ -13,7 +13,7 @@ using decision::classification;
 using decision::outcome;
 using decision::verdict;
 
-decision::topology corpus_topology() {
+decision::topology corpus_topology(const cadence& k) {
   decision::topology t;
   t.deployment = "accuracy";
   t.regions = {{"us-east-1", decision::region_role::primary, {}, {}}, {"us-west-2", decision::region_role::dr, {}, {}}};
@@ -25,18 +25,21 @@ decision::topology corpus_topology() {
       std::string id = name;
       id += '@';
       id += t.regions[r].name;
-      t.checks.push_back(decision::check_info{id, r, name, 0, false, decision::check_role::classify, probe_interval});
+      t.checks.push_back(
+          decision::check_info{id, r, name, 0, false, decision::check_role::classify, k.interval, k.fast_interval});
     }
   }
   t.p = decision::params{};  // docs/design.md, "Decision defaults"
+  t.p.stale_after = 3 * k.interval;
+  t.p.impaired_after = k.interval + t.p.tick;
   t.index();
   return t;
 }
 
-world::world(const run_spec& spec) : spec_(spec), rng_(spec.seed) {
+world::world(const run_spec& spec, duration interval) : spec_(spec), rng_(spec.seed) {
   // Agents are not synchronised: each vantage probes at its own phase.
   for (auto& p : phase_)
-    p = duration{static_cast<std::int64_t>(rng_.below(20)) * 100};
+    p = duration{static_cast<std::int64_t>(rng_.below(20)) * interval.count() / 20};
   victim_vantage_ = static_cast<std::size_t>(rng_.below(vantage_count));
   second_absent_ = (victim_vantage_ + 1 + static_cast<std::size_t>(rng_.below(vantage_count - 1))) % vantage_count;
   victim_check_ = static_cast<std::size_t>(rng_.below(services_per_region));  // a primary service
@@ -166,7 +169,7 @@ void baseline::report(std::size_t v, time_point at) {
 
 detector_view baseline::tick(time_point now) {
   // The same freshness rules as the core (decision/core_evaluate.cpp).
-  const duration check_stale = std::max(p_.stale_after, 3 * probe_interval);
+  const duration check_stale = std::max(p_.stale_after, 3 * interval_);
   std::array<bool, vantage_count> present{};
   for (std::size_t v = 0; v < vantage_count; ++v)
     present[v] = reported_[v] && now - last_report_[v] <= p_.stale_after;

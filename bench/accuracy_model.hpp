@@ -4,7 +4,8 @@
 // the baseline detectors. Everything here is a pure function of a run's seed.
 //
 // Topology: primary us-east-1 and dr us-west-2 with `services_per_region`
-// HTTP checks each (interval 2s), vantages us-east-1, us-west-2, eu-west-1,
+// HTTP checks each (interval 2s unless --interval; suspicion mode off unless
+// --fast-interval), vantages us-east-1, us-west-2, eu-west-1,
 // decision parameters at their defaults (tick 1s, fall = rise = 3, quorum 2 of
 // 3, stale_after 6s, confirm_for 2s, clear_for 30s, regional_fraction 0.5).
 //
@@ -47,7 +48,17 @@ inline constexpr std::size_t neutral_vantage = 2;
 inline constexpr double noise_probability = 0.05;
 inline constexpr duration probe_interval{2000};
 
-[[nodiscard]] decision::topology corpus_topology();
+/// How the virtual agents probe: every `interval` on their grid, and, when
+/// fast_interval > 0, in suspicion mode (decision/suspicion.hpp).
+struct cadence {
+  duration interval = probe_interval;
+  duration fast_interval{0};
+};
+
+/// The corpus topology; stale_after and impaired_after as load_config() fills
+/// them for this interval (3 x interval; interval + tick), which are the
+/// decision defaults at 2s.
+[[nodiscard]] decision::topology corpus_topology(const cadence& k = {});
 
 /// splitmix64: tiny, seeded, portable.
 class splitmix64 {
@@ -114,13 +125,14 @@ struct run_spec {
 /// depend on faults).
 class world {
  public:
-  explicit world(const run_spec& spec);
+  explicit world(const run_spec& spec, duration interval = probe_interval);
 
   /// Vantage v's agent reports (sends batches) at virtual time t.
   [[nodiscard]] bool reporting(std::size_t v, duration t) const;
   /// The outcome of vantage v probing check c at t (draws the noise RNG).
   [[nodiscard]] decision::outcome probe(std::size_t v, std::size_t c, duration t, float& latency_ms);
-  /// Phase of vantage v's probe rounds within the interval (multiple of 100ms).
+  /// Phase of vantage v's probe rounds within the interval (a twentieth of
+  /// it times 0..19: multiples of 100ms at 2s, the draws of every interval alike).
   [[nodiscard]] duration phase(std::size_t v) const { return phase_[v]; }
   [[nodiscard]] bool fault_active(duration t) const { return t >= spec_.fault_start && t < spec_.fault_end; }
 
@@ -154,7 +166,8 @@ struct detector_view {
 /// A baseline detector: shares everything with the core but the vote.
 class baseline {
  public:
-  baseline(vote_rule rule, const decision::params& p) : rule_(rule), p_(p) {}
+  baseline(vote_rule rule, const decision::params& p, duration interval = probe_interval)
+      : rule_(rule), p_(p), interval_(interval) {}
   void observe(std::size_t v, std::size_t c, time_point at, bool success);
   void report(std::size_t v, time_point at);
   detector_view tick(time_point now);
@@ -167,6 +180,7 @@ class baseline {
   };
   vote_rule rule_;
   decision::params p_;
+  duration interval_;
   std::array<std::array<cell_state, check_count>, vantage_count> cells_{};
   std::array<time_point, vantage_count> last_report_{};
   std::array<bool, vantage_count> reported_{};

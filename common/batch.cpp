@@ -65,6 +65,7 @@ std::string serialize_batch(const batch& b) {
            {"latency_ms", o.latency_ms}, {"status", o.http_status}, {"value", o.value ? json(*o.value) : json(nullptr)},
            {"detail", o.detail}};
     if (o.warning != decision::outcome::ok) j["warning"] = decision::to_string(o.warning);
+    if (o.fast) j["fast"] = true;
     out += j.dump();
   }
   out += R"(],"sent_at":)";
@@ -215,6 +216,10 @@ batch_parse_result parse_batch(std::string_view body, const batch_limits& limits
         const auto warned = x->is_string() ? decision::outcome_from_string(x->get<std::string>()) : std::nullopt;
         if (!warned) throw schema_error{path + ".warning: expected an outcome name"};
         w.warning = *warned;
+      }
+      if (const auto f = o.find("fast"); f != o.end() && !f->is_null()) {
+        if (!f->is_boolean()) throw schema_error{path + ".fast: expected true or false"};
+        w.fast = f->get<bool>();
       }
       b.observations.push_back(std::move(w));
     }

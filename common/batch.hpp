@@ -4,7 +4,8 @@
 //   {"v":1, "vantage":"eu-west-1", "seq":1795000000001, "sent_at":1795000000123,
 //    "observations":[{"check":"api-web@us-east-1","at":1795000000100,"outcome":"ok",
 //                     "latency_ms":12.5,"status":200,"value":null,"detail":""}],
-//    (an observation degraded by a `warn` condition also has "warning":"cert_expiring")
+//    (an observation degraded by a `warn` condition also has "warning":"cert_expiring";
+//     a suspicion-mode re-probe has "fast":true)
 //    "lag":[{"at":1795000000050,"lag_ms":420}]}
 //
 // Times are Unix epoch milliseconds. Headers: X-Vigil-Timestamp = sent_at and
@@ -39,6 +40,8 @@ struct wire_observation {
   /// result `degraded` by a failed `warn` condition: the outcome it maps to
   /// (sent as "warning" only when not ok).
   decision::outcome warning = decision::outcome::ok;
+  /// A suspicion-mode re-probe (sent as "fast":true only when set).
+  bool fast = false;
 };
 
 struct wire_lag {

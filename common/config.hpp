@@ -68,6 +68,9 @@ struct probe_defaults_config {
   duration timeout{2000};
   double jitter = 0.1;         ///< fraction of the interval, spread randomly
   duration degraded_after{0};  ///< 0 = off; latency above it counts as degraded, not failed
+  /// Suspicion mode: while a check's verdict is in doubt, re-probe at this
+  /// cadence (decision/suspicion.hpp). 0 = off (the default).
+  duration fast_interval{0};
 };
 
 using check_role = decision::check_role;
@@ -152,6 +155,7 @@ struct check_config {
   duration interval{2000};
   duration timeout{2000};
   duration degraded_after{0};
+  duration fast_interval{0};  ///< suspicion mode re-probe cadence; 0 = off
   std::optional<http_check_config> http;
   std::optional<cloudwatch_check_config> cloudwatch;
   std::optional<tcp_check_config> tcp;

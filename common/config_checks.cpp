@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "common/config_reader.hpp"
+#include "common/duration.hpp"
 
 namespace vigil::common::config_detail {
 
@@ -212,6 +213,20 @@ void read_grpc(map_reader& parent, check_config& c) {
   c.grpc = std::move(g);
 }
 
+}  // namespace
+
+void read_fast_interval(map_reader& m, common::duration& out) {
+  common::duration d = out;
+  if (!m.duration("fast_interval", d, common::duration{0})) return;
+  if (d.count() != 0 && (d < common::duration{100} || d > common::duration{3600000})) {
+    m.key_error("fast_interval", "expected 0 (off) or a duration from 100ms to 1h, got " + format_duration(d));
+    return;
+  }
+  out = d;
+}
+
+namespace {
+
 /// The keys every check has, then exactly one probe: http, tcp, dns, postgres,
 /// grpc or cloudwatch.
 void read_check_body(map_reader& m, check_config& c, const probe_defaults_config& d) {
@@ -219,9 +234,11 @@ void read_check_body(map_reader& m, check_config& c, const probe_defaults_config
   c.interval = d.interval;
   c.timeout = d.timeout;
   c.degraded_after = d.degraded_after;
+  c.fast_interval = d.fast_interval;
   m.duration("interval", c.interval, common::duration{100});
   m.duration("timeout", c.timeout, common::duration{10});
   m.duration("degraded_after", c.degraded_after, zero);
+  read_fast_interval(m, c.fast_interval);
   static constexpr std::array<std::string_view, 6> probes{"http", "tcp", "dns", "postgres", "grpc", "cloudwatch"};
   std::vector<std::string_view> present;
   for (const std::string_view p : probes) {
@@ -248,8 +265,9 @@ void read_check_body(map_reader& m, check_config& c, const probe_defaults_config
   }
 }
 
-constexpr std::array<std::string_view, 11> check_keys{"region", "role", "interval", "timeout", "degraded_after", "http",
-                                                      "tcp",    "dns",  "postgres", "grpc",    "cloudwatch"};
+constexpr std::array<std::string_view, 12> check_keys{"region",         "role", "interval",   "timeout",
+                                                      "degraded_after", "http", "tcp",        "dns",
+                                                      "postgres",       "grpc", "cloudwatch", "fast_interval"};
 
 }  // namespace
 

@@ -147,6 +147,9 @@ class map_reader {
 [[nodiscard]] bool is_name(std::string_view s);
 /// Reads required `key` as such a name; reports otherwise.
 bool read_name(map_reader& m, std::string_view key, std::string& out);
+/// Reads optional `fast_interval` (suspicion mode): 0 (off) or 100ms..1h.
+/// That it is shorter than the interval is checked once the check is whole.
+void read_fast_interval(map_reader& m, common::duration& out);
 
 /// Calls fn(item, "parent.key[i]") for each item of the list at `key`
 /// (recording each item's position); reports a non-list.

@@ -101,12 +101,13 @@ void read_decision(map_reader& top, decision_config& d) {
 void read_probe_defaults(map_reader& top, probe_defaults_config& p) {
   if (!top.has("probe_defaults")) return;
   map_reader m(top.ctx(), top.child("probe_defaults"), "probe_defaults",
-               {"interval", "timeout", "jitter", "degraded_after"});
+               {"interval", "timeout", "jitter", "degraded_after", "fast_interval"});
   if (!m.valid()) return;
   m.duration("interval", p.interval, common::duration{100});
   m.duration("timeout", p.timeout, common::duration{10});
   m.number("jitter", p.jitter, 0, 0.5, false);
   m.duration("degraded_after", p.degraded_after, zero);
+  read_fast_interval(m, p.fast_interval);
 }
 
 void read_replication_lag(map_reader& top, replication_lag_config& r) {

@@ -115,6 +115,12 @@ void validate_decision(load_context& ctx, config& cfg) {
                                                        ") must not exceed interval (" +
                                                        format_duration(cfg.probe_defaults.interval) + ")");
   }
+  if (cfg.probe_defaults.fast_interval.count() > 0 && cfg.probe_defaults.fast_interval >= cfg.probe_defaults.interval) {
+    ctx.error_at(ctx.at("probe_defaults.fast_interval"),
+                 "fast_interval (" + format_duration(cfg.probe_defaults.fast_interval) +
+                     ") must be shorter than interval (" + format_duration(cfg.probe_defaults.interval) +
+                     "): it hurries the re-probes of a check in doubt");
+  }
 }
 
 void validate_checks(load_context& ctx, const config& cfg) {
@@ -134,6 +140,17 @@ void validate_checks(load_context& ctx, const config& cfg) {
       ctx.error_at(ctx.at(ctx.seen.count(path + ".timeout") != 0 ? path + ".timeout" : path + ".interval"),
                    "timeout (" + format_duration(c.timeout) + ") must not exceed interval (" +
                        format_duration(c.interval) + "): probes of one check must not overlap");
+    }
+    // A cloudwatch check is sampled once per interval in one GetMetricData
+    // call: it has no re-probe, and ignores probe_defaults.fast_interval.
+    const bool own_fast = ctx.seen.count(path + ".fast_interval") != 0;
+    if (c.cloudwatch && own_fast && c.fast_interval.count() > 0) {
+      ctx.error_at(ctx.at(path + ".fast_interval"),
+                   "fast_interval does not apply to a cloudwatch check (one GetMetricData call per interval)");
+    } else if (!c.cloudwatch && c.fast_interval.count() > 0 && c.fast_interval >= c.interval) {
+      ctx.error_at(ctx.at(own_fast ? path + ".fast_interval" : path + ".interval"),
+                   "fast_interval (" + format_duration(c.fast_interval) + ") must be shorter than interval (" +
+                       format_duration(c.interval) + "): it hurries the re-probes of a check in doubt");
     }
     if (c.degraded_after.count() > 0 && c.degraded_after >= c.timeout) {
       ctx.error_at(ctx.at(path + ".degraded_after"), "degraded_after (" + format_duration(c.degraded_after) +

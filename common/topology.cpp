@@ -22,6 +22,7 @@ decision::topology make_topology(const config& cfg) {
     ci.region_scope = c.region_scope;
     ci.role = c.role == check_role::gate ? decision::check_role::gate : decision::check_role::classify;
     ci.interval = c.interval.count() > 0 ? c.interval : cfg.probe_defaults.interval;
+    ci.fast_interval = c.cloudwatch ? decision::duration{0} : c.fast_interval;  // no re-probe of a metric
     t.checks.push_back(std::move(ci));
   }
   const auto& d = cfg.decision;

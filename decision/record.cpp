@@ -131,6 +131,13 @@ record_parse_result parse_record_line(std::string_view line, const topology& top
     }
     obs.warning = *w;
   }
+  if (const auto f = j.find("fast"); f != j.end() && !f->is_null()) {
+    if (!f->is_boolean()) {
+      r.error = "\"fast\" must be true or false (a suspicion-mode re-probe)";
+      return r;
+    }
+    obs.fast = f->get<bool>();
+  }
   r.value = obs;
   return r;
 }
@@ -145,6 +152,7 @@ std::string to_record_line(const observation& o, const topology& topo) {
       {"outcome", to_string(o.result)}, {"latency_ms", shortest(o.latency_ms)},   {"value", nullptr}};
   if (!std::isnan(o.value)) j["value"] = o.value;
   if (o.warning != outcome::ok) j["warning"] = to_string(o.warning);
+  if (o.fast) j["fast"] = true;
   return j.dump();
 }
 

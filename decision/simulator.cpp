@@ -2,9 +2,11 @@
 #include "decision/simulator.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 
 #include "decision/core.hpp"
+#include "decision/suspicion.hpp"
 
 namespace vigil::decision {
 
@@ -86,7 +88,8 @@ class sim {
         core_(topo),
         rng_(sc.seed),
         down_(topo.vantages.size()),
-        isolated_(topo.vantages.size()) {
+        isolated_(topo.vantages.size()),
+        doubt_(topo.vantages.size() * topo.checks.size()) {
     core_.set_leader(true);
     lag_ = topo.p.lag_source_configured ? st.initial_lag : std::nullopt;
   }
@@ -130,14 +133,25 @@ class sim {
       bool sent = false;
       for (check_index c = 0; c < topo_.checks.size(); ++c) {
         const duration interval = topo_.checks[c].interval;
-        if ((t - offset) % interval != duration{0} || t < offset) continue;
+        // An interval round, or a suspicion-mode re-probe (the agent's rule,
+        // decision/suspicion.hpp) that falls due first.
+        reprobe& d = doubt_[vi * topo_.checks.size() + c];
+        const bool grid = t >= offset && (t - offset) % interval == duration{0};
+        const bool fast = !grid && d.due && t >= *d.due;
+        if (!grid && !fast) continue;
         float latency = 0.0F;
         outcome warning = outcome::ok;
         const outcome o = probe(v, c, t, latency, warning);
         observation obs{v, c, now, o, latency};
         obs.warning = warning;
+        obs.fast = fast;
         core_.ingest(obs);
         sent = true;
+        const duration fast_interval = topo_.checks[c].fast_interval;
+        d.due.reset();
+        if (d.rule.observe(is_success(o), topo_.p.fall, topo_.p.rise) && fast_interval > duration{0}) {
+          d.due = t + fast_interval;
+        }
       }
       if (sent) core_.vantage_report(v, now);
     }
@@ -304,6 +318,12 @@ class sim {
   splitmix64 rng_;
   std::vector<bool> down_;
   std::vector<bool> isolated_;
+  /// Per (vantage, check): the agent's suspicion rule and its pending re-probe.
+  struct reprobe {
+    suspicion rule;
+    std::optional<duration> due;
+  };
+  std::vector<reprobe> doubt_;
   std::vector<fault> faults_;
   std::optional<duration> lag_;
   double noise_ = 0.0;

@@ -86,6 +86,10 @@ struct check_info {
   bool region_scope = false;
   check_role role = check_role::classify;
   duration interval{2000};  ///< probe interval: a vantage's verdict older than max(stale_after, 3 x interval) abstains
+  /// Suspicion mode (decision/suspicion.hpp): re-probe at this cadence while
+  /// a verdict is in doubt; 0 = off. Only the simulator's agents use it: the
+  /// core counts fall and rise per observation whatever the cadence.
+  duration fast_interval{0};
 };
 
 struct topology {
@@ -121,6 +125,9 @@ struct observation {
   /// `degraded` because a `warn` condition failed: the outcome that condition
   /// maps to (cert_expiring, timeout); ok otherwise.
   outcome warning = outcome::ok;
+  /// A suspicion-mode re-probe (decision/suspicion.hpp), not an interval
+  /// round. Counted like any other observation; kept for the record.
+  bool fast = false;
 };
 
 /// One replication-lag reading. lag == nullopt: the source was unreachable.

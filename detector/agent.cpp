@@ -241,15 +241,18 @@ struct agent::impl {
       metrics.add_check(c);
     scheduler_options so;
     so.max_in_flight = options.max_in_flight;
+    so.fall = cfg.decision.fall;
+    so.rise = cfg.decision.rise;
     so.seed = options.seed != 0 ? options.seed : std::hash<std::string>{}(options.vantage) | 1U;
     sched = std::make_unique<scheduler>(
         io, clk, *probe, std::move(checks), so,
-        [this](const compiled_check& c, const probe_result& r, const probe_timing&) { on_result(c, r); }, &metrics);
+        [this](const compiled_check& c, const probe_result& r, const probe_timing& t) { on_result(c, r, t.fast); },
+        &metrics);
     make_cloudwatch(cfg, registry);
     make_lag(cfg, registry);
   }
 
-  void on_result(const compiled_check& c, const probe_result& r) {
+  void on_result(const compiled_check& c, const probe_result& r, bool fast) {
     common::wire_observation w;
     w.check = c.id;
     w.at_ms = clock.wall().time_since_epoch().count();
@@ -258,6 +261,7 @@ struct agent::impl {
     w.http_status = static_cast<int>(r.http_status);
     w.detail = r.detail;
     w.warning = r.warning;
+    w.fast = fast;
     sender.add(std::move(w));
   }
 };

@@ -54,6 +54,7 @@ compiled_check common_fields(const common::check_config& check, const common::pr
   c.connect_timeout = check.timeout;
   c.degraded_after = check.degraded_after;
   c.interval = check.interval;
+  c.fast_interval = check.fast_interval;
   c.jitter = defaults.jitter;
   return c;
 }

@@ -62,8 +62,9 @@ struct compiled_check {
   bool keep_alive = false;                      ///< default: a fresh connection per probe
   std::chrono::milliseconds degraded_after{0};  ///< 0 = off
   std::string proxy;  ///< explicit proxy URL; empty = libcurl's default (http_proxy, https_proxy, no_proxy)
-  std::chrono::milliseconds interval{2000};  ///< for the scheduler
-  double jitter = 0.1;                       ///< fraction of interval, for the scheduler
+  std::chrono::milliseconds interval{2000};    ///< for the scheduler
+  std::chrono::milliseconds fast_interval{0};  ///< suspicion-mode re-probe cadence, for the scheduler; 0 = off
+  double jitter = 0.1;                         ///< fraction of interval, for the scheduler
   std::optional<common::tcp_check_config> tcp;
   std::optional<common::dns_check_config> dns;
   std::optional<common::postgres_check_config> postgres;

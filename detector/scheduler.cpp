@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
+#include <optional>
 #include <queue>
 #include <utility>
 
@@ -35,10 +36,13 @@ struct scheduler::state : std::enable_shared_from_this<scheduler::state> {
     common::mono_time due{};   ///< grid + jitter
     bool running = false;
     bool queued = false;
+    decision::suspicion doubt;                  ///< suspicion mode: is the verdict in doubt?
+    std::optional<common::mono_time> fast_due;  ///< the pending re-probe, if any
   };
   struct heap_entry {
     common::mono_time due;
     std::size_t index;
+    bool fast = false;  ///< a re-probe: void unless it still matches per_check::fast_due
     bool operator>(const heap_entry& o) const { return due > o.due; }
   };
 
@@ -92,9 +96,17 @@ struct scheduler::state : std::enable_shared_from_this<scheduler::state> {
     last_wake_ = now;
     ++stats_.wakeups;
     while (!heap_.empty() && heap_.top().due <= now) {
-      const std::size_t i = heap_.top().index;
+      const heap_entry top = heap_.top();
+      const std::size_t i = top.index;
       heap_.pop();
       per_check& p = per_[i];
+      if (top.fast) {
+        // A re-probe superseded by a grid round (or planned again) is void.
+        if (!p.fast_due || *p.fast_due != top.due || p.running || p.queued) continue;
+        p.fast_due.reset();
+        start_or_queue(i, top.due, true);
+        continue;
+      }
       const common::mono_time due = p.due;
       // Plan the next round first: the grid moves on whatever this round does.
       p.grid += checks_[i].interval;
@@ -104,22 +116,29 @@ struct scheduler::state : std::enable_shared_from_this<scheduler::state> {
         ++stats_.skipped;
         continue;
       }
-      if (in_flight_ < options_.max_in_flight) {
-        launch(i, due);
-      } else {
-        p.queued = true;
-        waiting_.emplace_back(i, due);
-        ++stats_.queued;
-      }
+      p.fast_due.reset();  // this round is the re-probe
+      start_or_queue(i, due, false);
     }
     arm();
   }
 
-  void launch(std::size_t i, common::mono_time due) {
+  void start_or_queue(std::size_t i, common::mono_time due, bool fast) {
+    if (in_flight_ < options_.max_in_flight) {
+      launch(i, due, fast);
+    } else {
+      per_[i].queued = true;
+      waiting_.push_back({due, i, fast});
+      ++stats_.queued;
+    }
+  }
+
+  void launch(std::size_t i, common::mono_time due, bool fast) {
     per_[i].running = true;
     ++in_flight_;
     ++stats_.started;
+    if (fast) ++stats_.fast;
     probe_timing t;
+    t.fast = fast;
     t.due = due;
     t.started = clock_.monotonic();
     t.lag =
@@ -136,13 +155,30 @@ struct scheduler::state : std::enable_shared_from_this<scheduler::state> {
     per_[i].running = false;
     --in_flight_;
     ++stats_.completed;
+    plan_reprobe(i, r, t);
     if (on_result_) on_result_(checks_[i], r, t);
     while (!stopped_ && !waiting_.empty() && in_flight_ < options_.max_in_flight) {
-      const auto [next, due] = waiting_.front();
+      const heap_entry next = waiting_.front();
       waiting_.pop_front();
-      per_[next].queued = false;
-      launch(next, due);
+      per_[next.index].queued = false;
+      launch(next.index, next.due, next.fast);
     }
+  }
+
+  /// Suspicion mode: a result that leaves the verdict in doubt brings the
+  /// next probe forward to fast_interval after this one started (or now, if
+  /// the probe took longer), unless the grid round is due by then anyway.
+  void plan_reprobe(std::size_t i, const probe_result& r, const probe_timing& t) {
+    const auto fast = checks_[i].fast_interval;
+    if (fast.count() <= 0) return;
+    per_check& p = per_[i];
+    const bool doubt = p.doubt.observe(decision::is_success(r.result), options_.fall, options_.rise);
+    if (!doubt || stopped_) return;
+    const auto at = std::max(t.started + fast, clock_.monotonic());
+    if (at >= p.due) return;  // the grid round comes first: it is the re-probe
+    p.fast_due = at;
+    heap_.push({at, i, true});
+    arm();
   }
 
   asio::steady_timer timer_;
@@ -155,7 +191,7 @@ struct scheduler::state : std::enable_shared_from_this<scheduler::state> {
   schedule_plan plan_;
   std::vector<per_check> per_;
   std::priority_queue<heap_entry, std::vector<heap_entry>, std::greater<>> heap_;
-  std::deque<std::pair<std::size_t, common::mono_time>> waiting_;
+  std::deque<heap_entry> waiting_;
   std::size_t in_flight_ = 0;
   common::mono_time last_wake_{};  ///< when on_timer last ran
   bool stopped_ = true;

@@ -21,6 +21,14 @@
 // one before its due time. Every lag goes to the callback and to
 // vigil_scheduler_lag_seconds.
 //
+// Suspicion mode (a check with fast_interval > 0; decision/suspicion.hpp): the
+// scheduler keeps the engine's fall/rise hysteresis per check; after a result
+// that puts the verdict in doubt (a failure while not down, a success while
+// down) the check is re-probed at max(start + fast_interval, end of the probe)
+// until the verdict settles, unless its grid round comes first (that round is
+// the re-probe). Re-probes leave the grid alone, so a steady check costs no
+// extra probe; they are reported with probe_timing::fast.
+//
 // Thread affinity: everything on the io_context's thread. Results of probes
 // still running after stop() are still delivered; after destruction nothing is.
 
@@ -33,6 +41,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "decision/suspicion.hpp"
 #include "detector/http_prober.hpp"
 
 namespace vigil::detector {
@@ -64,12 +73,17 @@ struct scheduler_options {
   /// at most 1 ms more lag (bench/RESULTS.md, HTTP probing). Zero: wake for
   /// every due time.
   std::chrono::microseconds min_wake_gap{1000};
+  /// The engine's fall and rise (config decision.fall / decision.rise): when a
+  /// doubt is settled in suspicion mode.
+  int fall = 3;
+  int rise = 3;
 };
 
 struct probe_timing {
   common::mono_time due{};
   common::mono_time started{};
   std::chrono::microseconds lag{0};  ///< started - due (>= 0)
+  bool fast = false;                 ///< a suspicion-mode re-probe, not a grid round
 };
 
 struct scheduler_stats {
@@ -80,6 +94,7 @@ struct scheduler_stats {
   std::size_t in_flight = 0;
   std::chrono::microseconds max_lag{0};
   std::uint64_t wakeups = 0;  ///< timer wake-ups (see min_wake_gap)
+  std::uint64_t fast = 0;     ///< suspicion-mode re-probes started (also in `started`)
 };
 
 class scheduler {

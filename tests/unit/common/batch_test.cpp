@@ -78,6 +78,27 @@ TEST(batch, a_warning_travels_only_when_there_is_one) {
   EXPECT_NE(bad.message.find(".warning: expected an outcome name"), std::string::npos) << bad.message;
 }
 
+TEST(batch, a_reprobe_says_fast_and_only_a_boolean_is_accepted) {
+  auto b = sample();
+  b.observations[1].fast = true;
+  const auto body = serialize_batch(b);
+  EXPECT_FALSE(nlohmann::json::parse(body)["observations"][0].contains("fast"));
+  EXPECT_EQ(nlohmann::json::parse(body)["observations"][1]["fast"], true);
+  const auto parsed = parse_batch(body);
+  ASSERT_TRUE(parsed.value) << parsed.message;
+  EXPECT_FALSE(parsed.value->observations[0].fast);
+  EXPECT_TRUE(parsed.value->observations[1].fast);
+
+  for (const auto& wrong : {nlohmann::json("yes"), nlohmann::json(1), nlohmann::json::array()}) {
+    auto doc = nlohmann::json::parse(body);
+    doc["observations"][1]["fast"] = wrong;
+    const auto bad = parse_batch(doc.dump());
+    EXPECT_FALSE(bad.value) << wrong;
+    EXPECT_EQ(bad.reason, batch_rejection::bad_schema);
+    EXPECT_NE(bad.message.find("$.observations[1].fast: expected true or false"), std::string::npos) << bad.message;
+  }
+}
+
 // serialize_batch writes item by item; the bytes must stay those of the whole
 // document dumped at once (the signature covers them, agents and engines of
 // different versions exchange them).

@@ -526,5 +526,30 @@ TEST(config_errors, multi_error_file_reports_every_error) {
   EXPECT_EQ(r.diagnostics.front().pos.line, 7);
 }
 
+TEST(config_errors, fast_interval_is_bounded_and_shorter_than_the_interval) {
+  EXPECT_TRUE(has_error(load(base_yaml + "probe_defaults: {interval: 2s, fast_interval: 2s}\n"), "13:47",
+                        "probe_defaults.fast_interval", "must be shorter than interval (2s)"));
+  EXPECT_TRUE(has_error(load(base_yaml + "probe_defaults: {fast_interval: 50ms}\n"), "13:18",
+                        "probe_defaults.fast_interval", "expected 0 (off) or a duration from 100ms to 1h"));
+  EXPECT_TRUE(has_error(load(base_yaml + "probe_defaults: {fast_interval: soon}\n"), "13:33",
+                        "probe_defaults.fast_interval", "expected a duration"));
+  // On one check: its own interval is the bound, and the error points at its key.
+  const std::string own = replace(base_yaml, "        http: {url: \"http://127.0.0.1:1/\"}\n",
+                                  "        http: {url: \"http://127.0.0.1:1/\"}\n"
+                                  "        interval: 1s\n"
+                                  "        fast_interval: 1500ms\n");
+  EXPECT_TRUE(has_error(load(own), "12:24", "services[0].checks[0].fast_interval",
+                        "fast_interval (1500ms) must be shorter than interval (1s)"));
+  // Inherited from the defaults, the error points at the check's interval.
+  const std::string inherited = replace(base_yaml, "        http: {url: \"http://127.0.0.1:1/\"}\n",
+                                        "        http: {url: \"http://127.0.0.1:1/\"}\n"
+                                        "        interval: 500ms\n");
+  EXPECT_TRUE(has_error(load(inherited + "probe_defaults: {interval: 10s, fast_interval: 1s}\n"), "11:19",
+                        "services[0].checks[0].interval", "fast_interval (1s) must be shorter than interval (500ms)"));
+  // Valid: off, or below every interval.
+  EXPECT_TRUE(load(base_yaml + "probe_defaults: {interval: 10s, fast_interval: 1s}\n").ok());
+  EXPECT_TRUE(load(base_yaml + "probe_defaults: {fast_interval: 0s}\n").ok());
+}
+
 }  // namespace
 }  // namespace vigil::common

@@ -472,5 +472,22 @@ TEST(config_load, to_string_names) {
   EXPECT_EQ(to_string(missing_data::fail), "fail");
 }
 
+TEST(config_load, fast_interval_is_off_unless_set_and_a_check_may_override_it) {
+  fake_world w;
+  const auto off = w.load(base_yaml);
+  ASSERT_TRUE(off.ok()) << test::all_diagnostics(off);
+  EXPECT_EQ(off.value->probe_defaults.fast_interval.count(), 0);
+  EXPECT_EQ(off.value->checks[0].fast_interval.count(), 0);
+
+  std::string yaml = base_yaml;
+  const std::string second = "        http: {url: \"http://127.0.0.1:2/\"}\n";
+  yaml.replace(yaml.find(second), second.size(), second + "        fast_interval: 0s\n");
+  const auto on = w.load(yaml + "probe_defaults: {interval: 10s, fast_interval: 1s}\n");
+  ASSERT_TRUE(on.ok()) << test::all_diagnostics(on);
+  EXPECT_EQ(on.value->probe_defaults.fast_interval, duration{1000});
+  EXPECT_EQ(on.value->checks[0].fast_interval, duration{1000});  // inherited
+  EXPECT_EQ(on.value->checks[1].fast_interval.count(), 0);       // turned off on this check
+}
+
 }  // namespace
 }  // namespace vigil::common

@@ -55,6 +55,24 @@ TEST(Record, ObservationLineIsTheEnginesRecordFormat) {
             R"({"t":"2026-11-18T11:06:40.000Z","type":"report","vantage":"euw1"})");
 }
 
+TEST(Record, AReprobeKeepsItsFastFlag) {
+  const auto topo = make_test_topology();
+  const std::string line =
+      R"({"t":"2026-11-22T03:00:00.250Z","vantage":"euw1","check":"api-web@us-east-1","outcome":"timeout","fast":true})";
+  const auto r = parse_record_line(line, topo);
+  ASSERT_TRUE(r.value) << r.error;
+  const auto& o = std::get<observation>(*r.value);
+  EXPECT_TRUE(o.fast);
+  EXPECT_NE(to_record_line(o, topo).find("\"fast\":true"), std::string::npos);
+  observation grid = o;
+  grid.fast = false;
+  EXPECT_EQ(to_record_line(grid, topo).find("fast"), std::string::npos);  // absent unless set
+  EXPECT_NE(
+      parse_record_line(R"({"t":1,"vantage":"euw1","check":"api-web@us-east-1","outcome":"ok","fast":"yes"})", topo)
+          .error.find("\"fast\" must be true or false"),
+      std::string::npos);
+}
+
 TEST(Record, RefusesBadLinesWithAReason) {
   const auto topo = make_test_topology();
   EXPECT_EQ(parse_record_line("not json", topo).error, "not a JSON object");

@@ -237,5 +237,119 @@ TEST(scheduler, nothing_is_reported_after_destruction) {
   EXPECT_EQ(reported, 0);
 }
 
+/// Answers every probe at once (from the event loop) with the next outcome of
+/// its script (the last one repeats), recording each start with the injected clock.
+class scripted_prober final : public prober {
+ public:
+  scripted_prober(boost::asio::io_context& io, const common::clock& clock, std::vector<outcome> script)
+      : io_(io), clock_(clock), script_(std::move(script)) {}
+
+  void probe(const compiled_check&, done_fn done) override {
+    const outcome o = script_[std::min(starts.size(), script_.size() - 1)];
+    starts.push_back(clock_.monotonic());
+    boost::asio::post(io_, [o, done = std::move(done)] {
+      probe_result r;
+      r.result = o;
+      done(r);
+    });
+  }
+
+  std::vector<common::mono_time> starts;
+
+ private:
+  boost::asio::io_context& io_;
+  const common::clock& clock_;
+  std::vector<outcome> script_;
+};
+
+/// Runs one check (grid interval 1 min: the first round at start, the next
+/// far away) until `n` probes reported or 20 s passed, then 300 ms more to
+/// catch any probe too many. Returns each result's probe_timing::fast.
+std::vector<bool> run_suspicion(std::vector<outcome> script, std::chrono::milliseconds fast, std::size_t n,
+                                scheduler_stats& stats, std::vector<common::mono_time>& starts,
+                                std::chrono::milliseconds interval = 60s) {
+  boost::asio::io_context io;
+  common::real_clock clock;
+  scripted_prober p(io, clock, std::move(script));
+  auto c = check_named("a@test-1", interval, 0.0);
+  c.fast_interval = fast;
+  starts.clear();
+  scheduler_options o;
+  o.fall = 3;
+  o.rise = 2;
+  std::vector<bool> fast_flags;
+  scheduler s(io, clock, p, {c}, o, [&](const compiled_check&, const probe_result&, const probe_timing& t) {
+    fast_flags.push_back(t.fast);
+    starts.push_back(t.started);  // the scheduler's own reading of the injected clock
+  });
+  s.start();
+  for (int i = 0; i < 400 && fast_flags.size() < n; ++i)
+    io.run_for(50ms);
+  io.run_for(300ms);
+  s.stop();
+  io.restart();
+  io.poll();  // results of probes still in flight
+  stats = s.stats();
+  EXPECT_EQ(p.starts.size(), starts.size()) << "every probe started reported";
+  return fast_flags;
+}
+
+TEST(scheduler_suspicion, a_failure_is_reprobed_at_fast_interval_until_fall) {
+  scheduler_stats st;
+  std::vector<common::mono_time> starts;
+  const auto flags = run_suspicion({outcome::timeout}, 100ms, 3, st, starts);
+  // The grid round fails, two re-probes reach fall = 3 (down), then nothing
+  // until the next grid round a minute later.
+  EXPECT_EQ(flags, (std::vector<bool>{false, true, true}));
+  EXPECT_EQ(st.started, 3U);
+  EXPECT_EQ(st.fast, 2U);
+  ASSERT_EQ(starts.size(), 3U);
+  for (std::size_t i = 1; i < starts.size(); ++i)
+    EXPECT_GE(starts[i] - starts[i - 1], 100ms) << "a re-probe started early";
+}
+
+TEST(scheduler_suspicion, a_blip_that_recovers_on_its_reprobe_costs_one_probe) {
+  scheduler_stats st;
+  std::vector<common::mono_time> starts;
+  const auto flags = run_suspicion({outcome::connect_error, outcome::ok}, 100ms, 2, st, starts);
+  EXPECT_EQ(flags, (std::vector<bool>{false, true}));
+  EXPECT_EQ(st.fast, 1U);
+}
+
+TEST(scheduler_suspicion, a_steady_check_is_not_hurried) {
+  scheduler_stats st;
+  std::vector<common::mono_time> starts;
+  // Down after 3 failures (grid, fast, fast); still failing: settled.
+  const auto flags = run_suspicion({outcome::timeout}, 100ms, 3, st, starts);
+  EXPECT_EQ(flags.size(), 3U);  // none in the 300 ms after
+  EXPECT_EQ(st.fast, 2U);
+  // From unknown, successes open no doubt: one grid round and nothing else.
+  const auto healthy = run_suspicion({outcome::ok}, 100ms, 1, st, starts);
+  EXPECT_EQ(healthy, (std::vector<bool>{false}));
+  EXPECT_EQ(st.fast, 0U);
+}
+
+TEST(scheduler_suspicion, a_recovery_from_down_is_reprobed_until_rise) {
+  scheduler_stats st;
+  std::vector<common::mono_time> starts;
+  // Grid every 1s: fail x3 (grid, fast, fast: down), then the next grid round
+  // answers and one re-probe reaches rise = 2 (up).
+  const auto flags =
+      run_suspicion({outcome::timeout, outcome::timeout, outcome::timeout, outcome::ok}, 100ms, 5, st, starts, 1000ms);
+  ASSERT_GE(flags.size(), 5U);
+  EXPECT_EQ(std::vector<bool>(flags.begin(), flags.begin() + 5), (std::vector<bool>{false, true, true, false, true}));
+  EXPECT_EQ(st.fast, 3U);  // whatever grid rounds a slow machine adds after
+  EXPECT_GE(starts[3] - starts[0], 1000ms) << "the fourth probe is the next grid round";
+}
+
+TEST(scheduler_suspicion, off_without_fast_interval) {
+  scheduler_stats st;
+  std::vector<common::mono_time> starts;
+  const auto flags = run_suspicion({outcome::timeout}, 0ms, 1, st, starts);
+  EXPECT_EQ(flags, (std::vector<bool>{false}));
+  EXPECT_EQ(st.started, 1U);
+  EXPECT_EQ(st.fast, 0U);
+}
+
 }  // namespace
 }  // namespace vigil::detector
