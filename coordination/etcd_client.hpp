@@ -22,8 +22,8 @@
 // With `username` set, the client obtains a simple token with POST
 // /v3/auth/authenticate before its first call and sends it in the
 // Authorization header of every call. When etcd answers that the token is
-// invalid (expired after --auth-token-ttl of idleness, or lost when the member
-// restarted) or that the auth store revision moved, the client authenticates
+// invalid (expired after --auth-token-ttl of idleness, or revoked when the
+// user's password changed) or that the auth store revision moved, the client authenticates
 // again and sends the same request once more: etcd refused it before applying
 // it, so the retry cannot apply a write twice.
 //
