@@ -35,7 +35,7 @@ bool tls_failure(int curl_code) {
 }
 
 /// etcd's answers that the token it was sent no longer works: a simple token
-/// expired or unknown after a restart, or issued before the auth store
+/// expired, or revoked by a password change, or issued before the auth store
 /// changed. The request was refused before it was applied.
 bool token_refused(std::string_view message) {
   return message.find("invalid auth token") != std::string_view::npos ||
