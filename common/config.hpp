@@ -243,6 +243,13 @@ struct coordination_config {
   std::vector<std::string> endpoints;
   duration lease_ttl{10000};
   std::string prefix;  ///< default /vigil/<deployment>
+  // TLS and etcd authentication (docs/ha.md, "etcd with TLS and auth"): paths
+  // resolved against the config file; the files were readable at load time.
+  std::string ca_file;    ///< PEM CA bundle that signs the etcd server certificates
+  std::string cert_file;  ///< PEM client certificate (with key_file): mutual TLS
+  std::string key_file;
+  std::string username;  ///< etcd user (inline or username_file); empty: no auth
+  std::string password;  ///< resolved secret (password_file or ${ENV})
 };
 
 enum class sink_kind : std::uint8_t { pagerduty, slack, alertmanager, webhook, log };

@@ -223,10 +223,79 @@ void read_silences(map_reader& top, config& cfg) {
   });
 }
 
+/// A PEM file for libcurl (CA bundle, certificate, key): the path resolved,
+/// the file regular, readable and at most max_secret_file_bytes, and holding
+/// the PEM block `marker` ("CERTIFICATE", "PRIVATE KEY"). libcurl reads it
+/// again on every request; this only catches mistakes at load time.
+bool read_pem_path(map_reader& m, std::string_view key, std::string_view marker, std::string& out) {
+  if (!m.file_path(key, out)) return false;
+  std::string err;
+  const auto text = m.ctx().files ? m.ctx().files(out, err) : std::nullopt;
+  if (!text) {
+    m.error(key, "cannot read " + quote_value(out) + (err.empty() ? "" : ": " + err));
+    return false;
+  }
+  if (text->find("-----BEGIN ") == std::string::npos ||
+      text->find(std::string(marker) + "-----") == std::string::npos) {
+    m.error(key, quote_value(out) + " holds no PEM " + std::string(marker));
+    return false;
+  }
+  return true;
+}
+
+/// ca_file, cert_file + key_file, username (or username_file) + password
+/// (password_file or ${ENV}) of the etcd backend.
+void read_coordination_security(map_reader& m, coordination_config& c) {
+  const bool etcd = c.backend == coordination_backend::etcd;
+  for (const std::string_view key :
+       {"ca_file", "cert_file", "key_file", "username", "username_file", "password", "password_file"}) {
+    if (m.has(key) && !etcd) m.key_error(key, "only used with backend: etcd");
+  }
+  if (!etcd) return;
+  read_pem_path(m, "ca_file", "CERTIFICATE", c.ca_file);
+  const bool cert = read_pem_path(m, "cert_file", "CERTIFICATE", c.cert_file);
+  const bool key = read_pem_path(m, "key_file", "PRIVATE KEY", c.key_file);
+  if (m.has("cert_file") != m.has("key_file")) {
+    m.error(m.has("cert_file") ? "cert_file" : "key_file", "set both cert_file and key_file (mutual TLS), or neither");
+  }
+  if (m.has("ca_file") || cert || key) {
+    for (const auto& e : c.endpoints) {
+      if (!e.starts_with("https://")) {
+        m.error("endpoints", "ca_file, cert_file and key_file need https:// endpoints, got " + quote_value(e));
+        break;
+      }
+    }
+  }
+  if (m.has("username_file")) {
+    m.secret("username", c.username);
+  } else {
+    m.string("username", c.username);
+  }
+  m.secret("password", c.password);
+  const bool user = m.has("username") || m.has("username_file");
+  const bool pass = m.has("password") || m.has("password_file");
+  if (user != pass) {
+    m.error(
+        user ? (m.has("username") ? "username" : "username_file") : (m.has("password") ? "password" : "password_file"),
+        "set both username and password (or password_file), or neither");
+  } else if (user) {
+    for (const auto& e : c.endpoints) {
+      if (e.starts_with("http://")) {
+        m.ctx().warning(
+            m.child("endpoints"), m.key_path("endpoints"),
+            "the etcd password and token travel in clear text over " + quote_value(e) + "; use https:// with ca_file");
+        break;
+      }
+    }
+  }
+}
+
 void read_coordination(map_reader& top, config& cfg) {
   coordination_config& c = cfg.coordination;
   if (!top.has("coordination")) return;
-  map_reader m(top.ctx(), top.child("coordination"), "coordination", {"backend", "endpoints", "lease_ttl", "prefix"});
+  map_reader m(top.ctx(), top.child("coordination"), "coordination",
+               {"backend", "endpoints", "lease_ttl", "prefix", "ca_file", "cert_file", "key_file", "username",
+                "username_file", "password", "password_file"});
   if (!m.valid()) return;
   if (const auto b = m.choice("backend", {"file", "etcd"}, true)) c.backend = static_cast<coordination_backend>(*b);
   std::vector<source_pos> positions;
@@ -245,6 +314,7 @@ void read_coordination(map_reader& top, config& cfg) {
   if (m.string("prefix", c.prefix) && c.prefix.front() != '/') {
     m.error("prefix", "expected a key prefix starting with '/', got " + quote_value(c.prefix));
   }
+  read_coordination_security(m, c);
 }
 
 void read_approvals(map_reader& top, config& cfg) {

@@ -104,6 +104,9 @@ http_reply http_perform(const http_call& call) {
   step(set_long(e, CURLOPT_SSL_VERIFYHOST, 2L));
   step(set_str(e, CURLOPT_PROTOCOLS_STR, "http,https"));
   step(set_str(e, CURLOPT_USERAGENT, "vigil"));
+  if (!call.ca_file.empty()) step(set_str(e, CURLOPT_CAINFO, call.ca_file.c_str()));
+  if (!call.cert_file.empty()) step(set_str(e, CURLOPT_SSLCERT, call.cert_file.c_str()));
+  if (!call.key_file.empty()) step(set_str(e, CURLOPT_SSLKEY, call.key_file.c_str()));
   step(set_write_fn(e, on_write));
   step(set_ptr(e, CURLOPT_WRITEDATA, &s));
   if (headers) step(set_list(e, CURLOPT_HTTPHEADER, headers.get()));

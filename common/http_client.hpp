@@ -27,6 +27,12 @@ struct http_call {
   std::chrono::milliseconds timeout{5000};
   std::chrono::milliseconds connect_timeout{3000};
   std::size_t max_response_bytes = std::size_t{1024} * 1024;
+  /// TLS (https:// only): PEM files read by libcurl on every call. `ca_file`
+  /// replaces the system trust store; `cert_file` + `key_file` present a
+  /// client certificate (mutual TLS). Empty: not used.
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
 };
 
 struct http_reply {

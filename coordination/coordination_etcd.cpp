@@ -168,7 +168,7 @@ etcd_coordinator::etcd_coordinator(etcd_coordinator_options options, const commo
       }()),
       clock_(clock),
       client_(etcd_client_options{options_.endpoints, options_.request_timeout,
-                                  std::min(options_.request_timeout, milliseconds(1000))}),
+                                  std::min(options_.request_timeout, milliseconds(1000)), options_.security}),
       ledger_(client_, options_.prefix, clock, options_.replica_id),
       metrics_(std::make_unique<metrics>(registry)),
       margin_(options_.lease_ttl / 3),

@@ -51,6 +51,7 @@ struct etcd_coordinator_options {
   std::string replica_id;                 ///< unique per replica (hostname/region)
   /// Per request and endpoint; 0: clamp(lease_ttl / 5, 200 ms, 2 s).
   std::chrono::milliseconds request_timeout{0};
+  etcd_security security{};  ///< TLS files and credentials; empty: plain http, no auth
 };
 
 /// Single-use jti ledger in etcd: txn "if create_revision(<prefix>/jti/<jti>)

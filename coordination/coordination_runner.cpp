@@ -16,6 +16,8 @@ std::unique_ptr<coordinator> make_coordinator(const common::config& cfg, std::st
   o.lease_ttl = cfg.coordination.lease_ttl;
   o.prefix = cfg.coordination.prefix;
   o.replica_id = std::move(replica_id);
+  o.security = {cfg.coordination.ca_file, cfg.coordination.cert_file, cfg.coordination.key_file,
+                cfg.coordination.username, cfg.coordination.password};
   return std::make_unique<etcd_coordinator>(std::move(o), clock, registry);
 }
 

@@ -6,6 +6,7 @@
 
 #include "common/base64.hpp"
 #include "common/http_client.hpp"
+#include "common/log.hpp"
 
 namespace vigil::coordination {
 
@@ -14,6 +15,42 @@ namespace {
 using json = nlohmann::json;
 
 constexpr int curl_timeout_code = 28;  // CURLE_OPERATION_TIMEDOUT
+
+/// libcurl codes of a failed TLS handshake or certificate check: SSL connect
+/// error (35), local certificate problem (58), cipher (59), peer verification
+/// (60), CA file (77), issuer (83), client certificate (98).
+bool tls_failure(int curl_code) {
+  switch (curl_code) {
+    case 35:
+    case 58:
+    case 59:
+    case 60:
+    case 77:
+    case 83:
+    case 98:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/// etcd's answers that the token it was sent no longer works: a simple token
+/// expired, or revoked by a password change, or issued before the auth store
+/// changed. The request was refused before it was applied.
+bool token_refused(std::string_view message) {
+  return message.find("invalid auth token") != std::string_view::npos ||
+         message.find("revision of auth store is old") != std::string_view::npos;
+}
+
+/// etcd's answers about the user itself: wrong password, no token sent to a
+/// cluster with auth enabled, auth not enabled, or a role that lacks the key.
+bool auth_refused(std::string_view message) {
+  for (const std::string_view m : {"authentication failed", "user name is empty", "authentication is not enabled",
+                                   "permission denied", "user name not found"}) {
+    if (message.find(m) != std::string_view::npos) return true;
+  }
+  return false;
+}
 
 // gRPC status codes the gateway reports in {"code": N}.
 constexpr int grpc_deadline_exceeded = 4;
@@ -135,6 +172,12 @@ json encode_compare(const etcd_compare& c) {
   return j;
 }
 
+void with_tls(common::http_call& hc, const etcd_client_options& o) {
+  hc.ca_file = o.security.ca_file;
+  hc.cert_file = o.security.cert_file;
+  hc.key_file = o.security.key_file;
+}
+
 /// Parses the body; bad JSON becomes a bad_response naming the path.
 etcd_result<json> parse_body(std::string_view path, const std::string& body) {
   etcd_result<json> out;
@@ -187,6 +230,10 @@ std::string_view to_string(etcd_errc e) {
       return "bad_response";
     case etcd_errc::rejected:
       return "rejected";
+    case etcd_errc::tls:
+      return "tls";
+    case etcd_errc::auth:
+      return "auth";
   }
   return "unknown";
 }
@@ -263,14 +310,68 @@ etcd_client::etcd_client(etcd_client_options options)
 etcd_client::~etcd_client() = default;
 
 etcd_result<std::string> etcd_client::post(std::string_view path, const std::string& body, bool retry_on_timeout) {
+  if (options_.security.username.empty()) return send(path, body, retry_on_timeout, {});
+  for (int attempt = 0;; ++attempt) {
+    auto tok = token();
+    if (!tok) return tok;
+    auto r = send(path, body, retry_on_timeout, tok.value);
+    if (r || attempt > 0 || !token_refused(r.error.message)) return r;
+    common::logger("coordination")->info("etcd: {}; authenticating again", r.error.message);
+    drop_token(tok.value);
+  }
+}
+
+etcd_result<std::string> etcd_client::token() {
+  const std::lock_guard lock(auth_mu_);
+  etcd_result<std::string> out;
+  if (!token_.empty()) {
+    out.value = token_;
+    return out;
+  }
+  constexpr std::string_view path = "/v3/auth/authenticate";
+  const json body = {{"name", options_.security.username}, {"password", options_.security.password}};
+  auto raw = send(path, body.dump(), true, {});
+  if (!raw) {
+    if (raw.error.code == etcd_errc::rejected || raw.error.code == etcd_errc::auth) {
+      raw.error.code = etcd_errc::auth;
+      raw.error.message = "authenticating as " + options_.security.username + ": " + raw.error.message;
+    }
+    return raw;
+  }
+  auto j = parse_body(path, raw.value);
+  if (!j) return fail<std::string>(std::move(j.error));
+  const auto it = j.value.find("token");
+  if (it == j.value.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+    return bad<std::string>(path, "no token in the answer");
+  }
+  token_ = it->get<std::string>();
+  authentications_.fetch_add(1);
+  out.value = token_;
+  return out;
+}
+
+void etcd_client::drop_token(const std::string& used) {
+  const std::lock_guard lock(auth_mu_);
+  if (token_ == used) token_.clear();
+}
+
+void etcd_client::drop_token() {
+  const std::lock_guard lock(auth_mu_);
+  token_.clear();
+}
+
+etcd_result<std::string> etcd_client::send(std::string_view path, const std::string& body, bool retry_on_timeout,
+                                           const std::string& token) {
   const std::size_t n = options_.endpoints.size();
   const std::size_t start = preferred_.load() % n;
   etcd_error worst{etcd_errc::unreachable, "no endpoint tried"};
   auto rank = [](etcd_errc e) {  // what to report when every endpoint failed
     switch (e) {
       case etcd_errc::no_leader:
-        return 3;
+        return 4;
       case etcd_errc::timeout:
+        return 3;
+      case etcd_errc::tls:
         return 2;
       case etcd_errc::unreachable:
         return 1;
@@ -286,14 +387,26 @@ etcd_result<std::string> etcd_client::post(std::string_view path, const std::str
     hc.method = "POST";
     hc.url = ep + std::string(path);
     hc.headers = {{"Content-Type", "application/json"}, {"Grpc-Metadata-hasleader", "true"}};
+    if (!token.empty()) hc.headers.emplace_back("Authorization", token);
     hc.body = body;
     hc.timeout = options_.timeout;
     hc.connect_timeout = std::min(options_.connect_timeout, options_.timeout);
+    with_tls(hc, options_);
     const common::http_reply reply = common::http_perform(hc);
     etcd_error err;
     if (!reply.transport_ok()) {
-      err = make_error(reply.curl_code == curl_timeout_code ? etcd_errc::timeout : etcd_errc::unreachable,
-                       ep + std::string(path) + ": " + reply.error);
+      if (tls_failure(reply.curl_code)) {
+        err = make_error(etcd_errc::tls,
+                         ep + std::string(path) + ": TLS: " + reply.error +
+                             (options_.security.ca_file.empty() ? "" : " (ca_file " + options_.security.ca_file + ")"));
+      } else {
+        err = make_error(reply.curl_code == curl_timeout_code ? etcd_errc::timeout : etcd_errc::unreachable,
+                         ep + std::string(path) + ": " + reply.error);
+      }
+    } else if (reply.status >= 200 && reply.status < 300 && !token.empty() && token_refused(reply.body)) {
+      // A streamed answer (keepalive) reports errors inside a 200; keys and
+      // values are base64 there, so the text can only be etcd's own error.
+      err = make_error(etcd_errc::rejected, ep + std::string(path) + ": " + reply.body.substr(0, 200));
     } else if (reply.status >= 200 && reply.status < 300) {
       down_[idx].store(false);
       preferred_.store(idx);
@@ -313,7 +426,7 @@ etcd_result<std::string> etcd_client::post(std::string_view path, const std::str
       } catch (const json::exception&) {
         message += ": " + reply.body.substr(0, 200);
       }
-      etcd_errc kind = etcd_errc::rejected;
+      etcd_errc kind = auth_refused(message) ? etcd_errc::auth : etcd_errc::rejected;
       if (message.find("no leader") != std::string::npos || message.find("leader changed") != std::string::npos ||
           code == grpc_unavailable) {
         kind = etcd_errc::no_leader;
@@ -324,7 +437,7 @@ etcd_result<std::string> etcd_client::post(std::string_view path, const std::str
       what.append(path).append(": ").append(message);
       err = make_error(kind, std::move(what));
     }
-    if (err.code == etcd_errc::rejected) return fail<std::string>(std::move(err));
+    if (err.code == etcd_errc::rejected || err.code == etcd_errc::auth) return fail<std::string>(std::move(err));
     down_[idx].store(true);
     if (first || rank(err.code) > rank(worst.code)) worst = err;
     first = false;
@@ -475,6 +588,7 @@ std::size_t etcd_client::probe_endpoints() {
     hc.url = options_.endpoints[i] + "/health";
     hc.timeout = std::min(options_.connect_timeout, options_.timeout);
     hc.connect_timeout = hc.timeout;
+    with_tls(hc, options_);
     const common::http_reply reply = common::http_perform(hc);
     bool up = false;
     if (reply.success()) {

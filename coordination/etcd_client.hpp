@@ -16,13 +16,26 @@
 // timeout. A txn, put or delete that timed out is NOT retried elsewhere: it
 // may have been applied, and the caller must treat the outcome as unknown.
 //
+// Transport security (docs/ha.md, "etcd with TLS and auth"): https://
+// endpoints are verified against `ca_file` (server certificate and host name
+// or IP SAN), and `cert_file` + `key_file` present a client certificate.
+// With `username` set, the client obtains a simple token with POST
+// /v3/auth/authenticate before its first call and sends it in the
+// Authorization header of every call. When etcd answers that the token is
+// invalid (expired after --auth-token-ttl of idleness, or revoked when the
+// user's password changed) or that the auth store revision moved, the client authenticates
+// again and sends the same request once more: etcd refused it before applying
+// it, so the retry cannot apply a write twice.
+//
 // Errors are values (etcd_errc), never exceptions. Thread-safe: calls may run
-// concurrently from several threads (each uses its own easy handle).
+// concurrently from several threads (each uses its own easy handle; one
+// authentication at a time).
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +50,8 @@ enum class etcd_errc : std::uint8_t {
   timeout,       ///< the request or etcd's own proposal timed out (outcome unknown for writes)
   bad_response,  ///< an answer that is not the JSON the gateway sends
   rejected,      ///< etcd refused the request itself (bad argument, lease not found, ...)
+  tls,           ///< the TLS handshake failed (untrusted server certificate, host mismatch, client certificate)
+  auth,          ///< etcd refused the user, the password or the user's permissions
 };
 [[nodiscard]] std::string_view to_string(etcd_errc e);
 
@@ -114,10 +129,20 @@ struct etcd_lease_ttl {
   std::int64_t granted_ttl = 0;
 };
 
+/// TLS files and etcd credentials (docs/ha.md, "etcd with TLS and auth").
+struct etcd_security {
+  std::string ca_file{};    ///< PEM CA bundle for https:// endpoints; empty: the system store
+  std::string cert_file{};  ///< PEM client certificate (mutual TLS); with key_file
+  std::string key_file{};   ///< PEM private key of cert_file
+  std::string username{};   ///< etcd user; empty: no authentication
+  std::string password{};   ///< that user's password (never logged)
+};
+
 struct etcd_client_options {
   std::vector<std::string> endpoints;       ///< "http://host:port", tried in order
   std::chrono::milliseconds timeout{2000};  ///< whole request, per endpoint tried
   std::chrono::milliseconds connect_timeout{1000};
+  etcd_security security{};
 };
 
 /// The range_end that selects every key starting with `prefix` (etcd's prefix rule).
@@ -160,15 +185,30 @@ class etcd_client {
   /// they had no leader.
   [[nodiscard]] std::size_t endpoints_down() const;
   [[nodiscard]] const etcd_client_options& options() const { return options_; }
+  /// Successful POST /v3/auth/authenticate calls so far (0 without a username).
+  [[nodiscard]] std::uint64_t authentications() const { return authentications_.load(); }
+  /// Forgets the current token so the next call authenticates again (tests).
+  void drop_token();
 
   /// One request as the client sends it (exposed for tests): POST `path` with
   /// a JSON body to the endpoints in rotation; returns the decoded JSON text.
   [[nodiscard]] etcd_result<std::string> post(std::string_view path, const std::string& body, bool retry_on_timeout);
 
  private:
+  /// One request to the endpoints in rotation with `token` (may be empty).
+  [[nodiscard]] etcd_result<std::string> send(std::string_view path, const std::string& body, bool retry_on_timeout,
+                                              const std::string& token);
+  /// The current token, authenticating first when there is none.
+  [[nodiscard]] etcd_result<std::string> token();
+  /// Clears the token if it is still `used` (another thread may have renewed it).
+  void drop_token(const std::string& used);
+
   etcd_client_options options_;
   std::atomic<std::size_t> preferred_{0};
   std::unique_ptr<std::atomic<bool>[]> down_;
+  std::mutex auth_mu_;  ///< guards token_; held across an authentication
+  std::string token_;
+  std::atomic<std::uint64_t> authentications_{0};
 };
 
 }  // namespace vigil::coordination

@@ -34,6 +34,12 @@ class CheckConfigTest(unittest.TestCase):
         (tmp / "secrets" / "agent.key").write_text(os.urandom(32).hex() + "\n")
         (tmp / "secrets" / "pagerduty-routing-key").write_text("R0123456789abcdef0123456789abcdef\n")
         (tmp / "secrets" / "slack-webhook-url").write_text("https://hooks.slack.com/services/T0/B0/x\n")
+        (tmp / "secrets" / "etcd-password").write_text(os.urandom(24).hex() + "\n")
+        (tmp / "etcd").mkdir()
+        cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+        (tmp / "etcd" / "ca.crt").write_text(cert)
+        (tmp / "etcd" / "client.crt").write_text(cert)
+        (tmp / "etcd" / "client.key").write_text("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")
         for who in ("alice", "bob"):
             key = tmp / f"{who}.key"
             subprocess.run([openssl, "genpkey", "-algorithm", "ed25519", "-out", str(key)], check=True,

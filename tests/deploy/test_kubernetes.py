@@ -313,7 +313,7 @@ class EngineTopologyTest(unittest.TestCase):
         self.assertEqual(cfg["coordination"]["backend"], "etcd")
         self.assertEqual(len(cfg["coordination"]["endpoints"]), etcd["spec"]["replicas"])
         for i, ep in enumerate(cfg["coordination"]["endpoints"]):
-            self.assertEqual(ep, f"http://vigil-etcd-{i}.{etcd['spec']['serviceName']}.{ns}.svc.cluster.local:2379")
+            self.assertEqual(ep, f"https://vigil-etcd-{i}.{etcd['spec']['serviceName']}.{ns}.svc.cluster.local:2379")
 
     def test_lag_budget_matches_alert(self):
         rules = yaml.safe_load((DEPLOY / "prometheus" / "vigil.rules.yml").read_text())

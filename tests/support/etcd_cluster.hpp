@@ -47,6 +47,17 @@ inline int free_tcp_port() {
   return ntohs(a.sin_port);
 }
 
+/// Client TLS of every member (empty ca_file: plain http) and extra flags.
+struct etcd_cluster_options {
+  std::string ca_file;    ///< --trusted-ca-file; also what healthy() trusts
+  std::string cert_file;  ///< --cert-file (server certificate, IP SAN 127.0.0.1)
+  std::string key_file;   ///< --key-file
+  bool client_cert_auth = false;
+  std::string client_cert_file;  ///< what healthy() presents when client_cert_auth
+  std::string client_key_file;
+  std::vector<std::string> extra_args;  ///< e.g. {"--auth-token-ttl", "1"}
+};
+
 class etcd_cluster {
  public:
   struct member {
@@ -55,11 +66,14 @@ class etcd_cluster {
     int peer_port = 0;
     pid_t pid = -1;
     bool stopped = false;  ///< SIGSTOPped
-    [[nodiscard]] std::string client_url() const { return "http://127.0.0.1:" + std::to_string(client_port); }
+    bool tls = false;
+    [[nodiscard]] std::string client_url() const {
+      return (tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(client_port);
+    }
     [[nodiscard]] std::string peer_url() const { return "http://127.0.0.1:" + std::to_string(peer_port); }
   };
 
-  explicit etcd_cluster(std::size_t size = 3) {
+  explicit etcd_cluster(std::size_t size = 3, etcd_cluster_options options = {}) : options_(std::move(options)) {
     static int counter = 0;
     const std::string token = "vigil-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
     dir_ = std::filesystem::temp_directory_path() / token;
@@ -71,6 +85,7 @@ class etcd_cluster {
       m.name = "m" + std::to_string(i);
       m.client_port = free_tcp_port();
       m.peer_port = free_tcp_port();
+      m.tls = !options_.cert_file.empty();
       members_.push_back(m);
     }
     for (std::size_t i = 0; i < size; ++i)
@@ -96,6 +111,7 @@ class etcd_cluster {
   }
   [[nodiscard]] const member& at(std::size_t i) const { return members_.at(i); }
   [[nodiscard]] std::size_t size() const { return members_.size(); }
+  [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
 
   /// (Re)starts member i from its data directory.
   void start(std::size_t i) {
@@ -104,7 +120,7 @@ class etcd_cluster {
     std::string initial;
     for (const auto& o : members_)
       initial += (initial.empty() ? "" : ",") + o.name + "=" + o.peer_url();
-    const std::vector<std::string> argv = {
+    std::vector<std::string> argv = {
         "/usr/bin/etcd",
         "--name",
         m.name,
@@ -135,6 +151,12 @@ class etcd_cluster {
         "--log-outputs",
         (dir_ / (m.name + ".log")).string(),
     };
+    if (m.tls) {
+      argv.insert(argv.end(), {"--cert-file", options_.cert_file, "--key-file", options_.key_file});
+      if (!options_.ca_file.empty()) argv.insert(argv.end(), {"--trusted-ca-file", options_.ca_file});
+      if (options_.client_cert_auth) argv.emplace_back("--client-cert-auth");
+    }
+    argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
     const std::string out_path = (dir_ / (m.name + ".out")).string();
     m.pid = ::fork();
     if (m.pid < 0) throw std::runtime_error("fork");
@@ -182,6 +204,9 @@ class etcd_cluster {
     c.url = members_.at(i).client_url() + "/health";
     c.timeout = std::chrono::milliseconds(1000);
     c.connect_timeout = std::chrono::milliseconds(500);
+    c.ca_file = options_.ca_file;
+    c.cert_file = options_.client_cert_file;
+    c.key_file = options_.client_key_file;
     const auto r = common::http_perform(c);
     return r.success() && r.body.find("\"true\"") != std::string::npos;
   }
@@ -224,6 +249,7 @@ class etcd_cluster {
   }
 
  private:
+  etcd_cluster_options options_;
   std::filesystem::path dir_;
   std::string token_;
   std::vector<member> members_;

@@ -21,8 +21,10 @@ struct replica {
   std::unique_ptr<etcd_coordinator> c;
 
   replica(const std::vector<std::string>& endpoints, const std::string& prefix, const std::string& id,
-          const common::clock& clock, std::chrono::milliseconds ttl = std::chrono::seconds(2)) {
+          const common::clock& clock, std::chrono::milliseconds ttl = std::chrono::seconds(2),
+          etcd_security security = {}) {
     etcd_coordinator_options o;
+    o.security = std::move(security);
     o.endpoints = endpoints;
     o.prefix = prefix;
     o.replica_id = id;
