@@ -504,15 +504,9 @@ class demo {
             std::chrono::seconds(40))) {
       return false;
     }
-    common::http_call propose;
-    propose.method = "POST";
-    propose.url = engine_->base_url() + "/v1/propose";
-    propose.headers = {{"Content-Type", "application/json"}};
-    propose.body = json{{"action", "failback"}, {"by", "demo-oncall"}}.dump();
-    const auto p = common::http_perform(propose);
-    say("  POST /v1/propose failback -> HTTP " + std::to_string(p.status));
-    if (!p.success()) {
-      say("FAILED: " + p.body);
+    // Signed like every operator command: the engine refuses an unsigned proposal.
+    if (!command("/v1/propose",
+                 json{{"action", "propose"}, {"kind", "failback"}, {"reason", "us-east-1 is healthy again"}})) {
       return false;
     }
     json rec = status()["recommendation"];

@@ -1,5 +1,6 @@
-// vigil silence | brake | plan: signed operator commands on a running engine
-// (docs/approvals.md, "Operator commands"; docs/runbook.md).
+// vigil silence | brake | plan | propose: signed operator commands on a
+// running engine (docs/approvals.md, "Operator commands"; docs/runbook.md).
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -24,15 +25,15 @@ struct session {
   std::string cmd;  ///< "silence create", for messages
   std::string engine;
   std::chrono::milliseconds timeout{10s};
+  std::string read_token;  ///< --engine-token or $VIGIL_ENGINE_TOKEN: sent as a bearer token
 };
 
 common::http_reply call(const session& s, const std::string& method, const std::string& path,
                         const std::string& body = {}) {
-  return common::http_perform({method,
-                               s.engine + path,
-                               {{"Content-Type", "application/json"}, {"Accept", "application/json"}},
-                               body,
-                               s.timeout,
+  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"},
+                                                           {"Accept", "application/json"}};
+  if (!s.read_token.empty()) headers.emplace_back("Authorization", "Bearer " + s.read_token);
+  return common::http_perform({method, s.engine + path, std::move(headers), body, s.timeout,
                                std::min<std::chrono::milliseconds>(s.timeout, 5s)});
 }
 
@@ -52,8 +53,10 @@ std::optional<json> engine_status(const session& s, command_io& io) {
   return doc;
 }
 
-/// Signs `body` with --key and POSTs it to `path`; the engine's answer printed.
-int submit(const session& s, const parsed_args& a, const std::string& path, const json& body, command_io& io) {
+/// Signs `body` with --key and POSTs it to `path`; the engine's answer printed
+/// (or, with `accepted`, stored there for the caller to print).
+int submit(const session& s, const parsed_args& a, const std::string& path, const json& body, command_io& io,
+           json* accepted = nullptr) {
   if (const auto why = approvals::check_command(body, approvals::command_limits{std::chrono::hours(24 * 31)})) {
     io.err << "vigil " << s.cmd << ": " << *why << "\n";
     return exit_usage;
@@ -71,7 +74,11 @@ int submit(const session& s, const parsed_args& a, const std::string& path, cons
     return exit_failed;
   }
   const json answer = json::parse(r.body, nullptr, false);
-  if (r.status == 202 || r.status == 200) {
+  if (r.status == 202 || r.status == 200 || r.status == 201) {
+    if (accepted != nullptr) {
+      *accepted = answer.is_object() ? answer : json::object();
+      return exit_ok;
+    }
     io.out << "accepted: " << (answer.is_object() ? answer.dump() : r.body) << "\n";
     return exit_ok;
   }
@@ -96,6 +103,7 @@ const std::vector<option_spec>& common_specs() {
       {"duration", "DURATION", "silence create: how long (e.g. 2h; at most silences.max_duration)"},
       {"id", "ID", "silence create: the silence id (default: generated)"},
       {"recommendation", "ID", "plan: the plan's recommendation id (default: the running plan's)"},
+      {"engine-token", "TOKEN", "bearer token for the engine's read routes (engine.read_tokens_file)"},
       {"timeout", "DURATION", "HTTP timeout (default 10s)"}};
   return specs;
 }
@@ -121,7 +129,9 @@ std::optional<parsed_args> parse(const std::vector<std::string>& args, const std
     rc = exit_usage;
     return std::nullopt;
   }
-  s = session{cmd, trim_url(a.get_or("engine", "")), *timeout};
+  const char* env_token = std::getenv("VIGIL_ENGINE_TOKEN");
+  s = session{cmd, trim_url(a.get_or("engine", "")), *timeout,
+              a.get_or("engine-token", env_token != nullptr ? env_token : "")};
   return std::move(parsed.args);
 }
 
@@ -242,6 +252,34 @@ int cmd_plan(const std::vector<std::string>& args, command_io& io) {
   }
   const json body{{"action", "plan_" + verb}, {"recommendation_id", rid}, {"reason", *a->get("reason")}};
   return submit(s, *a, "/v1/plan/" + verb, body, io);
+}
+
+int cmd_propose(const std::vector<std::string>& args, command_io& io) {
+  const char* usage =
+      "Usage: vigil propose failback|failover --engine URL --key KEY [--approver ID] [--reason TEXT]\n\n"
+      "Asks the engine to create a recommendation, signed with an approver's key (the engine\n"
+      "records the key's approver as the proposer). failback: back to the primary region, gated on\n"
+      "it being healthy, replication towards it within budget and the cooldown; then approve it with\n"
+      "`vigil approve`. Exit 0 when the engine created it, 1 when it refused (the reason is printed).";
+  int rc = exit_usage;
+  session s;
+  const auto a = parse(args, "propose", usage, io, rc, s);
+  if (!a) return rc;
+  if (a->positional.size() != 1 || (a->positional[0] != "failback" && a->positional[0] != "failover")) {
+    io.err << "vigil propose: expected the action: failback or failover\n";
+    return exit_usage;
+  }
+  const std::string kind = a->positional[0];
+  s.cmd = "propose " + kind;
+  if (!needs(*a, {"key"}, s.cmd, io)) return exit_usage;
+  const json body{{"action", "propose"}, {"kind", kind}, {"reason", a->get_or("reason", "operator proposes " + kind)}};
+  json answer;
+  const int out = submit(s, *a, "/v1/propose", body, io, &answer);
+  if (out != exit_ok) return out;
+  io.out << "proposed " << kind << ": recommendation " << answer.value("recommendation_id", std::string{}) << " (by "
+         << answer.value("by", std::string{}) << ")\n"
+         << "review and approve it: vigil approve --engine " << s.engine << " --key YOU.key\n";
+  return exit_ok;
 }
 
 }  // namespace vigil::app

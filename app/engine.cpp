@@ -428,26 +428,6 @@ struct engine::impl {
     return common::http_response::json(200, r.dump());
   }
 
-  common::http_response post_propose(const common::http_request& r) {
-    if (hooks.forward_to_leader) {  // HA: only the leader's core creates the recommendation everyone adopts
-      if (auto forwarded = hooks.forward_to_leader(r)) return std::move(*forwarded);
-    }
-    const json body = json::parse(r.body, nullptr, false);
-    const auto field = [&](const char* k) {
-      return body.is_object() && body.contains(k) && body[k].is_string() ? body[k].get<std::string>() : std::string{};
-    };
-    const std::string action = field("action");
-    if ((action != "failback" && action != "failover") || field("by").empty()) {
-      return common::http_response::error(400, "bad_request",
-                                          R"(expected {"action": "failback"|"failover", "by": "<who>"})");
-    }
-    const auto kind = action == "failback" ? decision::action_kind::failback : decision::action_kind::failover;
-    const auto res = core.propose(kind, field("by"), to_decision(clock.wall()));
-    drain();
-    if (!res.ok) return common::http_response::error(409, "not_proposed", res.reason);
-    return common::http_response::json(201, json{{"recommendation_id", res.reason}, {"action", action}}.dump());
-  }
-
   common::http_response get_events(const common::http_request& r) {
     std::uint64_t since = 0;
     if (const auto it = r.query.find("since"); it != r.query.end()) {
@@ -472,10 +452,6 @@ struct engine::impl {
     if (r.path == "/v1/approvals") {
       if (r.method != "POST") return method_not_allowed();
       return post_approval(r);
-    }
-    if (r.path == "/v1/propose") {  // `vigil propose`: a recommendation on operator request
-      if (r.method != "POST") return method_not_allowed();
-      return post_propose(r);
     }
     if (r.method != "GET" && r.method != "HEAD") return method_not_allowed();
     if (r.path == "/v1/status") return common::http_response::json(200, status().dump());

@@ -25,6 +25,22 @@ std::string str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string{};
 }
 
+decision::action_kind proposal_kind(const json& body) {
+  return str(body, "kind") == "failover" ? decision::action_kind::failover : decision::action_kind::failback;
+}
+
+/// POST /v1/propose accepted: the recommendation, proposed by the token's signer.
+common::http_response propose(decision::core& core, const command_result& ok, common::wall_time now) {
+  const auto res = core.propose(proposal_kind(ok.command), ok.signer, to_decision(now));
+  if (!res.ok) return common::http_response::error(409, "not_proposed", res.reason);
+  const json answer{{"accepted", true},
+                    {"command", "propose"},
+                    {"by", ok.signer},
+                    {"recommendation_id", res.reason},
+                    {"action", str(ok.command, "kind")}};
+  return common::http_response::json(201, answer.dump());
+}
+
 std::optional<command_result> refusal(command_reason r, std::string message) {
   command_result out;
   out.reason = r;
@@ -239,6 +255,8 @@ std::optional<command_result> operator_controls::precheck(const json& body, comm
       return refusal(command_reason::unknown_silence,
                      "no active operator silence has id " + id + " (GET /v1/silences lists them)");
     }
+  } else if (action == "propose") {
+    if (auto why = core_.propose_refusal(proposal_kind(body))) return refusal(command_reason::not_proposed, *why);
   } else if (action.starts_with("plan_")) {
     const json plan = hooks_.extra_status ? hooks_.extra_status().value("plan", json(nullptr)) : json(nullptr);
     const std::string rid = str(body, "recommendation_id");
@@ -254,6 +272,7 @@ common::http_response operator_controls::apply(const command_result& ok, common:
   const json& body = ok.command;
   const std::string action = str(body, "action");
   const std::string reason = str(body, "reason");
+  if (action == "propose") return propose(core_, ok, now);  // nothing to store: the core publishes it
   json answer{{"accepted", true}, {"command", action}, {"by", ok.signer}};
   if (action == "silence") {
     silence s{str(body, "id"),
@@ -331,11 +350,10 @@ common::http_response operator_controls::command(const common::http_request& r, 
 }
 
 std::optional<common::http_response> operator_controls::route(const common::http_request& r, common::wall_time now) {
-  static const std::map<std::string, std::string, std::less<>> posts{{"/v1/silences/expire", "unsilence"},
-                                                                     {"/v1/brake", "brake"},
-                                                                     {"/v1/plan/abort", "plan_abort"},
-                                                                     {"/v1/plan/pause", "plan_pause"},
-                                                                     {"/v1/plan/resume", "plan_resume"}};
+  static const std::map<std::string, std::string, std::less<>> posts{
+      {"/v1/silences/expire", "unsilence"}, {"/v1/brake", "brake"},
+      {"/v1/plan/abort", "plan_abort"},     {"/v1/plan/pause", "plan_pause"},
+      {"/v1/plan/resume", "plan_resume"},   {"/v1/propose", "propose"}};
   if (r.path == "/v1/silences") {
     if (r.method == "POST") return command(r, "silence", now);
     if (r.method != "GET" && r.method != "HEAD") {

@@ -1,7 +1,7 @@
 #pragma once
 // Operator controls on a running engine (docs/runbook.md, "Silence planned
 // work", "Stop a plan"; docs/design.md, HTTP API): signed silences, the
-// actuation brake and plan abort/pause/resume (approvals/command_token.hpp),
+// actuation brake, plan abort/pause/resume and proposals (approvals/command_token.hpp),
 // recurring maintenance windows (decision/silences.hpp), and what a silence
 // does to pages (silences.pages: hold | downgrade).
 //
@@ -38,7 +38,8 @@ class operator_controls {
   /// Reads the stored silences and brake (hooks.load_controls) into the core.
   void load(common::wall_time now);
   /// The routes this owns (GET/POST /v1/silences, POST /v1/silences/expire,
-  /// POST /v1/brake, POST /v1/plan/{abort,pause,resume}); nullopt for any other path.
+  /// POST /v1/brake, POST /v1/plan/{abort,pause,resume}, POST /v1/propose);
+  /// nullopt for any other path.
   [[nodiscard]] std::optional<common::http_response> route(const common::http_request& r, common::wall_time now);
   /// Before each core tick: maintenance windows in and out, expired silences out.
   void tick(common::wall_time now);

@@ -16,7 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 11> reason_names{"ok",
+constexpr std::array<std::string_view, 13> reason_names{"ok",
                                                         "bad_request",
                                                         "bad_command",
                                                         "wrong_command",
@@ -26,7 +26,9 @@ constexpr std::array<std::string_view, 11> reason_names{"ok",
                                                         "too_many_silences",
                                                         "no_plan",
                                                         "not_leader",
-                                                        "token"};
+                                                        "token",
+                                                        "unsigned",
+                                                        "not_proposed"};
 
 bool id_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
@@ -88,6 +90,7 @@ std::string command_target(const json& body) {
   const std::string action = str(body, "action");
   if (action == "brake_on" || action == "brake_off") return std::string(brake_target);
   if (action.starts_with("plan_")) return str(body, "recommendation_id");
+  if (action == "propose") return str(body, "kind");
   return str(body, "id");
 }
 
@@ -96,7 +99,7 @@ std::optional<std::string> check_command(const json& body, const command_limits&
   const std::string action = str(body, "action");
   if (!is_operator_action(action)) {
     return "the command's action must be one of silence, unsilence, brake_on, brake_off, plan_abort, plan_pause, "
-           "plan_resume";
+           "plan_resume, propose";
   }
   std::optional<std::string> keys;
   if (action == "silence") {
@@ -105,6 +108,8 @@ std::optional<std::string> check_command(const json& body, const command_limits&
     keys = keys_are(body, {"action", "id", "reason"});
   } else if (action == "brake_on" || action == "brake_off") {
     keys = keys_are(body, {"action", "reason"});
+  } else if (action == "propose") {
+    keys = keys_are(body, {"action", "kind", "reason"});
   } else {
     keys = keys_are(body, {"action", "recommendation_id", "reason"});
   }
@@ -118,6 +123,9 @@ std::optional<std::string> check_command(const json& body, const command_limits&
   if (body.contains("id") && !valid_id(str(body, "id"), 64)) return "'id' must be 1..64 of [A-Za-z0-9._:-]";
   if (body.contains("recommendation_id") && !valid_id(str(body, "recommendation_id"), 128)) {
     return "'recommendation_id' must be 1..128 of [A-Za-z0-9._:-]";
+  }
+  if (action == "propose" && str(body, "kind") != "failback" && str(body, "kind") != "failover") {
+    return "'kind' must be failback or failover";
   }
   if (action == "silence") {
     if (!valid_scope(str(body, "scope"))) {
@@ -168,7 +176,10 @@ int command_result::http_status() const {
     case command_reason::unknown_silence:
     case command_reason::no_plan:
       return 404;
+    case command_reason::unsigned_command:
+      return 401;
     case command_reason::wrong_command:
+    case command_reason::not_proposed:
     case command_reason::duplicate_silence:
     case command_reason::too_many_silences:
       return 409;
@@ -200,6 +211,11 @@ command_result command_verifier::verify(std::string_view request_body, std::stri
                   "the request is larger than " + std::to_string(max_command_bytes + 8192) + " bytes");
   }
   const json doc = json::parse(request_body, nullptr, false);
+  if (doc.is_object() && !doc.contains("token")) {
+    return refuse(command_reason::unsigned_command,
+                  "the request carries no token: " + std::string(expected_action) +
+                      " commands must be signed with an approver's key; use the vigil CLI with --key");
+  }
   if (!doc.is_object() || !doc.contains("token") || !doc["token"].is_string() || !doc.contains("command") ||
       !doc["command"].is_object()) {
     return refuse(command_reason::bad_request,
@@ -242,11 +258,12 @@ command_result command_verifier::verify(std::string_view request_body, std::stri
 }
 
 command_metrics::command_metrics(prometheus::Registry& registry)
-    : family_(prometheus::BuildCounter()
-                  .Name("vigil_operator_commands_total")
-                  .Help("Signed operator commands (silence, brake, plan abort/pause/resume) by command, result "
-                        "(accepted|rejected) and reason")
-                  .Register(registry)) {
+    : family_(
+          prometheus::BuildCounter()
+              .Name("vigil_operator_commands_total")
+              .Help("Signed operator commands (silence, brake, plan abort/pause/resume, propose) by command, result "
+                    "(accepted|rejected) and reason")
+              .Register(registry)) {
   for (const auto command : operator_actions) {
     family_.Add({{"command", std::string(command)}, {"result", "accepted"}, {"reason", "ok"}});
     for (std::size_t i = 1; i < reason_names.size(); ++i) {

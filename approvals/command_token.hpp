@@ -1,12 +1,14 @@
 #pragma once
 // Signed operator commands (docs/approvals.md, "Operator commands"): silences,
-// the actuation brake and plan abort/pause/resume, each authorised by a token
+// the actuation brake, plan abort/pause/resume and proposals (`vigil
+// propose`), each authorised by a token
 // of the approval format (PASETO v4.public, the claims schema of
 // approvals/approval.hpp, the same approver keys, the same single-use jti
 // ledger) whose claims bind exactly one command:
 //   action  the command: silence | unsilence | brake_on | brake_off |
-//           plan_abort | plan_pause | plan_resume
-//   rid     its target: the silence id, the plan's recommendation id, or "brake"
+//           plan_abort | plan_pause | plan_resume | propose
+//   rid     its target: the silence id, the plan's recommendation id, "brake",
+//           or the proposed action (failback | failover)
 //   rhash   hex SHA-256 of the canonical JSON (decision/canonical_json.hpp) of
 //           the command body, the JSON object the request carries next to the
 //           token: {"token": "v4.public...", "command": {...}}
@@ -18,6 +20,7 @@
 //   unsilence   {action, id, reason}
 //   brake_on, brake_off            {action, reason}
 //   plan_abort, plan_pause, plan_resume  {action, recommendation_id, reason}
+//   propose     {action, kind, reason}  (kind: failback | failover)
 // Bounds: reason 1..max_reason_bytes printable UTF-8 without control
 // characters; id 1..64 of [A-Za-z0-9._:-]; scope "region:NAME",
 // "service:NAME" or "check:ID" (NAME/ID 1..128 of [A-Za-z0-9._:-]) or "all";
@@ -43,8 +46,8 @@ class Family;
 
 namespace vigil::approvals {
 
-inline constexpr std::array<std::string_view, 7> operator_actions{"silence",    "unsilence",  "brake_on",   "brake_off",
-                                                                  "plan_abort", "plan_pause", "plan_resume"};
+inline constexpr std::array<std::string_view, 8> operator_actions{
+    "silence", "unsilence", "brake_on", "brake_off", "plan_abort", "plan_pause", "plan_resume", "propose"};
 inline constexpr std::size_t max_reason_bytes = 512;
 inline constexpr std::size_t max_command_bytes = 4096;
 /// rid of brake_on / brake_off tokens.
@@ -72,13 +75,15 @@ enum class command_reason : std::uint8_t {
   no_plan,            ///< plan_* names no running plan
   not_leader,         ///< a follower replica cannot act on the plan; send it to the leader
   token,              ///< refused by the token verifier: the detail carries its reason
+  unsigned_command,   ///< "unsigned": a JSON object without a token (HTTP 401)
+  not_proposed,       ///< propose refused by the engine (a recommendation is open, no outage to fail over)
 };
 
 [[nodiscard]] std::string_view to_string(command_reason r);
 
 /// The canonical form of a command body and its hash (the token's rhash).
 [[nodiscard]] std::string command_hash(const nlohmann::json& body);
-/// The token's rid for a command body (id, recommendation_id or "brake").
+/// The token's rid for a command body (id, recommendation_id, "brake" or kind).
 [[nodiscard]] std::string command_target(const nlohmann::json& body);
 /// nullopt when `body` is a valid command; otherwise what is wrong.
 [[nodiscard]] std::optional<std::string> check_command(const nlohmann::json& body, const command_limits& limits);

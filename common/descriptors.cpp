@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -49,7 +50,12 @@ append_file::~append_file() {
 
 bool append_file::open(const std::string& path) {
   close();
-  f_ = std::fopen(path.c_str(), "ae");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) (void)::fchmod(fd, 0600);
+  f_ = ::fdopen(fd, "a");
+  if (f_ == nullptr) ::close(fd);
   return f_ != nullptr;
 }
 

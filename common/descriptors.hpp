@@ -41,7 +41,9 @@ class append_file {
   append_file(const append_file&) = delete;
   append_file& operator=(const append_file&) = delete;
 
-  /// Opens (creating, mode 0666 & ~umask) `path` for appending; false on error.
+  /// Opens (creating, mode 0600: the audit log and the observation record
+  /// name people, regions and reasons) `path` for appending; an existing file
+  /// readable by group or others is narrowed to 0600. false on error.
   bool open(const std::string& path);
   [[nodiscard]] bool is_open() const { return f_ != nullptr; }
   /// Writes `line` and a newline (buffered).

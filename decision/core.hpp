@@ -131,6 +131,9 @@ class core {
   /// recommendation when none is open and the action's trigger holds
   /// (failover: primary in regional_outage; failback: always, gated).
   propose_result propose(action_kind action, const std::string& by, time_point now);
+  /// Why propose(action, ...) would be refused now (nullopt: it would create
+  /// one): the engine asks before it spends a signed proposal's token.
+  [[nodiscard]] std::optional<std::string> propose_refusal(action_kind action) const;
 
   /// The active region (types.hpp, active_region): `r` becomes the region
   /// treated as the primary from `since` (an outage of it recommends moving

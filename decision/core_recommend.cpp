@@ -227,23 +227,32 @@ void core::state::update_recommendation() {
   }
 }
 
+std::optional<std::string> core::propose_refusal(action_kind a) const {
+  const state& s = *s_;
+  if (s.rec && !is_final(s.rec->state)) {
+    return "recommendation " + s.rec->id + " is still " + std::string(to_string(s.rec->state));
+  }
+  const auto& pr = s.regions[s.ap()];
+  const bool split = s.act.state == active_mode::split;
+  if (a == action_kind::failover && !split && s.ap() != s.topo.primary()) {
+    return s.act.region + " is already the active region (since " + format_time(s.act.since) +
+           "): propose failback to move back to " + s.topo.regions[s.topo.primary()].name;
+  }
+  if (a == action_kind::failover && !split &&
+      (!pr.incident_open || pr.h.declared() != classification::regional_outage)) {
+    return "the primary is " + std::string(to_string(pr.h.declared())) +
+           ": a failover needs a confirmed regional_outage";
+  }
+  return std::nullopt;
+}
+
 propose_result core::propose(action_kind a, const std::string& by, time_point now) {
   state& s = *s_;
   s.now = std::max(now, s.now);
-  if (s.rec && !is_final(s.rec->state)) {
-    return {false, "recommendation " + s.rec->id + " is still " + std::string(to_string(s.rec->state))};
-  }
+  if (auto why = propose_refusal(a)) return {false, std::move(*why)};
   auto& pr = s.regions[s.ap()];
   const bool split = s.act.state == active_mode::split;
-  if (a == action_kind::failover && !split && s.ap() != s.topo.primary()) {
-    return {false, s.act.region + " is already the active region (since " + format_time(s.act.since) +
-                       "): propose failback to move back to " + s.topo.regions[s.topo.primary()].name};
-  }
   if (a == action_kind::failover && !split) {
-    if (!pr.incident_open || pr.h.declared() != classification::regional_outage) {
-      return {false, "the primary is " + std::string(to_string(pr.h.declared())) +
-                         ": a failover needs a confirmed regional_outage"};
-    }
     pr.recommended = true;
     s.create_recommendation(a, pr.incident_id, pr.incident_start, "proposed by " + by, true);
   } else {

@@ -281,7 +281,7 @@ class GameDay(AwsRig, unittest.TestCase):
                    "both regions healthy after the restart")
 
         # Failback: proposed, approved, a planned switchover.
-        self.vigil("propose", "failback", "--engine", self.engine_url, "--by", "alice")
+        self.signed("propose", "failback", "--approver", "alice")
         rec = self.status()["recommendation"]
         self.assertEqual((rec["action"], rec["from"], rec["to"]), ("failback", "us-west-2", "us-east-1"))
         self.assertTrue(rec["planned"])

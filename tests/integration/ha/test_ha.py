@@ -584,10 +584,9 @@ class HA(unittest.TestCase):
     def test_g_propose_on_a_follower_is_forwarded_and_adopted(self):
         leader = self.start_all()
         follower = next(r for r in self.ports if r != leader)
-        st, body = http("POST", self.url(follower) + "/v1/propose", json.dumps({"action": "failback", "by": "alice"}),
-                        headers={"Content-Type": "application/json"}, timeout=10)
-        self.assertEqual(st, 201, body)
-        rec_id = json.loads(body)["recommendation_id"]
+        proposed = self.propose(follower)
+        self.assertEqual(proposed.returncode, 0, proposed.stdout + proposed.stderr)
+        rec_id = proposed.stdout.split("recommendation ", 1)[1].split()[0]
         rec = self.status(leader)["recommendation"]
         self.assertEqual(rec["id"], rec_id)
         # Every replica shows the leader's recommendation, same id and hash (adopted from the decision state).
@@ -595,9 +594,15 @@ class HA(unittest.TestCase):
             wait_until(lambda: (lambda x: x and (x["id"], x["hash"]) == (rec["id"], rec["hash"]))(
                 self.status(r).get("recommendation")), 10, f"{r} shows the leader's recommendation")
         # A second proposal while it is open is refused by the leader, whichever replica receives it.
-        st, body = http("POST", self.url(follower) + "/v1/propose", json.dumps({"action": "failback", "by": "bob"}),
-                        headers={"Content-Type": "application/json"}, timeout=10)
-        self.assertEqual(st, 409, body)
+        again = self.propose(follower)
+        self.assertEqual(again.returncode, 1, again.stdout + again.stderr)
+        self.assertIn("not_proposed", again.stderr)
+
+    def propose(self, replica):
+        """`vigil propose failback`, signed with alice's key, sent to `replica`."""
+        return subprocess.run([VIGIL, "propose", "failback", "--key", os.path.join(self.dir, "alice.key"),
+                               "--approver", "alice", "--engine", self.url(replica)], capture_output=True, text=True,
+                              timeout=30)
 
     def test_b_leader_killed_during_incident(self):
         leader = self.start_all()

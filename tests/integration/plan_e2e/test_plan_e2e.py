@@ -204,9 +204,19 @@ class PlanEndToEnd(AwsRig, unittest.TestCase):
         bad = subprocess.run([VIGIL, "propose", "sideways", "--engine", self.engine_url], capture_output=True,
                              text=True, timeout=30)
         self.assertEqual(bad.returncode, 2, bad.stderr)
-        proposed = subprocess.run([VIGIL, "propose", "failback", "--engine", self.engine_url, "--by", "alice"],
+        # An unsigned proposal (anyone on the network, any name) is refused with a reason.
+        st, body = http("POST", self.engine_url + "/v1/propose", json.dumps({"action": "failback", "by": "x" * 4096}),
+                        headers={"Content-Type": "application/json"})
+        self.assertEqual((st, json.loads(body)["error"]), (401, "unsigned"), body)
+        unsigned = subprocess.run([VIGIL, "propose", "failback", "--engine", self.engine_url], capture_output=True,
+                                  text=True, timeout=30)
+        self.assertEqual(unsigned.returncode, 2, unsigned.stderr)
+        self.assertIn("--key is required", unsigned.stderr)
+        proposed = subprocess.run([VIGIL, "propose", "failback", "--engine", self.engine_url, "--key",
+                                   os.path.join(self.dir, "alice.key"), "--approver", "alice"],
                                   capture_output=True, text=True, timeout=30)
         self.assertEqual(proposed.returncode, 0, proposed.stdout + proposed.stderr)
+        self.assertIn("(by alice)", proposed.stdout)
         rec = self.status()["recommendation"]
         self.assertEqual((rec["action"], rec["from"], rec["to"]), ("failback", "us-west-2", "us-east-1"))
 

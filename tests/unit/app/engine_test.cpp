@@ -251,6 +251,9 @@ TEST_F(engine_test, regional_outage_with_primary_vantage_gone_recommends_failove
     saw_regional |= e["type"] == "classification" && e["to"] == "regional_outage";
   EXPECT_TRUE(saw_regional);
   EXPECT_TRUE(std::filesystem::exists(state_dir_ / "audit.jsonl"));
+  // The audit log names approvers, regions and reasons: the owner's alone.
+  EXPECT_EQ(std::filesystem::status(state_dir_ / "audit.jsonl").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
 TEST_F(engine_test, refused_batches_are_answered_with_reason_and_counted) {
@@ -564,6 +567,39 @@ TEST_F(engine_controls_test, a_signed_silence_blocks_the_recommendation_until_it
       metrics.find(R"(vigil_operator_commands_total{command="silence",reason="subject_mismatch",result="rejected"} 1)"),
       std::string::npos);
   EXPECT_NE(metrics.find("vigil_silences_active 0"), std::string::npos);
+}
+
+TEST_F(engine_controls_test, a_proposal_must_be_signed_and_names_its_signer) {
+  // The body `vigil propose` sent before proposals were signed: refused, with a reason.
+  const auto unsigned_body = call(port_, http::verb::post, "/v1/propose", R"({"action":"failback","by":"mallory"})");
+  EXPECT_EQ(unsigned_body.status, 401U) << unsigned_body.body;
+  EXPECT_EQ(json::parse(unsigned_body.body)["error"], "unsigned");
+  const json failback{{"action", "propose"}, {"kind", "failback"}, {"reason", "primary healthy again"}};
+  const auto forged = call(port_, http::verb::post, "/v1/propose", signed_command(failback, *bob_, "alice").dump());
+  EXPECT_GE(forged.status, 401U) << forged.body;
+  EXPECT_LE(forged.status, 403U) << forged.body;
+  EXPECT_EQ(json::parse(forged.body)["error"], "subject_mismatch");
+  EXPECT_FALSE(status()["recommendation"].is_object());
+  // A failover without an outage is refused before its token is spent.
+  const json failover{{"action", "propose"}, {"kind", "failover"}, {"reason", "drill"}};
+  const auto early = call(port_, http::verb::post, "/v1/propose", signed_command(failover, *alice_).dump());
+  EXPECT_EQ(early.status, 409U) << early.body;
+  EXPECT_EQ(json::parse(early.body)["error"], "not_proposed");
+
+  const auto ok = call(port_, http::verb::post, "/v1/propose", signed_command(failback, *alice_).dump());
+  ASSERT_EQ(ok.status, 201U) << ok.body;
+  const json answer = json::parse(ok.body);
+  EXPECT_EQ(answer["by"], "alice");
+  const json rec = status()["recommendation"];
+  ASSERT_TRUE(rec.is_object());
+  EXPECT_EQ(rec["id"], answer["recommendation_id"]);
+  EXPECT_EQ(rec["action"], "failback");
+  const auto metrics = call(port_, http::verb::get, "/metrics").body;
+  EXPECT_NE(metrics.find(R"(vigil_operator_commands_total{command="propose",reason="unsigned",result="rejected"} 1)"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find(R"(vigil_operator_commands_total{command="propose",reason="ok",result="accepted"} 1)"),
+            std::string::npos);
 }
 
 TEST_F(engine_controls_test, plan_commands_need_a_running_plan_and_the_brake_is_shown) {

@@ -106,6 +106,28 @@ TEST_F(command_token_test, the_route_decides_the_action) {
   EXPECT_EQ(verify(req, "brake_on").reason, command_reason::bad_request);
 }
 
+TEST_F(command_token_test, an_unsigned_request_is_refused_as_unsigned) {
+  const auto r = verifier_->verify(R"({"action":"failback","by":"someone"})", "propose", clock_.wall());
+  EXPECT_EQ(r.reason, command_reason::unsigned_command);
+  EXPECT_EQ(r.label(), "unsigned");
+  EXPECT_EQ(r.http_status(), 401);
+  EXPECT_EQ(verify(json{{"command", silence()}}).reason, command_reason::unsigned_command);
+}
+
+TEST_F(command_token_test, a_proposal_binds_its_kind) {
+  const json failback{{"action", "propose"}, {"kind", "failback"}, {"reason", "primary healthy"}};
+  EXPECT_EQ(command_target(failback), "failback");
+  json req = signed_request(failback, *alice_);
+  req["command"]["kind"] = "failover";  // the token was for a failback
+  EXPECT_EQ(verify(req, "propose").reason, command_reason::wrong_command);
+  json sideways = failback;
+  sideways["kind"] = "sideways";
+  EXPECT_EQ(verify(signed_request(sideways, *alice_), "propose").reason, command_reason::bad_command);
+  const auto ok = verify(signed_request(failback, *alice_), "propose");
+  ASSERT_TRUE(ok.ok()) << ok.message;
+  EXPECT_EQ(ok.signer, "alice");
+}
+
 TEST_F(command_token_test, token_refusals_keep_the_verifier_reason) {
   EXPECT_EQ(verify(signed_request(silence(), *mallory_, "mallory")).label(), "unknown_approver");
   EXPECT_EQ(verify(signed_request(silence(), *mallory_)).label(), "bad_signature");
