@@ -155,9 +155,10 @@ class MultiVantage(unittest.TestCase):
             "deployment: multi-vantage",
             f"regions: [{{name: {PRIMARY}, role: primary}}, {{name: {DR}, role: dr}}]",
             f"vantages: [{', '.join(VANTAGES)}]",
-            "decision: {tick: 250ms, fall: 2, rise: 2, stale_after: 2s, confirm_for: 1s, clear_for: 3s,",
+            "decision: {tick: 250ms, fall: 2, rise: 2, stale_after: 4s, confirm_for: 1s, clear_for: 3s,",
             "           service_page_grace: 1s, cooldown: 5m, recommendation_ttl: 10m}",
-            "probe_defaults: {interval: 400ms, timeout: 350ms, jitter: 0.1}",
+            # 1 s probes with 800 ms to answer: the python target answers slowly on a busy machine.
+            "probe_defaults: {interval: 1s, timeout: 800ms, jitter: 0.1}",
             "services:",
         ]
         for svc, scheme in SERVICES.items():
@@ -246,7 +247,7 @@ class MultiVantage(unittest.TestCase):
             self.start_agent(v)
         s = self.wait_status(lambda s: self.classes(s) == {PRIMARY: "healthy", DR: "healthy"} and all(
             s["vantages"][v]["state"] == "present" for v in VANTAGES) and all(
-            c["state"] == "up" and set(c["by_vantage"].values()) == {"up"} for c in s["checks"]), 45,
+            c["state"] == "up" and set(c["by_vantage"].values()) == {"up"} for c in s["checks"]), 90,
             "both regions healthy with every check up from every vantage")
         self.assertEqual(len(s["checks"]), 2 * len(SERVICES))
         self.assertIsNone(s["recommendation"])
@@ -256,7 +257,7 @@ class MultiVantage(unittest.TestCase):
 
         # a) one primary service fails -> service_degraded, no recommendation.
         self.control(fail=f"{PRIMARY}/checkout", mode="503")
-        s = self.wait_status(lambda s: self.classes(s)[PRIMARY] == "service_degraded", 20,
+        s = self.wait_status(lambda s: self.classes(s)[PRIMARY] == "service_degraded", 40,
                              "us-east-1 service_degraded")
         self.assertEqual(self.classes(s)[DR], "healthy")
         self.assertEqual(s["regions"][PRIMARY]["down_services"], ["checkout"])
@@ -272,7 +273,7 @@ class MultiVantage(unittest.TestCase):
         self.procs[PRIMARY].p.send_signal(signal.SIGKILL)
         self.procs[PRIMARY].p.wait(10)
         s = self.wait_status(lambda s: self.classes(s)[PRIMARY] == "regional_outage" and s["recommendation"] and
-                             s["recommendation"]["state"] == "pending_approval", 30,
+                             s["recommendation"]["state"] == "pending_approval", 60,
                              "us-east-1 regional_outage with a failover recommendation pending approval")
         self.assertEqual(self.classes(s)[DR], "healthy")
         self.assertEqual(s["vantages"][PRIMARY]["state"], "absent")
@@ -291,7 +292,7 @@ class MultiVantage(unittest.TestCase):
         self.control(heal="all")
         self.start_agent(PRIMARY)
         s = self.wait_status(lambda s: self.classes(s) == {PRIMARY: "healthy", DR: "healthy"} and all(
-            s["vantages"][v]["state"] == "present" for v in VANTAGES), 30, "healed: both regions healthy")
+            s["vantages"][v]["state"] == "present" for v in VANTAGES), 60, "healed: both regions healthy")
         self.assertIsNone(s["recommendation"])  # the incident closed; the events say what became of it
         recs = [e["recommendation"] for e in json.loads(get(self.engine_url + "/v1/events")[1])
                 if e.get("type") == "recommendation"]
@@ -299,8 +300,8 @@ class MultiVantage(unittest.TestCase):
                                                                  (outage_rec, "withdrawn")], recs)
 
         self.set_proxy("silent")
-        s = self.wait_status(lambda s: s["vantages"][PROXIED]["state"] == "impaired", 20, "eu-west-1 impaired")
-        self.assertLess(s["vantages"][PROXIED]["last_report_age_s"], 2.0, "impaired, not absent: it still reports")
+        s = self.wait_status(lambda s: s["vantages"][PROXIED]["state"] == "impaired", 40, "eu-west-1 impaired")
+        self.assertLess(s["vantages"][PROXIED]["last_report_age_s"], 4.0, "impaired, not absent: it still reports")
         self.assertGreater(self.set_proxy("silent")["blackholed"], 0)
         cells = {c["id"]: c["by_vantage"][PROXIED] for c in s["checks"]}
         self.assertEqual(set(cells.values()), {"impaired"}, cells)  # it abstains on every check
