@@ -16,6 +16,7 @@
 #include "app/engine_controls.hpp"
 #include "app/engine_metrics.hpp"
 #include "app/event_log.hpp"
+#include "app/listeners.hpp"
 #include "app/status_page.hpp"
 #include "common/descriptors.hpp"
 #include "common/http_server.hpp"
@@ -73,8 +74,9 @@ struct engine::impl {
   asio::steady_timer timer;
   std::unique_ptr<common::http_server> server;
   std::unique_ptr<common::http_server> metrics_server;
-  common::append_file audit;   ///< state_dir/audit.jsonl: every event, durable record (close-on-exec)
-  common::append_file record;  ///< engine.record: every observation, for `vigil replay`
+  listener_metrics listener_counts;  ///< vigil_http_connections*, copied at each scrape
+  common::append_file audit;         ///< state_dir/audit.jsonl: every event, durable record (close-on-exec)
+  common::append_file record;        ///< engine.record: every observation, for `vigil replay`
   /// check id -> vantage -> its newest failed observation ({outcome, detail, at}),
   /// erased when that vantage sees the check succeed: why a check is down
   /// (e.g. an AWS error code) is visible in /v1/status.
@@ -109,6 +111,7 @@ struct engine::impl {
         gate(make_gate_options(c), std::set<std::string>(c.vantages.begin(), c.vantages.end())),
         metrics(reg, core.topo()),
         timer(ctx),
+        listener_counts(reg),
         leader(options.leader) {
     core.set_leader(leader);
     controls = std::make_unique<operator_controls>(cfg, core, reg, hooks, [this](const json& j) { record_event(j); });
@@ -312,8 +315,10 @@ struct engine::impl {
       record.flush();
     }
     if (unknown > 0) metrics.observations_unknown(unknown);
-    return common::http_response::json(
+    auto accepted = common::http_response::json(
         202, json{{"accepted", b.observations.size() - unknown}, {"unknown_checks", unknown}, {"seq", b.seq}}.dump());
+    accepted.authenticated = true;  // a signed batch: its connection is kept when the listener sheds others
+    return accepted;
   }
 
   // --- approvals -----------------------------------------------------------
@@ -471,6 +476,8 @@ struct engine::impl {
   }
 
   common::http_response metrics_response() {
+    if (server) listener_counts.update("api", *server);
+    if (metrics_server) listener_counts.update("metrics", *metrics_server);
     common::http_response m{200, common::metrics_content_type, common::serialize_metrics(registry), {}};
     return m;
   }
@@ -613,14 +620,16 @@ void engine::start() {
   const std::string listen = i.options.listen_override.empty() ? i.cfg.engine.listen : i.options.listen_override;
   i.server = std::make_unique<common::http_server>(
       i.io, listen, [&i](const common::http_request& r) { return i.route(r); },
-      common::http_server_options{i.cfg.engine.max_batch_bytes + 1024, std::chrono::milliseconds(10000), 512});
+      api_listener_options(i.cfg.engine.max_batch_bytes + 1024, prepare_fd_limit()));
   i.server->start();
-  if (!i.cfg.engine.metrics_listen.empty() && i.options.listen_override.empty()) {
-    i.metrics_server =
-        std::make_unique<common::http_server>(i.io, i.cfg.engine.metrics_listen, [&i](const common::http_request& r) {
-          if (r.path == "/metrics") return i.metrics_response();
-          return common::http_response::error(404, "not_found", "only /metrics here");
-        });
+  if (!i.cfg.engine.metrics_listen.empty()) {
+    i.metrics_server = std::make_unique<common::http_server>(
+        i.io, i.cfg.engine.metrics_listen,
+        [&i](const common::http_request& r) {
+          if (r.path == "/metrics" || r.path == "/healthz" || r.path == "/readyz") return i.route(r);
+          return common::http_response::error(404, "not_found", "only /healthz, /readyz and /metrics here");
+        },
+        metrics_listener_options());
     i.metrics_server->start();
   }
   common::logger("engine")->info("engine for '{}' listening on {} (tick {} ms, quorum {})", i.cfg.deployment,

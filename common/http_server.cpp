@@ -8,11 +8,14 @@
 #include <boost/beast/version.hpp>
 #include <cctype>
 #include <charconv>
+#include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
 
+#include "common/connection_table.hpp"
 #include "common/descriptors.hpp"
 #include "common/log.hpp"
 
@@ -91,40 +94,103 @@ struct http_server::state {
   tcp::acceptor acceptor;
   http_handler handler;
   http_server_options options;
-  std::atomic<std::size_t> sessions{0};
+  http_server_stats stats;
   bool stopped = false;
 
+  std::mutex mutex;  ///< guards table and closers (sessions run on their own strands)
+  connection_table table;
+  std::map<connection_table::id, std::function<void()>> closers;
+
   state(asio::io_context& ctx, http_handler h, http_server_options o)
-      : io(ctx), acceptor(ctx), handler(std::move(h)), options(o) {}
+      : io(ctx),
+        acceptor(ctx),
+        handler(std::move(h)),
+        options(o),
+        table(o.max_connections, o.max_connections_per_address) {}
+
+  void waiting(connection_table::id c) {
+    const std::lock_guard lock(mutex);
+    table.waiting(c);
+  }
+  void busy(connection_table::id c, bool authenticated) {
+    const std::lock_guard lock(mutex);
+    table.busy(c);
+    if (authenticated) table.authenticated(c);
+  }
+  void remove(connection_table::id c) {
+    const std::lock_guard lock(mutex);
+    table.remove(c);
+    closers.erase(c);
+  }
 };
 
 namespace {
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket socket, std::shared_ptr<http_server::state> st)
-      : stream_(std::move(socket)), state_(std::move(st)) {
-    ++state_->sessions;
-  }
-  ~session() { --state_->sessions; }
+  session(tcp::socket socket, std::shared_ptr<http_server::state> st, connection_table::id id)
+      : stream_(std::move(socket)), state_(std::move(st)), id_(id) {}
+  ~session() { state_->remove(id_); }
   session(const session&) = delete;
   session& operator=(const session&) = delete;
 
-  void run() { read(); }
+  /// Registers the closer the server calls when it evicts this session.
+  void run() {
+    {
+      const std::lock_guard lock(state_->mutex);
+      if (!state_->table.contains(id_)) return;  // evicted before it started
+      state_->closers[id_] = [weak = weak_from_this()] {
+        if (auto self = weak.lock()) {
+          asio::post(self->stream_.get_executor(), [self] { self->shut(); });
+        }
+      };
+    }
+    read_head();
+  }
 
  private:
-  void read() {
+  /// A keep-alive connection first waits (idle_timeout) for a byte of its next
+  /// request; the head then has header_timeout, like a new connection's.
+  void await_next() {
+    if (buffer_.size() > 0) return read_head();  // pipelined: the next request is here
+    stream_.expires_after(state_->options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (ec) return self->fail(ec, "idle");
+      self->buffer_.commit(n);
+      self->read_head();
+    });
+  }
+
+  void read_head() {
     parser_.emplace();
     parser_->body_limit(state_->options.max_body_bytes);
-    parser_->header_limit(16 * 1024);
+    parser_->header_limit(static_cast<std::uint32_t>(state_->options.max_header_bytes));
+    stream_.expires_after(state_->options.header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_head(ec); });
+  }
+
+  void on_head(beast::error_code ec) {
+    if (ec == beast::error::timeout) ++state_->stats.header_timeouts;
+    if (ec) return on_read(ec);
+    if (parser_->is_done()) return on_read(ec);
     stream_.expires_after(state_->options.read_timeout);
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+                     [self = shared_from_this()](beast::error_code e, std::size_t) { self->on_read(e); });
   }
 
   void on_read(beast::error_code ec) {
     if (ec == http::error::body_limit) {
       return reply(http_response::error(413, "body_too_large", "request body exceeds the server's limit"), false);
+    }
+    if (ec == http::error::header_limit) {
+      ++state_->stats.bad_requests;
+      return reply(http_response::error(431, "header_too_large", "the request head exceeds the server's limit"), false);
+    }
+    if (ec && ec.category() == http::make_error_code(http::error::bad_version).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      ++state_->stats.bad_requests;
+      return reply(http_response::error(400, "bad_request", "malformed request: " + ec.message()), false);
     }
     if (ec) return fail(ec, "read");
     auto& req = parser_->get();
@@ -144,6 +210,7 @@ class session : public std::enable_shared_from_this<session> {
     beast::error_code rec;
     const auto ep = stream_.socket().remote_endpoint(rec);
     if (!rec) r.remote = ep.address().to_string();
+    state_->busy(id_, false);
     http_response resp;
     try {
       resp = state_->handler(r);
@@ -151,6 +218,7 @@ class session : public std::enable_shared_from_this<session> {
       logger("http")->error("handler for {} {} threw: {}", r.method, r.path, e.what());
       resp = http_response::error(500, "internal", "internal error; see the engine log");
     }
+    if (resp.authenticated) state_->busy(id_, true);
     reply(std::move(resp), req.keep_alive());
   }
 
@@ -170,13 +238,21 @@ class session : public std::enable_shared_from_this<session> {
     http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
       if (ec) return self->fail(ec, "write");
       if (!res->keep_alive()) return self->close();
-      self->read();
+      self->state_->waiting(self->id_);
+      self->await_next();
     });
   }
 
   void close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  /// Evicted: the pending read or write ends with operation_aborted.
+  void shut() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
   }
 
   void fail(beast::error_code ec, const char* what) {
@@ -188,18 +264,47 @@ class session : public std::enable_shared_from_this<session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http_server::state> state_;
+  connection_table::id id_;
 };
+
+void admit(const std::shared_ptr<http_server::state>& st, tcp::socket socket) {
+  beast::error_code ec;
+  const auto ep = socket.remote_endpoint(ec);
+  const std::string address = ec ? std::string{} : ep.address().to_string();
+  std::function<void()> close_victim;
+  connection_table::admission a;
+  {
+    const std::lock_guard lock(st->mutex);
+    a = st->table.admit(address);
+    if (a.evicted) {
+      if (const auto it = st->closers.find(*a.evicted); it != st->closers.end()) {
+        close_victim = std::move(it->second);
+        st->closers.erase(it);
+      }
+    }
+  }
+  if (a.evicted) ++st->stats.evicted;
+  if (close_victim) close_victim();
+  if (!a.admitted) {
+    ++st->stats.refused;
+    beast::error_code ignored;
+    socket.close(ignored);  // nothing may go for it: shed at once rather than queue
+    return;
+  }
+  ++st->stats.accepted;
+  std::make_shared<session>(std::move(socket), st, a.conn)->run();
+}
 
 void do_accept(const std::shared_ptr<http_server::state>& st) {
   st->acceptor.async_accept(asio::make_strand(st->io), [st](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || st->stopped) return;
       logger("http")->warn("accept: {}", ec.message());
-    } else if (!set_cloexec(socket.native_handle()) || st->sessions.load() >= st->options.max_connections) {
+    } else if (!set_cloexec(socket.native_handle())) {
       beast::error_code ignored;
-      socket.close(ignored);  // over the limit: shed at once rather than queue
+      socket.close(ignored);
     } else {
-      std::make_shared<session>(std::move(socket), st)->run();
+      admit(st, std::move(socket));
     }
     if (!st->stopped) do_accept(st);
   });
@@ -256,6 +361,15 @@ void http_server::stop() {
 
 std::uint16_t http_server::port() const {
   return state_->acceptor.local_endpoint().port();
+}
+
+const http_server_stats& http_server::stats() const {
+  return state_->stats;
+}
+
+std::size_t http_server::connections() const {
+  const std::lock_guard lock(state_->mutex);
+  return state_->table.size();
 }
 
 std::string http_server::base_url() const {

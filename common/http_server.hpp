@@ -5,11 +5,19 @@
 // Threading: everything runs on the io_context the server is given; handlers
 // are called on that io_context's thread and must not block. Each connection
 // is a session that owns its socket and buffers and keeps itself alive with
-// shared_from_this (docs/design.md, "Asio discipline"). Limits: request bodies above
-// `max_body_bytes` are answered 413; a request must arrive within
-// `read_timeout`; at most `max_connections` sessions at once (further accepts
-// are closed at once and counted).
+// shared_from_this (docs/design.md, "Asio discipline"). Limits: the request
+// head (request line and headers) must arrive within `header_timeout` of the
+// connection's first byte (of its accept, for a new one), or the connection is
+// dropped (a slowloris); a head larger than `max_header_bytes` is answered 431,
+// a malformed one 400, a body above `max_body_bytes` 413; the body must arrive
+// and the response be written within `read_timeout`; a keep-alive connection
+// may wait `idle_timeout` for its next request. At most `max_connections`
+// sessions, and `max_connections_per_address` from one peer address: at a cap
+// the longest-waiting idle connection is evicted for the newcomer
+// (common/connection_table.hpp), and only when none may go is the newcomer
+// closed at once.
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
@@ -39,6 +47,9 @@ struct http_response {
   std::string content_type = "application/json";
   std::string body;
   std::map<std::string, std::string> headers;
+  /// The request proved its sender (an agent batch with a valid signature):
+  /// the server keeps this connection when it must shed others.
+  bool authenticated = false;
 
   static http_response json(int status, std::string body);
   static http_response text(int status, std::string body);
@@ -50,8 +61,21 @@ using http_handler = std::function<http_response(const http_request&)>;
 
 struct http_server_options {
   std::size_t max_body_bytes = std::size_t{4} * 1024 * 1024;
-  std::chrono::milliseconds read_timeout{10000};
+  std::chrono::milliseconds read_timeout{10000};  ///< the body, and writing the response
   std::size_t max_connections = 512;
+  std::size_t max_connections_per_address = 512;
+  std::chrono::milliseconds header_timeout{5000};  ///< the whole request head
+  std::chrono::milliseconds idle_timeout{10000};   ///< between keep-alive requests
+  std::size_t max_header_bytes = std::size_t{16} * 1024;
+};
+
+/// Counters since start (any thread may read them).
+struct http_server_stats {
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> evicted{0};          ///< idle connections closed for a newcomer
+  std::atomic<std::uint64_t> refused{0};          ///< newcomers closed at once: nothing could be evicted
+  std::atomic<std::uint64_t> header_timeouts{0};  ///< dropped: the head did not arrive in time
+  std::atomic<std::uint64_t> bad_requests{0};     ///< answered 400 or 431
 };
 
 class http_server {
@@ -68,6 +92,8 @@ class http_server {
   void stop();
   [[nodiscard]] std::uint16_t port() const;
   [[nodiscard]] std::string base_url() const;  ///< "http://127.0.0.1:PORT"
+  [[nodiscard]] const http_server_stats& stats() const;
+  [[nodiscard]] std::size_t connections() const;  ///< open sessions now
 
   struct state;  ///< shared with sessions
 

@@ -510,7 +510,7 @@ class ScrapeTopologyTest(unittest.TestCase):
 
 def pod_port(pods, name):
     (pod,) = [p for p in pods if p["name"] == name]
-    return pod["ports"]["http" if "http" in pod["ports"] else "metrics"]
+    return pod["ports"]["metrics" if "metrics" in pod["ports"] else "http"]
 
 
 def peer_allowed(peers, pod, namespace_labels):
@@ -590,6 +590,7 @@ class NetworkPolicyTest(unittest.TestCase):
                  ("engine -> etcd", self.engine, self.etcd, 2379),
                  ("etcd -> etcd peer", self.etcd, self.etcd2, 2380),
                  ("prometheus -> engine", self.prometheus, self.engine, 9470),
+                 ("prometheus -> engine metrics", self.prometheus, self.engine, 9471),
                  ("prometheus -> agent", self.prometheus, self.agent, 9472),
                  ("ingress -> engine", self.ingress, self.engine, 9470),
                  ("agent -> dns", self.agent, self.dns, 53),
@@ -608,6 +609,8 @@ class NetworkPolicyTest(unittest.TestCase):
                  ("engine -> etcd peer port", self.engine, self.etcd, 2380),
                  ("stranger -> agent", self.stranger, self.agent, 9472),
                  ("internet -> engine", self.internet, self.engine, 9470),
+                 ("stranger -> engine metrics", self.stranger, self.engine, 9471),
+                 ("agent -> engine metrics", self.agent, self.engine, 9471),
                  ("etcd -> internet", self.etcd, self.internet, 443)]
         for what, src, dst, port in flows:
             with self.subTest(flow=what):
