@@ -620,7 +620,7 @@ void engine::start() {
   const std::string listen = i.options.listen_override.empty() ? i.cfg.engine.listen : i.options.listen_override;
   i.server = std::make_unique<common::http_server>(
       i.io, listen, [&i](const common::http_request& r) { return i.route(r); },
-      api_listener_options(i.cfg.engine.max_batch_bytes + 1024, prepare_fd_limit()));
+      api_listener_options(i.cfg.engine, prepare_fd_limit()));
   i.server->start();
   if (!i.cfg.engine.metrics_listen.empty()) {
     i.metrics_server = std::make_unique<common::http_server>(
@@ -629,7 +629,7 @@ void engine::start() {
           if (r.path == "/metrics" || r.path == "/healthz" || r.path == "/readyz") return i.route(r);
           return common::http_response::error(404, "not_found", "only /healthz, /readyz and /metrics here");
         },
-        metrics_listener_options());
+        metrics_listener_options(i.cfg.engine));
     i.metrics_server->start();
   }
   common::logger("engine")->info("engine for '{}' listening on {} (tick {} ms, quorum {})", i.cfg.deployment,

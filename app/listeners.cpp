@@ -9,12 +9,13 @@
 
 namespace vigil::app {
 
-common::http_server_options api_listener_options(std::size_t max_body_bytes, std::size_t fd_limit) {
+common::http_server_options api_listener_options(const common::engine_config& engine, std::size_t fd_limit) {
+  const std::size_t api_listener_connections = engine.max_connections;
   common::http_server_options o;
-  o.max_body_bytes = max_body_bytes;
+  o.max_body_bytes = engine.max_batch_bytes + 1024;
   o.read_timeout = std::chrono::milliseconds(10000);
   o.idle_timeout = std::chrono::milliseconds(10000);
-  o.header_timeout = header_timeout;
+  o.header_timeout = std::chrono::milliseconds(engine.header_timeout.count());
   o.max_connections = api_listener_connections;
   const std::size_t need = api_listener_connections + metrics_listener_connections + reserved_descriptors;
   if (fd_limit > 0 && need > fd_limit) {
@@ -27,14 +28,14 @@ common::http_server_options api_listener_options(std::size_t max_body_bytes, std
         api_listener_connections, fd_limit, metrics_listener_connections + reserved_descriptors, fit);
     o.max_connections = fit;
   }
-  o.max_connections_per_address = std::min(api_listener_connections_per_address, o.max_connections);
+  o.max_connections_per_address = std::min(engine.max_connections_per_address, o.max_connections);
   return o;
 }
 
-common::http_server_options metrics_listener_options() {
+common::http_server_options metrics_listener_options(const common::engine_config& engine) {
   common::http_server_options o;
   o.max_body_bytes = 1024;  // GETs only
-  o.header_timeout = header_timeout;
+  o.header_timeout = std::chrono::milliseconds(engine.header_timeout.count());
   o.max_connections = metrics_listener_connections;
   o.max_connections_per_address = metrics_listener_connections_per_address;
   return o;

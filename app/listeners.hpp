@@ -14,14 +14,14 @@
 #include <cstdint>
 #include <string>
 
+#include "common/config.hpp"
 #include "common/http_server.hpp"
 
 namespace vigil::app {
 
-/// The API listener's caps and request-head deadline (docs/design.md, "HTTP API").
-inline constexpr std::size_t api_listener_connections = 1024;
-inline constexpr std::size_t api_listener_connections_per_address = 256;
-inline constexpr std::chrono::milliseconds header_timeout{5000};
+/// The API listener's caps and request-head deadline come from the config
+/// (engine.max_connections, engine.max_connections_per_address,
+/// engine.header_timeout; docs/configuration.md).
 /// The metrics listener's caps: a few scrapers and kubelet probes.
 inline constexpr std::size_t metrics_listener_connections = 64;
 inline constexpr std::size_t metrics_listener_connections_per_address = 32;
@@ -30,8 +30,9 @@ inline constexpr std::size_t reserved_descriptors = 256;
 
 /// The API listener's options: max_connections is lowered to fit the
 /// descriptor limit `fd_limit` (0: unknown, not lowered).
-[[nodiscard]] common::http_server_options api_listener_options(std::size_t max_body_bytes, std::size_t fd_limit);
-[[nodiscard]] common::http_server_options metrics_listener_options();
+[[nodiscard]] common::http_server_options api_listener_options(const common::engine_config& engine,
+                                                               std::size_t fd_limit);
+[[nodiscard]] common::http_server_options metrics_listener_options(const common::engine_config& engine);
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit (a listener holds one
 /// descriptor per connection) and logs it; returns the soft limit afterwards,

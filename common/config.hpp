@@ -214,6 +214,10 @@ struct engine_config {
   std::string dashboard_url;      ///< linked from pages and the status page; empty: no dashboard link
   duration batch_max_age{30000};  ///< X-Vigil-Timestamp window
   std::size_t max_batch_bytes = std::size_t{4} * 1024 * 1024;
+  /// The API listener's caps and request-head deadline (the metrics listener has its own, fixed).
+  std::size_t max_connections = 1024;
+  std::size_t max_connections_per_address = 256;
+  duration header_timeout{5000};
   /// Start with the actuation brake on (`vigil brake on|off` changes it at run time):
   /// no plan step runs while it is on.
   bool actuation_brake = false;

@@ -147,7 +147,8 @@ void read_engine(map_reader& top, config& cfg) {
   if (!top.has("engine")) return;
   map_reader m(top.ctx(), top.child("engine"), "engine",
                {"listen", "metrics_listen", "endpoints", "agent_key", "agent_key_file", "state_dir", "record",
-                "public_url", "runbook_url", "dashboard_url", "batch_max_age", "max_batch_bytes", "actuation_brake"});
+                "public_url", "runbook_url", "dashboard_url", "batch_max_age", "max_batch_bytes", "actuation_brake",
+                "max_connections", "max_connections_per_address", "header_timeout"});
   if (!m.valid()) return;
   for (const std::string_view key : {"listen", "metrics_listen"}) {
     std::string v;
@@ -179,6 +180,22 @@ void read_engine(map_reader& top, config& cfg) {
   if (m.integer64("max_batch_bytes", bytes, 1024, 256LL * 1024 * 1024))
     e.max_batch_bytes = static_cast<std::size_t>(bytes);
   m.boolean("actuation_brake", e.actuation_brake);
+  int conns = static_cast<int>(e.max_connections);
+  if (m.integer("max_connections", conns, 16, 65536)) e.max_connections = static_cast<std::size_t>(conns);
+  int per_address = static_cast<int>(e.max_connections_per_address);
+  if (m.integer("max_connections_per_address", per_address, 1, 65536)) {
+    if (static_cast<std::size_t>(per_address) > e.max_connections) {
+      m.error("max_connections_per_address", "expected at most engine.max_connections (" +
+                                                 std::to_string(e.max_connections) + "), got " +
+                                                 std::to_string(per_address));
+    } else {
+      e.max_connections_per_address = static_cast<std::size_t>(per_address);
+    }
+  }
+  if (m.duration("header_timeout", e.header_timeout, common::duration{500}) &&
+      e.header_timeout > common::duration{60000}) {
+    m.error("header_timeout", "expected at most 60s: a client that needs longer to send a request head is stalling");
+  }
 }
 
 void read_silences(map_reader& top, config& cfg) {

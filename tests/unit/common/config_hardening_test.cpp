@@ -58,6 +58,27 @@ TEST(config_hardening, webhook_step_header_with_lf_is_refused) {
   EXPECT_TRUE(has_error(r, "17:25", "plan.failover.steps[0].headers.X-A", "CR, LF or NUL"));
 }
 
+TEST(config_hardening, listener_caps_and_head_deadline_are_read_and_bounded) {
+  const auto ok = fake_world{}.load(base_yaml +
+                                    "engine: {max_connections: 4096, max_connections_per_address: 4096,\n"
+                                    "         header_timeout: 2s}\n");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok.value->engine.max_connections, 4096U);
+  EXPECT_EQ(ok.value->engine.max_connections_per_address, 4096U);
+  EXPECT_EQ(ok.value->engine.header_timeout, duration{2000});
+  const auto defaults = fake_world{}.load(base_yaml);
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults.value->engine.max_connections, 1024U);
+  EXPECT_EQ(defaults.value->engine.max_connections_per_address, 256U);
+  EXPECT_EQ(defaults.value->engine.header_timeout, duration{5000});
+  EXPECT_TRUE(has_error(fake_world{}.load(base_yaml + "engine: {max_connections: 8}\n"), "13:27",
+                        "engine.max_connections", "16"));
+  EXPECT_TRUE(has_error(fake_world{}.load(base_yaml + "engine: {max_connections_per_address: 2000}\n"), "13:39",
+                        "engine.max_connections_per_address", "at most engine.max_connections (1024)"));
+  EXPECT_TRUE(has_error(fake_world{}.load(base_yaml + "engine: {header_timeout: 5m}\n"), "13:26",
+                        "engine.header_timeout", "at most 60s"));
+}
+
 TEST(config_hardening, deployment_longer_than_the_approval_audience_is_refused) {
   const std::string name(257, 'd');
   std::string yaml = base_yaml;
