@@ -161,6 +161,7 @@ void plan_runner::resume_unfinished() {
     j.approval = plan_executor::approval_from(p);  // the journaled approval authorises the resume
     j.plan = j.request.ctx.action == "failback" ? cfg_.failback : cfg_.failover;
     j.plan.dry_run = p.begin.value("dry_run", j.plan.dry_run);  // as it began, whatever the file says now
+    const common::log_fields f{{"recommendation_id", j.request.ctx.recommendation_id}};
     common::logger("plan")->warn("resuming plan {} ({}) from {}", j.request.ctx.recommendation_id, j.request.ctx.action,
                                  journal_->path().string());
     start_job(j);
@@ -281,8 +282,11 @@ void plan_runner::worker_loop() {
         }
         if (status != "running" && engine_) engine_->plan_step(id, step, status);
       });
+      const common::log_fields f{{"recommendation_id", id}, {"step", step}};
+      common::logger("plan")->info("step {}: {}{}{}", step, status, detail.empty() ? "" : ": ", detail);
     };
-    ev.print = [this](const std::string& line) {
+    ev.print = [this, id](const std::string& line) {
+      const common::log_fields f{{"recommendation_id", id}};
       common::logger("plan")->info("{}", line);
       if (print_) post([this, line] { print_(line); });
     };

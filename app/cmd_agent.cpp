@@ -52,7 +52,7 @@ int cmd_agent(const std::vector<std::string>& args, command_io& io) {
       metrics->start();
     }
     a.start();
-    io.out << "vigil agent " << vantage << " probing " << a.check_count() << " checks" << std::endl;
+    print_banner(io, "vigil agent " + vantage + " probing " + std::to_string(a.check_count()) + " checks");
     run_until_signal(ctx, [&] {
       a.stop();
       if (metrics) metrics->stop();

@@ -34,8 +34,7 @@ int cmd_engine(const std::vector<std::string>& args, command_io& io) {
   try {
     served_engine served(ctx, cfg, clock, registry, *replica, listen);
     engine& e = served.get();
-    io.out << "vigil engine '" << cfg.deployment << "' replica " << *replica << " listening on " << e.base_url()
-           << std::endl;
+    print_banner(io, "vigil engine '" + cfg.deployment + "' replica " + *replica + " listening on " + e.base_url());
     run_until_signal(
         ctx, [&] { served.stop(); }, [&] { served.reload(*parsed.get("config")); });
   } catch (const std::exception& ex) {

@@ -43,8 +43,8 @@ int cmd_run(const std::vector<std::string>& args, command_io& io) {
     ao.endpoints = {e.base_url()};
     detector::agent a(ctx, cfg, ao, clock, registry);
     a.start();
-    io.out << "vigil run: engine on " << e.base_url() << ", local agent " << vantage << " probing " << a.check_count()
-           << " checks" << std::endl;
+    print_banner(io, "vigil run: engine on " + e.base_url() + ", local agent " + vantage + " probing " +
+                         std::to_string(a.check_count()) + " checks");
     run_until_signal(
         ctx,
         [&] {

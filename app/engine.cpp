@@ -501,6 +501,7 @@ struct engine::impl {
     for (auto& ev : core.take_output()) {
       json j = decision::to_json(ev);
       record_event(j);
+      log_decision_event(j);
       if (const auto* p = std::get_if<decision::page>(&ev)) {
         if (leader && hooks.on_page) {
           if (const auto filtered = controls->filter(*p)) hooks.on_page(*filtered);

@@ -1,6 +1,44 @@
 #include "app/event_log.hpp"
 
+#include "common/log.hpp"
+
 namespace vigil::app {
+
+namespace {
+
+/// The string at `key` of `j`, or of j.details, or "".
+std::string field(const nlohmann::json& j, const char* key) {
+  for (const auto* o : {&j, j.contains("details") ? &j["details"] : nullptr}) {
+    if (o == nullptr || !o->is_object()) continue;
+    if (const auto it = o->find(key); it != o->end() && it->is_string()) return it->get<std::string>();
+  }
+  return {};
+}
+
+}  // namespace
+
+void log_decision_event(const nlohmann::json& ev) {
+  const std::string type = ev.value("type", std::string{"event"});
+  std::string rec = field(ev, "recommendation_id");
+  std::string region = field(ev, "region");
+  if (const auto it = ev.find("recommendation"); it != ev.end() && it->is_object()) {
+    if (rec.empty()) rec = it->value("id", std::string{});
+  }
+  const common::log_fields f{{"event", type},
+                             {"incident_id", field(ev, "incident_id")},
+                             {"region", region},
+                             {"vantage", field(ev, "vantage")},
+                             {"check", field(ev, "check")},
+                             {"recommendation_id", rec},
+                             {"step", field(ev, "step")}};
+  std::string msg = field(ev, "summary");
+  if (msg.empty()) msg = field(ev, "message");
+  if (msg.empty() && ev.contains("from") && ev.contains("to") && ev["from"].is_string()) {
+    msg = region + " " + ev["from"].get<std::string>() + " -> " + ev["to"].get<std::string>();
+  }
+  if (msg.empty()) msg = field(ev, "reason");
+  common::logger("engine")->info("{}: {}", type, msg);
+}
 
 event_log::event_log(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
 

@@ -14,6 +14,11 @@
 
 namespace vigil::app {
 
+/// Logs a decision event (decision::to_json) on the "engine" logger, with
+/// its incident_id, region, vantage, check, recommendation_id and step as
+/// log fields (common/log.hpp) and a one-line message.
+void log_decision_event(const nlohmann::json& event);
+
 class event_log {
  public:
   explicit event_log(std::size_t capacity = 10000);

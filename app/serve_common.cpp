@@ -152,6 +152,15 @@ served_engine::served_engine(asio::io_context& ctx, const common::config& cfg, c
   services_.start(*engine_, replica_url(cfg, *engine_, listen));
 }
 
+void print_banner(command_io& io, const std::string& line) {
+  if (common::logging_json()) {
+    common::logger("vigil")->info("{}", line);
+    common::logger("vigil")->flush();
+  } else {
+    io.out << line << std::endl;
+  }
+}
+
 void served_engine::reload(const std::string& config_file) {
   const auto log = common::logger("vigil");
   auto loaded = load_validated_config(config_file);

@@ -32,6 +32,11 @@ serve_setup load_serve_config(const std::string& name, const std::vector<std::st
 /// True when `v` is one of the config's vantages; otherwise says which are.
 bool known_vantage(const common::config& cfg, const std::string& v, command_io& io, const std::string& name);
 
+/// The start-up banner: a plain line on stdout with logging.format text; with
+/// json a log line on the "vigil" logger instead, so that every line the
+/// process writes is JSON.
+void print_banner(command_io& io, const std::string& line);
+
 /// Runs the io_context until SIGINT/SIGTERM, then calls `shutdown` on the loop.
 /// SIGHUP never ends the process: it calls `reload` on the loop (when
 /// given; else it logs that configuration changes need a restart).

@@ -180,6 +180,7 @@ struct engine_services::impl {
     for (const auto& p : outbox->open_incidents()) {
       const auto kind = decision::from_string<decision::page_kind>(p.kind);
       if (!kind) {
+        const common::log_fields f{{"incident_id", p.incident_id}};
         common::logger("page")->warn("open incident {} in the outbox has an unknown kind '{}': not continued",
                                      p.incident_id, p.kind);
         continue;
@@ -224,6 +225,7 @@ struct engine_services::impl {
     try {
       dispatcher->submit(p);
     } catch (const std::exception& e) {
+      const common::log_fields f{{"incident_id", p.incident_id}, {"region", p.region}};
       common::logger("page")->error("could not record page {} in the outbox: {}", p.incident_id, e.what());
     }
   }

@@ -16,26 +16,54 @@ namespace vigil::common {
 
 namespace {
 
-/// One JSON object per line: ts, level, logger, msg.
+thread_local std::vector<std::pair<std::string, std::string>> tls_fields;
+
+/// One JSON object per line: ts, level, logger, msg, then the fields in scope.
 class json_formatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     // msg.time is the time spdlog stamped on the message; formatting it is no clock read.
     const auto ts = std::chrono::time_point_cast<std::chrono::milliseconds>(msg.time);
-    const nlohmann::json line{{"ts", format_rfc3339(wall_time{ts.time_since_epoch()})},
-                              {"level", std::string(log_level_names().at(static_cast<std::size_t>(msg.level)))},
-                              {"logger", std::string(msg.logger_name.data(), msg.logger_name.size())},
-                              {"msg", std::string(msg.payload.data(), msg.payload.size())}};
+    nlohmann::json line{{"ts", format_rfc3339(wall_time{ts.time_since_epoch()})},
+                        {"level", std::string(log_level_names().at(static_cast<std::size_t>(msg.level)))},
+                        {"logger", std::string(msg.logger_name.data(), msg.logger_name.size())},
+                        {"msg", std::string(msg.payload.data(), msg.payload.size())}};
+    for (const auto& [k, v] : tls_fields) {
+      if (!line.contains(k)) line[k] = v;
+    }
     const std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     dest.append(text.data(), text.data() + text.size());
   }
   [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<json_formatter>(); }
 };
 
+/// "<ts> <level> [<logger>] <msg>" then " key=value" for the fields in scope.
+class text_formatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    inner_.format(msg, dest);
+    if (tls_fields.empty()) return;
+    std::string tail;
+    for (const auto& [k, v] : tls_fields)
+      tail += " " + k + "=" + v;
+    // Before the end of line the pattern formatter wrote.
+    std::size_t eol = dest.size();
+    while (eol > 0 && (dest[eol - 1] == '\n' || dest[eol - 1] == '\r'))
+      --eol;
+    const std::string ending(dest.data() + eol, dest.size() - eol);
+    dest.resize(eol);
+    dest.append(tail.data(), tail.data() + tail.size());
+    dest.append(ending.data(), ending.data() + ending.size());
+  }
+  [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<text_formatter>(); }
+
+ private:
+  spdlog::pattern_formatter inner_{"%Y-%m-%dT%H:%M:%S.%eZ %l [%n] %v", spdlog::pattern_time_type::utc};
+};
+
 std::unique_ptr<spdlog::formatter> make_formatter(bool json) {
   if (json) return std::make_unique<json_formatter>();
-  return std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l [%n] %v",
-                                                     spdlog::pattern_time_type::utc);
+  return std::make_unique<text_formatter>();
 }
 
 /// The logging state every vigil logger shares. Logging is process-wide by
@@ -106,6 +134,28 @@ std::shared_ptr<spdlog::logger> logger(std::string_view name) {
   l->flush_on(spdlog::level::warn);
   spdlog::register_logger(l);
   return l;
+}
+
+log_fields::log_fields(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  for (const auto& [k, v] : fields) {
+    if (v.empty()) continue;
+    tls_fields.emplace_back(std::string(k), std::string(v));
+    ++added_;
+  }
+}
+
+log_fields::~log_fields() {
+  tls_fields.resize(tls_fields.size() - added_);
+}
+
+const std::vector<std::pair<std::string, std::string>>& current_log_fields() {
+  return tls_fields;
+}
+
+bool logging_json() {
+  auto& s = state();
+  const std::lock_guard lock(s.mutex);
+  return s.json;
 }
 
 }  // namespace vigil::common

@@ -12,8 +12,18 @@
 // Text format: "2026-11-22T03:00:00.000Z info [engine] ..." (spdlog's level
 // names there: "warning" for warn).
 //
+// Structured fields: a log_fields object in scope adds its fields to every
+// line the same thread logs until it goes out of scope:
+//   const common::log_fields f{{"incident_id", id}, {"region", r}};
+//   common::logger("engine")->warn("page sent");
+// JSON: each field is a top-level key of the line ({"ts":...,"msg":"page
+// sent","incident_id":"...","region":"..."}; a field never replaces ts,
+// level, logger or msg). Text: appended as " key=value" after the message.
+// The names vigil uses: incident_id, region, vantage, check,
+// recommendation_id, step (docs/configuration.md, "logging").
+//
 // Thread safety: logger() may be called from any thread; setup_logging()
-// must not race with logging.
+// must not race with logging. log_fields are per thread.
 
 #include <spdlog/common.h>
 #include <spdlog/logger.h>
@@ -23,6 +33,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/config.hpp"
 
@@ -40,5 +52,25 @@ namespace vigil::common {
 
 /// The named logger, created on first use with the current sink and level.
 [[nodiscard]] std::shared_ptr<spdlog::logger> logger(std::string_view name);
+
+/// Fields added to this thread's log lines while the object lives (see
+/// above). Empty values are left out. Nested scopes add to the outer ones.
+class log_fields {
+ public:
+  log_fields(std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
+  ~log_fields();
+  log_fields(const log_fields&) = delete;
+  log_fields& operator=(const log_fields&) = delete;
+
+ private:
+  std::size_t added_ = 0;
+};
+
+/// The fields in scope on this thread, oldest first (formatters and tests).
+[[nodiscard]] const std::vector<std::pair<std::string, std::string>>& current_log_fields();
+
+/// True when logging.format is json (a command's start-up banner then goes
+/// through the logger instead of plain text on stdout).
+[[nodiscard]] bool logging_json();
 
 }  // namespace vigil::common

@@ -90,6 +90,9 @@ struct agent::impl {
   // Background work off the io_context: replication lag (libpq and AWS calls
   // block) by the configured lag vantage only (or every vantage when none is
   // named), and the CloudWatch checks. One stop flag for both threads.
+  std::mutex outcome_mutex;
+  std::map<std::string, decision::outcome> last_probe_outcome;  ///< guarded by outcome_mutex; to log changes only
+
   std::mutex bg_mutex;
   std::condition_variable bg_cv;
   bool bg_stop = false;
@@ -174,13 +177,19 @@ struct agent::impl {
       lock.unlock();
       const lag_sample s = lag->sample();
       lag_gauges->record(s, clock.wall());
-      if (!s.lag) common::logger("agent")->warn("replication lag unknown: {}", s.error);
+      if (!s.lag) {
+        const common::log_fields f{{"vantage", options.vantage}, {"region", lag_region}};
+        common::logger("agent")->warn("replication lag unknown: {}", s.error);
+      }
       common::wire_lag w = to_wire(s);
       w.region = lag_region;
       sender.add_lag(std::move(w));
       if (failback_lag) {
         const lag_sample f = failback_lag->sample();
-        if (!f.lag) common::logger("agent")->warn("replication lag into {} unknown: {}", failback_region, f.error);
+        if (!f.lag) {
+          const common::log_fields lf{{"vantage", options.vantage}, {"region", failback_region}};
+          common::logger("agent")->warn("replication lag into {} unknown: {}", failback_region, f.error);
+        }
         common::wire_lag fw = to_wire(f);
         fw.region = failback_region;
         sender.add_lag(std::move(fw));
@@ -200,6 +209,10 @@ struct agent::impl {
         cw_metrics->record(s);
         auto& last = last_outcome[s.check_id];
         if (last != s.result.result) {
+          const auto at = s.check_id.rfind('@');
+          const common::log_fields f{{"vantage", options.vantage},
+                                     {"check", s.check_id},
+                                     {"region", at == std::string::npos ? "" : s.check_id.substr(at + 1)}};
           if (!decision::is_success(s.result.result)) {
             common::logger("agent")->warn("cloudwatch check {}: {}: {}", s.check_id,
                                           decision::to_string(s.result.result), s.result.detail);
@@ -252,7 +265,32 @@ struct agent::impl {
     make_lag(cfg, registry);
   }
 
+  /// Logs a check's outcome when it changes (down or back up), with the
+  /// check, its region and this vantage as log fields.
+  void log_change(const compiled_check& c, const probe_result& r) {
+    {
+      const std::lock_guard lock(outcome_mutex);
+      const bool up = decision::is_success(r.result);
+      const auto it = last_probe_outcome.find(c.id);
+      if (it == last_probe_outcome.end()) {
+        last_probe_outcome.emplace(c.id, r.result);
+        if (up) return;  // first result, up: nothing to say
+      } else {
+        // ok <-> degraded is no change (both up); a different failure is.
+        if (decision::is_success(it->second) == up && (up || it->second == r.result)) return;
+        it->second = r.result;
+      }
+    }
+    const common::log_fields f{{"vantage", options.vantage}, {"check", c.id}, {"region", c.region}};
+    if (decision::is_success(r.result)) {
+      common::logger("agent")->info("check {}: {}", c.id, decision::to_string(r.result));
+    } else {
+      common::logger("agent")->warn("check {}: {}: {}", c.id, decision::to_string(r.result), r.detail);
+    }
+  }
+
   void on_result(const compiled_check& c, const probe_result& r, bool fast) {
+    log_change(c, r);
     common::wire_observation w;
     w.check = c.id;
     w.at_ms = clock.wall().time_since_epoch().count();

@@ -35,6 +35,45 @@ TEST(log, json_lines_have_ts_level_logger_msg) {
   EXPECT_EQ(ts[10], 'T');
 }
 
+TEST(log, fields_are_separate_json_keys_while_in_scope) {
+  captured c;
+  ASSERT_FALSE(setup_logging({"info", "json"}, std::nullopt, c.sink));
+  {
+    const log_fields outer{{"incident_id", "inc-7"}, {"region", "us-east-1"}, {"vantage", ""}};
+    const log_fields inner{{"step", "promote-db"}, {"msg", "must not replace msg"}};
+    logger("engine")->info("plan step done");
+  }
+  logger("engine")->info("no fields");
+  logger("engine")->flush();
+  std::istringstream lines(c.out.str());
+  std::string first;
+  std::string second;
+  ASSERT_TRUE(std::getline(lines, first));
+  ASSERT_TRUE(std::getline(lines, second));
+  const auto j = nlohmann::json::parse(first);
+  EXPECT_EQ(j.at("msg"), "plan step done");
+  EXPECT_EQ(j.at("incident_id"), "inc-7");
+  EXPECT_EQ(j.at("region"), "us-east-1");
+  EXPECT_EQ(j.at("step"), "promote-db");
+  EXPECT_FALSE(j.contains("vantage")) << "empty values are left out";
+  const auto k = nlohmann::json::parse(second);
+  EXPECT_FALSE(k.contains("incident_id")) << second;
+  EXPECT_TRUE(current_log_fields().empty());
+}
+
+TEST(log, fields_follow_the_message_in_text) {
+  captured c;
+  ASSERT_FALSE(setup_logging({"info", "text"}, std::nullopt, c.sink));
+  EXPECT_FALSE(logging_json());
+  {
+    const log_fields f{{"check", "api@us-east-1"}, {"vantage", "eu-west-1"}};
+    logger("agent")->warn("check down");
+  }
+  logger("agent")->flush();
+  const auto text = c.out.str();
+  EXPECT_NE(text.find("[agent] check down check=api@us-east-1 vantage=eu-west-1\n"), std::string::npos) << text;
+}
+
 TEST(log, level_filters_and_override_wins) {
   captured c;
   ASSERT_FALSE(setup_logging({"debug", "text"}, std::string("warn"), c.sink));
