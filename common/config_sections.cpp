@@ -146,7 +146,8 @@ void read_engine(map_reader& top, config& cfg) {
   if (!top.has("engine")) return;
   map_reader m(top.ctx(), top.child("engine"), "engine",
                {"listen", "metrics_listen", "endpoints", "agent_key", "agent_key_file", "state_dir", "record",
-                "public_url", "runbook_url", "dashboard_url", "batch_max_age", "max_batch_bytes", "actuation_brake"});
+                "public_url", "runbook_url", "dashboard_url", "batch_max_age", "max_batch_bytes", "actuation_brake",
+                "history_bucket", "history_buckets"});
   if (!m.valid()) return;
   for (const std::string_view key : {"listen", "metrics_listen"}) {
     std::string v;
@@ -178,6 +179,11 @@ void read_engine(map_reader& top, config& cfg) {
   if (m.integer64("max_batch_bytes", bytes, 1024, 256LL * 1024 * 1024))
     e.max_batch_bytes = static_cast<std::size_t>(bytes);
   m.boolean("actuation_brake", e.actuation_brake);
+  if (m.duration("history_bucket", e.history_bucket, common::duration{1000}) &&
+      e.history_bucket > common::duration{3600 * 1000}) {
+    m.error("history_bucket", "expected at most 1h");
+  }
+  m.integer("history_buckets", e.history_buckets, 1, 1440);
 }
 
 void read_silences(map_reader& top, config& cfg) {
