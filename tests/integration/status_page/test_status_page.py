@@ -186,7 +186,7 @@ class StatusPageTest(unittest.TestCase):
             self.assertEqual({x["vantage"]: x["verdict"] for x in row["cells"]}, c["by_vantage"], c["id"])
             failures = c.get("last_failure", {})
             for x in row["cells"]:
-                self.assertIn("v-" + x["verdict"], x["classes"].split())
+                self.assertIn("v-" + ("warn" if x["warn"] else x["verdict"]), x["classes"].split())
                 # Each cell shows the vantage's last failed probe of the check, as /v1/status has it.
                 lf = failures.get(x["vantage"])
                 self.assertEqual(x["outcome"], lf["outcome"] if lf else "", (c["id"], x))
