@@ -60,9 +60,9 @@ struct history_check {
 };
 
 struct history_query {
-  std::string region;           ///< exact region name; empty: every region
-  std::string check;            ///< case-insensitive substring of the check id; empty: every check
-  std::size_t limit = 1000;     ///< most checks in one answer
+  std::string region;        ///< exact region name; empty: every region
+  std::string check;         ///< case-insensitive substring of the check id; empty: every check
+  std::size_t limit = 1000;  ///< most checks in one answer
 };
 
 class status_history {
