@@ -17,6 +17,7 @@
 #include "app/engine_metrics.hpp"
 #include "app/event_log.hpp"
 #include "app/listeners.hpp"
+#include "app/status_history.hpp"
 #include "app/status_page.hpp"
 #include "common/descriptors.hpp"
 #include "common/http_server.hpp"
@@ -81,6 +82,12 @@ struct engine::impl {
   /// erased when that vantage sees the check succeed: why a check is down
   /// (e.g. an AWS error code) is visible in /v1/status.
   std::map<std::string, json> last_failures;
+  /// check id -> vantage -> why its newest observation was degraded (the
+  /// `warning` outcome, or "degraded" when slow): a `warn`, shown apart from
+  /// failures; erased by that vantage's next plain success or failure.
+  std::map<std::string, std::map<std::string, std::string>> last_warnings;
+  /// The status page's uptime history (GET /v1/history), fed at each tick.
+  std::unique_ptr<status_history> history;
   bool ticked = false;
   bool stopped = false;
   bool leader = true;
@@ -115,6 +122,11 @@ struct engine::impl {
         leader(options.leader) {
     core.set_leader(leader);
     controls = std::make_unique<operator_controls>(cfg, core, reg, hooks, [this](const json& j) { record_event(j); });
+    std::vector<history_check> hc;
+    for (const auto& ci : core.topo().checks)
+      hc.push_back({ci.id, core.topo().regions[ci.region].name, ci.service});
+    history = std::make_unique<status_history>(
+        std::move(hc), history_options{c.engine.history_bucket, static_cast<std::size_t>(c.engine.history_buckets)});
   }
 
   static batch_gate_options make_gate_options(const common::config& c) {
@@ -268,6 +280,59 @@ struct engine::impl {
                                            {"at", decision::format_time(from_ms(o.at_ms))}};
   }
 
+  void note_warning(const common::wire_observation& o, const std::string& vantage) {
+    const bool warned = o.result == decision::outcome::degraded ||
+                        (decision::is_success(o.result) && o.warning != decision::outcome::ok);
+    if (warned) {
+      last_warnings[o.check][vantage] = std::string(
+          decision::to_string(o.warning != decision::outcome::ok ? o.warning : decision::outcome::degraded));
+    } else if (const auto it = last_warnings.find(o.check); it != last_warnings.end()) {
+      it->second.erase(vantage);
+      if (it->second.empty()) last_warnings.erase(it);
+    }
+  }
+
+  /// One history sample per check from the tick's snapshot: down, up, or up
+  /// but degraded (a counted vantage sees it down, or one voting up has a warn).
+  void record_history(const decision::snapshot& snap, common::wall_time at) {
+    std::vector<history_sample> samples(snap.checks.size(), history_sample::unknown);
+    for (std::size_t i = 0; i < snap.checks.size(); ++i) {
+      const auto& c = snap.checks[i];
+      if (c.state == decision::verdict::down) {
+        samples[i] = history_sample::down;
+      } else if (c.state == decision::verdict::up) {
+        bool warned = c.down > 0;
+        if (const auto it = last_warnings.find(c.id); !warned && it != last_warnings.end()) {
+          for (std::size_t v = 0; v < snap.vantages.size() && v < c.by_vantage.size(); ++v)
+            warned = warned || (it->second.contains(snap.vantages[v].name) && c.by_vantage[v] == "up");
+        }
+        samples[i] = warned ? history_sample::degraded : history_sample::up;
+      }
+    }
+    history->record(at, samples);
+  }
+
+  common::http_response get_history(const common::http_request& r) const {
+    history_query q;
+    if (const auto it = r.query.find("region"); it != r.query.end() && !it->second.empty()) {
+      if (!core.topo().find_region(it->second)) {
+        return common::http_response::error(400, "bad_query", "region: no configured region '" + it->second + "'");
+      }
+      q.region = it->second;
+    }
+    if (const auto it = r.query.find("check"); it != r.query.end()) q.check = it->second.substr(0, 256);
+    if (const auto it = r.query.find("limit"); it != r.query.end()) {
+      std::size_t n = 0;
+      try {
+        n = std::stoul(it->second);
+      } catch (const std::exception&) {
+      }
+      if (n < 1 || n > 1000) return common::http_response::error(400, "bad_query", "limit must be 1..1000");
+      q.limit = n;
+    }
+    return common::http_response::json(200, history->to_json(clock.wall(), q).dump());
+  }
+
   common::http_response post_observations(const common::http_request& r) {
     const auto now = clock.wall();
     auto verdict = gate.check(r.body, r.header("x-vigil-signature"), r.header("x-vigil-timestamp"), now);
@@ -300,6 +365,7 @@ struct engine::impl {
       if (o.value) obs.value = *o.value;
       core.ingest(obs);
       note_failure(o, b.vantage);
+      note_warning(o, b.vantage);
       if (record.is_open()) record.write_line(decision::to_record_line(obs, core.topo()));
     }
     for (const auto& l : b.lag) {
@@ -407,6 +473,8 @@ struct engine::impl {
     for (auto& c : s["checks"]) {
       const auto it = last_failures.find(c["id"].get<std::string>());
       c["last_failure"] = it == last_failures.end() ? json::object() : it->second;
+      const auto w = last_warnings.find(c["id"].get<std::string>());
+      c["warn"] = w == last_warnings.end() ? json::object() : json(w->second);
     }
     const json controls_status = controls->status(clock.wall());  // alive while items() refers to it
     for (const auto& [k, v] : controls_status.items())
@@ -462,6 +530,7 @@ struct engine::impl {
     if (r.path == "/v1/status") return common::http_response::json(200, status().dump());
     if (r.path == "/v1/recommendation") return get_recommendation();
     if (r.path == "/v1/events") return get_events(r);
+    if (r.path == "/v1/history") return get_history(r);
     if (r.path == "/healthz") return common::http_response::json(200, R"({"status":"ok"})");
     if (r.path == "/readyz") {
       return ticked ? common::http_response::json(200, R"({"status":"ready"})")
@@ -547,7 +616,9 @@ struct engine::impl {
     controls->tick(at ? *at : clock.wall());
     core.tick(to_decision(at ? *at : clock.wall()));
     drain();
-    metrics.update(core.status());
+    const auto snap = core.status();
+    metrics.update(snap);
+    record_history(snap, at ? *at : clock.wall());
     metrics.tick_took(clock.monotonic() - start, clock.wall());
     ticked = true;
   }

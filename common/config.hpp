@@ -221,6 +221,9 @@ struct engine_config {
   /// Start with the actuation brake on (`vigil brake on|off` changes it at run time):
   /// no plan step runs while it is on.
   bool actuation_brake = false;
+  /// The status page's uptime history (GET /v1/history): bucket width and how many buckets.
+  duration history_bucket{300000};
+  int history_buckets = 72;
 };
 
 /// A recurring maintenance window: a silence of `scope` during each occurrence.

@@ -148,7 +148,8 @@ void read_engine(map_reader& top, config& cfg) {
   map_reader m(top.ctx(), top.child("engine"), "engine",
                {"listen", "metrics_listen", "endpoints", "agent_key", "agent_key_file", "state_dir", "record",
                 "public_url", "runbook_url", "dashboard_url", "batch_max_age", "max_batch_bytes", "actuation_brake",
-                "max_connections", "max_connections_per_address", "header_timeout"});
+                "max_connections", "max_connections_per_address", "header_timeout", "history_bucket",
+                "history_buckets"});
   if (!m.valid()) return;
   for (const std::string_view key : {"listen", "metrics_listen"}) {
     std::string v;
@@ -196,6 +197,11 @@ void read_engine(map_reader& top, config& cfg) {
       e.header_timeout > common::duration{60000}) {
     m.error("header_timeout", "expected at most 60s: a client that needs longer to send a request head is stalling");
   }
+  if (m.duration("history_bucket", e.history_bucket, common::duration{1000}) &&
+      e.history_bucket > common::duration{3600 * 1000}) {
+    m.error("history_bucket", "expected at most 1h");
+  }
+  m.integer("history_buckets", e.history_buckets, 1, 1440);
 }
 
 void read_silences(map_reader& top, config& cfg) {

@@ -79,12 +79,12 @@ def wait_until(predicate, timeout, what, interval=0.2):
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
-def check_ids():
-    return [f"{s}@{r}" for s in SERVICES for r in REGIONS]
+def check_ids(services=SERVICES):
+    return [f"{s}@{r}" for s in services for r in REGIONS]
 
 
 def config_yaml(listen, state_dir, key_file, approver_pub=None, extra="", dsn_file=None,
-                coordination="{backend: file}", engine_extra=(), paging="[{kind: log}]"):
+                coordination="{backend: file}", engine_extra=(), paging="[{kind: log}]", services=SERVICES):
     """A loopback config: three services in two regions, three vantages, fast timing.
 
     With `dsn_file`, a replication-lag source sampled from eu-west-1 is
@@ -102,7 +102,7 @@ def config_yaml(listen, state_dir, key_file, approver_pub=None, extra="", dsn_fi
         "services:",
     ]
     port = 1
-    for s in SERVICES:
+    for s in services:
         lines.append(f"  - name: {s}")
         lines.append("    checks:")
         for r in REGIONS:
@@ -145,7 +145,8 @@ class Engine:
     """A `vigil engine` process on a free 127.0.0.1 port with its own config and state dir."""
 
     def __init__(self, with_approver=False, extra_yaml="", coordination="{backend: file}", engine_extra=(),
-                 paging="[{kind: log}]"):
+                 paging="[{kind: log}]", services=SERVICES):
+        self.services = tuple(services)
         self.dir = tempfile.mkdtemp(prefix="vigil-it-")
         self.port = free_port()
         self.listen = f"127.0.0.1:{self.port}"
@@ -168,7 +169,7 @@ class Engine:
         self.config = os.path.join(self.dir, "vigil.yaml")
         with open(self.config, "w") as f:
             f.write(config_yaml(self.listen, os.path.join(self.dir, "state"), self.key_file, pub, extra_yaml,
-                                dsn_file, coordination, engine_extra, paging))
+                                dsn_file, coordination, engine_extra, paging, self.services))
         self.log_path = os.path.join(self.dir, "engine.log")
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen([vigil_bin(), "engine", "--config", self.config], stdout=self._log,
@@ -206,16 +207,19 @@ class Engine:
     def status(self):
         return self.get_json("/v1/status")
 
-    def post_batch(self, vantage, failing=(), lag_ms=None):
+    def post_batch(self, vantage, failing=(), lag_ms=None, warning=()):
+        """`warning`: checks reported up but degraded by a failed `warn` condition (cert_expiring)."""
         now_ms = int(time.time() * 1000)
         seq = max(self.seq.get(vantage, 0) + 1, now_ms)
         self.seq[vantage] = seq
         obs = []
-        for c in check_ids():
+        for c in check_ids(self.services):
             ok = c not in failing
             obs.append({"check": c, "at": now_ms, "outcome": "ok" if ok else "http_status",
                         "latency_ms": 12.5 if ok else 3.0, "status": 200 if ok else 503, "value": None,
                         "detail": "" if ok else "HTTP 503"})
+            if ok and c in warning:
+                obs[-1].update({"outcome": "degraded", "warning": "cert_expiring"})
         body = {"v": 1, "vantage": vantage, "seq": seq, "sent_at": now_ms, "observations": obs}
         if lag_ms is not None:
             body["lag"] = [{"at": now_ms, "lag_ms": lag_ms}]
@@ -239,25 +243,27 @@ class Feeder:
         self.lag_ms = lag_ms
         self.vantages = list(VANTAGES)
         self.failing = set()
+        self.warning = set()
         self.errors = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def set(self, vantages, failing=()):
+    def set(self, vantages, failing=(), warning=()):
         with self._lock:
             self.vantages = list(vantages)
             self.failing = set(failing)
+            self.warning = set(warning)
 
     def _run(self):
         while not self._stop.is_set():
             with self._lock:
-                vantages, failing = list(self.vantages), set(self.failing)
+                vantages, failing, warning = list(self.vantages), set(self.failing), set(self.warning)
             for v in vantages:
                 try:
                     # The neutral vantage carries the replication-lag samples.
-                    self.engine.post_batch(v, failing, self.lag_ms if v == "eu-west-1" else None)
+                    self.engine.post_batch(v, failing, self.lag_ms if v == "eu-west-1" else None, warning)
                 except Exception as e:  # reported by the test, not swallowed
                     self.errors.append(str(e))
             self._stop.wait(self.period)

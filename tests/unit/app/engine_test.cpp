@@ -224,6 +224,31 @@ TEST_F(engine_test, one_service_down_is_service_degraded_without_recommendation)
   EXPECT_EQ(pages_.back().kind, decision::page_kind::service_degraded);
 }
 
+TEST_F(engine_test, history_buckets_each_check_per_tick_and_filters) {
+  for (int i = 0; i < 4; ++i)
+    round(all_, {});
+  for (int i = 0; i < 8; ++i)
+    round(all_, {"webapp@us-east-1"});
+  const json h = json::parse(call(port_, http::verb::get, "/v1/history").body);
+  EXPECT_EQ(h["buckets"], 72);  // engine.history_buckets default: 72 x 5 min
+  EXPECT_EQ(h["bucket_s"], 300.0);
+  EXPECT_EQ(h["ticks"].back(), 12);  // every tick of the test falls in one 5-min bucket
+  EXPECT_EQ(h["memory_bytes"], 6 * 72 * 8);
+  std::map<std::string, std::string> states;
+  for (const auto& c : h["checks"])
+    states[c["id"].get<std::string>()] = c["states"].get<std::string>();
+  ASSERT_EQ(states.size(), 6U);
+  EXPECT_EQ(states["webapp@us-east-1"], std::string(71, '-') + "d");  // down at some tick: the bucket is down
+  EXPECT_EQ(states["webapp@us-west-2"], std::string(71, '-') + "u");
+  const json west = json::parse(call(port_, http::verb::get, "/v1/history?region=us-west-2&check=WEBAPP").body);
+  ASSERT_EQ(west["checks"].size(), 1U);
+  EXPECT_EQ(west["checks"][0]["id"], "webapp@us-west-2");
+  EXPECT_EQ(call(port_, http::verb::get, "/v1/history?region=nowhere").status, 400U);
+  EXPECT_EQ(call(port_, http::verb::get, "/v1/history?limit=5000").status, 400U);
+  EXPECT_EQ(json::parse(call(port_, http::verb::get, "/v1/history?limit=2").body)["truncated"], true);
+  EXPECT_EQ(status()["checks"][0]["warn"], json::object());
+}
+
 TEST_F(engine_test, regional_outage_with_primary_vantage_gone_recommends_failover) {
   for (int i = 0; i < 4; ++i)
     round(all_, {});
