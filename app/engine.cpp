@@ -17,6 +17,7 @@
 #include "app/engine_metrics.hpp"
 #include "app/event_log.hpp"
 #include "app/status_page.hpp"
+#include "app/status_view.hpp"
 #include "common/descriptors.hpp"
 #include "common/http_server.hpp"
 #include "common/log.hpp"
@@ -48,6 +49,13 @@ void fsync_path(const std::string& p, int flags) {
   const int rc = ::fsync(fd);
   ::close(fd);
   if (rc != 0) throw std::runtime_error("fsync of " + p + " failed");
+}
+
+/// The snapshot without its check list (what the gauges and the head of /v1/status need).
+decision::check_selection no_checks() {
+  decision::check_selection s;
+  s.none = true;
+  return s;
 }
 
 std::string trim(const std::string& s) {
@@ -389,8 +397,18 @@ struct engine::impl {
 
   // --- status --------------------------------------------------------------
 
-  json status() const {
-    json s = decision::to_json(core.status());
+  /// GET /v1/status, its query parameters applied (app/status_view.hpp).
+  [[nodiscard]] common::http_response get_status(const common::http_request& r) const {
+    auto q = parse_status_query(r.query, core.topo());
+    if (!q.value) return common::http_response::error(400, "bad_query", q.message);
+    return common::http_response::json(200, render_status(status_head(), core, last_failures, *q.value));
+  }
+
+  json status() const { return json::parse(render_status(status_head(), core, last_failures, status_query{})); }
+
+  /// The status document but its check list (render_status adds that).
+  json status_head() const {
+    json s = decision::to_json(core.status(no_checks()));
     s["deployment"] = cfg.deployment;
     s["leader"] = leader;
     s["ready"] = ticked;
@@ -398,10 +416,6 @@ struct engine::impl {
     s["links"] = json::object();
     if (!cfg.engine.runbook_url.empty()) s["links"]["runbook"] = cfg.engine.runbook_url;
     if (!cfg.engine.dashboard_url.empty()) s["links"]["dashboard"] = cfg.engine.dashboard_url;
-    for (auto& c : s["checks"]) {
-      const auto it = last_failures.find(c["id"].get<std::string>());
-      c["last_failure"] = it == last_failures.end() ? json::object() : it->second;
-    }
     const json controls_status = controls->status(clock.wall());  // alive while items() refers to it
     for (const auto& [k, v] : controls_status.items())
       s[k] = v;
@@ -477,7 +491,7 @@ struct engine::impl {
       return post_propose(r);
     }
     if (r.method != "GET" && r.method != "HEAD") return method_not_allowed();
-    if (r.path == "/v1/status") return common::http_response::json(200, status().dump());
+    if (r.path == "/v1/status") return get_status(r);
     if (r.path == "/v1/recommendation") return get_recommendation();
     if (r.path == "/v1/events") return get_events(r);
     if (r.path == "/healthz") return common::http_response::json(200, R"({"status":"ok"})");
@@ -562,7 +576,7 @@ struct engine::impl {
     controls->tick(at ? *at : clock.wall());
     core.tick(to_decision(at ? *at : clock.wall()));
     drain();
-    metrics.update(core.status());
+    metrics.update(core.status(no_checks()), core.check_states());
     metrics.tick_took(clock.monotonic() - start, clock.wall());
     ticked = true;
   }
@@ -647,7 +661,7 @@ void engine::start() {
     i.metrics_server->start();
   }
   common::logger("engine")->info("engine for '{}' listening on {} (tick {} ms, quorum {})", i.cfg.deployment,
-                                 i.server->base_url(), i.cfg.decision.tick.count(), i.core.status().quorum);
+                                 i.server->base_url(), i.cfg.decision.tick.count(), i.core.status(no_checks()).quorum);
   if (i.options.tick_timer) i.schedule_tick();
 }
 

@@ -12,7 +12,9 @@ every 2 s and flushing every second would: each batch carries half of the
 checks. Then, while the feeders go on, it measures:
 
   start        process start -> first /healthz 200 (the listener is up, the
-               config loaded and the core and metrics built)
+               config loaded and the core and metrics built), and the CPU
+               time the engine used by then (on a shared machine the wall
+               time includes waiting for a core)
   RSS          VmRSS and VmHWM of the engine from /proc/PID/status
   tick         vigil_tick_duration_seconds over the measuring window: mean
                (sum / count), the share of ticks <= 5 ms and the smallest
@@ -203,6 +205,9 @@ def main():
     ap.add_argument("--status-reps", type=int, default=5)
     ap.add_argument("--json", help="write the figures here")
     ap.add_argument("--label", default="", help="a name for this run in the table")
+    ap.add_argument("--no-feed", action="store_true",
+                    help="no batches: start, RSS and /v1/status of an idle engine (checks unknown), for sizes "
+                         "the feeders cannot keep up with")
     args = ap.parse_args()
     for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         os.environ.pop(k, None)
@@ -239,9 +244,10 @@ def main():
                 raise RuntimeError("engine did not answer /healthz within 300 s")
             time.sleep(0.01)
         figures["start_s"] = time.monotonic() - t0
+        figures["start_cpu_s"] = proc_cpu_s(proc.pid)
         figures["rss_after_start_mib"] = proc_status(proc.pid)["VmRSS"]
 
-        feeders = [Feeder(url, v, ids, stop) for v in VANTAGES]
+        feeders = [] if args.no_feed else [Feeder(url, v, ids, stop) for v in VANTAGES]
         for fd in feeders:
             fd.start()
         time.sleep(args.warmup)
@@ -269,6 +275,7 @@ def main():
         time.sleep(max(0.0, window_start + args.duration - time.monotonic()))
         after = tick_histogram(http("GET", url + "/metrics")[1].decode())
         cpu1, w1 = proc_cpu_s(proc.pid), time.monotonic()
+        figures["loadavg_1m"] = os.getloadavg()[0]
         mem = proc_status(proc.pid)
         figures["rss_mib"], figures["hwm_mib"] = mem["VmRSS"], mem["VmHWM"]
         figures["engine_cpu_share"] = (cpu1 - cpu0) / (w1 - w0)
@@ -294,6 +301,8 @@ def main():
         during = [s for t, s in lat if any(a - 0.05 <= t <= b for a, b in status_windows)]
         figures["batches"] = len(all_s)
         figures["batch_obs"] = len(ids) // 2 if len(ids) // 2 <= MAX_PER_BATCH else MAX_PER_BATCH
+        if not all_s:
+            all_s = [float("nan")]
         figures["batch_p50_ms"] = percentile(all_s, 50) * 1000
         figures["batch_p99_ms"] = percentile(all_s, 99) * 1000
         figures["batch_max_ms"] = max(all_s) * 1000 if all_s else float("nan")
@@ -319,16 +328,17 @@ def main():
             json.dump(figures, f, indent=2)
     f = figures
     print(f"| checks x vantages | start | RSS (HWM) | tick mean / <=5 ms / p99 bucket | status full | "
-          f"summary | region+check | batch p50 / p99 / max (during status) | engine CPU |")
-    print("|---|---:|---:|---|---|---|---|---|---:|")
-    print(f"| {f['checks']:,} x {f['vantages']} {f['label']} | {f['start_s']:.2f} s | "
+          f"summary | region+check | batch p50 / p99 / max (during status) | engine CPU | load 1m |")
+    print("|---|---:|---:|---|---|---|---|---|---:|---:|")
+    print(f"| {f['checks']:,} x {f['vantages']} {f['label']} | {f['start_s']:.2f} s ({f['start_cpu_s']:.2f} s CPU) | "
           f"{f['rss_mib']:.0f} ({f['hwm_mib']:.0f}) MiB | "
           f"{f['tick_mean_ms']:.2f} ms / {f['ticks_le_5ms_share'] * 100:.0f} % / <= {f['tick_p99_bucket_s']} s | "
           f"{f['status_full_median_ms']:.0f} ms, {f['status_full_bytes'] / 1e6:.1f} MB | "
           f"{f['status_summary_median_ms']:.1f} ms, {f['status_summary_bytes']:,} B (HTTP {f['status_summary_http']}) | "
           f"{f['status_filtered_median_ms']:.1f} ms, {f['status_filtered_bytes']:,} B | "
           f"{f['batch_p50_ms']:.0f} / {f['batch_p99_ms']:.0f} / {f['batch_max_ms']:.0f} "
-          f"({f['batch_during_status_max_ms'] or 0:.0f}) ms | {f['engine_cpu_share'] * 100:.0f} % |")
+          f"({f['batch_during_status_max_ms'] or 0:.0f}) ms | {f['engine_cpu_share'] * 100:.0f} % | "
+          f"{f['loadavg_1m']:.1f} |")
     print(json.dumps(figures), file=sys.stderr)
     return 1 if figures["batch_errors"] else 0
 
