@@ -99,7 +99,8 @@ struct topology {
 
   [[nodiscard]] std::optional<vantage_index> find_vantage(std::string_view name) const;
   /// O(1) after index() (the engine looks up every observation of a batch);
-  /// a linear scan when checks[] changed since.
+  /// a linear scan when checks were added or removed since. An id changed in
+  /// place needs index() again.
   [[nodiscard]] std::optional<check_index> find_check(std::string_view id) const;
   [[nodiscard]] std::optional<region_index> find_region(std::string_view name) const;
   [[nodiscard]] region_index primary() const;

@@ -74,10 +74,13 @@ TEST(topology_index, find_check_uses_the_index_and_survives_a_changed_list) {
   EXPECT_EQ(t.find_check("search@us-west-2"), check_index{6});
   EXPECT_EQ(t.find_check("search@eu-west-1"), std::nullopt);
   EXPECT_EQ(t.find_check(""), std::nullopt);
-  // Changed after index(): found by the scan, not a stale index.
+  // An id changed in place: the index never answers with the wrong check,
+  // and index() again finds the new id.
   t.checks[6].id = "renamed@us-west-2";
   EXPECT_EQ(t.find_check("search@us-west-2"), std::nullopt);
+  t.index();
   EXPECT_EQ(t.find_check("renamed@us-west-2"), check_index{6});
+  // A check added after index(): found by the scan, not a stale index.
   t.checks.push_back(check_info{"extra@us-east-1", 0, "extra", 0, false, check_role::classify, duration{2000}});
   EXPECT_EQ(t.find_check("extra@us-east-1"), check_index{8});
 }
