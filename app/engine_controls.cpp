@@ -175,8 +175,12 @@ void operator_controls::tick(common::wall_time now) {
 
 std::vector<decision::down_check> operator_controls::down_in(const std::string& region) const {
   std::vector<decision::down_check> out;
-  for (const auto& c : core_.status().checks) {
-    if (c.region == region && c.role == decision::check_role::classify && c.state == decision::verdict::down) {
+  const auto r = core_.topo().find_region(region);
+  if (!r) return out;
+  decision::check_selection sel;
+  sel.region = *r;
+  for (const auto& c : core_.status(sel).checks) {
+    if (c.role == decision::check_role::classify && c.state == decision::verdict::down) {
       out.push_back({c.id, c.service});
     }
   }
@@ -185,7 +189,9 @@ std::vector<decision::down_check> operator_controls::down_in(const std::string& 
 
 std::optional<decision::page> operator_controls::filter(const decision::page& p) {
   if (p.action == decision::page_action::resolve && held_incidents_.erase(p.incident_id) > 0) return std::nullopt;
-  const auto statuses = core_.status();
+  decision::check_selection silences_only;
+  silences_only.none = true;
+  const auto statuses = core_.status(silences_only);
   const auto down = down_in(p.region);
   auto out = decision::apply_silences(
       p, statuses.silences, p.at, down,

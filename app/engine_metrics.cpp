@@ -184,12 +184,16 @@ void engine_metrics::tick_took(std::chrono::steady_clock::duration d, common::wa
   last_tick_->Set(std::chrono::duration<double>(finished.time_since_epoch()).count());
 }
 
-void engine_metrics::update(const decision::snapshot& s) {
+void engine_metrics::update(const decision::snapshot& s, const std::vector<decision::verdict>& checks) {
   for (std::size_t i = 0; i < s.regions.size() && i < region_class_.size(); ++i) {
     set_one(region_class_[i], static_cast<std::size_t>(s.regions[i].declared));
   }
-  for (std::size_t i = 0; i < s.checks.size() && i < check_state_.size(); ++i) {
-    set_one(check_state_[i], static_cast<std::size_t>(s.checks[i].state));
+  check_state_set_.resize(check_state_.size(), 0xff);
+  for (std::size_t i = 0; i < checks.size() && i < check_state_.size(); ++i) {
+    const auto state = static_cast<std::uint8_t>(checks[i]);
+    if (check_state_set_[i] == state) continue;
+    set_one(check_state_[i], state);
+    check_state_set_[i] = state;
   }
   for (std::size_t i = 0; i < s.vantages.size() && i < vantage_state_.size(); ++i) {
     set_one(vantage_state_[i], static_cast<std::size_t>(s.vantages[i].state));

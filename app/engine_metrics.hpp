@@ -36,8 +36,11 @@ class engine_metrics {
   /// One decision tick took `d` and finished at `finished` (wall clock): the
   /// duration histogram, and the timestamp that shows a stalled loop.
   void tick_took(std::chrono::steady_clock::duration d, common::wall_time finished);
-  /// Sets every state gauge from the snapshot of the last tick.
-  void update(const decision::snapshot& s);
+  /// Sets every state gauge from the snapshot of the last tick (its check
+  /// list is not read: it may be empty) and the checks' states
+  /// (core::check_states()); a check's gauges are written only when its state
+  /// changed, so a tick over 10,000 checks stays cheap.
+  void update(const decision::snapshot& s, const std::vector<decision::verdict>& checks);
 
  private:
   prometheus::Family<prometheus::Counter>& approvals_;
@@ -52,6 +55,7 @@ class engine_metrics {
   // [index][state] = gauge set to 1 for the current state, 0 otherwise
   std::vector<std::vector<prometheus::Gauge*>> region_class_;
   std::vector<std::vector<prometheus::Gauge*>> check_state_;
+  std::vector<std::uint8_t> check_state_set_;  ///< [check]: the state its gauges show (0xff: none yet)
   std::vector<std::vector<prometheus::Gauge*>> vantage_state_;
   std::vector<prometheus::Gauge*> gate_ok_;
   std::vector<std::vector<prometheus::Gauge*>> rec_state_;  ///< [action][state]

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <string>
+#include <unordered_set>
 
 #include "common/config_reader.hpp"
 #include "common/duration.hpp"
@@ -274,15 +276,14 @@ constexpr std::array<std::string_view, 12> check_keys{"region",         "role", 
 void read_checks(map_reader& top, config& cfg) {
   load_context& ctx = top.ctx();
   std::vector<check_config> region_scoped;
+  std::unordered_set<std::string> service_names;  // a set, not a scan: 50,000 services load in linear time
   for_each_item(top, "services", [&](const YAML::Node& n, const std::string& path) {
     map_reader sm(ctx, n, path, {"name", "checks"});
     if (!sm.valid()) return;
     service_config svc;
     svc.pos = sm.pos();
     if (!read_name(sm, "name", svc.name)) return;
-    const bool duplicate = std::any_of(cfg.services.begin(), cfg.services.end(),
-                                       [&](const service_config& s) { return s.name == svc.name; });
-    if (duplicate) {
+    if (!service_names.insert(svc.name).second) {
       sm.error("name", "duplicate service name " + quote_value(svc.name) + ": list all its checks under one entry");
       return;
     }

@@ -145,11 +145,11 @@ void read_replication_lag(map_reader& top, replication_lag_config& r) {
 void read_engine(map_reader& top, config& cfg) {
   engine_config& e = cfg.engine;
   if (!top.has("engine")) return;
-  map_reader m(top.ctx(), top.child("engine"), "engine",
-               {"listen", "metrics_listen", "endpoints", "agent_key", "agent_key_file", "state_dir", "record",
-                "public_url", "runbook_url", "dashboard_url", "batch_max_age", "max_batch_bytes", "actuation_brake",
-                "max_connections", "max_connections_per_address", "header_timeout", "history_bucket",
-                "history_buckets"});
+  map_reader m(
+      top.ctx(), top.child("engine"), "engine",
+      {"listen", "metrics_listen", "endpoints", "agent_key", "agent_key_file", "state_dir", "record", "public_url",
+       "runbook_url", "dashboard_url", "batch_max_age", "max_batch_bytes", "actuation_brake", "max_connections",
+       "max_connections_per_address", "header_timeout", "history_bucket", "history_buckets"});
   if (!m.valid()) return;
   for (const std::string_view key : {"listen", "metrics_listen"}) {
     std::string v;

@@ -30,8 +30,8 @@ class connection_table {
 
   struct admission {
     bool admitted = false;
-    id conn = 0;                 ///< the newcomer's id when admitted
-    std::optional<id> evicted;   ///< close this one (already removed from the table)
+    id conn = 0;                ///< the newcomer's id when admitted
+    std::optional<id> evicted;  ///< close this one (already removed from the table)
   };
 
   connection_table(std::size_t max_total, std::size_t max_per_address);
@@ -69,7 +69,7 @@ class connection_table {
   std::uint64_t clock_ = 0;  ///< a counter, not time: only the order matters
   id next_id_ = 1;
   std::map<id, conn> conns_;
-  std::set<key> evictable_;                              ///< waiting and not trusted
+  std::set<key> evictable_;  ///< waiting and not trusted
   std::map<std::string, std::set<key>> evictable_by_address_;
   std::map<std::string, std::size_t> per_address_;
 };

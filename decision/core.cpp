@@ -286,7 +286,15 @@ void core::plan_finished(const std::string& id, bool ok, const std::string& deta
                   std::string(ok ? "plan finished" : "plan failed") + (detail.empty() ? "" : ": " + detail));
 }
 
-snapshot core::status() const {
+const std::vector<verdict>& core::check_states() const {
+  return s_->check_state;
+}
+
+const std::vector<vote_tally>& core::check_votes() const {
+  return s_->votes;
+}
+
+snapshot core::status(const check_selection& sel) const {
   const state& s = *s_;
   snapshot out;
   out.at = s.now;
@@ -309,8 +317,9 @@ snapshot core::status() const {
     }
     out.vantages.push_back(std::move(vs));
   }
-  for (std::size_t c = 0; c < s.n_checks; ++c) {
+  for (std::size_t c = 0; c < s.n_checks && !sel.none; ++c) {
     const auto& ci = s.topo.checks[c];
+    if (!sel.includes(ci)) continue;
     check_status cs{ci.id,
                     s.topo.regions[ci.region].name,
                     ci.service,

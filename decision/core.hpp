@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "decision/events.hpp"
+#include "decision/quorum.hpp"
 #include "decision/recommendation.hpp"
 #include "decision/snapshot.hpp"
 #include "decision/types.hpp"
@@ -163,7 +164,14 @@ class core {
                      bool dry_run = false);
 
   // --- observation ---------------------------------------------------------
-  [[nodiscard]] snapshot status() const;
+  /// `sel` picks the checks listed (all by default); O(checks) to select,
+  /// O(vantages) per check listed.
+  [[nodiscard]] snapshot status(const check_selection& sel = {}) const;
+  /// Each check's quorum state as of the last tick, [check index]: what the
+  /// engine's gauges and status summary count, without building a snapshot.
+  [[nodiscard]] const std::vector<verdict>& check_states() const;
+  /// Each check's vantage votes as of the last tick, [check index].
+  [[nodiscard]] const std::vector<vote_tally>& check_votes() const;
   /// The current recommendation (open or not), if the incident still has one.
   [[nodiscard]] std::optional<recommendation> current_recommendation() const;
   /// Observations dropped because they named an unknown vantage or check.

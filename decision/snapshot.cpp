@@ -13,6 +13,12 @@ double seconds(duration d) {
 }
 }  // namespace
 
+bool check_selection::includes(const check_info& c) const {
+  if (none) return false;
+  if (region && c.region != *region) return false;
+  return id_contains.empty() || c.id.find(id_contains) != std::string::npos;
+}
+
 nlohmann::json to_json(const snapshot& s) {
   nlohmann::json regions = nlohmann::json::object();
   for (const auto& r : s.regions) {

@@ -86,6 +86,18 @@ struct snapshot {
   active_region active;  ///< which region is treated as the primary now
 };
 
+/// Which checks core::status() lists in snapshot::checks: all by default;
+/// one region's, those whose id contains a text (GET /v1/status?region=&check=),
+/// or none (the engine's per-tick metrics, ?summary=1). Everything else in the
+/// snapshot is the same whatever the selection.
+struct check_selection {
+  bool none = false;
+  std::optional<region_index> region;
+  std::string id_contains;  ///< empty: any id
+
+  [[nodiscard]] bool includes(const check_info& c) const;
+};
+
 /// The /v1/status JSON (keys in docs/design.md, "GET /v1/status"; ages relative to `at`).
 [[nodiscard]] nlohmann::json to_json(const snapshot& s);
 

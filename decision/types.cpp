@@ -18,6 +18,11 @@ std::optional<vantage_index> topology::find_vantage(std::string_view name) const
 }
 
 std::optional<check_index> topology::find_check(std::string_view id) const {
+  if (check_by_id.size() == checks.size()) {
+    const auto it = check_by_id.find(id);
+    if (it == check_by_id.end()) return std::nullopt;
+    if (it->second < checks.size() && checks[it->second].id == id) return it->second;
+  }
   for (std::size_t i = 0; i < checks.size(); ++i) {
     if (checks[i].id == id) return static_cast<check_index>(i);
   }
@@ -51,17 +56,24 @@ void topology::index() {
     r.checks.clear();
     r.services.clear();
   }
+  check_by_id.clear();
+  check_by_id.reserve(checks.size());
   std::unordered_map<std::string, service_index> by_name;
+  // [region][service]: the service is already in regions[region].services.
+  std::vector<std::vector<bool>> listed(regions.size());
   for (std::size_t i = 0; i < checks.size(); ++i) {
     auto& c = checks[i];
+    check_by_id.emplace(c.id, static_cast<check_index>(i));  // a duplicate id keeps its first index
     auto [it, inserted] = by_name.emplace(c.service, static_cast<service_index>(services.size()));
     if (inserted) services.push_back(c.service);
     c.service_idx = it->second;
     if (c.region >= regions.size()) continue;  // validate() reports it
     auto& r = regions[c.region];
     r.checks.push_back(static_cast<check_index>(i));
-    if (!c.region_scope && c.role == check_role::classify &&
-        std::find(r.services.begin(), r.services.end(), c.service_idx) == r.services.end()) {
+    auto& seen = listed[c.region];
+    if (seen.size() <= c.service_idx) seen.resize(services.size(), false);
+    if (!c.region_scope && c.role == check_role::classify && !seen[c.service_idx]) {
+      seen[c.service_idx] = true;
       r.services.push_back(c.service_idx);
     }
   }

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "decision/outcome.hpp"
@@ -101,17 +102,28 @@ struct topology {
   params p;
 
   [[nodiscard]] std::optional<vantage_index> find_vantage(std::string_view name) const;
+  /// O(1) after index() (the engine looks up every observation of a batch);
+  /// a linear scan when checks were added or removed since. An id changed in
+  /// place needs index() again.
   [[nodiscard]] std::optional<check_index> find_check(std::string_view id) const;
   [[nodiscard]] std::optional<region_index> find_region(std::string_view name) const;
   [[nodiscard]] region_index primary() const;
   [[nodiscard]] region_index dr() const;
 
-  /// Fills regions[].checks/services and the service table from checks[]
-  /// (whose `service` and `region` are set); sorts nothing, keeps order.
+  /// Fills regions[].checks/services, the service table and the check id
+  /// index from checks[] (whose `service` and `region` are set); sorts
+  /// nothing, keeps order. Linear in the number of checks.
   void index();
   /// Empty when consistent; else what is wrong (one primary and one dr,
   /// indices in range, at least one vantage, quorum <= vantages, ...).
   [[nodiscard]] std::vector<std::string> validate() const;
+
+  struct id_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  /// check id -> index into checks[], built by index().
+  std::unordered_map<std::string, check_index, id_hash, std::equal_to<>> check_by_id;
 };
 
 /// One probe result from one vantage. `value` is NaN when the check has none.

@@ -298,6 +298,33 @@ TEST_F(engine_test, refused_batches_are_answered_with_reason_and_counted) {
   EXPECT_EQ(status()["vantages"]["eu-west-1"]["state"], "absent");
 }
 
+TEST_F(engine_test, status_query_parameters_filter_summarise_and_refuse) {
+  for (int i = 0; i < 4; ++i)
+    round(all_, {});
+  for (int i = 0; i < 4; ++i)
+    round(all_, {"webapp@us-east-1"});
+  const auto get = [this](const std::string& target) {
+    const auto r = call(port_, http::verb::get, target);
+    EXPECT_EQ(r.status, 200U) << target << ": " << r.body;
+    return json::parse(r.body);
+  };
+  const json filtered = get("/v1/status?region=us-east-1&check=web");
+  ASSERT_EQ(filtered["checks"].size(), 2U);  // api-web and webapp in us-east-1
+  EXPECT_EQ(filtered["checks"][1]["id"], "webapp@us-east-1");
+  EXPECT_EQ(filtered["checks"][1]["state"], "down");
+  EXPECT_EQ(filtered["checks"][1]["last_failure"]["eu-west-1"]["outcome"], "http_status");
+  EXPECT_EQ(filtered["check_counts"]["us-east-1"]["down"], 1);
+  const json summary = get("/v1/status?summary=1");
+  EXPECT_FALSE(summary.contains("checks"));
+  EXPECT_EQ(summary["check_counts"]["us-east-1"]["total"], 3);
+  EXPECT_EQ(summary["regions"]["us-east-1"]["down_services"], json::array({"webapp"}));
+  EXPECT_EQ(get("/v1/status")["checks"].size(), 6U);
+  const auto bad = call(port_, http::verb::get, "/v1/status?regoin=us-east-1");
+  EXPECT_EQ(bad.status, 400U);
+  EXPECT_EQ(json::parse(bad.body)["error"], "bad_query");
+  EXPECT_EQ(call(port_, http::verb::get, "/v1/status?region=mars").status, 400U);
+}
+
 TEST_F(engine_test, approvals_without_approvers_are_refused_with_a_reason) {
   const auto r = call(port_, http::verb::post, "/v1/approvals", "v4.public.xxx");
   EXPECT_EQ(r.status, 503U);
