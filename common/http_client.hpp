@@ -30,9 +30,9 @@ struct http_call {
   /// TLS (https:// only): PEM files read by libcurl on every call. `ca_file`
   /// replaces the system trust store; `cert_file` + `key_file` present a
   /// client certificate (mutual TLS). Empty: not used.
-  std::string ca_file;
-  std::string cert_file;
-  std::string key_file;
+  std::string ca_file{};
+  std::string cert_file{};
+  std::string key_file{};
 };
 
 struct http_reply {

@@ -20,6 +20,7 @@ class status_view_test : public ::testing::Test {
     };
     h_.run(decision::duration{12000});
     failures_["checkout@us-east-1"] = {{"use1", {{"outcome", "timeout"}, {"detail", "no answer"}, {"at", "t"}}}};
+    warnings_[h_.c.topo().checks[0].id] = {{"usw2", "cert_expiring"}};
   }
 
   status_query parse(const std::map<std::string, std::string>& q) {
@@ -38,7 +39,7 @@ class status_view_test : public ::testing::Test {
     decision::check_selection none;
     none.none = true;
     const json head = decision::to_json(h_.c.status(none));
-    return json::parse(render_status(head, h_.c, failures_, {}, parse(q)));
+    return json::parse(render_status(head, h_.c, failures_, warnings_, parse(q)));
   }
 
   static std::vector<std::string> ids(const json& s) {
@@ -50,18 +51,22 @@ class status_view_test : public ::testing::Test {
 
   decision::testing::harness h_;
   std::map<std::string, json> failures_;
+  std::map<std::string, std::map<std::string, std::string>> warnings_;
 };
 
-TEST_F(status_view_test, the_full_list_is_the_snapshot_json_plus_last_failure) {
+TEST_F(status_view_test, the_full_list_is_the_snapshot_json_plus_last_failure_and_warn) {
   const json s = render({});
   json expected = decision::to_json(h_.c.status())["checks"];
   for (auto& c : expected) {
     const auto it = failures_.find(c["id"].get<std::string>());
     c["last_failure"] = it == failures_.end() ? json::object() : it->second;
+    const auto w = warnings_.find(c["id"].get<std::string>());
+    c["warn"] = w == warnings_.end() ? json::object() : json(w->second);
   }
   EXPECT_EQ(s.at("checks"), expected);
   EXPECT_EQ(s.at("checks")[1].at("state"), "down");
   EXPECT_EQ(s.at("checks")[1].at("last_failure").at("use1").at("detail"), "no answer");
+  EXPECT_EQ(s.at("checks")[0].at("warn"), json({{"usw2", "cert_expiring"}}));
   EXPECT_EQ(s.at("checks_total"), 6);
   EXPECT_EQ(s.at("query"), json({{"region", nullptr}, {"check", nullptr}, {"summary", false}}));
   EXPECT_EQ(s.at("check_counts").at("us-east-1"), json({{"total", 3}, {"up", 2}, {"down", 1}, {"unknown", 0}}));
