@@ -44,8 +44,12 @@ class text_formatter final : public spdlog::formatter {
     inner_.format(msg, dest);
     if (tls_fields.empty()) return;
     std::string tail;
-    for (const auto& [k, v] : tls_fields)
-      tail += " " + k + "=" + v;
+    for (const auto& [k, v] : tls_fields) {
+      tail += ' ';
+      tail += k;
+      tail += '=';
+      tail += v;
+    }
     // Before the end of line the pattern formatter wrote.
     std::size_t eol = dest.size();
     while (eol > 0 && (dest[eol - 1] == '\n' || dest[eol - 1] == '\r'))
