@@ -32,7 +32,26 @@ def _connect(port, timeout=2.0):
     return s
 
 
-class IdleHolder:
+class _Background:
+    """`threads` daemon threads running self._run until stop(); start() returns self."""
+
+    def __init__(self, threads=1, join_timeout=30):
+        self._stop = threading.Event()
+        self._join_timeout = join_timeout
+        self._ts = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+
+    def start(self):
+        for t in self._ts:
+            t.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        for t in self._ts:
+            t.join(self._join_timeout)
+
+
+class IdleHolder(_Background):
     """Holds `n` idle connections to 127.0.0.1:`port`; every `poll` seconds it re-opens those the
     server closed. `opened` counts every connect, `dropped` every close seen."""
 
@@ -40,16 +59,7 @@ class IdleHolder:
         self.port, self.n, self.poll = port, n, poll
         self.opened = self.dropped = self.failed = 0
         self.held = 0
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-
-    def start(self):
-        self._t.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        self._t.join(30)
+        super().__init__()
 
     def _run(self):
         sel = selectors.DefaultSelector()
@@ -84,7 +94,7 @@ class IdleHolder:
         sel.close()
 
 
-class Slowloris:
+class Slowloris(_Background):
     """A request head sent one byte every `every` seconds and never finished; when the server
     drops it, the time it lasted goes to `lasted` and it starts again."""
 
@@ -93,16 +103,7 @@ class Slowloris:
     def __init__(self, port, every=1.0):
         self.port, self.every = port, every
         self.lasted = []
-        self._stop = threading.Event()
-        self._t = threading.Thread(target=self._run, daemon=True)
-
-    def start(self):
-        self._t.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        self._t.join(30)
+        super().__init__()
 
     def _run(self):
         while not self._stop.is_set():
@@ -142,25 +143,14 @@ def get(url, timeout=5):
         return 0, b""
 
 
-class StatusFlood:
+class StatusFlood(_Background):
     """`n` threads sending GET `url` back to back (a new connection each)."""
 
     def __init__(self, url, n, timeout=10):
         self.url, self.n, self.timeout = url, n, timeout
         self.ok = self.failed = 0
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._ts = [threading.Thread(target=self._run, daemon=True) for _ in range(n)]
-
-    def start(self):
-        for t in self._ts:
-            t.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        for t in self._ts:
-            t.join(60)
+        super().__init__(threads=n, join_timeout=60)
 
     def _run(self):
         while not self._stop.is_set():
