@@ -11,6 +11,7 @@ ecs_service parse_service(const nlohmann::json& s) {
   out.name = s.value("serviceName", std::string{});
   out.cluster_arn = s.value("clusterArn", std::string{});
   out.status = s.value("status", std::string{});
+  out.task_definition = s.value("taskDefinition", std::string{});
   out.desired_count = s.value("desiredCount", 0);
   out.running_count = s.value("runningCount", 0);
   out.pending_count = s.value("pendingCount", 0);
@@ -58,6 +59,16 @@ result<std::int64_t> put_parameter(client& c, const std::string& region, const p
     return make_error("MalformedResponse", "PutParameter: no Version in the answer");
   }
   return (*j)["Version"].get<std::int64_t>();
+}
+
+result<std::string> parameter_type(client& c, const std::string& region, const std::string& name) {
+  auto j = c.json(service::ssm, region, "AmazonSSM.GetParameter", "1.1",
+                  nlohmann::json{{"Name", name}, {"WithDecryption", false}});
+  if (!j) return j.error();
+  if (!j->contains("Parameter") || !(*j)["Parameter"].is_object()) {
+    return make_error("MalformedResponse", "GetParameter: no Parameter in the answer");
+  }
+  return (*j)["Parameter"].value("Type", std::string{});
 }
 
 }  // namespace vigil::aws

@@ -15,6 +15,7 @@ struct ecs_service {
   std::string name;
   std::string cluster_arn;
   std::string status;
+  std::string task_definition;  ///< ARN of the task definition the service runs
   int desired_count = 0;
   int running_count = 0;
   int pending_count = 0;
@@ -49,6 +50,10 @@ struct put_parameter_request {
   std::string type = "String";  ///< String | StringList | SecureString
   bool overwrite = true;
 };
+/// GetParameter (without decryption): the parameter's type, or the
+/// ParameterNotFound error.
+[[nodiscard]] result<std::string> parameter_type(client& c, const std::string& region, const std::string& name);
+
 /// Returns the new parameter version.
 [[nodiscard]] result<std::int64_t> put_parameter(client& c, const std::string& region, const put_parameter_request& r);
 

@@ -5,7 +5,7 @@
 namespace vigil::aws {
 namespace {
 
-constexpr std::array<service_info, 8> services{{
+constexpr std::array<service_info, 9> services{{
     {service::cloudwatch, "cloudwatch", "monitoring", "monitoring", "CLOUDWATCH", false},
     {service::rds, "rds", "rds", "rds", "RDS", false},
     {service::ecs, "ecs", "ecs", "ecs", "ECS", false},
@@ -16,6 +16,7 @@ constexpr std::array<service_info, 8> services{{
      "ROUTE53_RECOVERY_CLUSTER", false},
     {service::application_autoscaling, "application-autoscaling", "application-autoscaling", "application-autoscaling",
      "APPLICATION_AUTO_SCALING", false},
+    {service::iam, "iam", "iam", "iam", "IAM", true},
 }};
 
 const std::string* lookup(const std::map<std::string, std::string>& m, const service_info& si) {
@@ -71,7 +72,8 @@ result<resolved_endpoint> resolve_endpoint(service s, const std::string& region,
   const std::string suffix = region.rfind("cn-", 0) == 0 ? "amazonaws.com.cn" : "amazonaws.com";
   std::string host;
   if (si.global) {
-    host = region.rfind("us-gov-", 0) == 0 ? "route53.us-gov.amazonaws.com" : "route53." + suffix;
+    host = region.rfind("us-gov-", 0) == 0 ? std::string(si.prefix) + ".us-gov.amazonaws.com"
+                                           : std::string(si.prefix) + "." + suffix;
   } else {
     host = std::string(si.prefix) + "." + region + "." + suffix;
   }

@@ -25,7 +25,17 @@
 
 namespace vigil::aws {
 
-enum class service : std::uint8_t { cloudwatch, rds, ecs, route53, ssm, sts, arc_cluster, application_autoscaling };
+enum class service : std::uint8_t {
+  cloudwatch,
+  rds,
+  ecs,
+  route53,
+  ssm,
+  sts,
+  arc_cluster,
+  application_autoscaling,
+  iam
+};
 
 struct service_info {
   service id;

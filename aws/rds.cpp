@@ -108,6 +108,7 @@ result<std::vector<db_cluster>> describe_db_clusters(client& c, const std::strin
                     d->text_at("DBClusterArn"),
                     d->text_at("Status"),
                     d->text_at("Engine"),
+                    d->text_at("EngineVersion"),
                     d->text_at("Endpoint"),
                     d->text_at("ReaderEndpoint"),
                     {},

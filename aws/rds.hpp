@@ -39,6 +39,7 @@ struct db_cluster {
   std::string arn;
   std::string status;
   std::string engine;
+  std::string engine_version;
   std::string endpoint;
   std::string reader_endpoint;
   std::vector<std::string> writer_instances;

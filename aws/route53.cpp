@@ -1,5 +1,7 @@
 #include "aws/route53.hpp"
 
+#include <cctype>
+
 namespace vigil::aws {
 namespace {
 
@@ -57,6 +59,38 @@ result<change_info> change_resource_record_sets(client& c, const std::string& ho
 result<change_info> get_change(client& c, const std::string& change_id) {
   const std::string path = "/2013-04-01/change/" + uri_encode(bare_id(change_id));
   return parse_change(c.rest_xml(service::route53, "us-east-1", "GET", path, {}, {}));
+}
+
+result<std::string> get_hosted_zone(client& c, const std::string& hosted_zone_id) {
+  auto doc = c.rest_xml(service::route53, "us-east-1", "GET",
+                        "/2013-04-01/hostedzone/" + uri_encode(bare_id(hosted_zone_id)), {}, {});
+  if (!doc) return doc.error();
+  const auto* z = doc->name == "HostedZone" ? &*doc : doc->descendant("HostedZone");
+  if (z == nullptr) return make_error("MalformedResponse", "GetHostedZone: no HostedZone");
+  return z->text_at("Name");
+}
+
+namespace {
+std::string dns_key(std::string n) {
+  if (!n.empty() && n.back() == '.') n.pop_back();
+  for (auto& ch : n)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return n;
+}
+}  // namespace
+
+result<bool> record_exists(client& c, const std::string& hosted_zone_id, const std::string& name,
+                           const std::string& type) {
+  auto doc = c.rest_xml(service::route53, "us-east-1", "GET",
+                        "/2013-04-01/hostedzone/" + uri_encode(bare_id(hosted_zone_id)) + "/rrset",
+                        {{"name", name}, {"type", type}, {"maxitems", "1"}}, {});
+  if (!doc) return doc.error();
+  const auto* sets = doc->descendant("ResourceRecordSets");
+  if (sets == nullptr) return false;
+  for (const auto* r : sets->all("ResourceRecordSet")) {
+    if (dns_key(r->text_at("Name")) == dns_key(name) && r->text_at("Type") == type) return true;
+  }
+  return false;
 }
 
 }  // namespace vigil::aws

@@ -44,4 +44,12 @@ struct change_info {
                                                               const std::string& comment = {});
 [[nodiscard]] result<change_info> get_change(client& c, const std::string& change_id);
 
+/// GetHostedZone: the zone's name ("shop.example."); NoSuchHostedZone when it is gone.
+[[nodiscard]] result<std::string> get_hosted_zone(client& c, const std::string& hosted_zone_id);
+/// ListResourceRecordSets from (name, type), one record: whether a record
+/// set of exactly that name and type exists (names compared without the
+/// trailing dot, case-insensitively).
+[[nodiscard]] result<bool> record_exists(client& c, const std::string& hosted_zone_id, const std::string& name,
+                                         const std::string& type);
+
 }  // namespace vigil::aws
