@@ -16,12 +16,15 @@
 #include "actuators/plan_steps.hpp"
 #include "aws/client.hpp"
 #include "tests/support/aws_fakes.hpp"
+#include "tests/unit/actuators/aws_action.hpp"
 #include "tests/unit/actuators/plan_test_support.hpp"
 
 namespace vigil::actuators {
 namespace {
 
 using nlohmann::json;
+using test_support::answer;
+using test_support::iam_action;
 using test_support::step;
 using namespace std::chrono_literals;
 
@@ -29,42 +32,6 @@ const std::string west = "arn:aws:rds:us-west-2:111122223333:cluster:shop-west";
 const std::string east = "arn:aws:rds:us-east-1:111122223333:cluster:shop-east";
 const std::string rc_a = "arn:aws:route53-recovery-control::111122223333:controlpanel/p/routingcontrol/a";
 const std::string rc_b = "arn:aws:route53-recovery-control::111122223333:controlpanel/p/routingcontrol/b";
-
-std::string between(const std::string& s, const std::string& from, const std::string& to) {
-  const auto a = s.find(from);
-  if (a == std::string::npos) return {};
-  const auto b = s.find(to, a + from.size());
-  return s.substr(a + from.size(), b == std::string::npos ? std::string::npos : b - a - from.size());
-}
-
-/// The IAM action of a signed request: the SigV4 scope's service (CloudWatch
-/// signs as "monitoring") and the action (Query Action=, JSON X-Amz-Target,
-/// Route 53's REST path).
-std::string iam_action(const aws::http_request& r) {
-  const std::string* auth = r.header("Authorization");
-  std::string svc = auth ? between(*auth, "Credential=", ",") : "";
-  // AKID/date/region/service/aws4_request
-  for (int i = 0; i < 3 && !svc.empty(); ++i)
-    svc = svc.substr(svc.find('/') + 1);
-  svc = svc.substr(0, svc.find('/'));
-  if (svc == "monitoring") svc = "cloudwatch";
-  std::string action;
-  if (const auto* target = r.header("X-Amz-Target")) {
-    action = target->substr(target->rfind('.') + 1);
-  } else if (r.body.find("Action=") != std::string::npos) {
-    action = between("&" + r.body, "&Action=", "&");
-  } else if (svc == "route53") {
-    action = r.path.find("/rrset") != std::string::npos ? "ChangeResourceRecordSets" : "GetChange";
-  }
-  return svc + ":" + action;
-}
-
-aws::http_response answer(int status, std::string body) {
-  aws::http_response r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
 
 /// Answers like AWS for the actions the steps use; state that a run changes
 /// (the ECS desired count) is kept so that the waits end.
@@ -136,22 +103,10 @@ struct aws_double {
   }
 };
 
-struct recorder {
-  test_support::fake_transport http;
-  common::real_clock clock;
-  std::unique_ptr<aws::credentials_provider> creds =
-      aws::make_static_provider(aws::credentials{"AKIDTEST", "secret", "", {}, "test"});
-  std::unique_ptr<aws::client> client;
+struct recorder : test_support::recording_client {
   aws_double world;
 
-  recorder() {
-    aws::client_options o;
-    o.env = aws::map_env({});
-    o.aws.max_attempts = 1;
-    o.sleep = [](std::chrono::milliseconds) {};
-    client = std::make_unique<aws::client>(o, *creds, http, clock);
-    http.set_handler([this](const aws::http_request& r) { return world(r); });
-  }
+  recorder() : recording_client([this](const aws::http_request& r) { return world(r); }) {}
 
   /// Pre-check then run, as planned and as unplanned plans: the actions sent.
   std::set<std::string> sent_by(const common::plan_step_config& s) {
