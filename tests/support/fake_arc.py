@@ -21,7 +21,9 @@ Each request is checked as AWS documents it (JSON 1.0 protocol):
   / 404 ResourceNotFoundException, and is counted under "rejected".
 
 Control (unsigned): GET /_fake/state -> {"calls": {action: n}, "calls_by_port": ...,
-  "states": {...}, "rejected": [...], "requests": [...]}; POST /_fake/states sets states.
+  "states": {...}, "rejected": [...], "requests": [...]}; POST /_fake/states sets states
+  (a null state deletes that routing control); POST /_fake/down {"ports": [...]}: those
+  ports stop answering (the connection is closed unanswered) until the next /_fake/down.
 """
 import argparse
 import datetime
@@ -105,6 +107,7 @@ class State:
     requests = []
     key = None
     secret = None
+    down = set()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -140,7 +143,16 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_fake/states":
             with State.lock:
                 State.states.update(json.loads(body))
+                State.states = {k: v for k, v in State.states.items() if v is not None}
             self.reply(200, {}, "application/json")
+            return
+        if self.path == "/_fake/down":
+            with State.lock:
+                State.down = set(json.loads(body).get("ports", []))
+            self.reply(200, {}, "application/json")
+            return
+        if self.server.server_address[1] in State.down:
+            self.close_connection = True  # a stopped endpoint: no answer at all
             return
         target = self.headers.get("X-Amz-Target", "")
         ctype = self.headers.get("Content-Type", "")
