@@ -461,11 +461,13 @@ class prober {
       add("dr_checks.healthy", item_state::unknown, "the engine's check states are not available");
     } else {
       std::vector<std::string> bad_checks;
+      std::vector<std::string> unsure;  // no quorum state yet (e.g. just after a start): not a failure
       std::vector<std::string> warned;
       for (const auto& c : r_.status["checks"]) {
         if (c.value("region", std::string{}) != r_.to) continue;
         const std::string st = c.value("state", std::string{});
-        if (st != "up") bad_checks.push_back(c.value("id", std::string{}) + " is " + st);
+        if (st == "down") bad_checks.push_back(c.value("id", std::string{}) + " is down");
+        if (st != "up" && st != "down") unsure.push_back(c.value("id", std::string{}) + " is " + st);
         const json warn = c.value("warn", json::object());  // items() only refers to it
         for (const auto& [v, w] : warn.items()) {
           if (w == "cert_expiring") {
@@ -474,13 +476,18 @@ class prober {
           }
         }
       }
-      if (bad_checks.empty()) {
-        ok("dr_checks.healthy", "every check of " + r_.to + " is up");
-      } else {
+      const auto joined = [](const std::vector<std::string>& v) {
         std::string d;
-        for (const auto& b : bad_checks)
+        for (const auto& b : v)
           d += (d.empty() ? "" : ", ") + b;
-        bad("dr_checks.healthy", d);
+        return d;
+      };
+      if (!bad_checks.empty()) {
+        bad("dr_checks.healthy", joined(bad_checks));
+      } else if (!unsure.empty()) {
+        add("dr_checks.healthy", item_state::unknown, joined(unsure));
+      } else {
+        ok("dr_checks.healthy", "every check of " + r_.to + " is up");
       }
       certificates(mine, warned);
     }

@@ -391,6 +391,14 @@ TEST(Readiness, DrChecksHealthCertificatesAndLag) {
   EXPECT_EQ(items.at("aurora.lag_source").state, item_state::failed);
 }
 
+TEST(Readiness, ACheckWithoutAQuorumStateIsUnknownNotFailed) {
+  rig g;
+  g.status["checks"][0]["state"] = "unknown";
+  const auto items = g.probe();
+  EXPECT_EQ(items.at("dr_checks.healthy").state, item_state::unknown);
+  EXPECT_NE(items.at("dr_checks.healthy").detail.find("api@us-west-2 is unknown"), std::string::npos);
+}
+
 TEST(Readiness, AgentsReportingCertExpiringFailTheCertificates) {
   rig g;
   g.status["checks"][0]["warn"] = {{"us-east-1", "cert_expiring"}};
