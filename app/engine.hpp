@@ -116,6 +116,9 @@ class engine final : public actuators::plan_host {
   /// A new leader found no page of this open incident in the shared outbox:
   /// the core pages it again (decision::core::mark_unpaged; io thread).
   bool mark_unpaged(const std::string& incident_id);
+  /// Replaces the read tokens (engine.read_tokens_file) GET /v1/* needs;
+  /// empty: those routes are open (io thread; SIGHUP).
+  void set_read_tokens(const std::vector<std::string>& tokens);
   /// One decision tick now (io thread). The timer calls it every decision.tick;
   /// tests call it directly with a manual clock.
   void tick_now();

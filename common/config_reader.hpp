@@ -188,6 +188,13 @@ void read_sections(map_reader& top, config& cfg);
 void read_paging(map_reader& top, config& cfg);
 void read_checks(map_reader& top, config& cfg);
 void read_plans(map_reader& top, config& cfg);
+/// engine.read_tokens_file (config_read_tokens.cpp): the file read and parsed
+/// into e.read_tokens; problems reported at the key.
+void read_read_tokens(map_reader& m, engine_config& e);
+/// One bearer token per line, blank lines and `#` comments ignored, each
+/// min_read_token_chars..max_read_token_chars visible ASCII, at most
+/// max_read_tokens; nullopt with `error` ("line N: ...", never the token).
+[[nodiscard]] std::optional<std::vector<std::string>> parse_read_tokens(std::string_view text, std::string& error);
 /// Cross checks over the whole config and the defaults that depend on other
 /// keys (config_validate.cpp).
 void validate(load_context& ctx, config& cfg);

@@ -149,7 +149,7 @@ void read_engine(map_reader& top, config& cfg) {
       top.ctx(), top.child("engine"), "engine",
       {"listen", "metrics_listen", "endpoints", "agent_key", "agent_key_file", "state_dir", "record", "public_url",
        "runbook_url", "dashboard_url", "batch_max_age", "max_batch_bytes", "actuation_brake", "max_connections",
-       "max_connections_per_address", "header_timeout", "history_bucket", "history_buckets"});
+       "max_connections_per_address", "header_timeout", "history_bucket", "history_buckets", "read_tokens_file"});
   if (!m.valid()) return;
   for (const std::string_view key : {"listen", "metrics_listen"}) {
     std::string v;
@@ -202,6 +202,7 @@ void read_engine(map_reader& top, config& cfg) {
     m.error("history_bucket", "expected at most 1h");
   }
   m.integer("history_buckets", e.history_buckets, 1, 1440);
+  read_read_tokens(m, e);
 }
 
 void read_silences(map_reader& top, config& cfg) {
