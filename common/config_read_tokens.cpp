@@ -60,6 +60,10 @@ std::optional<std::vector<std::string>> parse_read_tokens(std::string_view text,
 
 void read_read_tokens(map_reader& m, engine_config& e) {
   if (!m.file_path("read_tokens_file", e.read_tokens_file)) return;
+  if (const std::string exposed = m.ctx().exposed_secret(e.read_tokens_file); !exposed.empty()) {
+    m.error("read_tokens_file", exposed);
+    return;
+  }
   std::string err;
   const auto text = m.ctx().files ? m.ctx().files(e.read_tokens_file, err) : std::nullopt;
   if (!text) {

@@ -34,6 +34,7 @@ struct load_context {
   std::string dir;  ///< the file's directory: relative *_file paths resolve against it
   const env_lookup& env;
   const file_reader& files;
+  const secret_mode_check& secret_modes;  ///< absent: modes not checked
   std::vector<config_diagnostic> diagnostics;
   /// Position of every key and list item seen, by key path: cross checks
   /// (config_validate.cpp) report against the value they are about.
@@ -51,6 +52,9 @@ struct load_context {
   [[nodiscard]] std::size_t error_count() const;
   /// `path` as written, or joined to the config file's directory when relative.
   [[nodiscard]] std::string resolve_path(const std::string& path) const;
+  /// "PATH is readable by group/others (mode 0644); chmod 600 it" when the
+  /// secret file at `path` (resolved) is exposed, else empty.
+  [[nodiscard]] std::string exposed_secret(const std::string& path) const;
 };
 
 /// ${NAME} and ${NAME:-default} replaced from `env`; "$${" is a literal "${".
