@@ -801,4 +801,8 @@ nlohmann::json engine::status_json() const {
   return impl_->status();
 }
 
+nlohmann::json engine::status_head_json() const {
+  return impl_->status_head();
+}
+
 }  // namespace vigil::app

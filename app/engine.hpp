@@ -125,6 +125,8 @@ class engine final : public actuators::plan_host {
 
   /// The current /v1/status document (io thread only).
   [[nodiscard]] nlohmann::json status_json() const override;
+  /// The document but its check list (the plan runner's reads; io thread only).
+  [[nodiscard]] nlohmann::json status_head_json() const override;
 
   struct impl;
 
