@@ -52,5 +52,6 @@ int cmd_silence(const std::vector<std::string>& args, command_io& io);
 int cmd_brake(const std::vector<std::string>& args, command_io& io);
 int cmd_plan(const std::vector<std::string>& args, command_io& io);
 int cmd_iam(const std::vector<std::string>& args, command_io& io);
+int cmd_status(const std::vector<std::string>& args, command_io& io);
 
 }  // namespace vigil::app

@@ -18,6 +18,7 @@
 #include "app/engine_notices.hpp"
 #include "app/event_log.hpp"
 #include "app/listeners.hpp"
+#include "app/read_tokens.hpp"
 #include "app/status_history.hpp"
 #include "app/status_page.hpp"
 #include "app/status_view.hpp"
@@ -85,6 +86,7 @@ struct engine::impl {
   std::unique_ptr<common::http_server> server;
   std::unique_ptr<common::http_server> metrics_server;
   listener_metrics listener_counts;  ///< vigil_http_connections*, copied at each scrape
+  read_token_gate read_gate;         ///< engine.read_tokens_file on GET /v1/*
   common::append_file audit;         ///< state_dir/audit.jsonl: every event, durable record (close-on-exec)
   common::append_file record;        ///< engine.record: every observation, for `vigil replay`
   /// check id -> vantage -> its newest failed observation ({outcome, detail, at}),
@@ -129,6 +131,7 @@ struct engine::impl {
         metrics(reg, core.topo()),
         timer(ctx),
         listener_counts(reg),
+        read_gate(reg, c.engine.read_tokens),
         leader(options.leader) {
     core.set_leader(leader);
     controls = std::make_unique<operator_controls>(cfg, core, reg, hooks, [this](const json& j) { record_event(j); });
@@ -532,6 +535,7 @@ struct engine::impl {
   }
 
   common::http_response route(const common::http_request& r) {
+    if (auto refused = read_gate.check(r)) return std::move(*refused);
     if (auto c = controls->route(r, clock.wall())) {
       drain();
       return std::move(*c);
@@ -829,12 +833,20 @@ bool engine::mark_unpaged(const std::string& incident_id) {
   return impl_->core.mark_unpaged(incident_id);
 }
 
+void engine::set_read_tokens(const std::vector<std::string>& tokens) {
+  impl_->read_gate.set(tokens);
+}
+
 void engine::tick_now() {
   impl_->tick();
 }
 
 nlohmann::json engine::status_json() const {
   return impl_->status();
+}
+
+nlohmann::json engine::status_head_json() const {
+  return impl_->status_head();
 }
 
 }  // namespace vigil::app

@@ -133,12 +133,17 @@ class engine final : public actuators::plan_host {
   /// A new leader found no page of this open incident in the shared outbox:
   /// the core pages it again (decision::core::mark_unpaged; io thread).
   bool mark_unpaged(const std::string& incident_id);
+  /// Replaces the read tokens (engine.read_tokens_file) GET /v1/* needs;
+  /// empty: those routes are open (io thread; SIGHUP).
+  void set_read_tokens(const std::vector<std::string>& tokens);
   /// One decision tick now (io thread). The timer calls it every decision.tick;
   /// tests call it directly with a manual clock.
   void tick_now();
 
   /// The current /v1/status document (io thread only).
   [[nodiscard]] nlohmann::json status_json() const override;
+  /// The document but its check list (the plan runner's reads; io thread only).
+  [[nodiscard]] nlohmann::json status_head_json() const override;
 
   struct impl;
 

@@ -224,7 +224,15 @@ struct engine_config {
   /// The status page's uptime history (GET /v1/history): bucket width and how many buckets.
   duration history_bucket{300000};
   int history_buckets = 72;
+  /// engine.read_tokens_file: when set, every GET /v1/* needs
+  /// `Authorization: Bearer` one of read_tokens (resolved path; empty: open).
+  std::string read_tokens_file;
+  std::vector<std::string> read_tokens;
 };
+
+inline constexpr std::size_t max_read_tokens = 64;
+inline constexpr std::size_t min_read_token_chars = 16;
+inline constexpr std::size_t max_read_token_chars = 256;
 
 /// A recurring maintenance window: a silence of `scope` during each occurrence.
 struct maintenance_window_config {

@@ -149,7 +149,7 @@ void read_engine(map_reader& top, config& cfg) {
       top.ctx(), top.child("engine"), "engine",
       {"listen", "metrics_listen", "endpoints", "agent_key", "agent_key_file", "state_dir", "record", "public_url",
        "runbook_url", "dashboard_url", "batch_max_age", "max_batch_bytes", "actuation_brake", "max_connections",
-       "max_connections_per_address", "header_timeout", "history_bucket", "history_buckets"});
+       "max_connections_per_address", "header_timeout", "history_bucket", "history_buckets", "read_tokens_file"});
   if (!m.valid()) return;
   for (const std::string_view key : {"listen", "metrics_listen"}) {
     std::string v;
@@ -202,6 +202,7 @@ void read_engine(map_reader& top, config& cfg) {
     m.error("history_bucket", "expected at most 1h");
   }
   m.integer("history_buckets", e.history_buckets, 1, 1440);
+  read_read_tokens(m, e);
 }
 
 void read_silences(map_reader& top, config& cfg) {
@@ -248,10 +249,16 @@ void read_silences(map_reader& top, config& cfg) {
 
 /// A PEM file for libcurl (CA bundle, certificate, key): the path resolved,
 /// the file regular, readable and at most max_secret_file_bytes, and holding
-/// the PEM block `marker` ("CERTIFICATE", "PRIVATE KEY"). libcurl reads it
+/// the PEM block `marker` ("CERTIFICATE", "PRIVATE KEY"; a private key must
+/// not be readable by group or others, like every secret). libcurl reads it
 /// again on every request; this only catches mistakes at load time.
 bool read_pem_path(map_reader& m, std::string_view key, std::string_view marker, std::string& out) {
   if (!m.file_path(key, out)) return false;
+  if (const std::string exposed = marker == "PRIVATE KEY" ? m.ctx().exposed_secret(out) : std::string{};
+      !exposed.empty()) {
+    m.error(key, exposed);
+    return false;
+  }
   std::string err;
   const auto text = m.ctx().files ? m.ctx().files(out, err) : std::nullopt;
   if (!text) {

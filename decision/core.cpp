@@ -332,6 +332,7 @@ snapshot core::status(const check_selection& sel) const {
     }
     out.vantages.push_back(std::move(vs));
   }
+  if (!sel.none) out.checks.reserve(sel.region || !sel.id_contains.empty() ? 0 : s.n_checks);
   for (std::size_t c = 0; c < s.n_checks && !sel.none; ++c) {
     const auto& ci = s.topo.checks[c];
     if (!sel.includes(ci)) continue;
