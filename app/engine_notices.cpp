@@ -66,8 +66,8 @@ std::optional<decision::page> notice_board::set(const std::string& key, decision
 std::optional<decision::page> notice_board::clear(const std::string& key, decision::time_point now) {
   const auto it = open_.find(key);
   if (it == open_.end()) return std::nullopt;
-  auto p = make_page(incident_id(key), decision::page_action::resolve, it->second.sev, "resolved: " + it->second.summary,
-                     nlohmann::json::object(), now, it->second.since);
+  auto p = make_page(incident_id(key), decision::page_action::resolve, it->second.sev,
+                     "resolved: " + it->second.summary, nlohmann::json::object(), now, it->second.since);
   open_.erase(it);
   return p;
 }

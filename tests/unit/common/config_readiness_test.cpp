@@ -56,14 +56,14 @@ TEST(config_readiness, bad_values_name_their_key_and_position) {
   const fake_world w;
   EXPECT_TRUE(has_error(w.load(base_yaml + "readiness: {gate: sometimes}\n"), "13:19", "readiness.gate", "sometimes"));
   EXPECT_TRUE(has_error(w.load(base_yaml + "readiness: {interval: 2d}\n"), "13:23", "readiness.interval", "24h"));
-  EXPECT_TRUE(has_error(w.load(base_yaml + "readiness: {cert_min_days: 900}\n"), "13:28", "readiness.cert_min_days",
-                        ""));
-  EXPECT_TRUE(has_error(w.load(base_yaml + "readiness: {intervall: 2m}\n"), "13:13", "readiness.intervall", "did you mean \"interval\""));
+  EXPECT_TRUE(
+      has_error(w.load(base_yaml + "readiness: {cert_min_days: 900}\n"), "13:28", "readiness.cert_min_days", ""));
+  EXPECT_TRUE(has_error(w.load(base_yaml + "readiness: {intervall: 2m}\n"), "13:13", "readiness.intervall",
+                        "did you mean \"interval\""));
   EXPECT_TRUE(has_error(w.load(base_yaml + "objectives: {rto: 0s}\n"), "13:19", "objectives.rto", ""));
   EXPECT_TRUE(has_error(w.load(base_yaml + "drill: {schedule: 10ms}\n"), "13:19", "drill.schedule", ""));
-  EXPECT_TRUE(
-      has_error(w.load(base_yaml + "approvals: {max_standing_ttl: 100d}\n"), "13:31", "approvals.max_standing_ttl",
-                "at most 90d"));
+  EXPECT_TRUE(has_error(w.load(base_yaml + "approvals: {max_standing_ttl: 100d}\n"), "13:31",
+                        "approvals.max_standing_ttl", "at most 90d"));
 }
 
 }  // namespace
