@@ -29,15 +29,10 @@ services:
     checks:
       - {region: us-east-1, http: {url: 'http://127.0.0.1:1/a'}}
       - {region: us-west-2, http: {url: 'http://127.0.0.1:1/b'}}
-engine:
-  agent_key_file: agent.key
-  state_dir: STATE_DIR
+engine: {agent_key_file: agent.key, state_dir: STATE_DIR}
 paging: [{kind: log}]
 plan:
-  failover:
-    dry_run: true
-    steps:
-      - {name: announce, kind: exec, command: [/bin/true], timeout: 40s}
+  failover: {dry_run: true, steps: [{name: announce, kind: exec, command: [/bin/true], timeout: 40s}]}
 )";
 
 struct notice {
