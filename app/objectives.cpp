@@ -88,9 +88,13 @@ struct objectives_service::impl {
   std::deque<std::string> recorded;                                               ///< ids recorded (newest last)
   // warning pages: what this replica set while leading
   bool was_leader = false;
-  std::string rto_summary;  ///< the objectives-rto notice's summary; empty: clear
-  bool rpo_set = false;
-  int rpo_over = 0;  ///< consecutive evaluations with the exposure above the objective
+  /// The objectives-rto notice as last sent this term: its summary, "" cleared,
+  /// nullopt nothing sent yet (the first evaluation sends either: a restart
+  /// with a raised objective resolves the warning the previous run opened).
+  std::optional<std::string> rto_summary;
+  std::optional<bool> rpo_set;
+  std::uint64_t drill_generation = 0;  ///< a rescheduled drill timer's stale handler does nothing
+  int rpo_over = 0;                    ///< consecutive evaluations with the exposure above the objective
   json last_rto = nullptr;
   json last_rpo = nullptr;
 
@@ -164,8 +168,8 @@ struct objectives_service::impl {
                                                         : std::numeric_limits<double>::quiet_NaN());
     const bool lead = leading();
     if (lead && !was_leader) {  // a new term: the shared history adopted, this replica's notices set again
-      rto_summary.clear();
-      rpo_set = false;
+      rto_summary.reset();
+      rpo_set.reset();
       adopt_shared();
     }
     was_leader = lead;
@@ -176,8 +180,8 @@ struct objectives_service::impl {
 
   void notice_rto(const decision::rto_estimate& est) {
     if (!est.exceeds()) {
-      if (!rto_summary.empty() && seams.clear_notice) seams.clear_notice(rto_notice);
-      rto_summary.clear();
+      if (rto_summary != "" && seams.clear_notice) seams.clear_notice(rto_notice);
+      rto_summary = "";
       return;
     }
     const decision::rto_term* largest = &est.terms.front();
@@ -197,7 +201,7 @@ struct objectives_service::impl {
   void notice_rpo() {
     const bool over = last_rpo.value("exceeds", false);
     rpo_over = over ? rpo_over + 1 : 0;
-    if (rpo_over >= 2 && !rpo_set) {
+    if (rpo_over >= 2 && rpo_set != true) {
       if (seams.set_notice) {
         seams.set_notice(rpo_notice, decision::severity::warning,
                          "replication lag exposure exceeds objectives.rpo " +
@@ -205,7 +209,7 @@ struct objectives_service::impl {
                          last_rpo);
       }
       rpo_set = true;
-    } else if (!over && rpo_set) {
+    } else if (!over && rpo_set != false) {
       if (seams.clear_notice) seams.clear_notice(rpo_notice);
       rpo_set = false;
     }
@@ -323,8 +327,8 @@ struct objectives_service::impl {
     const milliseconds wait{period.count() + jitter(rng)};
     next_drill = clock.wall() + wait;
     drill_timer.expires_after(wait);
-    drill_timer.async_wait([this, a = alive](const boost::system::error_code& ec) {
-      if (ec || !*a) return;
+    drill_timer.async_wait([this, a = alive, gen = ++drill_generation](const boost::system::error_code& ec) {
+      if (ec || !*a || gen != drill_generation) return;
       run_drill_now();
       schedule_drill();
     });
@@ -439,6 +443,27 @@ void objectives_service::evaluate() {
 
 void objectives_service::run_scheduled_drill() {
   impl_->run_drill_now();
+}
+
+std::string objectives_service::reload(const objectives_settings& settings) {
+  auto& i = *impl_;
+  const auto text = [](const std::optional<milliseconds>& d) {
+    return d ? decision::format_seconds(*d) : std::string("unset");
+  };
+  const bool schedule_changed = settings.drill_schedule != i.settings.drill_schedule;
+  const std::string what = "objectives.rto " + text(settings.rto) + ", objectives.rpo " + text(settings.rpo) +
+                           ", drill.schedule " + text(settings.drill_schedule);
+  i.settings = settings;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  i.rto_objective.Set(settings.rto ? secs(*settings.rto) : nan);
+  i.rpo_objective.Set(settings.rpo ? secs(*settings.rpo) : nan);
+  if (schedule_changed) {
+    i.drill_timer.cancel();  // its handler sees operation_aborted and does not reschedule
+    i.next_drill.reset();
+    i.schedule_drill();
+  }
+  i.evaluate();
+  return what;
 }
 
 }  // namespace vigil::app

@@ -80,6 +80,9 @@ class objectives_service {
   void evaluate();
   /// Runs a scheduled drill now (on its thread) unless one is running.
   void run_scheduled_drill();
+  /// SIGHUP: new objectives and drill schedule, evaluated at once (a raised
+  /// objective resolves its warning). Returns what changed, for the log.
+  std::string reload(const objectives_settings& settings);
 
   struct impl;
 

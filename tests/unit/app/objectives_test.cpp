@@ -147,6 +147,23 @@ TEST_F(objectives_test, estimate_terms_and_the_rto_warning) {
   EXPECT_DOUBLE_EQ(again->document()["rto"]["estimate_s"].get<double>(), 38.0);
 }
 
+TEST_F(objectives_test, a_raised_objective_resolves_the_warning) {
+  objectives_settings s;
+  s.rto = 60s;
+  auto svc = make(s);
+  ASSERT_EQ(count("objectives-rto", true), 1U);
+  s.rto = 1h;
+  const auto what = svc->reload(s);
+  EXPECT_NE(what.find("objectives.rto 3600s"), std::string::npos) << what;
+  EXPECT_EQ(count("objectives-rto", false), 1U);
+  EXPECT_FALSE(svc->document()["rto"]["exceeds"].get<bool>());
+  // A restart with the raised objective sends the clear too (the previous run may have left it open).
+  notices_.clear();
+  auto restarted = make(s);
+  EXPECT_EQ(count("objectives-rto", false), 1U);
+  EXPECT_EQ(count("objectives-rto", true), 0U);
+}
+
 TEST_F(objectives_test, followers_do_not_page) {
   objectives_settings s;
   s.rto = 10s;
@@ -172,9 +189,12 @@ TEST_F(objectives_test, rpo_warning_after_two_evaluations_over_the_objective) {
   const json doc = svc->document();
   EXPECT_DOUBLE_EQ(doc["rpo"]["exposure_s"].get<double>(), 9.0);
   EXPECT_TRUE(doc["rpo"]["exceeds"].get<bool>());
+  const auto clears = count("objectives-rpo", false);  // the first evaluation of a term sends its state
   status_ = {{"replication_lag", {{"ms", 100}, {"age_s", 1.0}, {"reachable", true}}}};
   svc->evaluate();
-  EXPECT_EQ(count("objectives-rpo", false), 1U);
+  EXPECT_EQ(count("objectives-rpo", false), clears + 1);
+  svc->evaluate();
+  EXPECT_EQ(count("objectives-rpo", false), clears + 1);
   EXPECT_EQ(count("objectives-rto", true), 0U);  // no objectives.rto: never a warning
 }
 
