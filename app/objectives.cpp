@@ -119,8 +119,9 @@ struct objectives_service::impl {
     rpo_exposure.Set(nan);
   }
 
+  /// Every 5 s (at most every tick): the exposure reads the whole /v1/status document.
   [[nodiscard]] milliseconds eval_period() const {
-    return std::clamp<milliseconds>(cfg.decision.tick, milliseconds(1000), milliseconds(5000));
+    return std::max<milliseconds>(cfg.decision.tick, milliseconds(5000));
   }
 
   [[nodiscard]] bool leading() const { return seams.is_leader ? seams.is_leader() : true; }
@@ -278,7 +279,7 @@ struct objectives_service::impl {
       step_ended.erase(step_ended.begin());
   }
 
-  void observe(const json& ev, const json& plan) {
+  void observe(const json& ev, const std::function<json()>& plan_status) {
     const std::string type = ev.value("type", std::string{});
     const auto at = time_of(ev, "at");
     if (type == "audit" && ev.value("kind", std::string{}) == "plan" && at) {
@@ -293,6 +294,7 @@ struct objectives_service::impl {
     const std::string state = rec.value("state", std::string{});
     if (state == "pending_approval" && pending.count(id) == 0) pending[id] = *at;
     if (state != "done" && state != "failed" && state != "dry_run_complete") return;
+    const json plan = plan_status ? plan_status() : json(nullptr);
     if (!plan.is_object() || plan.value("recommendation_id", std::string{}) != id) return;
     const json rto = plan.value("rto", json(nullptr));
     if (!rto.is_object() || std::find(recorded.begin(), recorded.end(), id) != recorded.end()) return;
@@ -422,7 +424,7 @@ void objectives_service::stop() {
   if (impl_->drill_thread.joinable()) impl_->drill_thread.join();
 }
 
-void objectives_service::observe(const json& event, const json& plan_status) {
+void objectives_service::observe(const json& event, const std::function<json()>& plan_status) {
   impl_->observe(event, plan_status);
 }
 

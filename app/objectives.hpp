@@ -69,9 +69,10 @@ class objectives_service {
   void start(objectives_seams seams);
   /// Stops the timers and waits for a running drill.
   void stop();
-  /// Every engine event (JSON as logged), with the plan runner's status
-  /// ({"recommendation_id", "result", "rto", ...}) for the plan that ended.
-  void observe(const nlohmann::json& event, const nlohmann::json& plan_status);
+  /// Every engine event (JSON, as logged). `plan_status` gives the plan
+  /// runner's status ({"recommendation_id", "result", "rto", ...}); it is
+  /// asked only when a recommendation's plan ended.
+  void observe(const nlohmann::json& event, const std::function<nlohmann::json()>& plan_status);
   /// GET /v1/objectives; nullopt for other paths.
   [[nodiscard]] std::optional<common::http_response> route(const common::http_request& r);
   /// The GET /v1/objectives document, evaluated now.

@@ -79,7 +79,7 @@ class objectives_test : public ::testing::Test {
     const json pending{{"type", "recommendation"},
                        {"at", "2026-12-01T00:00:10.000Z"},
                        {"recommendation", {{"id", id}, {"state", "pending_approval"}}}};
-    svc.observe(pending, nullptr);
+    svc.observe(pending, [] { return json(nullptr); });
     const json rto{{"dry_run", false},
                    {"approved", "2026-12-01T00:00:40.000Z"},
                    {"plan_started", "2026-12-01T00:00:41.000Z"},
@@ -87,15 +87,16 @@ class objectives_test : public ::testing::Test {
                    {"steps", {{{"name", "announce"}, {"outcome", "done"}, {"duration_s", step_s}}}}};
     const json plan{
         {"recommendation_id", id}, {"action", "failover"}, {"result", "done"}, {"dry_run", false}, {"rto", rto}};
+    const auto status = [plan] { return plan; };
     svc.observe({{"type", "audit"},
                  {"at", "2026-12-01T00:00:44.000Z"},
                  {"kind", "plan"},
                  {"details", {{"recommendation_id", id}, {"step", "announce"}, {"status", "done"}}}},
-                plan);
+                status);
     svc.observe({{"type", "recommendation"},
                  {"at", "2026-12-01T00:00:45.000Z"},
                  {"recommendation", {{"id", id}, {"state", "done"}}}},
-                plan);
+                status);
   }
 
   std::size_t count(const std::string& key, bool set) const {
