@@ -160,13 +160,21 @@ struct objectives_service::impl {
             {"rule", "the lag with a fresh sample; lag + its age when older than decision.lag_max_age or unreachable"}};
   }
 
-  void evaluate() {
-    const auto est = decision::estimate_rto(store.entries(), inputs());
+  /// The estimate and exposure now, and the gauges.
+  decision::rto_estimate compute() {
+    auto est = decision::estimate_rto(store.entries(), inputs());
     last_rto = decision::to_json(est);
     rto_estimate.Set(est.total_s);
     last_rpo = rpo_now();
     rpo_exposure.Set(last_rpo["exposure_s"].is_number() ? last_rpo["exposure_s"].get<double>()
                                                         : std::numeric_limits<double>::quiet_NaN());
+    return est;
+  }
+
+  /// compute() and the warning pages (the timer, a recorded timeline, SIGHUP;
+  /// not a GET, so that readers do not hurry the RPO rule's two evaluations).
+  void evaluate() {
+    const auto est = compute();
     const bool lead = leading();
     if (lead && !was_leader) {  // a new term: the shared history adopted, this replica's notices set again
       rto_summary.reset();
@@ -380,7 +388,7 @@ struct objectives_service::impl {
   // --- serving -----------------------------------------------------------------
 
   json document() {
-    evaluate();
+    (void)compute();
     const auto& all = store.entries();
     json recent = json::array();
     for (auto it = all.rbegin(); it != all.rend() && recent.size() < trend_size; ++it)
