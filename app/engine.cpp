@@ -15,6 +15,7 @@
 #include "app/batch_gate.hpp"
 #include "app/engine_controls.hpp"
 #include "app/engine_metrics.hpp"
+#include "app/engine_notices.hpp"
 #include "app/event_log.hpp"
 #include "app/listeners.hpp"
 #include "app/status_history.hpp"
@@ -113,6 +114,7 @@ struct engine::impl {
   };
   std::optional<running_plan> real_plan;
   std::unique_ptr<operator_controls> controls;  ///< silences, windows, brake, plan commands
+  notice_board notices{cfg.deployment};         ///< operational notices (app/engine_notices.hpp)
 
   impl(asio::io_context& ctx, const common::config& c, const common::clock& clk, prometheus::Registry& reg,
        engine_hooks h, engine_options o)
@@ -491,6 +493,7 @@ struct engine::impl {
     s["links"] = json::object();
     if (!cfg.engine.runbook_url.empty()) s["links"]["runbook"] = cfg.engine.runbook_url;
     if (!cfg.engine.dashboard_url.empty()) s["links"]["dashboard"] = cfg.engine.dashboard_url;
+    s["notices"] = notices.to_json();
     const json controls_status = controls->status(clock.wall());  // alive while items() refers to it
     for (const auto& [k, v] : controls_status.items())
       s[k] = v;
@@ -532,6 +535,12 @@ struct engine::impl {
     if (auto c = controls->route(r, clock.wall())) {
       drain();
       return std::move(*c);
+    }
+    for (const auto& extra : hooks.extra_routes) {
+      if (auto answer = extra(r)) {
+        drain();
+        return std::move(*answer);
+      }
     }
     if (r.path == "/v1/observations") {
       if (r.method != "POST") return method_not_allowed();
@@ -600,6 +609,18 @@ struct engine::impl {
     }
     persist_active();
     publish();
+  }
+
+  /// A notice's page (notice_board decided it): audited like the core's
+  /// pages, sent only while this replica leads.
+  void send_notice(std::optional<decision::page> p) {
+    if (!p) return;
+    json j = decision::to_json(decision::event{*p});
+    record_event(j);
+    log_decision_event(j);
+    if (leader && hooks.on_page) {
+      if (const auto filtered = controls->filter(*p)) hooks.on_page(*filtered);
+    }
   }
 
   /// The leader stores its decision state after its pages went to the hooks
@@ -689,6 +710,10 @@ void engine::start() {
   if (i.hooks.open_incidents && !i.ticked) {
     std::size_t continued = 0;
     for (const auto& inc : i.hooks.open_incidents()) {
+      if (inc.kind == decision::page_kind::notice) {
+        if (i.notices.restore(inc.incident_id, inc.started)) ++continued;
+        continue;
+      }
       if (i.core.restore_incident(inc)) {
         ++continued;
       } else {
@@ -766,8 +791,27 @@ void engine::set_leader(bool leader) {
     impl_->published.clear();                    // a new term stores its state once at least
     impl_->controls->load(impl_->clock.wall());  // the silences and brake the last leader stored
   }
+  if (!leader && impl_->leader) impl_->notices.forget_all();  // the new leader raises or clears them
   impl_->leader = leader;
   impl_->core.set_leader(leader);
+}
+
+bool engine::is_leader() const {
+  return impl_->leader;
+}
+
+void engine::set_notice(const std::string& key, decision::severity sev, const std::string& summary,
+                        const nlohmann::json& details) {
+  impl_->send_notice(impl_->notices.set(key, sev, summary, details, to_decision(impl_->clock.wall())));
+}
+
+void engine::clear_notice(const std::string& key) {
+  impl_->send_notice(impl_->notices.clear(key, to_decision(impl_->clock.wall())));
+}
+
+void engine::set_readiness(decision::action_kind plan, std::optional<decision::plan_readiness> r) {
+  impl_->core.set_readiness(plan, std::move(r));
+  impl_->drain();
 }
 
 bool engine::adopt_continuity(const nlohmann::json& state) {

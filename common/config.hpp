@@ -283,6 +283,7 @@ struct approvals_config {
   int required = 1;
   duration max_ttl{900000};
   duration max_skew{60000};
+  duration max_standing_ttl{30LL * 24 * 3600 * 1000};  ///< longest validity of a standing approval
   std::vector<approver_config> approvers;
 };
 
@@ -316,6 +317,26 @@ struct aws_config {
   duration call_timeout{10000};
 };
 
+/// The readiness loop (docs/runbook.md, "Readiness"): on only when the section is present.
+struct readiness_config {
+  bool enabled = false;
+  duration interval{300000};   ///< between runs, jittered by +-10%
+  bool gate_blocking = false;  ///< the dr_ready gate blocks (default: advisory)
+  int cert_min_days = 14;      ///< a dr check's certificate must stay valid longer than this
+  duration timeout{10000};     ///< per read-only call
+};
+
+/// The recovery objectives the RTO estimate and the lag exposure are held against.
+struct objectives_config {
+  std::optional<duration> rto;
+  std::optional<duration> rpo;
+};
+
+/// Scheduled dry-run drills (with pre-checks): none unless a schedule is set.
+struct drill_config {
+  std::optional<duration> schedule;
+};
+
 struct logging_config {
   std::string level = "info";   ///< trace|debug|info|warn|error
   std::string format = "text";  ///< text|json
@@ -343,6 +364,9 @@ struct config {
   plan_config failback;
   aws_config aws;
   logging_config logging;
+  readiness_config readiness;
+  objectives_config objectives;
+  drill_config drill;
 
   [[nodiscard]] const region_config& primary() const;
   [[nodiscard]] const region_config& dr() const;

@@ -743,4 +743,62 @@ TEST_F(engine_active_test, a_real_plan_that_fails_after_a_step_leaves_the_active
   EXPECT_EQ(json::parse(in)["state"], "split");
 }
 
+class engine_readiness_test : public engine_test {
+ protected:
+  std::string extra_yaml() override { return "readiness: {gate: blocking}\n"; }
+  void add_hooks(engine_hooks& hooks) override {
+    hooks.extra_routes.emplace_back([](const common::http_request& r) -> std::optional<common::http_response> {
+      if (r.path != "/v1/extra") return std::nullopt;
+      return common::http_response::json(200, R"({"extra":true})");
+    });
+  }
+};
+
+TEST_F(engine_readiness_test, notices_page_once_extra_routes_answer_and_readiness_feeds_the_gate) {
+  round(all_, {});
+  EXPECT_EQ(call(port_, http::verb::get, "/v1/extra").body, R"({"extra":true})");
+  EXPECT_EQ(call(port_, http::verb::get, "/v1/nothing").status, 404U);
+  on_io([this] {
+    engine_->set_notice("readiness-failover-arc.endpoints", decision::severity::warning, "2 of 5 endpoints down");
+    engine_->set_notice("readiness-failover-arc.endpoints", decision::severity::warning, "2 of 5 endpoints down");
+    return 0;
+  });
+  ASSERT_EQ(pages_.size(), 1U);
+  EXPECT_EQ(pages_[0].incident_id, "engine-test/notice/readiness-failover-arc.endpoints");
+  EXPECT_EQ(pages_[0].action, decision::page_action::trigger);
+  json s = status();
+  ASSERT_EQ(s["notices"].size(), 1U) << s.dump();
+  EXPECT_EQ(s["notices"][0]["summary"], "2 of 5 endpoints down");
+  on_io([this] {
+    engine_->clear_notice("readiness-failover-arc.endpoints");
+    return 0;
+  });
+  ASSERT_EQ(pages_.size(), 2U);
+  EXPECT_EQ(pages_[1].action, decision::page_action::resolve);
+  EXPECT_TRUE(status()["notices"].empty());
+
+  // A regional outage: the blocking dr_ready gate holds the failover until a readiness run says ready.
+  const std::set<std::string> east{"api-web@us-east-1", "webapp@us-east-1", "notifications@us-east-1"};
+  for (int i = 0; i < 12; ++i)
+    round(all_, east);
+  json rec = json::parse(call(port_, http::verb::get, "/v1/recommendation").body);
+  ASSERT_EQ(rec["state"], "blocked") << rec.dump();
+  bool found = false;
+  for (const auto& g : rec["gates"]) {
+    if (g["name"] != "dr_ready") continue;
+    found = true;
+    EXPECT_FALSE(g["ok"].get<bool>());
+    EXPECT_TRUE(g["blocking"].get<bool>());
+  }
+  EXPECT_TRUE(found) << rec.dump();
+  on_io([this] {
+    engine_->set_readiness(decision::action_kind::failover,
+                           decision::plan_readiness{true, "12 items ok", decision::time_point{}});
+    return 0;
+  });
+  round(all_, east);
+  rec = json::parse(call(port_, http::verb::get, "/v1/recommendation").body);
+  EXPECT_EQ(rec["state"], "pending_approval") << rec.dump();
+}
+
 }  // namespace vigil::app
