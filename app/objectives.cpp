@@ -409,6 +409,14 @@ struct objectives_service::impl {
   }
 };
 
+objectives_settings objectives_settings_from(const common::config& cfg) {
+  objectives_settings s;
+  s.rto = cfg.objectives.rto;
+  s.rpo = cfg.objectives.rpo;
+  s.drill_schedule = cfg.drill.schedule;
+  return s;
+}
+
 objectives_service::objectives_service(asio::io_context& io, const common::config& cfg, const common::clock& clock,
                                        prometheus::Registry& registry, objectives_settings settings)
     : impl_(std::make_unique<impl>(io, cfg, clock, registry, settings)) {}

@@ -38,6 +38,9 @@ struct objectives_settings {
   std::chrono::milliseconds default_approval{std::chrono::minutes(5)};
 };
 
+/// objectives.rto / .rpo and drill.schedule of `cfg`.
+[[nodiscard]] objectives_settings objectives_settings_from(const common::config& cfg);
+
 /// What the service reads from and drives in the engine (io thread).
 struct objectives_seams {
   std::function<bool()> is_leader;

@@ -172,6 +172,7 @@ void served_engine::reload(const std::string& config_file) {
     return;
   }
   log->info("SIGHUP: {}", services_.reload_approvers(loaded.value->approvals));
+  log->info("SIGHUP: objectives reloaded: {}", services_.reload_objectives(*loaded.value));
   log->info(
       "SIGHUP: every other setting of {} (listen, services, decision, paging and its secret files, plan, "
       "agent key, coordination) takes effect at the next restart",

@@ -25,6 +25,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,7 +46,7 @@ class Sink(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         with Sink.lock:
-            Sink.pages.append(json.loads(body))
+            Sink.pages.append(json.loads(body)["page"])  # {"version", "idempotency_key", "page"}
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -72,13 +73,18 @@ class Objectives(unittest.TestCase):
         self.sink.daemon_threads = True
         threading.Thread(target=self.sink.serve_forever, daemon=True).start()
         hook = f"http://127.0.0.1:{self.sink.server_address[1]}/hook"
+        fd, self.secret = tempfile.mkstemp(prefix="vigil-objectives-hook-")
+        os.write(fd, b"objectives-test-webhook-secret\n")
+        os.close(fd)
         self.engine = Engine(extra_yaml="objectives: {rto: 1m, rpo: 5s}\ndrill: {schedule: 3s}\n",
-                             paging=f"[{{kind: webhook, name: hook, url: '{hook}', timeout: 2s}}]")
+                             paging=f"[{{kind: webhook, name: hook, url: '{hook}', secret_file: {self.secret}, "
+                                    "timeout: 2s}]")
 
     def tearDown(self):
         self.engine.stop()
         self.sink.shutdown()
         self.sink.server_close()
+        os.unlink(self.secret)
         if os.environ.get("VIGIL_KEEP_TEST"):
             print("kept", self.engine.dir)
         else:
