@@ -20,6 +20,8 @@ constexpr std::array command_table{
     command{"brake", "turn the actuation brake on or off (signed): no plan step runs while it is on", cmd_brake},
     command{"plan", "abort, pause or resume the running plan (signed)", cmd_plan},
     command{"drill", "rehearse the failover plan in dry run: every call and pre-check, nothing changed", cmd_drill},
+    command{"objectives", "the engine's RTO estimate and RPO exposure against the objectives, and drill trend",
+            cmd_objectives},
     command{"iam", "print least-privilege IAM policies for the agents and the plan steps of a config", cmd_iam},
     command{"check-config", "validate a configuration file and summarise it", cmd_check_config},
     command{"keygen", "create an Ed25519 key pair for signing approvals", cmd_keygen},
