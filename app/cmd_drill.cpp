@@ -1,33 +1,36 @@
 // vigil drill --config FILE [--action failover|failback] [--planned] [--prechecks] [--json]:
-// a rehearsal of the plan that changes nothing. Every step is described call
+// a rehearsal of the plan that changes nothing (app/drill_run.hpp). Every step is described call
 // by call (pre-checks and mutating calls) and run through the executor in
 // dry run, with an in-memory journal; with --prechecks the read-only
 // pre-checks are made against the configured AWS endpoints and their answers
 // shown (e.g. "the global cluster's writer is a third cluster"). An Aurora
 // step shows its mode and the call it makes for an unplanned (default) or,
 // with --planned, a planned plan.
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
-#include "actuators/plan_executor.hpp"
+#include "actuators/plan_describe.hpp"
 #include "app/cli.hpp"
 #include "app/commands.hpp"
+#include "app/drill_run.hpp"
+#include "app/objectives_store.hpp"
 #include "app/validated_config.hpp"
-#include "aws/sts.hpp"
 #include "common/config_load.hpp"
 
 namespace vigil::app {
 
 int cmd_drill(const std::vector<std::string>& args, command_io& io) {
-  const std::vector<option_spec> drill_options{
+  const std::vector<option_spec> specs{
       {"config", "FILE", "the configuration whose plan to rehearse", true},
       {"action", "ACTION", "failover (default) or failback"},
       {"prechecks", "", "also make the read-only pre-checks (Describe*/Get* calls) and show their answers"},
       {"planned", "", "rehearse a planned plan (an operator's propose, source healthy): switchover, no data loss"},
       {"allow-data-loss", "", "rehearse an approval that accepts a loss beyond the RPO budget (or an unknown one)"},
       {"json", "", "print the described plan and the outcome as JSON"},
+      {"no-record", "", "do not append the drill's timeline to engine.state_dir/timelines.jsonl"},
   };
-  const auto parsed = parse_args(args, drill_options);
+  const auto parsed = parse_args(args, specs);
   if (!parsed.args) {
     io.err << "vigil drill: " << parsed.error << "\n";
     return exit_usage;
@@ -35,11 +38,13 @@ int cmd_drill(const std::vector<std::string>& args, command_io& io) {
   const parsed_args& a = *parsed.args;
   if (a.help) {
     io.out << "Usage: vigil drill --config FILE [--action failover|failback] [--planned] [--prechecks] "
-              "[--allow-data-loss] [--json]\n\n"
+              "[--allow-data-loss] [--json] [--no-record]\n\n"
               "Runs the plan in dry run against the current configuration: prints what each step would call\n"
               "and its pre-checks, journals nothing to disk, changes nothing. Exit 0 when every step could be\n"
-              "described (and, with --prechecks, no pre-check found an unexpected state), 1 otherwise.\n\n"
-           << format_options(drill_options);
+              "described (and, with --prechecks, no pre-check found an unexpected state), 1 otherwise.\n"
+              "The measured timeline is appended to engine.state_dir/timelines.jsonl when that directory\n"
+              "exists (vigil objectives shows the history).\n\n"
+           << format_options(specs);
     return exit_ok;
   }
   const std::string action = a.get_or("action", "failover");
@@ -54,48 +59,22 @@ int cmd_drill(const std::vector<std::string>& args, command_io& io) {
     return exit_usage;
   }
   const common::config& cfg = *loaded.value;
-  common::plan_config plan = action == "failover" ? cfg.failover : cfg.failback;
+  const common::plan_config& plan = action == "failover" ? cfg.failover : cfg.failback;
   if (plan.steps.empty()) {
     io.err << "vigil drill: " << cfg.file << ": plan." << action << " has no steps\n";
     return exit_usage;
   }
-  plan.dry_run = true;  // a drill never mutates, whatever the file says
-  const bool primary_first = action == "failover";
-  actuators::plan_request req;
-  req.ctx.recommendation_id = "drill-" + action;
-  req.ctx.recommendation_hash = "drill";
-  req.ctx.action = action;
-  req.ctx.from = primary_first ? cfg.primary().name : cfg.dr().name;
-  req.ctx.to = primary_first ? cfg.dr().name : cfg.primary().name;
-  req.ctx.approvers = {"drill"};
-  req.ctx.allow_data_loss = a.has("allow-data-loss");
-  req.ctx.planned = a.has("planned");
-
+  drill_options d;
+  d.action = action;
+  d.planned = a.has("planned");
+  d.allow_data_loss = a.has("allow-data-loss");
+  d.prechecks = a.has("prechecks");
+  const actuators::plan_request req = drill_request(cfg, d);
   common::real_clock clock;
-  common::cv_waiter wait;
-  actuators::plan_journal journal{std::filesystem::path{}};  // in memory: a drill leaves no record to resume
-  std::unique_ptr<aws::aws_stack> stack;
-  actuators::step_factory factory = [&](const common::plan_step_config& s) {
-    if (!stack) stack = std::make_unique<aws::aws_stack>(aws::make_aws_stack(cfg.aws, clock));
-    actuators::step_deps deps;
-    deps.aws = stack->client.get();
-    return actuators::make_step_factory(deps)(s);
-  };
-  actuators::executor_options opts;
-  opts.dry_run_prechecks = a.has("prechecks");
-  actuators::plan_executor exec(journal, factory, clock, wait, nullptr, opts);
   const bool as_json = a.has("json");
-  actuators::executor_events ev;
-  ev.print = [&](const std::string& line) {
-    if (!as_json) io.out << line << "\n";
-  };
-  bool unexpected = false;
-  ev.on_step = [&](std::size_t, const std::string&, const std::string&, const std::string& detail) {
-    if (detail.find("pre-check: unexpected_state") != std::string::npos) unexpected = true;
-  };
   if (!as_json) {
     io.out << "vigil drill: plan." << action << " of " << cfg.deployment << " (" << req.ctx.from << " -> " << req.ctx.to
-           << "), dry run" << (opts.dry_run_prechecks ? " with read-only pre-checks" : "") << ": nothing is changed\n"
+           << "), dry run" << (d.prechecks ? " with read-only pre-checks" : "") << ": nothing is changed\n"
            << "  as "
            << (req.ctx.planned ? "a planned plan (operator's propose, source healthy)"
                                : "an unplanned plan (outage-triggered; --planned for a switchover)")
@@ -107,7 +86,18 @@ int cmd_drill(const std::vector<std::string>& args, command_io& io) {
              << "\n";
     }
   }
-  const auto out = exec.execute(plan, req, actuators::approval_ref{"drill", {"drill"}}, ev);
+  const auto drilled = run_drill(cfg, d, clock, [&](const std::string& line) {
+    if (!as_json) io.out << line << "\n";
+  });
+  const auto& out = drilled.outcome;
+  std::string recorded;
+  if (!a.has("no-record") && std::filesystem::is_directory(cfg.engine.state_dir)) {
+    const std::string path = timelines_path(cfg.engine.state_dir);
+    const std::string why = append_timeline(path, drilled.timeline);
+    recorded = why.empty() ? path : "";
+    if (!why.empty()) io.err << "vigil drill: timeline not recorded: " << why << "\n";
+  }
+  if (!as_json && !recorded.empty()) io.out << "timeline recorded in " << recorded << " (vigil objectives shows it)\n";
   if (as_json) {
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& s : actuators::describe_plan(plan, req.ctx))
@@ -116,15 +106,17 @@ int cmd_drill(const std::vector<std::string>& args, command_io& io) {
                              {"planned", req.ctx.planned},
                              {"from", req.ctx.from},
                              {"to", req.ctx.to},
-                             {"prechecks_made", opts.dry_run_prechecks},
+                             {"prechecks_made", d.prechecks},
                              {"steps", steps},
                              {"result", actuators::to_string(out.result)},
                              {"detail", out.detail},
-                             {"unexpected_state", unexpected}}
+                             {"unexpected_state", drilled.unexpected},
+                             {"timeline", decision::to_json(drilled.timeline)},
+                             {"recorded_in", recorded.empty() ? nlohmann::json(nullptr) : nlohmann::json(recorded)}}
                   .dump(2)
            << "\n";
   }
-  return out.ok() && !unexpected ? exit_ok : exit_failed;
+  return drilled.ok() ? exit_ok : exit_failed;
 }
 
 }  // namespace vigil::app

@@ -47,11 +47,13 @@ int cmd_agent(const std::vector<std::string>& args, command_io& io);
 int cmd_run(const std::vector<std::string>& args, command_io& io);
 int cmd_propose(const std::vector<std::string>& args, command_io& io);
 int cmd_drill(const std::vector<std::string>& args, command_io& io);
+int cmd_objectives(const std::vector<std::string>& args, command_io& io);
 int cmd_demo(const std::vector<std::string>& args, command_io& io);
 int cmd_silence(const std::vector<std::string>& args, command_io& io);
 int cmd_brake(const std::vector<std::string>& args, command_io& io);
 int cmd_plan(const std::vector<std::string>& args, command_io& io);
 int cmd_iam(const std::vector<std::string>& args, command_io& io);
 int cmd_readiness(const std::vector<std::string>& args, command_io& io);
+int cmd_status(const std::vector<std::string>& args, command_io& io);
 
 }  // namespace vigil::app

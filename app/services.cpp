@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "app/objectives.hpp"
 #include "approvals/approval.hpp"
 #include "approvals/approval_hook.hpp"
 #include "approvals/jti_ledger.hpp"
@@ -65,6 +66,8 @@ struct engine_services::impl {
   common::cv_waiter waiter;
   std::unique_ptr<paging::page_dispatcher> dispatcher;
   actuators::plan_runner runner;
+  /// Recorded timelines, the RTO estimate and scheduled drills (GET /v1/objectives).
+  std::unique_ptr<objectives_service> objectives;
   /// The replica protocol: take-over, page claims, guards, coordination-lost page.
   std::unique_ptr<coordination::takeover> ha;
   std::unique_ptr<coordination::coordination_runner> coord_runner;
@@ -89,6 +92,7 @@ struct engine_services::impl {
         coord(make_coord(c, replica_id, clk, reg)),
         shared(c.coordination.backend == common::coordination_backend::etcd),
         runner(ctx, c, std::chrono::milliseconds(200), std::move(print), runner_options(reg, clk)),
+        objectives(std::make_unique<objectives_service>(ctx, c, clk, reg, objectives_settings_from(c))),
         health_timer(ctx) {
     build_approvals(reg);
     build_paging(reg);
@@ -282,6 +286,24 @@ struct engine_services::impl {
     }
   }
 
+  /// The objectives service drives the engine's notices; under HA its newest
+  /// timelines are shared under the coordination key `timelines`.
+  void start_objectives(engine& e) {
+    objectives_seams seams;
+    seams.is_leader = [&e] { return e.is_leader(); };
+    seams.status = [&e] { return e.status_json(); };
+    seams.set_notice = [&e](const std::string& key, decision::severity sev, const std::string& summary,
+                            const nlohmann::json& details) { e.set_notice(key, sev, summary, details); };
+    seams.clear_notice = [&e](const std::string& key) { e.clear_notice(key); };
+    if (shared) {
+      seams.load_shared = [this] { return coord->get_json("timelines"); };
+      seams.store_shared = [this](const nlohmann::json& doc) {
+        return coord->put_json_guarded("timelines", doc) == coordination::write_result::ok;
+      };
+    }
+    objectives->start(std::move(seams));
+  }
+
   void on_leadership(bool leader) {
     // Runner thread: hand over to the io thread (the engine and core live there).
     boost::asio::post(io, [this, leader, a = alive] {
@@ -325,7 +347,11 @@ engine_hooks engine_services::hooks(const std::string& engine_url) {
     s["plan"] = impl_->runner.status();
     return s;
   };
-  h.on_event = [this](const nlohmann::json& ev) { impl_->runner.observe(ev); };  // page times for the RTO report
+  h.on_event = [this](const nlohmann::json& ev) {
+    impl_->runner.observe(ev);  // page times for the RTO report
+    impl_->objectives->observe(ev, [this] { return impl_->runner.status(); });
+  };
+  h.extra_routes.emplace_back([this](const common::http_request& r) { return impl_->objectives->route(r); });
   h.open_incidents = [this] { return impl_->open_incidents(); };
   h.load_continuity = [this] { return impl_->load_state(); };
   h.on_continuity = [this](const nlohmann::json& state) { return impl_->store_state(state); };
@@ -342,6 +368,10 @@ engine_hooks engine_services::hooks(const std::string& engine_url) {
     return impl_->coord->put_json_guarded("controls", doc) == coordination::write_result::ok;
   };
   return h;
+}
+
+std::string engine_services::reload_objectives(const common::config& cfg) {
+  return impl_->objectives->reload(objectives_settings_from(cfg));
 }
 
 std::string engine_services::reload_approvers(const common::approvals_config& approvals) {
@@ -371,6 +401,7 @@ void engine_services::start(engine& e, std::string replica_url) {
                            [&e] { return e.open_incident_ids(); },
                            [&e](const std::string& id) { return e.mark_unpaged(id); });
   impl_->runner.attach(e);
+  impl_->start_objectives(e);
   impl_->dispatcher->start();
   if (impl_->shared) {
     impl_->coord_runner = std::make_unique<coordination::coordination_runner>(
@@ -385,6 +416,7 @@ void engine_services::stop() {
   if (!impl_) return;
   *impl_->alive = false;
   impl_->health_timer.cancel();
+  impl_->objectives->stop();
   {
     const std::lock_guard lock(impl_->state_mu);
     impl_->state_stop = true;

@@ -53,6 +53,8 @@ class engine_services {
   /// io thread). Keeps the loaded keys when a new one does not load or when
   /// approvals were off at start. Returns what it did, for the log.
   [[nodiscard]] std::string reload_approvers(const common::approvals_config& approvals);
+  /// SIGHUP: objectives and drill.schedule from `cfg` (io thread); what changed, for the log.
+  [[nodiscard]] std::string reload_objectives(const common::config& cfg);
 
   struct impl;
 

@@ -42,6 +42,8 @@ enum class scenario_action : std::uint8_t {
   leader,   ///< set leadership (`flag`)
   propose,  ///< operator proposal of `action` (failover | failback)
   active,   ///< the engine recorded `filter.region` as the active region (a real plan ended)
+  /// a readiness run of the `action` plan: ready (`flag`) or not, `reason` naming the failed items
+  readiness,
 };
 
 struct scenario_event {
@@ -58,6 +60,7 @@ struct scenario_event {
   std::optional<bool> allow_data_loss;  ///< default: what the recommendation requires
   std::string by = "operator";
   std::string scope;
+  std::string reason;  ///< readiness: the failed items
   bool flag = true;
   action_kind action = action_kind::failover;
   int line = 0;

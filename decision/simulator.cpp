@@ -255,6 +255,9 @@ class sim {
       case scenario_action::active:
         if (const auto r = core_.topo().find_region(e.filter.region)) core_.set_active(*r, now, {}, {e.by});
         break;
+      case scenario_action::readiness:
+        core_.set_readiness(e.action, plan_readiness{e.flag, e.reason, now});
+        break;
     }
     drain(now);
   }
