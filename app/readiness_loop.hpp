@@ -12,6 +12,7 @@
 // failed item ("readiness-<plan>-<item>", cleared when it recovers) and the
 // dr_ready gate (ok = every item ok).
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -116,6 +117,15 @@ class readiness_loop {
   std::map<std::string, plan_record> plans_;
   std::thread thread_;
 };
+
+class engine;
+/// The loop for `vigil engine` when cfg.readiness is on (null otherwise): its
+/// sinks post to `io` and call the engine `eng()` returns (null: not yet).
+[[nodiscard]] std::unique_ptr<readiness_loop> make_engine_readiness(boost::asio::io_context& io,
+                                                                    const common::config& cfg,
+                                                                    const common::clock& clock,
+                                                                    prometheus::Registry& registry,
+                                                                    std::function<engine*()> eng);
 
 /// The readiness client's AWS settings: aws.* with one retry and the given timeout per call.
 [[nodiscard]] common::aws_config readiness_aws_config(common::aws_config aws, std::chrono::milliseconds timeout);

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "app/objectives.hpp"
+#include "app/readiness_loop.hpp"
 #include "approvals/approval.hpp"
 #include "approvals/approval_hook.hpp"
 #include "approvals/jti_ledger.hpp"
@@ -71,6 +72,8 @@ struct engine_services::impl {
   /// The replica protocol: take-over, page claims, guards, coordination-lost page.
   std::unique_ptr<coordination::takeover> ha;
   std::unique_ptr<coordination::coordination_runner> coord_runner;
+  /// The continuous readiness loop (readiness: configured), on its own thread.
+  std::unique_ptr<readiness_loop> readiness;
   std::shared_ptr<std::atomic<bool>> alive = std::make_shared<std::atomic<bool>>(true);
   // io thread
   engine* eng = nullptr;
@@ -97,6 +100,7 @@ struct engine_services::impl {
     build_approvals(reg);
     build_paging(reg);
     build_replica_protocol();
+    readiness = make_engine_readiness(io, cfg, clock, reg, [this] { return eng; });
   }
 
   static std::unique_ptr<coordination::coordinator> make_coord(const common::config& c, const std::string& replica,
@@ -362,6 +366,9 @@ engine_hooks engine_services::hooks(const std::string& engine_url) {
   h.plan_command = [this](const std::string& action, const std::string& id, const std::string& by,
                           const std::string& reason) { return impl_->runner.command(action, id, by, reason); };
   h.set_brake = [this](bool on, const std::string& detail) { impl_->runner.set_brake(on, detail); };
+  if (impl_->readiness) {
+    h.extra_routes.emplace_back([this](const common::http_request& r) { return impl_->readiness->route(r); });
+  }
   // The coordinator's shared state: a file in engine.state_dir, or etcd (fenced: only the leader writes).
   h.load_controls = [this] { return impl_->coord->get_json("controls"); };
   h.store_controls = [this](const nlohmann::json& doc) {
@@ -403,6 +410,9 @@ void engine_services::start(engine& e, std::string replica_url) {
   impl_->runner.attach(e);
   impl_->start_objectives(e);
   impl_->dispatcher->start();
+  if (impl_->readiness)
+    impl_->readiness->start(
+        std::min<std::chrono::milliseconds>(impl_->cfg.readiness.interval, std::chrono::seconds(10)));
   if (impl_->shared) {
     impl_->coord_runner = std::make_unique<coordination::coordination_runner>(
         *impl_->coord, impl_->clock, [this](bool leader) { impl_->on_leadership(leader); });
@@ -415,6 +425,7 @@ void engine_services::start(engine& e, std::string replica_url) {
 void engine_services::stop() {
   if (!impl_) return;
   *impl_->alive = false;
+  if (impl_->readiness) impl_->readiness->stop();
   impl_->health_timer.cancel();
   impl_->objectives->stop();
   {

@@ -328,10 +328,11 @@ struct aws_config {
 /// The readiness loop (docs/runbook.md, "Readiness"): on only when the section is present.
 struct readiness_config {
   bool enabled = false;
-  duration interval{300000};   ///< between runs, jittered by +-10%
-  bool gate_blocking = false;  ///< the dr_ready gate blocks (default: advisory)
-  int cert_min_days = 14;      ///< a dr check's certificate must stay valid longer than this
-  duration timeout{10000};     ///< per read-only call
+  duration interval{300000};      ///< between runs, jittered by +-10%
+  bool gate_blocking = false;     ///< the dr_ready gate blocks (default: advisory)
+  int cert_min_days = 14;         ///< a dr check's certificate must stay valid longer than this
+  duration timeout{10000};        ///< per read-only call
+  std::string actuator_role_arn;  ///< the role the plan runs as: its permissions are simulated (iam.* items)
 };
 
 /// The recovery objectives the RTO estimate and the lag exposure are held against.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <regex>
 
 #include "common/config_reader.hpp"
 #include "common/log.hpp"
@@ -436,7 +437,8 @@ void read_aws(map_reader& top, aws_config& a) {
 
 void read_readiness(map_reader& top, readiness_config& r) {
   if (!top.has("readiness")) return;
-  map_reader m(top.ctx(), top.child("readiness"), "readiness", {"interval", "gate", "cert_min_days", "timeout"});
+  map_reader m(top.ctx(), top.child("readiness"), "readiness",
+               {"interval", "gate", "cert_min_days", "timeout", "actuator_role_arn"});
   if (!m.valid()) return;
   r.enabled = true;
   if (m.duration("interval", r.interval, common::duration{1000}) && r.interval > common::duration{86400000}) {
@@ -446,6 +448,14 @@ void read_readiness(map_reader& top, readiness_config& r) {
   m.integer("cert_min_days", r.cert_min_days, 0, 365);
   if (m.duration("timeout", r.timeout, common::duration{100}) && r.timeout > common::duration{120000}) {
     m.error("timeout", "at most 2m per call");
+  }
+  // IAM's policy simulation takes a user, group or role ARN of 20..2048 characters.
+  static const std::regex principal(R"(arn:aws[a-z-]*:iam::\d{12}:(role|user|group)/.+)");
+  if (m.string("actuator_role_arn", r.actuator_role_arn) &&
+      (r.actuator_role_arn.size() < 20 || r.actuator_role_arn.size() > 2048 ||
+       !std::regex_match(r.actuator_role_arn, principal))) {
+    m.error("actuator_role_arn",
+            "expected an IAM role ARN (arn:aws:iam::<account>:role/<name>), got " + quote_value(r.actuator_role_arn));
   }
 }
 
