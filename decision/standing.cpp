@@ -152,6 +152,24 @@ standing_verdict evaluate_standing(const standing_conditions& c, const standing_
                                    secs(duration{*s.lag.ms})};
 }
 
+std::vector<verified_approval> standing_approvals(const recommendation& rec, const std::string& policy_id,
+                                                  const std::vector<std::string>& signers, int use, time_point now,
+                                                  time_point expires_at) {
+  std::vector<verified_approval> out;
+  for (const auto& who : signers) {
+    verified_approval a;
+    a.recommendation_id = rec.id;
+    a.recommendation_hash = rec.hash;
+    a.approver = "standing:" + policy_id + ":" + who;
+    a.jti = "standing:" + policy_id + ":use:" + std::to_string(use) + ":" + who;
+    a.allow_data_loss = false;
+    a.issued_at = now;
+    a.expires_at = expires_at;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
 std::string standing_plan_hash(const nlohmann::json& plan) {
   return canonical_hash(plan);
 }

@@ -92,6 +92,13 @@ struct standing_verdict {
 
 [[nodiscard]] standing_verdict evaluate_standing(const standing_conditions& c, const standing_inputs& in);
 
+/// What a fired policy hands to core::approve(), one per signer: approver
+/// "standing:<id>:<signer>", jti "standing:<id>:use:<use>:<signer>", never
+/// allow_data_loss (the core re-evaluates every gate at approval time).
+[[nodiscard]] std::vector<verified_approval> standing_approvals(const recommendation& rec, const std::string& policy_id,
+                                                                const std::vector<std::string>& signers, int use,
+                                                                time_point now, time_point expires_at);
+
 /// The hash a standing policy binds: hex SHA-256 of the canonical JSON of
 /// the plan as configured ({"dry_run", "steps": [{"name", "kind", "params",
 /// "timeout_ms", "retries", "on_failure"}...]}). A changed plan disarms every policy.
