@@ -94,6 +94,39 @@ bool boolean(const YAML::Node& n, const std::string& what) {
   fail(n, what + ": expected true or false, got '" + s + "'");
 }
 
+/// standing: {from, to, min_duration, min_vantages, max_lag, hours, uses, signers}
+void standing_event(const YAML::Node& body, d::scenario_event& e) {
+  e.what = d::scenario_action::standing;
+  only_keys(body, {"from", "to", "min_duration", "min_vantages", "max_lag", "hours", "uses", "signers"}, "standing");
+  d::standing_conditions c;
+  if (body["from"]) c.from = scalar(body["from"], "standing.from");
+  if (body["to"]) c.to = scalar(body["to"], "standing.to");
+  if (body["min_duration"]) c.min_duration = dur(body["min_duration"], "standing.min_duration");
+  if (body["max_lag"]) c.max_lag = dur(body["max_lag"], "standing.max_lag");
+  if (body["min_vantages"]) {
+    try {
+      c.min_vantages = body["min_vantages"].as<int>();
+    } catch (const YAML::Exception&) {
+      fail(body["min_vantages"], "standing.min_vantages: expected an integer in 1..64");
+    }
+    if (c.min_vantages < 1 || c.min_vantages > 64) fail(body["min_vantages"], "standing.min_vantages: 1..64");
+  }
+  if (body["hours"]) {
+    c.hours = d::parse_standing_hours(scalar(body["hours"], "standing.hours"));
+    if (!c.hours) fail(body["hours"], "standing.hours: expected HH:MM-HH:MM (UTC), two different times");
+  }
+  if (body["uses"]) {
+    try {
+      e.uses = body["uses"].as<int>();
+    } catch (const YAML::Exception&) {
+      fail(body["uses"], "standing.uses: expected an integer in 1..100");
+    }
+    if (e.uses < 1 || e.uses > 100) fail(body["uses"], "standing.uses: 1..100");
+  }
+  e.approvers = body["signers"] ? strings(body["signers"], "standing.signers") : std::vector<std::string>{"alice"};
+  e.standing = c;
+}
+
 d::scenario_event event(const YAML::Node& n) {
   if (!n.IsMap()) fail(n, "events[]: expected a mapping like {at: 60s, fail: {region: us-east-1}}");
   if (!n["at"]) fail(n, "events[]: missing 'at'");
@@ -182,11 +215,15 @@ d::scenario_event event(const YAML::Node& n) {
     } else {
       e.filter.region = scalar(body, "active");
     }
+  } else if (action == "standing") {
+    standing_event(body, e);
+  } else if (action == "revoke_standing") {
+    e.what = d::scenario_action::revoke_standing;
   } else {
     fail(n, "events[]: unknown action '" + action +
                 "' (expected fail, heal, slow, flap, cert_expiring, vantage_down, vantage_up, isolate, unisolate, lag, "
                 "noise, "
-                "approve, acknowledge, silence, unsilence, leader, propose, active)");
+                "approve, acknowledge, silence, unsilence, leader, propose, active, standing, revoke_standing)");
   }
   return e;
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "decision/standing.hpp"
 #include "decision/types.hpp"
 
 namespace vigil::decision {
@@ -42,6 +43,11 @@ enum class scenario_action : std::uint8_t {
   leader,   ///< set leadership (`flag`)
   propose,  ///< operator proposal of `action` (failover | failback)
   active,   ///< the engine recorded `filter.region` as the active region (a real plan ended)
+  /// arm a standing approval (`standing`, signed by `approvers`, `uses` uses;
+  /// decision/standing.hpp): after each tick, when every condition holds, the
+  /// simulator approves the recommendation as the engine would
+  standing,
+  revoke_standing,  ///< disarm it
 };
 
 struct scenario_event {
@@ -60,6 +66,8 @@ struct scenario_event {
   std::string scope;
   bool flag = true;
   action_kind action = action_kind::failover;
+  std::optional<standing_conditions> standing;  ///< from/to empty: primary -> dr
+  int uses = 1;
   int line = 0;
 };
 
