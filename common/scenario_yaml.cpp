@@ -243,6 +243,14 @@ nlohmann::json to_json_scalar(const YAML::Node& n) {
   return s;
 }
 
+int count_of(const YAML::Node& n) {
+  const auto c = scalar(n, "count");
+  if (c.empty() || c.size() > 4 || !std::all_of(c.begin(), c.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    fail(n, "count: expected an integer from 0 to 9999, got '" + c + "'");
+  }
+  return std::stoi(c);
+}
+
 void window(const YAML::Node& n, d::scenario_expect& x) {
   if (n["after"]) x.after = dur(n["after"], "after");
   if (n["within"]) x.within = dur(n["within"], "within");
@@ -279,14 +287,7 @@ d::scenario_expect expect_body(const YAML::Node& n, bool never) {
     if (n["vantage"]) x.vantage = scalar(n["vantage"], "vantage");
     if (n["action"]) x.action_of_page = vocab<d::page_action>(n["action"], "action");
     if (n["summary"]) x.summary = scalar(n["summary"], "summary");
-    if (n["count"]) {
-      const auto c = scalar(n["count"], "count");
-      if (c.empty() || c.size() > 4 ||
-          !std::all_of(c.begin(), c.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
-        fail(n["count"], "count: expected an integer from 0 to 9999, got '" + c + "'");
-      }
-      x.count = std::stoi(c);
-    }
+    if (n["count"]) x.count = count_of(n["count"]);
   } else if (n["approval"]) {
     only_keys(n, keys({"approval", "reason"}), "approval");
     x.kind = never ? d::expect_kind::never_approval : d::expect_kind::approval;
@@ -294,6 +295,19 @@ d::scenario_expect expect_body(const YAML::Node& n, bool never) {
     if (s != "accepted" && s != "rejected") fail(n["approval"], "approval: expected accepted or rejected");
     x.accepted = s == "accepted";
     if (n["reason"]) x.reason = vocab<d::approval_reason>(n["reason"], "reason");
+  } else if (n["standing"]) {
+    only_keys(n, never ? keys({"standing", "reason"}) : keys({"standing", "reason", "count"}), "standing");
+    x.kind = never ? d::expect_kind::never_standing : d::expect_kind::standing;
+    x.standing_result = scalar(n["standing"], "standing");
+    if (x.standing_result != "armed" && x.standing_result != "held" && x.standing_result != "used" &&
+        x.standing_result != "revoked") {
+      fail(n["standing"], "standing: expected armed, held, used or revoked");
+    }
+    if (n["reason"]) {
+      x.hold = d::standing_hold_from_string(scalar(n["reason"], "reason"));
+      if (!x.hold) fail(n["reason"], "reason: not a standing hold reason (docs/approvals.md)");
+    }
+    if (n["count"]) x.count = count_of(n["count"]);
   } else if (!never && n["recommendation_field"]) {
     only_keys(n, keys({"recommendation_field"}), "recommendation_field");
     x.kind = d::expect_kind::recommendation_field;
@@ -305,7 +319,7 @@ d::scenario_expect expect_body(const YAML::Node& n, bool never) {
       x.fields[kv.first.as<std::string>()] = to_json_scalar(kv.second);
   } else {
     fail(n, std::string(never ? "never" : "expect[]") +
-                ": expected one of classification, recommendation, page, approval" +
+                ": expected one of classification, recommendation, page, approval, standing" +
                 (never ? "" : ", recommendation_field, never"));
   }
   if (!never) window(n, x);

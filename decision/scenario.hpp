@@ -80,7 +80,9 @@ enum class expect_kind : std::uint8_t {
   never_classification,
   never_recommendation,
   never_page,
-  never_approval
+  never_approval,
+  standing,  ///< a standing approval timeline entry (result, optional reason; count)
+  never_standing
 };
 
 struct scenario_expect {
@@ -97,6 +99,8 @@ struct scenario_expect {
   nlohmann::json fields = nlohmann::json::object();  ///< recommendation_field
   std::optional<bool> accepted;                      ///< approval
   std::optional<approval_reason> reason;             ///< approval
+  std::string standing_result;                       ///< standing: armed | held | used | revoked
+  std::optional<standing_hold> hold;                 ///< standing held: this reason only
   duration after{0};
   std::optional<duration> within;  ///< none: until the end of the run
   std::string text;                ///< as written, for messages
