@@ -146,7 +146,7 @@ void plan_runner::resume_unfinished() {
   for (const auto& p : journal_->plans())
     any = any || !p.ended();
   if (!any) return;
-  if (engine_ && !engine_->status_json().value("leader", false)) {
+  if (engine_ && !engine_->status_head_json().value("leader", false)) {
     // Only the leader acts: look again in a second.
     auto timer = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::seconds(1));
     timer->async_wait([this, timer, alive = alive_](const boost::system::error_code& ec) {
@@ -172,7 +172,7 @@ rto_marks plan_runner::marks_for(const decision::execute_plan& e) const {
   rto_marks m;
   m.approved = common::wall_time{std::chrono::duration_cast<std::chrono::milliseconds>(e.at.time_since_epoch())};
   if (!engine_) return m;
-  const json st = engine_->status_json();
+  const json st = engine_->status_head_json();
   const json inc = st.value("incident", json(nullptr));
   std::string incident_id;
   if (inc.is_object() && inc.value("region", std::string{}) == e.from) {
@@ -211,7 +211,7 @@ void plan_runner::execute(const decision::execute_plan& e) {
   j.approval = approval_ref{e.recommendation_hash, e.approvers};
   if (engine_) {
     // The recommendation must still be the one approved (same id, same hash).
-    const json rec = engine_->status_json().value("recommendation", json(nullptr));
+    const json rec = engine_->status_head_json().value("recommendation", json(nullptr));
     if (rec.is_object() && rec.value("id", std::string{}) == e.recommendation_id &&
         rec.value("hash", std::string{}) != e.recommendation_hash) {
       j.approval->recommendation_hash = rec.value("hash", std::string{});

@@ -1,5 +1,6 @@
 #include "app/cli_signing.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <ostream>
 
@@ -24,6 +25,21 @@ std::optional<std::chrono::milliseconds> duration_arg(const parsed_args& a, std:
     return std::nullopt;
   }
   return *d;
+}
+
+option_spec engine_token_spec() {
+  return {"engine-token", "TOKEN",
+          "bearer token for the engine's read routes (engine.read_tokens_file; default $VIGIL_ENGINE_TOKEN)"};
+}
+
+std::string engine_token(const parsed_args& a) {
+  if (const auto t = a.get("engine-token")) return *t;
+  const char* env = std::getenv("VIGIL_ENGINE_TOKEN");  // NOLINT(concurrency-mt-unsafe): read once, at start
+  return env != nullptr ? env : "";
+}
+
+void add_bearer(std::vector<std::pair<std::string, std::string>>& headers, const std::string& token) {
+  if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
 }
 
 std::optional<signer> load_signer(const parsed_args& a, std::string_view cmd, command_io& io) {

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "app/cli.hpp"
 #include "app/commands.hpp"
@@ -23,6 +25,14 @@ namespace vigil::app {
 [[nodiscard]] std::optional<std::chrono::milliseconds> duration_arg(const parsed_args& a, std::string_view name,
                                                                     std::chrono::milliseconds fallback,
                                                                     std::string_view cmd, command_io& io);
+
+/// --engine-token, the option the commands that read the engine share.
+[[nodiscard]] option_spec engine_token_spec();
+/// --engine-token, else $VIGIL_ENGINE_TOKEN, else empty: the bearer token for
+/// the engine's read routes (engine.read_tokens_file).
+[[nodiscard]] std::string engine_token(const parsed_args& a);
+/// Adds `Authorization: Bearer TOKEN` to `headers` when `token` is set.
+void add_bearer(std::vector<std::pair<std::string, std::string>>& headers, const std::string& token);
 
 struct signer {
   std::unique_ptr<approvals::ed25519_key> key;

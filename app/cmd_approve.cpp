@@ -125,9 +125,11 @@ int read_recommendation(const parsed_args& a, const std::string& engine, std::ch
     ss << in.rdbuf();
     body = ss.str();
   } else {
+    std::vector<std::pair<std::string, std::string>> headers{{"Accept", "application/json"}};
+    add_bearer(headers, engine_token(a));
     const auto r = common::http_perform({"GET",
                                          engine + "/v1/recommendation",
-                                         {{"Accept", "application/json"}},
+                                         std::move(headers),
                                          {},
                                          timeout,
                                          std::min<std::chrono::milliseconds>(timeout, 5s)});
@@ -219,6 +221,7 @@ int cmd_approve(const std::vector<std::string>& args, command_io& io) {
       {"ttl", "DURATION", "token lifetime (default 10m; at most the engine's approvals.max_ttl)"},
       {"recommendation-file", "FILE", "read the recommendation JSON from FILE instead of the engine"},
       {"deployment", "NAME", "the deployment, when the recommendation does not name it"},
+      engine_token_spec(),
       {"timeout", "DURATION", "HTTP timeout (default 10s)"}};
   auto parsed = parse_args(args, specs);
   if (!parsed.args) {

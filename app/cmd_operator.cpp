@@ -32,7 +32,7 @@ common::http_reply call(const session& s, const std::string& method, const std::
                         const std::string& body = {}) {
   std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"},
                                                            {"Accept", "application/json"}};
-  if (!s.read_token.empty()) headers.emplace_back("Authorization", "Bearer " + s.read_token);
+  add_bearer(headers, s.read_token);
   return common::http_perform({method, s.engine + path, std::move(headers), body, s.timeout,
                                std::min<std::chrono::milliseconds>(s.timeout, 5s)});
 }
@@ -103,7 +103,7 @@ const std::vector<option_spec>& common_specs() {
       {"duration", "DURATION", "silence create: how long (e.g. 2h; at most silences.max_duration)"},
       {"id", "ID", "silence create: the silence id (default: generated)"},
       {"recommendation", "ID", "plan: the plan's recommendation id (default: the running plan's)"},
-      {"engine-token", "TOKEN", "bearer token for the engine's read routes (engine.read_tokens_file)"},
+      engine_token_spec(),
       {"timeout", "DURATION", "HTTP timeout (default 10s)"}};
   return specs;
 }
@@ -129,9 +129,7 @@ std::optional<parsed_args> parse(const std::vector<std::string>& args, const std
     rc = exit_usage;
     return std::nullopt;
   }
-  const char* env_token = std::getenv("VIGIL_ENGINE_TOKEN");
-  s = session{cmd, trim_url(a.get_or("engine", "")), *timeout,
-              a.get_or("engine-token", env_token != nullptr ? env_token : "")};
+  s = session{cmd, trim_url(a.get_or("engine", "")), *timeout, engine_token(a)};
   return std::move(parsed.args);
 }
 

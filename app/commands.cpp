@@ -13,6 +13,7 @@ constexpr std::array command_table{
     command{"engine", "ingest agent batches, decide, page, verify approvals, run approved plans", cmd_engine},
     command{"agent", "probe every check from one vantage and send signed batches to the engines", cmd_agent},
     command{"run", "engine plus a local agent in one process (single node, sidecar)", cmd_run},
+    command{"status", "print a running engine's /v1/status (JSON)", cmd_status},
     command{"approve", "review the current recommendation and submit a signed approval", cmd_approve},
     command{"standing", "list the engine's standing approvals (signed automatic-failover policies)", cmd_standing},
     command{"propose", "ask the engine for a failback (or failover) recommendation, to approve as usual", cmd_propose},

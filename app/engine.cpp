@@ -15,8 +15,10 @@
 #include "app/batch_gate.hpp"
 #include "app/engine_controls.hpp"
 #include "app/engine_metrics.hpp"
+#include "app/engine_notices.hpp"
 #include "app/event_log.hpp"
 #include "app/listeners.hpp"
+#include "app/read_tokens.hpp"
 #include "app/standing.hpp"
 #include "app/status_history.hpp"
 #include "app/status_page.hpp"
@@ -85,6 +87,7 @@ struct engine::impl {
   std::unique_ptr<common::http_server> server;
   std::unique_ptr<common::http_server> metrics_server;
   listener_metrics listener_counts;  ///< vigil_http_connections*, copied at each scrape
+  read_token_gate read_gate;         ///< engine.read_tokens_file on GET /v1/*
   common::append_file audit;         ///< state_dir/audit.jsonl: every event, durable record (close-on-exec)
   common::append_file record;        ///< engine.record: every observation, for `vigil replay`
   /// check id -> vantage -> its newest failed observation ({outcome, detail, at}),
@@ -115,6 +118,7 @@ struct engine::impl {
   std::optional<running_plan> real_plan;
   std::unique_ptr<operator_controls> controls;   ///< silences, windows, brake, plan commands
   std::unique_ptr<standing_approvals> standing;  ///< signed automatic-failover policies
+  notice_board notices{cfg.deployment};          ///< operational notices (app/engine_notices.hpp)
 
   impl(asio::io_context& ctx, const common::config& c, const common::clock& clk, prometheus::Registry& reg,
        engine_hooks h, engine_options o)
@@ -129,6 +133,7 @@ struct engine::impl {
         metrics(reg, core.topo()),
         timer(ctx),
         listener_counts(reg),
+        read_gate(reg, c.engine.read_tokens),
         leader(options.leader) {
     core.set_leader(leader);
     controls = std::make_unique<operator_controls>(cfg, core, reg, hooks, [this](const json& j) { record_event(j); });
@@ -498,6 +503,7 @@ struct engine::impl {
     s["links"] = json::object();
     if (!cfg.engine.runbook_url.empty()) s["links"]["runbook"] = cfg.engine.runbook_url;
     if (!cfg.engine.dashboard_url.empty()) s["links"]["dashboard"] = cfg.engine.dashboard_url;
+    s["notices"] = notices.to_json();
     const json controls_status = controls->status(clock.wall());  // alive while items() refers to it
     for (const auto& [k, v] : controls_status.items())
       s[k] = v;
@@ -537,11 +543,18 @@ struct engine::impl {
   }
 
   common::http_response route(const common::http_request& r) {
+    if (auto refused = read_gate.check(r)) return std::move(*refused);
     if (auto c = controls->route(r, clock.wall())) {
       drain();
       return std::move(*c);
     }
     if (auto c = standing->route(r, clock.wall())) return std::move(*c);
+    for (const auto& extra : hooks.extra_routes) {
+      if (auto answer = extra(r)) {
+        drain();
+        return std::move(*answer);
+      }
+    }
     if (r.path == "/v1/observations") {
       if (r.method != "POST") return method_not_allowed();
       return post_observations(r);
@@ -584,9 +597,13 @@ struct engine::impl {
   /// A standing approval's page (summary empty: resolve it).
   void standing_notice(const std::string& key, decision::severity sev, const std::string& summary,
                        const json& details) {
-    if (summary.empty()) return;
+    const auto now = to_decision(clock.wall());
+    if (summary.empty()) {
+      send_notice(notices.clear(key, now));
+      return;
+    }
     common::logger("standing")->warn("{} ({}): {}", key, decision::to_string(sev), summary);
-    (void)details;
+    send_notice(notices.set(key, sev, summary, details, now));
   }
 
   void record_event(const json& j) {
@@ -617,6 +634,18 @@ struct engine::impl {
     }
     persist_active();
     publish();
+  }
+
+  /// A notice's page (notice_board decided it): audited like the core's
+  /// pages, sent only while this replica leads.
+  void send_notice(std::optional<decision::page> p) {
+    if (!p) return;
+    json j = decision::to_json(decision::event{*p});
+    record_event(j);
+    log_decision_event(j);
+    if (leader && hooks.on_page) {
+      if (const auto filtered = controls->filter(*p)) hooks.on_page(*filtered);
+    }
   }
 
   /// The leader stores its decision state after its pages went to the hooks
@@ -709,6 +738,10 @@ void engine::start() {
   if (i.hooks.open_incidents && !i.ticked) {
     std::size_t continued = 0;
     for (const auto& inc : i.hooks.open_incidents()) {
+      if (inc.kind == decision::page_kind::notice) {
+        if (i.notices.restore(inc.incident_id, inc.started)) ++continued;
+        continue;
+      }
       if (i.core.restore_incident(inc)) {
         ++continued;
       } else {
@@ -787,8 +820,27 @@ void engine::set_leader(bool leader) {
     impl_->controls->load(impl_->clock.wall());  // the silences and brake the last leader stored
     impl_->standing->load(impl_->clock.wall());  // the standing approvals it armed and the uses spent
   }
+  if (!leader && impl_->leader) impl_->notices.forget_all();  // the new leader raises or clears them
   impl_->leader = leader;
   impl_->core.set_leader(leader);
+}
+
+bool engine::is_leader() const {
+  return impl_->leader;
+}
+
+void engine::set_notice(const std::string& key, decision::severity sev, const std::string& summary,
+                        const nlohmann::json& details) {
+  impl_->send_notice(impl_->notices.set(key, sev, summary, details, to_decision(impl_->clock.wall())));
+}
+
+void engine::clear_notice(const std::string& key) {
+  impl_->send_notice(impl_->notices.clear(key, to_decision(impl_->clock.wall())));
+}
+
+void engine::set_readiness(decision::action_kind plan, std::optional<decision::plan_readiness> r) {
+  impl_->core.set_readiness(plan, std::move(r));
+  impl_->drain();
 }
 
 bool engine::adopt_continuity(const nlohmann::json& state) {
@@ -806,12 +858,20 @@ bool engine::mark_unpaged(const std::string& incident_id) {
   return impl_->core.mark_unpaged(incident_id);
 }
 
+void engine::set_read_tokens(const std::vector<std::string>& tokens) {
+  impl_->read_gate.set(tokens);
+}
+
 void engine::tick_now() {
   impl_->tick();
 }
 
 nlohmann::json engine::status_json() const {
   return impl_->status();
+}
+
+nlohmann::json engine::status_head_json() const {
+  return impl_->status_head();
 }
 
 }  // namespace vigil::app

@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "actuators/plan_runner.hpp"
 #include "approvals/approval_hook.hpp"
@@ -85,6 +86,11 @@ struct engine_hooks {
   std::function<std::optional<nlohmann::json>()> load_standing;
   std::function<bool(const nlohmann::json&)> store_standing;
   std::function<bool(const std::string& key, common::wall_time expires_at)> consume_once;
+  /// Routes served by components beside the engine (readiness, objectives,
+  /// standing approvals), tried in order after the operator controls and
+  /// before the engine's own routes; nullopt: not this one's path. Called on
+  /// the engine's thread; the engine drains the core's outputs afterwards.
+  std::vector<std::function<std::optional<common::http_response>(const common::http_request&)>> extra_routes;
 };
 
 struct engine_options {
@@ -115,6 +121,17 @@ class engine final : public actuators::plan_host {
   void plan_step(const std::string& recommendation_id, const std::string& step, const std::string& status) override;
   void plan_finished(const std::string& recommendation_id, bool ok, const std::string& detail, bool dry_run) override;
   void set_leader(bool leader);
+  [[nodiscard]] bool is_leader() const;
+  /// Operational notices (app/engine_notices.hpp; io thread): `key` raises a
+  /// warning-style page once (incident `<deployment>/notice/<key>`, kind
+  /// notice), updates it when the summary changes; clear_notice resolves it.
+  /// Sent only while this replica leads; audited either way.
+  void set_notice(const std::string& key, decision::severity sev, const std::string& summary,
+                  const nlohmann::json& details = nlohmann::json::object());
+  void clear_notice(const std::string& key);
+  /// The last readiness run of `plan`'s plan: the dr_ready gate (io thread;
+  /// decision::core::set_readiness).
+  void set_readiness(decision::action_kind plan, std::optional<decision::plan_readiness> r);
   /// Adopts another replica's decision state (io thread; core::adopt). False
   /// when it does not parse (logged and counted, nothing changed).
   bool adopt_continuity(const nlohmann::json& state);
@@ -123,12 +140,17 @@ class engine final : public actuators::plan_host {
   /// A new leader found no page of this open incident in the shared outbox:
   /// the core pages it again (decision::core::mark_unpaged; io thread).
   bool mark_unpaged(const std::string& incident_id);
+  /// Replaces the read tokens (engine.read_tokens_file) GET /v1/* needs;
+  /// empty: those routes are open (io thread; SIGHUP).
+  void set_read_tokens(const std::vector<std::string>& tokens);
   /// One decision tick now (io thread). The timer calls it every decision.tick;
   /// tests call it directly with a manual clock.
   void tick_now();
 
   /// The current /v1/status document (io thread only).
   [[nodiscard]] nlohmann::json status_json() const override;
+  /// The document but its check list (the plan runner's reads; io thread only).
+  [[nodiscard]] nlohmann::json status_head_json() const override;
 
   struct impl;
 

@@ -172,6 +172,11 @@ void served_engine::reload(const std::string& config_file) {
     return;
   }
   log->info("SIGHUP: {}", services_.reload_approvers(loaded.value->approvals));
+  const auto& tokens = loaded.value->engine.read_tokens;
+  engine_->set_read_tokens(tokens);
+  log->info("SIGHUP: read tokens: {}",
+            tokens.empty() ? std::string("none, GET /v1/* is open")
+                           : std::to_string(tokens.size()) + " from " + loaded.value->engine.read_tokens_file);
   log->info(
       "SIGHUP: every other setting of {} (listen, services, decision, paging and its secret files, plan, "
       "agent key, coordination) takes effect at the next restart",

@@ -64,7 +64,7 @@ class served_engine {
   [[nodiscard]] engine& get() { return *engine_; }
   void stop();
   /// SIGHUP: loads `config_file` again; what can change while running (the
-  /// approvers' public keys) is applied, the rest is logged as needing a
+  /// approvers' public keys, the read tokens) is applied, the rest is logged as needing a
   /// restart. A config with errors is logged and changes nothing.
   void reload(const std::string& config_file);
 

@@ -107,7 +107,8 @@ standing_approvals::standing_approvals(const common::config& cfg, decision::core
                        .Register(registry)
                        .Add({})) {
   if (!cfg.approvals.approvers.empty()) {
-    verifier_ = std::make_unique<approvals::standing_verifier>(cfg.deployment, cfg.approvals, default_max_standing_ttl);
+    verifier_ =
+        std::make_unique<approvals::standing_verifier>(cfg.deployment, cfg.approvals, cfg.approvals.max_standing_ttl);
   }
   auto& held = prometheus::BuildCounter()
                    .Name("vigil_standing_held_total")
@@ -461,7 +462,7 @@ json standing_approvals::status(common::wall_time now) const {
   return {{"deployment", cfg_.deployment},
           {"plan_hash", plan_hash_},
           {"required", cfg_.approvals.required},
-          {"max_ttl_s", default_max_standing_ttl.count() / 1000},
+          {"max_ttl_s", cfg_.approvals.max_standing_ttl.count() / 1000},
           {"rpo_ms", cfg_.decision.max_lag.count()},
           {"policies", list},
           {"revoked", revoked}};

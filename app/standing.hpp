@@ -41,8 +41,6 @@ namespace vigil::app {
 /// The plans a policy binds: decision::standing_plan_hash of {"failover": cfg.failover, "failback": cfg.failback}.
 [[nodiscard]] std::string configured_plan_hash(const common::config& cfg);
 
-/// Longest policy lifetime accepted (approvals.max_standing_ttl).
-inline constexpr std::chrono::milliseconds default_max_standing_ttl{std::chrono::hours(24 * 30)};
 /// Policies collecting signatures or armed at once.
 inline constexpr std::size_t max_standing_policies = 16;
 

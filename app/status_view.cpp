@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <string_view>
 #include <vector>
@@ -23,29 +24,38 @@ std::string quoted_name(const std::string& name) {
   return "unknown query parameter '" + name + "'";
 }
 
+bool needs_escape(char c) {
+  return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+}
+
 /// `s` as a JSON string. Names reaching here are validated config names;
-/// quotes, backslashes and control characters are escaped all the same.
+/// quotes, backslashes and control characters are escaped all the same. The
+/// runs between such characters (usually the whole string) are appended at once.
 void append_string(std::string& out, std::string_view s) {
   out += '"';
-  for (const char c : s) {
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (!needs_escape(c)) continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
     if (c == '"' || c == '\\') {
       out += '\\';
       out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
+    } else {
       std::array<char, 8> buf{};
       std::snprintf(buf.data(), buf.size(), "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
       out += buf.data();
-    } else {
-      out += c;
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 
-void append_field(std::string& out, std::string_view key, std::string_view value) {
-  append_string(out, key);
-  out += ':';
-  append_string(out, value);
+void append_int(std::string& out, int v) {
+  std::array<char, 16> buf{};
+  const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+  out.append(buf.data(), r.ptr);
 }
 
 /// Per region, the selected checks' states: {"total", "up", "down", "unknown"}.
@@ -127,36 +137,44 @@ std::string render_status(json head, const decision::core& core, const std::map<
   out += R"(,"checks":[)";
   const auto snap = core.status(q.checks);
   out.reserve(out.size() + snap.checks.size() * (snap.vantages.size() * 24 + 256));
+  // `"name":` of each vantage, once.
+  std::vector<std::string> vantage_keys;
+  for (const auto& v : snap.vantages) {
+    vantage_keys.emplace_back();
+    append_string(vantage_keys.back(), v.name);
+    vantage_keys.back() += ':';
+  }
   bool first = true;
   for (const auto& c : snap.checks) {
-    out += first ? "{" : ",{";
-    first = false;
     // Keys in the order nlohmann's object uses (sorted), as before.
-    append_string(out, "by_vantage");
-    out += ":{";
+    out += first ? R"({"by_vantage":{)" : R"(,{"by_vantage":{)";
+    first = false;
     for (std::size_t v = 0; v < c.by_vantage.size() && v < snap.vantages.size(); ++v) {
       if (v > 0) out += ',';
-      append_field(out, snap.vantages[v].name, c.by_vantage[v]);
+      out += vantage_keys[v];
+      append_string(out, c.by_vantage[v]);
     }
-    out += "},";
-    append_field(out, "id", c.id);
+    out += R"(},"id":)";
+    append_string(out, c.id);
     out += R"(,"last_failure":)";
-    const auto it = last_failures.find(c.id);
+    const auto it = last_failures.empty() ? last_failures.end() : last_failures.find(c.id);
     out += it == last_failures.end() ? "{}" : it->second.dump(-1, ' ', false, json::error_handler_t::replace);
-    out += ',';
-    append_field(out, "region", c.region);
-    out += ',';
-    append_field(out, "role", decision::to_string(c.role));
-    out += ',';
-    append_field(out, "scope", c.region_scope ? "region" : "service");
-    out += ',';
-    append_field(out, "service", c.service);
-    out += ',';
-    append_field(out, "state", decision::to_string(c.state));
-    out += R"(,"votes":{"down":)" + std::to_string(c.down) + R"(,"unknown":)" + std::to_string(c.unknown) +
-           R"(,"up":)" + std::to_string(c.up) + "}";
-    out += R"(,"warn":)";
-    const auto w = last_warnings.find(c.id);
+    out += R"(,"region":)";
+    append_string(out, c.region);
+    out += R"(,"role":)";
+    append_string(out, decision::to_string(c.role));
+    out += c.region_scope ? R"(,"scope":"region","service":)" : R"(,"scope":"service","service":)";
+    append_string(out, c.service);
+    out += R"(,"state":)";
+    append_string(out, decision::to_string(c.state));
+    out += R"(,"votes":{"down":)";
+    append_int(out, c.down);
+    out += R"(,"unknown":)";
+    append_int(out, c.unknown);
+    out += R"(,"up":)";
+    append_int(out, c.up);
+    out += R"(},"warn":)";
+    const auto w = last_warnings.empty() ? last_warnings.end() : last_warnings.find(c.id);
     out += w == last_warnings.end() ? "{}" : json(w->second).dump(-1, ' ', false, json::error_handler_t::replace);
     out += '}';
   }

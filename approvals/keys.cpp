@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -215,8 +216,10 @@ key_result load_private_key_file(const std::filesystem::path& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return {nullptr, path.string() + ": " + std::strerror(errno)};
   if ((st.st_mode & 077) != 0) {
-    return {nullptr, path.string() + ": the private key is readable by group or others; run `chmod 600 " +
-                         path.string() + "` (and consider it exposed if others could read it)"};
+    std::array<char, 8> octal{};
+    std::snprintf(octal.data(), octal.size(), "%04o", static_cast<unsigned>(st.st_mode) & 0777U);
+    return {nullptr, path.string() + " is readable by group/others (mode " + octal.data() + "); chmod 600 it (and " +
+                         "consider the key exposed if others could read it)"};
   }
   std::string error;
   auto data = read_small_file(path, error);

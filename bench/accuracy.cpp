@@ -209,6 +209,8 @@ run_result run_one(const run_spec& spec, const vigil::decision::topology& topo, 
   arm.c.min_duration = duration{1000};
   arm.c.min_vantages = 2;
   arm.c.max_lag = duration{5000};
+  if (standing)
+    core.set_readiness(vigil::decision::action_kind::failover, vigil::decision::plan_readiness{true, "bench", epoch});
   for (duration t{0}; t <= spec.length; t += step) {
     const time_point now = epoch + t;
     for (std::size_t v = 0; v < vantage_count; ++v) {
@@ -794,7 +796,9 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
-  const auto topo = corpus_topology(o.k);
+  auto topo = corpus_topology(o.k);
+  // --standing: readiness configured (advisory) and reported ready in every run.
+  if (o.standing) topo.p.readiness = vigil::decision::readiness_gate::advisory;
   // One pool over every (seed, run): seed i's runs are [first[i], first[i + 1]).
   std::vector<run_spec> corpus;
   std::vector<std::size_t> first;

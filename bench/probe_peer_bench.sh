@@ -182,6 +182,7 @@ done
 
 # --- vigil agent with 1,000 checks: RSS ---------------------------------------------
 echo "probe-bench-agent-key-0123456789abcdef" > "$tmp/agent.key"
+chmod 600 "$tmp/agent.key"   # vigil refuses a secret others can read
 "$py" - "$agent_checks" "$nginx_port" "$tmp/agent.key" > "$tmp/agent.yaml" <<'EOF'
 import sys
 n, port, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]

@@ -224,7 +224,15 @@ struct engine_config {
   /// The status page's uptime history (GET /v1/history): bucket width and how many buckets.
   duration history_bucket{300000};
   int history_buckets = 72;
+  /// engine.read_tokens_file: when set, every GET /v1/* needs
+  /// `Authorization: Bearer` one of read_tokens (resolved path; empty: open).
+  std::string read_tokens_file;
+  std::vector<std::string> read_tokens;
 };
+
+inline constexpr std::size_t max_read_tokens = 64;
+inline constexpr std::size_t min_read_token_chars = 16;
+inline constexpr std::size_t max_read_token_chars = 256;
 
 /// A recurring maintenance window: a silence of `scope` during each occurrence.
 struct maintenance_window_config {
@@ -283,6 +291,7 @@ struct approvals_config {
   int required = 1;
   duration max_ttl{900000};
   duration max_skew{60000};
+  duration max_standing_ttl{30LL * 24 * 3600 * 1000};  ///< longest validity of a standing approval
   std::vector<approver_config> approvers;
 };
 
@@ -316,6 +325,26 @@ struct aws_config {
   duration call_timeout{10000};
 };
 
+/// The readiness loop (docs/runbook.md, "Readiness"): on only when the section is present.
+struct readiness_config {
+  bool enabled = false;
+  duration interval{300000};   ///< between runs, jittered by +-10%
+  bool gate_blocking = false;  ///< the dr_ready gate blocks (default: advisory)
+  int cert_min_days = 14;      ///< a dr check's certificate must stay valid longer than this
+  duration timeout{10000};     ///< per read-only call
+};
+
+/// The recovery objectives the RTO estimate and the lag exposure are held against.
+struct objectives_config {
+  std::optional<duration> rto;
+  std::optional<duration> rpo;
+};
+
+/// Scheduled dry-run drills (with pre-checks): none unless a schedule is set.
+struct drill_config {
+  std::optional<duration> schedule;
+};
+
 struct logging_config {
   std::string level = "info";   ///< trace|debug|info|warn|error
   std::string format = "text";  ///< text|json
@@ -343,6 +372,9 @@ struct config {
   plan_config failback;
   aws_config aws;
   logging_config logging;
+  readiness_config readiness;
+  objectives_config objectives;
+  drill_config drill;
 
   [[nodiscard]] const region_config& primary() const;
   [[nodiscard]] const region_config& dr() const;

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -92,6 +94,22 @@ file_reader real_files() {
   };
 }
 
+std::string secret_file_exposure(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  const auto mode = static_cast<unsigned>(st.st_mode) & 0777U;
+  const bool others = (mode & 007U) != 0;
+  const bool group = (mode & 070U) != 0 && st.st_uid == ::geteuid();
+  if (!others && !group) return {};
+  std::array<char, 8> octal{};
+  std::snprintf(octal.data(), octal.size(), "%04o", mode);
+  return std::string("is readable by group/others (mode ") + octal.data() + ")";
+}
+
+secret_mode_check real_secret_modes() {
+  return [](const std::string& path) { return secret_file_exposure(path); };
+}
+
 config_load_result load_config(const std::string& path) {
   std::string error;
   const auto text = read_regular_file(path, max_config_file_bytes, error);
@@ -101,13 +119,14 @@ config_load_result load_config(const std::string& path) {
         {config_diagnostic::level::error, source_pos{path, 0, 0, {}}, "cannot read the configuration file: " + error});
     return r;
   }
-  return load_config_text(*text, path, process_env(), real_files());
+  return load_config_text(*text, path, process_env(), real_files(), real_secret_modes());
 }
 
 config_load_result load_config_text(std::string_view yaml, const std::string& file_name, const env_lookup& env,
-                                    const file_reader& files) {
+                                    const file_reader& files, const secret_mode_check& secret_modes) {
   using namespace config_detail;
-  load_context ctx{file_name, std::filesystem::path(file_name).parent_path().string(), env, files, {}, {}};
+  load_context ctx{file_name, std::filesystem::path(file_name).parent_path().string(), env, files, secret_modes, {},
+                   {}};
   config_load_result result;
   YAML::Node root;
   try {

@@ -99,6 +99,12 @@ std::string load_context::resolve_path(const std::string& path) const {
   return (std::filesystem::path(dir) / p).lexically_normal().string();
 }
 
+std::string load_context::exposed_secret(const std::string& path) const {
+  if (!secret_modes) return {};
+  const std::string why = secret_modes(path);
+  return why.empty() ? std::string{} : path + " " + why + "; chmod 600 it";
+}
+
 // --- helpers ----------------------------------------------------------------
 
 std::optional<std::string> substitute_env(std::string_view text, const env_lookup& env, std::string& error) {
@@ -456,6 +462,10 @@ bool map_reader::secret(std::string_view key, std::string& out, bool required) {
   std::string path;
   if (!string(file_key, path)) return false;
   const std::string resolved = ctx_.resolve_path(path);
+  if (const std::string exposed = ctx_.exposed_secret(resolved); !exposed.empty()) {
+    error(file_key, exposed);
+    return false;
+  }
   std::string err;
   auto text = ctx_.files ? ctx_.files(resolved, err) : std::nullopt;
   if (!text) {

@@ -34,6 +34,7 @@ struct load_context {
   std::string dir;  ///< the file's directory: relative *_file paths resolve against it
   const env_lookup& env;
   const file_reader& files;
+  const secret_mode_check& secret_modes;  ///< absent: modes not checked
   std::vector<config_diagnostic> diagnostics;
   /// Position of every key and list item seen, by key path: cross checks
   /// (config_validate.cpp) report against the value they are about.
@@ -51,6 +52,9 @@ struct load_context {
   [[nodiscard]] std::size_t error_count() const;
   /// `path` as written, or joined to the config file's directory when relative.
   [[nodiscard]] std::string resolve_path(const std::string& path) const;
+  /// "PATH is readable by group/others (mode 0644); chmod 600 it" when the
+  /// secret file at `path` (resolved) is exposed, else empty.
+  [[nodiscard]] std::string exposed_secret(const std::string& path) const;
 };
 
 /// ${NAME} and ${NAME:-default} replaced from `env`; "$${" is a literal "${".
@@ -188,6 +192,13 @@ void read_sections(map_reader& top, config& cfg);
 void read_paging(map_reader& top, config& cfg);
 void read_checks(map_reader& top, config& cfg);
 void read_plans(map_reader& top, config& cfg);
+/// engine.read_tokens_file (config_read_tokens.cpp): the file read and parsed
+/// into e.read_tokens; problems reported at the key.
+void read_read_tokens(map_reader& m, engine_config& e);
+/// One bearer token per line, blank lines and `#` comments ignored, each
+/// min_read_token_chars..max_read_token_chars visible ASCII, at most
+/// max_read_tokens; nullopt with `error` ("line N: ...", never the token).
+[[nodiscard]] std::optional<std::vector<std::string>> parse_read_tokens(std::string_view text, std::string& error);
 /// Cross checks over the whole config and the defaults that depend on other
 /// keys (config_validate.cpp).
 void validate(load_context& ctx, config& cfg);

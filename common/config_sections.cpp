@@ -149,7 +149,7 @@ void read_engine(map_reader& top, config& cfg) {
       top.ctx(), top.child("engine"), "engine",
       {"listen", "metrics_listen", "endpoints", "agent_key", "agent_key_file", "state_dir", "record", "public_url",
        "runbook_url", "dashboard_url", "batch_max_age", "max_batch_bytes", "actuation_brake", "max_connections",
-       "max_connections_per_address", "header_timeout", "history_bucket", "history_buckets"});
+       "max_connections_per_address", "header_timeout", "history_bucket", "history_buckets", "read_tokens_file"});
   if (!m.valid()) return;
   for (const std::string_view key : {"listen", "metrics_listen"}) {
     std::string v;
@@ -202,6 +202,7 @@ void read_engine(map_reader& top, config& cfg) {
     m.error("history_bucket", "expected at most 1h");
   }
   m.integer("history_buckets", e.history_buckets, 1, 1440);
+  read_read_tokens(m, e);
 }
 
 void read_silences(map_reader& top, config& cfg) {
@@ -248,10 +249,16 @@ void read_silences(map_reader& top, config& cfg) {
 
 /// A PEM file for libcurl (CA bundle, certificate, key): the path resolved,
 /// the file regular, readable and at most max_secret_file_bytes, and holding
-/// the PEM block `marker` ("CERTIFICATE", "PRIVATE KEY"). libcurl reads it
+/// the PEM block `marker` ("CERTIFICATE", "PRIVATE KEY"; a private key must
+/// not be readable by group or others, like every secret). libcurl reads it
 /// again on every request; this only catches mistakes at load time.
 bool read_pem_path(map_reader& m, std::string_view key, std::string_view marker, std::string& out) {
   if (!m.file_path(key, out)) return false;
+  if (const std::string exposed = marker == "PRIVATE KEY" ? m.ctx().exposed_secret(out) : std::string{};
+      !exposed.empty()) {
+    m.error(key, exposed);
+    return false;
+  }
   std::string err;
   const auto text = m.ctx().files ? m.ctx().files(out, err) : std::nullopt;
   if (!text) {
@@ -343,11 +350,16 @@ void read_coordination(map_reader& top, config& cfg) {
 void read_approvals(map_reader& top, config& cfg) {
   approvals_config& a = cfg.approvals;
   if (!top.has("approvals")) return;
-  map_reader m(top.ctx(), top.child("approvals"), "approvals", {"required", "max_ttl", "max_skew", "approvers"});
+  map_reader m(top.ctx(), top.child("approvals"), "approvals",
+               {"required", "max_ttl", "max_skew", "max_standing_ttl", "approvers"});
   if (!m.valid()) return;
   m.integer("required", a.required, 1, 10);
   m.duration("max_ttl", a.max_ttl, common::duration{1000});
   m.duration("max_skew", a.max_skew, zero);
+  if (m.duration("max_standing_ttl", a.max_standing_ttl, common::duration{60000}) &&
+      a.max_standing_ttl > common::duration{90LL * 24 * 3600 * 1000}) {
+    m.error("max_standing_ttl", "at most 90d: a standing approval is re-signed at least once a quarter");
+  }
   for_each_item(m, "approvers", [&](const YAML::Node& n, const std::string& path) {
     map_reader am(top.ctx(), n, path, {"id", "public_key_file", "public_key"});
     if (!am.valid()) return;
@@ -422,6 +434,38 @@ void read_aws(map_reader& top, aws_config& a) {
   m.duration("call_timeout", a.call_timeout, common::duration{100});
 }
 
+void read_readiness(map_reader& top, readiness_config& r) {
+  if (!top.has("readiness")) return;
+  map_reader m(top.ctx(), top.child("readiness"), "readiness", {"interval", "gate", "cert_min_days", "timeout"});
+  if (!m.valid()) return;
+  r.enabled = true;
+  if (m.duration("interval", r.interval, common::duration{1000}) && r.interval > common::duration{86400000}) {
+    m.error("interval", "at most 24h: readiness that old proves little");
+  }
+  if (const auto g = m.choice("gate", {"advisory", "blocking"})) r.gate_blocking = *g == 1;
+  m.integer("cert_min_days", r.cert_min_days, 0, 365);
+  if (m.duration("timeout", r.timeout, common::duration{100}) && r.timeout > common::duration{120000}) {
+    m.error("timeout", "at most 2m per call");
+  }
+}
+
+void read_objectives(map_reader& top, objectives_config& o) {
+  if (!top.has("objectives")) return;
+  map_reader m(top.ctx(), top.child("objectives"), "objectives", {"rto", "rpo"});
+  if (!m.valid()) return;
+  common::duration d{0};
+  if (m.duration("rto", d, common::duration{1000})) o.rto = d;
+  if (m.duration("rpo", d, zero)) o.rpo = d;
+}
+
+void read_drill(map_reader& top, drill_config& dr) {
+  if (!top.has("drill")) return;
+  map_reader m(top.ctx(), top.child("drill"), "drill", {"schedule"});
+  if (!m.valid()) return;
+  common::duration d{0};
+  if (m.duration("schedule", d, common::duration{1000})) dr.schedule = d;
+}
+
 void read_logging(map_reader& top, logging_config& l) {
   if (!top.has("logging")) return;
   map_reader m(top.ctx(), top.child("logging"), "logging", {"level", "format"});
@@ -434,10 +478,26 @@ void read_logging(map_reader& top, logging_config& l) {
 }  // namespace
 
 const std::vector<std::string_view>& top_level_keys() {
-  static const std::vector<std::string_view> keys{
-      "deployment",      "regions",  "vantages",           "decision", "probe_defaults", "services", "region_checks",
-      "replication_lag", "engine",   "coordination",       "paging",   "approvals",      "plan",     "aws",
-      "logging",         "silences", "maintenance_windows"};
+  static const std::vector<std::string_view> keys{"deployment",
+                                                  "regions",
+                                                  "vantages",
+                                                  "decision",
+                                                  "probe_defaults",
+                                                  "services",
+                                                  "region_checks",
+                                                  "replication_lag",
+                                                  "engine",
+                                                  "coordination",
+                                                  "paging",
+                                                  "approvals",
+                                                  "plan",
+                                                  "aws",
+                                                  "logging",
+                                                  "silences",
+                                                  "maintenance_windows",
+                                                  "readiness",
+                                                  "objectives",
+                                                  "drill"};
   return keys;
 }
 
@@ -459,6 +519,9 @@ void read_sections(map_reader& top, config& cfg) {
   read_silences(top, cfg);
   read_aws(top, cfg.aws);
   read_logging(top, cfg.logging);
+  read_readiness(top, cfg.readiness);
+  read_objectives(top, cfg.objectives);
+  read_drill(top, cfg.drill);
 }
 
 void read_paging(map_reader& top, config& cfg) {

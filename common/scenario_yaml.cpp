@@ -219,11 +219,20 @@ d::scenario_event event(const YAML::Node& n) {
     standing_event(body, e);
   } else if (action == "revoke_standing") {
     e.what = d::scenario_action::revoke_standing;
+  } else if (action == "readiness") {
+    // The engine's readiness loop reporting a run of one plan: {ready: false, reason: "...", action: failover}.
+    e.what = d::scenario_action::readiness;
+    only_keys(body, {"ready", "reason", "action"}, "readiness");
+    if (!body["ready"]) fail(body, "readiness: missing 'ready'");
+    e.flag = boolean(body["ready"], "readiness.ready");
+    if (body["reason"]) e.reason = scalar(body["reason"], "readiness.reason");
+    if (body["action"]) e.action = vocab<d::action_kind>(body["action"], "readiness.action");
   } else {
     fail(n, "events[]: unknown action '" + action +
                 "' (expected fail, heal, slow, flap, cert_expiring, vantage_down, vantage_up, isolate, unisolate, lag, "
                 "noise, "
-                "approve, acknowledge, silence, unsilence, leader, propose, active, standing, revoke_standing)");
+                "approve, acknowledge, silence, unsilence, leader, propose, active, readiness, standing, "
+                "revoke_standing)");
   }
   return e;
 }

@@ -46,6 +46,9 @@ decision::topology make_topology(const config& cfg) {
   p.approvals_required = cfg.approvals.required;
   p.lag_source_configured = cfg.replication_lag.source != lag_source::none;
   p.failback_lag_source_configured = p.lag_source_configured && cfg.replication_lag.failback.has_value();
+  p.readiness = !cfg.readiness.enabled        ? decision::readiness_gate::off
+                : cfg.readiness.gate_blocking ? decision::readiness_gate::blocking
+                                              : decision::readiness_gate::advisory;
   t.index();
   const auto problems = t.validate();
   if (!problems.empty()) {

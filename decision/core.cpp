@@ -242,6 +242,21 @@ void core::set_leader(bool leader) {
           {{"leader", leader}});
 }
 
+void core::set_readiness(action_kind plan, std::optional<plan_readiness> r) {
+  state& s = *s_;
+  auto& slot = s.readiness[static_cast<std::size_t>(plan)];
+  const bool was = slot && slot->ok;
+  const bool is = r && r->ok;
+  const bool known_changed = slot.has_value() != r.has_value();
+  slot = std::move(r);
+  if (was == is && !known_changed) return;
+  const std::string name{to_string(plan)};
+  s.audit("readiness",
+          slot ? "the " + name + " plan is " + (is ? "ready" : "not ready: " + slot->detail)
+               : "the " + name + " plan's readiness is unknown",
+          {{"plan", name}, {"ready", is}, {"known", slot.has_value()}});
+}
+
 void core::plan_started(const std::string& id, time_point at, bool dry_run) {
   state& s = *s_;
   s.now = std::max(at, s.now);
@@ -317,6 +332,7 @@ snapshot core::status(const check_selection& sel) const {
     }
     out.vantages.push_back(std::move(vs));
   }
+  if (!sel.none) out.checks.reserve(sel.region || !sel.id_contains.empty() ? 0 : s.n_checks);
   for (std::size_t c = 0; c < s.n_checks && !sel.none; ++c) {
     const auto& ci = s.topo.checks[c];
     if (!sel.includes(ci)) continue;

@@ -128,6 +128,10 @@ class core {
   /// Removes a silence by id; false when there was none.
   bool unsilence(const std::string& id, time_point now);
   void set_leader(bool leader);
+  /// The last readiness run of `plan`'s plan (the engine's readiness loop), or
+  /// nullopt (none yet): the dr_ready gate of that action (gates.hpp; shown only
+  /// when params.readiness is not off). A change of `ok` is audited.
+  void set_readiness(action_kind plan, std::optional<plan_readiness> r);
   /// Operator request (`vigil propose failback|failover`): creates a new
   /// recommendation when none is open and the action's trigger holds
   /// (failover: primary in regional_outage; failback: always, gated).

@@ -35,6 +35,7 @@ severity severity_for(page_kind k) {
     case page_kind::vantage_impaired:
     case page_kind::vantage_absent:
     case page_kind::check_warning:
+    case page_kind::notice:
       return severity::warning;
   }
   return severity::error;

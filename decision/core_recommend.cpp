@@ -69,6 +69,7 @@ gate_evaluation core::state::gates_for(action_kind a, std::optional<bool> plan) 
   }
   in.primary_down = primary_down;
   in.leader = leader;
+  in.readiness = readiness[static_cast<std::size_t>(a)];
   return evaluate_gates(in);
 }
 

@@ -133,6 +133,7 @@ struct core::state {
   std::uint64_t lag_other_direction = 0;  ///< samples ignored: not about ad()
 
   bool leader = false;
+  std::array<std::optional<plan_readiness>, 2> readiness;  ///< [action_kind]
   std::optional<recommendation> rec;
   std::deque<past_recommendation> past;  ///< the last 64 ids, for precise refusal reasons
   bool execute_emitted = false;

@@ -74,6 +74,22 @@ void lag_gate(const gate_inputs& in, bool blocking, gate_evaluation& out) {
   out.gates.push_back(std::move(g));
 }
 
+void readiness_gate_result(const gate_inputs& in, gate_evaluation& out) {
+  const params& p = *in.p;
+  if (p.readiness == readiness_gate::off) return;
+  gate_result g{gate_name::dr_ready, false, p.readiness == readiness_gate::blocking, {}};
+  const std::string plan{to_string(in.action)};
+  if (!in.readiness) {
+    g.detail = "the " + plan + " plan's readiness has not been checked yet";
+  } else {
+    g.ok = in.readiness->ok;
+    g.detail = (g.ok ? "the " + plan + " plan was ready " : "the " + plan + " plan was not ready ") +
+               format_seconds(in.now - in.readiness->checked_at) + " ago" +
+               (in.readiness->detail.empty() ? "" : ": " + in.readiness->detail);
+  }
+  out.gates.push_back(std::move(g));
+}
+
 }  // namespace
 
 gate_evaluation evaluate_gates(const gate_inputs& in) {
@@ -87,10 +103,12 @@ gate_evaluation evaluate_gates(const gate_inputs& in) {
     out.gates.push_back(std::move(g));
     out.gates.push_back(state_gate(gate_name::dr_healthy, in.dr, in.dr_declared, classification::healthy,
                                    in.dr_gate_checks_not_up, in.dr_since, in.now));
+    readiness_gate_result(in, out);
     lag_gate(in, false, out);
   } else {
     out.gates.push_back(state_gate(gate_name::primary_healthy, in.primary, in.primary_declared, classification::healthy,
                                    in.primary_gate_checks_not_up, in.primary_since, in.now));
+    readiness_gate_result(in, out);
     lag_gate(in, true, out);
   }
   {

@@ -6,6 +6,9 @@
 //   primary_regional  the primary's declared classification is regional_outage
 //   dr_healthy        the dr's declared classification is healthy and every
 //                     `role: gate` check about the dr region is up by quorum
+//   dr_ready          only with readiness configured: the last readiness run of
+//                     the plan found every item ok (blocking only with
+//                     `readiness.gate: blocking`; never run yet fails it)
 //   replication_lag   newest sample <= max_lag and younger than lag_max_age.
 //                     NOT blocking: when it fails (lag too high, unknown or
 //                     stale) allow_data_loss_required becomes true and the
@@ -14,7 +17,7 @@
 //   not_silenced      no active silence covers either region (decision/silences.hpp)
 //   leader            this replica holds the lease
 // failback (dr -> primary), or any planned move: primary_healthy (declared healthy, gate checks
-// up), replication_lag (blocking: replication towards the old primary must be
+// up), dr_ready (as above), replication_lag (blocking: replication towards the old primary must be
 // in place with lag within budget), cooldown, not_silenced, leader.
 
 #include <optional>
@@ -59,6 +62,8 @@ struct gate_inputs {
   /// service or check silence covering all of them blocks too).
   std::span<const down_check> primary_down;
   bool leader = false;
+  /// The last readiness run of this action's plan (nullopt: none yet).
+  std::optional<plan_readiness> readiness;
 };
 
 struct gate_evaluation {

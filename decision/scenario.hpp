@@ -48,6 +48,8 @@ enum class scenario_action : std::uint8_t {
   /// simulator approves the recommendation as the engine would
   standing,
   revoke_standing,  ///< disarm it
+  /// a readiness run of the `action` plan: ready (`flag`) or not, `reason` naming the failed items
+  readiness,
 };
 
 struct scenario_event {
@@ -64,6 +66,7 @@ struct scenario_event {
   std::optional<bool> allow_data_loss;  ///< default: what the recommendation requires
   std::string by = "operator";
   std::string scope;
+  std::string reason;  ///< readiness: the failed items
   bool flag = true;
   action_kind action = action_kind::failover;
   std::optional<standing_conditions> standing;  ///< from/to empty: primary -> dr

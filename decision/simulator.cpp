@@ -268,6 +268,9 @@ class sim {
         if (standing_) standing_entry(t, "revoked", "");
         standing_.reset();
         break;
+      case scenario_action::readiness:
+        core_.set_readiness(e.action, plan_readiness{e.flag, e.reason, now});
+        break;
     }
     drain(now);
   }

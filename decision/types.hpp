@@ -67,6 +67,8 @@ struct params {
   /// A source measures the configured primary as a secondary (replication_lag.failback):
   /// false: while the dr is active the lag is unknown (stated in the gate detail).
   bool failback_lag_source_configured = false;
+  /// The dr_ready gate (gates.hpp): off unless the config has a `readiness:` section.
+  readiness_gate readiness = readiness_gate::off;
 
   /// quorum, resolving 0 to the strict majority of `vantages`.
   [[nodiscard]] int effective_quorum(std::size_t vantages) const;
@@ -140,6 +142,14 @@ struct observation {
   /// A suspicion-mode re-probe (decision/suspicion.hpp), not an interval
   /// round. Counted like any other observation; kept for the record.
   bool fast = false;
+};
+
+/// The last readiness run of one plan (the engine's readiness loop; docs/runbook.md,
+/// "Readiness"): every item ok or not, and which failed.
+struct plan_readiness {
+  bool ok = false;
+  std::string detail;  ///< operator-facing: the failed items, or how many passed
+  time_point checked_at{};
 };
 
 /// One replication-lag reading. lag == nullopt: the source was unreachable.

@@ -19,8 +19,10 @@ enum class verdict : std::uint8_t { up, down, unknown };
 /// A vantage's standing: absent (stale) and impaired vantages abstain.
 enum class vantage_state : std::uint8_t { present, absent, impaired };
 /// Promotion gates, in the fixed order they are evaluated and reported.
-/// failover: primary_regional, dr_healthy, replication_lag, cooldown, not_silenced, leader.
-/// failback: primary_healthy, replication_lag (blocking), cooldown, not_silenced, leader.
+/// failover: primary_regional, dr_healthy, [dr_ready], replication_lag, cooldown, not_silenced, leader.
+/// failback: primary_healthy, [dr_ready], replication_lag (blocking), cooldown, not_silenced, leader.
+/// dr_ready (the target plan's last readiness run) only when readiness is configured; it is last in
+/// the enumeration so the older names keep their numbers.
 enum class gate_name : std::uint8_t {
   primary_regional,
   dr_healthy,
@@ -28,7 +30,8 @@ enum class gate_name : std::uint8_t {
   replication_lag,
   cooldown,
   not_silenced,
-  leader
+  leader,
+  dr_ready
 };
 enum class recommendation_state : std::uint8_t {
   blocked,
@@ -48,13 +51,19 @@ enum class region_role : std::uint8_t { primary, dr };
 enum class check_role : std::uint8_t { classify, gate };
 /// The active region's state (core::active()): settled, a plan moving it is running, or a plan failed midway.
 enum class active_mode : std::uint8_t { active, split, failing_over };
+/// The dr_ready gate: not shown (off: no readiness loop configured), shown and not blocking
+/// (advisory, the default of a `readiness:` section), or blocking.
+enum class readiness_gate : std::uint8_t { off, advisory, blocking };
 enum class page_kind : std::uint8_t {
   service_degraded,
   regional_outage,
   global_outage,
   vantage_impaired,
   vantage_absent,
-  check_warning  ///< a `warn` condition fails on a check (it still counts as up)
+  check_warning,  ///< a `warn` condition fails on a check (it still counts as up)
+  /// an operational notice raised outside the core (a readiness item, the RTO objective,
+  /// a standing approval): the engine pages it, the core never emits it
+  notice
 };
 enum class page_action : std::uint8_t { trigger, update, resolve };
 enum class severity : std::uint8_t { critical, error, warning, info };
@@ -85,8 +94,9 @@ inline constexpr std::array<std::string_view, 5> classification_names{"healthy",
                                                                       "global_outage", "unknown"};
 inline constexpr std::array<std::string_view, 3> verdict_names{"up", "down", "unknown"};
 inline constexpr std::array<std::string_view, 3> vantage_state_names{"present", "absent", "impaired"};
-inline constexpr std::array<std::string_view, 7> gate_names{
-    "primary_regional", "dr_healthy", "primary_healthy", "replication_lag", "cooldown", "not_silenced", "leader"};
+inline constexpr std::array<std::string_view, 8> gate_names{"primary_regional", "dr_healthy", "primary_healthy",
+                                                            "replication_lag",  "cooldown",   "not_silenced",
+                                                            "leader",           "dr_ready"};
 inline constexpr std::array<std::string_view, 9> recommendation_state_names{
     "blocked", "pending_approval", "approved",  "executing",       "done",
     "failed",  "expired",          "withdrawn", "dry_run_complete"};
@@ -95,8 +105,10 @@ inline constexpr std::array<std::string_view, 2> action_names{"failover", "failb
 inline constexpr std::array<std::string_view, 2> region_role_names{"primary", "dr"};
 inline constexpr std::array<std::string_view, 2> check_role_names{"classify", "gate"};
 inline constexpr std::array<std::string_view, 3> active_mode_names{"active", "split", "failing_over"};
-inline constexpr std::array<std::string_view, 6> page_kind_names{
-    "service_degraded", "regional_outage", "global_outage", "vantage_impaired", "vantage_absent", "check_warning"};
+inline constexpr std::array<std::string_view, 3> readiness_gate_names{"off", "advisory", "blocking"};
+inline constexpr std::array<std::string_view, 7> page_kind_names{
+    "service_degraded", "regional_outage", "global_outage", "vantage_impaired",
+    "vantage_absent",   "check_warning",   "notice"};
 inline constexpr std::array<std::string_view, 3> page_action_names{"trigger", "update", "resolve"};
 inline constexpr std::array<std::string_view, 4> severity_names{"critical", "error", "warning", "info"};
 inline constexpr std::array<std::string_view, 13> approval_reason_names{"accepted",
@@ -143,6 +155,7 @@ VIGIL_DECISION_NAMES(action_kind, action_names)
 VIGIL_DECISION_NAMES(region_role, region_role_names)
 VIGIL_DECISION_NAMES(check_role, check_role_names)
 VIGIL_DECISION_NAMES(active_mode, active_mode_names)
+VIGIL_DECISION_NAMES(readiness_gate, readiness_gate_names)
 VIGIL_DECISION_NAMES(page_kind, page_kind_names)
 VIGIL_DECISION_NAMES(page_action, page_action_names)
 VIGIL_DECISION_NAMES(severity, severity_names)

@@ -40,6 +40,9 @@ class CheckConfigTest(unittest.TestCase):
         (tmp / "etcd" / "ca.crt").write_text(cert)
         (tmp / "etcd" / "client.crt").write_text(cert)
         (tmp / "etcd" / "client.key").write_text("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n")
+        # As installed (deploy/): secrets not readable by others; check-config refuses them otherwise.
+        for secret in [*(tmp / "secrets").iterdir(), tmp / "etcd" / "client.key"]:
+            secret.chmod(0o600)
         for who in ("alice", "bob"):
             key = tmp / f"{who}.key"
             subprocess.run([openssl, "genpkey", "-algorithm", "ed25519", "-out", str(key)], check=True,

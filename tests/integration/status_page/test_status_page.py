@@ -16,8 +16,10 @@ under <build>/screenshots/status-<state>[-390].png.
 """
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -479,6 +481,43 @@ class ManyChecksTest(unittest.TestCase):
         print(f"filter over 400 checks: {ms:.1f} ms in the page", file=sys.stderr)
         self.assertLess(ms, 2000)
         b.screenshot(os.path.join(h.build_dir(), "screenshots", "status-400-checks.png"))
+
+
+class ReadTokenTest(unittest.TestCase):
+    """engine.read_tokens_file: the page opened as /#token=T loads, sends T on its fetches, and drops it from the URL."""
+
+    TOKEN = "page-token-0123456789abcdef"
+
+    def setUp(self):
+        for tool in (CHROMIUM, CHROMEDRIVER):
+            if not os.access(tool, os.X_OK):
+                raise unittest.SkipTest(f"{tool} is missing: run scripts/install-deps.sh")  # pragma: no cover
+        self.tmp = tempfile.mkdtemp(prefix="vigil-page-token-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        tokens = os.path.join(self.tmp, "read-tokens")
+        with open(tokens, "w") as f:
+            f.write(self.TOKEN + "\n")
+        os.chmod(tokens, 0o600)
+        self.engine = h.Engine(engine_extra=(*ENGINE_EXTRA, f"read_tokens_file: {tokens}"))
+        self.addCleanup(self.engine.cleanup)
+        self.addCleanup(self.engine.stop)
+        self.browser = Browser(h.free_port())
+        self.addCleanup(self.browser.close)
+
+    def test_the_page_sends_the_token_from_the_fragment(self):
+        self.assertEqual(h.http("GET", self.engine.url + "/v1/status")[0], 401)
+        self.engine.post_batch("us-east-1")
+        b = self.browser
+        b.viewport(1280, 900)
+        b.get(self.engine.url + "/#token=" + self.TOKEN)
+        b.wait_js('return document.body.dataset.ready === "1"', 20, 'body[data-ready="1"] with a read token')
+        dom = b.js(READ_DOM)
+        self.assertEqual({r["name"] for r in dom["regions"]}, set(h.REGIONS))
+        self.assertNotIn(self.TOKEN, b.js("return location.href"))
+        self.assertEqual(b.js('return sessionStorage.getItem("vigil-read-token")'), self.TOKEN)
+        # The page keeps refreshing with it: the events route answered too (no error banner).
+        time.sleep(2.5)
+        self.assertEqual(b.js('return getComputedStyle(document.getElementById("error")).display'), "none")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 // `vigil check-config` end to end through run_command() with string streams.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -26,8 +27,20 @@ run_result run(const std::vector<std::string>& argv) {
   return {code, out.str(), err.str()};
 }
 
+/// examples/NAME in a copy of examples/ whose secret is mode 0600, as a
+/// deployment installs it (git keeps no modes: a checkout's copy is 0644 or
+/// 0664 and check-config refuses a secret others can read).
 std::string example(const std::string& name) {
-  return std::string(VIGIL_SOURCE_DIR) + "/examples/" + name;
+  static const std::filesystem::path copy = [] {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("vigil-check-config-examples-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::copy(std::string(VIGIL_SOURCE_DIR) + "/examples", dir, std::filesystem::copy_options::recursive);
+    std::filesystem::permissions(dir / "secrets" / "agent.key",
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    return dir;
+  }();
+  return (copy / name).string();
 }
 
 /// A config file in a fresh temporary directory, removed afterwards.
@@ -76,6 +89,20 @@ TEST(check_config, json_summary) {
   EXPECT_EQ(j.at("quorum"), 2);
   EXPECT_EQ(j.at("checks").size(), 10U);
   EXPECT_EQ(j.at("plan").at("failover").at("steps").size(), 7U);
+}
+
+TEST(check_config, a_secret_file_others_can_read_is_refused_with_its_path_and_mode) {
+  const std::filesystem::path key = std::filesystem::path(example("secrets")) / "agent.key";
+  std::filesystem::permissions(key, std::filesystem::perms::group_read | std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  const auto r = run({"check-config", example("local.yaml")});
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(r.code, exit_usage);
+  EXPECT_NE(r.err.find(example("local.yaml") + ":58:19: error: engine.agent_key_file: " + key.string() +
+                       " is readable by group/others (mode 0644); chmod 600 it"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(run({"check-config", example("local.yaml"), "--quiet"}).code, exit_ok);
 }
 
 TEST(check_config, bad_file_prints_every_error_and_exits_2) {

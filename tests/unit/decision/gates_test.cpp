@@ -131,3 +131,59 @@ TEST(Gates, FailbackNeedsHealthyPrimaryAndLagWithinBudget) {
 }
 
 }  // namespace vigil::decision
+
+namespace vigil::decision {
+
+TEST(GatesReadiness, AbsentWhenReadinessIsOff) {
+  const params p;  // readiness off: no loop configured
+  auto in = base(p);
+  in.readiness = plan_readiness{false, "ecs.api.max_capacity", now};
+  for (const auto& g : evaluate_gates(in).gates)
+    EXPECT_NE(g.name, gate_name::dr_ready);
+}
+
+TEST(GatesReadiness, AdvisoryGateFailsWithoutBlockingAfterDrHealthy) {
+  params p;
+  p.readiness = readiness_gate::advisory;
+  auto in = base(p);
+  in.readiness = plan_readiness{false, "ecs.api.max_capacity: 0 < 4", now - duration{90000}};
+  const auto e = evaluate_gates(in);
+  ASSERT_EQ(e.gates.size(), 7U);
+  EXPECT_EQ(e.gates[1].name, gate_name::dr_healthy);
+  EXPECT_EQ(e.gates[2].name, gate_name::dr_ready);
+  const auto& g = gate(e, gate_name::dr_ready);
+  EXPECT_FALSE(g.ok);
+  EXPECT_FALSE(g.blocking);
+  EXPECT_NE(g.detail.find("not ready 90s ago"), std::string::npos) << g.detail;
+  EXPECT_NE(g.detail.find("ecs.api.max_capacity: 0 < 4"), std::string::npos) << g.detail;
+}
+
+TEST(GatesReadiness, BlockingGateNeverCheckedFailsAndReadyPasses) {
+  params p;
+  p.readiness = readiness_gate::blocking;
+  auto in = base(p);
+  const auto unknown = gate(evaluate_gates(in), gate_name::dr_ready);
+  EXPECT_FALSE(unknown.ok);
+  EXPECT_TRUE(unknown.blocking);
+  EXPECT_NE(unknown.detail.find("not been checked"), std::string::npos) << unknown.detail;
+  in.readiness = plan_readiness{true, "31 items ok", now - duration{1000}};
+  const auto ready = gate(evaluate_gates(in), gate_name::dr_ready);
+  EXPECT_TRUE(ready.ok);
+  EXPECT_NE(ready.detail.find("ready 1s ago: 31 items ok"), std::string::npos) << ready.detail;
+}
+
+TEST(GatesReadiness, PlannedMoveShowsItAfterPrimaryHealthy) {
+  params p;
+  p.readiness = readiness_gate::advisory;
+  auto in = base(p);
+  in.action = action_kind::failback;
+  in.primary_declared = classification::healthy;
+  in.readiness = plan_readiness{true, "", now};
+  const auto e = evaluate_gates(in);
+  ASSERT_GE(e.gates.size(), 2U);
+  EXPECT_EQ(e.gates[0].name, gate_name::primary_healthy);
+  EXPECT_EQ(e.gates[1].name, gate_name::dr_ready);
+  EXPECT_NE(e.gates[1].detail.find("failback plan"), std::string::npos) << e.gates[1].detail;
+}
+
+}  // namespace vigil::decision

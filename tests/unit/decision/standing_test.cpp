@@ -50,7 +50,7 @@ snapshot firing() {
   r.to = "us-west-2";
   r.state = recommendation_state::pending_approval;
   r.gates = {gate(gate_name::primary_regional), gate(gate_name::dr_healthy)};
-  if (const auto dr = from_string<gate_name>("dr_ready")) r.gates.push_back(gate(*dr));
+  r.gates.push_back(gate(gate_name::dr_ready));
   r.gates.push_back(gate(gate_name::replication_lag));
   r.gates.push_back(gate(gate_name::cooldown));
   r.gates.push_back(gate(gate_name::not_silenced));
@@ -111,7 +111,6 @@ TEST(Standing, HoursParseAndWrapMidnight) {
 }
 
 TEST(Standing, FiresWhenEveryConditionHolds) {
-  if (!from_string<gate_name>("dr_ready")) GTEST_SKIP() << "no dr_ready gate in this core";
   const auto v = eval(firing());
   EXPECT_TRUE(v.fire()) << to_string(v.hold) << ": " << v.detail;
 }
@@ -168,13 +167,10 @@ TEST(Standing, EachConditionHoldsWithItsReason) {
     auto s = firing();
     std::erase_if(s.rec->gates, [](const gate_result& g) { return to_string(g.name) == "dr_ready"; });
     expect(s, standing_hold::dr_not_ready);  // readiness not configured: never automatic
-    if (from_string<gate_name>("dr_ready")) {
-      s = firing();
-      set_gate(s, "dr_ready", false);
-      expect(s, standing_hold::dr_not_ready);
-    }
+    s = firing();
+    set_gate(s, "dr_ready", false);
+    expect(s, standing_hold::dr_not_ready);
   }
-  if (!from_string<gate_name>("dr_ready")) return;  // the rest needs a ready dr
   {
     auto s = firing();
     set_gate(s, "cooldown", false);
