@@ -132,8 +132,10 @@ standing_verdict evaluate_standing(const standing_conditions& c, const standing_
     return held(standing_hold::dr_not_ready,
                 dr ? "dr_ready fails: " + dr->detail : "readiness is not configured: no dr_ready gate");
   }
-  if (const auto* g = find_gate(*rec, "cooldown"); g && !g->ok) return held(standing_hold::cooldown, g->detail);
-  if (const auto* g = find_gate(*rec, "not_silenced"); g && !g->ok) return held(standing_hold::silenced, g->detail);
+  if (const auto* g = find_gate(*rec, "cooldown"); g && !g->ok)
+    return held(standing_hold::cooldown, "cooldown: " + g->detail);
+  if (const auto* g = find_gate(*rec, "not_silenced"); g && !g->ok)
+    return held(standing_hold::silenced, "not_silenced: " + g->detail);
   if (in.brake) return held(standing_hold::brake, "the actuation brake is on");
   if (c.hours && !within_hours(*c.hours, in.now)) {
     return held(standing_hold::outside_hours, "outside " + format_standing_hours(*c.hours) + " UTC");
