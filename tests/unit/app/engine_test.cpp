@@ -843,131 +843,133 @@ TEST_F(engine_standing_test, two_signers_arm_it_refusals_are_named_and_revocatio
   const auto events = call(port_, http::verb::get, "/v1/events?since=0").body;
   for (const char* type : {"standing_armed", "standing_refused", "standing_revoked"})
     EXPECT_NE(events.find(type), std::string::npos) << type;
-  class engine_readiness_test : public engine_test {
-   protected:
-    std::string extra_yaml() override { return "readiness: {gate: blocking}\n"; }
-    void add_hooks(engine_hooks& hooks) override {
-      hooks.extra_routes.emplace_back([](const common::http_request& r) -> std::optional<common::http_response> {
-        if (r.path != "/v1/extra") return std::nullopt;
-        return common::http_response::json(200, R"({"extra":true})");
-      });
-    }
-  };
+}
 
-  TEST_F(engine_readiness_test, notices_page_once_extra_routes_answer_and_readiness_feeds_the_gate) {
-    round(all_, {});
-    EXPECT_EQ(call(port_, http::verb::get, "/v1/extra").body, R"({"extra":true})");
-    EXPECT_EQ(call(port_, http::verb::get, "/v1/nothing").status, 404U);
-    on_io([this] {
-      engine_->set_notice("readiness-failover-arc.endpoints", decision::severity::warning, "2 of 5 endpoints down");
-      engine_->set_notice("readiness-failover-arc.endpoints", decision::severity::warning, "2 of 5 endpoints down");
-      return 0;
+class engine_readiness_test : public engine_test {
+ protected:
+  std::string extra_yaml() override { return "readiness: {gate: blocking}\n"; }
+  void add_hooks(engine_hooks& hooks) override {
+    hooks.extra_routes.emplace_back([](const common::http_request& r) -> std::optional<common::http_response> {
+      if (r.path != "/v1/extra") return std::nullopt;
+      return common::http_response::json(200, R"({"extra":true})");
     });
-    ASSERT_EQ(pages_.size(), 1U);
-    EXPECT_EQ(pages_[0].incident_id, "engine-test/notice/readiness-failover-arc.endpoints");
-    EXPECT_EQ(pages_[0].action, decision::page_action::trigger);
-    json s = status();
-    ASSERT_EQ(s["notices"].size(), 1U) << s.dump();
-    EXPECT_EQ(s["notices"][0]["summary"], "2 of 5 endpoints down");
-    on_io([this] {
-      engine_->clear_notice("readiness-failover-arc.endpoints");
-      return 0;
-    });
-    ASSERT_EQ(pages_.size(), 2U);
-    EXPECT_EQ(pages_[1].action, decision::page_action::resolve);
-    EXPECT_TRUE(status()["notices"].empty());
+  }
+};
 
-    // A regional outage: the blocking dr_ready gate holds the failover until a readiness run says ready.
-    const std::set<std::string> east{"api-web@us-east-1", "webapp@us-east-1", "notifications@us-east-1"};
-    for (int i = 0; i < 12; ++i)
-      round(all_, east);
-    json rec = json::parse(call(port_, http::verb::get, "/v1/recommendation").body);
-    ASSERT_EQ(rec["state"], "blocked") << rec.dump();
-    bool found = false;
-    for (const auto& g : rec["gates"]) {
-      if (g["name"] != "dr_ready") continue;
-      found = true;
-      EXPECT_FALSE(g["ok"].get<bool>());
-      EXPECT_TRUE(g["blocking"].get<bool>());
-    }
-    EXPECT_TRUE(found) << rec.dump();
-    on_io([this] {
-      engine_->set_readiness(decision::action_kind::failover,
-                             decision::plan_readiness{true, "12 items ok", decision::time_point{}});
-      return 0;
-    });
+TEST_F(engine_readiness_test, notices_page_once_extra_routes_answer_and_readiness_feeds_the_gate) {
+  round(all_, {});
+  EXPECT_EQ(call(port_, http::verb::get, "/v1/extra").body, R"({"extra":true})");
+  EXPECT_EQ(call(port_, http::verb::get, "/v1/nothing").status, 404U);
+  on_io([this] {
+    engine_->set_notice("readiness-failover-arc.endpoints", decision::severity::warning, "2 of 5 endpoints down");
+    engine_->set_notice("readiness-failover-arc.endpoints", decision::severity::warning, "2 of 5 endpoints down");
+    return 0;
+  });
+  ASSERT_EQ(pages_.size(), 1U);
+  EXPECT_EQ(pages_[0].incident_id, "engine-test/notice/readiness-failover-arc.endpoints");
+  EXPECT_EQ(pages_[0].action, decision::page_action::trigger);
+  json s = status();
+  ASSERT_EQ(s["notices"].size(), 1U) << s.dump();
+  EXPECT_EQ(s["notices"][0]["summary"], "2 of 5 endpoints down");
+  on_io([this] {
+    engine_->clear_notice("readiness-failover-arc.endpoints");
+    return 0;
+  });
+  ASSERT_EQ(pages_.size(), 2U);
+  EXPECT_EQ(pages_[1].action, decision::page_action::resolve);
+  EXPECT_TRUE(status()["notices"].empty());
+
+  // A regional outage: the blocking dr_ready gate holds the failover until a readiness run says ready.
+  const std::set<std::string> east{"api-web@us-east-1", "webapp@us-east-1", "notifications@us-east-1"};
+  for (int i = 0; i < 12; ++i)
     round(all_, east);
-    rec = json::parse(call(port_, http::verb::get, "/v1/recommendation").body);
-    EXPECT_EQ(rec["state"], "pending_approval") << rec.dump();
+  json rec = json::parse(call(port_, http::verb::get, "/v1/recommendation").body);
+  ASSERT_EQ(rec["state"], "blocked") << rec.dump();
+  bool found = false;
+  for (const auto& g : rec["gates"]) {
+    if (g["name"] != "dr_ready") continue;
+    found = true;
+    EXPECT_FALSE(g["ok"].get<bool>());
+    EXPECT_TRUE(g["blocking"].get<bool>());
   }
+  EXPECT_TRUE(found) << rec.dump();
+  on_io([this] {
+    engine_->set_readiness(decision::action_kind::failover,
+                           decision::plan_readiness{true, "12 items ok", decision::time_point{}});
+    return 0;
+  });
+  round(all_, east);
+  rec = json::parse(call(port_, http::verb::get, "/v1/recommendation").body);
+  EXPECT_EQ(rec["state"], "pending_approval") << rec.dump();
+}
 
-  class read_token_test : public engine_test {
-   protected:
-    std::string engine_yaml() override {
-      files_["tokens"] = "# the status page's\n" + page_token + "\n\n  " + cli_token + "  \n";
-      return "\n  read_tokens_file: tokens";
-    }
-    reply get(const std::string& target, const std::string& auth = {}) {
-      if (auth.empty()) return call(port_, http::verb::get, target);
-      return call(port_, http::verb::get, target, {}, {{"Authorization", auth}});
-    }
-    const std::string page_token = "page-token-0123456789";
-    const std::string cli_token = "cli-token-abcdefghijkl";
-  };
-
-  TEST_F(read_token_test, every_get_v1_route_needs_a_configured_token) {
-    ASSERT_EQ(cfg_.engine.read_tokens, (std::vector<std::string>{page_token, cli_token}));
-    round(all_, {});  // POST /v1/observations: signed batches need no read token
-    for (const std::string target : {"/v1/status", "/v1/status?summary=1", "/v1/recommendation", "/v1/events",
-                                     "/v1/history", "/v1/silences", "/v1/no-such-route"}) {
-      SCOPED_TRACE(target);
-      const auto missing = get(target);
-      EXPECT_EQ(missing.status, 401U);
-      EXPECT_EQ(missing.www_authenticate, "Bearer");
-      const json m = json::parse(missing.body);
-      EXPECT_EQ(m.at("error"), "unauthorized");
-      EXPECT_EQ(m.at("reason"), "missing_token");
-      const auto wrong = get(target, "Bearer " + page_token + "x");
-      EXPECT_EQ(wrong.status, 401U);
-      EXPECT_EQ(json::parse(wrong.body).at("reason"), "bad_token");
-      EXPECT_EQ(get(target, "Basic " + page_token).status, 401U);
-      const auto ok = get(target, "Bearer " + cli_token);
-      EXPECT_NE(ok.status, 401U) << ok.body;
-      EXPECT_EQ(get(target, "bearer " + page_token).status, ok.status);  // the scheme is case-insensitive
-    }
-    EXPECT_EQ(get("/v1/status", "Bearer " + page_token).status, 200U);
-    EXPECT_EQ(get("/v1/recommendation", "Bearer " + page_token).status, 404U);  // through the gate to the route
-    // Open without a token: probes, the scrape and the status page's static HTML.
-    EXPECT_EQ(get("/healthz").status, 200U);
-    EXPECT_EQ(get("/readyz").status, 200U);
-    EXPECT_EQ(get("/").status, 200U);
-    const auto metrics = get("/metrics");
-    ASSERT_EQ(metrics.status, 200U);
-    EXPECT_NE(metrics.body.find(R"(vigil_read_token_refusals_total{reason="missing_token"} 14)"), std::string::npos)
-        << metrics.body;  // no header, and a Basic one
-    EXPECT_NE(metrics.body.find(R"(vigil_read_token_refusals_total{reason="bad_token"} 7)"), std::string::npos);
+class read_token_test : public engine_test {
+ protected:
+  std::string engine_yaml() override {
+    files_["tokens"] = "# the status page's\n" + page_token + "\n\n  " + cli_token + "  \n";
+    return "\n  read_tokens_file: tokens";
   }
-
-  TEST_F(read_token_test, replaced_tokens_apply_at_once_and_none_opens_the_routes) {
-    const std::string fresh = "rotated-token-000000000";
-    on_io([&] {
-      engine_->set_read_tokens({fresh});
-      return 0;
-    });
-    EXPECT_EQ(get("/v1/status", "Bearer " + page_token).status, 401U);
-    EXPECT_EQ(get("/v1/status", "Bearer " + fresh).status, 200U);
-    on_io([&] {
-      engine_->set_read_tokens({});
-      return 0;
-    });
-    EXPECT_EQ(get("/v1/status").status, 200U);
+  reply get(const std::string& target, const std::string& auth = {}) {
+    if (auth.empty()) return call(port_, http::verb::get, target);
+    return call(port_, http::verb::get, target, {}, {{"Authorization", auth}});
   }
+  const std::string page_token = "page-token-0123456789";
+  const std::string cli_token = "cli-token-abcdefghijkl";
+};
 
-  TEST_F(engine_test, without_read_tokens_the_read_routes_are_open) {
-    EXPECT_EQ(call(port_, http::verb::get, "/v1/status").status, 200U);
-    EXPECT_EQ(call(port_, http::verb::get, "/v1/silences").status, 200U);
-    const auto metrics = call(port_, http::verb::get, "/metrics").body;
-    EXPECT_NE(metrics.find(R"(vigil_read_token_refusals_total{reason="missing_token"} 0)"), std::string::npos);
+TEST_F(read_token_test, every_get_v1_route_needs_a_configured_token) {
+  ASSERT_EQ(cfg_.engine.read_tokens, (std::vector<std::string>{page_token, cli_token}));
+  round(all_, {});  // POST /v1/observations: signed batches need no read token
+  for (const std::string target : {"/v1/status", "/v1/status?summary=1", "/v1/recommendation", "/v1/events",
+                                   "/v1/history", "/v1/silences", "/v1/no-such-route"}) {
+    SCOPED_TRACE(target);
+    const auto missing = get(target);
+    EXPECT_EQ(missing.status, 401U);
+    EXPECT_EQ(missing.www_authenticate, "Bearer");
+    const json m = json::parse(missing.body);
+    EXPECT_EQ(m.at("error"), "unauthorized");
+    EXPECT_EQ(m.at("reason"), "missing_token");
+    const auto wrong = get(target, "Bearer " + page_token + "x");
+    EXPECT_EQ(wrong.status, 401U);
+    EXPECT_EQ(json::parse(wrong.body).at("reason"), "bad_token");
+    EXPECT_EQ(get(target, "Basic " + page_token).status, 401U);
+    const auto ok = get(target, "Bearer " + cli_token);
+    EXPECT_NE(ok.status, 401U) << ok.body;
+    EXPECT_EQ(get(target, "bearer " + page_token).status, ok.status);  // the scheme is case-insensitive
   }
+  EXPECT_EQ(get("/v1/status", "Bearer " + page_token).status, 200U);
+  EXPECT_EQ(get("/v1/recommendation", "Bearer " + page_token).status, 404U);  // through the gate to the route
+  // Open without a token: probes, the scrape and the status page's static HTML.
+  EXPECT_EQ(get("/healthz").status, 200U);
+  EXPECT_EQ(get("/readyz").status, 200U);
+  EXPECT_EQ(get("/").status, 200U);
+  const auto metrics = get("/metrics");
+  ASSERT_EQ(metrics.status, 200U);
+  EXPECT_NE(metrics.body.find(R"(vigil_read_token_refusals_total{reason="missing_token"} 14)"), std::string::npos)
+      << metrics.body;  // no header, and a Basic one
+  EXPECT_NE(metrics.body.find(R"(vigil_read_token_refusals_total{reason="bad_token"} 7)"), std::string::npos);
+}
+
+TEST_F(read_token_test, replaced_tokens_apply_at_once_and_none_opens_the_routes) {
+  const std::string fresh = "rotated-token-000000000";
+  on_io([&] {
+    engine_->set_read_tokens({fresh});
+    return 0;
+  });
+  EXPECT_EQ(get("/v1/status", "Bearer " + page_token).status, 401U);
+  EXPECT_EQ(get("/v1/status", "Bearer " + fresh).status, 200U);
+  on_io([&] {
+    engine_->set_read_tokens({});
+    return 0;
+  });
+  EXPECT_EQ(get("/v1/status").status, 200U);
+}
+
+TEST_F(engine_test, without_read_tokens_the_read_routes_are_open) {
+  EXPECT_EQ(call(port_, http::verb::get, "/v1/status").status, 200U);
+  EXPECT_EQ(call(port_, http::verb::get, "/v1/silences").status, 200U);
+  const auto metrics = call(port_, http::verb::get, "/metrics").body;
+  EXPECT_NE(metrics.find(R"(vigil_read_token_refusals_total{reason="missing_token"} 0)"), std::string::npos);
+}
 
 }  // namespace vigil::app
