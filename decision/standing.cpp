@@ -162,8 +162,16 @@ std::vector<verified_approval> standing_approvals(const recommendation& rec, con
     verified_approval a;
     a.recommendation_id = rec.id;
     a.recommendation_hash = rec.hash;
-    a.approver = "standing:" + policy_id + ":" + who;
-    a.jti = "standing:" + policy_id + ":use:" + std::to_string(use) + ":" + who;
+    a.approver = "standing:";
+    a.approver += policy_id;
+    a.approver += ':';
+    a.approver += who;
+    a.jti = "standing:";
+    a.jti += policy_id;
+    a.jti += ":use:";
+    a.jti += std::to_string(use);
+    a.jti += ':';
+    a.jti += who;
     a.allow_data_loss = false;
     a.issued_at = now;
     a.expires_at = expires_at;
