@@ -208,6 +208,7 @@ int submit(const std::string& engine, const std::string& token, std::chrono::mil
 }  // namespace
 
 int cmd_approve(const std::vector<std::string>& args, command_io& io) {
+  if (is_standing_approve(args)) return cmd_approve_standing(args, io);
   const std::vector<option_spec> specs{
       {"key", "FILE", "your private key (from `vigil keygen`)", true},
       {"engine", "URL", "the engine's base URL, e.g. https://vigil.internal:9470"},

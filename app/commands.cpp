@@ -15,6 +15,7 @@ constexpr std::array command_table{
     command{"run", "engine plus a local agent in one process (single node, sidecar)", cmd_run},
     command{"status", "print a running engine's /v1/status (JSON)", cmd_status},
     command{"approve", "review the current recommendation and submit a signed approval", cmd_approve},
+    command{"standing", "list the engine's standing approvals (signed automatic-failover policies)", cmd_standing},
     command{"propose", "ask the engine for a failback (or failover) recommendation, to approve as usual", cmd_propose},
     command{"silence", "create, list or expire signed silences (planned work) on a running engine", cmd_silence},
     command{"brake", "turn the actuation brake on or off (signed): no plan step runs while it is on", cmd_brake},

@@ -54,6 +54,10 @@ int cmd_brake(const std::vector<std::string>& args, command_io& io);
 int cmd_plan(const std::vector<std::string>& args, command_io& io);
 int cmd_iam(const std::vector<std::string>& args, command_io& io);
 int cmd_readiness(const std::vector<std::string>& args, command_io& io);
+int cmd_standing(const std::vector<std::string>& args, command_io& io);
+/// `vigil approve --standing ...` / `--revoke-standing ID` (app/cmd_standing.cpp).
+[[nodiscard]] bool is_standing_approve(const std::vector<std::string>& args);
+int cmd_approve_standing(const std::vector<std::string>& args, command_io& io);
 int cmd_status(const std::vector<std::string>& args, command_io& io);
 
 }  // namespace vigil::app

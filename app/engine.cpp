@@ -19,6 +19,7 @@
 #include "app/event_log.hpp"
 #include "app/listeners.hpp"
 #include "app/read_tokens.hpp"
+#include "app/standing.hpp"
 #include "app/status_history.hpp"
 #include "app/status_page.hpp"
 #include "app/status_view.hpp"
@@ -115,8 +116,9 @@ struct engine::impl {
     std::map<std::string, std::string> steps;  ///< step -> its last status
   };
   std::optional<running_plan> real_plan;
-  std::unique_ptr<operator_controls> controls;  ///< silences, windows, brake, plan commands
-  notice_board notices{cfg.deployment};         ///< operational notices (app/engine_notices.hpp)
+  std::unique_ptr<operator_controls> controls;   ///< silences, windows, brake, plan commands
+  std::unique_ptr<standing_approvals> standing;  ///< signed automatic-failover policies
+  notice_board notices{cfg.deployment};          ///< operational notices (app/engine_notices.hpp)
 
   impl(asio::io_context& ctx, const common::config& c, const common::clock& clk, prometheus::Registry& reg,
        engine_hooks h, engine_options o)
@@ -135,6 +137,11 @@ struct engine::impl {
         leader(options.leader) {
     core.set_leader(leader);
     controls = std::make_unique<operator_controls>(cfg, core, reg, hooks, [this](const json& j) { record_event(j); });
+    standing = std::make_unique<standing_approvals>(
+        cfg, core, reg, hooks, [this](const json& j) { record_event(j); },
+        [this](const std::string& key, decision::severity sev, const std::string& summary, const json& details) {
+          standing_notice(key, sev, summary, details);
+        });
     std::vector<history_check> hc;
     for (const auto& ci : core.topo().checks)
       hc.push_back({ci.id, core.topo().regions[ci.region].name, ci.service});
@@ -500,6 +507,7 @@ struct engine::impl {
     const json controls_status = controls->status(clock.wall());  // alive while items() refers to it
     for (const auto& [k, v] : controls_status.items())
       s[k] = v;
+    s["standing"] = standing->status(clock.wall())["policies"];
     if (hooks.extra_status) {
       const json extra = hooks.extra_status();  // keep it alive: items() only references it
       for (const auto& [k, v] : extra.items())
@@ -540,6 +548,7 @@ struct engine::impl {
       drain();
       return std::move(*c);
     }
+    if (auto c = standing->route(r, clock.wall())) return std::move(*c);
     for (const auto& extra : hooks.extra_routes) {
       if (auto answer = extra(r)) {
         drain();
@@ -584,6 +593,18 @@ struct engine::impl {
   }
 
   // --- tick and outputs ----------------------------------------------------
+
+  /// A standing approval's page (summary empty: resolve it).
+  void standing_notice(const std::string& key, decision::severity sev, const std::string& summary,
+                       const json& details) {
+    const auto now = to_decision(clock.wall());
+    if (summary.empty()) {
+      send_notice(notices.clear(key, now));
+      return;
+    }
+    common::logger("standing")->warn("{} ({}): {}", key, decision::to_string(sev), summary);
+    send_notice(notices.set(key, sev, summary, details, now));
+  }
 
   void record_event(const json& j) {
     if (audit.is_open()) {
@@ -656,6 +677,8 @@ struct engine::impl {
     controls->tick(at ? *at : clock.wall());
     core.tick(to_decision(at ? *at : clock.wall()));
     drain();
+    standing->tick(at ? *at : clock.wall(), leader, controls->brake_on());
+    drain();  // a standing approval's execute_plan goes out in this tick
     metrics.update(core.status(no_checks()), core.check_states());
     record_history(at ? *at : clock.wall());
     metrics.tick_took(clock.monotonic() - start, clock.wall());
@@ -705,6 +728,7 @@ void engine::start() {
   i.open_files();
   if (!i.ticked) i.load_active();
   i.controls->load(i.clock.wall());
+  i.standing->load(i.clock.wall());
   if (i.hooks.load_continuity && !i.ticked) {
     if (const auto state = i.hooks.load_continuity()) {
       if (i.adopt(*state))
@@ -794,6 +818,7 @@ void engine::set_leader(bool leader) {
   if (leader && !impl_->leader) {
     impl_->published.clear();                    // a new term stores its state once at least
     impl_->controls->load(impl_->clock.wall());  // the silences and brake the last leader stored
+    impl_->standing->load(impl_->clock.wall());  // the standing approvals it armed and the uses spent
   }
   if (!leader && impl_->leader) impl_->notices.forget_all();  // the new leader raises or clears them
   impl_->leader = leader;

@@ -79,6 +79,13 @@ struct engine_hooks {
   /// Silences and the brake, durable and shared; absent: kept in memory.
   std::function<std::optional<nlohmann::json>()> load_controls;
   std::function<bool(const nlohmann::json&)> store_controls;
+  /// Standing approvals (app/standing.hpp): stored and read back like the
+  /// controls (absent: state_dir/standing.json, mode 0600), and the single-use
+  /// ledger a use is spent through: true when `key` was never spent before
+  /// (throws when it cannot record). Absent: uses are counted in the store only.
+  std::function<std::optional<nlohmann::json>()> load_standing;
+  std::function<bool(const nlohmann::json&)> store_standing;
+  std::function<bool(const std::string& key, common::wall_time expires_at)> consume_once;
   /// Routes served by components beside the engine (readiness, objectives,
   /// standing approvals), tried in order after the operator controls and
   /// before the engine's own routes; nullopt: not this one's path. Called on

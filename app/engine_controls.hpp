@@ -47,6 +47,8 @@ class operator_controls {
   [[nodiscard]] std::optional<decision::page> filter(const decision::page& p);
   /// {"silences": [...], "maintenance_windows": [...], "actuation_brake": {...}} for /v1/status.
   [[nodiscard]] nlohmann::json status(common::wall_time now) const;
+  /// The actuation brake is on (standing approvals hold while it is).
+  [[nodiscard]] bool brake_on() const { return brake_; }
 
  private:
   struct silence {

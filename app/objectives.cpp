@@ -469,8 +469,8 @@ std::string objectives_service::reload(const objectives_settings& settings) {
     return d ? decision::format_seconds(*d) : std::string("unset");
   };
   const bool schedule_changed = settings.drill_schedule != i.settings.drill_schedule;
-  const std::string what = "objectives.rto " + text(settings.rto) + ", objectives.rpo " + text(settings.rpo) +
-                           ", drill.schedule " + text(settings.drill_schedule);
+  std::string what = "objectives.rto " + text(settings.rto) + ", objectives.rpo " + text(settings.rpo) +
+                     ", drill.schedule " + text(settings.drill_schedule);
   i.settings = settings;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   i.rto_objective.Set(settings.rto ? secs(*settings.rto) : nan);

@@ -374,6 +374,18 @@ engine_hooks engine_services::hooks(const std::string& engine_url) {
   h.store_controls = [this](const nlohmann::json& doc) {
     return impl_->coord->put_json_guarded("controls", doc) == coordination::write_result::ok;
   };
+  // Standing approvals: a use is spent in the jti ledger (etcd-shared under HA);
+  // the policies are shared under HA, a 0600 file in state_dir on a single node.
+  h.consume_once = [this](const std::string& key, common::wall_time expires_at) {
+    approvals::jti_ledger& l = impl_->shared ? impl_->coord->ledger() : *impl_->ledger;
+    return l.try_consume(key, expires_at);
+  };
+  if (impl_->shared) {
+    h.load_standing = [this] { return impl_->coord->get_json("standing"); };
+    h.store_standing = [this](const nlohmann::json& doc) {
+      return impl_->coord->put_json_guarded("standing", doc) == coordination::write_result::ok;
+    };
+  }
   return h;
 }
 

@@ -99,12 +99,12 @@ std::optional<std::string> check_command(const json& body, const command_limits&
   const std::string action = str(body, "action");
   if (!is_operator_action(action)) {
     return "the command's action must be one of silence, unsilence, brake_on, brake_off, plan_abort, plan_pause, "
-           "plan_resume, propose";
+           "plan_resume, propose, standing_revoke";
   }
   std::optional<std::string> keys;
   if (action == "silence") {
     keys = keys_are(body, {"action", "id", "scope", "duration_s", "reason"});
-  } else if (action == "unsilence") {
+  } else if (action == "unsilence" || action == "standing_revoke") {
     keys = keys_are(body, {"action", "id", "reason"});
   } else if (action == "brake_on" || action == "brake_off") {
     keys = keys_are(body, {"action", "reason"});

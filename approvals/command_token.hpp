@@ -6,8 +6,8 @@
 // approvals/approval.hpp, the same approver keys, the same single-use jti
 // ledger) whose claims bind exactly one command:
 //   action  the command: silence | unsilence | brake_on | brake_off |
-//           plan_abort | plan_pause | plan_resume | propose
-//   rid     its target: the silence id, the plan's recommendation id, "brake",
+//           plan_abort | plan_pause | plan_resume | propose | standing_revoke
+//   rid     its target: the silence id, the standing policy id, the plan's recommendation id, "brake",
 //           or the proposed action (failback | failover)
 //   rhash   hex SHA-256 of the canonical JSON (decision/canonical_json.hpp) of
 //           the command body, the JSON object the request carries next to the
@@ -18,6 +18,7 @@
 // Command bodies (every key required unless marked; nothing else allowed):
 //   silence     {action, id, scope, duration_s, reason}
 //   unsilence   {action, id, reason}
+//   standing_revoke  {action, id, reason}  (id: the standing policy; app/standing.hpp)
 //   brake_on, brake_off            {action, reason}
 //   plan_abort, plan_pause, plan_resume  {action, recommendation_id, reason}
 //   propose     {action, kind, reason}  (kind: failback | failover)
@@ -46,8 +47,9 @@ class Family;
 
 namespace vigil::approvals {
 
-inline constexpr std::array<std::string_view, 8> operator_actions{
-    "silence", "unsilence", "brake_on", "brake_off", "plan_abort", "plan_pause", "plan_resume", "propose"};
+inline constexpr std::array<std::string_view, 9> operator_actions{"silence",     "unsilence",  "brake_on",
+                                                                  "brake_off",   "plan_abort", "plan_pause",
+                                                                  "plan_resume", "propose",    "standing_revoke"};
 inline constexpr std::size_t max_reason_bytes = 512;
 inline constexpr std::size_t max_command_bytes = 4096;
 /// rid of brake_on / brake_off tokens.

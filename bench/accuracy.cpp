@@ -33,6 +33,7 @@
 
 #include "bench/accuracy_model.hpp"
 #include "decision/core.hpp"
+#include "decision/standing.hpp"
 #include "decision/suspicion.hpp"
 #include "decision/time_format.hpp"
 
@@ -67,6 +68,10 @@ struct run_score {
   std::int64_t failover_observed_ms = 0;
   mistakes class_mistakes;  ///< noise runs: any region declared non-healthy
   std::int64_t class_observed_ms = 0;
+  /// --standing (vigil only): plans started by the standing approval outside a
+  /// regional fault window, and fault start -> plan start inside one.
+  std::uint32_t auto_false = 0;
+  std::optional<std::int64_t> auto_start_ms;
 };
 
 struct run_result {
@@ -152,7 +157,41 @@ struct reprobe {
   std::optional<duration> due;
 };
 
-run_result run_one(const run_spec& spec, const vigil::decision::topology& topo, const cadence& k) {
+/// --standing: the policy the engine would evaluate after each tick
+/// (app/standing.cpp), armed for the whole run with one use.
+struct standing_arm {
+  vigil::decision::standing_conditions c;
+  bool used = false;
+};
+
+/// After a tick: evaluates the armed policy and, when it fires, approves as
+/// the engine does; returns the outputs that produced, execute_plan included.
+std::vector<vigil::decision::event> standing_step(vigil::decision::core& core, standing_arm& arm, time_point now) {
+  namespace d = vigil::decision;
+  if (arm.used) return {};
+  const auto rec = core.current_recommendation();
+  if (!rec || rec->state != d::recommendation_state::pending_approval || rec->action != d::action_kind::failover) {
+    return {};
+  }
+  const d::snapshot snap = core.status();
+  d::standing_inputs in;
+  in.s = &snap;
+  in.now = now;
+  in.rpo = core.topo().p.max_lag;
+  in.lag_max_age = core.topo().p.lag_max_age;
+  if (!d::evaluate_standing(arm.c, in).fire()) return {};
+  arm.used = true;
+  for (const auto& a : d::standing_approvals(*rec, "bench", {"alice"}, 1, now, now + duration{900000}))
+    (void)core.approve(a, now);
+  return core.take_output();
+}
+
+bool executes(const std::vector<vigil::decision::event>& out) {
+  return std::any_of(out.begin(), out.end(),
+                     [](const auto& e) { return std::holds_alternative<vigil::decision::execute_plan>(e); });
+}
+
+run_result run_one(const run_spec& spec, const vigil::decision::topology& topo, const cadence& k, bool standing) {
   run_result res;
   res.spec = spec;
   world w(spec, k.interval);
@@ -164,6 +203,14 @@ run_result run_one(const run_spec& spec, const vigil::decision::topology& topo, 
   std::array<scorer, detector_count> scorers{scorer(spec), scorer(spec), scorer(spec), scorer(spec)};
   vigil_reader reader;
   std::array<std::array<reprobe, check_count>, vantage_count> doubt{};
+  standing_arm arm;
+  arm.c.from = "us-east-1";
+  arm.c.to = "us-west-2";
+  arm.c.min_duration = duration{1000};
+  arm.c.min_vantages = 2;
+  arm.c.max_lag = duration{5000};
+  if (standing)
+    core.set_readiness(vigil::decision::action_kind::failover, vigil::decision::plan_readiness{true, "bench", epoch});
   for (duration t{0}; t <= spec.length; t += step) {
     const time_point now = epoch + t;
     for (std::size_t v = 0; v < vantage_count; ++v) {
@@ -201,7 +248,26 @@ run_result run_one(const run_spec& spec, const vigil::decision::topology& topo, 
     if (t % duration{5000} == duration{0}) core.ingest_lag({now, duration{250}, std::nullopt});
     if (t % tick != duration{0}) continue;
     core.tick(now);
-    scorers[0].step(reader.read(core.take_output()), t, res.d[0]);
+    auto out = core.take_output();
+    if (standing) {
+      auto more = standing_step(core, arm, now);
+      if (executes(more)) {
+        const bool in_window = is_regional(spec.cls) && t >= spec.fault_start &&
+                               t <= spec.fault_end + vigil::decision::params{}.clear_for + window_slack;
+        if (in_window && !res.d[0].auto_start_ms) {
+          res.d[0].auto_start_ms = (t - spec.fault_start).count();
+        } else if (!in_window) {
+          ++res.d[0].auto_false;
+        }
+        const auto id = core.current_recommendation()->id;
+        core.plan_started(id, now, true);  // a dry run: no cooldown, the run goes on
+        core.plan_finished(id, true, "bench", now, true);
+        for (auto& e : core.take_output())
+          more.push_back(std::move(e));
+      }
+      out.insert(out.end(), more.begin(), more.end());
+    }
+    scorers[0].step(reader.read(out), t, res.d[0]);
     for (std::size_t b = 0; b < baseline_count; ++b)
       scorers[b + 1].step(baselines[b].tick(now), t, res.d[b + 1]);
   }
@@ -221,6 +287,7 @@ struct options {
   double noise_hours = 10000.0;
   double fault_hours = 1000.0;       ///< per non-regional fault class
   std::size_t regional_runs = 2000;  ///< per regional class
+  bool standing = false;             ///< arm a standing approval in every run (vigil only)
 };
 
 std::vector<run_spec> build_corpus(const options& o, std::uint64_t base_seed) {
@@ -619,6 +686,52 @@ void print_markdown(const seeded& all, const options& o, double wall_s, std::siz
   }
 }
 
+/// --standing: automatic failovers per class (outside a regional window they
+/// are false) and fault start -> plan start over the regional runs.
+nlohmann::json standing_report(const std::vector<run_result>& results, double bound_s, bool markdown) {
+  std::array<std::uint64_t, run_class_count> false_by{};
+  std::array<std::size_t, run_class_count> runs_by{};
+  std::array<std::size_t, run_class_count> started_by{};
+  std::vector<double> start_s;
+  for (const auto& r : results) {
+    const auto k = static_cast<std::size_t>(r.spec.cls);
+    ++runs_by[k];
+    false_by[k] += r.d[0].auto_false;
+    if (r.d[0].auto_start_ms) {
+      ++started_by[k];
+      start_s.push_back(static_cast<double>(*r.d[0].auto_start_ms) / 1000.0);
+    }
+  }
+  nlohmann::json j{{"bound_s", bound_s + static_cast<double>(tick.count()) / 1000.0},
+                   {"plan_start_p50_s", percentile(start_s, 50)},
+                   {"plan_start_p99_s", percentile(start_s, 99)},
+                   {"plan_start_max_s", percentile(start_s, 100)}};
+  if (markdown) {
+    std::printf(
+        "\n### With a standing approval armed (vigil only)\n\n| class | runs | automatic failovers outside "
+        "a regional window | regional runs whose plan started |\n|---|---:|---:|---:|\n");
+  }
+  for (std::size_t k = 0; k < run_class_count; ++k) {
+    if (runs_by[k] == 0) continue;
+    const bool regional = is_regional(static_cast<run_class>(k));
+    j["classes"].push_back({{"class", std::string(run_class_names[k])},
+                            {"runs", runs_by[k]},
+                            {"automatic_false", false_by[k]},
+                            {"started", started_by[k]}});
+    if (markdown) {
+      std::printf("| %s | %zu | %llu | %s |\n", std::string(run_class_names[k]).c_str(), runs_by[k],
+                  static_cast<unsigned long long>(false_by[k]), regional ? std::to_string(started_by[k]).c_str() : "—");
+    }
+  }
+  if (markdown) {
+    std::printf(
+        "\nregional fault -> plan start: p50 %.1f s, p99 %.1f s, max %.1f s (bound: detection %.1f s + 1 tick)\n",
+        j["plan_start_p50_s"].get<double>(), j["plan_start_p99_s"].get<double>(), j["plan_start_max_s"].get<double>(),
+        bound_s);
+  }
+  return j;
+}
+
 /// "1-20,777" -> 1, 2, ..., 20, 777. At most 1,000 seeds, ranges ascending.
 bool parse_seeds(std::string_view text, std::vector<std::uint64_t>& out) {
   out.clear();
@@ -648,6 +761,8 @@ bool parse_args(int argc, char** argv, options& o) {
     auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
     if (a == "--json") {
       o.json = true;
+    } else if (a == "--standing") {
+      o.standing = true;
     } else if (a == "--threads" || a == "--seed" || a == "--seeds" || a == "--noise-hours" || a == "--fault-hours" ||
                a == "--regional-runs" || a == "--interval" || a == "--fast-interval") {
       const char* x = value();
@@ -681,7 +796,9 @@ int main(int argc, char** argv) {
                  argv[0]);
     return 2;
   }
-  const auto topo = corpus_topology(o.k);
+  auto topo = corpus_topology(o.k);
+  // --standing: readiness configured (advisory) and reported ready in every run.
+  if (o.standing) topo.p.readiness = vigil::decision::readiness_gate::advisory;
   // One pool over every (seed, run): seed i's runs are [first[i], first[i + 1]).
   std::vector<run_spec> corpus;
   std::vector<std::size_t> first;
@@ -696,7 +813,7 @@ int main(int argc, char** argv) {
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < corpus.size(); i = next++)
-      results[i] = run_one(corpus[i], topo, o.k);
+      results[i] = run_one(corpus[i], topo, o.k, o.standing);
   };
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < o.threads; ++t)
@@ -730,9 +847,11 @@ int main(int argc, char** argv) {
                      {"noise_probability", noise_probability}};
     for (std::size_t d = 0; d < detector_count; ++d)
       j["detectors"].push_back(to_json(all, d));
+    if (o.standing) j["standing"] = standing_report(results, bound_s, false);
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     print_markdown(all, o, wall_s, corpus.size(), bound_s);
+    if (o.standing) (void)standing_report(results, bound_s, true);
   }
   // Exit 1 when vigil misses its own targets on any seed (a false failover in
   // any class, a missed regional outage, a p99 over the bound), so CI can run

@@ -94,6 +94,39 @@ bool boolean(const YAML::Node& n, const std::string& what) {
   fail(n, what + ": expected true or false, got '" + s + "'");
 }
 
+/// standing: {from, to, min_duration, min_vantages, max_lag, hours, uses, signers}
+void standing_event(const YAML::Node& body, d::scenario_event& e) {
+  e.what = d::scenario_action::standing;
+  only_keys(body, {"from", "to", "min_duration", "min_vantages", "max_lag", "hours", "uses", "signers"}, "standing");
+  d::standing_conditions c;
+  if (body["from"]) c.from = scalar(body["from"], "standing.from");
+  if (body["to"]) c.to = scalar(body["to"], "standing.to");
+  if (body["min_duration"]) c.min_duration = dur(body["min_duration"], "standing.min_duration");
+  if (body["max_lag"]) c.max_lag = dur(body["max_lag"], "standing.max_lag");
+  if (body["min_vantages"]) {
+    try {
+      c.min_vantages = body["min_vantages"].as<int>();
+    } catch (const YAML::Exception&) {
+      fail(body["min_vantages"], "standing.min_vantages: expected an integer in 1..64");
+    }
+    if (c.min_vantages < 1 || c.min_vantages > 64) fail(body["min_vantages"], "standing.min_vantages: 1..64");
+  }
+  if (body["hours"]) {
+    c.hours = d::parse_standing_hours(scalar(body["hours"], "standing.hours"));
+    if (!c.hours) fail(body["hours"], "standing.hours: expected HH:MM-HH:MM (UTC), two different times");
+  }
+  if (body["uses"]) {
+    try {
+      e.uses = body["uses"].as<int>();
+    } catch (const YAML::Exception&) {
+      fail(body["uses"], "standing.uses: expected an integer in 1..100");
+    }
+    if (e.uses < 1 || e.uses > 100) fail(body["uses"], "standing.uses: 1..100");
+  }
+  e.approvers = body["signers"] ? strings(body["signers"], "standing.signers") : std::vector<std::string>{"alice"};
+  e.standing = c;
+}
+
 d::scenario_event event(const YAML::Node& n) {
   if (!n.IsMap()) fail(n, "events[]: expected a mapping like {at: 60s, fail: {region: us-east-1}}");
   if (!n["at"]) fail(n, "events[]: missing 'at'");
@@ -182,6 +215,10 @@ d::scenario_event event(const YAML::Node& n) {
     } else {
       e.filter.region = scalar(body, "active");
     }
+  } else if (action == "standing") {
+    standing_event(body, e);
+  } else if (action == "revoke_standing") {
+    e.what = d::scenario_action::revoke_standing;
   } else if (action == "readiness") {
     // The engine's readiness loop reporting a run of one plan: {ready: false, reason: "...", action: failover}.
     e.what = d::scenario_action::readiness;
@@ -194,7 +231,8 @@ d::scenario_event event(const YAML::Node& n) {
     fail(n, "events[]: unknown action '" + action +
                 "' (expected fail, heal, slow, flap, cert_expiring, vantage_down, vantage_up, isolate, unisolate, lag, "
                 "noise, "
-                "approve, acknowledge, silence, unsilence, leader, propose, active, readiness)");
+                "approve, acknowledge, silence, unsilence, leader, propose, active, readiness, standing, "
+                "revoke_standing)");
   }
   return e;
 }
@@ -212,6 +250,14 @@ nlohmann::json to_json_scalar(const YAML::Node& n) {
   } catch (const std::exception&) {
   }
   return s;
+}
+
+int count_of(const YAML::Node& n) {
+  const auto c = scalar(n, "count");
+  if (c.empty() || c.size() > 4 || !std::all_of(c.begin(), c.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    fail(n, "count: expected an integer from 0 to 9999, got '" + c + "'");
+  }
+  return std::stoi(c);
 }
 
 void window(const YAML::Node& n, d::scenario_expect& x) {
@@ -250,14 +296,7 @@ d::scenario_expect expect_body(const YAML::Node& n, bool never) {
     if (n["vantage"]) x.vantage = scalar(n["vantage"], "vantage");
     if (n["action"]) x.action_of_page = vocab<d::page_action>(n["action"], "action");
     if (n["summary"]) x.summary = scalar(n["summary"], "summary");
-    if (n["count"]) {
-      const auto c = scalar(n["count"], "count");
-      if (c.empty() || c.size() > 4 ||
-          !std::all_of(c.begin(), c.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
-        fail(n["count"], "count: expected an integer from 0 to 9999, got '" + c + "'");
-      }
-      x.count = std::stoi(c);
-    }
+    if (n["count"]) x.count = count_of(n["count"]);
   } else if (n["approval"]) {
     only_keys(n, keys({"approval", "reason"}), "approval");
     x.kind = never ? d::expect_kind::never_approval : d::expect_kind::approval;
@@ -265,6 +304,19 @@ d::scenario_expect expect_body(const YAML::Node& n, bool never) {
     if (s != "accepted" && s != "rejected") fail(n["approval"], "approval: expected accepted or rejected");
     x.accepted = s == "accepted";
     if (n["reason"]) x.reason = vocab<d::approval_reason>(n["reason"], "reason");
+  } else if (n["standing"]) {
+    only_keys(n, never ? keys({"standing", "reason"}) : keys({"standing", "reason", "count"}), "standing");
+    x.kind = never ? d::expect_kind::never_standing : d::expect_kind::standing;
+    x.standing_result = scalar(n["standing"], "standing");
+    if (x.standing_result != "armed" && x.standing_result != "held" && x.standing_result != "used" &&
+        x.standing_result != "revoked") {
+      fail(n["standing"], "standing: expected armed, held, used or revoked");
+    }
+    if (n["reason"]) {
+      x.hold = d::standing_hold_from_string(scalar(n["reason"], "reason"));
+      if (!x.hold) fail(n["reason"], "reason: not a standing hold reason (docs/approvals.md)");
+    }
+    if (n["count"]) x.count = count_of(n["count"]);
   } else if (!never && n["recommendation_field"]) {
     only_keys(n, keys({"recommendation_field"}), "recommendation_field");
     x.kind = d::expect_kind::recommendation_field;
@@ -276,7 +328,7 @@ d::scenario_expect expect_body(const YAML::Node& n, bool never) {
       x.fields[kv.first.as<std::string>()] = to_json_scalar(kv.second);
   } else {
     fail(n, std::string(never ? "never" : "expect[]") +
-                ": expected one of classification, recommendation, page, approval" +
+                ": expected one of classification, recommendation, page, approval, standing" +
                 (never ? "" : ", recommendation_field, never"));
   }
   if (!never) window(n, x);

@@ -81,6 +81,11 @@ bool page_matches(const timeline_entry& e, const scenario_expect& x) {
   return true;
 }
 
+bool standing_matches(const timeline_entry& e, const scenario_expect& x) {
+  return e.type == "standing" && str(e.fields, "result") == x.standing_result &&
+         (!x.hold || str(e.fields, "reason") == to_string(*x.hold));
+}
+
 bool approval_matches(const timeline_entry& e, const scenario_expect& x) {
   if (e.type != "approval") return false;
   if (x.accepted && e.fields.value("accepted", false) != *x.accepted) return false;
@@ -186,6 +191,26 @@ expect_result check_one(const timeline& tl, const scenario_expect& x) {
       const auto* e = first_anywhere([&](const timeline_entry& y) { return page_matches(y, x); });
       r.ok = e == nullptr;
       r.why = r.ok ? "never happened" : "paged at " + format_seconds(e->t) + ": " + str(e->fields, "summary");
+      break;
+    }
+    case expect_kind::standing: {
+      int n = 0;
+      std::string seen;
+      for (const auto& y : tl) {
+        if (y.type == "standing")
+          seen += " " + str(y.fields, "result") + (y.fields.contains("reason") ? ":" + str(y.fields, "reason") : "") +
+                  "@" + format_seconds(y.t);
+        if (w.contains(y.t) && standing_matches(y, x)) ++n;
+      }
+      r.ok = x.count ? n == *x.count : n > 0;
+      r.why = std::to_string(n) + " matching standing entries " + w.text() +
+              (x.count ? " (expected " + std::to_string(*x.count) + ")" : "") + ":" + (seen.empty() ? " none" : seen);
+      break;
+    }
+    case expect_kind::never_standing: {
+      const auto* e = first_anywhere([&](const timeline_entry& y) { return standing_matches(y, x); });
+      r.ok = e == nullptr;
+      r.why = r.ok ? "never happened" : "standing " + x.standing_result + " at " + format_seconds(e->t);
       break;
     }
     case expect_kind::never_approval: {

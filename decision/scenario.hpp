@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "decision/standing.hpp"
 #include "decision/types.hpp"
 
 namespace vigil::decision {
@@ -42,6 +43,11 @@ enum class scenario_action : std::uint8_t {
   leader,   ///< set leadership (`flag`)
   propose,  ///< operator proposal of `action` (failover | failback)
   active,   ///< the engine recorded `filter.region` as the active region (a real plan ended)
+  /// arm a standing approval (`standing`, signed by `approvers`, `uses` uses;
+  /// decision/standing.hpp): after each tick, when every condition holds, the
+  /// simulator approves the recommendation as the engine would
+  standing,
+  revoke_standing,  ///< disarm it
   /// a readiness run of the `action` plan: ready (`flag`) or not, `reason` naming the failed items
   readiness,
 };
@@ -63,6 +69,8 @@ struct scenario_event {
   std::string reason;  ///< readiness: the failed items
   bool flag = true;
   action_kind action = action_kind::failover;
+  std::optional<standing_conditions> standing;  ///< from/to empty: primary -> dr
+  int uses = 1;
   int line = 0;
 };
 
@@ -75,7 +83,9 @@ enum class expect_kind : std::uint8_t {
   never_classification,
   never_recommendation,
   never_page,
-  never_approval
+  never_approval,
+  standing,  ///< a standing approval timeline entry (result, optional reason; count)
+  never_standing
 };
 
 struct scenario_expect {
@@ -92,6 +102,8 @@ struct scenario_expect {
   nlohmann::json fields = nlohmann::json::object();  ///< recommendation_field
   std::optional<bool> accepted;                      ///< approval
   std::optional<approval_reason> reason;             ///< approval
+  std::string standing_result;                       ///< standing: armed | held | used | revoked
+  std::optional<standing_hold> hold;                 ///< standing held: this reason only
   duration after{0};
   std::optional<duration> within;  ///< none: until the end of the run
   std::string text;                ///< as written, for messages

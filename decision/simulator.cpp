@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "decision/core.hpp"
+#include "decision/standing.hpp"
 #include "decision/suspicion.hpp"
 
 namespace vigil::decision {
@@ -72,6 +73,10 @@ void validate(const topology& topo, const scenario& sc) {
     for (const auto& v : f.vantages)
       vantage(e.line, v);
     if (!e.vantage.empty()) vantage(e.line, e.vantage);
+    if (e.standing) {
+      for (const auto& r : {e.standing->from, e.standing->to})
+        if (!r.empty() && !topo.find_region(r)) fail(e.line, "standing: unknown region '" + r + "'");
+    }
   }
   for (const auto& x : sc.expects) {
     if (!x.region.empty() && !topo.find_region(x.region)) fail(x.line, "unknown region '" + x.region + "'");
@@ -118,6 +123,7 @@ class sim {
       if (t % topo_.p.tick == duration{0}) {
         core_.tick(now);
         drain(now);
+        evaluate_standing_approval(t, now);
       }
     }
     result_.expects = check_expectations(result_.entries, sc_);
@@ -255,11 +261,66 @@ class sim {
       case scenario_action::active:
         if (const auto r = core_.topo().find_region(e.filter.region)) core_.set_active(*r, now, {}, {e.by});
         break;
+      case scenario_action::standing:
+        arm_standing(e, t);
+        break;
+      case scenario_action::revoke_standing:
+        if (standing_) standing_entry(t, "revoked", "");
+        standing_.reset();
+        break;
       case scenario_action::readiness:
         core_.set_readiness(e.action, plan_readiness{e.flag, e.reason, now});
         break;
     }
     drain(now);
+  }
+
+  void arm_standing(const scenario_event& e, duration t) {
+    armed_standing a;
+    a.id = "sim-" + std::to_string(e.line);
+    a.conditions = e.standing.value_or(standing_conditions{});
+    if (a.conditions.from.empty()) a.conditions.from = topo_.regions[0].name;
+    if (a.conditions.to.empty()) a.conditions.to = topo_.regions[1].name;
+    a.signers = e.approvers;
+    a.uses_left = e.uses;
+    standing_ = std::move(a);
+    standing_entry(t, "armed", "");
+  }
+
+  void standing_entry(duration t, const std::string& result, const std::string& detail,
+                      standing_hold hold = standing_hold::none) {
+    nlohmann::json j{{"policy", standing_->id}, {"result", result}};
+    if (hold != standing_hold::none) j["reason"] = to_string(hold);
+    if (!detail.empty()) j["detail"] = detail;
+    result_.entries.push_back({t, "standing", std::move(j)});
+  }
+
+  /// What the engine does after each tick with an armed standing approval
+  /// (app/standing.cpp): evaluate, and on fire approve as each signer.
+  void evaluate_standing_approval(duration t, time_point now) {
+    if (!standing_ || standing_->uses_left <= 0) return;
+    const snapshot snap = core_.status();
+    standing_inputs in;
+    in.s = &snap;
+    in.now = now;
+    in.rpo = topo_.p.max_lag;
+    in.lag_max_age = topo_.p.lag_max_age;
+    const auto v = evaluate_standing(standing_->conditions, in);
+    const bool outage = v.hold != standing_hold::not_active && v.hold != standing_hold::no_outage;
+    if (!v.fire()) {
+      if (outage && v.hold != standing_->last) standing_entry(t, "held", v.detail, v.hold);
+      standing_->last = v.hold;
+      return;
+    }
+    standing_->last = standing_hold::none;
+    const int use = ++standing_->used;
+    --standing_->uses_left;
+    standing_entry(t, "used", v.detail);
+    const auto rec = core_.current_recommendation();
+    for (const auto& a : standing_approvals(*rec, standing_->id, standing_->signers, use, now, now + st_.token_ttl)) {
+      (void)core_.approve(a, now);
+      drain(now);
+    }
   }
 
   void approve(const scenario_event& e, time_point now) {
@@ -330,6 +391,15 @@ class sim {
   std::vector<fault> faults_;
   std::optional<duration> lag_;
   double noise_ = 0.0;
+  struct armed_standing {
+    std::string id;
+    standing_conditions conditions;
+    std::vector<std::string> signers;
+    int uses_left = 1;
+    int used = 0;
+    standing_hold last = standing_hold::none;
+  };
+  std::optional<armed_standing> standing_;
   sim_result result_;
 };
 

@@ -55,8 +55,10 @@ TEST(plan_exec_hygiene, an_exec_step_sees_stdio_only) {
   ASSERT_GT(leaky_file, 2);
   ASSERT_GT(leaky_socket, 2);
   exec_rig r(nullptr);
-  // ls lists the shell's descriptors (its own directory handle is not among them).
-  const auto out = r.run({step("fds", "exec", {{"command", {"/bin/sh", "-c", "ls /proc/$$/fd | tr '\\n' ' '"}}})});
+  // The shell becomes ls, which lists its descriptors: what the step was given
+  // plus its own handle on the directory, the lowest free one (3 when only
+  // stdio was inherited). No pipeline: a shell holds a pipe end while forking.
+  const auto out = r.run({step("fds", "exec", {{"command", {"/bin/sh", "-c", "exec ls -m /proc/self/fd"}}})});
   ::close(leaky_file);
   ::close(leaky_socket);
   ASSERT_EQ(out.result, plan_result::done) << out.detail;
@@ -65,7 +67,7 @@ TEST(plan_exec_hygiene, an_exec_step_sees_stdio_only) {
   for (const auto& rec : records) {
     if (rec.value("type", "") == "result") detail = rec.value("detail", "");
   }
-  EXPECT_EQ(detail, "/bin/sh exit 0: 0 1 2 ");
+  EXPECT_EQ(detail, "/bin/sh exit 0: 0, 1, 2, 3");
 }
 
 TEST(plan_exec_hygiene, the_process_group_is_journaled_and_an_orphan_group_is_killed_only_when_it_is_the_steps) {

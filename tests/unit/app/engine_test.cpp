@@ -13,10 +13,12 @@
 #include <future>
 #include <thread>
 
+#include "app/standing.hpp"
 #include "approvals/approval.hpp"
 #include "approvals/approval_hook.hpp"
 #include "approvals/jti_ledger.hpp"
 #include "approvals/keys.hpp"
+#include "approvals/standing_policy.hpp"
 #include "common/batch.hpp"
 #include "common/config_load.hpp"
 
@@ -744,6 +746,103 @@ TEST_F(engine_active_test, a_real_plan_that_fails_after_a_step_leaves_the_active
   EXPECT_EQ(a["detail"].get<std::string>().rfind("split: verify-dr failed", 0), 0U) << a.dump();
   std::ifstream in(state_dir_ / "active.json");
   EXPECT_EQ(json::parse(in)["state"], "split");
+}
+
+// Standing approvals through the engine's routes (app/standing.hpp): two
+// approvers arm a policy; refusals are named and counted; revocation
+// disarms at once; a restart keeps it, a changed plan disarms it.
+class engine_standing_test : public engine_controls_test {
+ protected:
+  std::string extra_yaml() override {
+    std::string y = engine_controls_test::extra_yaml();
+    y.replace(y.find("required: 1"), 11, "required: 2");
+    return y;
+  }
+  void add_hooks(engine_hooks& hooks) override {
+    engine_controls_test::add_hooks(hooks);
+    hooks.consume_once = [this](const std::string& key, common::wall_time exp) {
+      return ledger_->try_consume(key, exp);
+    };
+  }
+  approvals::standing_policy policy() {
+    const json st = json::parse(call(port_, http::verb::get, "/v1/standing").body);
+    approvals::standing_policy p;
+    p.id = approvals::new_policy_id();
+    p.audience = "engine-test";
+    p.conditions.from = "us-east-1";
+    p.conditions.to = "us-west-2";
+    p.conditions.min_duration = std::chrono::seconds(5);
+    p.conditions.min_vantages = 2;
+    p.conditions.max_lag = std::chrono::seconds(5);
+    p.plan_hash = st["plan_hash"];
+    p.issued_at = std::chrono::floor<std::chrono::seconds>(clock_.wall());
+    p.expires_at = p.issued_at + std::chrono::hours(24 * 7);
+    return p;
+  }
+  reply post_standing(const approvals::ed25519_key& key, const std::string& who, const approvals::standing_policy& p) {
+    return call(port_, http::verb::post, "/v1/standing", approvals::sign_standing(key, p, who));
+  }
+  std::string metrics() { return call(port_, http::verb::get, "/metrics").body; }
+};
+
+TEST_F(engine_standing_test, two_signers_arm_it_refusals_are_named_and_revocation_disarms) {
+  const auto p = policy();
+  EXPECT_EQ(configured_plan_hash(cfg_), p.plan_hash);
+  auto wrong_plan = p;
+  wrong_plan.plan_hash = std::string(64, 'b');
+  const auto refused = post_standing(*alice_, "alice", wrong_plan);
+  EXPECT_EQ(refused.status, 409U);
+  EXPECT_EQ(json::parse(refused.body)["error"], "wrong_plan_hash") << refused.body;
+  EXPECT_EQ(json::parse(post_standing(*bob_, "alice", p).body)["error"], "subject_mismatch");
+
+  const auto first = post_standing(*alice_, "alice", p);
+  ASSERT_EQ(first.status, 202U) << first.body;
+  EXPECT_EQ(json::parse(first.body)["state"], "pending") << "under-signed: 1 of 2";
+  EXPECT_NE(metrics().find("vigil_standing_armed 0"), std::string::npos);
+  EXPECT_EQ(json::parse(post_standing(*alice_, "alice", p).body)["error"], "duplicate_signer");
+  const auto second = post_standing(*bob_, "bob", p);
+  ASSERT_EQ(second.status, 202U) << second.body;
+  const json armed = json::parse(second.body);
+  EXPECT_EQ(armed["state"], "armed");
+  EXPECT_EQ(armed["signed_by"], json::array({"alice", "bob"}));
+  EXPECT_NE(armed["banner"].get<std::string>().find("armed: automatic failover us-east-1 -> us-west-2"),
+            std::string::npos);
+  const auto m = metrics();
+  EXPECT_NE(m.find("vigil_standing_armed 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("vigil_standing_uses_left 1"), std::string::npos) << m;
+  EXPECT_NE(m.find(R"(vigil_standing_refused_total{reason="wrong_plan_hash"} 1)"), std::string::npos) << m;
+  EXPECT_EQ(status()["standing"][0]["state"], "armed");
+  EXPECT_EQ(std::filesystem::status(state_dir_ / "standing.json").permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+
+  // A restart on the same state keeps it; a changed plan disarms it.
+  auto restart = [&](const common::config& c) {
+    asio::io_context io2;
+    prometheus::Registry registry2;
+    engine_options opts;
+    opts.tick_timer = false;
+    opts.listen_override = "127.0.0.1:0";
+    engine again(io2, c, clock_, registry2, engine_hooks{}, opts);
+    again.start();
+    json s = again.status_json()["standing"];
+    again.stop();
+    return s;
+  };
+  EXPECT_EQ(restart(cfg_)[0]["state"], "armed");
+  auto changed = cfg_;
+  changed.failover.steps[0].name = "verify-dr-2";
+  EXPECT_TRUE(restart(changed).empty());
+
+  // Revocation: a signed command by any one approver.
+  const json body{{"action", "standing_revoke"}, {"id", p.id}, {"reason", "window over"}};
+  const auto revoked = call(port_, http::verb::post, "/v1/standing/revoke", signed_command(body, *bob_, "bob").dump());
+  ASSERT_EQ(revoked.status, 200U) << revoked.body;
+  EXPECT_TRUE(json::parse(call(port_, http::verb::get, "/v1/standing").body)["policies"].empty());
+  EXPECT_EQ(json::parse(post_standing(*alice_, "alice", p).body)["error"], "revoked");
+  EXPECT_NE(metrics().find("vigil_standing_armed 0"), std::string::npos);
+  const auto events = call(port_, http::verb::get, "/v1/events?since=0").body;
+  for (const char* type : {"standing_armed", "standing_refused", "standing_revoked"})
+    EXPECT_NE(events.find(type), std::string::npos) << type;
 }
 
 class engine_readiness_test : public engine_test {

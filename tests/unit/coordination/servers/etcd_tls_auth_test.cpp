@@ -138,6 +138,9 @@ TEST_F(EtcdTlsAuth, TwoReplicasFromConfigElectAndShareStateOverTlsAndAuth) {
   // a password file, loaded by the real loader, then make_coordinator().
   const std::string prefix = fresh_prefix("cfg");
   write_file(dir_ / "etcd-password", std::string(vigil_password) + "\n");
+  // Secrets group or others can read are refused (docs/configuration.md, "Secrets").
+  fs::permissions(dir_ / "etcd-password", fs::perms::owner_read | fs::perms::owner_write);
+  fs::permissions(dir_ / "client-key.pem", fs::perms::owner_read | fs::perms::owner_write);
   const std::string yaml =
       "deployment: t\n"
       "regions:\n  - {name: us-east-1, role: primary}\n  - {name: us-west-2, role: dr}\n"
