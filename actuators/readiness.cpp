@@ -4,9 +4,12 @@
 #include "actuators/readiness.hpp"
 
 #include <algorithm>
+#include <ctime>
+#include <initializer_list>
 #include <map>
 #include <regex>
 #include <set>
+#include <string_view>
 
 #include "actuators/plan_steps.hpp"
 #include "actuators/step_iam.hpp"
@@ -47,6 +50,19 @@ std::string major_version(const std::string& v) {
 }
 
 namespace {
+
+/// Joins its pieces into one string (one allocation; the item details are
+/// built in loops).
+std::string cat(std::initializer_list<std::string_view> parts) {
+  std::size_t n = 0;
+  for (const auto p : parts)
+    n += p.size();
+  std::string out;
+  out.reserve(n);
+  for (const auto p : parts)
+    out.append(p);
+  return out;
+}
 
 bool names(const std::string& arn, const std::string& target) {
   if (arn == target) return true;
@@ -110,11 +126,11 @@ class prober {
   }
 
  private:
-  void add(std::string id, item_state st, std::string detail) {
+  void add(std::string id, item_state st, std::string detail, bool warning = false) {
     for (const auto& i : items_) {
       if (i.id == id) return;  // the first step that names an item decides it
     }
-    items_.push_back({std::move(id), st, std::move(detail)});
+    items_.push_back({std::move(id), st, std::move(detail), warning});
   }
   void ok(std::string id, std::string d) { add(std::move(id), item_state::ok, std::move(d)); }
   void bad(std::string id, std::string d) { add(std::move(id), item_state::failed, std::move(d)); }
@@ -288,14 +304,14 @@ class prober {
       auto d = aws::describe_services(*r_.aws, orr, oc, {service});
       if (!d || d->services.empty()) {
         add(p + "task_definition", item_state::unknown,
-            "cannot read " + oc + "/" + service + " in " + orr + (d ? " (not found)" : ": " + d.error().to_string()));
+            cat({"cannot read ", oc, "/", service, " in ", orr, d ? " (not found)" : ": " + d.error().to_string()}));
         return;
       }
       const std::string other = task_family(d->services.front().task_definition);
       if (other == family) {
         ok(p + "task_definition", "task definition family " + family + " in both regions");
       } else {
-        bad(p + "task_definition", "task definition family " + family + " in " + region + ", " + other + " in " + orr);
+        bad(p + "task_definition", cat({"task definition family ", family, " in ", region, ", ", other, " in ", orr}));
       }
       return;
     }
@@ -354,7 +370,7 @@ class prober {
         }
       }
     }
-    if (target.empty() || no_aws("arc.endpoints")) return;
+    if (target.empty() || no_aws("arc.quorum")) return;
     const std::string probe_arn = target.begin()->first;
     std::vector<std::string> down;
     std::size_t up = 0;
@@ -377,10 +393,13 @@ class prober {
     for (std::size_t i = 0; i < down.size(); ++i)
       d += (i == 0 ? "; not answering: " : ", ") + down[i];
     if (up >= need && up > 0) {
-      ok("arc.endpoints", d);
+      ok("arc.quorum", d);
     } else {
-      bad("arc.endpoints", d + " (at least " + std::to_string(need) + " must)");
+      bad("arc.quorum", d + " (at least " + std::to_string(need) + " must)");
     }
+    add("arc.endpoints", up == eps.size() ? item_state::ok : item_state::failed,
+        d + (up == eps.size() || up < need ? "" : " (a majority still answers: the plan works, with less margin)"),
+        true);
     aws::arc_cluster cluster(*r_.aws, eps);
     for (const auto& [arn, want] : target) {
       const std::string id = "arc." + arn.substr(arn.rfind('/') + 1);
@@ -392,10 +411,10 @@ class prober {
           bad(id, "GetRoutingControlState " + arn + ": " + st.error().to_string());
         }
       } else if (r_.next && st->state == want) {
-        bad(id, "routing control " + arn + " is already " + st->state + ": the " + r_.action +
-                    " plan expects to change it to " + want);
+        bad(id, cat({"routing control ", arn, " is already ", st->state, ": the ", r_.action,
+                     " plan expects to change it to ", want}));
       } else {
-        ok(id, "routing control " + arn + " is " + st->state + " (the plan sets " + want + ")");
+        ok(id, cat({"routing control ", arn, " is ", st->state, " (the plan sets ", want, ")"}));
       }
     }
   }
@@ -537,6 +556,17 @@ std::vector<readiness_item> probe_plan(const readiness_request& r) {
   return prober(r).run();
 }
 
+std::optional<common::wall_time> certinfo_expire_date(std::string_view line) {
+  // OpenSSL's certinfo line: "Expire date:Jan  1 00:00:00 2027 GMT".
+  constexpr std::string_view key = "Expire date:";
+  if (!line.starts_with(key)) return std::nullopt;
+  const std::string text(line.substr(key.size()));
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%b %d %H:%M:%S %Y GMT", &tm);
+  if (end == nullptr) return std::nullopt;
+  return common::wall_time{std::chrono::seconds{timegm(&tm)}};
+}
+
 std::optional<common::wall_time> tls_not_after(const common::check_config& c, std::chrono::milliseconds timeout,
                                                std::string& error) {
   std::string url;
@@ -563,16 +593,55 @@ std::optional<common::wall_time> tls_not_after(const common::check_config& c, st
   cu::set(h, CURLOPT_NOSIGNAL, 1L);
   cu::set(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   cu::set(h, CURLOPT_PROXY, "");
+  // The chain as the handshake saw it: after a CONNECT_ONLY transfer the
+  // connection's SSL* is no longer reachable (CURLINFO_TLS_SSL_PTR), the
+  // certificate info collected during the handshake is.
+  cu::set(h, CURLOPT_CERTINFO, 1L);
   if (!ca.empty()) cu::set(h, CURLOPT_CAINFO, ca);
   const CURLcode rc = curl_easy_perform(h);
   std::optional<common::wall_time> out;
   if (rc != CURLE_OK) {
     error = curl_easy_strerror(rc);
   } else {
-    out = cu::peer_cert_not_after(h);
+    curl_certinfo* info = nullptr;
+    if (curl_easy_getinfo(h, CURLINFO_CERTINFO, &info) == CURLE_OK && info != nullptr) {
+      for (int i = 0; i < info->num_of_certs; ++i) {
+        for (curl_slist* l = info->certinfo[i]; l != nullptr; l = l->next) {
+          if (auto t = certinfo_expire_date(l->data); t && (!out || *t < *out)) out = t;
+        }
+      }
+    }
     if (!out) error = "no certificate";
   }
   curl_easy_cleanup(h);
+  return out;
+}
+
+}  // namespace vigil::actuators
+
+namespace vigil::actuators {
+
+std::vector<iam_grant> readiness_iam_grants(const common::config& cfg) {
+  std::vector<iam_grant> out;
+  if (!cfg.readiness.enabled) return out;
+  std::set<std::string> zones;
+  for (const auto* plan : {&cfg.failover, &cfg.failback}) {
+    for (const auto& s : plan->steps) {
+      if (s.kind == "route53_upsert") zones.insert(s.params.value("hosted_zone_id", std::string{}));
+    }
+  }
+  if (!zones.empty()) {
+    std::vector<std::string> arns;
+    arns.reserve(zones.size());
+    for (const auto& z : zones)
+      arns.push_back("arn:aws:route53:::hostedzone/" + z);
+    out.push_back({"route53:GetHostedZone", arns, nullptr, true, "ReadinessRoute53Read"});
+    out.push_back({"route53:ListResourceRecordSets", arns, nullptr, true, "ReadinessRoute53Read"});
+  }
+  if (!cfg.readiness.actuator_role_arn.empty()) {
+    out.push_back(
+        {"iam:SimulatePrincipalPolicy", {cfg.readiness.actuator_role_arn}, nullptr, true, "ReadinessSimulatePolicy"});
+  }
   return out;
 }
 

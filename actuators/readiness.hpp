@@ -14,7 +14,10 @@
 //   ecs.<step>.service          the service exists and is ACTIVE
 //   ecs.<step>.max_capacity     its scalable target allows the plan's count
 //   ecs.<step>.task_definition  its task definition is of the other region's family
-//   arc.endpoints               at least 3 of the cluster's endpoints answer
+//   arc.quorum                  at least 3 of the cluster's endpoints answer (a majority
+//                               of five: fewer and no routing control can change)
+//   arc.endpoints               every endpoint answers (a warning: the plan still works
+//                               while a majority does, but one more loss stops it)
 //   arc.<control>               every routing control exists (and, for the plan that
 //                               would run next, is not yet in the state the plan sets)
 //   route53.<step>.zone / .record, ssm.<step>.parameter  what the plan writes exists
@@ -29,8 +32,10 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "actuators/step_iam.hpp"
 #include "common/clock.hpp"
 #include "common/config.hpp"
 
@@ -47,6 +52,10 @@ struct readiness_item {
   std::string id;
   item_state state = item_state::unknown;
   std::string detail;
+  /// A warning item: when failed it is shown and paged like any other, but
+  /// the plan would still work, so it does not make the plan unready (the
+  /// `dr_ready` gate ignores it).
+  bool warning = false;
 };
 
 struct readiness_request {
@@ -74,11 +83,19 @@ struct readiness_request {
 
 [[nodiscard]] std::vector<readiness_item> probe_plan(const readiness_request& r);
 
+/// The permissions readiness runs need beyond the plan steps' own pre-checks
+/// (step_iam_grants): reading the hosted zones and records the plans write,
+/// and simulating the actuator role's policy. None without a readiness section.
+[[nodiscard]] std::vector<iam_grant> readiness_iam_grants(const common::config& cfg);
+
 /// The family of a task definition ARN or "family:revision".
 [[nodiscard]] std::string task_family(const std::string& task_definition);
 /// The major version of an engine version ("15.4" -> "15", "5.7.mysql_aurora.2.11.2" -> "5").
 [[nodiscard]] std::string major_version(const std::string& v);
 
+/// The time of a libcurl CERTINFO line "Expire date:Jan  1 00:00:00 2027 GMT"
+/// (OpenSSL's format); nullopt for any other line.
+[[nodiscard]] std::optional<common::wall_time> certinfo_expire_date(std::string_view line);
 /// Earliest notAfter of the certificate chain `url` (https://) or `address`
 /// (host:port, TLS) presents, with the check's CA bundle; a handshake only.
 [[nodiscard]] std::optional<common::wall_time> tls_not_after(const common::check_config& c,

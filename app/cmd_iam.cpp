@@ -6,7 +6,9 @@
 //   actuator  every call every step of plan.failover and plan.failback can
 //             send (pre-checks, the changes, waits; `vigil drill --prechecks`
 //             sends the same pre-checks), from actuators/step_iam.cpp, with
-//             the resources the steps name.
+//             the resources the steps name; with a readiness section, also
+//             the reads of readiness runs (hosted zones and records, the
+//             policy simulation of readiness.actuator_role_arn).
 // The account id of the ARNs is --account, or the one the plans' ARNs name.
 #include <map>
 #include <nlohmann/json.hpp>
@@ -14,6 +16,7 @@
 #include <regex>
 #include <set>
 
+#include "actuators/readiness.hpp"
 #include "actuators/step_iam.hpp"
 #include "app/cli.hpp"
 #include "app/commands.hpp"
@@ -106,6 +109,10 @@ std::vector<need> actuator_needs(const common::config& cfg, const std::string& a
   };
   add(cfg.failover, "failover", cfg.dr().name);
   add(cfg.failback, "failback", cfg.primary().name);
+  // The engine runs the plans and the readiness loop with the same
+  // credentials: its extra reads belong to this role too.
+  for (auto& g : actuators::readiness_iam_grants(cfg))
+    out.push_back({std::move(g), "readiness"});
   return out;
 }
 

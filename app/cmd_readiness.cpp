@@ -1,8 +1,8 @@
 // vigil readiness --engine URL [--engine-token T] [--json]: the engine's
 // continuous readiness (GET /v1/readiness; docs/runbook.md, "Readiness"):
 // per plan, every item's state, since when, and what is wrong. Exit 0 when
-// every item of every plan is ok, 1 when one is not (or the engine cannot
-// tell), 2 on bad usage.
+// every plan is ready (every item ok, or only warning items failed), 1 when
+// one is not (or the engine cannot tell), 2 on bad usage.
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -34,7 +34,8 @@ int cmd_readiness(const std::vector<std::string>& args, command_io& io) {
     io.out << "Usage: vigil readiness --engine URL [--engine-token T] [--json]\n\n"
               "Shows whether the failover and failback plans would work now: every readiness item the\n"
               "engine checks each readiness.interval (pre-checks, Aurora, ECS, ARC, Route 53, SSM, IAM,\n"
-              "DR checks). Exit 0 when every item is ok, 1 when one failed or is unknown.\n\n"
+              "DR checks). Exit 0 when every item is ok (or only a warning item failed), 1 when one\n"
+              "failed or is unknown.\n\n"
            << format_options(specs);
     return exit_ok;
   }
@@ -70,7 +71,10 @@ int cmd_readiness(const std::vector<std::string>& args, command_io& io) {
            << (last.is_string() ? last.get<std::string>() : "never") << ")\n";
     for (const auto& i : plan.value("items", json::array())) {
       const std::string st = i.value("state", "unknown");
-      std::string state = st == "ok" ? "ok" : st == "failed" ? "FAILED" : "unknown";
+      std::string state = st == "ok"                  ? "ok"
+                          : st != "failed"            ? "unknown"
+                          : i.value("warning", false) ? "WARNING"
+                                                      : "FAILED";
       state.resize(8, ' ');
       io.out << "  " << state << i.value("id", "") << ": " << i.value("detail", "");
       if (st != "ok") io.out << " (since " << i.value("since", "") << ")";

@@ -10,7 +10,7 @@ namespace vigil::app {
 
 std::unique_ptr<readiness_loop> make_engine_readiness(boost::asio::io_context& io, const common::config& cfg,
                                                       const common::clock& clock, prometheus::Registry& registry,
-                                                      std::function<engine*()> eng) {
+                                                      const std::function<engine*()>& eng) {
   if (!cfg.readiness.enabled) return nullptr;
   readiness_settings s;
   s.interval = cfg.readiness.interval;

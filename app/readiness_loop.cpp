@@ -190,18 +190,21 @@ void readiness_loop::record(const std::string& plan, const std::vector<actuators
       const auto old = pr.items.find(i.id);
       rec.state = i.state;
       rec.detail = i.detail;
+      rec.warning = i.warning;
       rec.last_checked = at;
       rec.since = old != pr.items.end() && old->second.state == i.state ? old->second.since : at;
       const std::string key = "readiness-" + plan + "-" + i.id;
       if (i.state == actuators::item_state::failed) {
-        changes.push_back({key, "readiness: the " + plan + " plan's item " + i.id + " fails",
+        changes.push_back({key,
+                           "readiness" + std::string(i.warning ? " warning" : "") + ": the " + plan + " plan's item " +
+                               i.id + " fails",
                            json{{"plan", plan}, {"item", i.id}, {"detail", i.detail}, {"since", stamp(rec.since)}},
                            true});
       } else if (i.state == actuators::item_state::ok && old != pr.items.end() &&
                  old->second.state == actuators::item_state::failed) {
         changes.push_back({key, {}, {}, false});
       }
-      if (i.state != actuators::item_state::ok) {
+      if (i.state != actuators::item_state::ok && !i.warning) {
         all_ok = false;
         failed +=
             (failed.empty() ? "" : "; ") + i.id + " " + std::string(actuators::to_string(i.state)) + ": " + i.detail;
@@ -212,8 +215,11 @@ void readiness_loop::record(const std::string& plan, const std::vector<actuators
     for (const auto& [id, old] : pr.items) {
       if (next.contains(id)) continue;  // an item that went away (config reload): forget it
       ok_.Remove(&ok_.Add({{"plan", plan}, {"item", id}}));
-      if (old.state == actuators::item_state::failed)
-        changes.push_back({"readiness-" + plan + "-" + id, {}, {}, false});
+      if (old.state == actuators::item_state::failed) {
+        std::string key = "readiness-";
+        key.append(plan).append("-").append(id);
+        changes.push_back({std::move(key), {}, {}, false});
+      }
     }
     pr.items = std::move(next);
     pr.last_run = at;
@@ -237,9 +243,10 @@ json readiness_loop::to_json() const {
     json items = json::array();
     bool all_ok = !pr.items.empty();
     for (const auto& [id, r] : pr.items) {
-      all_ok = all_ok && r.state == actuators::item_state::ok;
+      all_ok = all_ok && (r.state == actuators::item_state::ok || r.warning);
       items.push_back({{"id", id},
                        {"state", actuators::to_string(r.state)},
+                       {"warning", r.warning},
                        {"detail", r.detail},
                        {"last_checked", stamp(r.last_checked)},
                        {"since", stamp(r.since)}});

@@ -88,6 +88,7 @@ class readiness_loop {
   struct item_record {
     actuators::item_state state = actuators::item_state::unknown;
     std::string detail;
+    bool warning = false;  ///< failed, it is paged but the plan stays ready
     common::wall_time last_checked{};
     common::wall_time since{};
   };
@@ -125,7 +126,7 @@ class engine;
                                                                     const common::config& cfg,
                                                                     const common::clock& clock,
                                                                     prometheus::Registry& registry,
-                                                                    std::function<engine*()> eng);
+                                                                    const std::function<engine*()>& eng);
 
 /// The readiness client's AWS settings: aws.* with one retry and the given timeout per call.
 [[nodiscard]] common::aws_config readiness_aws_config(common::aws_config aws, std::chrono::milliseconds timeout);

@@ -95,15 +95,32 @@ class IamTest(unittest.TestCase):
         text = CONFIG.read_text()
         # Drop the ssm_parameter steps: no SSM or KMS action is left.
         trimmed = "\n".join(l for l in text.splitlines() if "kind: ssm_parameter" not in l) + "\n"
+        got = actions(json.loads(self.actuator_of(trimmed)[0]))
+        self.assertFalse({a for a in got if a.startswith(("ssm:", "kms:"))}, got)
+        self.assertIn("ecs:UpdateService", got)
+
+    def actuator_of(self, text):
+        """`vigil iam --role actuator` of a config text: (the JSON policy, the text form)."""
         with tempfile.TemporaryDirectory() as tmp:
             cfg = os.path.join(tmp, "vigil.yaml")
             with open(cfg, "w") as f:
-                f.write(trimmed)
+                f.write(text)
             r = self.vigil_iam("--role", "actuator", "--json", config=cfg)
             self.assertEqual(r.returncode, 0, r.stderr)
-            got = actions(json.loads(r.stdout))
-            self.assertFalse({a for a in got if a.startswith(("ssm:", "kms:"))}, got)
-            self.assertIn("ecs:UpdateService", got)
+            return r.stdout, self.vigil_iam("--role", "actuator", config=cfg).stdout
+
+    def test_readiness_reads_join_the_actuator_role(self):
+        role = "arn:aws:iam::123456789012:role/vigil-actuator"
+        text = CONFIG.read_text() + f"readiness:\n  actuator_role_arn: '{role}'\n"
+        doc, text_out = self.actuator_of(text)
+        p = json.loads(doc)
+        self.check_policy(p)
+        sim = [s for s in p["Statement"] if "iam:SimulatePrincipalPolicy" in as_list(s["Action"])]
+        self.assertEqual(len(sim), 1, p)
+        self.assertEqual(as_list(sim[0]["Resource"]), [role])
+        self.assertIn("iam:SimulatePrincipalPolicy", text_out)
+        self.assertIn("readiness", text_out)
+        self.assertNotIn("iam:SimulatePrincipalPolicy", self.generated("actuator"))
 
     def test_bad_account_and_role_are_refused(self):
         r = self.vigil_iam("--account", "12345")

@@ -520,5 +520,52 @@ class ReadTokenTest(unittest.TestCase):
         self.assertEqual(b.js('return getComputedStyle(document.getElementById("error")).display'), "none")
 
 
+class ReadinessBlockTest(unittest.TestCase):
+    """readiness: the Readiness block shows each plan ready, then the failed item when the DR region's checks fail."""
+
+    def setUp(self):
+        for tool in (CHROMIUM, CHROMEDRIVER):
+            if not os.access(tool, os.X_OK):
+                raise unittest.SkipTest(f"{tool} is missing: run scripts/install-deps.sh")  # pragma: no cover
+        self.engine = h.Engine(engine_extra=ENGINE_EXTRA, extra_yaml="readiness: {interval: 1s}\n")
+        self.addCleanup(self.engine.cleanup)
+        self.addCleanup(self.engine.stop)
+        self.feeder = h.Feeder(self.engine)
+        self.addCleanup(self.feeder.stop)
+        self.browser = Browser(h.free_port())
+        self.addCleanup(self.browser.close)
+
+    def block(self):
+        return self.browser.js("""
+          const box = document.getElementById("readiness");
+          return [...box.querySelectorAll("[data-plan]")].map((p) => ({
+            plan: p.dataset.plan, ok: p.dataset.ok, text: p.textContent,
+            items: [...p.querySelectorAll("[data-item]")].map((i) => ({id: i.dataset.item, cls: i.className,
+                                                                       text: i.textContent}))}));""")
+
+    def wait_block(self, pred, what):
+        return h.wait_until(lambda: (lambda b: b if pred(b) else None)(self.block()), 30, what)
+
+    def test_ready_then_the_failed_item(self):
+        h.wait_until(lambda: (self.engine.get_json("/v1/readiness")["plans"].get("failover") or {}).get("ok"), 30,
+                     "the failover plan ready")
+        b = self.browser
+        b.viewport(1280, 900)
+        b.get(self.engine.url + "/")
+        b.wait_js('return document.body.dataset.ready === "1"', 20, 'body[data-ready="1"]')
+        blk = self.wait_block(lambda x: x and x[0]["ok"] == "true", "the block showing the plan ready")
+        self.assertEqual([x["plan"] for x in blk], ["failover"])
+        self.assertIn("failover: ✓ ready", blk[0]["text"])
+        self.assertEqual(blk[0]["items"], [])
+        # Every check of the DR region fails: the failover plan is not ready, dr_checks.healthy names them.
+        self.feeder.set(list(h.VANTAGES), {f"{s}@us-west-2" for s in h.SERVICES})
+        blk = self.wait_block(lambda x: x and x[0]["ok"] == "false", "the block showing the plan not ready")
+        self.assertIn("failover: ✗ not ready", blk[0]["text"])
+        item = next(i for i in blk[0]["items"] if i["id"] == "dr_checks.healthy")
+        self.assertIn("bad", item["cls"].split())
+        self.assertIn("us-west-2", item["text"])
+        b.screenshot(os.path.join(h.build_dir(), "screenshots", "status-readiness.png"))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -256,6 +257,7 @@ TEST(Readiness, EveryItemOkInAReadyWorldAndOnlyReadsAreSent) {
                          "ecs.activate.max_capacity",
                          "ecs.activate.task_definition",
                          "arc.endpoints",
+                         "arc.quorum",
                          "arc.east01",
                          "arc.west01",
                          "route53.dns.zone",
@@ -281,6 +283,47 @@ TEST(Readiness, EveryItemOkInAReadyWorldAndOnlyReadsAreSent) {
                                            "iam:SimulatePrincipalPolicy"};
   for (const auto& a : g.w.sent)
     EXPECT_TRUE(reads.contains(a)) << "a readiness run sent " << a;
+}
+
+// `vigil iam --role actuator` lists every call a readiness run makes: the
+// steps' own grants plus readiness_iam_grants().
+TEST(Readiness, VigilIamCoversEveryCallARunSends) {
+  rig g;
+  g.cfg.readiness.enabled = true;
+  g.cfg.readiness.actuator_role_arn = role;
+  (void)g.probe();
+  (void)g.probe(true, false);
+  std::set<std::string> granted;
+  for (const auto* plan : {&g.cfg.failover, &g.cfg.failback}) {
+    for (const auto& s : plan->steps) {
+      for (const auto& gr : step_iam_grants(s, {"123456789012", "us-west-2"}))
+        granted.insert(gr.action);
+    }
+  }
+  const auto extra = readiness_iam_grants(g.cfg);
+  for (const auto& gr : extra)
+    granted.insert(gr.action);
+  ASSERT_FALSE(g.w.sent.empty());
+  for (const auto& a : g.w.sent)
+    EXPECT_TRUE(granted.contains(a)) << "a readiness run sent " << a << ", which `vigil iam` does not grant";
+  const auto sim = std::find_if(extra.begin(), extra.end(),
+                                [](const iam_grant& gr) { return gr.action == "iam:SimulatePrincipalPolicy"; });
+  ASSERT_NE(sim, extra.end());
+  EXPECT_EQ(sim->resources, std::vector<std::string>{role});
+  const auto zone = std::find_if(extra.begin(), extra.end(),
+                                 [](const iam_grant& gr) { return gr.action == "route53:GetHostedZone"; });
+  ASSERT_NE(zone, extra.end());
+  EXPECT_EQ(zone->resources, std::vector<std::string>{"arn:aws:route53:::hostedzone/Z1"});
+  g.cfg.readiness.enabled = false;
+  EXPECT_TRUE(readiness_iam_grants(g.cfg).empty());
+}
+
+TEST(Readiness, CertinfoExpireDateIsParsedAsUtc) {
+  const auto t = certinfo_expire_date("Expire date:Jan  2 03:04:05 2027 GMT");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count(), 1798859045);
+  EXPECT_FALSE(certinfo_expire_date("Start date:Jan  2 03:04:05 2026 GMT"));
+  EXPECT_FALSE(certinfo_expire_date("Expire date:not a date"));
 }
 
 TEST(Readiness, ScalableTargetMaxBelowThePlansCount) {
@@ -332,15 +375,25 @@ TEST(Readiness, RoutingControlDeletedOrAlreadyInThePlansState) {
 
 TEST(Readiness, ArcEndpointsNeedThreeOfFive) {
   rig g;
-  g.w.down_hosts = {"host-a.us-east-1.example.com", "host-b.us-west-2.example.com"};
   auto items = g.probe();
   EXPECT_EQ(items.at("arc.endpoints").state, item_state::ok);
-  EXPECT_NE(items.at("arc.endpoints").detail.find("3 of 5"), std::string::npos) << items.at("arc.endpoints").detail;
+  EXPECT_TRUE(items.at("arc.endpoints").warning);
+  EXPECT_FALSE(items.at("arc.quorum").warning);
+  // Two of five down: the quorum holds (the plan works), the endpoints item warns.
+  g.w.down_hosts = {"host-a.us-east-1.example.com", "host-b.us-west-2.example.com"};
+  items = g.probe();
+  EXPECT_EQ(items.at("arc.quorum").state, item_state::ok);
+  EXPECT_NE(items.at("arc.quorum").detail.find("3 of 5"), std::string::npos) << items.at("arc.quorum").detail;
+  EXPECT_EQ(items.at("arc.endpoints").state, item_state::failed);
   EXPECT_NE(items.at("arc.endpoints").detail.find("host-a.us-east-1"), std::string::npos);
+  EXPECT_NE(items.at("arc.endpoints").detail.find("a majority still answers"), std::string::npos);
+  // Three down: no routing control can change.
   g.w.down_hosts.insert("host-c.eu-west-1.example.com");
   items = g.probe();
+  EXPECT_EQ(items.at("arc.quorum").state, item_state::failed);
+  EXPECT_NE(items.at("arc.quorum").detail.find("2 of 5"), std::string::npos) << items.at("arc.quorum").detail;
+  EXPECT_NE(items.at("arc.quorum").detail.find("at least 3 must"), std::string::npos);
   EXPECT_EQ(items.at("arc.endpoints").state, item_state::failed);
-  EXPECT_NE(items.at("arc.endpoints").detail.find("2 of 5"), std::string::npos) << items.at("arc.endpoints").detail;
 }
 
 TEST(Readiness, DeniedPermissionNamesTheActionAndResource) {

@@ -92,6 +92,24 @@ TEST(ReadinessLoop, StatesSinceNoticesAndTheGate) {
   EXPECT_NE(g.metrics().find(R"(vigil_readiness_ok{item="arc.endpoints",plan="failover"} -1)"), std::string::npos);
 }
 
+TEST(ReadinessLoop, AFailedWarningItemPagesButTheGateStaysOpen) {
+  rig g;
+  g.items[0] = {"arc.endpoints", item_state::failed, "3 of 5 cluster endpoints answer", true};
+  ASSERT_TRUE(g.loop->run_once());
+  EXPECT_EQ(g.notices, (std::vector<std::string>{"set readiness-failover-arc.endpoints"}));
+  ASSERT_EQ(g.gate.size(), 1U);
+  EXPECT_TRUE(std::get<1>(g.gate[0]));  // the plan would still work
+  auto doc = g.loop->to_json();
+  EXPECT_TRUE(doc["plans"]["failover"]["ok"].get<bool>());
+  EXPECT_TRUE(doc["plans"]["failover"]["items"][0]["warning"].get<bool>());
+  EXPECT_EQ(doc["plans"]["failover"]["items"][0]["state"], "failed");
+  EXPECT_NE(g.metrics().find(R"(vigil_readiness_ok{item="arc.endpoints",plan="failover"} 0)"), std::string::npos);
+  g.items[0].state = item_state::ok;
+  g.clock.advance(5min);
+  ASSERT_TRUE(g.loop->run_once());
+  EXPECT_EQ(g.notices.back(), "clear readiness-failover-arc.endpoints");
+}
+
 TEST(ReadinessLoop, AFollowerDoesNotRun) {
   rig g;
   g.leader = false;
