@@ -14,12 +14,15 @@ Cases:
   test_d_etcd_quorum_lost_and_back
   test_e_plan_resumes_on_the_new_leader
   test_g_propose_on_a_follower_is_forwarded_and_adopted
+  test_h_standing_approval_used_once_leader_killed
   test_f_soak (ctest integration.ha_soak: 60 s; VIGIL_HA_SOAK_S seconds, default 40; bench/ha_soak.sh runs 600)
 
 Environment: VIGIL_BIN, VIGIL_SOURCE_DIR, VIGIL_ETCD (default /usr/bin/etcd),
 VIGIL_KEEP_HA=1 keeps the temporary directory.
 """
 import base64
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -239,7 +242,7 @@ class HA(unittest.TestCase):
 
     # --- setup helpers ------------------------------------------------------------
 
-    def write_config(self):
+    def write_config(self, extra=()):
         hp = self.health.server_address[1]
         endpoints = ", ".join(self.etcd.url(i) for i in range(3))
         urls = ", ".join(self.url(r) for r in self.ports)
@@ -282,6 +285,7 @@ class HA(unittest.TestCase):
             lines.append(f"      - {{name: {n}, kind: exec, command: [/bin/sh, -c, '{wait}echo {n}"
                          f" $VIGIL_RECOMMENDATION_HASH >> {self.steps_file}'], timeout: 10s}}")
         lines.append("logging: {level: info}")
+        lines += list(extra)
         self.config = os.path.join(self.case, "vigil.yaml")
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -424,6 +428,16 @@ class HA(unittest.TestCase):
         self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
         return rec
 
+    def host_dies(self, replica):
+        """kill -9 of the engine and of every process below it (exec steps run in their own process group)."""
+        victims = descendants(self.engines[replica].p.pid)
+        self.engines[replica].kill9()
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def test_e_plan_resumes_on_the_new_leader(self):
         leader = self.start_all()
         self.outage()
@@ -431,13 +445,7 @@ class HA(unittest.TestCase):
         wait_until(lambda: self.steps_run() == ["one", "two"], 30, "steps one and two")
         time.sleep(0.5)  # step three has been claimed and journaled (intent) and waits in its sleep
         # The host dies: the engine and the step it is running (exec steps run in their own process group).
-        victims = descendants(self.engines[leader].p.pid)
-        self.engines[leader].kill9()
-        for pid in victims:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        self.host_dies(leader)
         others = [r for r in self.ports if r != leader]
         new = self.leader(among=others, timeout=LEASE_TTL + 10)
         plan = wait_until(lambda: (lambda p: p if p and p.get("state") == "done" else None)(
@@ -603,6 +611,88 @@ class HA(unittest.TestCase):
         return subprocess.run([VIGIL, "propose", "failback", "--key", os.path.join(self.dir, "alice.key"),
                                "--approver", "alice", "--engine", self.url(replica)], capture_output=True, text=True,
                               timeout=30)
+
+    def feed(self, stop, lag_ms=300):
+        """Signed batches from the three vantages to every replica (what the agents send), with a replication
+        lag sample from eu-west-1, until `stop` is set; checks of Health.failed regions fail."""
+        seq = int(time.time() * 1000)
+        while not stop.is_set():
+            seq += 1
+            now_ms = int(time.time() * 1000)
+            for v in VANTAGES:
+                obs = [{"check": f"{sv}@{r}", "at": now_ms, "latency_ms": 5.0, "value": None,
+                        **({"outcome": "http_status", "status": 503, "detail": "HTTP 503"} if r in Health.failed
+                           else {"outcome": "ok", "status": 200, "detail": ""})}
+                       for sv in SERVICES for r in REGIONS]
+                body = {"v": 1, "vantage": v, "seq": max(seq, now_ms), "sent_at": now_ms, "observations": obs}
+                if v == "eu-west-1":
+                    body["lag"] = [{"at": now_ms, "lag_ms": lag_ms}]
+                raw = json.dumps(body, separators=(",", ":"))
+                sig = "sha256=" + hmac.new(b"ha-agent-key", raw.encode(), hashlib.sha256).hexdigest()
+                for r in self.ports:
+                    if r in self.engines and self.engines[r].alive():
+                        try:
+                            http("POST", self.url(r) + "/v1/observations", raw,
+                                 {"Content-Type": "application/json", "X-Vigil-Signature": sig,
+                                  "X-Vigil-Timestamp": str(now_ms)}, timeout=2)
+                        except Exception:
+                            pass
+            stop.wait(0.3)
+
+    def test_h_standing_approval_used_once_leader_killed(self):
+        """A standing approval armed on three replicas; a regional outage with lag in bounds starts the plan
+        with no human signature; the leader is killed -9 as soon as the plan has started (the use spent in the
+        shared ledger, step one done). The new leader resumes the plan, does not spend a second use, and no
+        step runs twice."""
+        dsn = os.path.join(self.case, "lag.dsn")
+        with open(dsn, "w") as f:
+            f.write("host=127.0.0.1 port=1 dbname=postgres connect_timeout=1\n")
+        os.chmod(dsn, 0o600)
+        self.write_config(extra=[
+            f"replication_lag: {{source: postgres_standby, dsn_file: {dsn}, region: us-west-2, vantage: eu-west-1,"
+            " interval: 1s}",
+            "readiness: {interval: 1s}"])
+        stop = threading.Event()
+        feeder = threading.Thread(target=self.feed, args=(stop,), daemon=True)
+        try:
+            for r in self.ports:
+                self.start_engine(r)
+            feeder.start()
+            leader = self.leader()
+            wait_until(lambda: (json.loads(http("GET", self.url(leader) + "/v1/readiness")[1])["plans"]
+                                .get("failover") or {}).get("ok"), 60, "the failover plan ready on the leader")
+            armed = subprocess.run([VIGIL, "approve", "--standing", "--action", "failover", "--from", "us-east-1",
+                                    "--to", "us-west-2", "--min-duration", "2s", "--min-vantages", "2",
+                                    "--max-lag", "2s", "--ttl", "7d", "--uses", "1", "--yes", "--key",
+                                    os.path.join(self.dir, "alice.key"), "--approver", "alice", "--engine",
+                                    self.url(leader)], capture_output=True, text=True, timeout=60)
+            self.assertEqual(armed.returncode, 0, armed.stdout + armed.stderr)
+            policy = json.loads(http("GET", self.url(leader) + "/v1/standing")[1])["policies"][0]
+            self.assertEqual(policy["state"], "armed")
+            Health.failed = {"us-east-1"}
+            wait_until(lambda: self.steps_run() == ["one", "two"], 60, "the plan started by the standing approval")
+            time.sleep(0.5)  # step three is journaled (intent) and in its sleep
+            uses = self.etcd.range_prefix(self.prefix + "/jti/")
+            self.assertEqual([k for k in uses if f"standing:{policy['id']}:use:" in k],
+                             [k for k in uses if k.endswith(f"standing:{policy['id']}:use:1")], uses)
+            self.host_dies(leader)
+            others = [r for r in self.ports if r != leader]
+            new = self.leader(among=others, timeout=LEASE_TTL + 10)
+            plan = wait_until(lambda: (lambda p: p if p and p.get("state") == "done" else None)(
+                self.status(new).get("plan")), 40, "the plan finished by the new leader")
+            time.sleep(3)  # several ticks of the new leader with the outage still on: no second use
+            self.assertEqual(self.steps_run(), ["one", "two", "three"])  # resumed at the third, none twice
+            self.assertTrue(plan["resumed"], plan)
+            uses = [k for k in self.etcd.range_prefix(self.prefix + "/jti/") if f"standing:{policy['id']}:" in k]
+            self.assertEqual(len(uses), 1, uses)
+            st = json.loads(http("GET", self.url(new) + "/v1/standing")[1])
+            self.assertEqual(st["policies"][0]["uses_left"], 0, st)
+            events = json.loads(http("GET", self.url(new) + "/v1/events?since=0")[1])
+            self.assertFalse([e for e in events if e.get("type") == "standing_used"], "the new leader used it again")
+            self.assertEqual(plan["recommendation_id"], self.status(new)["recommendation"]["id"])
+        finally:
+            stop.set()
+            feeder.join(5)
 
     def test_b_leader_killed_during_incident(self):
         leader = self.start_all()

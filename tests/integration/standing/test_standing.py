@@ -7,6 +7,11 @@ replication lag is above the policy's bound is held (lag_too_high): the plan
 never starts and the hold is audited. The policy survives a restart of the
 engine; `vigil approve --revoke-standing` disarms it at once and a re-post of
 its token is refused as revoked.
+
+With readiness configured (the `dr_ready` gate, fed by real readiness runs of
+the plan) and lag within the bound, the same regional outage starts the plan
+with no human signature: once, paged critical with the abort command, the
+use spent; a second outage after it finds nothing left to use.
 """
 
 import json
@@ -100,6 +105,48 @@ class StandingTest(unittest.TestCase):
                       "alice", "--engine", self.engine.url)
         self.assertEqual(again.returncode, 1, again.stdout)
         self.assertIn("no pending or armed standing approval", again.stderr)
+
+    def test_fires_once_when_every_condition_holds(self):
+        self.engine.stop()
+        self.engine.cleanup()
+        self.engine = Engine(with_approver=True, extra_yaml="readiness: {interval: 1s}\n")
+        self.feeder = Feeder(self.engine, lag_ms=420)
+        self.feeder.set(["us-east-1", "us-west-2", "eu-west-1"])
+        ready = wait_until(lambda: (self.engine.get_json("/v1/readiness")["plans"].get("failover") or {}).get("ok"),
+                           60, "a readiness run finding the failover plan ready")
+        self.assertTrue(ready)
+        p = self.arm()
+        self.assertEqual(p["state"], "armed")
+        outage = {f"{s}@us-east-1" for s in ("api-web", "webapp", "notifications")}
+        self.feeder.set(["us-west-2", "eu-west-1"], outage)
+
+        def events():
+            return self.engine.get_json("/v1/events?since=0")
+        used = wait_until(lambda: [e for e in events() if e.get("type") == "standing_used"] or None, 60,
+                          "the standing approval used")
+        self.assertEqual(len(used), 1, used)
+        self.assertEqual(used[0]["policy"], p["id"])
+        self.assertEqual(used[0]["signed_by"], ["alice"])
+        rec = wait_until(lambda: (lambda r: r if r.get("state") == "dry_run_complete" else None)(
+            self.engine.status().get("recommendation") or {}), 60, "the plan run to its end")
+        self.assertEqual(rec["id"], used[0]["recommendation_id"])
+        notices = self.engine.status().get("notices", [])
+        page = [n for n in notices if "executing under standing approval " + p["id"] in n.get("summary", "")]
+        self.assertEqual(len(page), 1, notices)
+        self.assertEqual(page[0]["severity"], "critical")
+        self.assertIn("vigil plan abort --recommendation " + rec["id"], page[0]["summary"])
+        self.assertEqual(self.standing()["policies"][0]["uses_left"], 0, self.standing())
+        self.assertEqual(self.standing()["policies"][0]["state"], "used")
+        self.assertIn("vigil_standing_uses_left 0", self.metrics())
+
+        # Healed, then a second outage: the single use is spent, nothing starts by itself.
+        self.feeder.set(["us-east-1", "us-west-2", "eu-west-1"])
+        wait_until(lambda: self.engine.status()["regions"]["us-east-1"]["classification"] == "healthy", 60,
+                   "us-east-1 healthy again")
+        self.feeder.set(["us-west-2", "eu-west-1"], outage)
+        time.sleep(6)
+        self.assertEqual(len([e for e in events() if e.get("type") == "standing_used"]), 1)
+        self.assertNotEqual((self.engine.status().get("recommendation") or {}).get("state"), "executing")
 
     def test_refusals_are_named(self):
         bad = vigil("approve", "--standing", "--from", "us-east-1", "--to", "us-west-2", "--hours", "8-20", "--yes",
