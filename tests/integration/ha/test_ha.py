@@ -690,6 +690,15 @@ class HA(unittest.TestCase):
             events = json.loads(http("GET", self.url(new) + "/v1/events?since=0")[1])
             self.assertFalse([e for e in events if e.get("type") == "standing_used"], "the new leader used it again")
             self.assertEqual(plan["recommendation_id"], self.status(new)["recommendation"]["id"])
+            # The measured timeline is shared through etcd (coordination key `timelines`) for the next leader.
+            shared = wait_until(lambda: self.etcd.range_prefix(self.prefix + "/state/timelines"), 20,
+                                "the timeline history in etcd")
+            doc = json.loads(next(iter(shared.values()))[0])
+            mine = [t for t in doc["timelines"] if t["id"] == plan["recommendation_id"]]
+            self.assertEqual(len(mine), 1, doc)
+            self.assertEqual(mine[0]["result"], "done")
+            self.assertEqual([x["name"] for x in mine[0]["steps"]], ["one", "two", "three"])
+            self.assertIsNone(mine[0]["approval_s"])  # no human approval to time
         finally:
             stop.set()
             feeder.join(5)
