@@ -20,6 +20,13 @@ namespace vigil::app {
 
 namespace {
 
+/// A hold that lasts until a person acts (it is paged while an outage is on).
+bool needs_a_person(decision::standing_hold h) {
+  using enum decision::standing_hold;
+  return h == lag_too_high || h == lag_unknown || h == dr_not_ready || h == cooldown || h == outside_hours ||
+         h == gate_failed;
+}
+
 using nlohmann::json;
 
 decision::time_point to_decision(common::wall_time t) {
@@ -262,6 +269,7 @@ void standing_approvals::disarm(const std::string& id, const std::string& why, c
   entries_.erase(it);
   event(type, id, now, {{"detail", why}});
   notice_("standing-" + id + "-expiring", decision::severity::warning, "", {});
+  notice_("standing-" + id + "-held", decision::severity::warning, "", {});
   store();
   gauges();
 }
@@ -417,6 +425,23 @@ void standing_approvals::tick(common::wall_time now, bool leader, bool brake) {
       const std::string reason(decision::to_string(v.hold));
       held_.at(reason)->Increment();
       event("standing_held", id, now, {{"reason", reason}, {"detail", v.detail}});
+    }
+    // The on-call must not wait for an automatic failover that a condition
+    // holds: page a warning for the holds only a person can lift (not the
+    // transitional ones an outage passes through before firing, nor a
+    // silence or brake an operator set on purpose).
+    const std::string held_key = "standing-" + id + "-held";
+    if (leader && !v.fire() && needs_a_person(v.hold)) {
+      const auto& p = e.col.policy();
+      notice_(held_key, decision::severity::warning,
+              "standing approval " + id + " holds the automatic failover " + p.conditions.from + " -> " +
+                  p.conditions.to + ": " + std::string(decision::to_string(v.hold)) +
+                  "; approve by hand (vigil approve) if the failover is wanted",
+              {{"policy", id}, {"hold", std::string(decision::to_string(v.hold))}, {"detail", v.detail}});
+      e.held_paged = true;
+    } else if (e.held_paged && (v.fire() || !outage || !leader)) {
+      notice_(held_key, decision::severity::warning, "", {});
+      e.held_paged = false;
     }
     e.last = v;
     if (v.fire() && leader) fire(e, now);

@@ -73,6 +73,7 @@ class standing_approvals {
     bool was_armed = false;
     decision::standing_verdict last;  ///< the last evaluation
     bool reminded = false;            ///< the day-before-expiry notice is set
+    bool held_paged = false;          ///< the "held" notice is set (standing-<id>-held)
   };
   common::http_response post(const common::http_request& r, common::wall_time now);
   common::http_response revoke(const common::http_request& r, common::wall_time now);

@@ -83,6 +83,11 @@ class StandingTest(unittest.TestCase):
         events = self.engine.get_json("/v1/events?since=0")
         self.assertTrue(any(e.get("type") == "standing_held" and e.get("reason") == "lag_too_high" for e in events))
         self.assertFalse(any(e.get("type") == "standing_used" for e in events))
+        # The on-call is told not to wait for it: one warning notice naming the hold.
+        held = [n for n in s.get("notices", []) if n["key"] == f"standing-{p['id']}-held"]
+        self.assertEqual(len(held), 1, s.get("notices"))
+        self.assertIn("lag_too_high", held[0]["summary"])
+        self.assertIn("approve by hand", held[0]["summary"])
         self.feeder.stop()
         self.feeder = None
 
@@ -134,6 +139,8 @@ class StandingTest(unittest.TestCase):
         page = [n for n in notices if "executing under standing approval " + p["id"] in n.get("summary", "")]
         self.assertEqual(len(page), 1, notices)
         self.assertEqual(page[0]["severity"], "critical")
+        # Holds it passed through on the way (too_short) are not paged.
+        self.assertFalse([n for n in notices if n["key"].endswith("-held")], notices)
         self.assertIn("vigil plan abort --recommendation " + rec["id"], page[0]["summary"])
         self.assertEqual(self.standing()["policies"][0]["uses_left"], 0, self.standing())
         self.assertEqual(self.standing()["policies"][0]["state"], "used")
