@@ -124,6 +124,8 @@ struct objectives_service::impl {
     return std::max<milliseconds>(cfg.decision.tick, milliseconds(5000));
   }
 
+  static constexpr const char* drill_notice_key = "drill-scheduled";
+
   [[nodiscard]] bool leading() const { return seams.is_leader ? seams.is_leader() : true; }
 
   decision::estimate_inputs inputs() const {
@@ -373,6 +375,7 @@ struct objectives_service::impl {
         drill_running = false;
         if (!out) {
           common::logger("objectives")->error("scheduled drill failed to run: {}", error);
+          drill_notice(false, "it did not run: " + error, "");
           return;
         }
         record(out->timeline);
@@ -380,9 +383,26 @@ struct objectives_service::impl {
         common::logger("objectives")
             ->info("scheduled drill {}: {} in {}s{}", out->timeline.id, out->timeline.result, plan_s ? *plan_s : 0.0,
                    out->ok() ? "" : ": " + out->outcome.detail);
+        drill_notice(out->ok(), out->outcome.detail, out->timeline.id);
         evaluate();
       });
     });
+  }
+
+  /// A failed scheduled drill pages one warning (drill-scheduled), updated
+  /// while drills keep failing the same way and resolved by the next one
+  /// that passes: the plan it proves is what a failover would run.
+  void drill_notice(bool ok, const std::string& detail, const std::string& id) {
+    if (ok) {
+      if (seams.clear_notice) seams.clear_notice(drill_notice_key);
+      return;
+    }
+    if (!seams.set_notice) return;
+    std::string what = detail.size() > 300 ? detail.substr(0, 297) + "..." : detail;
+    seams.set_notice(
+        drill_notice_key, decision::severity::warning,
+        "the scheduled drill of plan.failover failed: " + what + " (vigil objectives; vigil drill --prechecks)",
+        json{{"drill", id}, {"detail", detail}});
   }
 
   // --- serving -----------------------------------------------------------------

@@ -129,6 +129,7 @@ class Readiness(AwsRig, unittest.TestCase):
             "aws:",
             f"  endpoints: {{rds: '{self.rds_url}', iam: '{self.iam_url}', ecs: '{self.moto_url}',"
             f" application-autoscaling: '{self.moto_url}', ssm: '{self.moto_url}', route53: '{self.moto_url}'}}",
+            "drill: {schedule: 2s}",
             "readiness:",
             "  interval: 2s",
             "  timeout: 5s",
@@ -172,6 +173,10 @@ class Readiness(AwsRig, unittest.TestCase):
         iid = f"{DEPLOYMENT}/notice/readiness-failover-{item}"
         return [p for p in Pages.received if p["page"]["incident_id"] == iid and p["page"]["action"] == action]
 
+    def drill_pages(self, action):
+        iid = f"{DEPLOYMENT}/notice/drill-scheduled"
+        return [p for p in Pages.received if p["page"]["incident_id"] == iid and p["page"]["action"] == action]
+
     def test_faults_reported_paged_once_and_cleared(self):
         self.write_config()
         self.engine = self.start_engine("1")
@@ -194,6 +199,10 @@ class Readiness(AwsRig, unittest.TestCase):
                      "dr_checks.certificates"):
             self.assertIn(want, ids)
         self.assertEqual(self.cli().returncode, 0)
+        # Scheduled drills (dry run with pre-checks) pass in this world.
+        wait_until(lambda: any(d["result"] == "done" for d in
+                               json.loads(http("GET", self.engine_url + "/v1/objectives")[1])["drills"]["trend"]),
+                   30, "a scheduled drill that passed")
         metrics = http("GET", self.engine_url + "/metrics")[1].decode()
         self.assertIn('vigil_readiness_ok{item="ecs.activate.max_capacity",plan="failover"} 1', metrics)
         self.assertIn('vigil_readiness_last_run_timestamp_seconds{plan="failover"}', metrics)
@@ -229,6 +238,8 @@ class Readiness(AwsRig, unittest.TestCase):
         self.assertEqual(self.cli().returncode, 1)
         self.assertIn("FAILED  ecs.activate.max_capacity", self.cli().stdout)
         wait_until(lambda: all(self.notice_pages(k, "trigger") for k in want), 60, "a page per failed item")
+        # The scheduled drill's pre-checks fail too: one warning page for it.
+        wait_until(lambda: self.drill_pages("trigger"), 60, "the failed scheduled drill paged")
         time.sleep(5)  # two more runs: still failed, no new page
         for k in want:
             self.assertEqual(len(self.notice_pages(k, "trigger")), 1, k)
@@ -243,6 +254,9 @@ class Readiness(AwsRig, unittest.TestCase):
         self.tls_ctx.load_cert_chain(*self.good_cert)
         wait_until(lambda: all(i["state"] == "ok" for i in self.items().values()), 60, "every item ok again")
         wait_until(lambda: all(self.notice_pages(k, "resolve") for k in want), 60, "each page resolved")
+        wait_until(lambda: self.drill_pages("resolve"), 60, "the scheduled drill page resolved by a drill that passed")
+        self.assertEqual(len(self.drill_pages("trigger")), 1)
+        self.assertIn("the scheduled drill of plan.failover failed", self.drill_pages("trigger")[0]["page"]["summary"])
         self.assertIn("5 of 5 cluster endpoints answer", self.items()["arc.endpoints"]["detail"])
         self.assertEqual(self.cli().returncode, 0, self.cli().stdout)
         for k in want:
