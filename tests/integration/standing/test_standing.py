@@ -122,8 +122,20 @@ class StandingTest(unittest.TestCase):
         self.assertTrue(ready)
         p = self.arm()
         self.assertEqual(p["state"], "armed")
+        # The actuation brake holds it (an operator's choice: audited, not paged); released, it fires.
+        brake = vigil("brake", "on", "--reason", "change freeze", "--key", self.engine.approver_key, "--engine",
+                      self.engine.url)
+        self.assertEqual(brake.returncode, 0, brake.stdout + brake.stderr)
         outage = {f"{s}@us-east-1" for s in ("api-web", "webapp", "notifications")}
         self.feeder.set(["us-west-2", "eu-west-1"], outage)
+        wait_until(lambda: (self.standing()["policies"][0].get("last_evaluation") or {}).get("hold") == "brake",
+                   60, "the policy held by the brake")
+        time.sleep(1.0)
+        self.assertEqual(self.engine.status()["recommendation"]["state"], "pending_approval")
+        self.assertFalse([n for n in self.engine.status().get("notices", []) if n["key"].endswith("-held")])
+        brake = vigil("brake", "off", "--reason", "freeze over", "--key", self.engine.approver_key, "--engine",
+                      self.engine.url)
+        self.assertEqual(brake.returncode, 0, brake.stdout + brake.stderr)
 
         def events():
             return self.engine.get_json("/v1/events?since=0")

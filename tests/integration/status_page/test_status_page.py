@@ -89,14 +89,29 @@ ALL_GATES = {"primary_regional", "dr_healthy", "replication_lag", "cooldown", "n
 PRIMARY_CHECKS = {f"{s}@us-east-1" for s in h.SERVICES}
 
 
+def page_rig(test, engine, feeder=None):
+    """Per-test rig: needs Chromium, cleans up the engine, its feeder and a browser; returns the browser."""
+    test.addCleanup(engine.cleanup)
+    test.addCleanup(engine.stop)
+    if feeder:
+        test.addCleanup(feeder.stop)
+    browser = Browser(h.free_port())
+    test.addCleanup(browser.close)
+    return browser
+
+
+def need_chromium():
+    for tool in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(tool, os.X_OK):
+            raise unittest.SkipTest(f"{tool} is missing: run scripts/install-deps.sh")  # pragma: no cover
+
+
 class StatusPageTest(unittest.TestCase):
     failed = False
 
     @classmethod
     def setUpClass(cls):
-        for tool in (CHROMIUM, CHROMEDRIVER):
-            if not os.access(tool, os.X_OK):
-                raise unittest.SkipTest(f"{tool} is missing: run scripts/install-deps.sh")  # pragma: no cover
+        need_chromium()
         cls.shots = os.path.join(h.build_dir(), "screenshots")
         os.makedirs(cls.shots, exist_ok=True)
         cls.engine = h.Engine(with_approver=True, engine_extra=ENGINE_EXTRA)
@@ -440,17 +455,11 @@ class ManyChecksTest(unittest.TestCase):
     """400 checks (200 services x 2 regions): the grid, the history and the filter stay usable."""
 
     def setUp(self):
-        for tool in (CHROMIUM, CHROMEDRIVER):
-            if not os.access(tool, os.X_OK):
-                raise unittest.SkipTest(f"{tool} is missing: run scripts/install-deps.sh")  # pragma: no cover
+        need_chromium()
         self.services = tuple(f"svc-{i:03d}" for i in range(200))
         self.engine = h.Engine(engine_extra=ENGINE_EXTRA, services=self.services)
-        self.addCleanup(self.engine.cleanup)
-        self.addCleanup(self.engine.stop)
         self.feeder = h.Feeder(self.engine, period=0.5)
-        self.addCleanup(self.feeder.stop)
-        self.browser = Browser(h.free_port())
-        self.addCleanup(self.browser.close)
+        self.browser = page_rig(self, self.engine, self.feeder)
 
     def test_filter_over_400_checks(self):
         failing = {"svc-017@us-east-1"}
@@ -489,9 +498,7 @@ class ReadTokenTest(unittest.TestCase):
     TOKEN = "page-token-0123456789abcdef"
 
     def setUp(self):
-        for tool in (CHROMIUM, CHROMEDRIVER):
-            if not os.access(tool, os.X_OK):
-                raise unittest.SkipTest(f"{tool} is missing: run scripts/install-deps.sh")  # pragma: no cover
+        need_chromium()
         self.tmp = tempfile.mkdtemp(prefix="vigil-page-token-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
         tokens = os.path.join(self.tmp, "read-tokens")
@@ -499,10 +506,7 @@ class ReadTokenTest(unittest.TestCase):
             f.write(self.TOKEN + "\n")
         os.chmod(tokens, 0o600)
         self.engine = h.Engine(engine_extra=(*ENGINE_EXTRA, f"read_tokens_file: {tokens}"))
-        self.addCleanup(self.engine.cleanup)
-        self.addCleanup(self.engine.stop)
-        self.browser = Browser(h.free_port())
-        self.addCleanup(self.browser.close)
+        self.browser = page_rig(self, self.engine)
 
     def test_the_page_sends_the_token_from_the_fragment(self):
         self.assertEqual(h.http("GET", self.engine.url + "/v1/status")[0], 401)
@@ -524,16 +528,10 @@ class ReadinessBlockTest(unittest.TestCase):
     """readiness: the Readiness block shows each plan ready, then the failed item when the DR region's checks fail."""
 
     def setUp(self):
-        for tool in (CHROMIUM, CHROMEDRIVER):
-            if not os.access(tool, os.X_OK):
-                raise unittest.SkipTest(f"{tool} is missing: run scripts/install-deps.sh")  # pragma: no cover
+        need_chromium()
         self.engine = h.Engine(engine_extra=ENGINE_EXTRA, extra_yaml="readiness: {interval: 1s}\n")
-        self.addCleanup(self.engine.cleanup)
-        self.addCleanup(self.engine.stop)
         self.feeder = h.Feeder(self.engine)
-        self.addCleanup(self.feeder.stop)
-        self.browser = Browser(h.free_port())
-        self.addCleanup(self.browser.close)
+        self.browser = page_rig(self, self.engine, self.feeder)
 
     def block(self):
         return self.browser.js("""
@@ -565,6 +563,43 @@ class ReadinessBlockTest(unittest.TestCase):
         self.assertIn("bad", item["cls"].split())
         self.assertIn("us-west-2", item["text"])
         b.screenshot(os.path.join(h.build_dir(), "screenshots", "status-readiness.png"))
+
+
+class StandingBannerTest(unittest.TestCase):
+    """An armed standing approval shows as a banner; during an outage a condition that holds it shows beside it."""
+
+    def setUp(self):
+        need_chromium()
+        self.engine = h.Engine(with_approver=True, engine_extra=ENGINE_EXTRA, extra_yaml="readiness: {interval: 1s}\n")
+        self.feeder = h.Feeder(self.engine, lag_ms=8000)
+        self.browser = page_rig(self, self.engine, self.feeder)
+
+    def banner(self):
+        return self.browser.js("""
+          const box = document.getElementById("standing");
+          return {hidden: box.hidden, items: [...box.querySelectorAll("[data-standing]")].map((p) => ({
+            id: p.dataset.standing, hold: p.dataset.hold, text: p.textContent}))};""")
+
+    def test_armed_then_held_by_lag(self):
+        r = subprocess.run([h.vigil_bin(), "approve", "--standing", "--action", "failover", "--from", "us-east-1",
+                            "--to", "us-west-2", "--min-duration", "2s", "--min-vantages", "2", "--max-lag", "2s",
+                            "--ttl", "7d", "--yes", "--key", self.engine.approver_key, "--approver", "alice",
+                            "--engine", self.engine.url], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        b = self.browser
+        b.viewport(1280, 900)
+        b.get(self.engine.url + "/")
+        b.wait_js('return document.body.dataset.ready === "1"', 20, 'body[data-ready="1"]')
+        armed = h.wait_until(lambda: (lambda x: x if not x["hidden"] and x["items"] else None)(self.banner()), 30,
+                             "the armed banner")
+        self.assertIn("armed: automatic failover us-east-1 -> us-west-2", armed["items"][0]["text"])
+        self.assertEqual(armed["items"][0]["hold"], "")
+        self.feeder.set(["us-west-2", "eu-west-1"], {f"{s}@us-east-1" for s in h.SERVICES})
+        held = h.wait_until(lambda: (lambda x: x if x["items"] and x["items"][0]["hold"] == "lag_too_high" else None)(
+            self.banner()), 60, "the banner naming the hold")
+        self.assertIn("held: lag_too_high", held["items"][0]["text"])
+        self.assertIn("approve by hand", held["items"][0]["text"])
+        b.screenshot(os.path.join(h.build_dir(), "screenshots", "status-standing-held.png"))
 
 
 if __name__ == "__main__":
