@@ -35,6 +35,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, urlsplit
+from xml.sax.saxutils import escape
 
 ARN_RE = re.compile(r"^arn:aws[a-z-]*:route53-recovery-control::\d{12}:controlpanel/[0-9a-z]+/routingcontrol/[0-9a-z]+$")
 AUTH_RE = re.compile(r"^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request, "
@@ -96,6 +97,34 @@ def serve(ports, handler_cls, ready_file):
     import os
     os.replace(ready_file + ".tmp", ready_file)
     threading.Event().wait()
+
+
+class QueryXmlHandler(BaseHTTPRequestHandler):
+    """What the query-protocol fakes (fake_rds, fake_iam) share: their log prefix, a reply, and AWS's error
+    XML, each refusal counted in `state.rejected`. A subclass sets `name`, `request_id`, `ns` and `state`."""
+    protocol_version = "HTTP/1.1"
+    name = "fake"
+    request_id = "fake-1"
+    ns = ""
+    state = None
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write(f"{self.name}: " + (fmt % args) + "\n")
+
+    def send(self, status, body, ctype="text/xml"):
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def error(self, status, code, message):
+        with self.state.lock:
+            self.state.rejected.append({"code": code, "message": message})
+        self.send(status, f'<ErrorResponse xmlns="{self.ns}"><Error><Type>Sender</Type><Code>{code}</Code>'
+                          f"<Message>{escape(message)}</Message></Error><RequestId>{self.request_id}</RequestId>"
+                          "</ErrorResponse>")
 
 
 class State:

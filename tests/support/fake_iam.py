@@ -34,12 +34,11 @@ import os
 import re
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fake_arc import SigError, check_sigv4, serve  # noqa: E402
+from fake_arc import QueryXmlHandler, SigError, check_sigv4, serve  # noqa: E402
 
 NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 PRINCIPAL_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(user|group|role)/[\w+=,.@/-]+$")
@@ -119,26 +118,11 @@ def simulate(form):
     return page, nxt
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        sys.stderr.write("fake_iam: " + (fmt % args) + "\n")
-
-    def send(self, status, body, ctype="text/xml"):
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def error(self, status, code, message):
-        with State.lock:
-            State.rejected.append({"code": code, "message": message})
-        self.send(status, f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type><Code>{code}</Code>'
-                          f"<Message>{escape(message)}</Message></Error><RequestId>fake-iam-1</RequestId>"
-                          "</ErrorResponse>")
+class Handler(QueryXmlHandler):
+    name = "fake_iam"
+    request_id = "fake-iam-1"
+    ns = NS
+    state = State
 
     def do_GET(self):
         if self.path == "/_fake/state":

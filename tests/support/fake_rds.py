@@ -58,10 +58,9 @@ import argparse
 import json
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl
 
-from fake_arc import SigError, check_sigv4, serve
+from fake_arc import QueryXmlHandler, SigError, check_sigv4, serve
 
 NS = "http://rds.amazonaws.com/doc/2014-10-31/"
 
@@ -175,25 +174,11 @@ def promote(action, form):
         State.removed.append(primary)
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        sys.stderr.write("fake_rds: " + (fmt % args) + "\n")
-
-    def send(self, status, body, ctype="text/xml"):
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def error(self, status, code, message):
-        with State.lock:
-            State.rejected.append({"code": code, "message": message})
-        self.send(status, f"<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>{code}</Code>"
-                          f"<Message>{message}</Message></Error><RequestId>fake-rds-1</RequestId></ErrorResponse>")
+class Handler(QueryXmlHandler):
+    name = "fake_rds"
+    request_id = "fake-rds-1"
+    ns = NS
+    state = State
 
     def ok(self, action, inner):
         self.send(200, f"<{action}Response xmlns=\"{NS}\"><{action}Result>{inner}</{action}Result>"
