@@ -432,13 +432,17 @@ void standing_approvals::tick(common::wall_time now, bool leader, bool brake) {
     // silence or brake an operator set on purpose).
     const std::string held_key = "standing-" + id + "-held";
     if (leader && !v.fire() && needs_a_person(v.hold)) {
-      const auto& p = e.col.policy();
-      notice_(held_key, decision::severity::warning,
-              "standing approval " + id + " holds the automatic failover " + p.conditions.from + " -> " +
-                  p.conditions.to + ": " + std::string(decision::to_string(v.hold)) +
-                  "; approve by hand (vigil approve) if the failover is wanted",
-              {{"policy", id}, {"hold", std::string(decision::to_string(v.hold))}, {"detail", v.detail}});
-      e.held_paged = true;
+      // Once per hold: the page's text names only the hold, so setting it
+      // again every tick would change nothing.
+      if (!e.held_paged || v.hold != e.last.hold) {
+        const auto& p = e.col.policy();
+        notice_(held_key, decision::severity::warning,
+                "standing approval " + id + " holds the automatic failover " + p.conditions.from + " -> " +
+                    p.conditions.to + ": " + std::string(decision::to_string(v.hold)) +
+                    "; approve by hand (vigil approve) if the failover is wanted",
+                {{"policy", id}, {"hold", std::string(decision::to_string(v.hold))}, {"detail", v.detail}});
+        e.held_paged = true;
+      }
     } else if (e.held_paged && (v.fire() || !outage || !leader)) {
       notice_(held_key, decision::severity::warning, "", {});
       e.held_paged = false;
